@@ -1,0 +1,276 @@
+"""The `lapse` command line: parse options, build, run, map exit codes. Nothing else prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator import grantfiles, reporting, simulation, tables
+from generator.bindings import read_bindings
+from generator.errors import ConfigError, LapseError
+from generator.gitutil import changed_since, user_email
+from generator.model import RESOURCE_KINDS
+from generator.render import RenderError, render_all
+from generator.repo import Repo
+from generator.scaffold import Draft, fresh_id, request_text, window, write_new
+from generator.simulate import ConditionError, judge
+from generator.simulation import ACCESS_HEADERS, access_rows
+from generator.terraform import HclError
+from generator.timeutil import parse_duration, parse_instant
+from generator.validate import validate_repo
+
+EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+
+
+def _instant(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; e.g. 2026-11-30T13:00:00Z", param=param) from None
+
+
+def _duration(_ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def _now(value: datetime | None) -> datetime:
+    return value if value is not None else datetime.now(UTC)
+
+
+def _format(value: str | None) -> str:
+    if value is not None:
+        return value
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The lapse repository to work on.",
+)
+now_option = click.option(
+    "--now", callback=_instant, metavar="T", help="Fix the clock (RFC 3339), for reproducible runs."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lapse")
+def cli() -> None:
+    """Temporary, PCI DSS compliant production access on Google Cloud through pull requests."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Hold files changed since REF (and new files) to the time rules.",
+)
+@now_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(reporting.FORMATS),
+    help="Output format [default: github inside GitHub Actions, else text].",
+)
+@root_option
+def validate(
+    paths: tuple[Path, ...],
+    changed_since: str | None,
+    now: datetime | None,
+    fmt: str | None,
+    root: Path,
+) -> None:
+    """Check the policy and every request; print all problems, then exit."""
+    repo = Repo.at(root)
+    named = [repo.relative(Path.cwd() / p) for p in paths]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise ConfigError(f"no such file: {missing[0]}")
+    checked = set(named)
+    if changed_since:
+        checked |= set(_changed(repo, changed_since))
+    result = validate_repo(repo, now=_now(now), time_checked=checked, only=named or None)
+    chosen = _format(fmt)
+    click.echo(reporting.render(result.problems, chosen), nl=False)
+    if chosen == "github":
+        _append_summary(reporting.summary_markdown(result.problems))
+    sys.exit(EXIT_FINDINGS if result.errors else EXIT_CLEAN)
+
+
+def _changed(repo: Repo, ref: str) -> list[str]:
+    return changed_since(repo.root, ref)
+
+
+def _append_summary(markdown: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+
+
+def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for kind in reversed(RESOURCE_KINDS):
+        flag = "--" + kind.replace("_", "-")
+        func = click.option(flag, kind, metavar="NAME", help=f"Grant on this {kind}.")(func)
+    return func
+
+
+@cli.command()
+@click.option("--target", required=True, help="Policy target, e.g. pci-prod.")
+@click.option("--role", required=True, help="Role to grant, e.g. roles/cloudsql.client.")
+@_resource_options
+@click.option("--duration", callback=_duration, metavar="D", help="Window length: 30m, 4h, 1d.")
+@click.option("--expires", callback=_instant, metavar="T", help="End of the window (RFC 3339).")
+@click.option("--starts", callback=_instant, metavar="T", help="Start of the window (RFC 3339).")
+@click.option("--reason", required=True, help="Why the access is needed.")
+@click.option("--ticket", required=True, help="Incident or change ticket, e.g. INC-4512.")
+@click.option("--requester", help="Your email [default: git config user.email].")
+@now_option
+@root_option
+def new(
+    target: str,
+    role: str,
+    duration: timedelta | None,
+    expires: datetime | None,
+    starts: datetime | None,
+    reason: str,
+    ticket: str,
+    requester: str | None,
+    now: datetime | None,
+    root: Path,
+    **resources: str | None,
+) -> None:
+    """Write a new, valid request file under requests/<target>/."""
+    repo = Repo.at(root)
+    chosen = [(kind, name) for kind, name in resources.items() if name is not None]
+    if len(chosen) != 1:
+        flags = ", ".join("--" + k.replace("_", "-") for k in RESOURCE_KINDS)
+        raise click.UsageError(f"name exactly one resource: {flags}")
+    if (duration is None) == (expires is None):
+        raise click.UsageError("give exactly one of --duration and --expires")
+    email = requester or user_email(repo.root)
+    if not email:
+        raise click.UsageError("no --requester and no `git config user.email`")
+    begin, end = window(_now(now), starts=starts, expires=expires, duration=duration)
+    draft = Draft(target, email, reason, ticket, role, chosen[0][0], chosen[0][1], begin, end)
+    path = repo.requests / target / f"{fresh_id(repo, draft)}.yaml"
+    try:
+        write_new(path, request_text(draft))
+    except FileExistsError:
+        raise ConfigError(f"{repo.relative(path)} already exists; nothing written") from None
+    relative = repo.relative(path)
+    result = validate_repo(repo, now=_now(now), time_checked={relative}, only={relative})
+    if result.errors:
+        path.unlink()  # ours, created above: refuse without leaving a half-valid file behind
+        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        click.echo(f"refused: {relative} not written", err=True)
+        sys.exit(EXIT_FINDINGS)
+    click.echo(f"wrote {relative}")
+    click.echo(
+        "next: git add it, commit, and open a pull request; the target's approvers review it"
+    )
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if out of date.")
+@root_option
+def render(check: bool, root: Path) -> None:
+    """Validate, then write terraform/grants/ (one file per request). Never reads the clock."""
+    repo = Repo.at(root)
+    result = validate_repo(repo, now=None)
+    if result.errors:
+        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        click.echo("nothing written: fix the problems above first", err=True)
+        sys.exit(EXIT_FINDINGS)
+    try:
+        files = render_all(result.requests)
+    except RenderError as exc:
+        raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
+    changes = grantfiles.compare(repo.grants, files)
+    if check:
+        if not changes.clean:
+            click.echo(grantfiles.diff(repo.grants, changes, repo.relative(repo.grants)), nl=False)
+            click.echo("terraform/grants/ is out of date: run `lapse render`", err=True)
+            sys.exit(EXIT_FINDINGS)
+        return
+    grantfiles.apply(repo.grants, changes)
+    click.echo(tables.text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)
+    click.echo(
+        f"{len(changes.write)} written, {len(changes.remove)} removed, "
+        f"{len(changes.unchanged)} unchanged"
+    )
+
+
+@cli.command()
+@click.option("--at", "at", callback=_instant, metavar="T", help="Instant to judge [default: now].")
+@click.option("--principal", metavar="P", help="Only this member (user:EMAIL or EMAIL).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@root_option
+def simulate(at: datetime | None, principal: str | None, fmt: str, root: Path) -> None:
+    """Which rendered bindings are active at an instant, by evaluating their conditions."""
+    repo = Repo.at(root)
+    moment = _now(at)
+    try:
+        verdicts = [judge(b, moment) for b in read_bindings(repo.grants)]
+    except (HclError, ConditionError) as exc:
+        raise ConfigError(str(exc)) from None
+    if principal:
+        member = principal if ":" in principal else f"user:{principal}"
+        verdicts = [v for v in verdicts if v.binding.member == member]
+    click.echo(simulation.render(verdicts, moment, fmt), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: one place maps errors to exit codes and keeps tracebacks from users."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="lapse", standalone_mode=False
+        )
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 2
+    except LapseError as exc:
+        click.echo(f"lapse: error: {exc}", err=True)
+        return exc.exit_code
+    except SystemExit as done:
+        return int(done.code or 0) if not isinstance(done.code, str) else 2
+    except Exception as exc:
+        if os.environ.get("LAPSE_DEBUG"):
+            raise
+        click.echo(
+            f"lapse: internal error: {type(exc).__name__}: {exc} (set LAPSE_DEBUG=1 for details)",
+            err=True,
+        )
+        return 2
+    return 0
+
+
+def run() -> None:
+    raise SystemExit(main())

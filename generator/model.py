@@ -1,0 +1,193 @@
+"""Frozen values that flow between the stages of lapse.
+
+Every stage takes and returns these; nothing here talks to disk, network or clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+Level = Literal["error", "warning", "info"]
+
+# The seven resource kinds a grant may name, in the order they appear in the schema.
+RESOURCE_KINDS: tuple[str, ...] = (
+    "project",
+    "folder",
+    "organization",
+    "bucket",
+    "secret",
+    "dataset",
+    "service_account",
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One thing wrong with one file, located at a 1-based line and column."""
+
+    path: str
+    line: int
+    col: int
+    rule: str
+    level: Level
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """When a grant is usable: [starts, expires). `starts` None means from merge."""
+
+    starts: datetime | None
+    expires: datetime
+
+    def contains(self, at: datetime) -> bool:
+        return (self.starts is None or self.starts <= at) and at < self.expires
+
+    @property
+    def duration(self) -> timedelta | None:
+        return None if self.starts is None else self.expires - self.starts
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One role on one named resource."""
+
+    role: str
+    kind: str
+    resource: str
+    line: int = field(default=1, compare=False)
+    col: int = field(default=1, compare=False)
+
+    @property
+    def canonical(self) -> str:
+        """The resource name in one spelling: datasets as PROJECT.DATASET."""
+        if self.kind == "dataset" and self.resource.startswith("projects/"):
+            _, project, _, dataset = self.resource.split("/", 3)
+            return f"{project}.{dataset}"
+        return self.resource
+
+    @property
+    def project(self) -> str | None:
+        """The project that holds the resource, when the name says so."""
+        if self.kind == "project":
+            return self.resource
+        if self.kind in ("secret", "dataset") and self.resource.startswith("projects/"):
+            return self.resource.split("/")[1]
+        if self.kind == "dataset":
+            return self.resource.split(".", 1)[0]
+        if self.kind == "service_account":
+            domain = self.resource.rpartition("@")[2]
+            if domain.endswith(".iam.gserviceaccount.com"):
+                return domain.removesuffix(".iam.gserviceaccount.com")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A validated access request, as read from `requests/<target>/<id>.yaml`."""
+
+    id: str
+    target: str
+    path: str
+    requester: str
+    reason: str
+    ticket: str
+    window: Window
+    grants: tuple[Grant, ...]
+
+    @property
+    def member(self) -> str:
+        return f"user:{self.requester}"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A policy target: who approves, what may be granted, for how long."""
+
+    name: str
+    approvers: tuple[str, ...]
+    max_duration: timedelta
+    max_lead_time: timedelta
+    ticket_pattern: str
+    domains: tuple[str, ...]
+    roles: tuple[str, ...]
+    resources: dict[str, tuple[str, ...]]
+    bucket_projects: dict[str, str]
+    audit_services: tuple[str, ...]
+    persistence_exceptions: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_active_requests_per_person: int = 3
+    max_conditional_bindings_per_resource: int = 100
+    max_bindings_per_role_and_principal: int = 20
+    reason_min_length: int = 15
+    reason_max_length: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    people: dict[str, str]
+    targets: dict[str, Target]
+    security_owners: tuple[str, ...]
+    limits: Limits = Limits()
+
+    def login_of(self, email: str) -> str | None:
+        for login, known in self.people.items():
+            if known == email:
+                return login
+        return None
+
+
+class Severity(StrEnum):
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    INFO = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A conditional IAM member binding, as read back from rendered Terraform."""
+
+    address: str
+    source: str
+    kind: str
+    resource: str
+    role: str
+    member: str
+    title: str
+    description: str
+    expression: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One audit log entry, normalized. Absent fields are empty strings."""
+
+    insert_id: str
+    timestamp: datetime
+    log_name: str
+    principal: str
+    service: str
+    method: str
+    resource_name: str
+    status_code: int
+    permissions: tuple[tuple[str, str, bool], ...]  # (permission, resource, granted)
+    binding_deltas: tuple[tuple[str, str, str], ...] = ()  # (action, member, role)
+    caller_ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A deviation found by the post-access review, with the entries that show it."""
+
+    severity: Severity
+    kind: str
+    message: str
+    evidence: tuple[str, ...] = ()

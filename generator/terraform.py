@@ -1,0 +1,87 @@
+"""Reading Terraform with python-hcl2: resources, string literals decoded per the HCL spec."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import hcl2
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+_TOKEN = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
+
+
+class HclError(ValueError):
+    """Terraform text that python-hcl2 cannot read, or a value that is not a literal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    type: str
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        return f"{self.type}.{self.name}"
+
+    def string(self, key: str, body: dict[str, Any] | None = None) -> str:
+        """A literal string argument, decoded; HclError for anything else."""
+        raw = (self.body if body is None else body).get(key)
+        if not isinstance(raw, str):
+            raise HclError(f"{self.address}: {key} is missing")
+        return decode_string(raw, where=f"{self.address}.{key}")
+
+    def blocks(self, name: str) -> list[dict[str, Any]]:
+        found = self.body.get(name, [])
+        return [b for b in found if isinstance(b, dict)] if isinstance(found, list) else []
+
+
+def parse(text: str, *, source: str = "<text>") -> list[Resource]:
+    """Every `resource` block in `text`."""
+    try:
+        tree = hcl2.loads(text)
+    except Exception as exc:  # lark raises many types; all mean "not readable HCL"
+        raise HclError(f"{source}: python-hcl2 cannot parse it: {exc}") from None
+    return list(_resources(tree))
+
+
+def _resources(tree: dict[str, Any]) -> Iterator[Resource]:
+    for group in tree.get("resource", []):
+        for type_literal, named in group.items():
+            for name_literal, body in named.items():
+                yield Resource(_unquote(type_literal), _unquote(name_literal), body)
+
+
+def _unquote(label: str) -> str:
+    return label[1:-1] if len(label) >= 2 and label[0] == label[-1] == '"' else label
+
+
+def decode_string(raw: str, *, where: str = "value") -> str:
+    """Decode an HCL quoted string literal as python-hcl2 returns it (quotes included).
+
+    Refuses templates: a literal that still holds `${` or `%{` after decoding `$${` / `%%{`
+    would be evaluated by Terraform, so it is not a plain string.
+    """
+    if len(raw) < 2 or raw[0] != '"' or raw[-1] != '"':
+        raise HclError(f"{where}: not a quoted string literal: {raw[:60]!r}")
+    body = raw[1:-1]
+    if re.search(r"[$%]\{", _TOKEN.sub("", body)):
+        raise HclError(f"{where}: holds a template sequence, not a literal")
+    return _TOKEN.sub(_decode_token, body)
+
+
+def _decode_token(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text == "$${":
+        return "${"
+    if text == "%%{":
+        return "%{"
+    if match.group(1) or match.group(2):
+        return chr(int(match.group(1) or match.group(2), 16))
+    char = match.group(3)
+    if char not in _ESCAPES:
+        raise HclError(f"unknown escape sequence \\{char}")
+    return _ESCAPES[char]

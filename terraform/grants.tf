@@ -1,0 +1,4 @@
+# Every file in grants/ is written by `lapse render` from one request in requests/.
+module "grants" {
+  source = "./grants"
+}

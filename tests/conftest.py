@@ -1,0 +1,19 @@
+"""Suite-wide fixtures.
+
+Every test runs with `responses` active, so a stray real HTTP call fails loudly instead of
+reaching the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import responses
+
+
+@pytest.fixture(autouse=True)
+def http() -> Iterator[responses.RequestsMock]:
+    """The suite's HTTP mock; tests register expected calls with `http.add(...)`."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
