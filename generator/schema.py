@@ -100,8 +100,7 @@ def _describe(where: tuple[Any, ...], error: jsonschema.ValidationError) -> tupl
         sub = schema.get("properties", {}).get(missing, {})
         return f"{name}: missing required key {missing!r}", str(sub.get("description", ""))
     if keyword == "pattern":
-        title = str(schema.get("title", "value")).lower()
-        return f"{name}: {error.instance!r} is not a valid {title}", hint
+        return f"{name}: {error.instance!r} is not in the expected form", hint
     if keyword == "type":
         wanted = _TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
         got = _json_type(error.instance)

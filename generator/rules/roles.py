@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from generator.model import Problem
 from generator.roles import persistence_permissions
 from generator.rules import PolicyContext, RequestContext, describe, rule
+from generator.rules.resources import BASIC_ROLES
 
 describe("LAPSE252", "policy/roles.lock.json is readable and well formed.", scope="policy")
 
@@ -26,7 +27,8 @@ def role_known(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.roles is None:
         return  # LAPSE252 already says the lock file is unusable
     for grant in ctx.request.grants:
-        if grant.role not in ctx.roles:
+        # Roles the target does not allow are refused by LAPSE210/LAPSE211 already.
+        if grant.role in ctx.target.roles and grant.role not in ctx.roles:
             yield ctx.problem(
                 "LAPSE250",
                 grant,
@@ -89,7 +91,7 @@ def policy_roles_known(ctx: PolicyContext) -> Iterator[Problem]:
         return
     for name, target in ctx.policy.targets.items():
         for index, role in enumerate(target.roles):
-            if role not in ctx.roles:
+            if role not in ctx.roles and role not in BASIC_ROLES:
                 yield ctx.problem(
                     "LAPSE254",
                     ("targets", name, "roles", index),

@@ -1,0 +1,32 @@
+"""Building throwaway lapse repositories for tests, from this repository's own files."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def make_repo(root: Path, *, with_requests: bool = False) -> Path:
+    """A copy of this repository's policy, schemas and Terraform root module under `root`."""
+    for folder in ("policy", "schemas"):
+        shutil.copytree(REPO / folder, root / folder)
+    (root / "terraform" / "grants").mkdir(parents=True)
+    for tf in (REPO / "terraform").glob("*.tf"):
+        shutil.copy(tf, root / "terraform" / tf.name)
+    shutil.copy(REPO / "terraform" / "grants" / "_module.tf", root / "terraform" / "grants")
+    if with_requests:
+        shutil.copytree(REPO / "requests", root / "requests")
+    else:
+        (root / "requests").mkdir()
+    return root
+
+
+def place(root: Path, relative: str, data: bytes | str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
