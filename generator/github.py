@@ -18,17 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+import requests
 from github import Auth, Github
 from github.GitCommit import GitCommit
 from github.GithubException import GithubException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.GitRef import GitRef
+from github.GitTree import GitTree
 from github.InputGitTreeElement import InputGitTreeElement
 from github.Issue import Issue
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
-import requests
 from generator.errors import ConfigError, ServiceError
 from generator.retry import call_with_retry
 
@@ -161,6 +162,7 @@ class GitHubClient:
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=None,
+            per_page=100,  # GitHub's maximum: fewer requests against the rate limit
             lazy=True,
         )
         self._repo = self._github.get_repo(repo_full_name)
@@ -243,15 +245,9 @@ class GitHubClient:
             raise ValueError("commit_changes needs at least one file to add or delete")
         base = self._call(f"reading branch {base_branch}", lambda: self._tip(base_branch))
         if base is None:
-            raise ServiceError(
-                f"GitHub: base branch {base_branch} does not exist in {self._full_name}"
-            )
+            raise ServiceError(f"GitHub: branch {base_branch} does not exist in {self._full_name}")
         current = self._call(f"reading branch {branch}", lambda: self._tip(branch))
-        entries = [self._tree_entry(path, content) for path, content in sorted(files.items())]
-        tree = self._call(
-            f"POST /repos/{self._full_name}/git/trees (tree for {branch})",
-            lambda: self._repo.create_git_tree(entries, base_tree=base.tree),
-        )
+        tree = self._tree(base, files)
         if current is not None and current.tree.sha == tree.sha:
             return current.sha
         commit = self._call(
@@ -322,6 +318,15 @@ class GitHubClient:
     def _tip(self, branch: str) -> GitCommit | None:
         ref = self._ref(branch)
         return None if ref is None else self._repo.get_git_commit(ref.object.sha)
+
+    def _tree(self, base: GitCommit, files: Mapping[str, bytes | None]) -> GitTree:
+        # Trees are content-addressed: the same files on the same base give the same sha, which
+        # is how a re-run recognises that the branch already holds this change.
+        entries = [self._tree_entry(path, content) for path, content in sorted(files.items())]
+        return self._call(
+            f"POST /repos/{self._full_name}/git/trees (tree on {base.sha[:12]})",
+            lambda: self._repo.create_git_tree(entries, base_tree=base.tree),
+        )
 
     def _tree_entry(self, path: str, content: bytes | None) -> InputGitTreeElement:
         # A tree entry whose sha is None deletes the path from the base tree.

@@ -41,10 +41,9 @@ PEOPLE = {
 }
 
 
-def shape(fixture: str, /, **changes: Any) -> Any:
-    data = json.loads((DATA / f"{fixture}.json").read_text())
-    if isinstance(data, dict):
-        data.update(changes)
+def shape(fixture: str, /, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / f"{fixture}.json").read_text())
+    data.update(changes)
     return data
 
 
@@ -153,7 +152,7 @@ def serve(
 
 
 def called(http: responses.RequestsMock, url: str) -> int:
-    return sum(call.request.url.split("?")[0] == url for call in http.calls)
+    return sum((call.request.url or "").split("?")[0] == url for call in http.calls)
 
 
 @pytest.fixture
@@ -321,8 +320,8 @@ def test_requester_approving_through_a_second_account(
 def test_no_pull_request_merged_the_commit(
     http: responses.RequestsMock, client: GitHubClient
 ) -> None:
-    # The commit sits in an open pull request's history, which speaks for nothing merged.
-    still_open = pull(state="open", merged_at=None, merge_commit_sha=EARLIER)
+    # An open pull request's merge_commit_sha is only GitHub's test merge: it proves nothing.
+    still_open = pull(state="open", merged_at=None, merge_commit_sha=MERGE)
     http.add(responses.GET, f"{REPO}/commits/{MERGE}/pulls", json=[still_open])
 
     result = verify_approvals(client, make_policy(), MERGE)
@@ -341,6 +340,17 @@ def test_archive_move_needs_no_approval(http: responses.RequestsMock, client: Gi
     assert result.ok
     assert result.requests == ()
     assert called(http, f"{REPO}/pulls/42/reviews") == 0
+
+
+def test_removed_request_needs_no_approval(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    serve(http, files=[changed(PCI_REQUEST, "removed")], reviews=[])
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.ok
+    assert result.requests == ()
 
 
 def test_move_into_requests_needs_approval(

@@ -9,17 +9,19 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import responses
 from responses import matchers
 
-import requests
 from generator.errors import ConfigError, ServiceError
 from generator.github import GitHubClient, hidden_marker
 
+Reply = tuple[int, dict[str, str], str]  # what a `responses` callback returns
 DATA = Path(__file__).parents[1] / "data" / "github"
 API = "https://api.github.com:443"  # PyGithub always names the port
 REPO = f"{API}/repos/example-org/access"
@@ -35,8 +37,8 @@ REQUEST = b"requester: alice@example.com\nticket: INC-4512\n"
 CHANGES: dict[str, bytes | None] = {ACTIVE: None, ARCHIVED: REQUEST}
 
 
-def shape(fixture: str, /, **changes: Any) -> Any:
-    data = json.loads((DATA / f"{fixture}.json").read_text())
+def shape(fixture: str, /, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / f"{fixture}.json").read_text())
     data.update(changes)
     return data
 
@@ -94,7 +96,7 @@ def bodies(http: responses.RequestsMock, method: str, url: str) -> list[Any]:
     return [
         json.loads(call.request.body or "null")
         for call in http.calls
-        if call.request.method == method and call.request.url.split("?")[0] == url
+        if call.request.method == method and (call.request.url or "").split("?")[0] == url
     ]
 
 
@@ -162,12 +164,9 @@ def test_commit_changes_is_a_no_op_when_the_branch_already_matches(
     sha = client.commit_changes(BRANCH, "main", CHANGES, "Archive expired requests")
 
     assert sha == previous
-    assert not [
-        c
-        for c in http.calls
-        if c.request.url.startswith(f"{REPO}/git/commits") and c.request.method == "POST"
-    ]
-    assert not [c for c in http.calls if "/git/refs" in (c.request.url or "")]
+    # Blobs and trees are content-addressed and invisible until a commit uses them.
+    writes = [(c.request.method, c.request.url) for c in http.calls if c.request.method != "GET"]
+    assert writes == [("POST", f"{REPO}/git/blobs"), ("POST", f"{REPO}/git/trees")]
 
 
 def test_commit_changes_moves_a_stale_branch(
@@ -191,7 +190,7 @@ def test_ensure_pull_request_opens_once_then_updates(
 ) -> None:
     listing = f"{REPO}/pulls"
     query = matchers.query_param_matcher(
-        {"state": "open", "head": f"example-org:{BRANCH}", "base": "main"}
+        {"state": "open", "head": f"example-org:{BRANCH}", "base": "main", "per_page": "100"}
     )
     opened = pull(43, "Archive expired requests", "first body", [])
     http.add(responses.GET, listing, json=[], match=[query])
@@ -223,19 +222,25 @@ def test_ensure_issue_finds_its_marker_on_a_later_page(
     http: responses.RequestsMock, client: GitHubClient
 ) -> None:
     marker = hidden_marker("review/pci-prod/inc-4512")
-    page_two = "https://api.github.com/repositories/731205566/issues?state=all&labels=lapse&page=2"
+    page_two = "https://api.github.com/repositories/731205566/issues?state=all&labels=lapse&per_page=100&page=2"
     http.add(
         responses.GET,
         f"{REPO}/issues",
         json=[issue(61, "Unrelated."), issue(60, f"Quoting it: {marker}", is_pull=True)],
         headers={"Link": f'<{page_two}>; rel="next", <{page_two}>; rel="last"'},
-        match=[matchers.query_param_matcher({"state": "all", "labels": "lapse"})],
+        match=[
+            matchers.query_param_matcher({"state": "all", "labels": "lapse", "per_page": "100"})
+        ],
     )
     http.add(
         responses.GET,
         f"{API}/repositories/731205566/issues",
         json=[issue(57, f"Deviation found.\n\n{marker}")],
-        match=[matchers.query_param_matcher({"state": "all", "labels": "lapse", "page": "2"})],
+        match=[
+            matchers.query_param_matcher(
+                {"state": "all", "labels": "lapse", "per_page": "100", "page": "2"}
+            )
+        ],
     )
 
     number = client.ensure_issue("review/pci-prod/inc-4512", "Deviation", "Again.", ["lapse"])
@@ -304,7 +309,7 @@ class FakeRepository:
         self.failing_pull_creates = 0
         self.lost_ref_responses = 0
         escaped = re.escape(REPO)
-        routes = [
+        routes: list[tuple[str, str | re.Pattern[str], Callable[[Any], Reply]]] = [
             ("GET", re.compile(rf"{escaped}/git/ref/(?P<name>.+)"), self.get_ref),
             ("GET", re.compile(rf"{escaped}/git/commits/(?P<sha>\w+)"), self.get_commit),
             ("POST", f"{REPO}/git/blobs", self.post_blob),
@@ -319,38 +324,38 @@ class FakeRepository:
             http.add_callback(method, url, callback=callback)
 
     @staticmethod
-    def reply(status: int, data: Any) -> tuple[int, dict[str, str], str]:
+    def reply(status: int, data: Any) -> Reply:
         return status, {"Content-Type": "application/json"}, json.dumps(data)
 
     @staticmethod
     def sha_of(data: Any) -> str:
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
-    def get_ref(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def get_ref(self, request: Any) -> Reply:
         name = "refs/" + request.path_url.split("/git/ref/", 1)[1]
         if name not in self.refs:
             return self.reply(404, shape("error_404"))
         return self.reply(200, ref(name.removeprefix("refs/heads/"), self.refs[name]))
 
-    def get_commit(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def get_commit(self, request: Any) -> Reply:
         sha = request.path_url.rsplit("/", 1)[1]
         return self.reply(200, commit(sha, self.trees[sha]))
 
-    def post_blob(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def post_blob(self, request: Any) -> Reply:
         return self.reply(201, shape("git_blob", sha=self.sha_of(json.loads(request.body))))
 
-    def post_tree(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def post_tree(self, request: Any) -> Reply:
         # Git trees are content-addressed: the same entries on the same base give the same sha.
         return self.reply(201, shape("git_tree", sha=self.sha_of(json.loads(request.body))))
 
-    def post_commit(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def post_commit(self, request: Any) -> Reply:
         self.commits_made += 1
         data = json.loads(request.body)
         sha = self.sha_of([data, self.commits_made])  # commits carry a timestamp: always new
         self.trees[sha] = data["tree"]
         return self.reply(201, commit(sha, data["tree"]))
 
-    def post_ref(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def post_ref(self, request: Any) -> Reply:
         data = json.loads(request.body)
         if data["ref"] in self.refs:
             return self.reply(422, {"message": "Reference already exists"})
@@ -360,15 +365,15 @@ class FakeRepository:
             raise requests.ConnectionError("connection reset after the ref was created")
         return self.reply(201, ref(data["ref"].removeprefix("refs/heads/"), data["sha"]))
 
-    def patch_ref(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def patch_ref(self, request: Any) -> Reply:
         name = "refs/" + request.path_url.split("/git/refs/", 1)[1]
         self.refs[name] = json.loads(request.body)["sha"]
         return self.reply(200, ref(name.removeprefix("refs/heads/"), self.refs[name]))
 
-    def list_pulls(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def list_pulls(self, request: Any) -> Reply:
         return self.reply(200, self.pulls)
 
-    def post_pull(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def post_pull(self, request: Any) -> Reply:
         if self.failing_pull_creates:
             self.failing_pull_creates -= 1
             return self.reply(502, shape("error_5xx"))

@@ -1,0 +1,222 @@
+"""Rules that need more than one file, or a policy other than the sample's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.repo import Repo
+from generator.rules import REGISTRY, load_all
+from generator.validate import validate_repo
+from tests.support import NOW, REPO, make_repo, place
+
+HEAD = "# yaml-language-server: $schema=../../schemas/access-request.schema.json\n"
+
+
+def request(
+    requester: str = "alice@example.com",
+    starts: str | None = "2026-11-30T09:00:00Z",
+    expires: str = "2026-11-30T13:00:00Z",
+    grants: str = "  - role: roles/cloudsql.client\n    project: pci-prod-payments\n",
+) -> str:
+    text = HEAD + f"requester: {requester}\nreason: Investigate failed settlement batch\n"
+    text += "ticket: INC-4512\n" + (f"starts: {starts}\n" if starts else "")
+    return text + f"expires: {expires}\ngrants:\n{grants}"
+
+
+def problems(root: Path, *, checked: set[str] | None = None) -> set[tuple[str, int, int, str, str]]:
+    result = validate_repo(Repo.at(root), now=NOW, time_checked=checked or set())
+    return {(p.path, p.line, p.col, p.rule, p.level) for p in result.problems}
+
+
+def test_repository_samples_are_valid() -> None:
+    result = validate_repo(Repo.at(REPO), now=NOW)
+    assert result.errors == ()
+    assert len(result.requests) == len(list((REPO / "requests").rglob("*.yaml")))
+
+
+def test_samples_cover_every_resource_kind_and_starts() -> None:
+    result = validate_repo(Repo.at(REPO), now=None)
+    kinds = {g.kind for r in result.requests for g in r.grants}
+    assert kinds == {
+        "project",
+        "folder",
+        "organization",
+        "bucket",
+        "secret",
+        "dataset",
+        "service_account",
+    }
+    assert {r.window.starts is None for r in result.requests} == {True, False}
+
+
+def test_id_reused_from_archive(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(root, "archive/pci-prod/inc-4512-batch.yaml", request())
+    place(root, "requests/pci-prod/inc-4512-batch.yaml", request())
+    assert ("requests/pci-prod/inc-4512-batch.yaml", 1, 1, "LAPSE133", "error") in problems(root)
+
+
+def test_expired_file_not_being_changed_is_only_a_note(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(
+        root,
+        "requests/pci-prod/old-one.yaml",
+        request(starts="2026-11-01T09:00:00Z", expires="2026-11-01T12:00:00Z"),
+    )
+    assert problems(root) == {("requests/pci-prod/old-one.yaml", 6, 10, "LAPSE303", "info")}
+    checked = problems(root, checked={"requests/pci-prod/old-one.yaml"})
+    assert checked == {("requests/pci-prod/old-one.yaml", 6, 10, "LAPSE303", "error")}
+
+
+def test_too_many_active_requests_per_person(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    for n in range(4):
+        place(
+            root,
+            f"requests/pci-prod/inc-451{n}-batch.yaml",
+            request(starts=f"2026-11-30T0{n + 1}:00:00Z", expires=f"2026-11-30T0{n + 2}:00:00Z"),
+        )
+    found = problems(root)
+    assert found == {("requests/pci-prod/inc-4513-batch.yaml", 2, 12, "LAPSE240", "error")}
+
+
+def _policy_with(root: Path, old: str, new: str) -> None:
+    path = root / "policy" / "policy.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_conditional_binding_budget_per_resource(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(
+        root,
+        "max_conditional_bindings_per_resource: 100",
+        "max_conditional_bindings_per_resource: 2",
+    )
+    for n, who in enumerate(("alice", "bob", "carol")):
+        place(
+            root,
+            f"requests/pci-prod/inc-451{n}-batch.yaml",
+            request(
+                requester=f"{who}@example.com",
+                starts=f"2026-11-30T0{n + 1}:00:00Z",
+                expires=f"2026-11-30T0{n + 2}:00:00Z",
+            ),
+        )
+    assert problems(root) == {("requests/pci-prod/inc-4512-batch.yaml", 8, 5, "LAPSE241", "error")}
+
+
+def test_same_role_and_principal_limit(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(
+        root, "max_bindings_per_role_and_principal: 20", "max_bindings_per_role_and_principal: 1"
+    )
+    place(root, "requests/pci-prod/inc-4510-batch.yaml", request())
+    place(
+        root,
+        "requests/pci-prod/inc-4511-batch.yaml",
+        request(starts="2026-11-30T14:00:00Z", expires="2026-11-30T15:00:00Z"),
+    )
+    assert problems(root) == {("requests/pci-prod/inc-4511-batch.yaml", 8, 5, "LAPSE242", "error")}
+
+
+def test_project_without_data_access_logs_is_refused_at_the_grant(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    audit = root / "terraform" / "audit_logging.tf"
+    start = audit.read_text().index(
+        'resource "google_project_iam_audit_config" "pci_prod_payments"'
+    )
+    end = audit.read_text().index('resource "google_project_iam_audit_config" "pci_prod_analytics"')
+    audit.write_text(audit.read_text()[:start] + audit.read_text()[end:])
+    grants = (
+        "  - role: roles/bigquery.dataViewer\n    dataset: pci-prod-analytics.chargebacks\n"
+        "  - role: roles/storage.objectViewer\n    bucket: settlement-exports\n"
+    )
+    place(root, "requests/pci-prod/inc-4512-batch.yaml", request(grants=grants))
+    assert problems(root) == {("requests/pci-prod/inc-4512-batch.yaml", 10, 5, "LAPSE260", "error")}
+
+
+def test_requester_exempted_from_audit_logging(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    audit = root / "terraform" / "audit_logging.tf"
+    audit.write_text(
+        audit.read_text().replace(
+            '    log_type = "DATA_READ"\n  }',
+            '    log_type         = "DATA_READ"\n    exempted_members = ["user:alice@example.com"]\n  }',
+            1,
+        )
+    )
+    place(root, "requests/pci-prod/inc-4512-batch.yaml", request())
+    assert problems(root) == {("requests/pci-prod/inc-4512-batch.yaml", 8, 5, "LAPSE261", "error")}
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "roles/resourcemanager.projectIamAdmin",
+        "roles/iam.serviceAccountKeyAdmin",
+        "roles/iam.serviceAccountTokenCreator",
+    ],
+)
+@pytest.mark.parametrize("target", ["pci-prod", "staging"])
+def test_persistence_roles_refused_for_every_target_even_when_allowed(
+    tmp_path: Path, role: str, target: str
+) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(root, f"  {target}:\n", f"  {target}:\n    roles_extra: []\n")  # locate target
+    _policy_with(root, f"  {target}:\n    roles_extra: []\n", f"  {target}:\n")
+    text = (root / "policy" / "policy.yaml").read_text()
+    block = text.index(f"  {target}:\n")
+    roles_at = text.index("    roles:\n", block) + len("    roles:\n")
+    (root / "policy" / "policy.yaml").write_text(
+        text[:roles_at] + f"      - {role}\n" + text[roles_at:]
+    )
+    resource = "project: pci-prod-payments" if target == "pci-prod" else "project: stg-payments"
+    ticket = "INC-4512"
+    place(
+        root,
+        f"requests/{target}/{ticket.lower()}-x.yaml",
+        request(grants=f"  - role: {role}\n    {resource}\n"),
+    )
+
+    rules = {rule for _, _, _, rule, level in problems(root) if level == "error"}
+
+    assert "LAPSE251" in rules  # the request
+    assert "LAPSE253" in rules  # the policy that allowed it without a written exception
+
+
+def test_persistence_exception_with_justification_is_honoured(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(
+        root,
+        "      - roles/cloudsql.client\n      - roles/logging.viewer\n",
+        "      - roles/cloudsql.client\n      - roles/logging.viewer\n"
+        "      - roles/iam.serviceAccountTokenCreator\n",
+    )
+    _policy_with(
+        root,
+        "      - iam.googleapis.com\n",
+        "      - iam.googleapis.com\n    persistence_exceptions:\n"
+        "      roles/iam.serviceAccountTokenCreator: Break-glass debugging of the batch "
+        "runner; tokens live one hour and the review flags every use.\n",
+    )
+    place(
+        root,
+        "requests/staging/chg-1210-tokens.yaml",
+        request(
+            grants="  - role: roles/iam.serviceAccountTokenCreator\n    project: stg-payments\n"
+        ).replace("INC-4512", "CHG-1210"),
+    )
+    assert {rule for _, _, _, rule, level in problems(root) if level == "error"} == set()
+
+
+def test_every_rule_has_an_id_summary_and_family() -> None:
+    registry = load_all()
+    assert registry is REGISTRY
+    for rule_id, rule in registry.items():
+        assert rule_id.startswith("LAPSE") and len(rule_id) == 8
+        assert rule.summary.endswith(".")
+        assert rule_id[5] in "123" and rule.scope in ("load", "request", "repo", "policy")
