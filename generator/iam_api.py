@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+
 from generator.errors import ConfigError
 from generator.retry import TRANSIENT_STATUS, call_with_retry
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import responses
 
-import requests
 from generator import drift, iam_api
 from generator.drift import DriftFinding, DriftReport
 from generator.errors import ConfigError, ServiceError

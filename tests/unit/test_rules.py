@@ -166,8 +166,6 @@ def test_persistence_roles_refused_for_every_target_even_when_allowed(
     tmp_path: Path, role: str, target: str
 ) -> None:
     root = make_repo(tmp_path)
-    _policy_with(root, f"  {target}:\n", f"  {target}:\n    roles_extra: []\n")  # locate target
-    _policy_with(root, f"  {target}:\n    roles_extra: []\n", f"  {target}:\n")
     text = (root / "policy" / "policy.yaml").read_text()
     block = text.index(f"  {target}:\n")
     roles_at = text.index("    roles:\n", block) + len("    roles:\n")
