@@ -145,7 +145,8 @@ def test_requester_exempted_from_audit_logging(tmp_path: Path) -> None:
     audit.write_text(
         audit.read_text().replace(
             '    log_type = "DATA_READ"\n  }',
-            '    log_type         = "DATA_READ"\n    exempted_members = ["user:alice@example.com"]\n  }',
+            '    log_type         = "DATA_READ"\n'
+            '    exempted_members = ["user:alice@example.com"]\n  }',
             1,
         )
     )
