@@ -9,6 +9,7 @@ the author wrote.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from generator.model import Problem
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 16
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # libyaml is an order of magnitude faster; the pure parser yields the same events.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -94,7 +96,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _position(before: str) -> Position:
-    lines = before.split("\n")
+    lines = _LINE_BREAK.split(before)  # YAML's line breaks, as libyaml counts them
     return len(lines), len(lines[-1]) + 1
 
 
