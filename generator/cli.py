@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
+from generator import codeowners as owners
 from generator import grantfiles, reporting, simulation, tables
 from generator.bindings import read_bindings
 from generator.errors import ConfigError, LapseError
 from generator.gitutil import changed_since, user_email
-from generator.model import RESOURCE_KINDS
+from generator.model import RESOURCE_KINDS, Policy
 from generator.render import RenderError, render_all
 from generator.repo import Repo
 from generator.scaffold import Draft, fresh_id, request_text, window, write_new
@@ -240,6 +241,45 @@ def simulate(at: datetime | None, principal: str | None, fmt: str, root: Path) -
         member = principal if ":" in principal else f"user:{principal}"
         verdicts = [v for v in verdicts if v.binding.member == member]
     click.echo(simulation.render(verdicts, moment, fmt), nl=False)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if stale or overridden.")
+@root_option
+def codeowners(check: bool, root: Path) -> None:
+    """Write the policy-driven section of .github/CODEOWNERS."""
+    repo = Repo.at(root)
+    policy = _policy_or_exit(repo)
+    path = repo.root / ".github" / "CODEOWNERS"
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    wanted = owners.updated(current, policy)
+    if check:
+        stale = current != wanted
+        if stale:
+            click.echo(owners.diff(current, wanted), nl=False)
+        taken = owners.shadowed(current, policy)
+        for message in taken:
+            click.echo(f".github/CODEOWNERS: {message}", err=True)
+        if stale or taken:
+            click.echo(
+                "run `lapse codeowners` and keep hand-written lines above the section", err=True
+            )
+            sys.exit(EXIT_FINDINGS)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(wanted, encoding="utf-8")
+    for message in owners.shadowed(wanted, policy):
+        click.echo(f"warning: .github/CODEOWNERS: {message}", err=True)
+    click.echo("wrote .github/CODEOWNERS")
+
+
+def _policy_or_exit(repo: Repo) -> Policy:
+    """The policy, or the problems that make it unusable (exit 1)."""
+    result = validate_repo(repo, now=None, only=())
+    if result.policy is None or result.errors:
+        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        sys.exit(EXIT_FINDINGS)
+    return result.policy
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -69,7 +69,11 @@ def bindings_per_resource(ctx: RepoContext) -> Iterator[Problem]:
                 )
 
 
-@rule("LAPSE242", "One person holds a role on a resource at most 20 times at once.", scope="repo")
+@rule(
+    "LAPSE242",
+    "One person holds one role on one resource at most max_bindings_per_role_and_principal times.",
+    scope="repo",
+)
 def same_role_and_principal(ctx: RepoContext) -> Iterator[Problem]:
     if ctx.policy is None:
         return

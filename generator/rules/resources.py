@@ -93,5 +93,5 @@ def reason_length(ctx: RequestContext) -> Iterator[Problem]:
 
 describe(
     "LAPSE221",
-    "The resource is of a kind that accepts conditional bindings (not Pub/Sub, instances, ...).",
+    "The resource is of a kind that accepts conditional bindings (Pub/Sub does not).",
 )

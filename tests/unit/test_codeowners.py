@@ -1,0 +1,72 @@
+"""The generated CODEOWNERS section, judged with GitHub's last-match-wins rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator import codeowners
+from generator.model import Policy
+from generator.repo import Repo
+from generator.validate import validate_repo
+from tests.acceptance.cli import lapse
+from tests.support import REPO, make_repo, place
+
+
+def _policy() -> Policy:
+    policy = validate_repo(Repo.at(REPO), now=None).policy
+    assert policy is not None
+    return policy
+
+
+def test_committed_codeowners_is_current_and_nothing_overrides_it() -> None:
+    text = (REPO / ".github" / "CODEOWNERS").read_text()
+    policy = _policy()
+    assert codeowners.updated(text, policy) == text
+    assert codeowners.shadowed(text, policy) == []
+
+
+def test_each_target_folder_belongs_to_its_approvers_by_last_match() -> None:
+    policy = _policy()
+    text = codeowners.updated("* @example-org/everyone\n/requests/ @example-org/sre\n", policy)
+    assert codeowners.owners_of(text, "requests/pci-prod/inc-1.yaml")[1] == (
+        "@example-org/pci-access-approvers",
+    )
+    assert codeowners.owners_of(text, "reports/staging/2026-12/x.md")[1] == (
+        "@example-org/platform-leads",
+    )
+    assert codeowners.owners_of(text, "policy/policy.yaml")[1] == ("@example-org/security",)
+    assert codeowners.owners_of(text, "terraform/audit_logging.tf")[1] == ("@example-org/security",)
+    assert codeowners.owners_of(text, "terraform/grants/inc-1.tf")[1] == ()
+    assert codeowners.owners_of(text, "terraform/grants/_module.tf")[1] == (
+        "@example-org/security",
+    )
+
+
+def test_a_later_line_that_steals_a_folder_is_caught() -> None:
+    policy = _policy()
+    text = codeowners.updated("", policy) + "*.yaml @mallory\n"
+    taken = codeowners.shadowed(text, policy)
+    assert any(
+        t.startswith("requests/pci-prod/probe.yaml: line ") and "@mallory" in t for t in taken
+    )
+
+
+def test_lines_outside_the_section_survive_an_update() -> None:
+    policy = _policy()
+    before = "# ours\n/docs/ @example-org/writers\n"
+    first = codeowners.updated(before, policy)
+    assert first.startswith(before)
+    changed = first.replace("@example-org/platform-leads", "@example-org/old-team")
+    assert codeowners.updated(changed, policy) == first
+
+
+def test_check_exits_1_with_a_diff_when_stale(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(root, ".github/CODEOWNERS", "/docs/ @example-org/writers\n")
+    stale = lapse("codeowners --check", cwd=root)
+    assert stale.code == 1
+    assert "+/requests/pci-prod/ @example-org/pci-access-approvers" in stale.out
+
+    assert lapse("codeowners", cwd=root).code == 0
+    assert lapse("codeowners --check", cwd=root).code == 0
+    assert (root / ".github/CODEOWNERS").read_text().startswith("/docs/ @example-org/writers\n")

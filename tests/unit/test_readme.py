@@ -1,0 +1,19 @@
+"""The README's generated parts are current, and its two quick-start commands are the real ones."""
+
+from __future__ import annotations
+
+from generator.docs import rule_table
+from tests.support import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+def test_rule_table_is_current() -> None:
+    assert rule_table() in README
+
+
+def test_quick_start_commands() -> None:
+    assert "python3 -m pip install . && lapse render\n" in README
+    assert 'python3 -m pip install -e ".[dev]" && python3 -m pytest\n' in README
+    ci = (REPO / ".ci" / "run").read_text()
+    assert 'pip install --quiet -e ".[dev]"' in ci and "python -m pytest" in ci
