@@ -74,8 +74,11 @@ def diff(current: str, wanted: str) -> str:
     )
 
 
-def _rules(text: str) -> list[tuple[int, pathspec.PathSpec, tuple[str, ...]]]:
-    rules = []
+Rule = tuple[int, "pathspec.PathSpec[pathspec.Pattern]", tuple[str, ...]]
+
+
+def _rules(text: str) -> list[Rule]:
+    rules: list[Rule] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
