@@ -22,6 +22,8 @@ from generator.model import Policy
 
 NO_PULL = "no pull request merged this commit"
 REQUEST_PATH = re.compile(r"^requests/(?P<target>[^/]+)/[^/]+\.yaml$")
+# Files whose change alters who may approve what.
+RULE_PATHS = ("policy/", "schemas/", ".github/CODEOWNERS")
 # Review states that replace a reviewer's earlier verdict; COMMENTED and PENDING do not.
 DECIDING_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -111,11 +113,26 @@ def verify_approvals(
     pull = merged_pull(client.pulls_for_commit(commit_sha), commit_sha)
     if pull is None:
         return ApprovalResult(commit_sha, None, (), (NO_PULL,))
-    changed = needing_approval(client.pull_files(pull.number), target_of)
+    files = client.pull_files(pull.number)
+    changed = needing_approval(files, target_of)
     reviews = client.reviews(pull.number) if changed else []
     checker = _Checker(client, policy, pull, commit_sha, reviews)
     verdicts = tuple(checker.judge(path, target) for path, target in changed)
-    return ApprovalResult(commit_sha, pull, verdicts)
+    return ApprovalResult(commit_sha, pull, verdicts, _rules_changed_alongside(files, changed))
+
+
+def _rules_changed_alongside(
+    files: Iterable[ChangedFile], changed: list[tuple[str, str]]
+) -> tuple[str, ...]:
+    """Approvals are judged with the merged policy, so it may not change in the same merge:
+    otherwise one pull request could name a new approver and have them approve it."""
+    if not changed:
+        return ()
+    rules = sorted(f.filename for f in files if f.filename.startswith(RULE_PATHS))
+    if not rules:
+        return ()
+    return (f"the pull request changes {', '.join(rules)} together with requests; the rules "
+            "that judge approvals must be merged on their own first",)
 
 
 def merged_pull(pulls: Iterable[PullInfo], commit_sha: str) -> PullInfo | None:

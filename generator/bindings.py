@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.model import Binding
-from generator.render import DATASET_LEGACY_ROLES, RESOURCE_TYPES
+from generator.model import Binding, Request
+from generator.render import DATASET_LEGACY_ROLES, RESOURCE_TYPES, render_all
 from generator.terraform import HclError, Resource, parse
 
 KIND_OF_TYPE = {type_: kind for kind, type_ in RESOURCE_TYPES.items()}
@@ -73,3 +73,13 @@ def read_bindings(grants_dir: Path) -> list[Binding]:
                     "only *_iam_member resources are allowed"
                 )
     return found
+
+
+def bindings_of_requests(requests: list[Request]) -> list[Binding]:
+    """The bindings `requests` render to, read back the same way as from disk."""
+    return [
+        binding_of(resource, name)
+        for name, text in render_all(requests).items()
+        for resource in parse(text, source=name)
+        if resource.type in KIND_OF_TYPE
+    ]

@@ -12,19 +12,32 @@ from typing import Any
 import click
 
 from generator import codeowners as owners
+from generator import drift as drift_report
 from generator import grantfiles, reporting, simulation, tables
-from generator.bindings import read_bindings
+from generator.approvals import verify_approvals
+from generator.bindings import bindings_of_requests, read_bindings
 from generator.errors import ConfigError, LapseError
+from generator.github import GitHubClient
 from generator.gitutil import changed_since, user_email
+from generator.iam_api import IamPolicyReader, build_session
 from generator.model import RESOURCE_KINDS, Policy
 from generator.render import RenderError, render_all
 from generator.repo import Repo
+from generator.roles import (
+    RolesLock,
+    build_iam_client,
+    format_changes,
+    load_lock,
+    sync_roles,
+    write_lock,
+)
+from generator.rules.resources import BASIC_ROLES
 from generator.scaffold import Draft, fresh_id, request_text, window, write_new
 from generator.simulate import ConditionError, judge
 from generator.simulation import ACCESS_HEADERS, access_rows
 from generator.terraform import HclError
 from generator.timeutil import parse_duration, parse_instant
-from generator.validate import validate_repo
+from generator.validate import archived_requests, validate_repo
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
@@ -280,6 +293,94 @@ def _policy_or_exit(repo: Repo) -> Policy:
         click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
         sys.exit(EXIT_FINDINGS)
     return result.policy
+
+
+def _github() -> GitHubClient:
+    """The GitHub adapter for this repository, from the variables Actions sets."""
+    token = os.environ.get("GITHUB_TOKEN")
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not token or not repository:
+        raise ConfigError("set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name)")
+    api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    return GitHubClient(repository, token, base_url=api)
+
+
+@cli.group()
+def roles() -> None:
+    """The role knowledge in policy/roles.lock.json."""
+
+
+@roles.command("sync")
+@click.option(
+    "--role",
+    "names",
+    multiple=True,
+    metavar="R",
+    help="Role to read (repeatable) [default: every role the policy allows].",
+)
+@root_option
+def roles_sync(names: tuple[str, ...], root: Path) -> None:
+    """Read roles from the IAM API and update the lock file; print what changed."""
+    repo = Repo.at(root)
+    lock = load_lock(repo.roles_lock) if repo.roles_lock.exists() else RolesLock()
+    wanted = list(names) or sorted(
+        {r for t in _policy_or_exit(repo).targets.values() for r in t.roles} - BASIC_ROLES
+    )
+    today = datetime.now(UTC).date().isoformat()
+    fresh, changes = sync_roles(lock, wanted, build_iam_client(), today)
+    write_lock(repo.roles_lock, fresh)  # only reached when every role was read
+    for line in format_changes(changes):
+        click.echo(line)
+
+
+@cli.command("verify-approvals")
+@click.option("--commit", "sha", required=True, metavar="SHA", help="The merge commit on main.")
+@root_option
+def verify_approvals_command(sha: str, root: Path) -> None:
+    """Prove every request merged by SHA had a valid approval; print the evidence as JSON."""
+    repo = Repo.at(root)
+    result = verify_approvals(_github(), _policy_or_exit(repo), sha)
+    click.echo(result.to_json())
+    for failure in result.failures:
+        click.echo(f"not approved: {failure}", err=True)
+    sys.exit(EXIT_CLEAN if result.ok else EXIT_FINDINGS)
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--open-issues", is_flag=True, help="Open one incident issue per CRITICAL finding, never twice."
+)
+@now_option
+@root_option
+def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None:
+    """Compare live IAM policies (version 3) with the grants in the repository."""
+    repo = Repo.at(root)
+    try:
+        current = read_bindings(repo.grants)
+    except HclError as exc:
+        raise ConfigError(str(exc)) from None
+    archived = bindings_of_requests(archived_requests(repo))
+    report = drift_report.run_drift(
+        current, IamPolicyReader(build_session()), _now(now), archived=archived
+    )
+    click.echo(
+        drift_report.to_json(report) if fmt == "json" else drift_report.to_text(report), nl=False
+    )
+    if open_issues:
+        client = _github()
+        for finding in report.findings:
+            if finding.severity == "CRITICAL":
+                number = client.ensure_issue(
+                    drift_report.incident_key(finding),
+                    drift_report.incident_title(finding),
+                    drift_report.incident_body(finding),
+                    ["security-incident", "lapse-drift"],
+                )
+                click.echo(f"incident #{number}: {drift_report.incident_title(finding)}", err=True)
+    sys.exit(drift_report.report_exit_code(report))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

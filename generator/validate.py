@@ -167,3 +167,17 @@ def _request_rules(
     )
     contexts.append(ctx)
     return [p for check in request_checks for p in check(ctx)]
+
+
+def archived_requests(repo: Repo) -> list[Request]:
+    """Requests in archive/ that still read as valid requests (they were, when merged)."""
+    found: list[Request] = []
+    schema_path = repo.schema("access-request")
+    for path in repo.archive_files():
+        document, problems = _read(repo, path)
+        if document is None or problems or schema.check(document, schema_path):
+            continue
+        built = build.request_from(document)
+        if built.value is not None:
+            found.append(built.value)
+    return found

@@ -458,3 +458,22 @@ def test_retries_exhausted_become_a_service_error(
     assert "503" in str(caught.value)
     assert sleeps == [1.0, 2.0, 4.0, 8.0]
     assert called(http, f"{REPO}/commits/{MERGE}/pulls") == 5
+
+
+def test_policy_changed_in_the_same_merge_is_refused(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    serve(
+        http,
+        files=[changed(STAGING_REQUEST), changed("policy/policy.yaml", status="modified")],
+        texts={STAGING_REQUEST: request_yaml()},
+        reviews=[review("erin-walsh")],
+    )
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert not result.ok
+    assert result.failures == (
+        "the pull request changes policy/policy.yaml together with requests; the rules that "
+        "judge approvals must be merged on their own first",
+    )

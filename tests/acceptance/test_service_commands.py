@@ -1,0 +1,192 @@
+"""The commands that talk to Google and GitHub, run in-process with their adapters faked at
+the edge: the IAM client object for `roles sync` (gRPC only), HTTP for everything else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from google.api_core import exceptions as api_exceptions
+from google.cloud.iam_admin_v1 import types
+
+from generator import cli
+from generator.roles import load_lock
+from tests.support import make_repo
+
+LOCK = "policy/roles.lock.json"
+
+
+@dataclass
+class FakeIAM:
+    """IAMClient.get_role as the roles adapter calls it, from a table of real-shaped Roles."""
+
+    roles: dict[str, types.Role | Exception]
+    calls: list[str] = field(default_factory=list)
+
+    def get_role(self, *, name: str) -> types.Role:
+        self.calls.append(name)
+        answer = self.roles[name]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _role(name: str, permissions: list[str]) -> types.Role:
+    return types.Role(
+        name=name,
+        title="Cloud SQL Client",
+        stage=types.Role.RoleLaunchStage.GA,
+        included_permissions=permissions,
+    )
+
+
+def test_roles_sync_prints_added_permissions_and_writes_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path)
+    before = load_lock(root / LOCK)["roles/cloudsql.client"].permissions
+    gained = sorted([*before, "resourcemanager.projects.setIamPolicy"])
+    fake = FakeIAM({"roles/cloudsql.client": _role("roles/cloudsql.client", gained)})
+    monkeypatch.setattr(cli, "build_iam_client", lambda: fake)
+
+    code = cli.main(["roles", "sync", "--role", "roles/cloudsql.client", "--root", str(root)])
+
+    assert code == 0
+    assert (
+        capsys.readouterr().out == "roles/cloudsql.client: +resourcemanager.projects.setIamPolicy\n"
+    )
+    assert load_lock(root / LOCK)["roles/cloudsql.client"].permissions == tuple(gained)
+    assert cli.main(["validate", "--root", str(root)]) == 1  # the lock now makes it dangerous
+
+
+def test_roles_sync_failure_on_one_role_leaves_the_file_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path)
+    original = (root / LOCK).read_bytes()
+    fake = FakeIAM(
+        {
+            "roles/cloudsql.client": _role("roles/cloudsql.client", ["cloudsql.instances.connect"]),
+            "roles/logging.viewer": api_exceptions.PermissionDenied("iam.roles.get denied"),
+        }
+    )
+    monkeypatch.setattr(cli, "build_iam_client", lambda: fake)
+
+    code = cli.main(
+        [
+            "roles",
+            "sync",
+            "--role",
+            "roles/cloudsql.client",
+            "--role",
+            "roles/logging.viewer",
+            "--root",
+            str(root),
+        ]
+    )
+
+    assert code == 3
+    assert "roles/logging.viewer" in capsys.readouterr().err
+    assert (root / LOCK).read_bytes() == original
+
+
+def test_corrupt_lock_is_a_located_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path)
+    (root / LOCK).write_text('{"format": 1, "roles": {\n  "roles/x": [\n')
+    assert cli.main(["validate", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("policy/roles.lock.json:3:1: error [LAPSE252]")
+
+
+API = "https://api.github.com:443/repos/example-org/access"
+MERGE = "e5bd3914e2e596debea16f433f57875b5b90bcd6"
+
+
+def test_verify_approvals_without_a_pull_request_exits_1_with_evidence(
+    tmp_path: Path,
+    http: responses.RequestsMock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = make_repo(tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
+    http.add(responses.GET, f"{API}/commits/{MERGE}/pulls", json=[])
+
+    code = cli.main(["verify-approvals", "--commit", MERGE, "--root", str(root)])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    evidence = json.loads(captured.out)
+    assert evidence["commit"] == MERGE and evidence["ok"] is False
+    assert "not approved: no pull request merged this commit" in captured.err
+
+
+def test_verify_approvals_needs_github_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    root = make_repo(tmp_path)
+    assert cli.main(["verify-approvals", "--commit", MERGE, "--root", str(root)]) == 2
+
+
+def test_drift_finds_a_stripped_condition(
+    tmp_path: Path,
+    http: responses.RequestsMock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = make_repo(tmp_path, with_requests=True)
+    assert cli.main(["render", "--root", str(root)]) == 0
+    capsys.readouterr()
+    for name in [
+        "inc-4530-secret-metadata",
+        "inc-4533-chargeback-query",
+        "chg-1207-folder-review",
+        "chg-1210-batch-runner",
+    ]:
+        (
+            root
+            / "requests"
+            / ("pci-prod" if name.startswith("inc") else "staging")
+            / f"{name}.yaml"
+        ).unlink()
+        (root / "terraform/grants" / f"{name}.tf").unlink()
+    monkeypatch.setattr(cli, "build_session", requests.Session)
+    stripped = {
+        "version": 1,
+        "etag": "BwYbH9aE6Kc=",
+        "bindings": [{"role": "roles/cloudsql.client", "members": ["user:alice@example.com"]}],
+    }
+    bucket = {
+        "kind": "storage#policy",
+        "resourceId": "projects/_/buckets/settlement-exports",
+        "version": 3,
+        "etag": "CAE=",
+        "bindings": [],
+    }
+    http.add(
+        responses.POST,
+        "https://cloudresourcemanager.googleapis.com/v1/projects/pci-prod-payments:getIamPolicy",
+        json=stripped,
+    )
+    http.add(
+        responses.GET,
+        "https://storage.googleapis.com/storage/v1/b/settlement-exports/iam",
+        json=bucket,
+    )
+
+    code = cli.main(
+        ["drift", "--format", "json", "--now", "2026-12-01T10:00:00Z", "--root", str(root)]
+    )
+
+    assert code == 1
+    report = json.loads(capsys.readouterr().out)
+    severities = {(f["rule"], f["severity"]) for f in report["findings"]}
+    assert ("condition-stripped", "CRITICAL") in severities
