@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from generator.terraform import HclError, Resource, parse
@@ -31,7 +32,7 @@ class AuditCoverage:
     """(scope kind, scope id) -> service -> what is logged and who is exempted."""
 
     scopes: dict[tuple[str, str], dict[str, ServiceLogging]] = field(default_factory=dict)
-    unreadable: tuple[str, ...] = ()
+    unreadable: tuple[tuple[str, str], ...] = ()  # (file name, what could not be read)
 
     def gaps(self, scope: tuple[str, str], services: tuple[str, ...]) -> list[str]:
         """Services of `services` whose Data Access logs are not fully on at `scope`."""
@@ -57,25 +58,33 @@ def _covers(configured: dict[str, ServiceLogging], service: str) -> bool:
 
 
 def read_coverage(terraform_dir: Path) -> AuditCoverage:
+    # Parsing HCL is the slow part of validating one request; the files rarely change.
+    stamps = tuple(
+        (p, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(terraform_dir.glob("*.tf"))
+    )
+    return _coverage(stamps)
+
+
+@lru_cache(maxsize=8)
+def _coverage(stamps: tuple[tuple[Path, int, int], ...]) -> AuditCoverage:
     scopes: dict[tuple[str, str], dict[str, ServiceLogging]] = defaultdict(dict)
-    unreadable: list[str] = []
-    for path in sorted(terraform_dir.glob("*.tf")):
+    unreadable: list[tuple[str, str]] = []
+    for path, _, _ in stamps:
         try:
             resources = parse(path.read_text(encoding="utf-8"), source=path.name)
         except (OSError, UnicodeDecodeError, HclError) as exc:
-            unreadable.append(f"{path.name}: {exc}")
+            unreadable.append((path.name, str(exc)))
             continue
         for resource in resources:
             if resource.type in _SCOPES:
-                _add(scopes, resource, unreadable)
+                problem = _add(scopes, resource)
+                if problem:
+                    unreadable.append((path.name, problem))
     return AuditCoverage(dict(scopes), tuple(unreadable))
 
 
-def _add(
-    scopes: dict[tuple[str, str], dict[str, ServiceLogging]],
-    resource: Resource,
-    unreadable: list[str],
-) -> None:
+def _add(scopes: dict[tuple[str, str], dict[str, ServiceLogging]], resource: Resource) -> str:
+    """Record one audit config; the reason it cannot be read, or "" when it was."""
     kind, argument = _SCOPES[resource.type]
     try:
         scope = (kind, resource.string(argument))
@@ -86,12 +95,12 @@ def _add(
             m for c in configs for m in _members(resource, c.get("exempted_members", []))
         )
     except HclError as exc:
-        unreadable.append(str(exc))
-        return
+        return str(exc)
     merged = scopes[scope].get(service)
     if merged is not None:
         types, exempted = types | merged.log_types, exempted | merged.exempted
     scopes[scope][service] = ServiceLogging(types, exempted)
+    return ""
 
 
 def _members(resource: Resource, raw: object) -> list[str]:

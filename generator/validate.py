@@ -51,6 +51,7 @@ def validate_repo(
     if policy is not None:
         problems += _policy_rules(policy_doc, policy, roles)
     audit = read_coverage(repo.terraform) if repo.terraform.is_dir() else None
+    problems += _unreadable_audit(repo, audit)
     contexts, request_problems = _requests(repo, policy, roles, audit, now, set(time_checked))
     problems += request_problems
     paths = tuple(repo.relative(p) for p in repo.request_files())
@@ -60,10 +61,28 @@ def validate_repo(
         problems.extend(check(repo_ctx))
     if only is not None:
         keep = set(only) | {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
+        keep |= {p.path for p in problems if p.rule == "LAPSE262"}
         problems = [p for p in problems if p.path in keep]
     failed = {p.path for p in problems if p.level == "error"}
     valid = tuple(c.request for c in contexts if c.request.path not in failed)
     return Validation(tuple(sorted(set(problems))), valid, policy)
+
+
+def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
+    # Coverage that cannot be read counts as absent (grants there are refused); say why.
+    where = repo.relative(repo.terraform)
+    return [
+        Problem(
+            f"{where}/{name}",
+            1,
+            1,
+            "LAPSE262",
+            "error",
+            message,
+            "write audit configs with literal project, service and log types",
+        )
+        for name, message in (audit.unreadable if audit else ())
+    ]
 
 
 def _read(repo: Repo, path: Path) -> tuple[Document | None, list[Problem]]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.model import Grant, Problem
-from generator.rules import RequestContext, rule
+from generator.rules import RequestContext, describe, rule
+
+describe(
+    "LAPSE262",
+    "terraform/*.tf parses, and audit configs use literal values lapse can read.",
+    scope="policy",
+)
 
 
 def scope_of(grant: Grant, bucket_projects: dict[str, str]) -> tuple[str, str] | None:

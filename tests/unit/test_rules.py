@@ -219,3 +219,15 @@ def test_every_rule_has_an_id_summary_and_family() -> None:
         assert rule_id.startswith("LAPSE") and len(rule_id) == 8
         assert rule.summary.endswith(".")
         assert rule_id[5] in "123" and rule.scope in ("load", "request", "repo", "policy")
+
+
+def test_audit_config_lapse_cannot_read_is_reported(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    audit = root / "terraform" / "audit_logging.tf"
+    audit.write_text(audit.read_text().replace('project = "pci-prod-payments"',
+                                               "project = var.payments_project", 1))
+    place(root, "requests/pci-prod/inc-4512-batch.yaml", request())
+    assert problems(root) == {
+        ("terraform/audit_logging.tf", 1, 1, "LAPSE262", "error"),
+        ("requests/pci-prod/inc-4512-batch.yaml", 8, 5, "LAPSE260", "error"),
+    }
