@@ -20,7 +20,7 @@ from generator.model import Problem
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 16
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks
 
 # libyaml is an order of magnitude faster; the pure parser yields the same events.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -89,10 +89,17 @@ def _decode(raw: bytes) -> str:
         if char == "\t":
             line, col = _position(text[:index])
             raise _Refused(line, col, "LAPSE104", "tab character", "indent with spaces")
-        if (char < " " and char not in "\n\r") or char in "\x7f\ufffe\uffff":
+        if _is_control(char):
             line, col = _position(text[:index])
             raise _Refused(line, col, "LAPSE102", f"control character U+{ord(char):04X}")
     return text
+
+
+def _is_control(char: str) -> bool:
+    """Characters YAML refuses to see unescaped: C0 and C1 controls (but line breaks, NEL)."""
+    if char < " ":
+        return char not in "\n\r"
+    return "\x7f" <= char <= "\x9f" and char != "\x85" or char in "\ufffe\uffff"
 
 
 def _position(before: str) -> Position:

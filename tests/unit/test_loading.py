@@ -56,3 +56,11 @@ def test_size_limit_is_exact() -> None:
     assert len(fits) == loading.MAX_BYTES
     assert load("f.yaml", fits).document is not None
     assert load("f.yaml", fits + b" ").problems[0].rule == "LAPSE103"
+
+
+def test_c1_control_characters_are_located() -> None:
+    result = load("f.yaml", "a: 1\nb: x\u0096y\n".encode())
+    assert [(p.line, p.col, p.rule) for p in result.problems] == [(2, 5, "LAPSE102")]
+    # NEL is a YAML line break, not a control character: positions count it as one.
+    assert [(p.line, p.rule) for p in load("f.yaml", "a: x\u0085\tb\n".encode()).problems] == [
+        (2, "LAPSE104")]
