@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, seed, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fuzzing import check_pipeline, request_texts  # noqa: E402
-from tests.support import make_repo  # noqa: E402
+from tests.fuzzing import check_pipeline, request_texts
+from tests.support import make_repo
 
 
 def main() -> int:

@@ -99,7 +99,7 @@ def _is_control(char: str) -> bool:
     """Characters YAML refuses to see unescaped: C0 and C1 controls (but line breaks, NEL)."""
     if char < " ":
         return char not in "\n\r"
-    return "\x7f" <= char <= "\x9f" and char != "\x85" or char in "\ufffe\uffff"
+    return ("\x7f" <= char <= "\x9f" and char != "\x85") or char in "\ufffe\uffff"
 
 
 def _position(before: str) -> Position:
