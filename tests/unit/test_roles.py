@@ -113,22 +113,30 @@ def test_project_iam_admin_can_set_the_project_policy() -> None:
 
 
 def test_suffix_wildcard_matches_set_iam_policy_on_any_resource() -> None:
-    found = persistence_permissions([
-        "storage.buckets.setIamPolicy",
-        "iam.serviceAccounts.setIamPolicy",
-        "resourcemanager.projects.getIamPolicy",
-        "storage.buckets.setIamPolicyX",
-        "bigquery.datasets.get",
-    ])
-    assert found == {"iam_policy": ["iam.serviceAccounts.setIamPolicy",
-                                    "storage.buckets.setIamPolicy"]}
+    found = persistence_permissions(
+        [
+            "storage.buckets.setIamPolicy",
+            "iam.serviceAccounts.setIamPolicy",
+            "resourcemanager.projects.getIamPolicy",
+            "storage.buckets.setIamPolicyX",
+            "bigquery.datasets.get",
+        ]
+    )
+    assert found == {
+        "iam_policy": ["iam.serviceAccounts.setIamPolicy", "storage.buckets.setIamPolicy"]
+    }
 
 
 def test_groups_report_sorted_unique_permissions_across_groups() -> None:
-    found = persistence_permissions([
-        "iam.serviceAccounts.signJwt", "iam.serviceAccounts.actAs",
-        "iam.serviceAccounts.actAs", "run.services.create", "container.clusterRoles.bind",
-    ])
+    found = persistence_permissions(
+        [
+            "iam.serviceAccounts.signJwt",
+            "iam.serviceAccounts.actAs",
+            "iam.serviceAccounts.actAs",
+            "run.services.create",
+            "container.clusterRoles.bind",
+        ]
+    )
     assert found == {
         "gke_rbac": ["container.clusterRoles.bind"],
         "tokens_and_impersonation": ["iam.serviceAccounts.actAs", "iam.serviceAccounts.signJwt"],
@@ -153,8 +161,13 @@ def test_rules_from_text_honour_only_the_given_patterns() -> None:
 def test_every_group_has_a_risk_text() -> None:
     rules = PersistenceRules.load()
     assert [g.name for g in rules.groups] == [
-        "iam_policy", "custom_roles", "org_policy", "credentials",
-        "tokens_and_impersonation", "workloads_as_service_account", "gke_rbac",
+        "iam_policy",
+        "custom_roles",
+        "org_policy",
+        "credentials",
+        "tokens_and_impersonation",
+        "workloads_as_service_account",
+        "gke_rbac",
     ]
     for group in rules.groups:
         assert rules.risk(group.name) == group.risk
@@ -163,17 +176,20 @@ def test_every_group_has_a_risk_text() -> None:
         rules.risk("no_such_group")
 
 
-@pytest.mark.parametrize("text", [
-    "groups: {}\n",
-    "[1, 2]\n",
-    "groups: {g: {risk: '', permissions: [a.b.c]}}\n",
-    "groups: {g: {risk: why, permissions: []}}\n",
-    "groups: {g: {risk: why, permissions: ['*.foo.*']}}\n",
-    "groups: {g: {risk: why, permissions: ['setIamPolicy']}}\n",
-    "groups: {g: {risk: why, permissions: [3]}}\n",
-    "groups: {g: [a.b.c]}\n",
-    "groups: {g: {risk: why, permissions: [a.b.c]\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "groups: {}\n",
+        "[1, 2]\n",
+        "groups: {g: {risk: '', permissions: [a.b.c]}}\n",
+        "groups: {g: {risk: why, permissions: []}}\n",
+        "groups: {g: {risk: why, permissions: ['*.foo.*']}}\n",
+        "groups: {g: {risk: why, permissions: ['setIamPolicy']}}\n",
+        "groups: {g: {risk: why, permissions: [3]}}\n",
+        "groups: {g: [a.b.c]}\n",
+        "groups: {g: {risk: why, permissions: [a.b.c]\n",
+    ],
+)
 def test_malformed_rules_are_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError):
         PersistenceRules.from_text(text)
@@ -192,13 +208,23 @@ def test_the_data_file_itself() -> None:
             assert permission not in seen, f"{permission} is in two groups"
             seen.add(permission)
     # The minimum the design names, in any group.
-    assert {"*.setIamPolicy", "iam.roles.update", "iam.roles.create", "orgpolicy.policy.set",
-            "iam.serviceAccountKeys.create", "storage.hmacKeys.create",
-            "serviceusage.apiKeys.create", "compute.instances.setMetadata",
-            "compute.projects.setCommonInstanceMetadata",
-            "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.actAs",
-            "cloudbuild.builds.create", "deploymentmanager.deployments.create",
-            "container.roles.bind", "container.clusterRoles.escalate"} <= seen
+    assert {
+        "*.setIamPolicy",
+        "iam.roles.update",
+        "iam.roles.create",
+        "orgpolicy.policy.set",
+        "iam.serviceAccountKeys.create",
+        "storage.hmacKeys.create",
+        "serviceusage.apiKeys.create",
+        "compute.instances.setMetadata",
+        "compute.projects.setCommonInstanceMetadata",
+        "iam.serviceAccounts.getAccessToken",
+        "iam.serviceAccounts.actAs",
+        "cloudbuild.builds.create",
+        "deploymentmanager.deployments.create",
+        "container.roles.bind",
+        "container.clusterRoles.escalate",
+    } <= seen
 
 
 def test_provider_arguments_data_file() -> None:
@@ -208,16 +234,21 @@ def test_provider_arguments_data_file() -> None:
     assert text == json.dumps(document, indent=2, sort_keys=True) + "\n"
     assert (document["provider"], document["major"]) == ("hashicorp/google", 7)
     assert len(document["resources"]) == 7
-    for name, resource in document["resources"].items():
-        assert name.endswith("_iam_member")
+    members = {n: r for n, r in document["resources"].items() if n.endswith("_iam_member")}
+    # Datasets take their conditional grant through the one resource that accepts a condition.
+    assert set(document["resources"]) - set(members) == {"google_bigquery_dataset_access"}
+    for resource in members.values():
         assert resource["arguments"]["role"] == {"required": True}
         assert resource["arguments"]["member"] == {"required": True}
         assert resource["blocks"]["condition"] == {
-            "title": {"required": True}, "expression": {"required": True},
+            "title": {"required": True},
+            "expression": {"required": True},
             "description": {"required": False},
         }
-    scoping = {name: sorted(set(r["arguments"]) - {"role", "member"})
-               for name, r in document["resources"].items()}
+    access = document["resources"]["google_bigquery_dataset_access"]
+    assert access["arguments"]["dataset_id"] == {"required": True}
+    assert access["blocks"]["condition"]["expression"] == {"required": True}
+    scoping = {name: sorted(set(r["arguments"]) - {"role", "member"}) for name, r in members.items()}
     assert scoping["google_folder_iam_member"] == ["folder"]
     assert scoping["google_organization_iam_member"] == ["org_id"]
     assert scoping["google_secret_manager_secret_iam_member"] == ["project", "secret_id"]
@@ -229,8 +260,14 @@ def test_provider_arguments_data_file() -> None:
 
 
 def _lock_text(**role: Any) -> str:
-    body = {"title": "T", "stage": "GA", "permissions": ["a.b.c"], "read": "2026-01-02",
-            "source": "predefined", **role}
+    body = {
+        "title": "T",
+        "stage": "GA",
+        "permissions": ["a.b.c"],
+        "read": "2026-01-02",
+        "source": "predefined",
+        **role,
+    }
     return json.dumps({"format": 1, "roles": {"roles/x": body}}, indent=2)
 
 
@@ -268,15 +305,18 @@ def test_missing_file(tmp_path: Path) -> None:
     assert "cannot read" in str(caught.value)
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    (_lock_text(permissions="a.b.c"), "list of strings"),
-    (_lock_text(permissions=["a.b.c", 7]), "list of strings"),
-    (_lock_text(title=None), '"title" must be a string'),
-    (_lock_text(read="yesterday"), "ISO date"),
-    (_lock_text(read="2026-1-2"), "ISO date"),
-    (_lock_text(source="custom"), '"source" must be "predefined"'),
-    (_lock_text(extra=1), "must have exactly"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (_lock_text(permissions="a.b.c"), "list of strings"),
+        (_lock_text(permissions=["a.b.c", 7]), "list of strings"),
+        (_lock_text(title=None), '"title" must be a string'),
+        (_lock_text(read="yesterday"), "ISO date"),
+        (_lock_text(read="2026-1-2"), "ISO date"),
+        (_lock_text(source="custom"), '"source" must be "predefined"'),
+        (_lock_text(extra=1), "must have exactly"),
+    ],
+)
 def test_wrong_role_fields_point_at_the_role(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(LockError) as caught:
         _load_text(tmp_path, text)
@@ -285,14 +325,17 @@ def test_wrong_role_fields_point_at_the_role(tmp_path: Path, text: str, words: s
     assert (caught.value.line, caught.value.col) == (4, 5)  # where "roles/x" starts
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("[]", "exactly"),
-    ('{"format": 1}', "exactly"),
-    ('{"format": 2, "roles": {}}', '"format" must be 1'),
-    ('{"format": true, "roles": {}}', '"format" must be 1'),
-    ('{"format": 1, "roles": []}', '"roles" must be an object'),
-    ('{"format": 1, "roles": {"owner": {}}}', "not a role name"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[]", "exactly"),
+        ('{"format": 1}', "exactly"),
+        ('{"format": 2, "roles": {}}', '"format" must be 1'),
+        ('{"format": true, "roles": {}}', '"format" must be 1'),
+        ('{"format": 1, "roles": []}', '"roles" must be an object'),
+        ('{"format": 1, "roles": {"owner": {}}}', "not a role name"),
+    ],
+)
 def test_wrong_shape_is_a_lock_error(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(LockError) as caught:
         _load_text(tmp_path, text)
@@ -307,10 +350,25 @@ def test_lock_error_is_a_config_error() -> None:
 
 
 def test_custom_roles_load_as_custom(tmp_path: Path) -> None:
-    body = {"title": "T", "stage": "GA", "permissions": ["b.c.d", "a.b.c", "a.b.c"],
-            "read": "2026-01-02", "source": "custom"}
-    lock = _load_text(tmp_path, json.dumps({"format": 1, "roles": {
-        "organizations/123/roles/reader": body, "projects/p-1/roles/reader": body}}))
+    body = {
+        "title": "T",
+        "stage": "GA",
+        "permissions": ["b.c.d", "a.b.c", "a.b.c"],
+        "read": "2026-01-02",
+        "source": "custom",
+    }
+    lock = _load_text(
+        tmp_path,
+        json.dumps(
+            {
+                "format": 1,
+                "roles": {
+                    "organizations/123/roles/reader": body,
+                    "projects/p-1/roles/reader": body,
+                },
+            }
+        ),
+    )
     assert {info.source for info in lock.values()} == {"custom"}
     assert lock["projects/p-1/roles/reader"].permissions == ("a.b.c", "b.c.d")
 
@@ -327,10 +385,21 @@ def test_write_lock_round_trips(tmp_path: Path) -> None:
 # Sync through a fake IAM client.
 
 
-def _role(name: str, permissions: Iterable[str], *, title: str = "Title",
-          stage: str = "GA", deleted: bool = False) -> types.Role:
-    return types.Role(name=name, title=title, stage=getattr(types.Role.RoleLaunchStage, stage),
-                      included_permissions=list(permissions), deleted=deleted)
+def _role(
+    name: str,
+    permissions: Iterable[str],
+    *,
+    title: str = "Title",
+    stage: str = "GA",
+    deleted: bool = False,
+) -> types.Role:
+    return types.Role(
+        name=name,
+        title=title,
+        stage=getattr(types.Role.RoleLaunchStage, stage),
+        included_permissions=list(permissions),
+        deleted=deleted,
+    )
 
 
 @dataclass
@@ -359,21 +428,35 @@ CUSTOM = "projects/pci-prod-payments/roles/settlementReader"
 
 
 def test_sync_reads_predefined_and_custom_roles() -> None:
-    fake = FakeIAM({
-        "roles/cloudsql.client": _role("roles/cloudsql.client",
-                                       ["cloudsql.instances.get", "cloudsql.instances.connect"],
-                                       title="Cloud SQL Client"),
-        CUSTOM: _role(CUSTOM, ["storage.objects.get"], title="Settlement reader", stage="BETA"),
-    })
+    fake = FakeIAM(
+        {
+            "roles/cloudsql.client": _role(
+                "roles/cloudsql.client",
+                ["cloudsql.instances.get", "cloudsql.instances.connect"],
+                title="Cloud SQL Client",
+            ),
+            CUSTOM: _role(CUSTOM, ["storage.objects.get"], title="Settlement reader", stage="BETA"),
+        }
+    )
     lock, changes = sync_roles(RolesLock(), ["roles/cloudsql.client", CUSTOM], fake, TODAY)
     assert lock["roles/cloudsql.client"] == RoleInfo(
-        "roles/cloudsql.client", "Cloud SQL Client", "GA",
-        ("cloudsql.instances.connect", "cloudsql.instances.get"), TODAY, "predefined")
-    assert lock[CUSTOM] == RoleInfo(CUSTOM, "Settlement reader", "BETA",
-                                    ("storage.objects.get",), TODAY, "custom")
+        "roles/cloudsql.client",
+        "Cloud SQL Client",
+        "GA",
+        ("cloudsql.instances.connect", "cloudsql.instances.get"),
+        TODAY,
+        "predefined",
+    )
+    assert lock[CUSTOM] == RoleInfo(
+        CUSTOM, "Settlement reader", "BETA", ("storage.objects.get",), TODAY, "custom"
+    )
     assert changes == [
-        RoleChange("roles/cloudsql.client",
-                   ("cloudsql.instances.connect", "cloudsql.instances.get"), (), new=True),
+        RoleChange(
+            "roles/cloudsql.client",
+            ("cloudsql.instances.connect", "cloudsql.instances.get"),
+            (),
+            new=True,
+        ),
         RoleChange(CUSTOM, ("storage.objects.get",), (), new=True),
     ]
     assert format_changes(changes) == [
@@ -398,18 +481,22 @@ def test_a_role_that_gained_set_iam_policy_shows_as_added() -> None:
     assert format_changes(changes) == [f"{name}: +resourcemanager.projects.setIamPolicy"]
     assert second[name].read == TODAY
     assert persistence_permissions(second[name].permissions) == {
-        "iam_policy": ["resourcemanager.projects.setIamPolicy"]}
+        "iam_policy": ["resourcemanager.projects.setIamPolicy"]
+    }
 
 
 def test_removed_and_unchanged_roles_are_reported() -> None:
     lock = load_lock(LOCK)
     viewer = lock["roles/storage.objectViewer"]
     client = lock["roles/cloudsql.client"]
-    fake = FakeIAM({
-        viewer.name: _role(viewer.name, [p for p in viewer.permissions
-                                         if p != "storage.folders.get"]),
-        client.name: _role(client.name, client.permissions),
-    })
+    fake = FakeIAM(
+        {
+            viewer.name: _role(
+                viewer.name, [p for p in viewer.permissions if p != "storage.folders.get"]
+            ),
+            client.name: _role(client.name, client.permissions),
+        }
+    )
     _, changes = sync_roles(lock, [viewer.name, client.name, viewer.name], fake, TODAY)
     assert fake.calls == [viewer.name, client.name]  # each role read once
     assert format_changes(changes) == [
@@ -428,16 +515,20 @@ def test_roles_not_synced_are_kept_as_they_were() -> None:
     assert new[name].read == TODAY
 
 
-@pytest.mark.parametrize("error", [
-    gexc.NotFound("role roles/nope not found"),
-    gexc.PermissionDenied("caller lacks iam.roles.get"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        gexc.NotFound("role roles/nope not found"),
+        gexc.PermissionDenied("caller lacks iam.roles.get"),
+    ],
+)
 def test_one_failing_role_changes_nothing(error: Exception) -> None:
     lock = load_lock(LOCK)
     before = dump_lock(lock)
     good = "roles/cloudsql.client"
-    fake = FakeIAM({good: _role(good, ["cloudsql.instances.connect", "x.y.setIamPolicy"]),
-                    "roles/nope": error})
+    fake = FakeIAM(
+        {good: _role(good, ["cloudsql.instances.connect", "x.y.setIamPolicy"]), "roles/nope": error}
+    )
     slept, sleep = _no_sleep()
     with pytest.raises(ServiceError) as caught:
         sync_roles(lock, [good, "roles/nope"], fake, TODAY, sleep=sleep)
@@ -451,9 +542,17 @@ def test_one_failing_role_changes_nothing(error: Exception) -> None:
 
 def test_transient_errors_are_retried() -> None:
     name = "roles/cloudsql.client"
-    fake = FakeIAM({name: [gexc.ServiceUnavailable("busy"), gexc.TooManyRequests("quota"),
-                           gexc.DeadlineExceeded("slow"), gexc.InternalServerError("oops"),
-                           _role(name, ["cloudsql.instances.connect"])]})
+    fake = FakeIAM(
+        {
+            name: [
+                gexc.ServiceUnavailable("busy"),
+                gexc.TooManyRequests("quota"),
+                gexc.DeadlineExceeded("slow"),
+                gexc.InternalServerError("oops"),
+                _role(name, ["cloudsql.instances.connect"]),
+            ]
+        }
+    )
     slept, sleep = _no_sleep()
     lock, _ = sync_roles(RolesLock(), [name], fake, TODAY, sleep=sleep)
     assert lock[name].permissions == ("cloudsql.instances.connect",)
@@ -469,20 +568,26 @@ def test_transient_errors_give_up_after_the_last_attempt() -> None:
     assert slept == [1.0, 2.0]
 
 
-@pytest.mark.parametrize(("answer", "words"), [
-    (_role("roles/other", ["a.b.c"]), "answered with roles/other"),
-    (_role("roles/x", ["a.b.c"], deleted=True), "deleted"),
-])
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (_role("roles/other", ["a.b.c"]), "answered with roles/other"),
+        (_role("roles/x", ["a.b.c"], deleted=True), "deleted"),
+    ],
+)
 def test_suspicious_answers_are_service_errors(answer: types.Role, words: str) -> None:
     with pytest.raises(ServiceError, match=words):
         sync_roles(RolesLock(), ["roles/x"], FakeIAM({"roles/x": answer}), TODAY)
 
 
-@pytest.mark.parametrize(("names", "today"), [
-    (["owner"], TODAY),
-    (["projects/p/roles/"], TODAY),
-    (["roles/x"], "01/12/2026"),
-])
+@pytest.mark.parametrize(
+    ("names", "today"),
+    [
+        (["owner"], TODAY),
+        (["projects/p/roles/"], TODAY),
+        (["roles/x"], "01/12/2026"),
+    ],
+)
 def test_bad_arguments_are_config_errors(names: list[str], today: str) -> None:
     fake = FakeIAM({})
     with pytest.raises(ConfigError):
@@ -527,6 +632,7 @@ def test_build_iam_client_wraps_the_iam_client(monkeypatch: pytest.MonkeyPatch) 
 
 def test_importing_the_module_does_not_load_the_iam_client() -> None:
     code = "import sys, generator.roles; print('google.cloud.iam_admin_v1' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"

@@ -1,0 +1,556 @@
+"""`lapse expire`: planning from a repository, and the pull request mode through PyGithub.
+
+GitHub is a small stateful fake behind `responses`, answering with GitHub's own JSON shapes, so
+re-runs after a failure at each step can be watched converging.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from generator import expire
+from generator.errors import ConfigError, ServiceError
+from generator.github import GitHubClient, hidden_marker
+from generator.grantfiles import apply, compare
+from generator.render import render_all
+from generator.repo import Repo
+from generator.validate import validate_repo
+from tests.support import make_repo, place
+
+Reply = tuple[int, dict[str, str], str]
+DATA = Path(__file__).parents[1] / "data" / "github"
+API = "https://api.github.com:443"  # PyGithub always names the port
+REPO = f"{API}/repos/example-org/access"
+BASE = "9a4c2e7d51b0f3c8e6d2a1b7f4e3c9d8a7b6c5d4"
+BASE_TREE = "691272480426f78a0138979dd3ce63b77f706feb"
+STALE = "5c1e9b0f7a3d2e4c6b8a0f1e3d5c7b9a2e4f6a8c"
+NOW = datetime(2026, 12, 3, tzinfo=UTC)
+ALICE = "requests/pci-prod/inc-4512-settlement-batch.yaml"
+BOB = "requests/pci-prod/inc-4530-secret-metadata.yaml"
+SOURCES = {ALICE: 41, BOB: 42}
+
+
+def shape(fixture: str, /, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / f"{fixture}.json").read_text())
+    data.update(changes)
+    return data
+
+
+def ref(name: str, sha: str) -> dict[str, Any]:
+    return shape(
+        "git_ref",
+        ref=name,
+        url=f"https://api.github.com/repos/example-org/access/git/{name}",
+        object={"type": "commit", "sha": sha, "url": f"{REPO}/git/commits/{sha}"},
+    )
+
+
+def commit(sha: str, tree: str) -> dict[str, Any]:
+    return shape("git_commit", sha=sha, tree={"sha": tree, "url": f"{REPO}/git/trees/{tree}"})
+
+
+def pull(number: int, title: str, body: str) -> dict[str, Any]:
+    return shape(
+        "pull",
+        number=number,
+        state="open",
+        title=title,
+        body=body,
+        merged_at=None,
+        merge_commit_sha=None,
+        url=f"https://api.github.com/repos/example-org/access/pulls/{number}",
+        html_url=f"https://github.com/example-org/access/pull/{number}",
+        issue_url=f"https://api.github.com/repos/example-org/access/issues/{number}",
+        labels=[],
+    )
+
+
+class FakeGitHub:
+    """Just enough of GitHub's git data, pulls and issue comments API, with state.
+
+    `failures[route]` makes that route answer 500 that many times, to stop a run at any step.
+    """
+
+    def __init__(self, http: responses.RequestsMock) -> None:
+        self.refs = {"refs/heads/main": BASE}
+        self.trees = {BASE: BASE_TREE}  # commit -> tree
+        self.pulls: list[dict[str, Any]] = []
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.commits_made = 0
+        self.failures: dict[str, int] = {}
+        self.tree_bodies: list[Any] = []
+        self.blob_contents: list[bytes] = []
+        self.label_bodies: list[Any] = []
+        escaped = re.escape(REPO)
+        routes: list[tuple[str, str | re.Pattern[str], str, Callable[[Any], Reply]]] = [
+            ("GET", re.compile(rf"{escaped}/git/ref/.+"), "get_ref", self.get_ref),
+            ("GET", re.compile(rf"{escaped}/git/commits/\w+"), "get_commit", self.get_commit),
+            ("POST", f"{REPO}/git/blobs", "post_blob", self.post_blob),
+            ("POST", f"{REPO}/git/trees", "post_tree", self.post_tree),
+            ("POST", f"{REPO}/git/commits", "post_commit", self.post_commit),
+            ("POST", f"{REPO}/git/refs", "post_ref", self.post_ref),
+            ("PATCH", re.compile(rf"{escaped}/git/refs/.+"), "patch_ref", self.patch_ref),
+            ("GET", f"{REPO}/pulls", "list_pulls", self.list_pulls),
+            ("POST", f"{REPO}/pulls", "post_pull", self.post_pull),
+            ("PATCH", re.compile(rf"{escaped}/pulls/\d+"), "patch_pull", self.patch_pull),
+            ("POST", re.compile(rf"{escaped}/issues/\d+/labels"), "labels", self.post_labels),
+            (
+                "GET",
+                re.compile(rf"{escaped}/issues/\d+/comments(\?.*)?"),
+                "list_comments",
+                self.list_comments,
+            ),
+            (
+                "POST",
+                re.compile(rf"{escaped}/issues/\d+/comments"),
+                "post_comment",
+                self.post_comment,
+            ),
+        ]
+        for method, url, name, callback in routes:
+            http.add_callback(method, url, callback=self.failing(name, callback))
+
+    def failing(self, name: str, callback: Callable[[Any], Reply]) -> Callable[[Any], Reply]:
+        def answer(request: Any) -> Reply:
+            if self.failures.get(name, 0) > 0:
+                self.failures[name] -= 1
+                return self.reply(500, shape("error_5xx"))
+            return callback(request)
+
+        return answer
+
+    @staticmethod
+    def reply(status: int, data: Any) -> Reply:
+        return status, {"Content-Type": "application/json"}, json.dumps(data)
+
+    @staticmethod
+    def sha_of(data: Any) -> str:
+        return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    @staticmethod
+    def number(request: Any, after: str) -> int:
+        return int(request.path_url.split(after, 1)[1].split("/")[0].split("?")[0])
+
+    def get_ref(self, request: Any) -> Reply:
+        name = "refs/" + request.path_url.split("/git/ref/", 1)[1]
+        if name not in self.refs:
+            return self.reply(404, shape("error_404"))
+        return self.reply(200, ref(name, self.refs[name]))
+
+    def get_commit(self, request: Any) -> Reply:
+        sha = request.path_url.rsplit("/", 1)[1]
+        return self.reply(200, commit(sha, self.trees[sha]))
+
+    def post_blob(self, request: Any) -> Reply:
+        data = json.loads(request.body)
+        self.blob_contents.append(base64.b64decode(data["content"]))
+        return self.reply(201, shape("git_blob", sha=self.sha_of(data)))
+
+    def post_tree(self, request: Any) -> Reply:
+        # Git trees are content-addressed: the same entries on the same base give the same sha.
+        data = json.loads(request.body)
+        self.tree_bodies.append(data)
+        return self.reply(201, shape("git_tree", sha=self.sha_of(data)))
+
+    def post_commit(self, request: Any) -> Reply:
+        self.commits_made += 1
+        data = json.loads(request.body)
+        sha = self.sha_of([data, self.commits_made])  # commits carry a timestamp: always new
+        self.trees[sha] = data["tree"]
+        return self.reply(201, commit(sha, data["tree"]))
+
+    def post_ref(self, request: Any) -> Reply:
+        data = json.loads(request.body)
+        if data["ref"] in self.refs:
+            return self.reply(422, {"message": "Reference already exists"})
+        self.refs[data["ref"]] = data["sha"]
+        return self.reply(201, ref(data["ref"], data["sha"]))
+
+    def patch_ref(self, request: Any) -> Reply:
+        name = "refs/" + request.path_url.split("/git/refs/", 1)[1]
+        self.refs[name] = json.loads(request.body)["sha"]
+        return self.reply(200, ref(name, self.refs[name]))
+
+    def list_pulls(self, request: Any) -> Reply:
+        return self.reply(200, [p for p in self.pulls if p["state"] == "open"])
+
+    def post_pull(self, request: Any) -> Reply:
+        data = json.loads(request.body)
+        created = pull(43 + len(self.pulls), data["title"], data["body"])
+        self.pulls.append(created)
+        return self.reply(201, created)
+
+    def patch_pull(self, request: Any) -> Reply:
+        found = next(p for p in self.pulls if p["number"] == self.number(request, "/pulls/"))
+        found.update(json.loads(request.body))
+        return self.reply(200, found)
+
+    def post_labels(self, request: Any) -> Reply:
+        names = json.loads(request.body)
+        self.label_bodies.append(names)
+        found = next(p for p in self.pulls if p["number"] == self.number(request, "/issues/"))
+        found["labels"] += [shape("label", name=name) for name in names]
+        return self.reply(200, found["labels"])
+
+    def list_comments(self, request: Any) -> Reply:
+        return self.reply(200, self.comments.get(self.number(request, "/issues/"), []))
+
+    def post_comment(self, request: Any) -> Reply:
+        listing = self.comments.setdefault(self.number(request, "/issues/"), [])
+        body = json.loads(request.body)["body"]
+        created = shape("issue_comment", id=1000 + len(listing), body=body)
+        listing.append(created)
+        return self.reply(201, created)
+
+    @property
+    def branches(self) -> list[str]:
+        return sorted(self.refs)
+
+    def tree_at(self, branch: str) -> str:
+        return self.trees[self.refs[f"refs/heads/{branch}"]]
+
+
+@pytest.fixture
+def github(http: responses.RequestsMock) -> FakeGitHub:
+    return FakeGitHub(http)
+
+
+@pytest.fixture
+def client() -> GitHubClient:
+    return GitHubClient("example-org/access", "test-token", sleep=lambda _: None)
+
+
+def rendered(root: Path) -> Repo:
+    """The sample repository with its grants rendered, as it stands on main."""
+    repo = Repo.at(root)
+    requests = validate_repo(repo, now=None).requests
+    apply(repo.grants, compare(repo.grants, render_all(requests)))
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return rendered(make_repo(tmp_path, with_requests=True))
+
+
+def plan(repo: Repo, now: datetime = NOW) -> expire.ExpiryPlan:
+    return expire.plan_expiry(repo, now, timedelta(0), SOURCES.get)
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+def test_plan_moves_the_expired_requests_and_deletes_their_grants(repo: Repo) -> None:
+    result = plan(repo)
+
+    assert [item.path for item in result.items] == [ALICE, BOB]
+    assert result.changes == {
+        "archive/pci-prod/inc-4512-settlement-batch.yaml": (repo.root / ALICE).read_bytes(),
+        "archive/pci-prod/inc-4530-secret-metadata.yaml": (repo.root / BOB).read_bytes(),
+        ALICE: None,
+        BOB: None,
+        "terraform/grants/inc-4512-settlement-batch.tf": None,
+        "terraform/grants/inc-4530-secret-metadata.tf": None,
+    }
+    assert result.rerendered == ()
+    alice = result.items[0]
+    assert (alice.request.requester, alice.expired_at, alice.source_pr) == (
+        "alice@example.com",
+        "2026-12-01T13:00:00Z",
+        41,
+    )
+    # 09:30+01:00 is written back in UTC.
+    assert result.items[1].expired_at == "2026-12-02T08:30:00Z"
+
+
+def test_a_request_expires_at_its_instant_and_grace_delays_it(repo: Repo) -> None:
+    at_expiry = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+
+    assert [i.path for i in expire.plan_expiry(repo, at_expiry).items] == [ALICE]
+    assert expire.plan_expiry(repo, at_expiry - timedelta(seconds=1)).empty
+    assert expire.plan_expiry(repo, at_expiry + timedelta(minutes=14), timedelta(minutes=15)).empty
+    late = expire.plan_expiry(repo, at_expiry + timedelta(minutes=15), timedelta(minutes=15))
+    assert [i.path for i in late.items] == [ALICE]
+
+
+def test_nothing_expired_is_an_empty_plan(repo: Repo) -> None:
+    result = expire.plan_expiry(repo, datetime(2026, 11, 30, tzinfo=UTC))
+
+    assert result.empty and result.changes == {}
+    assert expire.describe(result) == (
+        "Nothing to archive: no request expired at or before 2026-11-30T00:00:00Z.\n"
+    )
+
+
+def test_a_broken_repository_is_refused(repo: Repo) -> None:
+    place(repo.root, "requests/pci-prod/inc-4599-broken.yaml", "requester: alice@example.com\n")
+
+    with pytest.raises(ConfigError, match=r"has 4 validation error\(s\).*Nothing was archived"):
+        plan(repo)
+
+
+def test_a_different_archived_file_of_the_same_name_is_never_overwritten(
+    repo: Repo, http: responses.RequestsMock
+) -> None:
+    place(repo.root, "archive/pci-prod/inc-4512-settlement-batch.yaml", b"requester: mallory\n")
+
+    with pytest.raises(ConfigError, match="never overwritten") as refused:
+        plan(repo)
+
+    assert "requests/pci-prod/inc-4512-settlement-batch.yaml" in str(refused.value)
+    assert (repo.root / ALICE).is_file()
+    assert len(http.calls) == 0
+
+
+def test_an_identical_archived_copy_left_by_an_interrupted_run_is_finished(repo: Repo) -> None:
+    original = (repo.root / ALICE).read_bytes()
+    place(repo.root, "archive/pci-prod/inc-4512-settlement-batch.yaml", original)
+
+    result = plan(repo)
+
+    leftover = result.items[0]
+    assert (leftover.path, leftover.already_archived) == (ALICE, True)
+    assert result.changes[ALICE] is None
+    # Sending the same bytes again changes nothing and keeps the copy in the same commit.
+    assert result.changes["archive/pci-prod/inc-4512-settlement-batch.yaml"] == original
+    assert "already in archive/, unchanged" in expire.describe(result)
+
+
+def test_an_identical_copy_of_an_unexpired_request_stays_an_error(repo: Repo) -> None:
+    live = "requests/pci-prod/inc-4533-chargeback-query.yaml"
+    place(repo.root, live.replace("requests/", "archive/"), (repo.root / live).read_bytes())
+
+    with pytest.raises(ConfigError, match="LAPSE133"):
+        plan(repo)
+
+
+def test_out_of_date_grants_are_re_rendered_and_named(repo: Repo) -> None:
+    stale = repo.grants / "chg-1210-batch-runner.tf"
+    stale.write_text(stale.read_text().replace("CHG-1210", "CHG-0000"))
+
+    result = plan(repo)
+
+    assert result.rerendered == ("terraform/grants/chg-1210-batch-runner.tf",)
+    assert result.changes["terraform/grants/chg-1210-batch-runner.tf"] is not None
+    assert "terraform/grants/ was out of date" in expire.describe(result)
+    assert "**Review these too:**" in expire.pr_body(result)
+
+
+def test_describe_lists_what_moves(repo: Repo) -> None:
+    text = expire.describe(plan(repo))
+
+    assert text.splitlines()[:6] == [
+        "2 expired access requests to archive (expired at or before 2026-12-03T00:00:00Z):",
+        f"  move   {ALICE} -> archive/pci-prod/inc-4512-settlement-batch.yaml",
+        "         alice@example.com, expired 2026-12-01T13:00:00Z, from #41",
+        "         roles/cloudsql.client on project pci-prod-payments",
+        "         roles/storage.objectViewer on bucket settlement-exports",
+        "  delete terraform/grants/inc-4512-settlement-batch.tf",
+    ]
+
+
+def test_bad_times_are_refused(repo: Repo) -> None:
+    with pytest.raises(ConfigError, match="UTC offset"):
+        expire.plan_expiry(repo, datetime(2026, 12, 3))  # no offset: refused
+    with pytest.raises(ConfigError, match="negative"):
+        expire.plan_expiry(repo, NOW, timedelta(minutes=-1))
+
+
+# --- pull request mode -------------------------------------------------------------------------
+
+
+def test_a_clean_run_makes_one_commit_and_opens_one_labelled_pull(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    opened = expire.apply_pr(client, plan(repo))
+
+    assert opened is not None and opened.number == 43
+    assert github.branches == ["refs/heads/lapse/expire", "refs/heads/main"]
+    assert github.commits_made == 1
+    assert sorted(github.blob_contents) == sorted(
+        [(repo.root / ALICE).read_bytes(), (repo.root / BOB).read_bytes()]
+    )
+    [tree] = github.tree_bodies
+    assert tree["base_tree"] == BASE_TREE
+    entries = {entry["path"]: entry for entry in tree["tree"]}
+    assert sorted(entries) == [
+        "archive/pci-prod/inc-4512-settlement-batch.yaml",
+        "archive/pci-prod/inc-4530-secret-metadata.yaml",
+        ALICE,
+        BOB,
+        "terraform/grants/inc-4512-settlement-batch.tf",
+        "terraform/grants/inc-4530-secret-metadata.tf",
+    ]
+    deleted = sorted(path for path, entry in entries.items() if entry["sha"] is None)
+    assert deleted == sorted([ALICE, BOB, *[p for p in entries if p.startswith("terraform/")]])
+    assert all(e["mode"] == "100644" and e["type"] == "blob" for e in entries.values())
+
+    [created] = github.pulls
+    assert created["title"] == "Archive 2 expired access requests"
+    assert github.label_bodies == [["lapse-expire"]]
+    body = created["body"]
+    assert (
+        "| alice@example.com | `roles/cloudsql.client` | project `pci-prod-payments` | "
+        "2026-12-01T13:00:00Z | #41 |"
+    ) in body
+    assert (
+        "| bob@example.com | `roles/secretmanager.viewer` | secret "
+        "`projects/pci-prod-payments/secrets/settlement-db-readonly` | 2026-12-02T08:30:00Z | #42 |"
+    ) in body
+    assert "Access already ended" in body and "Merging removes the expired bindings" in body
+
+
+def test_failure_writing_the_commit_then_a_rerun_converges(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    # The branch is left over from an earlier, merged expiry pull request.
+    github.refs["refs/heads/lapse/expire"] = STALE
+    github.trees[STALE] = "2f4e6a8c0b1d3f5e7a9c"
+    github.failures["post_commit"] = 5  # every retry of this run
+
+    with pytest.raises(ServiceError, match="git/commits"):
+        expire.apply_pr(client, plan(repo))
+    assert github.refs["refs/heads/lapse/expire"] == STALE and github.pulls == []
+
+    opened = expire.apply_pr(client, plan(repo))
+
+    assert opened is not None and opened.number == 43
+    assert github.commits_made == 1 and len(github.pulls) == 1
+    assert github.refs["refs/heads/lapse/expire"] != STALE
+
+
+def test_failure_after_the_commit_reruns_without_a_second_commit(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    github.failures["post_pull"] = 5
+
+    with pytest.raises(ServiceError, match="ensuring one pull request"):
+        expire.apply_pr(client, plan(repo))
+    assert github.commits_made == 1 and github.pulls == []
+    head = github.refs["refs/heads/lapse/expire"]
+
+    first = expire.apply_pr(client, plan(repo))
+    again = expire.apply_pr(client, plan(repo))
+
+    assert first is not None and again is not None and first.number == again.number == 43
+    assert github.commits_made == 1
+    assert github.refs["refs/heads/lapse/expire"] == head
+    assert len(github.pulls) == 1 and github.label_bodies == [["lapse-expire"]]
+
+
+def test_failure_moving_the_branch_then_a_rerun_converges(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    github.failures["post_ref"] = 5  # the commit exists, no branch points at it
+
+    with pytest.raises(ServiceError, match="refs/heads/lapse/expire"):
+        expire.apply_pr(client, plan(repo))
+    assert github.branches == ["refs/heads/main"] and github.pulls == []
+
+    opened = expire.apply_pr(client, plan(repo))
+
+    # The unreachable first commit is garbage GitHub collects; the branch holds one commit.
+    assert opened is not None and len(github.pulls) == 1
+    assert github.branches == ["refs/heads/lapse/expire", "refs/heads/main"]
+    assert github.tree_at("lapse/expire") == github.sha_of(github.tree_bodies[-1])
+
+
+def test_failure_before_the_pull_request_is_looked_up_then_a_rerun_converges(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    github.failures["list_pulls"] = 5
+
+    with pytest.raises(ServiceError):
+        expire.apply_pr(client, plan(repo))
+    assert github.commits_made == 1 and github.pulls == []
+
+    expire.apply_pr(client, plan(repo))
+
+    assert github.commits_made == 1 and len(github.pulls) == 1
+
+
+def test_failure_labelling_the_pull_then_a_rerun_labels_the_same_pull(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    github.failures["labels"] = 5
+
+    with pytest.raises(ServiceError):
+        expire.apply_pr(client, plan(repo))
+    assert len(github.pulls) == 1 and github.pulls[0]["labels"] == []
+
+    opened = expire.apply_pr(client, plan(repo))
+
+    assert opened is not None and opened.number == 43 and len(github.pulls) == 1
+    assert [label["name"] for label in github.pulls[0]["labels"]] == ["lapse-expire"]
+    assert github.commits_made == 1
+
+
+def test_nothing_expired_makes_no_call_at_all(
+    repo: Repo, http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    empty = expire.plan_expiry(repo, datetime(2026, 11, 30, tzinfo=UTC))
+
+    assert expire.apply_pr(client, empty) is None
+    assert len(http.calls) == 0
+
+
+def test_the_title_counts_requests(repo: Repo) -> None:
+    one = expire.plan_expiry(repo, datetime(2026, 12, 1, 14, 0, tzinfo=UTC))
+
+    assert expire.pr_title(one) == "Archive 1 expired access request"
+    assert expire.commit_message(one) == (
+        "Archive 1 expired access request\n\n"
+        f"- {ALICE} -> archive/pci-prod/inc-4512-settlement-batch.yaml\n"
+    )
+    assert "| — |" in expire.pr_body(one)  # no source pull request known
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+def test_reminders_comment_once_on_the_source_pull(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    now = datetime(2026, 12, 3, 16, 30, tzinfo=UTC)
+    chargeback = "requests/pci-prod/inc-4533-chargeback-query.yaml"
+    sources = {chargeback: 44, "requests/staging/chg-1207-folder-review.yaml": 45}
+
+    first = expire.remind(client, repo, now, timedelta(hours=1), sources.get)
+    second = expire.remind(client, repo, now, timedelta(hours=1), sources.get)
+
+    assert (first, second) == ([44], [])
+    [comment] = github.comments[44]
+    assert comment["body"].endswith(hidden_marker("expiry-reminder-inc-4533-chargeback-query"))
+    assert "ends at **2026-12-03T17:00:00Z** (in about 30m)" in comment["body"]
+    assert "open a new access request" in comment["body"]
+    assert 45 not in github.comments  # ends on 4 December, outside the window
+
+
+def test_reminders_skip_requests_without_a_known_pull(
+    repo: Repo, http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    now = datetime(2026, 12, 3, 16, 30, tzinfo=UTC)
+
+    assert expire.remind(client, repo, now, timedelta(hours=1), lambda _: None) == []
+    assert len(http.calls) == 0
+
+
+def test_reminders_cover_now_exclusive_to_now_plus_within_inclusive(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    at_expiry = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+    sources = {"requests/pci-prod/inc-4533-chargeback-query.yaml": 44}
+
+    assert expire.remind(client, repo, at_expiry, timedelta(hours=1), sources.get) == []
+    edge = at_expiry - timedelta(hours=1)
+    assert expire.remind(client, repo, edge, timedelta(hours=1), sources.get) == [44]
