@@ -190,9 +190,18 @@ def _request_rules(
 
 def archived_requests(repo: Repo) -> list[Request]:
     """Requests in archive/ that still read as valid requests (they were, when merged)."""
+    return readable_requests(repo, repo.archive_files())
+
+
+def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:
+    """Every file of `paths` that reads as a request, whatever the policy now says of it.
+
+    Reviews and drift look at what was merged and may be live, not at what would be
+    accepted today.
+    """
     found: list[Request] = []
     schema_path = repo.schema("access-request")
-    for path in repo.archive_files():
+    for path in paths:
         document, problems = _read(repo, path)
         if document is None or problems or schema.check(document, schema_path):
             continue

@@ -3,13 +3,13 @@
 Each event of the grantee from the window start on is put in one phase — in the window, in the
 grace period after expiry (IAM takes minutes to apply a condition's end), or after — and checked:
 
-| what the event shows                                         | phase     | severity |
-|--------------------------------------------------------------|-----------|----------|
-| a successful IAM policy change or service-account key        | any       | CRITICAL |
-| a permission used within the grant's scope                   | after     | CRITICAL |
-| a permission used outside the granted resources or role      | window, grace | HIGH |
-| a denied attempt (status 7 or `granted` false)               | any       | MEDIUM   |
-| no event at all in the window                                | -         | INFO     |
+| what the event shows                                     | phase         | severity |
+|----------------------------------------------------------|---------------|----------|
+| a successful IAM policy change or service-account key    | any           | CRITICAL |
+| a permission used within the grant's scope               | after         | CRITICAL |
+| a permission used outside the granted resources or role  | window, grace | HIGH     |
+| a denied attempt (status 7 or `granted` false)           | any           | MEDIUM   |
+| no event at all in the window                            | -             | INFO     |
 
 Within scope means: some grant of the request covers the resource (see `scope`) and its role's
 permissions (from the roles lock) include the permission. Events inside another approved window
@@ -27,9 +27,11 @@ from enum import Enum
 from generator.audit.scope import Hierarchy, covers
 from generator.model import Event, Finding, Grant, Request, Severity
 
-# Method names end this way whichever service logs the change (`SetIamPolicy`,
-# `google.iam.admin.v1.SetIAMPolicy`, `storage.setIamPermissions` is logged as SetIamPolicy too).
+# IAM policy changes: method names end this way whichever service logs them (`SetIamPolicy`,
+# `google.iam.admin.v1.SetIAMPolicy`, `google.iam.v1.IAMPolicy.SetIamPolicy`), except Cloud
+# Storage, which logs bucket policy changes as `storage.setIamPermissions`.
 _SET_IAM_POLICY = "setiampolicy"
+_POLICY_METHODS = frozenset({"storage.setIamPermissions"})
 _KEY_METHODS = frozenset(
     {
         "google.iam.admin.v1.CreateServiceAccountKey",
@@ -269,7 +271,11 @@ def _is_persistence(event: Event) -> bool:
     if event.status_code != 0 or any(not granted for _, _, granted in event.permissions):
         return False
     method = event.method
-    return method.lower().endswith(_SET_IAM_POLICY) or method in _KEY_METHODS
+    return (
+        method.lower().endswith(_SET_IAM_POLICY)
+        or method in _POLICY_METHODS
+        or method in _KEY_METHODS
+    )
 
 
 def _persistence_message(event: Event) -> str:
@@ -293,30 +299,35 @@ def _used(subject: ReviewSubject, event: Event) -> Iterator[tuple[str, str, str]
         return
     if not event.permissions:
         # Entries without authorizationInfo: only the resource can be checked.
-        yield "", event.resource_name, _resource_reason(subject, event.resource_name)
+        yield "", event.resource_name, _resource_reason(subject, event)
         return
     for permission, resource, granted in event.permissions:
         if granted:
             name = resource or event.resource_name
-            yield permission, name, _scope_reason(subject, permission, name)
+            yield permission, name, _scope_reason(subject, permission, name, event.log_name)
 
 
-def _resource_reason(subject: ReviewSubject, resource: str) -> str:
-    if not resource:
+def _resource_reason(subject: ReviewSubject, event: Event) -> str:
+    if not event.resource_name:
         return "the entry names no resource and no permission"
-    if any(covers(g, resource, subject.hierarchy) for g in subject.request.grants):
+    if _covering(subject, event.resource_name, event.log_name):
         return ""
     return "resource outside the granted resources"
 
 
-def _scope_reason(subject: ReviewSubject, permission: str, resource: str) -> str:
-    covering = [g for g in subject.request.grants if covers(g, resource, subject.hierarchy)]
+def _scope_reason(subject: ReviewSubject, permission: str, resource: str, log_name: str) -> str:
+    covering = _covering(subject, resource, log_name)
     if not covering:
         return "resource outside the granted resources"
     if any(_allows(subject, g, permission) for g in covering):
         return ""
     roles = ", ".join(sorted({g.role for g in covering}))
     return f"permission not in {roles}"
+
+
+def _covering(subject: ReviewSubject, resource: str, log_name: str) -> list[Grant]:
+    hierarchy = subject.hierarchy
+    return [g for g in subject.request.grants if covers(g, resource, hierarchy, log_name)]
 
 
 def _allows(subject: ReviewSubject, grant: Grant, permission: str) -> bool:

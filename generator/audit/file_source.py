@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import io
 import json
 import re
 import zlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -34,6 +33,16 @@ _MAX_ELEMENT = 64 << 20
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.
 _MAX_LINE_GAPS = 20
 _NON_SPACE = re.compile(r"\S")
+
+
+class ByteStream(Protocol):
+    """What both a plain and a gzip file offer: bytes read, peeked at and iterated as lines."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def peek(self, size: int, /) -> bytes: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
 
 
 class Malformed(Exception):
@@ -73,41 +82,34 @@ class FileSource(GapRecord):
             self.record_gap(f"{self.path}: {hidden} more unreadable lines")
 
     def _events(
-        self, stream: io.BufferedIOBase, wanted: frozenset[str], start: datetime, end: datetime
+        self, stream: ByteStream, wanted: frozenset[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        first, line = _first_byte(stream)
+        first, line = _skip_space(stream)
         if first == b"":
             return
         if first == b"[":
-            for number, value in ArrayScanner(stream, line, first).items():
+            for number, value in ArrayScanner(stream, line).items():
                 yield from self._event(value, number)
         elif first == b"{":
             encoded = frozenset(p.encode() for p in wanted)
-            yield from self._lines(_chain(first + stream.readline(), stream), line, encoded)
+            yield from self._lines(stream, line, encoded)
         else:
             raise Malformed(line, "neither a JSON array nor JSON lines")
 
-    def _lines(
-        self, lines: Iterable[bytes], first: int, wanted: frozenset[bytes]
-    ) -> Iterator[Event]:
-        for number, line in enumerate(lines, first):
-            if might_match(line, wanted):
-                try:
-                    value = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    self._bad_line(number, str(exc))
-                    continue
-                yield from self._event(value, number)
-            elif not _looks_whole(line):
-                self._check_line(line, number)
+    def _lines(self, stream: ByteStream, first: int, wanted: frozenset[bytes]) -> Iterator[Event]:
+        for number, line in enumerate(stream, first):
+            # A line that is not a whole object is parsed too: a truncated line could hide a
+            # wanted principal, and parsing reports it.
+            if (might_match(line, wanted) or not _looks_whole(line)) and line.strip():
+                yield from self._parse_line(line, number)
 
-    def _check_line(self, line: bytes, number: int) -> None:
-        # A truncated line could have hidden a wanted principal: it must be reported, not skipped.
-        if line.strip():
-            try:
-                orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                self._bad_line(number, str(exc))
+    def _parse_line(self, line: bytes, number: int) -> Iterator[Event]:
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self._bad_line(number, str(exc))
+            return
+        yield from self._event(value, number)
 
     def _event(self, value: Any, number: int) -> Iterator[Event]:
         event = normalize(value) if isinstance(value, dict) else None
@@ -133,41 +135,43 @@ def might_match(line: bytes, wanted: frozenset[bytes]) -> bool:
         return b"\\u" in line
     while at >= 0:
         after = at + _AFTER_KEY
-        begin = line.find(b'"', after)
-        end = line.find(b'"', begin + 1)
-        if begin < 0 or end < 0:
-            return True
+        # Compact JSON (`"principalEmail":"`) is the common case and skips the strip().
+        begin = after + 1 if line[after : after + 2] == b':"' else line.find(b'"', after)
+        if begin < 0:
+            return False
         if begin == after + 1 or line[after:begin].strip() == b":":
-            value = line[begin + 1 : end]
+            close = line.find(b'"', begin + 1)
+            if close < 0:
+                return True
+            value = line[begin + 1 : close]
             if b"\\" in value or not value.isascii() or value.lower() in wanted:
                 return True
-        at = line.find(_KEY, end)
+        at = line.find(_KEY, begin)
     return False
 
 
 def _looks_whole(line: bytes) -> bool:
-    return line[:1] == b"{" and line.endswith((b"}\n", b"}", b"}\r\n"))
+    return line[:1] == b"{" and (line[-2:] == b"}\n" or line.endswith((b"}", b"}\r\n")))
 
 
-def _open(path: Path, stack: ExitStack) -> io.BufferedIOBase:
+def _open(path: Path, stack: ExitStack) -> ByteStream:
     raw = stack.enter_context(path.open("rb"))
     if raw.peek(2)[:2] == b"\x1f\x8b":
-        unzipped: io.BufferedIOBase = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
-        return unzipped
+        return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
     return raw
 
 
-def _first_byte(stream: io.BufferedIOBase) -> tuple[bytes, int]:
-    """The first non-space byte, and its line number."""
+def _skip_space(stream: ByteStream) -> tuple[bytes, int]:
+    """Consumes leading whitespace; returns the next byte (still unread) and its line number."""
     line = 1
-    while (byte := stream.read(1)) and byte.isspace():
-        line += byte == b"\n"
-    return byte, line
-
-
-def _chain(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
+    while ahead := stream.peek(1):
+        content = ahead.lstrip()
+        if content:
+            stream.read(len(ahead) - len(content))
+            return content[:1], line + ahead.count(b"\n", 0, len(ahead) - len(content))
+        line += ahead.count(b"\n")
+        stream.read(len(ahead))
+    return b"", line
 
 
 class ArrayScanner:
@@ -177,11 +181,11 @@ class ArrayScanner:
     element cut by the end of the buffer fails to parse and is retried after the next read.
     """
 
-    def __init__(self, stream: io.BufferedIOBase, line: int, consumed: bytes) -> None:
+    def __init__(self, stream: ByteStream, line: int) -> None:
         self._stream = stream
         self._decoder = json.JSONDecoder()
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._buf = consumed.decode()
+        self._buf = ""
         self._pos = 0
         self._counted = 0
         self._line = line

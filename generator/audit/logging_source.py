@@ -15,9 +15,9 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+import requests
 from google.api_core import exceptions as api_exceptions
 
-import requests
 from generator.audit.events import normalize
 from generator.audit.sources import (
     GapRecord,

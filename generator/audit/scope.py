@@ -1,9 +1,10 @@
 """Does a resource named in an audit entry fall within a grant? The hierarchy rules, explicitly.
 
-Names are compared after two rewrites: a full resource name loses its service prefix
-(`//cloudresourcemanager.googleapis.com/projects/p` -> `projects/p`), and a project number is
-replaced by the project ID when `project_numbers` knows it (Secret Manager and Resource Manager
-log numbers). Then a grant covers a name when:
+Names are compared after three rewrites: a full resource name loses its service prefix
+(`//cloudresourcemanager.googleapis.com/projects/p` -> `projects/p`); a name relative to a project
+(Cloud SQL logs `instances/db`) is read in the project whose log holds the entry; and a project
+number is replaced by the project ID when `project_numbers` knows it (Secret Manager and Resource
+Manager log numbers). Then a grant covers a name when:
 
 - project P: the name is `projects/P` or below it, or a bucket (`projects/_/buckets/B...`) that
   `project_of` places in P;
@@ -35,10 +36,15 @@ class Hierarchy:
     folder_of: Mapping[str, str] = field(default_factory=dict)  # project ID -> folders/F
 
 
-def canonical(name: str, hierarchy: Hierarchy) -> str:
-    """`name` without a service prefix, with a known project number replaced by the ID."""
+_ROOTS = ("projects/", "folders/", "organizations/", "billingAccounts/")
+
+
+def canonical(name: str, hierarchy: Hierarchy, log_name: str = "") -> str:
+    """`name` without a service prefix, rooted in the log's project, project number as ID."""
     if name.startswith("//"):
         name = name[2:].partition("/")[2]
+    if not name.startswith(_ROOTS) and log_name.startswith("projects/"):
+        name = f"projects/{log_name.split('/')[1]}/{name}"
     parts = name.split("/")
     if len(parts) > 1 and parts[0] == "projects" and parts[1] in hierarchy.project_numbers:
         parts[1] = hierarchy.project_numbers[parts[1]]
@@ -64,11 +70,11 @@ def grant_name(grant: Grant) -> str:
     return resource
 
 
-def covers(grant: Grant, name: str, hierarchy: Hierarchy) -> bool:
-    """True when the resource `name` is the grant's resource or lies within it."""
+def covers(grant: Grant, name: str, hierarchy: Hierarchy, log_name: str = "") -> bool:
+    """True when the resource `name` (from an entry of `log_name`) is or lies in the grant's."""
     if not name:
         return False
-    name = canonical(name, hierarchy)
+    name = canonical(name, hierarchy, log_name)
     kind = grant.kind
     if kind == "organization":
         return True

@@ -6,7 +6,7 @@ why) and goes on with what it can still read, so a review can say INCOMPLETE ins
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -16,7 +16,8 @@ from generator.model import Event
 class EventSource(Protocol):
     """Audit events of some principals in [start, end), and a record of what could not be read."""
 
-    gaps: list[str]
+    @property
+    def gaps(self) -> list[str]: ...
 
     @property
     def complete(self) -> bool: ...
@@ -38,6 +39,27 @@ class GapRecord:
 
     def record_gap(self, message: str) -> None:
         self.gaps.append(message)
+
+
+class CombinedSource:
+    """Several sources read one after the other (the hourly files of a Cloud Storage sink)."""
+
+    def __init__(self, sources: Iterable[EventSource]) -> None:
+        self.sources = tuple(sources)
+
+    @property
+    def gaps(self) -> list[str]:
+        return [gap for source in self.sources for gap in source.gaps]
+
+    @property
+    def complete(self) -> bool:
+        return all(source.complete for source in self.sources)
+
+    def events(
+        self, principals: Collection[str], start: datetime, end: datetime
+    ) -> Iterator[Event]:
+        for source in self.sources:
+            yield from source.events(principals, start, end)
 
 
 def wanted_principals(principals: Collection[str]) -> frozenset[str]:

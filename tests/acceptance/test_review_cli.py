@@ -1,0 +1,163 @@
+"""`lapse review` from an exported audit log, like the scheduled workflow runs it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from generator import cli
+from tests.acceptance.cli import lapse
+from tests.support import make_repo
+
+UNTIL = "--until 2026-12-10T00:00:00Z --since 30d"
+LOG = "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Fdata_access"
+
+
+def entry(
+    insert_id: str,
+    at: str,
+    principal: str = "alice@example.com",
+    method: str = "cloudsql.instances.connect",
+) -> dict[str, object]:
+    resource = "projects/pci-prod-payments/instances/settlement-db"
+    return {
+        "insertId": insert_id,
+        "logName": LOG,
+        "timestamp": at,
+        "resource": {"type": "cloudsql_database", "labels": {"project_id": "pci-prod-payments"}},
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "serviceName": "cloudsql.googleapis.com",
+            "methodName": method,
+            "resourceName": resource,
+            "authenticationInfo": {"principalEmail": principal},
+            "authorizationInfo": [{"resource": resource, "permission": method, "granted": True}],
+        },
+    }
+
+
+def export(path: Path, entries: list[dict[str, object]], extra: str = "") -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries) + extra)
+    return path
+
+
+def test_use_after_expiry_is_critical_and_reports_are_written(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    log = export(
+        tmp_path / "audit.jsonl",
+        [
+            entry("in-window", "2026-12-01T10:00:00.123456789Z"),
+            entry("after-expiry", "2026-12-01T15:00:00Z"),
+            entry("someone-else", "2026-12-01T15:00:00Z", principal="mallory@example.com"),
+        ],
+    )
+
+    run = lapse(f"review --source file:{log} {UNTIL}", cwd=root)
+
+    assert run.code == 1
+    assert "inc-4512-settlement-batch: CRITICAL, complete" in run.out
+    report = json.loads(
+        (root / "reports/pci-prod/2026-12/inc-4512-settlement-batch.json").read_text()
+    )
+    findings = {(f["severity"], tuple(f["evidence"])) for f in report["findings"]}
+    assert ("CRITICAL", ("after-expiry",)) in findings
+    markdown = (root / "reports/pci-prod/2026-12/inc-4512-settlement-batch.md").read_text()
+    assert "```mermaid\ngantt" in markdown
+    assert (root / "reports/summary/2026-12-10.md").exists()
+
+    again = lapse(f"review --source file:{log} {UNTIL}", cwd=root)
+    assert again.code == 0
+    assert "0 grants reviewed" in again.out  # reported grants are not reviewed twice
+
+
+def test_incomplete_logs_say_so_and_exit_non_zero(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    log = export(
+        tmp_path / "audit.jsonl",
+        [entry("ok", "2026-12-01T10:00:00Z")],
+        extra='{"insertId": "cut", "timestamp": "2026-12-01T11:00:00Z", "protoPa\n',
+    )
+
+    run = lapse(f"review --source file:{log} {UNTIL}", cwd=root)
+
+    assert run.code == 1
+    assert "INCOMPLETE" in run.out
+    report = (root / "reports/staging/2026-12/chg-1210-batch-runner.md").read_text()
+    assert report.splitlines()[2].startswith("**INCOMPLETE**")
+
+
+def test_missing_data_access_logs_make_the_review_incomplete(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    audit = root / "terraform/audit_logging.tf"
+    text = audit.read_text()
+    start = text.index('resource "google_project_iam_audit_config" "stg_payments_cloudsql"')
+    end = text.index('resource "google_project_iam_audit_config" "stg_payments_iam"')
+    audit.write_text(text[:start] + text[end:])
+    log = export(tmp_path / "audit.jsonl", [])
+
+    run = lapse(f"review --source file:{log} {UNTIL}", cwd=root)
+
+    assert run.code == 1
+    assert "chg-1210-batch-runner: INFO, INCOMPLETE" in run.out
+    report = (root / "reports/staging/2026-12/chg-1210-batch-runner.md").read_text()
+    assert "Data Access logs are off at project stg-payments for cloudsql.googleapis.com" in report
+
+
+@dataclass
+class FakeGitHub:
+    """Records the publishing calls; their idempotency is tested against GitHub's API."""
+
+    commits: list[dict[str, bytes | None]] = field(default_factory=list)
+    pulls: list[str] = field(default_factory=list)
+    issues: dict[str, str] = field(default_factory=dict)
+
+    def commit_changes(
+        self, branch: str, base: str, files: dict[str, bytes | None], message: str
+    ) -> str:
+        self.commits.append(files)
+        return "0" * 40
+
+    def ensure_pull_request(
+        self, branch: str, base: str, title: str, body: str, labels: list[str]
+    ) -> object:
+        self.pulls.append(body)
+        return type("Pull", (), {"html_url": "https://github.com/example-org/access/pull/7"})()
+
+    def ensure_issue(self, key: str, title: str, body: str, labels: list[str]) -> int:
+        self.issues.setdefault(key, body)
+        return list(self.issues).index(key) + 1
+
+
+def test_publishing_opens_one_pr_and_one_issue_per_deviating_grant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    log = export(tmp_path / "audit.jsonl", [entry("after-expiry", "2026-12-01T15:00:00Z")])
+    fake = FakeGitHub()
+    monkeypatch.setattr(cli, "_github", lambda: fake)
+
+    code = cli.main(
+        [
+            "review",
+            "--source",
+            f"file:{log}",
+            "--until",
+            "2026-12-10T00:00:00Z",
+            "--since",
+            "30d",
+            "--open-pr",
+            "--open-issues",
+            "--root",
+            str(root),
+        ]
+    )
+
+    assert code == 1
+    (files,) = fake.commits
+    assert "reports/pci-prod/2026-12/inc-4512-settlement-batch.md" in files
+    assert "Post-access reviews of 5 grants" in fake.pulls[0]
+    assert list(fake.issues) == ["review-inc-4512-settlement-batch"]
+    assert "12.10" in fake.issues["review-inc-4512-settlement-batch"]
