@@ -248,7 +248,9 @@ def test_provider_arguments_data_file() -> None:
     access = document["resources"]["google_bigquery_dataset_access"]
     assert access["arguments"]["dataset_id"] == {"required": True}
     assert access["blocks"]["condition"]["expression"] == {"required": True}
-    scoping = {name: sorted(set(r["arguments"]) - {"role", "member"}) for name, r in members.items()}
+    scoping = {
+        name: sorted(set(r["arguments"]) - {"role", "member"}) for name, r in members.items()
+    }
     assert scoping["google_folder_iam_member"] == ["folder"]
     assert scoping["google_organization_iam_member"] == ["org_id"]
     assert scoping["google_secret_manager_secret_iam_member"] == ["project", "secret_id"]
