@@ -12,8 +12,8 @@ every unit returns plain values rather than PyGithub objects that would fetch on
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -83,6 +83,25 @@ class FileUnreadable(ServiceError):
     """A file is missing at a ref, is not a regular file, or is not UTF-8 text."""
 
 
+class PaginationLoop(Exception):
+    """GitHub's pages handed back an item already seen: following them would never end."""
+
+
+def _once(items: Iterable[T]) -> Iterator[T]:
+    """`items` from a paginated listing, refusing to go round in circles.
+
+    Two distinct objects never arrive with identical data, so a repeat means a page came back
+    again. The raw data is what the listing delivered; reading it fetches nothing more.
+    """
+    seen: set[str] = set()
+    for item in items:
+        mark = json.dumps(getattr(item, "_rawData", None), sort_keys=True, default=str)
+        if mark in seen:
+            raise PaginationLoop("a page of the listing came back again; its pages loop")
+        seen.add(mark)
+        yield item
+
+
 def hidden_marker(key: str) -> str:
     """The invisible HTML comment that identifies lapse's own issue or comment for `key`."""
     return f"<!-- lapse:{key} -->"
@@ -147,7 +166,7 @@ class GitHubClient:
         token: str,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         owner, _, name = repo_full_name.partition("/")
         if not owner or not name or "/" in name:
@@ -172,7 +191,7 @@ class GitHubClient:
     def pulls_for_commit(self, sha: str) -> list[PullInfo]:
         return self._call(
             f"GET /repos/{self._full_name}/commits/{sha}/pulls (pull requests of commit {sha})",
-            lambda: [_pull_info(pull) for pull in self._repo.get_commit(sha).get_pulls()],
+            lambda: [_pull_info(pull) for pull in _once(self._repo.get_commit(sha).get_pulls())],
         )
 
     def pull_files(self, number: int) -> list[ChangedFile]:
@@ -180,7 +199,7 @@ class GitHubClient:
             f"GET /repos/{self._full_name}/pulls/{number}/files (files changed by #{number})",
             lambda: [
                 ChangedFile(item.filename, item.status, item.previous_filename or None)
-                for item in self._repo.get_pull(number).get_files()
+                for item in _once(self._repo.get_pull(number).get_files())
             ],
         )
 
@@ -195,7 +214,7 @@ class GitHubClient:
                     commit_id=review.commit_id,
                     submitted_at=review.submitted_at,
                 )
-                for review in self._repo.get_pull(number).get_reviews()
+                for review in _once(self._repo.get_pull(number).get_reviews())
             ],
         )
 
@@ -207,9 +226,9 @@ class GitHubClient:
                 f"GET /orgs/{org}/teams/{team_slug}/members (members of @{org}/{team_slug})",
                 lambda: frozenset(
                     user.login
-                    for user in self._github.get_organization(org)
-                    .get_team_by_slug(team_slug)
-                    .get_members()
+                    for user in _once(
+                        self._github.get_organization(org).get_team_by_slug(team_slug).get_members()
+                    )
                 ),
             )
         return self._teams[key]
@@ -369,7 +388,7 @@ class GitHubClient:
 
     def _find_issue(self, marker: str, labels: Sequence[str]) -> int | None:
         listing = self._repo.get_issues(state="all", labels=[labels[0]] if labels else NotSet)
-        for issue in listing:
+        for issue in _once(listing):
             if not _is_pull(issue) and marker in (issue.body or ""):
                 return issue.number
         return None
@@ -383,7 +402,7 @@ class GitHubClient:
         ).number
 
     def _find_comment(self, issue: Issue, marker: str) -> IssueComment | None:
-        return next((c for c in issue.get_comments() if marker in (c.body or "")), None)
+        return next((c for c in _once(issue.get_comments()) if marker in (c.body or "")), None)
 
     def _upsert_comment(self, number: int, marker: str, text: str) -> None:
         issue = self._repo.get_issue(number)

@@ -12,7 +12,6 @@ compare against a policy that is not the one in force.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -211,7 +210,7 @@ class IamPolicyReader:
         session: requests.Session,
         *,
         attempts: int = 5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._session = session
         self._attempts = attempts

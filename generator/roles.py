@@ -12,7 +12,6 @@ import json
 import os
 import re
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -344,7 +343,7 @@ def sync_roles(
     reader: RoleReader,
     today: str,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     attempts: int = 5,
 ) -> tuple[RolesLock, list[RoleChange]]:
     """Read every role in `names`, then return the refreshed lock and what changed.
@@ -364,7 +363,7 @@ def sync_roles(
 
 
 def _read_role(reader: RoleReader, name: str, source: str, today: str, *,
-               sleep: Callable[[float], None], attempts: int) -> RoleInfo:
+               sleep: Callable[[float], None] | None, attempts: int) -> RoleInfo:
     what = f"reading IAM role {name}"
     role = call_with_retry(lambda: reader.get_role(name=name), what=what,
                            is_transient=is_transient, attempts=attempts, sleep=sleep)

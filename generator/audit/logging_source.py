@@ -11,7 +11,7 @@ yielded twice, without relying on page tokens outliving an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -186,14 +186,14 @@ class _ResumableRead:
                 return event
 
     def _open(self) -> Iterator[LogEntryLike]:
-        return iter(
-            self.client.list_entries(
-                resource_names=[self.resource],
-                filter_=audit_filter(self.principals, self.resume_at, self.end),
-                order_by=ASCENDING,
-                page_size=PAGE_SIZE,
-            )
+        listing = self.client.list_entries(
+            resource_names=[self.resource],
+            filter_=audit_filter(self.principals, self.resume_at, self.end),
+            order_by=ASCENDING,
+            page_size=PAGE_SIZE,
         )
+        pages = getattr(listing, "pages", None)
+        return _pages_once(listing, pages) if pages is not None else iter(listing)
 
     def _is_new(self, event: Event) -> bool:
         key = (event.log_name, event.insert_id)
@@ -205,6 +205,21 @@ class _ResumableRead:
             return False
         self._seen_at_resume.add(key)
         return True
+
+
+class RepeatedPageToken(Exception):
+    """The API handed back a page token it had already given: following it would never end."""
+
+
+def _pages_once(listing: Any, pages: Iterable[Iterable[LogEntryLike]]) -> Iterator[LogEntryLike]:
+    seen: set[str] = set()
+    for page in pages:
+        yield from page
+        token = getattr(listing, "next_page_token", None)
+        if token is not None:
+            if token in seen:
+                raise RepeatedPageToken(f"the Logging API repeated page token {token[:20]!r}")
+            seen.add(token)
 
 
 def _quoted(text: str) -> str:
