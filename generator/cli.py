@@ -7,47 +7,39 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from generator import codeowners as owners
-from generator import drift as drift_report
-from generator import expire as expiry
 from generator import grantfiles, reporting, simulation, tables
-from generator import review as reviewing
-from generator.approvals import verify_approvals
-from generator.audit import report as audit_report
-from generator.audit.analysis import Review
-from generator.audit.bigquery_source import BigQuerySource
-from generator.audit.file_source import FileSource
-from generator.audit.logging_source import LoggingSource, logging_client
-from generator.audit.sources import CombinedSource, EventSource
-from generator.bindings import bindings_of_requests, read_bindings
+from generator.bindings import read_bindings
 from generator.errors import ConfigError, LapseError
-from generator.github import GitHubClient
 from generator.gitutil import changed_since, user_email
-from generator.iam_api import IamPolicyReader, build_session
 from generator.model import RESOURCE_KINDS, Event, Policy
 from generator.render import RenderError, render_all
 from generator.repo import Repo
-from generator.roles import (
-    RolesLock,
-    build_iam_client,
-    format_changes,
-    load_lock,
-    sync_roles,
-    write_lock,
-)
 from generator.rules.resources import BASIC_ROLES
 from generator.scaffold import Draft, fresh_id, request_text, window, write_new
 from generator.simulate import ConditionError, judge
 from generator.simulation import ACCESS_HEADERS, access_rows
 from generator.terraform import HclError
 from generator.timeutil import parse_duration, parse_instant
-from generator.validate import archived_requests, validate_repo
+from generator.validate import validate_repo
+
+if TYPE_CHECKING:
+    import requests
+
+    from generator.audit.analysis import Review
+    from generator.audit.sources import EventSource
+    from generator.expire import SourcePR
+    from generator.github import GitHubClient
+    from generator.review import Period
+    from generator.roles import RoleReader
+
+# The commands that talk to GitHub or Google import their adapters when they run, so that
+# validate, render and the pre-commit hooks start without loading PyGithub and Google's clients.
+# ruff: noqa: PLC0415
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
@@ -305,8 +297,29 @@ def _policy_or_exit(repo: Repo) -> Policy:
     return result.policy
 
 
+def build_session() -> requests.Session:
+    """An authorized session for Google's REST APIs (Application Default Credentials)."""
+    from generator.iam_api import build_session as authorized
+
+    return authorized()
+
+
+def build_iam_client() -> RoleReader:
+    from generator.roles import build_iam_client as iam_client
+
+    return iam_client()
+
+
+def logging_client(project: str) -> Any:
+    from generator.audit.logging_source import logging_client as client
+
+    return client(project)
+
+
 def _github() -> GitHubClient:
     """The GitHub adapter for this repository, from the variables Actions sets."""
+    from generator.github import GitHubClient
+
     token = os.environ.get("GITHUB_TOKEN")
     repository = os.environ.get("GITHUB_REPOSITORY")
     if not token or not repository:
@@ -331,6 +344,8 @@ def roles() -> None:
 @root_option
 def roles_sync(names: tuple[str, ...], root: Path) -> None:
     """Read roles from the IAM API and update the lock file; print what changed."""
+    from generator.roles import RolesLock, format_changes, load_lock, sync_roles, write_lock
+
     repo = Repo.at(root)
     lock = load_lock(repo.roles_lock) if repo.roles_lock.exists() else RolesLock()
     wanted = list(names) or sorted(
@@ -348,6 +363,8 @@ def roles_sync(names: tuple[str, ...], root: Path) -> None:
 @root_option
 def verify_approvals_command(sha: str, root: Path) -> None:
     """Prove every request merged by SHA had a valid approval; print the evidence as JSON."""
+    from generator.approvals import verify_approvals
+
     repo = Repo.at(root)
     result = verify_approvals(_github(), _policy_or_exit(repo), sha)
     click.echo(result.to_json())
@@ -367,6 +384,11 @@ def verify_approvals_command(sha: str, root: Path) -> None:
 @root_option
 def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None:
     """Compare live IAM policies (version 3) with the grants in the repository."""
+    from generator import drift as drift_report
+    from generator.bindings import bindings_of_requests
+    from generator.iam_api import IamPolicyReader
+    from generator.validate import archived_requests
+
     repo = Repo.at(root)
     try:
         current = read_bindings(repo.grants)
@@ -426,6 +448,8 @@ def expire(
     root: Path,
 ) -> None:
     """Archive expired requests (moved unchanged to archive/), removing their grants."""
+    from generator import expire as expiry
+
     repo = Repo.at(root)
     moment = _now(now)
     if warn_within is not None:
@@ -452,8 +476,10 @@ def expire(
     click.echo(f"committed {sha}" if sha else "no commit")
 
 
-def _source_prs(repo: Repo, client: GitHubClient | None) -> expiry.SourcePR | None:
+def _source_prs(repo: Repo, client: GitHubClient | None) -> SourcePR | None:
     """Where each request came from, for the archive PR; unknown in a shallow clone."""
+    from generator import expire as expiry
+
     if client is None:
         return None
     try:
@@ -520,6 +546,10 @@ def review(
     root: Path,
 ) -> None:
     """Post-access review: what each grantee did, against what was approved."""
+    from generator import review as reviewing
+    from generator.audit import report as audit_report
+    from generator.roles import load_lock
+
     repo = Repo.at(root)
     policy = _policy_or_exit(repo)
     end = _now(until)
@@ -547,11 +577,13 @@ def review(
 def _publish_reviews(
     reviews: list[Review],
     files: dict[str, str],
-    period: reviewing.Period,
+    period: Period,
     *,
     open_pr: bool,
     open_issues: bool,
 ) -> None:
+    from generator import review as reviewing
+
     client = _github()
     if open_pr:
         client.commit_changes(
@@ -582,6 +614,11 @@ def _publish_reviews(
 
 
 def _audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:
+    from generator.audit.bigquery_source import BigQuerySource
+    from generator.audit.file_source import FileSource
+    from generator.audit.logging_source import LoggingSource
+    from generator.audit.sources import CombinedSource
+
     kind, _, value = spec.partition(":")
     if kind == "file" and value:
         path = Path(value)
@@ -592,7 +629,7 @@ def _audit_source(spec: str, project: str | None, scope: list[str]) -> EventSour
             raise ConfigError(f"--source file:{value}: no such file or folder")
         return FileSource(path)
     if kind == "bigquery" and value:
-        from google.cloud import bigquery  # noqa: PLC0415 - heavy, only when used
+        from google.cloud import bigquery
 
         client: Any = bigquery.Client(project=value.split(".")[0])  # matches the protocol loosely
         return BigQuerySource(client, value)
@@ -614,6 +651,9 @@ def _track(events: Iterator[Event]) -> Iterator[Event]:
     """A progress bar in a terminal; a plain log line every 100,000 events in CI."""
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
     if interactive:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

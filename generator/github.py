@@ -31,7 +31,7 @@ from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
 from generator.errors import ConfigError, ServiceError
-from generator.retry import call_with_retry
+from generator.retry import call_with_retry, cut_short
 
 T = TypeVar("T")
 
@@ -109,7 +109,7 @@ def hidden_marker(key: str) -> str:
 
 def is_transient(error: BaseException) -> bool:
     """Whether trying the same call again later may succeed."""
-    if isinstance(error, requests.ConnectionError | requests.Timeout):
+    if isinstance(error, requests.ConnectionError | requests.Timeout) or cut_short(error):
         return True
     if not isinstance(error, GithubException):
         return False

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import requests
 
 from generator.errors import ConfigError
-from generator.retry import TRANSIENT_STATUS, call_with_retry
+from generator.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 POLICY_VERSION = 3
@@ -199,7 +199,7 @@ def is_transient(exc: BaseException) -> bool:
     """Rate limits, server errors and broken connections are worth another try."""
     if isinstance(exc, HttpStatusError):
         return exc.status in TRANSIENT_STATUS
-    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+    return isinstance(exc, requests.ConnectionError | requests.Timeout) or cut_short(exc)
 
 
 class IamPolicyReader:

@@ -20,6 +20,8 @@ from generator.model import Problem
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 16
+# Tabs, and what YAML refuses to see unescaped: C0 and C1 controls except line breaks and NEL.
+_FORBIDDEN = re.compile("[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks
 
 # libyaml is an order of magnitude faster; the pure parser yields the same events.
@@ -85,21 +87,14 @@ def _decode(raw: bytes) -> str:
         line, col = _position(raw[: exc.start].decode("utf-8", "replace"))
         raise _Refused(line, col, "LAPSE102", "file is not valid UTF-8") from None
     text = text.removeprefix("\ufeff")
-    for index, char in enumerate(text):
+    found = _FORBIDDEN.search(text)
+    if found is not None:
+        char = found.group()
+        line, col = _position(text[: found.start()])
         if char == "\t":
-            line, col = _position(text[:index])
             raise _Refused(line, col, "LAPSE104", "tab character", "indent with spaces")
-        if _is_control(char):
-            line, col = _position(text[:index])
-            raise _Refused(line, col, "LAPSE102", f"control character U+{ord(char):04X}")
+        raise _Refused(line, col, "LAPSE102", f"control character U+{ord(char):04X}")
     return text
-
-
-def _is_control(char: str) -> bool:
-    """Characters YAML refuses to see unescaped: C0 and C1 controls (but line breaks, NEL)."""
-    if char < " ":
-        return char not in "\n\r"
-    return ("\x7f" <= char <= "\x9f" and char != "\x85") or char in "\ufffe\uffff"
 
 
 def _position(before: str) -> Position:

@@ -6,6 +6,7 @@ Adapters wrap each network call in `call_with_retry`; what counts as transient i
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -15,6 +16,11 @@ from generator.errors import ServiceError
 T = TypeVar("T")
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def cut_short(exc: BaseException) -> bool:
+    """A response body that ends mid-JSON: the connection broke, so another try may succeed."""
+    return isinstance(exc, json.JSONDecodeError)
 
 
 def call_with_retry(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import orjson
+
 from generator.audit.analysis import Review, ReviewSubject, fetch_window, review_all
 from generator.audit.report import json_report, markdown_report, report_path, summary_report
 from generator.audit.sources import EventSource
@@ -52,7 +54,15 @@ def _due(repo: Repo, request: Request, period: Period) -> bool:
     if not period.since <= ended or ended + period.grace > period.until:
         return False
     month = ended.strftime("%Y-%m")
-    return not (repo.reports / request.target / month / f"{request.id}.json").exists()
+    return not _complete(repo.reports / request.target / month / f"{request.id}.json")
+
+
+def _complete(report: Path) -> bool:
+    """A complete report is final; an incomplete or unreadable one is reviewed again."""
+    try:
+        return orjson.loads(report.read_bytes()).get("complete") is True
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return False
 
 
 def subjects(

@@ -11,7 +11,7 @@ yielded twice, without relying on page tokens outliving an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ from generator.audit.sources import (
 )
 from generator.errors import ServiceError
 from generator.model import Event
-from generator.retry import TRANSIENT_STATUS, call_with_retry
+from generator.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 
 PAGE_SIZE = 1000
 ASCENDING = "timestamp asc"
@@ -60,9 +60,38 @@ def logging_client(project: str, credentials: Any = None) -> Any:
     """A Cloud Logging client that speaks HTTP JSON (mockable, and `serviceData` stays a dict)."""
     from google.cloud import logging as cloud_logging  # noqa: PLC0415 - heavy, only when used
 
-    return cloud_logging.Client(  # type: ignore[no-untyped-call]
+    client = cloud_logging.Client(  # type: ignore[no-untyped-call]
         project=project, credentials=credentials, _use_grpc=False
     )
+    _refuse_repeated_page_tokens(client._connection)
+    return client
+
+
+class RepeatedPageToken(Exception):
+    """The API handed back a page token it had already given: following it would never end."""
+
+
+def _refuse_repeated_page_tokens(connection: Any) -> None:
+    """Watch the page tokens the client sends; a token asked for twice means the pages loop.
+
+    The client's pager follows tokens without looking, and hides them behind a generator, so
+    the connection it sends them through is the one place to see them.
+    """
+    send = connection.api_request
+    seen: set[str] = set()
+
+    def api_request(*args: Any, **kwargs: Any) -> Any:
+        data = kwargs.get("data")
+        token = data.get("pageToken") if isinstance(data, dict) else None
+        if token is None:
+            seen.clear()  # a new listing starts
+        elif token in seen:
+            raise RepeatedPageToken(f"the Logging API repeated page token {str(token)[:20]!r}")
+        else:
+            seen.add(token)
+        return send(*args, **kwargs)
+
+    connection.api_request = api_request
 
 
 def audit_filter(principals: Collection[str], start: datetime, end: datetime) -> str:
@@ -95,7 +124,7 @@ def principal_batches(principals: Collection[str]) -> list[list[str]]:
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, api_exceptions.GoogleAPICallError):
         return exc.code in TRANSIENT_STATUS
-    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+    return isinstance(exc, requests.ConnectionError | requests.Timeout) or cut_short(exc)
 
 
 class LoggingSource(GapRecord):
@@ -192,8 +221,7 @@ class _ResumableRead:
             order_by=ASCENDING,
             page_size=PAGE_SIZE,
         )
-        pages = getattr(listing, "pages", None)
-        return _pages_once(listing, pages) if pages is not None else iter(listing)
+        return iter(listing)
 
     def _is_new(self, event: Event) -> bool:
         key = (event.log_name, event.insert_id)
@@ -205,21 +233,6 @@ class _ResumableRead:
             return False
         self._seen_at_resume.add(key)
         return True
-
-
-class RepeatedPageToken(Exception):
-    """The API handed back a page token it had already given: following it would never end."""
-
-
-def _pages_once(listing: Any, pages: Iterable[Iterable[LogEntryLike]]) -> Iterator[LogEntryLike]:
-    seen: set[str] = set()
-    for page in pages:
-        yield from page
-        token = getattr(listing, "next_page_token", None)
-        if token is not None:
-            if token in seen:
-                raise RepeatedPageToken(f"the Logging API repeated page token {token[:20]!r}")
-            seen.add(token)
 
 
 def _quoted(text: str) -> str:

@@ -7,6 +7,7 @@ as a service account is not temporary: the grantee can leave access behind (PCI 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from generator.model import Problem
 from generator.roles import persistence_permissions
@@ -14,6 +15,12 @@ from generator.rules import PolicyContext, RequestContext, describe, rule
 from generator.rules.resources import BASIC_ROLES
 
 describe("LAPSE252", "policy/roles.lock.json is readable and well formed.", scope="policy")
+
+
+@lru_cache(maxsize=1024)
+def _persistence_of(permissions: tuple[str, ...]) -> dict[str, list[str]]:
+    # A role's verdict depends only on its permissions: judge each role once, not per grant.
+    return persistence_permissions(permissions)
 
 
 def _offending(groups: dict[str, list[str]]) -> str:
