@@ -13,7 +13,6 @@ unless its copy in `archive/` travels with it.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from typing import Protocol
 from generator import build
 from generator.errors import ConfigError
 from generator.github import PullInfo
+from generator.gitutil import git
 from generator.grantfiles import compare
 from generator.loading import load
 from generator.model import Problem, Request
@@ -339,18 +339,8 @@ def pr_body(plan: ExpiryPlan) -> str:
 # --- executing: locally --------------------------------------------------------------------
 
 
-def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise ConfigError(f"cannot run git: {exc}") from None
-    if done.returncode != 0:
-        raise ConfigError(f"git {' '.join(args[:2])} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
 def _staged(root: Path) -> list[str]:
-    return _git(root, "diff", "--cached", "--name-only", "--no-renames").splitlines()
+    return git(root, "diff", "--cached", "--name-only", "--no-renames").splitlines()
 
 
 def _refuse_foreign_staged(root: Path, paths: Sequence[str]) -> None:
@@ -405,14 +395,14 @@ def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
         if not path.startswith("archive/"):
             (root / path).write_bytes(data)
     removed = [path for path, data in plan.changes.items() if data is None]
-    _git(root, "add", "--", *written)
-    _git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", *removed)
+    git(root, "add", "--", *written)
+    git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", *removed)
     committed = bool(_staged(root))
     if committed:
-        _git(root, "commit", "-q", "-m", message)
+        git(root, "commit", "-q", "-m", message)
     for path in removed:  # only now: the commit holds the archive copies
         (root / path).unlink(missing_ok=True)
-    return _git(root, "rev-parse", "HEAD").strip() if committed else None
+    return git(root, "rev-parse", "HEAD").strip() if committed else None
 
 
 # --- executing: on GitHub ------------------------------------------------------------------
@@ -487,7 +477,7 @@ def source_pr_from_history(root: Path, github: CommitPulls) -> SourcePR:
     Needs the full history: in a shallow clone the oldest commit seems to add every file, which
     would name the wrong pull request, so a shallow checkout is refused (ConfigError).
     """
-    if _git(root, "rev-parse", "--is-shallow-repository").strip() == "true":
+    if git(root, "rev-parse", "--is-shallow-repository").strip() == "true":
         raise ConfigError(
             "the checkout is shallow, so the pull request that added each request cannot be "
             "found: check out the full history (actions/checkout with fetch-depth: 0)"
@@ -495,7 +485,7 @@ def source_pr_from_history(root: Path, github: CommitPulls) -> SourcePR:
     by_commit: dict[str, int | None] = {}  # one GitHub call per commit, however many files
 
     def lookup(path: str) -> int | None:
-        added = _git(root, "log", "--diff-filter=A", "--format=%H", "--", path).split()
+        added = git(root, "log", "--diff-filter=A", "--format=%H", "--", path).split()
         if not added:
             return None
         sha = added[0]  # the newest addition: ids are never reused

@@ -8,7 +8,8 @@ from pathlib import Path
 from generator.errors import ConfigError
 
 
-def _git(root: Path, *args: str) -> str:
+def git(root: Path, *args: str) -> str:
+    """Run git in `root`; its output, or a ConfigError naming the command and git's words."""
     try:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     except OSError as exc:
@@ -20,13 +21,13 @@ def _git(root: Path, *args: str) -> str:
 
 def changed_since(root: Path, ref: str) -> list[str]:
     """Files changed between `ref` and the working tree, plus new untracked files."""
-    diff = _git(root, "diff", "--name-only", "--no-renames", "--diff-filter=AMR", ref, "--")
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard")
+    diff = git(root, "diff", "--name-only", "--no-renames", "--diff-filter=AMR", ref, "--")
+    untracked = git(root, "ls-files", "--others", "--exclude-standard")
     return sorted({line for line in (diff + untracked).splitlines() if line})
 
 
 def user_email(root: Path) -> str | None:
     try:
-        return _git(root, "config", "user.email").strip() or None
+        return git(root, "config", "user.email").strip() or None
     except ConfigError:
         return None
