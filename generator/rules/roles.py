@@ -56,7 +56,7 @@ def no_persistence(ctx: RequestContext) -> Iterator[Problem]:
         info = ctx.roles.get(grant.role)
         if info is None or grant.role in ctx.target.persistence_exceptions:
             continue
-        groups = persistence_permissions(info.permissions)
+        groups = _persistence_of(info.permissions)
         if groups:
             yield ctx.problem(
                 "LAPSE251",
@@ -80,7 +80,7 @@ def policy_persistence(ctx: PolicyContext) -> Iterator[Problem]:
             info = ctx.roles.get(role)
             if info is None or role in target.persistence_exceptions:
                 continue
-            groups = persistence_permissions(info.permissions)
+            groups = _persistence_of(info.permissions)
             if groups:
                 yield ctx.problem(
                     "LAPSE253",
