@@ -55,10 +55,13 @@ class Repo:
         return self.root / "schemas" / f"{name}.schema.json"
 
     def relative(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        # Files listed from the repository are under `root` already; only others need resolving.
+        for candidate in (path, path.resolve()):
+            try:
+                return candidate.relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
 
     def request_files(self) -> list[Path]:
         """Every file under requests/, whatever its name: misplaced files are problems too."""
