@@ -559,7 +559,7 @@ def review(
     longest = max(t.max_duration for t in policy.targets.values())
     lock = load_lock(repo.roles_lock)
     reviews = reviewing.run(repo, policy, lock, source, period, longest=longest, track=_track)
-    files = reviewing.report_files(reviews, period)
+    files = reviewing.report_files(reviews, period, _approvals(repo, reviews))
     for name, text in files.items():
         target = repo.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -572,6 +572,24 @@ def review(
     if (open_pr or open_issues) and reviews:
         _publish_reviews(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     sys.exit(audit_report.exit_code(reviews))
+
+
+def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
+    """Approval evidence for each report, read from GitHub when a token is at hand."""
+    from generator import expire as expiry
+    from generator import review as reviewing
+
+    if not reviews or not os.environ.get("GITHUB_TOKEN"):
+        return {}
+    github = _github()
+    try:
+        pull_of = expiry.source_pr_from_history(repo.root, github)
+    except ConfigError as exc:
+        return {r.subject.request.id: {"not read": str(exc)} for r in reviews}
+    return {
+        r.subject.request.id: reviewing.approval_evidence(github, pull_of, r.subject.request)
+        for r in reviews
+    }
 
 
 def _publish_reviews(

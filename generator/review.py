@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
@@ -25,6 +26,9 @@ from generator.roles import RolesLock
 from generator.rules.audit import scope_of
 from generator.timeutil import format_utc
 from generator.validate import archived_requests, readable_requests
+
+if TYPE_CHECKING:
+    from generator.github import ReviewInfo
 
 BRANCH = "lapse/review"
 INCIDENT_LABELS = ("security-incident", "lapse-review")
@@ -164,12 +168,39 @@ def _with_coverage(item: Review, policy: Policy, audit: AuditCoverage) -> Review
     return replace(item, gaps=(*item.gaps, *missing))
 
 
-def report_files(reviews: Sequence[Review], period: Period) -> dict[str, str]:
+Approvals = Mapping[str, Mapping[str, object]]
+
+
+class GitHubReader(Protocol):
+    def reviews(self, number: int) -> list[ReviewInfo]: ...
+
+
+def approval_evidence(
+    github: GitHubReader, pull_of: Callable[[str], int | None], request: Request
+) -> dict[str, object]:
+    """Who approved the pull request that added the request, on which commit, when."""
+    number = pull_of(f"requests/{request.target}/{request.id}.yaml")
+    if number is None:
+        return {"pull request": "not found in the history"}
+    approved = [r for r in github.reviews(number) if r.state == "APPROVED"]
+    return {
+        "pull request": f"#{number}",
+        "approved by": sorted({r.user_login or "?" for r in approved}),
+        "review ids": [r.id for r in approved],
+        "approved on commits": sorted({(r.commit_id or "")[:12] for r in approved}),
+        "submitted": [r.submitted_at for r in approved if r.submitted_at is not None],
+    }
+
+
+def report_files(
+    reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
+) -> dict[str, str]:
     """Repository path -> text of every report of this run, summary included."""
     files: dict[str, str] = {}
     for item in reviews:
-        files[str(report_path(item, "md"))] = markdown_report(item)
-        files[str(report_path(item, "json"))] = json_report(item)
+        approval = (approvals or {}).get(item.subject.request.id)
+        files[str(report_path(item, "md"))] = markdown_report(item, approval)
+        files[str(report_path(item, "json"))] = json_report(item, approval)
     if reviews:
         markdown, data = summary_report(reviews, period.since, period.until)
         day = period.until.strftime("%Y-%m-%d")

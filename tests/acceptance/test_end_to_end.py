@@ -47,6 +47,7 @@ def serve_github(http: responses.RequestsMock, merge: str, head: str, text: str)
     pull = fixture("pull", user=user("alice-ng"), merge_commit_sha=merge)
     pull["head"]["sha"] = head
     http.add(responses.GET, f"{API}/commits/{merge}/pulls", json=[pull])
+    http.add(responses.GET, f"{API}/commits/{head}/pulls", json=[pull])  # the commit that added it
     http.add(
         responses.GET,
         f"{API}/pulls/42/files",
@@ -202,6 +203,8 @@ def test_lifecycle(
         ).read_text()
     )
     assert {f["severity"] for f in report["findings"]} == {"CRITICAL"}
+    assert report["approval"]["pull request"] == "#42"
+    assert report["approval"]["approved by"] == ["carol-diaz"]
     (issue,) = issues
     assert issue["title"] == "Access review deviation: inc-4600-reconcile-settlement-batch-4411"
     assert "security-incident" in issue["labels"]
