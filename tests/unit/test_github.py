@@ -6,20 +6,17 @@ Calls go through the real PyGithub client to `responses` mocks shaped like GitHu
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import responses
 from responses import matchers
 
 from generator.errors import ConfigError, ServiceError
 from generator.github import GitHubClient, hidden_marker
+from tests.github_fake import FakeGitHub
 
 Reply = tuple[int, dict[str, str], str]  # what a `responses` callback returns
 DATA = Path(__file__).parents[1] / "data" / "github"
@@ -298,91 +295,6 @@ def test_comment_once_does_not_repeat(http: responses.RequestsMock, client: GitH
     assert len(bodies(http, "POST", comments)) == 1
 
 
-class FakeRepository:
-    """Just enough of GitHub's git data and pulls API, with state, to watch re-runs converge."""
-
-    def __init__(self, http: responses.RequestsMock) -> None:
-        self.refs = {"refs/heads/main": BASE}
-        self.trees = {BASE: BASE_TREE}  # commit -> tree
-        self.pulls: list[dict[str, Any]] = []
-        self.commits_made = 0
-        self.failing_pull_creates = 0
-        self.lost_ref_responses = 0
-        escaped = re.escape(REPO)
-        routes: list[tuple[str, str | re.Pattern[str], Callable[[Any], Reply]]] = [
-            ("GET", re.compile(rf"{escaped}/git/ref/(?P<name>.+)"), self.get_ref),
-            ("GET", re.compile(rf"{escaped}/git/commits/(?P<sha>\w+)"), self.get_commit),
-            ("POST", f"{REPO}/git/blobs", self.post_blob),
-            ("POST", f"{REPO}/git/trees", self.post_tree),
-            ("POST", f"{REPO}/git/commits", self.post_commit),
-            ("POST", f"{REPO}/git/refs", self.post_ref),
-            ("PATCH", re.compile(rf"{escaped}/git/refs/(?P<name>.+)"), self.patch_ref),
-            ("GET", f"{REPO}/pulls", self.list_pulls),
-            ("POST", f"{REPO}/pulls", self.post_pull),
-        ]
-        for method, url, callback in routes:
-            http.add_callback(method, url, callback=callback)
-
-    @staticmethod
-    def reply(status: int, data: Any) -> Reply:
-        return status, {"Content-Type": "application/json"}, json.dumps(data)
-
-    @staticmethod
-    def sha_of(data: Any) -> str:
-        return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-    def get_ref(self, request: Any) -> Reply:
-        name = "refs/" + request.path_url.split("/git/ref/", 1)[1]
-        if name not in self.refs:
-            return self.reply(404, shape("error_404"))
-        return self.reply(200, ref(name.removeprefix("refs/heads/"), self.refs[name]))
-
-    def get_commit(self, request: Any) -> Reply:
-        sha = request.path_url.rsplit("/", 1)[1]
-        return self.reply(200, commit(sha, self.trees[sha]))
-
-    def post_blob(self, request: Any) -> Reply:
-        return self.reply(201, shape("git_blob", sha=self.sha_of(json.loads(request.body))))
-
-    def post_tree(self, request: Any) -> Reply:
-        # Git trees are content-addressed: the same entries on the same base give the same sha.
-        return self.reply(201, shape("git_tree", sha=self.sha_of(json.loads(request.body))))
-
-    def post_commit(self, request: Any) -> Reply:
-        self.commits_made += 1
-        data = json.loads(request.body)
-        sha = self.sha_of([data, self.commits_made])  # commits carry a timestamp: always new
-        self.trees[sha] = data["tree"]
-        return self.reply(201, commit(sha, data["tree"]))
-
-    def post_ref(self, request: Any) -> Reply:
-        data = json.loads(request.body)
-        if data["ref"] in self.refs:
-            return self.reply(422, {"message": "Reference already exists"})
-        self.refs[data["ref"]] = data["sha"]
-        if self.lost_ref_responses:
-            self.lost_ref_responses -= 1
-            raise requests.ConnectionError("connection reset after the ref was created")
-        return self.reply(201, ref(data["ref"].removeprefix("refs/heads/"), data["sha"]))
-
-    def patch_ref(self, request: Any) -> Reply:
-        name = "refs/" + request.path_url.split("/git/refs/", 1)[1]
-        self.refs[name] = json.loads(request.body)["sha"]
-        return self.reply(200, ref(name.removeprefix("refs/heads/"), self.refs[name]))
-
-    def list_pulls(self, request: Any) -> Reply:
-        return self.reply(200, self.pulls)
-
-    def post_pull(self, request: Any) -> Reply:
-        if self.failing_pull_creates:
-            self.failing_pull_creates -= 1
-            return self.reply(502, shape("error_5xx"))
-        data = json.loads(request.body)
-        created = pull(43 + len(self.pulls), data["title"], data["body"], [])
-        self.pulls.append(created)
-        return self.reply(201, created)
-
-
 def expire(client: GitHubClient) -> int:
     client.commit_changes(BRANCH, "main", CHANGES, "Archive expired requests")
     return client.ensure_pull_request(BRANCH, "main", "Archive expired requests", "body", []).number
@@ -391,8 +303,8 @@ def expire(client: GitHubClient) -> int:
 def test_rerun_after_failure_converges_to_one_branch_and_one_pull(
     http: responses.RequestsMock, client: GitHubClient
 ) -> None:
-    github = FakeRepository(http)
-    github.failing_pull_creates = 5  # every attempt of the first run fails after the branch exists
+    github = FakeGitHub(http)
+    github.failures["post_pull"] = 5  # every attempt of the first run fails after the branch exists
 
     with pytest.raises(ServiceError, match="ensuring one pull request"):
         expire(client)
@@ -408,7 +320,7 @@ def test_rerun_after_failure_converges_to_one_branch_and_one_pull(
 def test_branch_created_despite_a_lost_response_is_not_created_twice(
     http: responses.RequestsMock, client: GitHubClient, sleeps: list[float]
 ) -> None:
-    github = FakeRepository(http)
+    github = FakeGitHub(http)
     github.lost_ref_responses = 1
 
     sha = client.commit_changes(BRANCH, "main", CHANGES, "Archive expired requests")
