@@ -11,7 +11,6 @@ whatever shape someone gave it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,12 +18,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-import celpy
-from celpy import celtypes
-from celpy.evaluation import CELEvalError
-
 from generator.iam_api import canonical_resource
 from generator.model import Binding
+from generator.simulate import ConditionError, evaluate, instants
 
 DriftSeverity = Literal["CRITICAL", "HIGH", "MEDIUM"]
 PolicyKey = tuple[str, str]  # (kind, canonical resource name)
@@ -67,61 +63,16 @@ class PolicyReader(Protocol):
 # CEL: is a condition active, pending, or done for good?
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    program: Any  # celpy.Runner
-    instants: tuple[datetime, ...]  # every timestamp(...) the expression compares against
-
-
-@functools.lru_cache(maxsize=1024)
-def _compile(expression: str) -> _Compiled | None:
-    env = celpy.Environment()
-    try:
-        tree = env.compile(expression)
-        instants = tuple(sorted(_timestamp_literals(env, tree)))
-    except Exception:  # celpy and its date parser raise assorted types on bad input
-        return None
-    return _Compiled(env.program(tree), instants)
-
-
-def _timestamp_literals(env: celpy.Environment, tree: Any) -> Iterable[datetime]:
-    """The instants of every `timestamp(<constant>)` call, found in the parsed tree.
-
-    A time-only condition can change value only at these instants, so evaluating at `now`
-    and around each later one tells whether it can ever grant access again.
-    """
-    for node in tree.iter_subtrees():
-        if node.data != "ident_arg" or str(node.children[0]) != "timestamp":
-            continue
-        argument = node.children[1].children[0]
-        value = env.program(argument).evaluate({})
-        if isinstance(value, CELEvalError):
-            raise value
-        yield celtypes.TimestampType(str(value))
-
-
-def _holds_at(compiled: _Compiled, at: datetime) -> bool | None:
-    """The condition's value at `at`; None when it needs more than `request.time`."""
-    request = celtypes.MapType({celtypes.StringType("time"): celtypes.TimestampType(at)})
-    try:
-        value = compiled.program.evaluate({"request": request})
-    except Exception:  # e.g. an attribute other than request.time: undecidable here
-        return None
-    return bool(value) if isinstance(value, celtypes.BoolType) else None
-
-
 def window_state(expression: str, now: datetime) -> WindowState:
-    """`active` at `now`; `pending` if it will hold later; `expired` if it never will again."""
-    compiled = _compile(expression)
-    if compiled is None:
-        return "unknown"
-    at_now = _holds_at(compiled, now)
-    if at_now is None:
-        return "unknown"
-    if at_now:
-        return "active"
-    later = [_holds_at(compiled, at) for at in _probes_after(compiled.instants, now)]
-    if None in later:
+    """`active` at `now`; `pending` if it will hold later; `expired` if it never will again.
+
+    `unknown` when the condition needs more than `request.time`, or cannot be read at all.
+    """
+    try:
+        if evaluate(expression, now):
+            return "active"
+        later = [evaluate(expression, at) for at in _probes_after(instants(expression), now)]
+    except ConditionError:
         return "unknown"
     return "pending" if any(later) else "expired"
 

@@ -15,10 +15,9 @@ from typing import Any
 
 import celpy
 from celpy import celtypes
-from lark import Tree
+from celpy.evaluation import CELEvalError
 
 from generator.model import Binding
-from generator.timeutil import parse_instant
 
 _TICK = timedelta(microseconds=1)
 
@@ -47,19 +46,27 @@ def _program(expression: str) -> tuple[celpy.Runner, tuple[datetime, ...]]:
         ast = env.compile(expression)
     except Exception as exc:  # celpy raises its own parse errors and lark's
         raise ConditionError(f"cannot compile {expression!r}: {exc}") from None
-    return env.program(ast), tuple(sorted(set(_timestamps(ast))))
+    return env.program(ast), tuple(sorted(set(_timestamps(env, ast))))
 
 
-def _timestamps(tree: Any) -> Iterator[datetime]:
-    """The instants written as `timestamp("...")` literals anywhere in the expression."""
-    if not isinstance(tree, Tree):
-        return
-    if tree.data == "ident_arg" and str(tree.children[0]) == "timestamp":
-        for literal in tree.find_data("literal"):
-            with contextlib.suppress(ValueError):  # not an instant: cannot bound the window
-                yield parse_instant(str(literal.children[0]).strip("\"'"))
-    for child in tree.children:
-        yield from _timestamps(child)
+def _timestamps(env: celpy.Environment, tree: Any) -> Iterator[datetime]:
+    """The instants of every `timestamp(<constant>)` call anywhere in the expression.
+
+    A condition on `request.time` can change value only at these instants. Each argument is
+    evaluated by CEL itself, so any spelling CEL accepts is read as CEL reads it.
+    """
+    for node in tree.iter_subtrees():
+        if node.data != "ident_arg" or str(node.children[0]) != "timestamp":
+            continue
+        with contextlib.suppress(Exception):  # not a constant instant: it bounds nothing
+            value = env.program(node.children[1].children[0]).evaluate({})
+            if not isinstance(value, CELEvalError):
+                yield celtypes.TimestampType(str(value))
+
+
+def instants(expression: str) -> tuple[datetime, ...]:
+    """The timestamps the condition compares against, in order. ConditionError if unparsable."""
+    return _program(expression)[1]
 
 
 def evaluate(expression: str, at: datetime) -> bool:
@@ -77,9 +84,8 @@ def evaluate(expression: str, at: datetime) -> bool:
 
 def window(expression: str) -> tuple[datetime | None, datetime | None]:
     """First instant the condition turns true and first instant it turns false again."""
-    _, instants = _program(expression)
     starts = expires = None
-    for instant in instants:
+    for instant in instants(expression):
         now, before = evaluate(expression, instant), evaluate(expression, instant - _TICK)
         if now and not before and starts is None:
             starts = instant
