@@ -9,6 +9,7 @@ corpus does not depend on the clock (until 2027 is over).
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import math
 import os
@@ -386,3 +387,11 @@ def verdict(label: str, ratio: float, target: float, *, strict: bool = False) ->
 
 def group_sizes(files: list[Path]) -> dict[str, int]:
     return dict(sorted(Counter(path.parent.name for path in files).items()))
+
+
+def options(doc: str) -> argparse.Namespace:
+    """The flags both corpus benchmarks take."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("-n", type=int, default=5000, help="requests in the corpus")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")
+    return parser.parse_args()

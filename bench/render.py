@@ -16,7 +16,6 @@ Target: (b)/(a) <= 3.0.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -34,19 +33,12 @@ FLOOR_TARGET = 3.0
 
 
 def main() -> None:
-    options = _options()
+    options = _corpus.options(__doc__ or "")
     with tempfile.TemporaryDirectory(prefix="lapse-bench-") as folder:
         root = Path(folder)
         files = _corpus.make_repo(root, options.n)
         print(f"corpus: {len(files)} requests {_corpus.group_sizes(files)} in {root}")
         _report(Repo.at(root), files, options.repeat)
-
-
-def _options() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=5000, help="requests in the corpus")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")
-    return parser.parse_args()
 
 
 def _report(repo: Repo, files: list[Path], repeat: int) -> None:

@@ -267,10 +267,3 @@ def pr_body(reviews: Sequence[Review], period: Period) -> str:
         for r in reviews
     ]
     return "\n".join(lines) + "\n"
-
-
-def summary_line(reviews: Sequence[Review]) -> Mapping[str, int]:
-    counts = {"reviews": len(reviews), "incomplete": sum(not r.complete for r in reviews)}
-    for severity in Severity:
-        counts[severity.value] = sum(r.worst == severity for r in reviews)
-    return counts

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.model import RESOURCE_KINDS
 from generator.repo import Repo
 from generator.rules import REGISTRY, load_all
 from generator.validate import validate_repo
@@ -39,15 +40,7 @@ def test_repository_samples_are_valid() -> None:
 def test_samples_cover_every_resource_kind_and_starts() -> None:
     result = validate_repo(Repo.at(REPO), now=None)
     kinds = {g.kind for r in result.requests for g in r.grants}
-    assert kinds == {
-        "project",
-        "folder",
-        "organization",
-        "bucket",
-        "secret",
-        "dataset",
-        "service_account",
-    }
+    assert kinds == set(RESOURCE_KINDS)
     assert {r.window.starts is None for r in result.requests} == {True, False}
 
 
@@ -224,8 +217,11 @@ def test_every_rule_has_an_id_summary_and_family() -> None:
 def test_audit_config_lapse_cannot_read_is_reported(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     audit = root / "terraform" / "audit_logging.tf"
-    audit.write_text(audit.read_text().replace('project = "pci-prod-payments"',
-                                               "project = var.payments_project", 1))
+    audit.write_text(
+        audit.read_text().replace(
+            'project = "pci-prod-payments"', "project = var.payments_project", 1
+        )
+    )
     place(root, "requests/pci-prod/inc-4512-batch.yaml", request())
     assert problems(root) == {
         ("terraform/audit_logging.tf", 1, 1, "LAPSE262", "error"),
