@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator import codeowners as owners
-from generator import grantfiles, reporting, simulation, tables
+from generator import gitutil, grantfiles, reporting, simulation, tables
 from generator.bindings import read_bindings
 from generator.errors import ConfigError, LapseError
-from generator.gitutil import changed_since, user_email
 from generator.model import RESOURCE_KINDS, Event, Policy
 from generator.render import RenderError, render_all
 from generator.repo import Repo
@@ -120,17 +119,13 @@ def validate(
         raise ConfigError(f"no such file: {missing[0]}")
     checked = set(named)
     if changed_since:
-        checked |= set(_changed(repo, changed_since))
+        checked |= set(gitutil.changed_since(repo.root, changed_since))
     result = validate_repo(repo, now=_now(now), time_checked=checked, only=named or None)
     chosen = _format(fmt)
     click.echo(reporting.render(result.problems, chosen), nl=False)
     if chosen == "github":
         _append_summary(reporting.summary_markdown(result.problems))
     sys.exit(EXIT_FINDINGS if result.errors else EXIT_CLEAN)
-
-
-def _changed(repo: Repo, ref: str) -> list[str]:
-    return changed_since(repo.root, ref)
 
 
 def _append_summary(markdown: str) -> None:
@@ -180,7 +175,7 @@ def new(
         raise click.UsageError(f"name exactly one resource: {flags}")
     if (duration is None) == (expires is None):
         raise click.UsageError("give exactly one of --duration and --expires")
-    email = requester or user_email(repo.root)
+    email = requester or gitutil.user_email(repo.root)
     if not email:
         raise click.UsageError("no --requester and no `git config user.email`")
     begin, end = window(_now(now), starts=starts, expires=expires, duration=duration)

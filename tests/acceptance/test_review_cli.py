@@ -161,3 +161,21 @@ def test_publishing_opens_one_pr_and_one_issue_per_deviating_grant(
     assert "Post-access reviews of 5 grants" in fake.pulls[0]
     assert list(fake.issues) == ["review-inc-4512-settlement-batch"]
     assert "12.10" in fake.issues["review-inc-4512-settlement-batch"]
+
+
+def test_progress_is_plain_lines_in_ci_and_a_bar_in_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = [object()] * 100_001
+    monkeypatch.setenv("CI", "true")
+    assert list(cli._track(iter(events))) == events  # type: ignore[arg-type]
+    assert capsys.readouterr().err.splitlines() == [
+        "read 100,000 matching events",
+        "read 100,001 matching events",
+    ]
+
+    monkeypatch.delenv("CI")
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert list(cli._track(iter(events[:3]))) == events[:3]  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert not any(line.startswith("read ") for line in err.splitlines()), "no log lines"
