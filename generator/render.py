@@ -153,7 +153,9 @@ def hcl_string(value: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     text = match.group(0)
     if text in ("${", "%{"):
-        return text[0] + text  # `$${` and `%%{` are HCL's literal `${` and `%{`
+        # `\u0024{` / `\u0025{`: Terraform reads both as literal text, and unlike `$${` / `%%{`
+        # python-hcl2 parses them even when no `}` follows (`%%{ for x` is a parse error there).
+        return f"\\u{ord(text[0]):04x}{{"
     return _ESCAPES.get(text, f"\\u{ord(text):04x}")
 
 

@@ -62,13 +62,13 @@ def _unquote(label: str) -> str:
 def decode_string(raw: str, *, where: str = "value") -> str:
     """Decode an HCL quoted string literal as python-hcl2 returns it (quotes included).
 
-    Refuses templates: a literal that still holds `${` or `%{` after decoding `$${` / `%%{`
-    would be evaluated by Terraform, so it is not a plain string.
+    Refuses templates: a literal that still holds `${` or `%{` after decoding escapes
+    (`$${`, `%%{`, `\u0024{`, `\u0025{`) would be evaluated by Terraform: not a plain string.
     """
     if len(raw) < 2 or raw[0] != '"' or raw[-1] != '"':
         raise HclError(f"{where}: not a quoted string literal: {raw[:60]!r}")
     body = raw[1:-1]
-    if re.search(r"[$%]\{", _TOKEN.sub("", body)):
+    if re.search(r"[$%]\{", _TOKEN.sub("_", body)):  # `_`: a removed escape joins nothing
         raise HclError(f"{where}: holds a template sequence, not a literal")
     return _TOKEN.sub(_decode_token, body)
 

@@ -41,6 +41,11 @@ HOSTILE = [
     "*/ /* # // comment markers",
     "emoji 🔐 and accents é, and 中文",
     "$${already} %%{escaped}",
+    "%{ for the settlement batch",
+    "unclosed ${ interpolation",
+    "ends in ${",
+    "ends in %{",
+    "lone $ and % and { and }",
     "bell \x07 escape \x1b del \x7f",
 ]
 
