@@ -9,7 +9,7 @@ One corpus of valid requests is built in a temporary directory; every figure is 
   (b) render      validate_repo(now=None) + render_all + compare/apply to terraform/grants
                   (terraform/grants is emptied before each run, so every file is written)
   render_all      rendering and self-checking the already validated requests
-  self-check      python-hcl2 parsing every rendered file back (generator.render.self_check)
+  self-check      python-hcl2 parsing every rendered file back (terraform.render.self_check)
 
 Target: (b)/(a) <= 3.0.
 """
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import _corpus  # first: it makes `generator` this checkout's
 
-from generator import grantfiles
-from generator.model import Request
-from generator.render import render_all, render_request, self_check
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.model import Request
+from generator.core.repo import Repo
+from generator.terraform import grants_folder as grantfiles
+from generator.terraform.render import render_all, render_request, self_check
 
 FLOOR_TARGET = 3.0
 

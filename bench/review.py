@@ -35,9 +35,9 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.audit.analysis import ReviewSubject, fetch_window, review_all  # noqa: E402
-from generator.audit.file_source import FileSource  # noqa: E402
-from generator.model import Grant, Request, Window  # noqa: E402
+from generator.core.model import Grant, Request, Window  # noqa: E402
+from generator.review.analysis import ReviewSubject, fetch_window, review_all  # noqa: E402
+from generator.review.file_source import FileSource  # noqa: E402
 
 PERIOD_START = datetime(2026, 11, 1, tzinfo=UTC)
 PERIOD = timedelta(days=30)

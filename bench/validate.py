@@ -25,8 +25,8 @@ from pathlib import Path
 
 import _corpus  # first: it makes `generator` this checkout's
 
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.repo import Repo
 
 BIN = Path(sys.executable).parent
 # Characters of file names per check-jsonschema call: a quarter of what the OS accepts, so

@@ -11,30 +11,34 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from generator import codeowners as owners
-from generator import gitutil, grantfiles, reporting, simulation, tables
-from generator.bindings import read_bindings
-from generator.errors import ConfigError, LapseError
-from generator.model import RESOURCE_KINDS, Event, Policy
-from generator.render import RenderError, render_all
-from generator.repo import Repo
-from generator.rules.resources import BASIC_ROLES
-from generator.scaffold import Draft, fresh_id, request_text, window, write_new
-from generator.simulate import ConditionError, judge
-from generator.simulation import ACCESS_HEADERS, access_rows
-from generator.terraform import HclError
-from generator.timeutil import parse_duration, parse_instant
-from generator.validate import validate_repo
+from generator.checks import reporting
+from generator.checks.rules.resources import BASIC_ROLES
+from generator.checks.validate import validate_repo
+from generator.core import git as gitutil
+from generator.core import tables
+from generator.core.errors import ConfigError, LapseError
+from generator.core.model import RESOURCE_KINDS, Event, Policy
+from generator.core.repo import Repo
+from generator.core.times import parse_duration, parse_instant
+from generator.github import codeowners as owners
+from generator.lifecycle.new_request import Draft, fresh_id, request_text, window, write_new
+from generator.terraform import access_views as simulation
+from generator.terraform import grants_folder as grantfiles
+from generator.terraform.access_views import ACCESS_HEADERS, access_rows
+from generator.terraform.bindings import read_bindings
+from generator.terraform.conditions import ConditionError, judge
+from generator.terraform.hcl import HclError
+from generator.terraform.render import RenderError, render_all
 
 if TYPE_CHECKING:
     import requests
 
-    from generator.audit.analysis import Review
-    from generator.audit.sources import EventSource
-    from generator.expire import SourcePR
-    from generator.github import GitHubClient
-    from generator.review import Period
-    from generator.roles import RoleReader
+    from generator.gcp.roles import RoleReader
+    from generator.github.client import GitHubClient
+    from generator.lifecycle.expire import SourcePR
+    from generator.review.analysis import Review
+    from generator.review.selection import Period
+    from generator.review.sources import EventSource
 
 # The commands that talk to GitHub or Google import their adapters when they run, so that
 # validate, render and the pre-commit hooks start without loading PyGithub and Google's clients.
@@ -294,26 +298,26 @@ def _policy_or_exit(repo: Repo) -> Policy:
 
 def build_session() -> requests.Session:
     """An authorized session for Google's REST APIs (Application Default Credentials)."""
-    from generator.iam_api import build_session as authorized
+    from generator.gcp.iam_policies import build_session as authorized
 
     return authorized()
 
 
 def build_iam_client() -> RoleReader:
-    from generator.roles import build_iam_client as iam_client
+    from generator.gcp.roles import build_iam_client as iam_client
 
     return iam_client()
 
 
 def logging_client(project: str) -> Any:
-    from generator.audit.logging_source import logging_client as client
+    from generator.review.logging_source import logging_client as client
 
     return client(project)
 
 
 def _github() -> GitHubClient:
     """The GitHub adapter for this repository, from the variables Actions sets."""
-    from generator.github import GitHubClient
+    from generator.github.client import GitHubClient
 
     token = os.environ.get("GITHUB_TOKEN")
     repository = os.environ.get("GITHUB_REPOSITORY")
@@ -339,7 +343,7 @@ def roles() -> None:
 @root_option
 def roles_sync(names: tuple[str, ...], root: Path) -> None:
     """Read roles from the IAM API and update the lock file; print what changed."""
-    from generator.roles import RolesLock, format_changes, load_lock, sync_roles, write_lock
+    from generator.gcp.roles import RolesLock, format_changes, load_lock, sync_roles, write_lock
 
     repo = Repo.at(root)
     lock = load_lock(repo.roles_lock) if repo.roles_lock.exists() else RolesLock()
@@ -358,7 +362,7 @@ def roles_sync(names: tuple[str, ...], root: Path) -> None:
 @root_option
 def verify_approvals_command(sha: str, root: Path) -> None:
     """Prove every request merged by SHA had a valid approval; print the evidence as JSON."""
-    from generator.approvals import verify_approvals
+    from generator.github.approvals import verify_approvals
 
     repo = Repo.at(root)
     result = verify_approvals(_github(), _policy_or_exit(repo), sha)
@@ -379,10 +383,10 @@ def verify_approvals_command(sha: str, root: Path) -> None:
 @root_option
 def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None:
     """Compare live IAM policies (version 3) with the grants in the repository."""
-    from generator import drift as drift_report
-    from generator.bindings import bindings_of_requests
-    from generator.iam_api import IamPolicyReader
-    from generator.validate import archived_requests
+    from generator.checks.validate import archived_requests
+    from generator.gcp.iam_policies import IamPolicyReader
+    from generator.lifecycle import drift as drift_report
+    from generator.terraform.bindings import bindings_of_requests
 
     repo = Repo.at(root)
     try:
@@ -443,7 +447,7 @@ def expire(
     root: Path,
 ) -> None:
     """Archive expired requests (moved unchanged to archive/), removing their grants."""
-    from generator import expire as expiry
+    from generator.lifecycle import expire as expiry
 
     repo = Repo.at(root)
     moment = _now(now)
@@ -473,7 +477,7 @@ def expire(
 
 def _source_prs(repo: Repo, client: GitHubClient | None) -> SourcePR | None:
     """Where each request came from, for the archive PR; unknown in a shallow clone."""
-    from generator import expire as expiry
+    from generator.lifecycle import expire as expiry
 
     if client is None:
         return None
@@ -541,9 +545,9 @@ def review(
     root: Path,
 ) -> None:
     """Post-access review: what each grantee did, against what was approved."""
-    from generator import review as reviewing
-    from generator.audit import report as audit_report
-    from generator.roles import load_lock
+    from generator.gcp.roles import load_lock
+    from generator.review import report as audit_report
+    from generator.review import selection as reviewing
 
     repo = Repo.at(root)
     policy = _policy_or_exit(repo)
@@ -571,8 +575,8 @@ def review(
 
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
     """Approval evidence for each report, read from GitHub when a token is at hand."""
-    from generator import expire as expiry
-    from generator import review as reviewing
+    from generator.lifecycle import expire as expiry
+    from generator.review import selection as reviewing
 
     if not reviews or not os.environ.get("GITHUB_TOKEN"):
         return {}
@@ -595,7 +599,7 @@ def _publish_reviews(
     open_pr: bool,
     open_issues: bool,
 ) -> None:
-    from generator import review as reviewing
+    from generator.review import selection as reviewing
 
     client = _github()
     if open_pr:
@@ -627,10 +631,10 @@ def _publish_reviews(
 
 
 def _audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:
-    from generator.audit.bigquery_source import BigQuerySource
-    from generator.audit.file_source import FileSource
-    from generator.audit.logging_source import LoggingSource
-    from generator.audit.sources import CombinedSource
+    from generator.review.bigquery_source import BigQuerySource
+    from generator.review.file_source import FileSource
+    from generator.review.logging_source import LoggingSource
+    from generator.review.sources import CombinedSource
 
     kind, _, value = spec.partition(":")
     if kind == "file" and value:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from generator.bindings import bindings_of_requests
-from generator.repo import Repo
-from generator.simulate import evaluate
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.repo import Repo
+from generator.terraform.bindings import bindings_of_requests
+from generator.terraform.conditions import evaluate
 from tests.support import NOW
 
 TARGETS = {

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from generator import expire
-from generator.errors import ConfigError
-from generator.github import PullInfo
-from generator.grantfiles import apply, compare
-from generator.render import render_all
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.errors import ConfigError
+from generator.core.repo import Repo
+from generator.github.client import PullInfo
+from generator.lifecycle import expire
+from generator.terraform.grants_folder import apply, compare
+from generator.terraform.render import render_all
 from tests.support import make_repo, place
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)

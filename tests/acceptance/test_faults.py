@@ -21,7 +21,7 @@ from google.api_core import exceptions as api_exceptions
 from google.auth.credentials import AnonymousCredentials
 
 from generator import cli
-from generator.audit.logging_source import logging_client
+from generator.review.logging_source import logging_client
 from tests.support import make_repo
 
 Fault = dict[str, Any]
@@ -45,7 +45,7 @@ LOGGING = "https://logging.googleapis.com/v2/entries:list"
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     waits: list[float] = []
-    monkeypatch.setattr("generator.retry.time.sleep", waits.append)
+    monkeypatch.setattr("generator.core.retry.time.sleep", waits.append)
     return waits
 
 

@@ -14,7 +14,7 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud.iam_admin_v1 import types
 
 from generator import cli
-from generator.roles import load_lock
+from generator.gcp.roles import load_lock
 from tests.support import make_repo
 
 LOCK = "policy/roles.lock.json"

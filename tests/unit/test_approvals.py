@@ -16,10 +16,10 @@ import pytest
 import responses
 from responses import matchers
 
-from generator.approvals import NO_PULL, verify_approvals
-from generator.errors import ServiceError
-from generator.github import GitHubClient
-from generator.model import Policy, Target
+from generator.core.errors import ServiceError
+from generator.core.model import Policy, Target
+from generator.github.approvals import NO_PULL, verify_approvals
+from generator.github.client import GitHubClient
 
 DATA = Path(__file__).parents[1] / "data" / "github"
 API = "https://api.github.com:443"  # PyGithub always names the port

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-from generator.model import RESOURCE_KINDS
-from generator.render import render_all
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.model import RESOURCE_KINDS
+from generator.core.repo import Repo
+from generator.terraform.render import render_all
 
 CORPUS = Path(__file__).resolve().parents[2] / "bench" / "_corpus.py"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator import codeowners
-from generator.model import Policy
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.model import Policy
+from generator.core.repo import Repo
+from generator.github import codeowners
 from tests.acceptance.cli import lapse
 from tests.support import REPO, make_repo, place
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.repo import Repo
 from tests.support import NOW, make_repo, place
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

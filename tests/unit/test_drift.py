@@ -12,11 +12,12 @@ import pytest
 import requests
 import responses
 
-from generator import drift, iam_api
-from generator.drift import DriftFinding, DriftReport
-from generator.errors import ConfigError, ServiceError
-from generator.iam_api import IamPolicyReader
-from generator.model import Binding
+from generator.core.errors import ConfigError, ServiceError
+from generator.core.model import Binding
+from generator.gcp import iam_policies as iam_api
+from generator.gcp.iam_policies import IamPolicyReader
+from generator.lifecycle import drift
+from generator.lifecycle.drift import DriftFinding, DriftReport
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "drift"
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import responses
 
-from generator import expire
-from generator.errors import ConfigError, ServiceError
-from generator.github import GitHubClient, hidden_marker
-from generator.grantfiles import apply, compare
-from generator.render import render_all
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.errors import ConfigError, ServiceError
+from generator.core.repo import Repo
+from generator.github.client import GitHubClient, hidden_marker
+from generator.lifecycle import expire
+from generator.terraform.grants_folder import apply, compare
+from generator.terraform.render import render_all
 from tests.github_fake import BASE_TREE, FakeGitHub
 from tests.support import make_repo, place
 

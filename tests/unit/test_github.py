@@ -14,8 +14,8 @@ import pytest
 import responses
 from responses import matchers
 
-from generator.errors import ConfigError, ServiceError
-from generator.github import GitHubClient, hidden_marker
+from generator.core.errors import ConfigError, ServiceError
+from generator.github.client import GitHubClient, hidden_marker
 from tests.github_fake import FakeGitHub
 
 Reply = tuple[int, dict[str, str], str]  # what a `responses` callback returns

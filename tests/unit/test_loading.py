@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from generator import loading
-from generator.loading import load
+from generator.checks import loading
+from generator.checks.loading import load
 
 
 def test_values_and_keys_keep_their_positions() -> None:

@@ -11,9 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.loading import load
-from generator.repo import Repo
-from generator.validate import validate_repo
+from generator.checks.loading import load
+from generator.checks.validate import validate_repo
+from generator.core.repo import Repo
 from tests.support import NOW, make_repo
 
 KEYS = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.docs import rule_table
+from generator.checks.rule_table import rule_table
 from tests.support import REPO
 
 README = (REPO / "README.md").read_text()

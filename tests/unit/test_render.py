@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from generator import render
-from generator.bindings import read_bindings
-from generator.model import Grant, Request, Window
-from generator.render import RenderError, hcl_string, render_all, render_request, self_check
-from generator.terraform import decode_string, parse
+from generator.core.model import Grant, Request, Window
+from generator.terraform import render
+from generator.terraform.bindings import read_bindings
+from generator.terraform.hcl import decode_string, parse
+from generator.terraform.render import (
+    RenderError,
+    hcl_string,
+    render_all,
+    render_request,
+    self_check,
+)
 from tests.support import REPO
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

@@ -1,4 +1,4 @@
-"""generator.roles: the committed lock, the persistence rules, and the IAM sync."""
+"""generator.gcp.roles: the committed lock, the persistence rules, and the IAM sync."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import yaml
 from google.api_core import exceptions as gexc
 from google.cloud.iam_admin_v1 import types
 
-from generator import roles
-from generator.errors import ConfigError, ServiceError
-from generator.roles import (
+from generator.core.errors import ConfigError, ServiceError
+from generator.gcp import roles
+from generator.gcp.roles import (
     IAMRoleReader,
     LockError,
     PersistenceRules,
@@ -633,7 +633,7 @@ def test_build_iam_client_wraps_the_iam_client(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_importing_the_module_does_not_load_the_iam_client() -> None:
-    code = "import sys, generator.roles; print('google.cloud.iam_admin_v1' in sys.modules)"
+    code = "import sys, generator.gcp.roles; print('google.cloud.iam_admin_v1' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.model import RESOURCE_KINDS
-from generator.repo import Repo
-from generator.rules import REGISTRY, load_all
-from generator.validate import validate_repo
+from generator.checks.rules import REGISTRY, load_all
+from generator.checks.validate import validate_repo
+from generator.core.model import RESOURCE_KINDS
+from generator.core.repo import Repo
 from tests.support import NOW, REPO, make_repo, place
 
 HEAD = "# yaml-language-server: $schema=../../schemas/access-request.schema.json\n"

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.bindings import read_bindings
-from generator.model import Binding, Grant, Request, Window
-from generator.render import render_all
-from generator.repo import Repo
-from generator.simulate import ConditionError, evaluate, judge, window
-from generator.validate import validate_repo
+from generator.checks.validate import validate_repo
+from generator.core.model import Binding, Grant, Request, Window
+from generator.core.repo import Repo
+from generator.terraform.bindings import read_bindings
+from generator.terraform.conditions import ConditionError, evaluate, judge, window
+from generator.terraform.render import render_all
 from tests.support import REPO
 
 SECOND = timedelta(seconds=1)

@@ -1,0 +1,1 @@
+"""Request and policy files -> problems and values: YAML loading, schemas, rules, reporters."""

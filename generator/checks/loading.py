@@ -1,0 +1,236 @@
+"""YAML text -> plain data plus the line and column of every node, safely.
+
+Requests are small, flat documents written by people. The loader accepts exactly that and
+refuses, with a located problem, everything a request never needs: anchors, aliases, merge
+keys, explicit tags, several documents, non-string keys. It builds data from the parser's
+events itself, so no constructor (safe or not) ever runs and timestamps stay the strings
+the author wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from generator.core.model import Problem
+
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 16
+# Tabs, and what YAML refuses to see unescaped: C0 and C1 controls except line breaks and NEL.
+_FORBIDDEN = re.compile("[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks
+
+# libyaml is an order of magnitude faster; the pure parser yields the same events.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+Path = tuple[str | int, ...]
+Position = tuple[int, int]
+
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# Plain scalars that become something other than text. Everything else (timestamps, dates,
+# `=`, ...) stays exactly as written, so "2026-02-31" is a string the schema can refuse.
+_TYPED = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A loaded file: its data, and where each value (and each mapping key) starts."""
+
+    path: str
+    data: Any
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+
+    def at(self, *where: str | int, key: bool = False) -> Position:
+        """Line and column of the node at `where`, or of its nearest located ancestor."""
+        table = self.keys if key else self.values
+        node: Path = tuple(where)
+        while node not in table and node:
+            node = node[:-1]
+        return table.get(node, (1, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    document: Document | None
+    problems: tuple[Problem, ...]
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, col: int, rule: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.line, self.col, self.rule, self.message, self.hint = line, col, rule, message, hint
+
+
+def load(path: str, raw: bytes) -> Loaded:
+    """Load one YAML file. Never raises: anything wrong comes back as a located problem."""
+    try:
+        text = _decode(raw)
+        return Loaded(_build(path, text), ())
+    except _Refused as why:
+        problem = Problem(path, why.line, why.col, why.rule, "error", why.message, why.hint)
+        return Loaded(None, (problem,))
+
+
+def _decode(raw: bytes) -> str:
+    if len(raw) > MAX_BYTES:
+        raise _Refused(1, 1, "LAPSE103", f"file is {len(raw)} bytes; the limit is {MAX_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _position(raw[: exc.start].decode("utf-8", "replace"))
+        raise _Refused(line, col, "LAPSE102", "file is not valid UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    found = _FORBIDDEN.search(text)
+    if found is not None:
+        char = found.group()
+        line, col = _position(text[: found.start()])
+        if char == "\t":
+            raise _Refused(line, col, "LAPSE104", "tab character", "indent with spaces")
+        raise _Refused(line, col, "LAPSE102", f"control character U+{ord(char):04X}")
+    return text
+
+
+def _position(before: str) -> Position:
+    lines = _LINE_BREAK.split(before)  # YAML's line breaks, as libyaml counts them
+    return len(lines), len(lines[-1]) + 1
+
+
+def _build(path: str, text: str) -> Document:
+    builder = _Builder(path)
+    try:
+        for event in _events(text):
+            builder.feed(event)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise _Refused(line, col, "LAPSE101", f"not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise _Refused(1, 1, "LAPSE101", f"not valid YAML: {exc}") from None
+    return builder.document()
+
+
+def _events(text: str) -> Iterator[yaml.Event]:
+    return yaml.parse(text, Loader=_LOADER)
+
+
+class _Builder:
+    """Turns parser events into dicts, lists and scalars, recording positions."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.stack: list[tuple[dict[str, Any] | list[Any], Path]] = []
+        self.pending_key: list[str | None] = []
+        self.root: Any = None
+        self.has_root = False
+        self.documents = 0
+        self.values: dict[Path, Position] = {}
+        self.keys: dict[Path, Position] = {}
+
+    def document(self) -> Document:
+        if not self.has_root:
+            raise _Refused(1, 1, "LAPSE109", "file holds no YAML document", "write a mapping")
+        if not isinstance(self.root, dict):
+            kind = type(self.root).__name__ if self.root is not None else "null"
+            raise _Refused(1, 1, "LAPSE110", f"the top level must be a mapping, not {kind}")
+        return Document(self.path, self.root, self.values, self.keys)
+
+    def feed(self, event: yaml.Event) -> None:
+        mark = event.start_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise _Refused(line, col, "LAPSE109", "more than one YAML document in the file")
+        elif isinstance(event, yaml.AliasEvent):
+            raise _Refused(line, col, "LAPSE107", "aliases (*name) are not allowed")
+        elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+            self._node(event, line, col)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self.stack.pop()
+            self.pending_key.pop()
+
+    def _node(self, event: yaml.NodeEvent, line: int, col: int) -> None:
+        if event.anchor is not None:
+            raise _Refused(line, col, "LAPSE107", f"anchors (&{event.anchor}) are not allowed")
+        _refuse_explicit_tag(event, line, col)
+        if self.stack and isinstance(self.stack[-1][0], dict) and self.pending_key[-1] is None:
+            self.pending_key[-1] = self._key(event, line, col)
+            return
+        if isinstance(event, yaml.ScalarEvent):
+            self._place(_scalar(event), line, col)
+            return
+        value: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        where = self._place(value, line, col)
+        if len(self.stack) >= MAX_DEPTH:
+            raise _Refused(line, col, "LAPSE111", f"nesting deeper than {MAX_DEPTH} levels")
+        self.stack.append((value, where))
+        self.pending_key.append(None)
+
+    def _key(self, event: yaml.NodeEvent, line: int, col: int) -> str:
+        if not isinstance(event, yaml.ScalarEvent):
+            raise _Refused(line, col, "LAPSE106", "mapping keys must be plain strings")
+        key = _scalar(event)
+        if event.value == "<<" and not event.style:
+            raise _Refused(line, col, "LAPSE107", "merge keys (<<) are not allowed")
+        if not isinstance(key, str):
+            raise _Refused(
+                line,
+                col,
+                "LAPSE106",
+                f"key {event.value!r} is not a string",
+                f'quote it: "{event.value}"',
+            )
+        container, where = self.stack[-1]
+        if key in container:
+            first = self.keys[(*where, key)]
+            raise _Refused(
+                line, col, "LAPSE105", f"duplicate key {key!r} (first at line {first[0]})"
+            )
+        self.keys[(*where, key)] = (line, col)
+        return key
+
+    def _place(self, value: Any, line: int, col: int) -> Path:
+        if not self.stack:
+            self.root, self.has_root = value, True
+            self.values[()] = (line, col)
+            return ()
+        container, where = self.stack[-1]
+        if isinstance(container, dict):
+            key = self.pending_key[-1]
+            assert key is not None
+            container[key] = value
+            self.pending_key[-1] = None
+            node: Path = (*where, key)
+        else:
+            node = (*where, len(container))
+            container.append(value)
+        self.values[node] = (line, col)
+        return node
+
+
+def _refuse_explicit_tag(event: yaml.NodeEvent, line: int, col: int) -> None:
+    tag = getattr(event, "tag", None)
+    if tag is None or tag == "!":
+        return
+    if isinstance(event, yaml.ScalarEvent) and event.implicit[0]:
+        return
+    if isinstance(event, yaml.CollectionStartEvent) and event.implicit:
+        return
+    raise _Refused(line, col, "LAPSE108", f"explicit tags ({tag}) are not allowed")
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    """A scalar's value under YAML 1.1 core rules, except that timestamps stay text."""
+    if event.style:  # quoted and block scalars are always strings; plain style is "" or None
+        return event.value
+    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]
+    if tag not in _TYPED:
+        return event.value
+    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))

@@ -1,0 +1,148 @@
+"""The rule registry.
+
+Each rule has a stable id that appears in every problem it raises and in the README's rule
+table. Rules are plain functions registered with `@rule`; one module per family. Adding a
+rule is one function here and three lines of test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from generator.checks.loading import Document
+from generator.core.model import Grant, Level, Policy, Problem, Request, Target
+
+if TYPE_CHECKING:
+    from generator.gcp.roles import RolesLock
+    from generator.terraform.audit_coverage import AuditCoverage
+
+Scope = Literal["load", "request", "repo", "policy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """One schema-valid request, with everything its rules may consult."""
+
+    request: Request
+    document: Document
+    target: Target
+    policy: Policy
+    roles: RolesLock | None
+    audit: AuditCoverage | None
+    now: datetime | None  # None: the caller must not depend on the clock (render)
+    time_checked: bool
+
+    def problem(
+        self,
+        rule_id: str,
+        where: tuple[str | int, ...] | Grant,
+        message: str,
+        hint: str = "",
+        *,
+        level: Level | None = None,
+        key: bool = False,
+    ) -> Problem:
+        if isinstance(where, Grant):
+            line, col = where.line, where.col
+        else:
+            line, col = self.document.at(*where, key=key)
+        chosen = level or REGISTRY[rule_id].level
+        return Problem(self.document.path, line, col, rule_id, chosen, message, hint)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoContext:
+    """All requests at once, for rules about uniqueness and budgets."""
+
+    requests: tuple[RequestContext, ...]
+    paths: tuple[str, ...]
+    archive_paths: tuple[str, ...]
+    policy: Policy | None
+    now: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyContext:
+    document: Document
+    policy: Policy
+    roles: RolesLock | None
+
+    def problem(
+        self,
+        rule_id: str,
+        where: tuple[str | int, ...],
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+    ) -> Problem:
+        line, col = self.document.at(*where, key=key)
+        return Problem(
+            self.document.path, line, col, rule_id, REGISTRY[rule_id].level, message, hint
+        )
+
+
+Check = Callable[..., Iterable[Problem]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    summary: str
+    scope: Scope
+    level: Level
+    check: Check | None = field(default=None, compare=False)
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    rule_id: str, summary: str, *, scope: Scope, level: Level = "error"
+) -> Callable[[Check], Check]:
+    """Register a check function under a stable id."""
+
+    def register(check: Check) -> Check:
+        describe(rule_id, summary, scope=scope, level=level, check=check)
+        return check
+
+    return register
+
+
+def describe(
+    rule_id: str,
+    summary: str,
+    *,
+    scope: Scope = "load",
+    level: Level = "error",
+    check: Check | None = None,
+) -> None:
+    if rule_id in REGISTRY:
+        raise ValueError(f"rule id {rule_id} registered twice")
+    REGISTRY[rule_id] = Rule(rule_id, summary, scope, level, check)
+
+
+def checks(scope: Scope) -> Iterator[Check]:
+    for entry in sorted(REGISTRY.values(), key=lambda r: r.id):
+        if entry.scope == scope and entry.check is not None:
+            yield entry.check
+
+
+def load_all() -> dict[str, Rule]:
+    """Import every rule family so the registry is complete."""
+    from generator.checks.rules import (  # noqa: F401, PLC0415 - imported for their registrations
+        audit,
+        budgets,
+        loading,
+        paths,
+        policy,
+        principals,
+        resources,
+        roles,
+        time,
+    )
+
+    return REGISTRY

@@ -1,0 +1,93 @@
+"""LAPSE24x: limits across all requests, so no allow policy or person accumulates access."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from generator.checks.rules import RepoContext, RequestContext, rule
+from generator.core.model import Grant, Problem
+
+
+def _ordered(contexts: tuple[RequestContext, ...]) -> list[RequestContext]:
+    # The requests that push a count over its limit are the later ones.
+    return sorted(
+        contexts,
+        key=lambda c: (c.request.window.starts or c.request.window.expires, c.request.path),
+    )
+
+
+@rule(
+    "LAPSE240",
+    "A person holds at most max_active_requests_per_person unexpired requests.",
+    scope="repo",
+)
+def active_per_person(ctx: RepoContext) -> Iterator[Problem]:
+    if ctx.policy is None or ctx.now is None:
+        return
+    limit = ctx.policy.limits.max_active_requests_per_person
+    count: dict[str, int] = defaultdict(int)
+    for item in _ordered(ctx.requests):
+        if item.request.window.expires <= ctx.now:
+            continue
+        count[item.request.requester] += 1
+        if count[item.request.requester] > limit:
+            yield item.problem(
+                "LAPSE240",
+                ("requester",),
+                f"{item.request.requester} would hold more than {limit} active requests",
+                "wait for one to expire, or extend an existing one",
+            )
+
+
+def _resource_key(grant: Grant) -> tuple[str, str]:
+    return grant.kind, grant.canonical
+
+
+@rule(
+    "LAPSE241",
+    "A resource carries at most max_conditional_bindings_per_resource grants.",
+    scope="repo",
+)
+def bindings_per_resource(ctx: RepoContext) -> Iterator[Problem]:
+    if ctx.policy is None:
+        return
+    # Expired bindings stay in the allow policy until archived, so every file counts.
+    limit = ctx.policy.limits.max_conditional_bindings_per_resource
+    count: dict[tuple[str, str], int] = defaultdict(int)
+    for item in _ordered(ctx.requests):
+        for grant in item.request.grants:
+            key = _resource_key(grant)
+            count[key] += 1
+            if count[key] > limit:
+                yield item.problem(
+                    "LAPSE241",
+                    grant,
+                    f"{grant.kind} {grant.resource!r} would carry more than "
+                    f"{limit} conditional bindings",
+                    "wait for `lapse expire` to archive expired requests",
+                )
+
+
+@rule(
+    "LAPSE242",
+    "One person holds one role on one resource at most max_bindings_per_role_and_principal times.",
+    scope="repo",
+)
+def same_role_and_principal(ctx: RepoContext) -> Iterator[Problem]:
+    if ctx.policy is None:
+        return
+    limit = ctx.policy.limits.max_bindings_per_role_and_principal
+    count: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for item in _ordered(ctx.requests):
+        for grant in item.request.grants:
+            key = (*_resource_key(grant), grant.role, item.request.requester)
+            count[key] += 1
+            if count[key] > limit:
+                yield item.problem(
+                    "LAPSE242",
+                    grant,
+                    f"{item.request.requester} would hold {grant.role} on "
+                    f"{grant.resource!r} more than {limit} times",
+                    "IAM refuses more bindings of one role and principal",
+                )

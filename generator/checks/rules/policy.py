@@ -1,0 +1,66 @@
+"""LAPSE27x: the policy itself holds no contradictions (PCI DSS 7.2.1, 8.2.1, 8.2.2)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from generator.checks.rules import PolicyContext, describe, rule
+from generator.checks.rules.principals import NOT_PEOPLE
+from generator.checks.rules.resources import BASIC_ROLES
+from generator.core.model import Problem
+
+describe("LAPSE274", "Every target's ticket_pattern is a valid regular expression.", scope="policy")
+
+
+@rule("LAPSE271", "Every person's email is in a domain some target allows.", scope="policy")
+def person_domain(ctx: PolicyContext) -> Iterator[Problem]:
+    domains = {d for target in ctx.policy.targets.values() for d in target.domains}
+    for login, email in ctx.policy.people.items():
+        if email.rpartition("@")[2] not in domains:
+            yield ctx.problem(
+                "LAPSE271",
+                ("people", login),
+                f"{login}: {email} is outside every allowed domain ({', '.join(sorted(domains))})",
+                "people must use an identity whose 2-Step Verification the organization enforces",
+            )
+
+
+@rule("LAPSE272", "One email belongs to one GitHub login: no shared identities.", scope="policy")
+def shared_identity(ctx: PolicyContext) -> Iterator[Problem]:
+    logins: dict[str, list[str]] = defaultdict(list)
+    for login, email in ctx.policy.people.items():
+        logins[email].append(login)
+        if len(logins[email]) > 1:
+            yield ctx.problem(
+                "LAPSE272",
+                ("people", login),
+                f"{email} is listed for {' and '.join(logins[email])}",
+                "a shared identity breaks accountability (PCI DSS 8.2.2); give "
+                "each person their own",
+            )
+
+
+@rule("LAPSE273", "People are people: no service accounts in the people map.", scope="policy")
+def people_are_people(ctx: PolicyContext) -> Iterator[Problem]:
+    for login, email in ctx.policy.people.items():
+        if email.endswith(NOT_PEOPLE):
+            yield ctx.problem(
+                "LAPSE273",
+                ("people", login),
+                f"{login}: {email} is a service account",
+                "list the person's own Google identity",
+            )
+
+
+@rule("LAPSE275", "No target allows a basic role (owner, editor, viewer).", scope="policy")
+def no_basic_roles(ctx: PolicyContext) -> Iterator[Problem]:
+    for name, target in ctx.policy.targets.items():
+        for index, role in enumerate(target.roles):
+            if role in BASIC_ROLES:
+                yield ctx.problem(
+                    "LAPSE275",
+                    ("targets", name, "roles", index),
+                    f"targets.{name} allows the basic role {role}",
+                    "basic roles cannot carry IAM conditions",
+                )

@@ -1,0 +1,97 @@
+"""LAPSE21x-23x: one allowed role on one allowed resource of a kind that takes conditions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from generator.checks.rules import RequestContext, describe, rule
+from generator.core.model import Grant, Problem
+
+BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+
+
+@rule("LAPSE210", "Basic roles (owner, editor, viewer) are refused everywhere.", scope="request")
+def basic_roles(ctx: RequestContext) -> Iterator[Problem]:
+    for grant in ctx.request.grants:
+        if grant.role in BASIC_ROLES:
+            yield ctx.problem(
+                "LAPSE210",
+                grant,
+                f"{grant.role} is a basic role",
+                "basic roles cannot carry IAM conditions and grant far more than "
+                "any task needs; ask for a predefined role",
+            )
+
+
+@rule("LAPSE211", "The role is allowed for the target.", scope="request")
+def allowed_role(ctx: RequestContext) -> Iterator[Problem]:
+    for grant in ctx.request.grants:
+        if grant.role not in BASIC_ROLES and grant.role not in ctx.target.roles:
+            yield ctx.problem(
+                "LAPSE211",
+                grant,
+                f"{grant.role} is not allowed for target {ctx.target.name!r}",
+                f"allowed: {', '.join(ctx.target.roles)}",
+            )
+
+
+@rule("LAPSE220", "The resource is allowed for the target.", scope="request")
+def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
+    for grant in ctx.request.grants:
+        allowed = ctx.target.resources.get(grant.kind, ())
+        spelled = {Grant(grant.role, grant.kind, name).canonical for name in allowed}
+        if grant.canonical not in spelled:
+            listed = ", ".join(allowed) or f"no {grant.kind} at all"
+            yield ctx.problem(
+                "LAPSE220",
+                grant,
+                f"{grant.kind} {grant.resource!r} is not allowed for target {ctx.target.name!r}",
+                f"allowed: {listed}",
+            )
+
+
+@rule("LAPSE230", "No grant appears twice in one request.", scope="request")
+def duplicate_grants(ctx: RequestContext) -> Iterator[Problem]:
+    seen: dict[tuple[str, str, str], int] = {}
+    for grant in ctx.request.grants:
+        key = (grant.role, grant.kind, grant.canonical)
+        if key in seen:
+            yield ctx.problem(
+                "LAPSE230",
+                grant,
+                f"{grant.role} on {grant.kind} {grant.resource!r} is already "
+                f"granted at line {seen[key]}",
+                "remove one of them",
+            )
+        seen.setdefault(key, grant.line)
+
+
+@rule("LAPSE231", "The ticket matches the target's ticket_pattern.", scope="request")
+def ticket_pattern(ctx: RequestContext) -> Iterator[Problem]:
+    if not re.search(ctx.target.ticket_pattern, ctx.request.ticket):
+        yield ctx.problem(
+            "LAPSE231",
+            ("ticket",),
+            f"ticket {ctx.request.ticket!r} does not match {ctx.target.ticket_pattern!r}",
+            "link the incident or change this access is for",
+        )
+
+
+@rule("LAPSE232", "The reason is long enough to judge and short enough to read.", scope="request")
+def reason_length(ctx: RequestContext) -> Iterator[Problem]:
+    size = len(ctx.request.reason.strip())
+    low, high = ctx.policy.limits.reason_min_length, ctx.policy.limits.reason_max_length
+    if not low <= size <= high:
+        yield ctx.problem(
+            "LAPSE232",
+            ("reason",),
+            f"reason has {size} characters; between {low} and {high} are required",
+            "say what you will do and why, so an approver can judge it",
+        )
+
+
+describe(
+    "LAPSE221",
+    "The resource is of a kind that accepts conditional bindings (Pub/Sub does not).",
+)

@@ -1,0 +1,219 @@
+"""Checking a whole repository: policy, roles lock, every request, then the rules across them.
+
+Everything is collected before anything is reported, so a broken file never hides the
+problems of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from generator.checks import schema
+from generator.checks import values as build
+from generator.checks.loading import Document, load
+from generator.checks.rules import (
+    Check,
+    PolicyContext,
+    RepoContext,
+    RequestContext,
+    checks,
+    load_all,
+)
+from generator.core.model import Policy, Problem, Request
+from generator.core.repo import Repo
+from generator.gcp.roles import LockError, RolesLock, load_lock
+from generator.terraform.audit_coverage import AuditCoverage, read_coverage
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    problems: tuple[Problem, ...]
+    requests: tuple[Request, ...]
+    policy: Policy | None
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level == "error")
+
+
+def validate_repo(
+    repo: Repo,
+    *,
+    now: datetime | None,
+    time_checked: Collection[str] = (),
+    only: Collection[str] | None = None,
+) -> Validation:
+    """Validate everything in `repo`.
+
+    `now` None means "do not read the clock": rules about the present are skipped (render
+    uses this). `time_checked` are the paths held to the time rules. `only`, when given,
+    limits the report to those paths (policy problems are always reported).
+    """
+    load_all()
+    policy_doc, policy, problems = _policy(repo)
+    roles, lock_problems = _roles(repo)
+    problems += lock_problems
+    if policy is not None:
+        problems += _policy_rules(policy_doc, policy, roles)
+    audit = read_coverage(repo.terraform) if repo.terraform.is_dir() else None
+    problems += _unreadable_audit(repo, audit)
+    contexts, request_problems = _requests(repo, policy, roles, audit, now, set(time_checked))
+    problems += request_problems
+    paths = tuple(repo.relative(p) for p in repo.request_files())
+    archive = tuple(repo.relative(p) for p in repo.archive_files())
+    repo_ctx = RepoContext(tuple(contexts), paths, archive, policy, now)
+    for check in checks("repo"):
+        problems.extend(check(repo_ctx))
+    if only is not None:
+        keep = set(only) | {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
+        keep |= {p.path for p in problems if p.rule == "LAPSE262"}
+        problems = [p for p in problems if p.path in keep]
+    failed = {p.path for p in problems if p.level == "error"}
+    valid = tuple(c.request for c in contexts if c.request.path not in failed)
+    return Validation(tuple(sorted(set(problems))), valid, policy)
+
+
+def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
+    # Coverage that cannot be read counts as absent (grants there are refused); say why.
+    where = repo.relative(repo.terraform)
+    return [
+        Problem(
+            f"{where}/{name}",
+            1,
+            1,
+            "LAPSE262",
+            "error",
+            message,
+            "write audit configs with literal project, service and log types",
+        )
+        for name, message in (audit.unreadable if audit else ())
+    ]
+
+
+def _read(repo: Repo, path: Path) -> tuple[Document | None, list[Problem]]:
+    relative = repo.relative(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")]
+    loaded = load(relative, raw)
+    return loaded.document, list(loaded.problems)
+
+
+def _policy(repo: Repo) -> tuple[Document | None, Policy | None, list[Problem]]:
+    document, problems = _read(repo, repo.policy)
+    if document is None:
+        return None, None, problems
+    problems = schema.check(document, repo.schema("policy"))
+    if problems:
+        return document, None, problems
+    built = build.policy_from(document)
+    return document, built.value, list(built.problems)
+
+
+def _roles(repo: Repo) -> tuple[RolesLock | None, list[Problem]]:
+    try:
+        return load_lock(repo.roles_lock), []
+    except LockError as exc:
+        where = repo.relative(repo.roles_lock)
+        return None, [
+            Problem(
+                where,
+                exc.line,
+                exc.col,
+                "LAPSE252",
+                "error",
+                str(exc),
+                "restore it from git, or run `lapse roles sync`",
+            )
+        ]
+
+
+def _policy_rules(
+    document: Document | None, policy: Policy, roles: RolesLock | None
+) -> list[Problem]:
+    assert document is not None
+    ctx = PolicyContext(document, policy, roles)
+    return [p for check in checks("policy") for p in check(ctx)]
+
+
+def _requests(
+    repo: Repo,
+    policy: Policy | None,
+    roles: RolesLock | None,
+    audit: AuditCoverage | None,
+    now: datetime | None,
+    time_checked: set[str],
+) -> tuple[list[RequestContext], list[Problem]]:
+    contexts: list[RequestContext] = []
+    problems: list[Problem] = []
+    request_checks = list(checks("request"))
+    schema_path = repo.schema("access-request")
+    for path in repo.request_files():
+        document, found = _read(repo, path)
+        if document is not None:
+            found = schema.check(document, schema_path)
+            if not found:
+                built = build.request_from(document)
+                found = list(built.problems)
+                if built.value is not None:
+                    found += _request_rules(
+                        built.value,
+                        document,
+                        policy,
+                        roles,
+                        audit,
+                        now,
+                        time_checked,
+                        request_checks,
+                        contexts,
+                    )
+        problems.extend(found)
+    return contexts, problems
+
+
+def _request_rules(
+    request: Request,
+    document: Document,
+    policy: Policy | None,
+    roles: RolesLock | None,
+    audit: AuditCoverage | None,
+    now: datetime | None,
+    time_checked: set[str],
+    request_checks: list[Check],
+    contexts: list[RequestContext],
+) -> list[Problem]:
+    if policy is None or request.target not in policy.targets:
+        return []  # LAPSE131 reports the unknown target once, for the file
+    checked = now is not None and request.path in time_checked
+    ctx = RequestContext(
+        request, document, policy.targets[request.target], policy, roles, audit, now, checked
+    )
+    contexts.append(ctx)
+    return [p for check in request_checks for p in check(ctx)]
+
+
+def archived_requests(repo: Repo) -> list[Request]:
+    """Requests in archive/ that still read as valid requests (they were, when merged)."""
+    return readable_requests(repo, repo.archive_files())
+
+
+def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:
+    """Every file of `paths` that reads as a request, whatever the policy now says of it.
+
+    Reviews and drift look at what was merged and may be live, not at what would be
+    accepted today.
+    """
+    found: list[Request] = []
+    schema_path = repo.schema("access-request")
+    for path in paths:
+        document, problems = _read(repo, path)
+        if document is None or problems or schema.check(document, schema_path):
+            continue
+        built = build.request_from(document)
+        if built.value is not None:
+            found.append(built.value)
+    return found

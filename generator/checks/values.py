@@ -1,0 +1,135 @@
+"""Schema-valid documents -> Request and Policy values.
+
+Only called on documents that passed their schema, so shapes are known; what can still be
+wrong here is meaning (31 February, a pattern that does not compile), reported as problems.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, Generic, TypeVar
+
+from generator.checks.loading import Document
+from generator.core.model import (
+    RESOURCE_KINDS,
+    Grant,
+    Limits,
+    Policy,
+    Problem,
+    Request,
+    Target,
+    Window,
+)
+from generator.core.times import parse_duration, parse_instant
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Built(Generic[T]):
+    value: T | None
+    problems: tuple[Problem, ...] = ()
+
+
+def request_from(document: Document) -> Built[Request]:
+    data = document.data
+    times: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in ("starts", "expires"):
+        if key in data:
+            try:
+                times[key] = parse_instant(data[key])
+            except ValueError as exc:
+                line, col = document.at(key)
+                problems.append(
+                    Problem(
+                        document.path,
+                        line,
+                        col,
+                        "LAPSE305",
+                        "error",
+                        f"{key}: {data[key]!r} is not a real instant ({exc})",
+                        "write a date that exists, e.g. 2026-11-30T13:00:00Z",
+                    ),
+                )
+    if problems:
+        return Built(None, tuple(problems))
+    parts = PurePosixPath(document.path).parts
+    target = parts[-2] if len(parts) >= 2 else ""
+    request = Request(
+        id=PurePosixPath(document.path).stem,
+        target=target,
+        path=document.path,
+        requester=data["requester"],
+        reason=data["reason"],
+        ticket=data["ticket"],
+        window=Window(times.get("starts"), times["expires"]),
+        grants=tuple(_grant(document, index, raw) for index, raw in enumerate(data["grants"])),
+    )
+    return Built(request)
+
+
+def _grant(document: Document, index: int, raw: dict[str, str]) -> Grant:
+    kind = next(key for key in RESOURCE_KINDS if key in raw)
+    line, col = document.at("grants", index)
+    return Grant(role=raw["role"], kind=kind, resource=raw[kind], line=line, col=col)
+
+
+def policy_from(document: Document) -> Built[Policy]:
+    data = document.data
+    problems: list[Problem] = []
+    targets: dict[str, Target] = {}
+    for name, raw in data["targets"].items():
+        target, found = _target(document, name, raw)
+        problems.extend(found)
+        if target is not None:
+            targets[name] = target
+    if problems:
+        return Built(None, tuple(problems))
+    policy = Policy(
+        people=dict(data["people"]),
+        targets=targets,
+        security_owners=tuple(data["security_owners"]),
+        limits=Limits(**data.get("limits", {})),
+    )
+    return Built(policy)
+
+
+def _target(
+    document: Document, name: str, raw: dict[str, Any]
+) -> tuple[Target | None, list[Problem]]:
+    problems: list[Problem] = []
+    try:
+        re.compile(raw["ticket_pattern"])
+    except re.error as exc:
+        line, col = document.at("targets", name, "ticket_pattern")
+        problems.append(
+            Problem(
+                document.path,
+                line,
+                col,
+                "LAPSE274",
+                "error",
+                f"targets.{name}.ticket_pattern does not compile: {exc}",
+            )
+        )
+    if problems:
+        return None, problems
+    resources = raw["resources"]
+    buckets: dict[str, str] = dict(resources.get("bucket", {}))
+    target = Target(
+        name=name,
+        approvers=tuple(raw["approvers"]),
+        max_duration=parse_duration(raw["max_duration"]),
+        max_lead_time=parse_duration(raw["max_lead_time"]),
+        ticket_pattern=raw["ticket_pattern"],
+        domains=tuple(raw["domains"]),
+        roles=tuple(raw["roles"]),
+        resources={kind: tuple(resources.get(kind, ())) for kind in RESOURCE_KINDS},
+        bucket_projects=buckets,
+        audit_services=tuple(raw["audit_services"]),
+        persistence_exceptions=dict(raw.get("persistence_exceptions", {})),
+    )
+    return target, problems

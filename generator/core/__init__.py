@@ -1,0 +1,1 @@
+"""What every stage shares: the frozen values, errors, time, retries, the repository and git."""

@@ -1,0 +1,77 @@
+"""Where things live in a lapse repository, and reading them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.core.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    """A checkout of a lapse repository. All paths in problems are relative to `root`."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: Path) -> Repo:
+        root = root.resolve()
+        if not (root / "policy" / "policy.yaml").is_file():
+            raise ConfigError(
+                f"{root} is not a lapse repository: policy/policy.yaml is missing",
+            )
+        return cls(root)
+
+    @property
+    def policy(self) -> Path:
+        return self.root / "policy" / "policy.yaml"
+
+    @property
+    def roles_lock(self) -> Path:
+        return self.root / "policy" / "roles.lock.json"
+
+    @property
+    def requests(self) -> Path:
+        return self.root / "requests"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def terraform(self) -> Path:
+        return self.root / "terraform"
+
+    @property
+    def grants(self) -> Path:
+        return self.root / "terraform" / "grants"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def schema(self, name: str) -> Path:
+        return self.root / "schemas" / f"{name}.schema.json"
+
+    def relative(self, path: Path) -> str:
+        # Files listed from the repository are under `root` already; only others need resolving.
+        for candidate in (path, path.resolve()):
+            try:
+                return candidate.relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
+
+    def request_files(self) -> list[Path]:
+        """Every file under requests/, whatever its name: misplaced files are problems too."""
+        return _files(self.requests)
+
+    def archive_files(self) -> list[Path]:
+        return _files(self.archive)
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))

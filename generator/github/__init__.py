@@ -1,0 +1,1 @@
+"""GitHub: the API client, approval verification and the CODEOWNERS section."""

@@ -1,0 +1,420 @@
+"""A thin adapter over PyGithub: the few GitHub operations lapse needs, each idempotent.
+
+PyGithub's own retry and throttling are off; every call goes through `call_with_retry` so one
+policy decides what is transient, and tests inject a no-op `sleep`. Each retried unit is a whole
+read-then-write step (find the issue, else create it), so retrying a write that timed out after
+it succeeded finds the result instead of writing it twice.
+
+Objects are created lazily, so no request leaves this module except inside a retried unit, and
+every unit returns plain values rather than PyGithub objects that would fetch on attribute access.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import requests
+from github import Auth, Github
+from github.GitCommit import GitCommit
+from github.GithubException import GithubException, UnknownObjectException
+from github.GithubObject import NotSet
+from github.GitRef import GitRef
+from github.GitTree import GitTree
+from github.InputGitTreeElement import InputGitTreeElement
+from github.Issue import Issue
+from github.IssueComment import IssueComment
+from github.PullRequest import PullRequest
+
+from generator.core.errors import ConfigError, ServiceError
+from generator.core.retry import call_with_retry, cut_short
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.github.com"
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+FILE_MODE = "100644"
+
+# What the person running lapse can do about a permanent failure, by HTTP status.
+HINTS = {
+    401: "the token was refused: check that it is set and has not expired",
+    403: (
+        "the token lacks permission for this call: it needs write access to contents, pull "
+        "requests and issues, and read access to organization members for team lookups"
+    ),
+    404: "not found, or not visible to this token: check the repository, branch or team name",
+    422: "GitHub rejected the request as invalid",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PullInfo:
+    number: int
+    author: str
+    merged: bool
+    merge_commit_sha: str | None
+    head_sha: str
+    base_ref: str
+    html_url: str
+    merged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    filename: str
+    status: str  # added, removed, modified, renamed, copied, changed, unchanged
+    previous_filename: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewInfo:
+    id: int
+    user_login: str | None  # None when the reviewer's account was deleted
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING
+    commit_id: str | None
+    submitted_at: datetime | None
+
+
+class FileUnreadable(ServiceError):
+    """A file is missing at a ref, is not a regular file, or is not UTF-8 text."""
+
+
+class PaginationLoop(Exception):
+    """GitHub's pages handed back an item already seen: following them would never end."""
+
+
+def _once(items: Iterable[T]) -> Iterator[T]:
+    """`items` from a paginated listing, refusing to go round in circles.
+
+    Two distinct objects never arrive with identical data, so a repeat means a page came back
+    again. The raw data is what the listing delivered; reading it fetches nothing more.
+    """
+    seen: set[str] = set()
+    for item in items:
+        mark = json.dumps(getattr(item, "_rawData", None), sort_keys=True, default=str)
+        if mark in seen:
+            raise PaginationLoop("a page of the listing came back again; its pages loop")
+        seen.add(mark)
+        yield item
+
+
+def hidden_marker(key: str) -> str:
+    """The invisible HTML comment that identifies lapse's own issue or comment for `key`."""
+    return f"<!-- lapse:{key} -->"
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether trying the same call again later may succeed."""
+    if isinstance(error, requests.ConnectionError | requests.Timeout) or cut_short(error):
+        return True
+    if not isinstance(error, GithubException):
+        return False
+    return error.status in RETRYABLE_STATUS or (error.status == 403 and _rate_limited(error))
+
+
+def _rate_limited(error: GithubException) -> bool:
+    # GitHub answers both primary and secondary rate limits with 403 (sometimes 429); only the
+    # headers or the message tell them apart from a real permission error.
+    headers = {key.lower(): str(value) for key, value in (error.headers or {}).items()}
+    message = error.data.get("message", "") if isinstance(error.data, dict) else ""
+    return (
+        headers.get("x-ratelimit-remaining") == "0"
+        or "retry-after" in headers
+        or "rate limit" in str(message).lower()
+    )
+
+
+def _status(error: BaseException | None) -> int | None:
+    return error.status if isinstance(error, GithubException) else None
+
+
+def _with_marker(body: str, marker: str) -> str:
+    return body if marker in body else f"{body}\n\n{marker}"
+
+
+def _pull_info(pull: PullRequest) -> PullInfo:
+    # The commit->pulls listing returns the "simple" pull request shape without `merged`;
+    # `merged_at` is present in every shape and is set exactly when the pull was merged.
+    return PullInfo(
+        number=pull.number,
+        author=pull.user.login,
+        merged=pull.merged_at is not None,
+        merge_commit_sha=pull.merge_commit_sha,
+        head_sha=pull.head.sha,
+        base_ref=pull.base.ref,
+        html_url=pull.html_url,
+        merged_at=pull.merged_at,
+    )
+
+
+def _is_pull(issue: Issue) -> bool:
+    # The issues listing includes pull requests; `html_url` tells them apart without the extra
+    # request that reading `issue.pull_request` would make when the key is absent.
+    return "/pull/" in issue.html_url
+
+
+class GitHubClient:
+    """One repository on GitHub, as lapse uses it."""
+
+    def __init__(
+        self,
+        repo_full_name: str,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        owner, _, name = repo_full_name.partition("/")
+        if not owner or not name or "/" in name:
+            raise ConfigError(f"GitHub repository must be OWNER/NAME, got {repo_full_name!r}")
+        self._full_name = repo_full_name
+        self._owner = owner
+        self._sleep = sleep
+        self._teams: dict[tuple[str, str], frozenset[str]] = {}
+        self._github = Github(
+            auth=Auth.Token(token),
+            base_url=base_url,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            per_page=100,  # GitHub's maximum: fewer requests against the rate limit
+            lazy=True,
+        )
+        self._repo = self._github.get_repo(repo_full_name)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]:
+        return self._call(
+            f"GET /repos/{self._full_name}/commits/{sha}/pulls (pull requests of commit {sha})",
+            lambda: [_pull_info(pull) for pull in _once(self._repo.get_commit(sha).get_pulls())],
+        )
+
+    def pull_files(self, number: int) -> list[ChangedFile]:
+        return self._call(
+            f"GET /repos/{self._full_name}/pulls/{number}/files (files changed by #{number})",
+            lambda: [
+                ChangedFile(item.filename, item.status, item.previous_filename or None)
+                for item in _once(self._repo.get_pull(number).get_files())
+            ],
+        )
+
+    def reviews(self, number: int) -> list[ReviewInfo]:
+        return self._call(
+            f"GET /repos/{self._full_name}/pulls/{number}/reviews (reviews of #{number})",
+            lambda: [
+                ReviewInfo(
+                    id=review.id,
+                    user_login=review.user.login if review.user else None,
+                    state=review.state,
+                    commit_id=review.commit_id,
+                    submitted_at=review.submitted_at,
+                )
+                for review in _once(self._repo.get_pull(number).get_reviews())
+            ],
+        )
+
+    def team_members(self, org: str, team_slug: str) -> frozenset[str]:
+        """Logins of the team's members (child teams included), fetched once per run."""
+        key = (org.lower(), team_slug.lower())
+        if key not in self._teams:
+            self._teams[key] = self._call(
+                f"GET /orgs/{org}/teams/{team_slug}/members (members of @{org}/{team_slug})",
+                lambda: frozenset(
+                    user.login
+                    for user in _once(
+                        self._github.get_organization(org).get_team_by_slug(team_slug).get_members()
+                    )
+                ),
+            )
+        return self._teams[key]
+
+    def file_text(self, path: str, ref: str) -> str:
+        """The UTF-8 text of `path` at `ref`; FileUnreadable when it is not such a file."""
+        what = f"GET /repos/{self._full_name}/contents/{path}?ref={ref} (reading {path})"
+        try:
+            found = self._call(what, lambda: self._repo.get_contents(path, ref=ref))
+        except ServiceError as error:
+            if _status(error.__cause__) == 404:
+                raise FileUnreadable(f"{path} does not exist at {ref}") from error.__cause__
+            raise
+        if isinstance(found, list) or found.type != "file" or found.encoding != "base64":
+            raise FileUnreadable(f"{path} at {ref} is not a regular file GitHub returns inline")
+        try:
+            return found.decoded_content.decode("utf-8")
+        except (UnicodeDecodeError, ValueError) as error:
+            raise FileUnreadable(f"{path} at {ref} is not UTF-8 text") from error
+
+    # --- writing -------------------------------------------------------------------------
+
+    def commit_changes(
+        self, branch: str, base_branch: str, files: Mapping[str, bytes | None], message: str
+    ) -> str:
+        """Make `branch` hold `base_branch` plus `files` (None deletes a path) in ONE commit.
+
+        Deletions and their replacements travel in the same tree, so nothing is removed before
+        what replaces it exists. When `branch` already holds exactly that tree, no commit is
+        made and its head is returned.
+        """
+        if not files:
+            raise ValueError("commit_changes needs at least one file to add or delete")
+        base = self._call(f"reading branch {base_branch}", lambda: self._tip(base_branch))
+        if base is None:
+            raise ServiceError(f"GitHub: branch {base_branch} does not exist in {self._full_name}")
+        current = self._call(f"reading branch {branch}", lambda: self._tip(branch))
+        tree = self._tree(base, files)
+        if current is not None and current.tree.sha == tree.sha:
+            return current.sha
+        commit = self._call(
+            f"POST /repos/{self._full_name}/git/commits (commit for {branch})",
+            lambda: self._repo.create_git_commit(message, tree, [base]).sha,
+        )
+        self._call(
+            f"setting refs/heads/{branch} in {self._full_name}",
+            lambda: self._move_branch(branch, commit),
+        )
+        return commit
+
+    def ensure_pull_request(
+        self, branch: str, base: str, title: str, body: str, labels: Sequence[str]
+    ) -> PullInfo:
+        """The one open pull request from `branch` into `base`, with this title, body and labels."""
+        return self._call(
+            f"ensuring one pull request {branch} -> {base} in {self._full_name}",
+            lambda: self._ensure_pull(branch, base, title, body, labels),
+        )
+
+    def ensure_issue(self, key: str, title: str, body: str, labels: Sequence[str]) -> int:
+        """The number of the one issue for `key`, opened unless one exists (open or closed).
+
+        The first label narrows the search, so keep it stable (for example `lapse`).
+        """
+        return self._call(
+            f"ensuring one issue for {key} in {self._full_name}",
+            lambda: self._ensure_issue(hidden_marker(key), title, body, labels),
+        )
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> None:
+        """Keep one comment for `marker` (a short key) on issue or pull #`number`, up to date."""
+        text = _with_marker(body, hidden_marker(marker))
+        self._call(
+            f"updating the {marker} comment on #{number} in {self._full_name}",
+            lambda: self._upsert_comment(number, hidden_marker(marker), text),
+        )
+
+    def comment_once(self, number: int, marker: str, body: str) -> bool:
+        """Comment on #`number` unless a comment for `marker` exists; True when it commented."""
+        return self._call(
+            f"commenting {marker} once on #{number} in {self._full_name}",
+            lambda: self._comment_once(number, hidden_marker(marker), body),
+        )
+
+    # --- retried units -------------------------------------------------------------------
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        try:
+            return call_with_retry(
+                call, what=f"GitHub {what}", is_transient=is_transient, sleep=self._sleep
+            )
+        except ServiceError as error:
+            hint = HINTS.get(_status(error.__cause__) or 0)
+            if hint is None:
+                raise
+            raise ServiceError(f"{error}; {hint}") from error.__cause__
+
+    def _ref(self, branch: str) -> GitRef | None:
+        try:
+            ref = self._repo.get_git_ref(f"heads/{branch}")
+            ref.complete()
+        except UnknownObjectException:
+            return None
+        return ref
+
+    def _tip(self, branch: str) -> GitCommit | None:
+        ref = self._ref(branch)
+        return None if ref is None else self._repo.get_git_commit(ref.object.sha)
+
+    def _tree(self, base: GitCommit, files: Mapping[str, bytes | None]) -> GitTree:
+        # Trees are content-addressed: the same files on the same base give the same sha, which
+        # is how a re-run recognises that the branch already holds this change.
+        entries = [self._tree_entry(path, content) for path, content in sorted(files.items())]
+        return self._call(
+            f"POST /repos/{self._full_name}/git/trees (tree on {base.sha[:12]})",
+            lambda: self._repo.create_git_tree(entries, base_tree=base.tree),
+        )
+
+    def _tree_entry(self, path: str, content: bytes | None) -> InputGitTreeElement:
+        # A tree entry whose sha is None deletes the path from the base tree.
+        if content is None:
+            return InputGitTreeElement(path, FILE_MODE, "blob", sha=None)
+        blob = self._call(
+            f"POST /repos/{self._full_name}/git/blobs (content of {path})",
+            lambda: (
+                self._repo.create_git_blob(base64.b64encode(content).decode("ascii"), "base64").sha
+            ),
+        )
+        return InputGitTreeElement(path, FILE_MODE, "blob", sha=blob)
+
+    def _move_branch(self, branch: str, sha: str) -> None:
+        # The ref is read again inside the retried unit: a create that timed out after it
+        # succeeded is then seen as existing and updated, instead of failing as a duplicate.
+        ref = self._ref(branch)
+        if ref is None:
+            self._repo.create_git_ref(f"refs/heads/{branch}", sha)
+        elif ref.object.sha != sha:
+            ref.edit(sha, force=True)
+
+    def _open_pull(self, branch: str, base: str) -> PullRequest | None:
+        listing = self._repo.get_pulls(state="open", head=f"{self._owner}:{branch}", base=base)
+        return next(iter(listing), None)
+
+    def _ensure_pull(
+        self, branch: str, base: str, title: str, body: str, labels: Sequence[str]
+    ) -> PullInfo:
+        pull = self._open_pull(branch, base)
+        if pull is None:
+            pull = self._repo.create_pull(base=base, head=branch, title=title, body=body)
+        present = {label.name for label in pull.labels}
+        if (pull.title, pull.body or "") != (title, body):
+            pull.edit(title=title, body=body)
+        missing = [label for label in labels if label not in present]
+        if missing:
+            self._repo.get_issue(pull.number).add_to_labels(*missing)
+        return _pull_info(pull)
+
+    def _find_issue(self, marker: str, labels: Sequence[str]) -> int | None:
+        listing = self._repo.get_issues(state="all", labels=[labels[0]] if labels else NotSet)
+        for issue in _once(listing):
+            if not _is_pull(issue) and marker in (issue.body or ""):
+                return issue.number
+        return None
+
+    def _ensure_issue(self, marker: str, title: str, body: str, labels: Sequence[str]) -> int:
+        found = self._find_issue(marker, labels)
+        if found is not None:
+            return found
+        return self._repo.create_issue(
+            title, body=_with_marker(body, marker), labels=list(labels)
+        ).number
+
+    def _find_comment(self, issue: Issue, marker: str) -> IssueComment | None:
+        return next((c for c in _once(issue.get_comments()) if marker in (c.body or "")), None)
+
+    def _upsert_comment(self, number: int, marker: str, text: str) -> None:
+        issue = self._repo.get_issue(number)
+        existing = self._find_comment(issue, marker)
+        if existing is None:
+            issue.create_comment(text)
+        elif existing.body != text:
+            existing.edit(text)
+
+    def _comment_once(self, number: int, marker: str, body: str) -> bool:
+        issue = self._repo.get_issue(number)
+        if self._find_comment(issue, marker) is not None:
+            return False
+        issue.create_comment(_with_marker(body, marker))
+        return True

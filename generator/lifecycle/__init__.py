@@ -1,0 +1,1 @@
+"""A request's life after validation: writing it, expiring it, and checking what is live."""

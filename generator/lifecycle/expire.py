@@ -1,0 +1,504 @@
+"""`lapse expire`: archive expired requests, which removes their dead bindings.
+
+Access already ended at `expires`: the IAM condition stops it whatever happens here. What is
+left is a binding that no longer grants anything but still counts against the policy limits, and
+a request file that belongs in the record. Expiring moves each request to `archive/` byte for
+byte and deletes its rendered grants, in one change that Terraform then applies.
+
+`plan_expiry` only reads. Two executors carry a plan out: `apply_local` as one git commit in the
+checkout, `apply_pr` as one commit on a branch and one pull request on GitHub. Both put the
+archive copy in the same commit that removes the request, so a request never leaves `requests/`
+unless its copy in `archive/` travels with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from generator.checks import values as build
+from generator.checks.loading import load
+from generator.checks.validate import validate_repo
+from generator.core.errors import ConfigError
+from generator.core.git import git
+from generator.core.model import Problem, Request
+from generator.core.repo import Repo
+from generator.core.times import format_duration, format_utc
+from generator.github.client import PullInfo
+from generator.terraform.grants_folder import compare
+from generator.terraform.render import render_all
+
+BRANCH = "lapse/expire"
+LABEL = "lapse-expire"
+# The rule that refuses an id present in both requests/ and archive/: what a run that stopped
+# between writing the archive copy and removing the request leaves behind.
+DUPLICATE_ID_RULE = "LAPSE133"
+GRANTS_DIR = "terraform/grants"
+# GitHub refuses pull request bodies over 65,536 characters; rows beyond this are summarised.
+MAX_BODY_ROWS = 200
+
+SourcePR = Callable[[str], int | None]
+"""Request path (`requests/<target>/<id>.yaml`) -> the pull request that added it, if known."""
+
+
+class PullRequests(Protocol):
+    """What `apply_pr` needs from GitHub; `GitHubClient` is the real one."""
+
+    def commit_changes(
+        self, branch: str, base_branch: str, files: Mapping[str, bytes | None], message: str
+    ) -> str: ...
+
+    def ensure_pull_request(
+        self, branch: str, base: str, title: str, body: str, labels: Sequence[str]
+    ) -> PullInfo: ...
+
+
+class Commenter(Protocol):
+    """What `remind` needs from GitHub."""
+
+    def comment_once(self, number: int, marker: str, body: str) -> bool: ...
+
+
+class CommitPulls(Protocol):
+    """What `source_pr_from_history` needs from GitHub."""
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredRequest:
+    """One request to archive, with what the pull request body says about it."""
+
+    request: Request
+    archive_path: str
+    content: bytes  # the file's bytes as read from disk: archived unchanged
+    grants_path: str | None  # the rendered grants file the change deletes, if there is one
+    already_archived: bool  # archive/ already holds these exact bytes (an interrupted run)
+    source_pr: int | None
+
+    @property
+    def path(self) -> str:
+        return self.request.path
+
+    @property
+    def expired_at(self) -> str:
+        return format_utc(self.request.window.expires)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryPlan:
+    """Everything one expiry run changes: `changes` maps paths to bytes, or None to delete."""
+
+    cutoff: datetime  # requests whose `expires` is at or before this instant are archived
+    items: tuple[ExpiredRequest, ...] = ()
+    changes: Mapping[str, bytes | None] = field(default_factory=dict)
+    # Grants files the re-render changes beyond the expired requests' own deletions. Empty when
+    # terraform/grants/ was up to date; anything here is listed for reviewers to look at.
+    rerendered: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def plan_expiry(
+    repo: Repo,
+    now: datetime,
+    grace: timedelta = timedelta(0),
+    source_pr: SourcePR | None = None,
+) -> ExpiryPlan:
+    """What archiving the requests that expired at or before `now - grace` changes.
+
+    Refuses (ConfigError) when the repository does not validate, or when archive/ already holds
+    a different file under a request's name: archived requests are never overwritten.
+    """
+    cutoff = _cutoff(now, grace)
+    twins = _archive_twins(repo)
+    validation = validate_repo(repo, now=None)
+    leftovers = _expired_leftovers(twins, validation.errors, cutoff)
+    _refuse_problems(validation.errors, leftovers)
+    expired = [r for r in validation.requests if r.window.expires <= cutoff]
+    if not expired and not leftovers:
+        return ExpiryPlan(cutoff)
+    archived = [*expired, *leftovers.values()]
+    gone = {r.path for r in archived}
+    remaining = [r for r in validation.requests if r.path not in gone]
+    grants = _grant_changes(repo, remaining)
+    items = tuple(
+        _item(repo, request, twins, grants, source_pr)
+        for request in sorted(archived, key=lambda r: r.path)
+    )
+    changes: dict[str, bytes | None] = dict(grants)
+    for item in items:
+        changes[item.archive_path] = item.content
+        changes[item.path] = None
+    own = {item.grants_path for item in items}
+    rerendered = tuple(sorted(path for path in grants if path not in own))
+    return ExpiryPlan(cutoff, items, dict(sorted(changes.items())), rerendered)
+
+
+def _cutoff(now: datetime, grace: timedelta) -> datetime:
+    if now.tzinfo is None:
+        raise ConfigError("the time to expire at needs a UTC offset, e.g. 2026-12-03T00:00:00Z")
+    if grace < timedelta(0):
+        raise ConfigError("the grace period cannot be negative")
+    return now.astimezone(UTC) - grace
+
+
+def archive_path_of(request_path: str) -> str | None:
+    """`requests/<target>/<id>.yaml` -> `archive/<target>/<id>.yaml`; None for other paths."""
+    parts = PurePosixPath(request_path).parts
+    if len(parts) != 3 or parts[0] != "requests" or not parts[2].endswith(".yaml"):
+        return None
+    return PurePosixPath("archive", *parts[1:]).as_posix()
+
+
+def _archive_twins(repo: Repo) -> dict[str, bytes]:
+    """Request files already copied to archive/ unchanged: path -> bytes.
+
+    A different file under the same archive name is refused outright: overwriting it would
+    rewrite the record of an earlier grant.
+    """
+    twins: dict[str, bytes] = {}
+    conflicts: list[str] = []
+    for file in repo.request_files():
+        path = repo.relative(file)
+        archived = archive_path_of(path)
+        if archived is None or not (repo.root / archived).is_file():
+            continue
+        content = file.read_bytes()
+        if (repo.root / archived).read_bytes() == content:
+            twins[path] = content
+        else:
+            conflicts.append(f"{path} (archive: {archived})")
+    if conflicts:
+        raise ConfigError(
+            f"{len(conflicts)} request(s) share a name with a different archived file: "
+            f"{', '.join(conflicts)}. An archived request is never overwritten and ids are never "
+            "reused: give the request a new id. Nothing was archived."
+        )
+    return twins
+
+
+def _expired_leftovers(
+    twins: Mapping[str, bytes], errors: Sequence[Problem], cutoff: datetime
+) -> dict[str, Request]:
+    """Expired requests whose only error is their identical archive copy: path -> request.
+
+    Validation refuses them for the duplicate id, so they are rebuilt here from their bytes;
+    the duplicate being their only error means the schema and every rule passed.
+    """
+    found: dict[str, Request] = {}
+    for path, content in twins.items():
+        if any(p.path == path and p.rule != DUPLICATE_ID_RULE for p in errors):
+            continue
+        document = load(path, content).document
+        request = None if document is None else build.request_from(document).value
+        if request is not None and request.window.expires <= cutoff:
+            found[path] = request
+    return found
+
+
+def _refuse_problems(errors: Sequence[Problem], leftovers: Mapping[str, Request]) -> None:
+    blocking = [p for p in errors if not (p.rule == DUPLICATE_ID_RULE and p.path in leftovers)]
+    if blocking:
+        first = blocking[0]
+        raise ConfigError(
+            f"the repository has {len(blocking)} validation error(s), the first at "
+            f"{first.path}:{first.line}:{first.col} {first.rule} {first.message}; run "
+            "`lapse validate`, fix them, and expire again. Nothing was archived."
+        )
+
+
+def _grant_changes(repo: Repo, remaining: Sequence[Request]) -> dict[str, bytes | None]:
+    """Re-render what stays: the grants files to delete (None) or rewrite (bytes)."""
+    changes = compare(repo.grants, render_all(remaining))
+    found: dict[str, bytes | None] = {f"{GRANTS_DIR}/{name}": None for name in changes.remove}
+    for name, text in changes.write.items():
+        found[f"{GRANTS_DIR}/{name}"] = text.encode("utf-8")
+    return found
+
+
+def _item(
+    repo: Repo,
+    request: Request,
+    twins: Mapping[str, bytes],
+    grants: Mapping[str, bytes | None],
+    source_pr: SourcePR | None,
+) -> ExpiredRequest:
+    archived = archive_path_of(request.path)
+    if archived is None:  # validation refuses files outside requests/<target>/<id>.yaml
+        raise ConfigError(f"{request.path} is not at requests/<target>/<id>.yaml")
+    grants_path = f"{GRANTS_DIR}/{request.id}.tf"
+    content = twins.get(request.path)
+    return ExpiredRequest(
+        request=request,
+        archive_path=archived,
+        content=content if content is not None else (repo.root / request.path).read_bytes(),
+        grants_path=grants_path if grants_path in grants and grants[grants_path] is None else None,
+        already_archived=content is not None,
+        source_pr=None if source_pr is None else source_pr(request.path),
+    )
+
+
+# --- describing ----------------------------------------------------------------------------
+
+
+def _requests(count: int) -> str:
+    return f"{count} expired access request{'' if count == 1 else 's'}"
+
+
+def _where(kind: str, resource: str) -> str:
+    return f"{kind.replace('_', ' ')} {resource}"
+
+
+def describe(plan: ExpiryPlan) -> str:
+    """Plain text of what the plan moves and deletes (what `--dry-run` prints)."""
+    cutoff = format_utc(plan.cutoff)
+    if plan.empty:
+        return f"Nothing to archive: no request expired at or before {cutoff}.\n"
+    lines = [f"{_requests(len(plan.items))} to archive (expired at or before {cutoff}):"]
+    for item in plan.items:
+        note = " (already in archive/, unchanged)" if item.already_archived else ""
+        source = "" if item.source_pr is None else f", from #{item.source_pr}"
+        lines.append(f"  move   {item.path} -> {item.archive_path}{note}")
+        lines.append(f"         {item.request.requester}, expired {item.expired_at}{source}")
+        lines.extend(
+            f"         {grant.role} on {_where(grant.kind, grant.resource)}"
+            for grant in item.request.grants
+        )
+        if item.grants_path is not None:
+            lines.append(f"  delete {item.grants_path}")
+    lines.extend(f"  render {path} (terraform/grants/ was out of date)" for path in plan.rerendered)
+    return "\n".join(lines) + "\n"
+
+
+def pr_title(plan: ExpiryPlan) -> str:
+    return f"Archive {_requests(len(plan.items))}"
+
+
+def commit_message(plan: ExpiryPlan) -> str:
+    """The commit message both executors use: the title, then one line per moved request."""
+    moves = [f"- {item.path} -> {item.archive_path}" for item in plan.items]
+    return "\n".join([pr_title(plan), "", *moves, ""])
+
+
+def _cell(text: str) -> str:
+    # Values passed the schema and policy allow-lists; this only keeps a stray `|` or newline
+    # from breaking the table.
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _rows(plan: ExpiryPlan) -> list[str]:
+    rows = [
+        f"| {_cell(item.request.requester)} | `{_cell(grant.role)}` | "
+        f"{_cell(grant.kind.replace('_', ' '))} `{_cell(grant.resource)}` | "
+        f"{item.expired_at} | {'—' if item.source_pr is None else f'#{item.source_pr}'} |"
+        for item in plan.items
+        for grant in item.request.grants
+    ]
+    if len(rows) > MAX_BODY_ROWS:
+        rest = len(rows) - MAX_BODY_ROWS
+        rows = [*rows[:MAX_BODY_ROWS], f"| … and {rest} more: see the files changed | | | | |"]
+    return rows
+
+
+def pr_body(plan: ExpiryPlan) -> str:
+    """The pull request body: each removed grant, then why merging is safe."""
+    lines = [
+        f"Archives {_requests(len(plan.items))} and removes their IAM bindings.",
+        "",
+        "| Who | What | Where | Expired (UTC) | Requested in |",
+        "|---|---|---|---|---|",
+        *_rows(plan),
+        "",
+        "Access already ended at each expiry time: the IAM condition "
+        '`request.time < timestamp("…")` on every binding stopped it, whatever happens to this '
+        "pull request. Merging removes the expired bindings (`terraform apply`), which still "
+        "count against IAM policy limits, and moves each request file unchanged from "
+        "`requests/` to `archive/`, the record of who had what access.",
+        "",
+        "Need more time? Open a new access request; an expired one is never extended.",
+    ]
+    if plan.rerendered:
+        listed = ", ".join(f"`{path}`" for path in plan.rerendered)
+        lines += [
+            "",
+            f"**Review these too:** the re-render also changes {listed}, so `terraform/grants/` "
+            "was not up to date with the requests on the base branch.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# --- executing: locally --------------------------------------------------------------------
+
+
+def _staged(root: Path) -> list[str]:
+    return git(root, "diff", "--cached", "--name-only", "--no-renames").splitlines()
+
+
+def _refuse_foreign_staged(root: Path, paths: Sequence[str]) -> None:
+    # The commit takes the whole index: anything else already staged would ride along unseen.
+    # Our own paths may be staged already, by a run that failed at the commit.
+    foreign = sorted(set(_staged(root)) - set(paths))
+    if foreign:
+        raise ConfigError(
+            f"git has other changes staged ({', '.join(foreign[:5])}): commit or unstage them "
+            "before expiring, so the archive commit holds only the archive. Nothing was archived."
+        )
+
+
+def _refuse_changed_requests(root: Path, items: Sequence[ExpiredRequest]) -> None:
+    # The working-tree file is deleted after the commit: an edit made since planning would be
+    # lost, since the archive holds the bytes read when planning.
+    changed = [
+        i.path
+        for i in items
+        if (root / i.path).is_file() and (root / i.path).read_bytes() != i.content
+    ]
+    if changed:
+        raise ConfigError(f"changed since planning: {', '.join(changed)}; nothing was archived")
+
+
+def _write_archive(root: Path, item: ExpiredRequest) -> None:
+    target = root / item.archive_path
+    if target.is_file():
+        if target.read_bytes() != item.content:  # changed since planning: never overwrite
+            raise ConfigError(f"{item.archive_path} exists with other content; nothing archived")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(item.content)
+
+
+def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
+    """Carry out `plan` in the checkout as exactly one git commit; its sha, or None if none.
+
+    The archive copies are written and committed before any request leaves the working tree,
+    so a failure at any step leaves every request in requests/ or committed in archive/, and a
+    re-run picks up where this one stopped.
+    """
+    if plan.empty:
+        return None
+    root = repo.root
+    _refuse_foreign_staged(root, list(plan.changes))
+    _refuse_changed_requests(root, plan.items)
+    for item in plan.items:
+        _write_archive(root, item)
+    written = {path: data for path, data in plan.changes.items() if data is not None}
+    for path, data in written.items():
+        if not path.startswith("archive/"):
+            (root / path).write_bytes(data)
+    removed = [path for path, data in plan.changes.items() if data is None]
+    git(root, "add", "--", *written)
+    git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", *removed)
+    committed = bool(_staged(root))
+    if committed:
+        git(root, "commit", "-q", "-m", message)
+    for path in removed:  # only now: the commit holds the archive copies
+        (root / path).unlink(missing_ok=True)
+    return git(root, "rev-parse", "HEAD").strip() if committed else None
+
+
+# --- executing: on GitHub ------------------------------------------------------------------
+
+
+def apply_pr(
+    client: PullRequests,
+    plan: ExpiryPlan,
+    base: str = "main",
+    branch: str = BRANCH,
+    label: str = LABEL,
+) -> PullInfo | None:
+    """Carry out `plan` as one commit on `branch` and one pull request into `base`.
+
+    Makes no call at all for an empty plan. Re-running after a failure at any step converges
+    on the same branch and the same single pull request: `commit_changes` makes no commit when
+    the branch already holds this change, and `ensure_pull_request` finds the open one.
+    """
+    if plan.empty:
+        return None
+    client.commit_changes(branch, base, plan.changes, commit_message(plan))
+    return client.ensure_pull_request(branch, base, pr_title(plan), pr_body(plan), [label])
+
+
+# --- reminders and source pull requests ----------------------------------------------------
+
+
+def reminder_marker(request_id: str) -> str:
+    return f"expiry-reminder-{request_id}"
+
+
+def reminder_body(request: Request, now: datetime) -> str:
+    left = format_duration(max(request.window.expires - now, timedelta(minutes=1)))
+    grants = "\n".join(
+        f"- `{grant.role}` on {_where(grant.kind, grant.resource)}" for grant in request.grants
+    )
+    return (
+        f"Access for {request.requester} from `{request.path}` ends at "
+        f"**{format_utc(request.window.expires)}** (in about {left}):\n\n{grants}\n\n"
+        "The IAM condition ends it on its own at that time. If the work is not finished, open a "
+        "new access request (`lapse new`, new id, same target) and have it approved; an approved "
+        "request is never extended in place."
+    )
+
+
+def remind(
+    client: Commenter, repo: Repo, now: datetime, within: timedelta, source_pr: SourcePR
+) -> list[int]:
+    """Comment once on the pull request of each request ending in (now, now + within].
+
+    Returns the numbers of the pull requests commented on by this run.
+    """
+    start = _cutoff(now, timedelta(0))
+    if within < timedelta(0):
+        raise ConfigError("the reminder window cannot be negative")
+    horizon = start + within
+    ending = [
+        r for r in validate_repo(repo, now=None).requests if start < r.window.expires <= horizon
+    ]
+    commented: list[int] = []
+    for request in sorted(ending, key=lambda r: (r.window.expires, r.path)):
+        number = source_pr(request.path)
+        body = reminder_body(request, start)
+        if number is not None and client.comment_once(number, reminder_marker(request.id), body):
+            commented.append(number)
+    return commented
+
+
+def source_pr_from_history(root: Path, github: CommitPulls) -> SourcePR:
+    """Find a request's pull request from the commit that added it, then GitHub's commit index.
+
+    Needs the full history: in a shallow clone the oldest commit seems to add every file, which
+    would name the wrong pull request, so a shallow checkout is refused (ConfigError).
+    """
+    if git(root, "rev-parse", "--is-shallow-repository").strip() == "true":
+        raise ConfigError(
+            "the checkout is shallow, so the pull request that added each request cannot be "
+            "found: check out the full history (actions/checkout with fetch-depth: 0)"
+        )
+    by_commit: dict[str, int | None] = {}  # one GitHub call per commit, however many files
+
+    def lookup(path: str) -> int | None:
+        added = git(root, "log", "--diff-filter=A", "--format=%H", "--", path).split()
+        if not added:
+            return None
+        sha = added[0]  # the newest addition: ids are never reused
+        if sha not in by_commit:
+            by_commit[sha] = _pull_of(github.pulls_for_commit(sha))
+        return by_commit[sha]
+
+    return lookup
+
+
+def _pull_of(pulls: Sequence[PullInfo]) -> int | None:
+    # A commit can sit in several pull requests (a branch reused, a revert); the merged one
+    # brought the request in.
+    merged = [pull.number for pull in pulls if pull.merged]
+    candidates = merged or [pull.number for pull in pulls]
+    return min(candidates) if candidates else None

@@ -1,0 +1,241 @@
+"""Audit entries from the Cloud Logging API (`entries:list` over HTTP JSON).
+
+Every query names its time window explicitly: without a `timestamp` clause the client library
+silently narrows the read to the last 24 hours, which would make an old window look empty.
+
+Retrying: entries arrive in ascending timestamp order, so after a failed page the read is reopened
+from the timestamp of the last entry handed out, skipping the entries already handed out at exactly
+that timestamp. No page is fetched twice (the quota is about 60 reads a minute) and no entry is
+yielded twice, without relying on page tokens outliving an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import requests
+from google.api_core import exceptions as api_exceptions
+
+from generator.core.errors import ServiceError
+from generator.core.model import Event
+from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
+from generator.review.events import normalize
+from generator.review.sources import (
+    GapRecord,
+    rfc3339,
+    selected,
+    utc,
+    wanted_principals,
+    window_text,
+)
+
+PAGE_SIZE = 1000
+ASCENDING = "timestamp asc"
+# The API refuses filters longer than 20,000 characters; principals are split to stay well under.
+_PRINCIPALS_BUDGET = 15_000
+
+
+class LogEntryLike(Protocol):
+    def to_api_repr(self) -> dict[str, Any]: ...
+
+
+class LoggingClient(Protocol):
+    """The part of `google.cloud.logging.Client` this source uses."""
+
+    def list_entries(
+        self,
+        *,
+        resource_names: Sequence[str] | None = ...,
+        filter_: str | None = ...,
+        order_by: str | None = ...,
+        max_results: int | None = ...,
+        page_size: int | None = ...,
+        page_token: str | None = ...,
+    ) -> Iterator[LogEntryLike]: ...
+
+
+def logging_client(project: str, credentials: Any = None) -> Any:
+    """A Cloud Logging client that speaks HTTP JSON (mockable, and `serviceData` stays a dict)."""
+    from google.cloud import logging as cloud_logging  # noqa: PLC0415 - heavy, only when used
+
+    client = cloud_logging.Client(  # type: ignore[no-untyped-call]
+        project=project, credentials=credentials, _use_grpc=False
+    )
+    _refuse_repeated_page_tokens(client._connection)
+    return client
+
+
+class RepeatedPageToken(Exception):
+    """The API handed back a page token it had already given: following it would never end."""
+
+
+def _refuse_repeated_page_tokens(connection: Any) -> None:
+    """Watch the page tokens the client sends; a token asked for twice means the pages loop.
+
+    The client's pager follows tokens without looking, and hides them behind a generator, so
+    the connection it sends them through is the one place to see them.
+    """
+    send = connection.api_request
+    seen: set[str] = set()
+
+    def api_request(*args: Any, **kwargs: Any) -> Any:
+        data = kwargs.get("data")
+        token = data.get("pageToken") if isinstance(data, dict) else None
+        if token is None:
+            seen.clear()  # a new listing starts
+        elif token in seen:
+            raise RepeatedPageToken(f"the Logging API repeated page token {str(token)[:20]!r}")
+        else:
+            seen.add(token)
+        return send(*args, **kwargs)
+
+    connection.api_request = api_request
+
+
+def audit_filter(principals: Collection[str], start: datetime, end: datetime) -> str:
+    """The Logging query for audit entries of `principals` in [start, end)."""
+    emails = " OR ".join(_quoted(p) for p in sorted(principals))
+    return " AND ".join(
+        (
+            'logName:"cloudaudit.googleapis.com"',
+            f"protoPayload.authenticationInfo.principalEmail=({emails})",
+            f'timestamp>="{rfc3339(start)}"',
+            f'timestamp<"{rfc3339(end)}"',
+        )
+    )
+
+
+def principal_batches(principals: Collection[str]) -> list[list[str]]:
+    """Principals in sorted groups whose part of the filter stays under the API's length limit."""
+    batches: list[list[str]] = [[]]
+    size = 0
+    for principal in sorted(principals):
+        cost = len(_quoted(principal)) + len(" OR ")
+        if batches[-1] and size + cost > _PRINCIPALS_BUDGET:
+            batches.append([])
+            size = 0
+        batches[-1].append(principal)
+        size += cost
+    return [batch for batch in batches if batch]
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, api_exceptions.GoogleAPICallError):
+        return exc.code in TRANSIENT_STATUS
+    return isinstance(exc, requests.ConnectionError | requests.Timeout) or cut_short(exc)
+
+
+class LoggingSource(GapRecord):
+    """Events read with `list_entries` from each project, folder or organization in scope."""
+
+    def __init__(
+        self,
+        client: LoggingClient,
+        resource_names: Sequence[str],
+        *,
+        attempts: int = 5,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.resource_names = tuple(resource_names)
+        self._attempts = attempts
+        self._sleep = sleep
+
+    def events(
+        self, principals: Collection[str], start: datetime, end: datetime
+    ) -> Iterator[Event]:
+        wanted = wanted_principals(principals)
+        start, end = utc(start), utc(end)
+        for resource in self.resource_names:
+            for batch in principal_batches(wanted):
+                yield from self._resource_events(resource, batch, start, end)
+
+    def _resource_events(
+        self, resource: str, principals: list[str], start: datetime, end: datetime
+    ) -> Iterator[Event]:
+        wanted = frozenset(principals)
+        reader = _ResumableRead(self.client, resource, principals, start, end)
+        options: dict[str, Any] = {"attempts": self._attempts}
+        if self._sleep is not None:
+            options["sleep"] = self._sleep
+        while True:
+            try:
+                event = call_with_retry(
+                    reader.next_event,
+                    what=f"reading audit logs of {resource}",
+                    is_transient=is_transient,
+                    **options,
+                )
+            except ServiceError as exc:
+                self.record_gap(f"{resource} {window_text(reader.resume_at, end)}: {exc}")
+                return
+            if event is None:
+                return
+            if selected(event, wanted, start, end):
+                yield event
+
+
+class _ResumableRead:
+    """One `list_entries` stream that reopens after the last entry it handed out."""
+
+    def __init__(
+        self,
+        client: LoggingClient,
+        resource: str,
+        principals: list[str],
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        self.client = client
+        self.resource = resource
+        self.principals = principals
+        self.resume_at = start
+        self.end = end
+        self._stream: Iterator[LogEntryLike] | None = None
+        self._seen_at_resume: set[tuple[str, str]] = set()
+
+    def next_event(self) -> Event | None:
+        """The next new audit event, or None when the window is read; raises what the API raised."""
+        while True:
+            if self._stream is None:
+                self._stream = self._open()
+            try:
+                entry = next(self._stream, None)
+            except Exception:
+                # A generator that raised is finished: the next call reopens from `resume_at`.
+                self._stream = None
+                raise
+            if entry is None:
+                return None
+            event = normalize(entry.to_api_repr())
+            if event is not None and self._is_new(event):
+                return event
+
+    def _open(self) -> Iterator[LogEntryLike]:
+        listing = self.client.list_entries(
+            resource_names=[self.resource],
+            filter_=audit_filter(self.principals, self.resume_at, self.end),
+            order_by=ASCENDING,
+            page_size=PAGE_SIZE,
+        )
+        return iter(listing)
+
+    def _is_new(self, event: Event) -> bool:
+        key = (event.log_name, event.insert_id)
+        if event.timestamp > self.resume_at:
+            self.resume_at = event.timestamp
+            self._seen_at_resume = {key}
+            return True
+        if key in self._seen_at_resume:
+            return False
+        self._seen_at_resume.add(key)
+        return True
+
+
+def _quoted(text: str) -> str:
+    # Logging query strings are double-quoted with backslash escapes.
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,270 @@
+"""Review reports: Markdown for approvers to sign off, JSON for machines and auditors.
+
+Both are pure functions of the review (no clock, sorted keys), so a re-run writes the same bytes
+and the report pull request shows no churn. Every value that comes from a log entry or a request
+file is escaped by `escaping` before it reaches Markdown or Mermaid.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+import orjson
+
+from generator.core.model import Event, Finding, Severity
+from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
+from generator.review.escaping import code, md, mermaid
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "review"
+SCHEMA = "lapse.review/1"
+SUMMARY_SCHEMA = "lapse.review-summary/1"
+# The Markdown lists this many evidence ids per finding; the JSON report has all of them.
+EVIDENCE_SHOWN = 10
+# A gantt chart with more bars than this is unreadable; the tables below it list everything.
+GANTT_TASKS = 15
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+# Which PCI DSS v4.0.1 requirement each part of a report evidences (paraphrased, never quoted).
+PCI_DSS: tuple[tuple[str, str, str], ...] = (
+    (
+        "7.2.4",
+        "Request, Approval",
+        "access privileges are reviewed: approvers sign off this report",
+    ),
+    ("10.2.1", "Actions", "individual user actions are captured by Cloud Audit Logs"),
+    ("10.4.1", "Actions, Deviations", "audit logs of this access were reviewed against its scope"),
+    ("10.4.3", "Deviations", "exceptions and anomalies are identified, with evidence to follow up"),
+    ("12.10.x", "Deviations", "CRITICAL and HIGH deviations start the incident response process"),
+    ("8.2.6, 8.2.7", "Window", "access ends when no longer needed: expiry and use after it"),
+)
+
+
+def report_path(review: Review, suffix: str) -> PurePosixPath:
+    """`reports/<target>/<yyyy-mm of the window end>/<id>.<suffix>`."""
+    request = review.subject.request
+    for part in (request.target, request.id, suffix):
+        if not _SAFE_NAME.match(part):
+            raise ValueError(f"{part!r} cannot be part of a report path")
+    month = review.window_end.astimezone(UTC).strftime("%Y-%m")
+    return PurePosixPath("reports", request.target, month, f"{request.id}.{suffix}")
+
+
+def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
+    return (
+        _environment()
+        .get_template("report.md.j2")
+        .render(
+            review=review,
+            request=review.subject.request,
+            approval=_approval_rows(approval),
+            findings=[_finding_view(f) for f in review.findings],
+            gantt=_gantt(review),
+            pci=PCI_DSS,
+        )
+    )
+
+
+def json_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
+    return _dumps(review_data(review, approval))
+
+
+def review_data(review: Review, approval: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON report as data."""
+    request = review.subject.request
+    return {
+        "schema": SCHEMA,
+        "request": {
+            "id": request.id,
+            "target": request.target,
+            "path": request.path,
+            "requester": request.requester,
+            "reason": request.reason,
+            "ticket": request.ticket,
+            "starts": _iso(request.window.starts),
+            "expires": _iso(request.window.expires),
+            "grants": [
+                {"role": g.role, "kind": g.kind, "resource": g.resource} for g in request.grants
+            ],
+        },
+        "archived": review.subject.archived,
+        "approval": dict(approval) if approval is not None else None,
+        "window": {
+            "start": _iso(review.window_start),
+            "end": _iso(review.window_end),
+            "grace_seconds": int(review.grace.total_seconds()),
+        },
+        "complete": review.complete,
+        "gaps": list(review.gaps),
+        "events": {"in_window": len(review.events_in_window), "after": len(review.events_after)},
+        "actions": [_action_data(a) for a in review.actions],
+        "actions_after": [_action_data(a) for a in review.actions_after],
+        "findings": [_finding_data(f) for f in review.findings],
+        "worst": review.worst.value if review.worst else None,
+        "pci_dss": [{"requirement": r, "parts": p, "evidence": e} for r, p, e in PCI_DSS],
+    }
+
+
+def summary_report(reviews: Iterable[Review], since: datetime, until: datetime) -> tuple[str, str]:
+    """(Markdown, JSON) for the reviews whose window ended in [since, until)."""
+    chosen = sorted(
+        (r for r in reviews if since <= r.window_end < until),
+        key=lambda r: (r.window_end, r.subject.request.target, r.subject.request.id),
+    )
+    data = _summary_data(chosen, since, until)
+    markdown = (
+        _environment()
+        .get_template("summary.md.j2")
+        .render(reviews=chosen, totals=data["totals"], since=since, until=until)
+    )
+    return markdown, _dumps(data)
+
+
+def exit_code(reviews: Iterable[Review]) -> int:
+    """1 when any review has a CRITICAL or HIGH finding or is incomplete, else 0."""
+    for review in reviews:
+        if not review.complete or review.worst in (Severity.CRITICAL, Severity.HIGH):
+            return 1
+    return 0
+
+
+def _summary_data(reviews: Sequence[Review], since: datetime, until: datetime) -> dict[str, Any]:
+    totals = severity_counts(f for r in reviews for f in r.findings)
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "since": _iso(since),
+        "until": _iso(until),
+        "totals": {
+            "reviews": len(reviews),
+            "incomplete": sum(not r.complete for r in reviews),
+            **{s.value: totals.get(s, 0) for s in SEVERITY_ORDER},
+        },
+        "reviews": [_summary_row(r) for r in reviews],
+    }
+
+
+def _summary_row(review: Review) -> dict[str, Any]:
+    request = review.subject.request
+    counts = severity_counts(review.findings)
+    return {
+        "id": request.id,
+        "target": request.target,
+        "requester": request.requester,
+        "window_end": _iso(review.window_end),
+        "events": len(review.events_in_window) + len(review.events_after),
+        "complete": review.complete,
+        "worst": review.worst.value if review.worst else None,
+        "findings": {s.value: counts.get(s, 0) for s in SEVERITY_ORDER},
+        "report": str(report_path(review, "md")),
+    }
+
+
+def _action_data(action: ActionCount) -> dict[str, Any]:
+    return {
+        "service": action.service,
+        "method": action.method,
+        "resource": action.resource,
+        "count": action.count,
+        "denied": action.denied,
+        "first": _iso(action.first),
+        "last": _iso(action.last),
+    }
+
+
+def _finding_data(finding: Finding) -> dict[str, Any]:
+    return {
+        "severity": finding.severity.value,
+        "kind": finding.kind,
+        "message": finding.message,
+        "evidence": list(finding.evidence),
+    }
+
+
+def _finding_view(finding: Finding) -> dict[str, Any]:
+    shown = finding.evidence[:EVIDENCE_SHOWN]
+    return {
+        "finding": finding,
+        "shown": shown,
+        "more": len(finding.evidence) - len(shown),
+    }
+
+
+def _approval_rows(approval: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    if approval is None:
+        return []
+    rows = [(str(key), _approval_value(value)) for key, value in approval.items()]
+    return sorted(rows)
+
+
+def _approval_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return _iso(value) or ""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _gantt(review: Review) -> dict[str, Any]:
+    """Bars for the window and the busiest actions; the tables list every action."""
+    start = review.window_start or _first_event(review) or review.window_end - timedelta(hours=1)
+    shown = sorted(
+        [(a, False) for a in review.actions] + [(a, True) for a in review.actions_after],
+        key=lambda pair: -pair[0].count,
+    )[:GANTT_TASKS]
+    tasks = [
+        {
+            "name": f"{index} {action.method or action.service} {action.resource}",
+            "state": "crit" if after else "done",
+            "start": _gantt_time(action.first),
+            "end": _gantt_time(max(action.last, action.first + timedelta(minutes=1))),
+        }
+        for index, (action, after) in enumerate(sorted(shown, key=lambda p: p[0].first), 1)
+    ]
+    return {
+        "start": _gantt_time(start),
+        "end": _gantt_time(review.window_end),
+        "grace_end": _gantt_time(review.window_end + review.grace),
+        "tasks": tasks,
+        "hidden": len(review.actions) + len(review.actions_after) - len(shown),
+    }
+
+
+def _first_event(review: Review) -> datetime | None:
+    events: Sequence[Event] = review.events_in_window or review.events_after
+    return events[0].timestamp if events else None
+
+
+def _gantt_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return text.replace(".000000+00:00", "Z").replace("+00:00", "Z")
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+    return orjson.dumps(data, option=option, default=str).decode() + "\n"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # Autoescape stays on: a value that skipped the Markdown filters is still HTML-escaped.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(md=md, code=code, mermaid=mermaid, iso=_iso)
+    return env

@@ -1,0 +1,1 @@
+"""Requests -> Terraform and back: rendering, reading HCL, the grants folder, CEL conditions."""

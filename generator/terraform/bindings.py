@@ -1,0 +1,85 @@
+"""terraform/grants/*.tf -> Binding values, read back with python-hcl2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.core.model import Binding, Request
+from generator.terraform.hcl import HclError, Resource, parse
+from generator.terraform.render import DATASET_LEGACY_ROLES, RESOURCE_TYPES, render_all
+
+KIND_OF_TYPE = {type_: kind for kind, type_ in RESOURCE_TYPES.items()}
+_ROLE_OF_LEGACY = {legacy: role for role, legacy in DATASET_LEGACY_ROLES.items()}
+
+
+def resource_of(resource: Resource, kind: str) -> str:
+    """The grant's resource name, in the spelling requests use."""
+    read = resource.string
+    if kind == "organization":
+        return read("org_id")
+    if kind == "secret":
+        return f"projects/{read('project')}/secrets/{read('secret_id')}"
+    if kind == "dataset":
+        return f"{read('project')}.{read('dataset_id')}"
+    if kind == "service_account":
+        return read("service_account_id").rpartition("/")[2]
+    return read(kind)
+
+
+def binding_of(resource: Resource, source: str) -> Binding:
+    kind = KIND_OF_TYPE[resource.type]
+    conditions = resource.blocks("condition")
+    if len(conditions) != 1:
+        raise HclError(f"{resource.address}: a grant must carry exactly one condition block")
+    condition = conditions[0]
+    return Binding(
+        address=resource.address,
+        source=source,
+        kind=kind,
+        resource=resource_of(resource, kind),
+        role=_role(resource, kind),
+        member=_member(resource, kind),
+        title=resource.string("title", condition),
+        description=resource.string("description", condition),
+        expression=resource.string("expression", condition),
+    )
+
+
+def _role(resource: Resource, kind: str) -> str:
+    role = resource.string("role")
+    return _ROLE_OF_LEGACY.get(role, role) if kind == "dataset" else role
+
+
+def _member(resource: Resource, kind: str) -> str:
+    if kind == "dataset":
+        return f"user:{resource.string('user_by_email')}"
+    return resource.string("member")
+
+
+def read_bindings(grants_dir: Path) -> list[Binding]:
+    """Every IAM member resource in the generated files. HclError names what is unreadable."""
+    found: list[Binding] = []
+    for path in sorted(grants_dir.glob("*.tf")) if grants_dir.is_dir() else []:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HclError(f"{path.name}: cannot read: {exc}") from None
+        for resource in parse(text, source=path.name):
+            if resource.type in KIND_OF_TYPE:
+                found.append(binding_of(resource, path.name))
+            elif resource.type.endswith(("_iam_binding", "_iam_policy")):
+                raise HclError(
+                    f"{path.name}: {resource.address} is authoritative; "
+                    "only *_iam_member resources are allowed"
+                )
+    return found
+
+
+def bindings_of_requests(requests: list[Request]) -> list[Binding]:
+    """The bindings `requests` render to, read back the same way as from disk."""
+    return [
+        binding_of(resource, name)
+        for name, text in render_all(requests).items()
+        for resource in parse(text, source=name)
+        if resource.type in KIND_OF_TYPE
+    ]

@@ -1,0 +1,228 @@
+"""Requests -> Terraform: one file per request, one conditional `*_iam_member` per grant.
+
+Rendering is a pure function of the requests: it never reads the clock. Every interpolated
+value goes through `hcl_string`, and the result is parsed back with python-hcl2 and compared
+with what was intended before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import jinja2
+
+from generator.core.model import Grant, Request
+from generator.core.times import format_utc
+from generator.terraform.hcl import HclError, Resource, parse
+
+TITLE_PREFIX = "lapse/"
+DESCRIPTION_LIMIT = 256
+
+# grant kind -> the Terraform resource that adds one conditional member, non-authoritatively.
+# Datasets are the exception to `*_iam_member`: the provider's google_bigquery_dataset_iam_*
+# resources refuse IAM conditions at apply time, while google_bigquery_dataset_access adds one
+# access entry with a condition and leaves every other entry alone.
+RESOURCE_TYPES = {
+    "project": "google_project_iam_member",
+    "folder": "google_folder_iam_member",
+    "organization": "google_organization_iam_member",
+    "bucket": "google_storage_bucket_iam_member",
+    "secret": "google_secret_manager_secret_iam_member",
+    "dataset": "google_bigquery_dataset_access",
+    "service_account": "google_service_account_iam_member",
+}
+
+
+class RenderError(Exception):
+    """The rendered text does not say what was intended. Nothing is written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One resource block, as intended: the self-check compares python-hcl2's view to this."""
+
+    type: str
+    name: str
+    arguments: tuple[tuple[str, str], ...]
+    title: str
+    description: str
+    expression: str
+
+    @property
+    def width(self) -> int:
+        return max(len(key) for key, _ in self.arguments)
+
+
+def scoping_arguments(grant: Grant) -> tuple[tuple[str, str], ...]:
+    kind, name = grant.kind, grant.resource
+    if kind == "project":
+        return (("project", name),)
+    if kind == "folder":
+        return (("folder", name),)
+    if kind == "organization":
+        return (("org_id", name),)
+    if kind == "bucket":
+        return (("bucket", name),)
+    if kind == "secret":
+        _, project, _, secret = name.split("/", 3)
+        return (("project", project), ("secret_id", secret))
+    if kind == "dataset":
+        project, dataset = grant.canonical.split(".", 1)
+        return (("project", project), ("dataset_id", dataset))
+    if kind == "service_account":
+        project = grant.project or "-"
+        return (("service_account_id", f"projects/{project}/serviceAccounts/{name}"),)
+    raise ValueError(f"unknown grant kind {kind!r}")
+
+
+# BigQuery stores these three predefined roles as their legacy names and reads them back so;
+# writing the legacy name keeps `terraform plan` free of a permanent diff.
+DATASET_LEGACY_ROLES = {
+    "roles/bigquery.dataViewer": "READER",
+    "roles/bigquery.dataEditor": "WRITER",
+    "roles/bigquery.dataOwner": "OWNER",
+}
+
+
+def arguments(grant: Grant, requester: str) -> tuple[tuple[str, str], ...]:
+    """Every top-level argument of the grant's resource, in the order they are written."""
+    if grant.kind == "dataset":
+        role = DATASET_LEGACY_ROLES.get(grant.role, grant.role)
+        return (*scoping_arguments(grant), ("role", role), ("user_by_email", requester))
+    return (*scoping_arguments(grant), ("role", grant.role), ("member", f"user:{requester}"))
+
+
+def grant_key(grant: Grant) -> str:
+    """Eight hex digits naming the grant by what it is, not by where it sits in the file."""
+    text = "\0".join((grant.kind, grant.canonical, grant.role))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def resource_name(request_id: str, grant: Grant) -> str:
+    # Terraform names may hold letters, digits, `-` and `_`, but may not start with a digit.
+    prefix = "_" if request_id[0].isdigit() else ""
+    return f"{prefix}{request_id}_{grant_key(grant)}"
+
+
+def expression(request: Request) -> str:
+    end = f'request.time < timestamp("{format_utc(request.window.expires)}")'
+    if request.window.starts is None:
+        return end
+    return f'request.time >= timestamp("{format_utc(request.window.starts)}") && {end}'
+
+
+def description(request: Request) -> str:
+    """`TICKET: reason`, on one line, without control or format characters, bounded."""
+    text = f"{request.ticket}: {request.reason}"
+    kept = "".join(c if unicodedata.category(c)[0] not in "CZ" or c == " " else " " for c in text)
+    flat = " ".join(kept.split())
+    if len(flat) > DESCRIPTION_LIMIT:
+        flat = flat[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
+    return flat
+
+
+def blocks(request: Request) -> list[Block]:
+    found = [
+        Block(
+            type=RESOURCE_TYPES[grant.kind],
+            name=resource_name(request.id, grant),
+            arguments=arguments(grant, request.requester),
+            title=f"{TITLE_PREFIX}{request.id}/{grant_key(grant)}",
+            description=description(request),
+            expression=expression(request),
+        )
+        for grant in request.grants
+    ]
+    return sorted(found, key=lambda b: (b.type, b.name))
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]|[$%]\{')
+
+
+def hcl_string(value: str) -> str:
+    """`value` as an HCL quoted string literal that Terraform reads back unchanged."""
+    return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
+
+
+def _escape(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text in ("${", "%{"):
+        # `\u0024{` / `\u0025{`: Terraform reads both as literal text, and unlike `$${` / `%%{`
+        # python-hcl2 parses them even when no `}` follows (`%%{ for x` is a parse error there).
+        return f"\\u{ord(text[0]):04x}{{"
+    return _ESCAPES.get(text, f"\\u{ord(text):04x}")
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("generator", "templates"),
+        autoescape=False,  # noqa: S701 - HCL, not HTML: values are escaped by the `hcl` filter
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["hcl"] = hcl_string
+    return env.get_template("terraform/grants.tf.j2")
+
+
+def render_request(request: Request) -> str:
+    text = _template().render(source=request.path, blocks=blocks(request))
+    return text.rstrip("\n") + "\n"
+
+
+def self_check(request: Request, text: str) -> None:
+    """Parse `text` with python-hcl2 and insist it says exactly what `blocks` intended."""
+    try:
+        parsed = {r.address: r for r in parse(text, source=request.path)}
+    except HclError as exc:
+        raise RenderError(str(exc)) from None
+    intended = {f"{b.type}.{b.name}": b for b in blocks(request)}
+    if set(parsed) != set(intended):
+        raise RenderError(
+            f"{request.path}: rendered resources {sorted(parsed)} "
+            f"differ from intended {sorted(intended)}"
+        )
+    for address, block in intended.items():
+        try:
+            same = _reads_back(parsed[address], block)
+        except HclError as exc:
+            raise RenderError(str(exc)) from None
+        if not same:
+            raise RenderError(f"{address}: python-hcl2 reads back other values than intended")
+
+
+def _keys(body: dict[str, object]) -> set[str]:
+    return {key for key in body if not key.startswith("__")}
+
+
+def _reads_back(resource: Resource, block: Block) -> bool:
+    arguments = dict(block.arguments)
+    condition = {
+        "title": block.title,
+        "description": block.description,
+        "expression": block.expression,
+    }
+    conditions = resource.blocks("condition")
+    if _keys(resource.body) != {*arguments, "condition"} or len(conditions) != 1:
+        return False
+    if _keys(conditions[0]) != set(condition):
+        return False
+    return all(resource.string(k) == v for k, v in arguments.items()) and all(
+        resource.string(k, conditions[0]) == v for k, v in condition.items()
+    )
+
+
+def render_all(requests: Iterable[Request]) -> dict[str, str]:
+    """File name under terraform/grants/ -> content, for every request, each self-checked."""
+    files: dict[str, str] = {}
+    for request in sorted(requests, key=lambda r: r.id):
+        text = render_request(request)
+        self_check(request, text)
+        files[f"{request.id}.tf"] = text
+    return files

@@ -1,0 +1,252 @@
+"""The review's classification: one test per outcome an approver would act on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from generator.core.model import Finding, Grant, Severity
+from generator.review.analysis import (
+    NO_ACTIVITY,
+    action_counts,
+    fetch_window,
+    link_windows,
+    review,
+    review_all,
+)
+
+from .conftest import GRACE, at, event, fixture_event, request, subject
+
+
+def kinds(findings: tuple[Finding, ...]) -> list[tuple[Severity, str]]:
+    return [(f.severity, f.kind) for f in findings]
+
+
+def test_in_scope_activity_has_no_finding() -> None:
+    events = [
+        fixture_event("storage_objects_get"),
+        fixture_event("cloudsql_connect"),
+        fixture_event("no_resource_name"),
+    ]
+    result = review(subject(), events, grace=GRACE)
+    assert result.findings == ()
+    assert len(result.events_in_window) == 3
+    assert result.complete
+
+
+def test_critical_when_used_after_expiry() -> None:
+    late = event(at_time="2026-12-01T15:00:00", insert_id="late-1")
+    result = review(subject(), [event(), late], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.CRITICAL, "binding-not-expired")]
+    assert result.findings[0].evidence == ("late-1",)
+    assert result.events_after == (late,)
+
+
+def test_use_within_the_grace_period_is_not_a_deviation() -> None:
+    within_grace = event(at_time="2026-12-01T13:05:00", insert_id="grace-1")
+    result = review(subject(), [event(), within_grace], grace=GRACE)
+    assert result.findings == ()
+
+
+def test_critical_persistence_via_set_iam_policy() -> None:
+    result = review(subject(), [fixture_event("set_iam_policy")], grace=GRACE)
+    assert (Severity.CRITICAL, "persistence") in kinds(result.findings)
+    finding = next(f for f in result.findings if f.kind == "persistence")
+    assert "ADD user:alice@example.com roles/cloudsql.admin" in finding.message
+    assert finding.evidence == ("1x3fvq5e4o1m",)
+
+
+def test_critical_persistence_via_dataset_policy_change() -> None:
+    carol = request(
+        id="inc-4533-chargeback-query",
+        requester="carol@example.com",
+        starts="2026-12-03T14:00:00",
+        expires="2026-12-03T17:00:00",
+        grants=(Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks"),),
+    )
+    result = review(subject(carol), [fixture_event("bigquery_dataset_change")], grace=GRACE)
+    assert (Severity.CRITICAL, "persistence") in kinds(result.findings)
+
+
+def test_critical_persistence_via_service_account_key() -> None:
+    erin = request(
+        id="chg-1210-batch-runner",
+        requester="erin@example.com",
+        starts=None,
+        expires="2026-12-05T18:00:00",
+        grants=(
+            Grant(
+                "roles/iam.serviceAccountViewer",
+                "service_account",
+                "batch-runner@stg-payments.iam.gserviceaccount.com",
+            ),
+        ),
+        target="staging",
+    )
+    merged = at("2026-12-05T08:00:00")
+    result = review(
+        subject(erin, merged_at=merged), [fixture_event("create_service_account_key")], grace=GRACE
+    )
+    assert kinds(result.findings) == [(Severity.CRITICAL, "persistence")]
+    assert result.findings[0].evidence == ("ub2sxe1c8kq",)
+    assert result.window_start == merged
+
+
+def test_high_when_resource_is_outside_the_grant() -> None:
+    other_bucket = event(
+        resource="projects/_/buckets/chargeback-evidence/objects/case-77.pdf", insert_id="other-1"
+    )
+    result = review(subject(), [event(), other_bucket], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.HIGH, "unexplained")]
+    assert "resource outside the granted resources" in result.findings[0].message
+    assert result.findings[0].evidence == ("other-1",)
+
+
+def test_high_when_permission_is_outside_the_role() -> None:
+    result = review(subject(), [fixture_event("console_write_no_request_metadata")], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.HIGH, "unexplained")]
+    assert "permission not in roles/cloudsql.client" in result.findings[0].message
+
+
+def test_high_for_an_entry_that_names_nothing_checkable() -> None:
+    bare = event(resource="", permissions=(), method="jobservice.jobcompleted", insert_id="bare")
+    result = review(subject(), [bare], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.HIGH, "unexplained")]
+
+
+def test_medium_for_denied_attempts() -> None:
+    bob = request(
+        id="inc-4530-secret-metadata",
+        requester="bob@example.com",
+        starts="2026-12-02T06:30:00",
+        expires="2026-12-02T08:30:00",
+        grants=(
+            Grant(
+                "roles/secretmanager.viewer",
+                "secret",
+                "projects/pci-prod-payments/secrets/settlement-db-readonly",
+            ),
+        ),
+    )
+    result = review(subject(bob), [fixture_event("denied_secret_access")], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.MEDIUM, "denied")]
+    assert result.findings[0].evidence == ("f3xq9ad5m2r",)
+
+
+def test_info_when_nothing_happened_in_the_window() -> None:
+    result = review(subject(), [], grace=GRACE)
+    assert result.findings == (Finding(Severity.INFO, "no-activity", NO_ACTIVITY),)
+
+
+def test_findings_are_grouped_with_all_their_evidence() -> None:
+    late = [event(at_time=f"2026-12-01T15:0{i}:00", insert_id=f"late-{i}") for i in range(3)]
+    result = review(subject(), [event(), *late], grace=GRACE)
+    assert len(result.findings) == 1
+    assert result.findings[0].evidence == ("late-0", "late-1", "late-2")
+
+
+def test_other_principals_and_earlier_events_are_ignored() -> None:
+    result = review(
+        subject(),
+        [
+            event(principal="mallory@example.com", insert_id="m"),
+            event(at_time="2026-12-01T08:00:00", insert_id="early"),
+            event(principal="Alice@Example.com", insert_id="mine"),
+        ],
+        grace=GRACE,
+    )
+    assert [e.insert_id for e in result.events_in_window] == ["mine"]
+
+
+def test_a_later_window_of_the_same_person_is_left_to_its_own_review() -> None:
+    first = request()
+    second = request(
+        id="inc-4600-follow-up", starts="2026-12-01T16:00:00", expires="2026-12-01T18:00:00"
+    )
+    in_second = event(at_time="2026-12-01T16:30:00", insert_id="second-window")
+    reviews = review_all([subject(first), subject(second)], [event(), in_second], grace=GRACE)
+    assert reviews[0].findings == ()
+    assert [e.insert_id for e in reviews[1].events_in_window] == ["second-window"]
+
+
+def test_link_windows_and_fetch_window() -> None:
+    subjects = link_windows(
+        [
+            subject(request()),
+            subject(
+                request(
+                    id="inc-4600-x", starts="2026-12-02T09:00:00", expires="2026-12-02T10:00:00"
+                )
+            ),
+        ]
+    )
+    assert subjects[0].other_windows == ((at("2026-12-02T09:00:00"), at("2026-12-02T10:00:00")),)
+    principals, start, end = fetch_window(subjects, until=at("2026-12-03T00:00:00"))
+    assert principals == frozenset({"alice@example.com"})
+    assert (start, end) == (at("2026-12-01T09:00:00"), at("2026-12-03T00:00:00"))
+
+
+def test_unknown_start_reads_back_the_longest_duration() -> None:
+    no_start = subject(request(starts=None))
+    _, start, _ = fetch_window(
+        [no_start], until=at("2026-12-02T00:00:00"), longest=timedelta(hours=4)
+    )
+    assert start == at("2026-12-01T09:00:00")
+
+
+def test_role_missing_from_the_lock_is_reported_once() -> None:
+    result = review(
+        subject(
+            permissions_by_role={"roles/storage.objectViewer": frozenset({"storage.objects.get"})}
+        ),
+        [event(), fixture_event("cloudsql_connect")],
+        grace=GRACE,
+    )
+    assert kinds(result.findings) == [(Severity.INFO, "unchecked-role")]
+
+
+def test_action_counts_group_by_service_method_resource() -> None:
+    counts = action_counts(
+        [
+            event(insert_id="a"),
+            event(insert_id="b"),
+            event(method="storage.objects.list", insert_id="c"),
+        ]
+    )
+    assert [(a.method, a.count) for a in counts] == [
+        ("storage.objects.get", 2),
+        ("storage.objects.list", 1),
+    ]
+
+
+def test_sources_gaps_make_the_review_incomplete() -> None:
+    result = review(subject(), [event()], grace=GRACE, gaps=["projects/p: 503 after 5 tries"])
+    assert not result.complete
+    assert result.gaps == ("projects/p: 503 after 5 tries",)
+
+
+def test_critical_persistence_via_bucket_policy_change() -> None:
+    change = event(
+        method="storage.setIamPermissions",
+        resource="projects/_/buckets/settlement-exports",
+        permissions=(
+            ("storage.buckets.setIamPolicy", "projects/_/buckets/settlement-exports", True),
+        ),
+        deltas=(("ADD", "allUsers", "roles/storage.objectViewer"),),
+        insert_id="bucket-policy",
+    )
+    result = review(subject(), [change], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.CRITICAL, "persistence")]
+    assert "ADD allUsers roles/storage.objectViewer" in result.findings[0].message
+
+
+def test_denied_policy_change_is_a_denied_attempt_not_persistence() -> None:
+    denied = event(
+        method="SetIamPolicy",
+        resource="projects/pci-prod-payments",
+        permissions=(
+            ("resourcemanager.projects.setIamPolicy", "projects/pci-prod-payments", False),
+        ),
+        status=7,
+    )
+    result = review(subject(), [denied], grace=GRACE)
+    assert kinds(result.findings) == [(Severity.MEDIUM, "denied")]

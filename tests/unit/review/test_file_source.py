@@ -1,0 +1,218 @@
+"""FileSource: JSON lines and arrays, gzip, filtering, and broken files reported as gaps."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.review import file_source
+from generator.review.file_source import ArrayScanner, FileSource, might_match
+from generator.review.sources import CombinedSource
+
+from .conftest import at, load_entry
+
+START, END = at("2026-12-01T00:00:00"), at("2026-12-06T00:00:00")
+ALICE = ["alice@example.com"]
+
+Writer = Callable[[list[Any]], Path]
+
+
+def entries() -> list[dict[str, Any]]:
+    names = [
+        "no_resource_name",
+        "storage_objects_get",
+        "cloudsql_connect",
+        "console_write_no_request_metadata",
+        "set_iam_policy",
+        "denied_secret_access",
+        "create_service_account_key",
+        "not_audit",
+    ]
+    return [load_entry(name) for name in names]
+
+
+def ids(source: FileSource, principals: list[str] = ALICE) -> list[str]:
+    return [e.insert_id for e in source.events(principals, START, END)]
+
+
+ALICE_IDS = ["1q2w3e4r5t6y", "1k9x2fhe3c1q", "-8m1q0ce2ykw", "w7c3re1j2n5", "1x3fvq5e4o1m"]
+
+
+def test_json_lines(write_lines: Writer) -> None:
+    source = FileSource(write_lines(entries()))
+    assert ids(source) == ALICE_IDS
+    assert source.complete
+
+
+def test_gzip_is_detected_by_content(tmp_path: Path) -> None:
+    path = tmp_path / "cloudaudit.googleapis.com_data_access.json.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(e) + "\n" for e in entries()).encode()))
+    assert ids(FileSource(path)) == ALICE_IDS
+
+
+def test_json_array_as_gcloud_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "read.json"
+    path.write_text(json.dumps(entries(), indent=2) + "\n")
+    source = FileSource(path)
+    assert ids(source) == ALICE_IDS
+    assert source.complete
+
+
+def test_json_array_across_many_small_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_source, "_CHUNK", 7)
+    path = tmp_path / "read.json"
+    path.write_text(json.dumps(entries(), indent=1, ensure_ascii=False))
+    assert ids(FileSource(path)) == ALICE_IDS
+
+
+def test_filters_by_principal_and_half_open_window(write_lines: Writer) -> None:
+    source = FileSource(write_lines(entries()))
+    found = list(source.events(["BOB@example.com"], START, END))
+    assert [e.insert_id for e in found] == ["f3xq9ad5m2r"]
+    window = list(
+        source.events(ALICE, at("2026-12-01T09:14:03.123456"), at("2026-12-01T10:02:17.440190"))
+    )
+    assert [e.insert_id for e in window] == ["1k9x2fhe3c1q", "-8m1q0ce2ykw"]
+
+
+def test_malformed_line_is_a_gap_with_its_line_number(tmp_path: Path) -> None:
+    lines = [json.dumps(e) for e in entries()[:3]]
+    lines.insert(
+        1, '{"protoPayload": {"authenticationInfo": {"principalEmail": "alice@example.com"}'
+    )
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    source = FileSource(path)
+    assert ids(source) == ALICE_IDS[:3]
+    assert not source.complete
+    assert source.gaps[0].startswith(f"{path}: line 2: ")
+
+
+def test_truncated_line_of_another_principal_is_still_reported(tmp_path: Path) -> None:
+    path = tmp_path / "truncated.jsonl"
+    full = json.dumps(load_entry("denied_secret_access"))
+    path.write_text(
+        json.dumps(load_entry("storage_objects_get")) + "\n" + full[: len(full) // 2] + "\n"
+    )
+    source = FileSource(path)
+    assert ids(source) == ["1k9x2fhe3c1q"]
+    assert [g.split(": ")[1] for g in source.gaps] == ["line 2"]
+
+
+def test_audit_entry_without_timestamp_is_a_gap(write_lines: Writer) -> None:
+    entry = load_entry("storage_objects_get")
+    del entry["timestamp"]
+    source = FileSource(write_lines([entry]))
+    assert ids(source) == []
+    assert "line 1: audit entry without a usable timestamp" in source.gaps[0]
+
+
+def test_malformed_array_stops_with_a_gap(tmp_path: Path) -> None:
+    path = tmp_path / "read.json"
+    good = json.dumps(load_entry("storage_objects_get"), indent=2)
+    path.write_text(f'[\n{good},\n{{"insertId": oops}}\n]\n')
+    source = FileSource(path)
+    assert ids(source) == ["1k9x2fhe3c1q"]
+    assert "rest of the file was not read" in source.gaps[0]
+    assert f"line {good.count(chr(10)) + 3}" in source.gaps[0]
+
+
+def test_unreadable_and_non_json_files_are_gaps(tmp_path: Path) -> None:
+    missing = FileSource(tmp_path / "missing.jsonl")
+    assert ids(missing) == []
+    assert "read failed" in missing.gaps[0]
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    source = FileSource(text)
+    assert ids(source) == []
+    assert "neither a JSON array nor JSON lines" in source.gaps[0]
+
+
+def test_truncated_gzip_is_a_gap(tmp_path: Path) -> None:
+    data = gzip.compress("".join(json.dumps(e) + "\n" for e in entries() * 50).encode())
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(data[: len(data) // 2])
+    source = FileSource(path)
+    list(source.events(ALICE, START, END))
+    assert not source.complete
+
+
+def test_empty_file_is_complete(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n \n")
+    source = FileSource(path)
+    assert ids(source) == []
+    assert source.complete
+
+
+def test_many_bad_lines_are_summarized(tmp_path: Path) -> None:
+    path = tmp_path / "noise.jsonl"
+    path.write_text(json.dumps(load_entry("not_audit")) + "\n" + '{"broken": \n' * 30)
+    source = FileSource(path)
+    assert ids(source) == []
+    assert len(source.gaps) == 21
+    assert source.gaps[-1].endswith("10 more unreadable lines")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"alice@example.com"}}}', True),
+        (b'{"protoPayload":{"authenticationInfo":{"principalEmail": "ALICE@example.com"}}}', True),
+        (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}}}', False),
+        # a delegation chain mentions a second principalEmail: either may be the wanted one
+        (
+            b'{"authenticationInfo":{"principalEmail":"sa@p.iam.gserviceaccount.com",'
+            b'"serviceAccountDelegationInfo":[{"firstPartyPrincipal":{"principalEmail":'
+            b'"alice@example.com"}}]}}',
+            True,
+        ),
+        (b'{"protoPayload":{"authenticationInfo":{"principalEmail":null}}}', False),
+        # escapes and an escaped key are left to the parser
+        (b'{"authenticationInfo":{"principalEmail":"alice\\u0040example.com"}}', True),
+        (b'{"authenticationInfo":{"\\u0070rincipalEmail":"alice@example.com"}}', True),
+        (b'{"protoPayload":{"methodName":"x"}}', False),
+    ],
+)
+def test_might_match(line: bytes, expected: bool) -> None:
+    assert might_match(line, frozenset({b"alice@example.com"})) is expected
+
+
+def test_escaped_principal_is_found_by_the_parser(write_lines: Writer, tmp_path: Path) -> None:
+    entry = json.dumps(load_entry("storage_objects_get")).replace("alice@", "alice\\u0040")
+    path = tmp_path / "escaped.jsonl"
+    path.write_text(entry + "\n")
+    assert ids(FileSource(path)) == ["1k9x2fhe3c1q"]
+
+
+def test_array_scanner_reports_lines() -> None:
+    stream = io.BytesIO(b'\n[\n  {"a": 1},\n  {"b": "x\\ny"}\n]\n')
+    assert list(ArrayScanner(stream, 1).items()) == [(3, {"a": 1}), (4, {"b": "x\ny"})]
+
+
+def test_combined_sources_read_every_file_and_collect_gaps(
+    write_lines: Writer, tmp_path: Path
+) -> None:
+    combined = CombinedSource(
+        [FileSource(write_lines(entries())), FileSource(tmp_path / "gone.jsonl")]
+    )
+    assert [e.insert_id for e in combined.events(ALICE, START, END)] == ALICE_IDS
+    assert not combined.complete
+    assert len(combined.gaps) == 1
+
+
+def test_crlf_blank_lines_and_no_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "windows.jsonl"
+    lines = [json.dumps(e) for e in entries()[:3]]
+    path.write_bytes(("\r\n\r\n".join(lines)).encode())
+    source = FileSource(path)
+    assert ids(source) == ALICE_IDS[:3]
+    assert source.complete

@@ -1,0 +1,197 @@
+"""Review reports: the INCOMPLETE banner, escaping of hostile text, determinism, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+
+import pytest
+
+from generator.review.analysis import Review, review
+from generator.review.escaping import code, md, mermaid
+from generator.review.report import (
+    exit_code,
+    json_report,
+    markdown_report,
+    report_path,
+    review_data,
+    summary_report,
+)
+
+from .conftest import GRACE, at, event, fixture_event, request, subject
+
+HOSTILE = "x | y\nz\r\n# Heading\n<script>alert(1)</script> @example-org/security `tick` *b* [l](u)"
+APPROVAL = {
+    "pull_request": "https://github.com/example-org/access/pull/42",
+    "approved_by": ["dana-k"],
+    "merged_at": at("2026-12-01T08:55:00"),
+}
+
+
+def clean_review(**options: object) -> Review:
+    events = [fixture_event("storage_objects_get"), fixture_event("cloudsql_connect")]
+    return review(subject(**options), events, grace=GRACE)
+
+
+def hostile_review() -> Review:
+    bad = event(
+        insert_id="id|with\nnewline",
+        method="evil: task #1; click x",
+        resource="projects/_/buckets/other|bucket/objects/<img src=x onerror=alert(1)>",
+    )
+    return review(
+        subject(request(id="inc-4513-hostile", reason=HOSTILE)),
+        [bad],
+        grace=GRACE,
+        gaps=["projects/p: " + HOSTILE],
+    )
+
+
+def lines_after_title(markdown: str) -> list[str]:
+    lines = [line for line in markdown.splitlines() if line.strip()]
+    assert lines[0].startswith("# Post-access review: ")
+    return lines[1:]
+
+
+def test_incomplete_banner_is_the_first_line_after_the_title() -> None:
+    result = review(subject(), [event()], grace=GRACE, gaps=["projects/p [a, b): 503", "file: x"])
+    following = lines_after_title(markdown_report(result))
+    assert following[0].startswith("**INCOMPLETE**")
+    assert following[1:3] == ["- projects/p \\[a, b): 503", "- file: x"]
+
+
+def test_complete_review_says_so() -> None:
+    following = lines_after_title(markdown_report(clean_review()))
+    assert following[0].startswith("**Complete**")
+    assert "INCOMPLETE" not in markdown_report(clean_review())
+
+
+def test_hostile_text_cannot_break_tables_or_inject_html() -> None:
+    markdown = markdown_report(hostile_review(), APPROVAL)
+    # Inside a code span HTML is shown as typed; everywhere else it must be escaped.
+    outside_code = re.sub(r"`[^`]*`", "", markdown)
+    assert "<script>" not in outside_code
+    assert "<img" not in outside_code
+    assert "&lt;script&gt;" in markdown
+    assert "\n# Heading" not in markdown
+    assert "@example-org" not in markdown
+    assert "id\\|with newline" in markdown
+
+
+def test_table_rows_have_as_many_cells_as_their_header() -> None:
+    """No unescaped `|` or newline from a log or request made it into a table cell."""
+    markdown = markdown_report(hostile_review(), APPROVAL)
+    lines = markdown.splitlines()
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"\|(-+:?\|)+", line.replace("---:", "---")):
+            width = len(re.split(r"(?<!\\)\|", lines[index - 1]))
+            row = index + 1
+            while row < len(lines) and lines[row].startswith("|"):
+                assert len(re.split(r"(?<!\\)\|", lines[row])) == width, lines[row]
+                row += 1
+
+
+def test_mermaid_task_names_are_inert() -> None:
+    markdown = markdown_report(hostile_review())
+    chart = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    for line in chart.splitlines():
+        if ":" in line and not line.strip().startswith(("dateFormat", "axisFormat")):
+            name = line.split(":", 1)[0]
+            assert "#" not in name and ";" not in name
+    assert "evil task 1 click x" in chart
+
+
+def test_escaping_functions() -> None:
+    assert md("a|b\nc") == "a\\|b c"
+    assert md("<b>") == "&lt;b&gt;"
+    assert md("# x") == "\\# x"
+    assert md("1. x") == "1\\. x"
+    assert md("ping @org/team") == "ping &#64;org/team"
+    assert code("a|b") == "`a\\|b`"
+    assert code("a`b") == "``a`b``"
+    assert code("`") == "`` ` ``"
+    assert mermaid("a: b # c; d\ne") == "a b c d e"
+    assert mermaid("") == "unnamed"
+
+
+def test_json_is_deterministic_and_sorted() -> None:
+    first = json_report(hostile_review(), APPROVAL)
+    assert first == json_report(hostile_review(), dict(reversed(list(APPROVAL.items()))))
+    data = json.loads(first)
+    assert list(data) == sorted(data)
+    assert data["complete"] is False
+    assert data["request"]["reason"] == HOSTILE
+    assert data["findings"][0]["evidence"] == ["id|with\nnewline"]
+    assert data["approval"]["merged_at"] == "2026-12-01T08:55:00+00:00"
+
+
+def test_json_carries_the_review() -> None:
+    data = review_data(clean_review(), APPROVAL)
+    assert data["window"] == {
+        "start": "2026-12-01T09:00:00Z",
+        "end": "2026-12-01T13:00:00Z",
+        "grace_seconds": 600,
+    }
+    assert data["events"] == {"in_window": 2, "after": 0}
+    assert data["worst"] is None
+    assert [p["requirement"] for p in data["pci_dss"]] == [
+        "7.2.4",
+        "10.2.1",
+        "10.4.1",
+        "10.4.3",
+        "12.10.x",
+        "8.2.6, 8.2.7",
+    ]
+
+
+def test_report_markdown_cites_requirements_and_evidence() -> None:
+    result = review(
+        subject(), [event(at_time="2026-12-01T15:00:00", insert_id="late-1")], grace=GRACE
+    )
+    markdown = markdown_report(result)
+    assert "| **CRITICAL** | binding-not-expired |" in markdown
+    assert "`late-1`" in markdown
+    for requirement in ("7.2.4", "10.2.1", "10.4.1", "10.4.3", "12.10.x", "8.2.6, 8.2.7"):
+        assert f"| {requirement} |" in markdown
+
+
+def test_report_path_uses_the_month_of_the_window_end() -> None:
+    result = review(subject(request(expires="2027-01-01T00:30:00")), [], grace=GRACE)
+    assert report_path(result, "md") == PurePosixPath(
+        "reports/pci-prod/2027-01/inc-4512-settlement-batch.md"
+    )
+    with pytest.raises(ValueError, match="report path"):
+        report_path(review(subject(request(id="../x")), [], grace=GRACE), "md")
+
+
+def test_exit_code() -> None:
+    assert exit_code([clean_review()]) == 0
+    assert exit_code([review(subject(), [], grace=GRACE)]) == 0  # INFO only
+    denied = event(status=7, permissions=(("storage.objects.get", "x", False),))
+    assert exit_code([review(subject(), [denied], grace=GRACE)]) == 0  # MEDIUM only
+    assert exit_code([clean_review(), hostile_review()]) == 1
+    assert exit_code([review(subject(), [event()], grace=GRACE, gaps=["gap"])]) == 1
+
+
+def test_summary_report() -> None:
+    inside = clean_review()
+    later = review(
+        subject(request(id="inc-4600-later", expires="2027-02-01T00:00:00")), [], grace=GRACE
+    )
+    markdown, text = summary_report(
+        [later, hostile_review(), inside], at("2026-12-01T00:00:00"), at("2027-01-01T00:00:00")
+    )
+    data = json.loads(text)
+    assert [r["id"] for r in data["reviews"]] == ["inc-4512-settlement-batch", "inc-4513-hostile"]
+    assert data["totals"]["reviews"] == 2
+    assert data["totals"]["incomplete"] == 1
+    assert data["totals"]["HIGH"] == 1
+    assert "**INCOMPLETE**" in markdown
+    assert "<script>" not in markdown
+    assert (
+        text
+        == summary_report(
+            [inside, hostile_review()], at("2026-12-01T00:00:00"), at("2027-01-01T00:00:00")
+        )[1]
+    )

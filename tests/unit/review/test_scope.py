@@ -1,0 +1,103 @@
+"""The hierarchy rules that decide whether a logged resource lies within a grant."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.core.model import Grant
+from generator.review.scope import Hierarchy, canonical, covers
+
+HIERARCHY = Hierarchy(
+    project_of={"settlement-exports": "pci-prod-payments"},
+    project_numbers={"318305520187": "pci-prod-payments"},
+    folder_of={"stg-payments": "folders/204518736091"},
+)
+PAYMENTS_LOG = "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Fdata_access"
+
+PROJECT = Grant("roles/cloudsql.client", "project", "pci-prod-payments")
+BUCKET = Grant("roles/storage.objectViewer", "bucket", "settlement-exports")
+SECRET = Grant(
+    "roles/secretmanager.viewer",
+    "secret",
+    "projects/pci-prod-payments/secrets/settlement-db-readonly",
+)
+DATASET = Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks")
+FOLDER = Grant("roles/resourcemanager.folderViewer", "folder", "folders/204518736091")
+ORGANIZATION = Grant("roles/iam.securityReviewer", "organization", "618305524870")
+ACCOUNT = Grant(
+    "roles/iam.serviceAccountViewer",
+    "service_account",
+    "batch-runner@stg-payments.iam.gserviceaccount.com",
+)
+
+
+@pytest.mark.parametrize(
+    ("grant", "name", "inside"),
+    [
+        # project: itself, anything below, its buckets (by project_of), full names, numbers
+        (PROJECT, "projects/pci-prod-payments", True),
+        (PROJECT, "projects/pci-prod-payments/instances/settlement-db", True),
+        (PROJECT, "//cloudresourcemanager.googleapis.com/projects/pci-prod-payments", True),
+        (PROJECT, "projects/318305520187/secrets/settlement-db-readonly", True),
+        (PROJECT, "projects/_/buckets/settlement-exports/objects/x.csv", True),
+        (PROJECT, "projects/_/buckets/chargeback-evidence/objects/x.csv", False),
+        (PROJECT, "projects/pci-prod-payments-old/instances/db", False),
+        (PROJECT, "projects/pci-prod-analytics", False),
+        # names relative to a project are read in the project whose log holds the entry
+        (PROJECT, "instances/settlement-db", True),
+        # bucket: itself and its objects, whatever the project segment says
+        (BUCKET, "projects/_/buckets/settlement-exports", True),
+        (BUCKET, "projects/_/buckets/settlement-exports/objects/2026/a.csv", True),
+        (BUCKET, "//storage.googleapis.com/projects/_/buckets/settlement-exports", True),
+        (BUCKET, "projects/_/buckets/settlement-exports-copy/objects/a.csv", False),
+        (BUCKET, "projects/pci-prod-payments", False),
+        # secret: itself and its versions, by ID or number
+        (SECRET, "projects/pci-prod-payments/secrets/settlement-db-readonly/versions/3", True),
+        (SECRET, "projects/318305520187/secrets/settlement-db-readonly/versions/latest", True),
+        (SECRET, "projects/pci-prod-payments/secrets/settlement-db-admin", False),
+        # dataset P.D: its tables
+        (DATASET, "projects/pci-prod-analytics/datasets/chargebacks/tables/november", True),
+        (DATASET, "projects/pci-prod-analytics/datasets/settlements/tables/november", False),
+        (DATASET, "projects/pci-prod-analytics/jobs/bquxjob_1", False),
+        # folder: folder names below it, and projects folder_of places in it
+        (FOLDER, "folders/204518736091", True),
+        (FOLDER, "projects/stg-payments/instances/db", True),
+        (FOLDER, "projects/pci-prod-payments", False),
+        # organization: any name (sources read only resources in the organization)
+        (ORGANIZATION, "projects/stg-payments", True),
+        # service account: by email, case-insensitive
+        (
+            ACCOUNT,
+            "projects/stg-payments/serviceAccounts/batch-runner@stg-payments.iam.gserviceaccount.com",
+            True,
+        ),
+        (
+            ACCOUNT,
+            "projects/-/serviceAccounts/Batch-Runner@stg-payments.iam.gserviceaccount.com/keys/1",
+            True,
+        ),
+        (ACCOUNT, "projects/-/serviceAccounts/other@stg-payments.iam.gserviceaccount.com", False),
+        # an empty name is never within a grant
+        (ORGANIZATION, "", False),
+    ],
+)
+def test_covers(grant: Grant, name: str, inside: bool) -> None:
+    assert covers(grant, name, HIERARCHY, PAYMENTS_LOG) is inside
+
+
+def test_relative_names_need_a_project_log() -> None:
+    folder_log = "folders/204518736091/logs/cloudaudit.googleapis.com%2Factivity"
+    assert not covers(PROJECT, "instances/settlement-db", HIERARCHY, folder_log)
+
+
+def test_dataset_in_resource_name_form() -> None:
+    grant = Grant(
+        "roles/bigquery.dataViewer", "dataset", "projects/pci-prod-analytics/datasets/chargebacks"
+    )
+    assert covers(grant, "projects/pci-prod-analytics/datasets/chargebacks/tables/t", HIERARCHY)
+
+
+def test_canonical_rewrites() -> None:
+    assert canonical(
+        "//secretmanager.googleapis.com/projects/318305520187/secrets/s", HIERARCHY
+    ) == ("projects/pci-prod-payments/secrets/s")
