@@ -21,6 +21,7 @@ from google.api_core import exceptions as api_exceptions
 from google.auth.credentials import AnonymousCredentials
 
 from generator import cli
+from generator.commands import adapters
 from generator.review.logging_source import logging_client
 from tests.support import make_repo
 
@@ -55,8 +56,8 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert cli.main(["render", "--root", str(repo)]) == 0
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
-    monkeypatch.setattr(cli, "build_session", requests.Session)
-    monkeypatch.setattr(cli, "logging_client",
+    monkeypatch.setattr(adapters, "build_session", requests.Session)
+    monkeypatch.setattr(adapters, "logging_client",
                         lambda project: logging_client(project, AnonymousCredentials()))
     return repo
 
@@ -186,7 +187,7 @@ def test_roles_sync_retries_the_iam_api_then_gives_up_clearly(
                 raise answer
             return answer
 
-    monkeypatch.setattr(cli, "build_iam_client", FlakyIAM)
+    monkeypatch.setattr(adapters, "build_iam_client", FlakyIAM)
     line = ["roles", "sync", "--role", "roles/logging.viewer"]
     assert _run(root, line) == 0
     assert "roles/logging.viewer: -" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from typing import NoReturn
 import pytest
 
 from generator import cli
+from generator.commands import options
 from tests.acceptance.cli import lapse
 from tests.support import REPO, make_repo, place
 
@@ -106,7 +107,7 @@ def test_render_never_reads_the_clock(tmp_path: Path, monkeypatch: pytest.Monkey
     def no_clock(_: object) -> NoReturn:
         raise AssertionError("render read the clock")
 
-    monkeypatch.setattr(cli, "_now", no_clock)
+    monkeypatch.setattr(options, "now_or_clock", no_clock)
     assert cli.main(["render", "--root", str(root)]) == 0
     assert _grants(root) == _grants(REPO)
 

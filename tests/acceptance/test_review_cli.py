@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from generator import cli
+from generator.commands import adapters
+from generator.commands import review as review_command
 from tests.acceptance.cli import lapse
 from tests.support import make_repo
 
@@ -137,7 +139,7 @@ def test_publishing_opens_one_pr_and_one_issue_per_deviating_grant(
     root = make_repo(tmp_path / "repo", with_requests=True)
     log = export(tmp_path / "audit.jsonl", [entry("after-expiry", "2026-12-01T15:00:00Z")])
     fake = FakeGitHub()
-    monkeypatch.setattr(cli, "_github", lambda: fake)
+    monkeypatch.setattr(adapters, "github", lambda: fake)
 
     code = cli.main(
         [
@@ -168,7 +170,7 @@ def test_progress_is_plain_lines_in_ci_and_a_bar_in_a_terminal(
 ) -> None:
     events = [object()] * 100_001
     monkeypatch.setenv("CI", "true")
-    assert list(cli._track(iter(events))) == events  # type: ignore[arg-type]
+    assert list(review_command.track(iter(events))) == events  # type: ignore[arg-type]
     assert capsys.readouterr().err.splitlines() == [
         "read 100,000 matching events",
         "read 100,001 matching events",
@@ -176,6 +178,6 @@ def test_progress_is_plain_lines_in_ci_and_a_bar_in_a_terminal(
 
     monkeypatch.delenv("CI")
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    assert list(cli._track(iter(events[:3]))) == events[:3]  # type: ignore[arg-type]
+    assert list(review_command.track(iter(events[:3]))) == events[:3]  # type: ignore[arg-type]
     err = capsys.readouterr().err
     assert not any(line.startswith("read ") for line in err.splitlines()), "no log lines"

@@ -14,6 +14,7 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud.iam_admin_v1 import types
 
 from generator import cli
+from generator.commands import adapters
 from generator.gcp.roles import load_lock
 from tests.support import make_repo
 
@@ -51,7 +52,7 @@ def test_roles_sync_prints_added_permissions_and_writes_the_lock(
     before = load_lock(root / LOCK)["roles/cloudsql.client"].permissions
     gained = sorted([*before, "resourcemanager.projects.setIamPolicy"])
     fake = FakeIAM({"roles/cloudsql.client": _role("roles/cloudsql.client", gained)})
-    monkeypatch.setattr(cli, "build_iam_client", lambda: fake)
+    monkeypatch.setattr(adapters, "build_iam_client", lambda: fake)
 
     code = cli.main(["roles", "sync", "--role", "roles/cloudsql.client", "--root", str(root)])
 
@@ -74,7 +75,7 @@ def test_roles_sync_failure_on_one_role_leaves_the_file_untouched(
             "roles/logging.viewer": api_exceptions.PermissionDenied("iam.roles.get denied"),
         }
     )
-    monkeypatch.setattr(cli, "build_iam_client", lambda: fake)
+    monkeypatch.setattr(adapters, "build_iam_client", lambda: fake)
 
     code = cli.main(
         [
@@ -158,7 +159,7 @@ def test_drift_finds_a_stripped_condition(
             / f"{name}.yaml"
         ).unlink()
         (root / "terraform/grants" / f"{name}.tf").unlink()
-    monkeypatch.setattr(cli, "build_session", requests.Session)
+    monkeypatch.setattr(adapters, "build_session", requests.Session)
     stripped = {
         "version": 1,
         "etag": "BwYbH9aE6Kc=",

@@ -1,0 +1,57 @@
+"""Building the clients that talk to GitHub and Google Cloud, from the environment.
+
+Each is imported when a command runs, so that validate, render and the pre-commit hooks start
+without loading PyGithub and Google's clients; tests replace these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from generator.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import requests
+
+    from generator.gcp.roles import RoleReader
+    from generator.github.client import GitHubClient
+
+# ruff: noqa: PLC0415
+
+
+def build_session() -> requests.Session:
+    """An authorized session for Google's REST APIs (Application Default Credentials)."""
+    from generator.gcp.iam_policies import build_session as authorized
+
+    return authorized()
+
+
+def build_iam_client() -> RoleReader:
+    from generator.gcp.roles import build_iam_client as iam_client
+
+    return iam_client()
+
+
+def logging_client(project: str) -> Any:
+    from generator.review.logging_source import logging_client as client
+
+    return client(project)
+
+
+def bigquery_client(project: str) -> Any:
+    from google.cloud import bigquery
+
+    return bigquery.Client(project=project)
+
+
+def github() -> GitHubClient:
+    """The GitHub adapter for this repository, from the variables Actions sets."""
+    from generator.github.client import GitHubClient
+
+    token = os.environ.get("GITHUB_TOKEN")
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not token or not repository:
+        raise ConfigError("set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name)")
+    api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    return GitHubClient(repository, token, base_url=api)

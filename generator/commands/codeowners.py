@@ -1,0 +1,41 @@
+"""`lapse codeowners [--check]`: the policy-driven section of .github/CODEOWNERS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.commands import options
+from generator.core.repo import Repo
+from generator.github import codeowners as owners
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if stale or overridden.")
+@options.root_option
+def codeowners(check: bool, root: Path) -> None:
+    """Write the policy-driven section of .github/CODEOWNERS."""
+    repo = Repo.at(root)
+    policy = options.policy_or_exit(repo)
+    path = repo.root / ".github" / "CODEOWNERS"
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    wanted = owners.updated(current, policy)
+    if check:
+        stale = current != wanted
+        if stale:
+            click.echo(owners.diff(current, wanted), nl=False)
+        taken = owners.shadowed(current, policy)
+        for message in taken:
+            click.echo(f".github/CODEOWNERS: {message}", err=True)
+        if stale or taken:
+            click.echo(
+                "run `lapse codeowners` and keep hand-written lines above the section", err=True
+            )
+            options.finish(failed=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(wanted, encoding="utf-8")
+    for message in owners.shadowed(wanted, policy):
+        click.echo(f"warning: .github/CODEOWNERS: {message}", err=True)
+    click.echo("wrote .github/CODEOWNERS")

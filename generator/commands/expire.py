@@ -1,0 +1,86 @@
+"""`lapse expire`: archive expired requests (moved unchanged), which removes their grants."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from generator.commands import adapters, options
+from generator.core.errors import ConfigError
+from generator.core.repo import Repo
+from generator.lifecycle import expire as expiry
+
+if TYPE_CHECKING:
+    from generator.github.client import GitHubClient
+
+
+@click.command()
+@click.option(
+    "--grace",
+    callback=options.duration,
+    metavar="D",
+    help="Archive only requests expired at least this long ago [default: 0].",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["pr", "local"]),
+    default="local",
+    show_default=True,
+    help="pr: one commit on branch lapse/expire and one pull request (GitHub); "
+    "local: one commit in this checkout.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be archived; change nothing.")
+@click.option(
+    "--warn-within",
+    callback=options.duration,
+    metavar="D",
+    help="Instead of archiving, comment once on the pull request of each grant expiring within D.",
+)
+@options.now_option
+@options.root_option
+def expire(
+    grace: timedelta | None,
+    mode: str,
+    dry_run: bool,
+    warn_within: timedelta | None,
+    now: datetime | None,
+    root: Path,
+) -> None:
+    """Archive expired requests (moved unchanged to archive/), removing their grants."""
+    repo = Repo.at(root)
+    moment = options.now_or_clock(now)
+    if warn_within is not None:
+        github = adapters.github()
+        numbers = expiry.remind(
+            github, repo, moment, warn_within, expiry.source_pr_from_history(repo.root, github)
+        )
+        click.echo(
+            f"reminded on {len(numbers)} pull requests"
+            + (": " + ", ".join(f"#{n}" for n in numbers) if numbers else "")
+        )
+        return
+    client = adapters.github() if mode == "pr" and not dry_run else None
+    lookup = _source_prs(repo, client)
+    plan = expiry.plan_expiry(repo, moment, grace or timedelta(0), lookup)
+    click.echo(expiry.describe(plan), nl=False)
+    if dry_run or plan.empty:
+        return
+    if client is not None:
+        pull = expiry.apply_pr(client, plan)
+        click.echo(f"pull request: {pull.html_url}" if pull else "nothing to do")
+        return
+    sha = expiry.apply_local(repo, plan, expiry.commit_message(plan))
+    click.echo(f"committed {sha}" if sha else "no commit")
+
+
+def _source_prs(repo: Repo, client: GitHubClient | None) -> expiry.SourcePR | None:
+    """Where each request came from, for the archive PR; unknown in a shallow clone."""
+    if client is None:
+        return None
+    try:
+        return expiry.source_pr_from_history(repo.root, client)
+    except ConfigError:
+        return None

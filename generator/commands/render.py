@@ -1,0 +1,49 @@
+"""`lapse render [--check]`: validate, then write or compare terraform/grants/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.checks import reporting
+from generator.checks.validate import validate_repo
+from generator.commands import options
+from generator.core.errors import ConfigError
+from generator.core.repo import Repo
+from generator.core.tables import text_table
+from generator.terraform import grants_folder
+from generator.terraform.access_views import ACCESS_HEADERS, access_rows
+from generator.terraform.render import RenderError, render_all
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if out of date.")
+@options.root_option
+def render(check: bool, root: Path) -> None:
+    """Validate, then write terraform/grants/ (one file per request). Never reads the clock."""
+    repo = Repo.at(root)
+    result = validate_repo(repo, now=None)
+    if result.errors:
+        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        click.echo("nothing written: fix the problems above first", err=True)
+        options.finish(failed=True)
+    try:
+        files = render_all(result.requests)
+    except RenderError as exc:
+        raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
+    changes = grants_folder.compare(repo.grants, files)
+    if check:
+        if not changes.clean:
+            click.echo(
+                grants_folder.diff(repo.grants, changes, repo.relative(repo.grants)), nl=False
+            )
+            click.echo("terraform/grants/ is out of date: run `lapse render`", err=True)
+            options.finish(failed=True)
+        return
+    grants_folder.apply(repo.grants, changes)
+    click.echo(text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)
+    click.echo(
+        f"{len(changes.write)} written, {len(changes.remove)} removed, "
+        f"{len(changes.unchanged)} unchanged"
+    )

@@ -1,0 +1,223 @@
+"""`lapse review`: post-access review reports from audit logs, published for sign-off."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+
+from generator.commands import adapters, options
+from generator.core.errors import ConfigError
+from generator.core.model import Event
+from generator.core.repo import Repo
+from generator.gcp.roles import load_lock
+from generator.lifecycle import expire as expiry
+from generator.review import report as audit_report
+from generator.review import selection as reviewing
+from generator.review.analysis import Review
+from generator.review.bigquery_source import BigQuerySource
+from generator.review.file_source import FileSource
+from generator.review.logging_source import LoggingSource
+from generator.review.sources import CombinedSource, EventSource
+
+
+@click.command()
+@click.option(
+    "--source",
+    "source_spec",
+    default="logging",
+    show_default=True,
+    metavar="logging|bigquery:PROJECT.DATASET|file:PATH",
+    help="Where the audit logs are: the Logging API, a BigQuery sink, or exported "
+    "JSON / JSON-lines files (a file or a folder of them, .gz accepted).",
+)
+@click.option(
+    "--since",
+    callback=options.duration,
+    default="2d",
+    show_default=True,
+    metavar="D",
+    help="Review grants whose window ended within this long before --until.",
+)
+@click.option(
+    "--until",
+    "until",
+    callback=options.instant,
+    metavar="T",
+    help="End of the period [default: now].",
+)
+@click.option(
+    "--grace",
+    callback=options.duration,
+    default="15m",
+    show_default=True,
+    metavar="D",
+    help="Time after expiry during which use is not yet a deviation.",
+)
+@click.option(
+    "--project",
+    metavar="P",
+    help="Project billed for Logging API reads "
+    "[default: $GOOGLE_CLOUD_PROJECT or the first project in scope].",
+)
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="Commit the reports on branch lapse/review and "
+    "open (or update) one pull request for the approvers' sign-off.",
+)
+@click.option(
+    "--open-issues",
+    is_flag=True,
+    help="Open one incident issue per grant with deviations, never twice.",
+)
+@options.root_option
+def review(
+    source_spec: str,
+    since: timedelta,
+    until: datetime | None,
+    grace: timedelta,
+    project: str | None,
+    open_pr: bool,
+    open_issues: bool,
+    root: Path,
+) -> None:
+    """Post-access review: what each grantee did, against what was approved."""
+    repo = Repo.at(root)
+    policy = options.policy_or_exit(repo)
+    end = options.now_or_clock(until)
+    period = reviewing.Period(end - since, end, grace)
+    items = reviewing.due(repo, period)
+    source = audit_source(source_spec, project, reviewing.resource_names(policy, items))
+    longest = max(t.max_duration for t in policy.targets.values())
+    lock = load_lock(repo.roles_lock)
+    reviews = reviewing.run(repo, policy, lock, source, period, longest=longest, track=track)
+    files = reviewing.report_files(reviews, period, _approvals(repo, reviews))
+    for name, text in files.items():
+        target = repo.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    for item in reviews:
+        worst = item.worst.value if item.worst else "no findings"
+        state = "complete" if item.complete else "INCOMPLETE"
+        click.echo(f"{item.subject.request.id}: {worst}, {state} -> {reviewing.report_of(item)}")
+    click.echo(f"{len(reviews)} grants reviewed, {len(files)} report files written")
+    if (open_pr or open_issues) and reviews:
+        _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
+    sys.exit(audit_report.exit_code(reviews))
+
+
+def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
+    """Approval evidence for each report, read from GitHub when a token is at hand."""
+    if not reviews or not os.environ.get("GITHUB_TOKEN"):
+        return {}
+    github = adapters.github()
+    try:
+        pull_of = expiry.source_pr_from_history(repo.root, github)
+    except ConfigError as exc:
+        return {r.subject.request.id: {"not read": str(exc)} for r in reviews}
+    return {
+        r.subject.request.id: reviewing.approval_evidence(github, pull_of, r.subject.request)
+        for r in reviews
+    }
+
+
+def _publish(
+    reviews: list[Review],
+    files: dict[str, str],
+    period: reviewing.Period,
+    *,
+    open_pr: bool,
+    open_issues: bool,
+) -> None:
+    client = adapters.github()
+    if open_pr:
+        client.commit_changes(
+            reviewing.BRANCH,
+            "main",
+            {k: v.encode() for k, v in files.items()},
+            f"Post-access review of {len(reviews)} grants",
+        )
+        pull = client.ensure_pull_request(
+            reviewing.BRANCH,
+            "main",
+            f"Post-access review: {len(reviews)} grants",
+            reviewing.pr_body(reviews, period),
+            ["lapse-review"],
+        )
+        click.echo(f"report pull request: {pull.html_url}")
+    if open_issues:
+        for item in reviews:
+            if reviewing.deviations(item):
+                request = item.subject.request
+                number = client.ensure_issue(
+                    f"review-{request.id}",
+                    f"Access review deviation: {request.id}",
+                    reviewing.incident_body(item, reviewing.report_of(item)),
+                    list(reviewing.INCIDENT_LABELS),
+                )
+                click.echo(f"incident #{number}: {request.id}", err=True)
+
+
+def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:
+    """The audit log source named by `--source`."""
+    kind, _, value = spec.partition(":")
+    if kind == "file" and value:
+        path = Path(value)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            return CombinedSource([FileSource(p) for p in files])
+        if not path.is_file():
+            raise ConfigError(f"--source file:{value}: no such file or folder")
+        return FileSource(path)
+    if kind == "bigquery" and value:
+        return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
+    if spec == "logging":
+        billed = (
+            project
+            or os.environ.get("GOOGLE_CLOUD_PROJECT")
+            or next((n.split("/")[1] for n in scope if n.startswith("projects/")), None)
+        )
+        if billed is None:
+            raise ConfigError("give --project: no project in scope to read the logs through")
+        return LoggingSource(adapters.logging_client(billed), scope)
+    raise click.BadParameter(
+        f"{spec!r}: use logging, bigquery:PROJECT.DATASET or file:PATH", param_hint="--source"
+    )
+
+
+def track(events: Iterator[Event]) -> Iterator[Event]:
+    """A progress bar in a terminal; a plain log line every 100,000 events in CI."""
+    interactive = sys.stderr.isatty() and not os.environ.get("CI")
+    if interactive:
+        from rich.console import Console  # noqa: PLC0415 - only in a terminal
+        from rich.progress import (  # noqa: PLC0415
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,} matching events"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("reading audit logs")
+            for event in events:
+                bar.advance(task)
+                yield event
+        return
+    count = 0
+    for count, event in enumerate(events, start=1):
+        if count % 100_000 == 0:
+            click.echo(f"read {count:,} matching events", err=True)
+        yield event
+    click.echo(f"read {count:,} matching events", err=True)

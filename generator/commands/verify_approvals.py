@@ -1,0 +1,27 @@
+"""`lapse verify-approvals --commit SHA`: every request a merge brought in was approved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.commands import adapters, options
+from generator.core.repo import Repo
+
+
+@click.command("verify-approvals")
+@click.option("--commit", "sha", required=True, metavar="SHA", help="The merge commit on main.")
+@options.root_option
+def verify_approvals(sha: str, root: Path) -> None:
+    """Prove every request merged by SHA had a valid approval; print the evidence as JSON."""
+    from generator.github.approvals import (  # noqa: PLC0415 - loads PyGithub
+        verify_approvals as verify,
+    )
+
+    repo = Repo.at(root)
+    result = verify(adapters.github(), options.policy_or_exit(repo), sha)
+    click.echo(result.to_json())
+    for failure in result.failures:
+        click.echo(f"not approved: {failure}", err=True)
+    options.finish(not result.ok)
