@@ -1,3 +1,5 @@
+"""`python -m generator`: the same entry point as the `lapse` command."""
+
 from generator.cli import run
 
 run()

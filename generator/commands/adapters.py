@@ -14,7 +14,7 @@ from generator.core.errors import ConfigError
 if TYPE_CHECKING:
     import requests
 
-    from generator.gcp.roles import RoleReader
+    from generator.gcp.role_sync import RoleReader
     from generator.github.client import GitHubClient
 
 # ruff: noqa: PLC0415
@@ -28,7 +28,7 @@ def build_session() -> requests.Session:
 
 
 def build_iam_client() -> RoleReader:
-    from generator.gcp.roles import build_iam_client as iam_client
+    from generator.gcp.role_sync import build_iam_client as iam_client
 
     return iam_client()
 

@@ -13,6 +13,7 @@ from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.lifecycle import drift as drifting
+from generator.lifecycle import drift_text
 from generator.terraform.bindings import bindings_of_requests, read_bindings
 from generator.terraform.hcl import HclError
 
@@ -42,16 +43,17 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
         options.now_or_clock(now),
         archived=archived,
     )
-    click.echo(drifting.to_json(report) if fmt == "json" else drifting.to_text(report), nl=False)
+    text = drift_text.to_json(report) if fmt == "json" else drift_text.to_text(report)
+    click.echo(text, nl=False)
     if open_issues:
         client = adapters.github()
         for finding in report.findings:
             if finding.severity == "CRITICAL":
                 number = client.ensure_issue(
-                    drifting.incident_key(finding),
-                    drifting.incident_title(finding),
-                    drifting.incident_body(finding),
+                    drift_text.incident_key(finding),
+                    drift_text.incident_title(finding),
+                    drift_text.incident_body(finding),
                     ["security-incident", "lapse-drift"],
                 )
-                click.echo(f"incident #{number}: {drifting.incident_title(finding)}", err=True)
-    sys.exit(drifting.report_exit_code(report))
+                click.echo(f"incident #{number}: {drift_text.incident_title(finding)}", err=True)
+    sys.exit(drift_text.report_exit_code(report))

@@ -11,7 +11,9 @@ import click
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
+from generator.github import request_pulls
 from generator.lifecycle import expire as expiry
+from generator.lifecycle import expiry_text
 
 if TYPE_CHECKING:
     from generator.github.client import GitHubClient
@@ -54,9 +56,8 @@ def expire(
     moment = options.now_or_clock(now)
     if warn_within is not None:
         github = adapters.github()
-        numbers = expiry.remind(
-            github, repo, moment, warn_within, expiry.source_pr_from_history(repo.root, github)
-        )
+        source_pr = request_pulls.source_pr_from_history(repo.root, github)
+        numbers = expiry.remind(github, repo, moment, warn_within, source_pr)
         click.echo(
             f"reminded on {len(numbers)} pull requests"
             + (": " + ", ".join(f"#{n}" for n in numbers) if numbers else "")
@@ -65,22 +66,22 @@ def expire(
     client = adapters.github() if mode == "pr" and not dry_run else None
     lookup = _source_prs(repo, client)
     plan = expiry.plan_expiry(repo, moment, grace or timedelta(0), lookup)
-    click.echo(expiry.describe(plan), nl=False)
+    click.echo(expiry_text.describe(plan), nl=False)
     if dry_run or plan.empty:
         return
     if client is not None:
         pull = expiry.apply_pr(client, plan)
         click.echo(f"pull request: {pull.html_url}" if pull else "nothing to do")
         return
-    sha = expiry.apply_local(repo, plan, expiry.commit_message(plan))
+    sha = expiry.apply_local(repo, plan, expiry_text.commit_message(plan))
     click.echo(f"committed {sha}" if sha else "no commit")
 
 
-def _source_prs(repo: Repo, client: GitHubClient | None) -> expiry.SourcePR | None:
+def _source_prs(repo: Repo, client: GitHubClient | None) -> request_pulls.SourcePR | None:
     """Where each request came from, for the archive PR; unknown in a shallow clone."""
     if client is None:
         return None
     try:
-        return expiry.source_pr_from_history(repo.root, client)
+        return request_pulls.source_pr_from_history(repo.root, client)
     except ConfigError:
         return None

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from generator.checks import reporting
+from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
 from generator.commands import options
 from generator.core import git
@@ -80,7 +80,7 @@ def new(
     result = validate_repo(repo, now=moment, time_checked={relative}, only={relative})
     if result.errors:
         path.unlink()  # ours, created above: refuse without leaving a half-valid file behind
-        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        click.echo(problem_formats.render(result.problems, "text"), nl=False, err=True)
         click.echo(f"refused: {relative} not written", err=True)
         options.finish(failed=True)
     click.echo(f"wrote {relative}")

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import click
 
-from generator.checks import reporting
+from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
 from generator.core.model import Policy
 from generator.core.repo import Repo
@@ -72,7 +72,7 @@ def policy_or_exit(repo: Repo) -> Policy:
     """The policy, or the problems that make it unusable (exit 1)."""
     result = validate_repo(repo, now=None, only=())
     if result.policy is None or result.errors:
-        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        click.echo(problem_formats.render(result.problems, "text"), nl=False, err=True)
         sys.exit(EXIT_FINDINGS)
     return result.policy
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from generator.checks import reporting
+from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
 from generator.commands import options
 from generator.core.errors import ConfigError
@@ -25,7 +25,7 @@ def render(check: bool, root: Path) -> None:
     repo = Repo.at(root)
     result = validate_repo(repo, now=None)
     if result.errors:
-        click.echo(reporting.render(result.problems, "text"), nl=False, err=True)
+        click.echo(problem_formats.render(result.problems, "text"), nl=False, err=True)
         click.echo("nothing written: fix the problems above first", err=True)
         options.finish(failed=True)
     try:

@@ -15,7 +15,7 @@ from generator.core.errors import ConfigError
 from generator.core.model import Event
 from generator.core.repo import Repo
 from generator.gcp.roles import load_lock
-from generator.lifecycle import expire as expiry
+from generator.github import request_pulls
 from generator.review import report as audit_report
 from generator.review import selection as reviewing
 from generator.review.analysis import Review
@@ -117,7 +117,7 @@ def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]
         return {}
     github = adapters.github()
     try:
-        pull_of = expiry.source_pr_from_history(repo.root, github)
+        pull_of = request_pulls.source_pr_from_history(repo.root, github)
     except ConfigError as exc:
         return {r.subject.request.id: {"not read": str(exc)} for r in reviews}
     return {

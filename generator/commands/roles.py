@@ -10,6 +10,7 @@ import click
 from generator.checks.rules.resources import BASIC_ROLES
 from generator.commands import adapters, options
 from generator.core.repo import Repo
+from generator.gcp.roles import RolesLock, load_lock, write_lock
 
 
 @click.group()
@@ -28,12 +29,9 @@ def roles() -> None:
 @options.root_option
 def sync(names: tuple[str, ...], root: Path) -> None:
     """Read roles from the IAM API and update the lock file; print what changed."""
-    from generator.gcp.roles import (  # noqa: PLC0415 - loads google's clients
-        RolesLock,
+    from generator.gcp.role_sync import (  # noqa: PLC0415 - loads google's clients
         format_changes,
-        load_lock,
         sync_roles,
-        write_lock,
     )
 
     repo = Repo.at(root)

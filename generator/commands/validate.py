@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from generator.checks import reporting
+from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
 from generator.commands import options
 from generator.core import git
@@ -26,7 +26,7 @@ from generator.core.repo import Repo
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(reporting.FORMATS),
+    type=click.Choice(problem_formats.FORMATS),
     help="Output format [default: github inside GitHub Actions, else text].",
 )
 @options.root_option
@@ -50,7 +50,7 @@ def validate(
         repo, now=options.now_or_clock(now), time_checked=checked, only=named or None
     )
     chosen = options.output_format(fmt)
-    click.echo(reporting.render(result.problems, chosen), nl=False)
+    click.echo(problem_formats.render(result.problems, chosen), nl=False)
     if chosen == "github":
-        options.append_summary(reporting.summary_markdown(result.problems))
+        options.append_summary(problem_formats.summary_markdown(result.problems))
     options.finish(bool(result.errors))

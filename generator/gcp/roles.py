@@ -1,9 +1,9 @@
-"""Roles as sets of permissions: the lock file, the persistence rules, and the IAM sync.
+"""Roles as sets of permissions: the lock file and the persistence rules.
 
 Validation works offline from `policy/roles.lock.json`, which records each role's permissions
 as Google published them on the day they were read. Predefined roles gain permissions over
 time, so a role is judged by those recorded permissions, never by its name; `lapse roles sync`
-refreshes the file through a thin adapter over the IAM API and shows what changed.
+refreshes the file (`generator.gcp.role_sync`) and shows what changed.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
-from generator.core.errors import ConfigError, ServiceError
-from generator.core.retry import call_with_retry
+from generator.core.errors import ConfigError
 
 LOCK_FORMAT = 1
 
@@ -33,7 +32,6 @@ _CUSTOM = re.compile(r"^(projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+$")
 _EXACT = re.compile(r"^[a-z][a-z0-9-]*(\.[A-Za-z][A-Za-z0-9]*){2,}$")
 _SUFFIX = re.compile(r"^\*\.[A-Za-z][A-Za-z0-9]*$")
 _ROLE_KEYS = frozenset({"title", "stage", "permissions", "read", "source"})
-_TRANSIENT = ("TooManyRequests", "ServiceUnavailable", "InternalServerError", "DeadlineExceeded")
 
 
 # ---------------------------------------------------------------------------
@@ -245,14 +243,14 @@ def _role_problem(body: dict[str, Any], source: str) -> str:
     permissions = body["permissions"]
     if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
         return '"permissions" must be a list of strings'
-    if not _is_iso_date(body["read"]):
+    if not is_iso_date(body["read"]):
         return f'"read" must be an ISO date (YYYY-MM-DD), not {body["read"]!r}'
     if body["source"] != source:
         return f'"source" must be "{source}" for this role name'
     return ""
 
 
-def _is_iso_date(value: str) -> bool:
+def is_iso_date(value: str) -> bool:
     try:
         return date.fromisoformat(value).isoformat() == value
     except ValueError:
@@ -294,120 +292,3 @@ def write_lock(path: Path, lock: RolesLock) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-# ---------------------------------------------------------------------------
-# Sync through the IAM API.
-
-
-class RoleReader(Protocol):
-    """Reads one role by its full name; answers a google.cloud.iam_admin_v1 `Role`."""
-
-    def get_role(self, *, name: str) -> Any: ...
-
-
-class IAMRoleReader:
-    """RoleReader over google.cloud.iam_admin_v1.IAMClient.
-
-    The generated client's `get_role` takes no `name` keyword (GetRoleRequest is not
-    flattened), only `request`; this adapter is the one place that knows.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def get_role(self, *, name: str) -> Any:
-        return self._client.get_role(request={"name": name})
-
-
-@dataclass(frozen=True, slots=True)
-class RoleChange:
-    """How one role's permissions differ from the lock; `new` when it was not locked."""
-
-    name: str
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    new: bool = False
-
-
-def build_iam_client() -> RoleReader:
-    """The real IAM client; imported here so that importing this module stays cheap."""
-    from google.cloud import iam_admin_v1  # noqa: PLC0415 - gRPC stack, load on demand
-
-    return IAMRoleReader(iam_admin_v1.IAMClient())
-
-
-def sync_roles(
-    lock: RolesLock,
-    names: Iterable[str],
-    reader: RoleReader,
-    today: str,
-    *,
-    sleep: Callable[[float], None] | None = None,
-    attempts: int = 5,
-) -> tuple[RolesLock, list[RoleChange]]:
-    """Read every role in `names`, then return the refreshed lock and what changed.
-
-    All or nothing: the first role that cannot be read raises ServiceError naming it, and
-    since `lock` is immutable the caller still holds the lock as it was; it writes the file
-    only when this returns.
-    """
-    if not _is_iso_date(today):
-        raise ConfigError(f"today must be an ISO date (YYYY-MM-DD), not {today!r}")
-    wanted = list(dict.fromkeys(names))
-    sources = {name: role_source(name) for name in wanted}
-    fresh = [_read_role(reader, name, sources[name], today, sleep=sleep, attempts=attempts)
-             for name in wanted]
-    changes = [_change(lock.get(info.name), info) for info in fresh]
-    return lock.replace(fresh), changes
-
-
-def _read_role(reader: RoleReader, name: str, source: str, today: str, *,
-               sleep: Callable[[float], None] | None, attempts: int) -> RoleInfo:
-    what = f"reading IAM role {name}"
-    role = call_with_retry(lambda: reader.get_role(name=name), what=what,
-                           is_transient=is_transient, attempts=attempts, sleep=sleep)
-    return _role_info(role, name, source, today)
-
-
-def _role_info(role: Any, name: str, source: str, today: str) -> RoleInfo:
-    returned = str(getattr(role, "name", "") or name)
-    if returned != name:
-        raise ServiceError(f"reading IAM role {name} failed: IAM answered with {returned}")
-    if getattr(role, "deleted", False):
-        raise ServiceError(f"reading IAM role {name} failed: the role is deleted")
-    permissions = tuple(sorted({str(p) for p in role.included_permissions}))
-    return RoleInfo(name, str(role.title), _stage_name(role.stage), permissions, today, source)
-
-
-def _stage_name(stage: Any) -> str:
-    """`GA`, `BETA`, ... from the proto enum (or from a plain string)."""
-    return str(getattr(stage, "name", stage))
-
-
-def _change(before: RoleInfo | None, after: RoleInfo) -> RoleChange:
-    if before is None:
-        return RoleChange(after.name, after.permissions, (), new=True)
-    old, now = set(before.permissions), set(after.permissions)
-    return RoleChange(after.name, tuple(sorted(now - old)), tuple(sorted(old - now)))
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Quota, overload and timeouts are worth retrying; NotFound or PermissionDenied are not."""
-    from google.api_core import exceptions  # noqa: PLC0415 - only needed once a call failed
-
-    return isinstance(exc, tuple(getattr(exceptions, name) for name in _TRANSIENT))
-
-
-def format_changes(changes: Iterable[RoleChange]) -> list[str]:
-    """One line per added or removed permission, `+` or `-`; `unchanged` when nothing moved."""
-    lines: list[str] = []
-    for change in changes:
-        if change.new:
-            lines.append(f"{change.name}: new, {len(change.added)} permissions")
-        elif not change.added and not change.removed:
-            lines.append(f"{change.name}: unchanged")
-        else:
-            lines += [f"{change.name}: +{p}" for p in change.added]
-            lines += [f"{change.name}: -{p}" for p in change.removed]
-    return lines

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import yaml
 
 from generator.core.model import Policy
-from generator.github.client import ChangedFile, FileUnreadable, PullInfo, ReviewInfo
+from generator.github.records import ChangedFile, FileUnreadable, PullInfo, ReviewInfo
 
 NO_PULL = "no pull request merged this commit"
 REQUEST_PATH = re.compile(r"^requests/(?P<target>[^/]+)/[^/]+\.yaml$")

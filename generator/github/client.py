@@ -12,16 +12,12 @@ every unit returns plain values rather than PyGithub objects that would fetch on
 from __future__ import annotations
 
 import base64
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-import requests
 from github import Auth, Github
 from github.GitCommit import GitCommit
-from github.GithubException import GithubException, UnknownObjectException
+from github.GithubException import UnknownObjectException
 from github.GithubObject import NotSet
 from github.GitRef import GitRef
 from github.GitTree import GitTree
@@ -31,130 +27,25 @@ from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
 from generator.core.errors import ConfigError, ServiceError
-from generator.core.retry import call_with_retry, cut_short
+from generator.core.retry import call_with_retry
+from generator.github.records import (
+    DEFAULT_BASE_URL,
+    FILE_MODE,
+    HINTS,
+    ChangedFile,
+    FileUnreadable,
+    PullInfo,
+    ReviewInfo,
+    hidden_marker,
+    is_pull,
+    is_transient,
+    once,
+    pull_info,
+    status_of,
+    with_marker,
+)
 
 T = TypeVar("T")
-
-DEFAULT_BASE_URL = "https://api.github.com"
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-FILE_MODE = "100644"
-
-# What the person running lapse can do about a permanent failure, by HTTP status.
-HINTS = {
-    401: "the token was refused: check that it is set and has not expired",
-    403: (
-        "the token lacks permission for this call: it needs write access to contents, pull "
-        "requests and issues, and read access to organization members for team lookups"
-    ),
-    404: "not found, or not visible to this token: check the repository, branch or team name",
-    422: "GitHub rejected the request as invalid",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class PullInfo:
-    number: int
-    author: str
-    merged: bool
-    merge_commit_sha: str | None
-    head_sha: str
-    base_ref: str
-    html_url: str
-    merged_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChangedFile:
-    filename: str
-    status: str  # added, removed, modified, renamed, copied, changed, unchanged
-    previous_filename: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewInfo:
-    id: int
-    user_login: str | None  # None when the reviewer's account was deleted
-    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING
-    commit_id: str | None
-    submitted_at: datetime | None
-
-
-class FileUnreadable(ServiceError):
-    """A file is missing at a ref, is not a regular file, or is not UTF-8 text."""
-
-
-class PaginationLoop(Exception):
-    """GitHub's pages handed back an item already seen: following them would never end."""
-
-
-def _once(items: Iterable[T]) -> Iterator[T]:
-    """`items` from a paginated listing, refusing to go round in circles.
-
-    Two distinct objects never arrive with identical data, so a repeat means a page came back
-    again. The raw data is what the listing delivered; reading it fetches nothing more.
-    """
-    seen: set[str] = set()
-    for item in items:
-        mark = json.dumps(getattr(item, "_rawData", None), sort_keys=True, default=str)
-        if mark in seen:
-            raise PaginationLoop("a page of the listing came back again; its pages loop")
-        seen.add(mark)
-        yield item
-
-
-def hidden_marker(key: str) -> str:
-    """The invisible HTML comment that identifies lapse's own issue or comment for `key`."""
-    return f"<!-- lapse:{key} -->"
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether trying the same call again later may succeed."""
-    if isinstance(error, requests.ConnectionError | requests.Timeout) or cut_short(error):
-        return True
-    if not isinstance(error, GithubException):
-        return False
-    return error.status in RETRYABLE_STATUS or (error.status == 403 and _rate_limited(error))
-
-
-def _rate_limited(error: GithubException) -> bool:
-    # GitHub answers both primary and secondary rate limits with 403 (sometimes 429); only the
-    # headers or the message tell them apart from a real permission error.
-    headers = {key.lower(): str(value) for key, value in (error.headers or {}).items()}
-    message = error.data.get("message", "") if isinstance(error.data, dict) else ""
-    return (
-        headers.get("x-ratelimit-remaining") == "0"
-        or "retry-after" in headers
-        or "rate limit" in str(message).lower()
-    )
-
-
-def _status(error: BaseException | None) -> int | None:
-    return error.status if isinstance(error, GithubException) else None
-
-
-def _with_marker(body: str, marker: str) -> str:
-    return body if marker in body else f"{body}\n\n{marker}"
-
-
-def _pull_info(pull: PullRequest) -> PullInfo:
-    # The commit->pulls listing returns the "simple" pull request shape without `merged`;
-    # `merged_at` is present in every shape and is set exactly when the pull was merged.
-    return PullInfo(
-        number=pull.number,
-        author=pull.user.login,
-        merged=pull.merged_at is not None,
-        merge_commit_sha=pull.merge_commit_sha,
-        head_sha=pull.head.sha,
-        base_ref=pull.base.ref,
-        html_url=pull.html_url,
-        merged_at=pull.merged_at,
-    )
-
-
-def _is_pull(issue: Issue) -> bool:
-    # The issues listing includes pull requests; `html_url` tells them apart without the extra
-    # request that reading `issue.pull_request` would make when the key is absent.
-    return "/pull/" in issue.html_url
 
 
 class GitHubClient:
@@ -191,7 +82,7 @@ class GitHubClient:
     def pulls_for_commit(self, sha: str) -> list[PullInfo]:
         return self._call(
             f"GET /repos/{self._full_name}/commits/{sha}/pulls (pull requests of commit {sha})",
-            lambda: [_pull_info(pull) for pull in _once(self._repo.get_commit(sha).get_pulls())],
+            lambda: [pull_info(pull) for pull in once(self._repo.get_commit(sha).get_pulls())],
         )
 
     def pull_files(self, number: int) -> list[ChangedFile]:
@@ -199,7 +90,7 @@ class GitHubClient:
             f"GET /repos/{self._full_name}/pulls/{number}/files (files changed by #{number})",
             lambda: [
                 ChangedFile(item.filename, item.status, item.previous_filename or None)
-                for item in _once(self._repo.get_pull(number).get_files())
+                for item in once(self._repo.get_pull(number).get_files())
             ],
         )
 
@@ -214,7 +105,7 @@ class GitHubClient:
                     commit_id=review.commit_id,
                     submitted_at=review.submitted_at,
                 )
-                for review in _once(self._repo.get_pull(number).get_reviews())
+                for review in once(self._repo.get_pull(number).get_reviews())
             ],
         )
 
@@ -226,7 +117,7 @@ class GitHubClient:
                 f"GET /orgs/{org}/teams/{team_slug}/members (members of @{org}/{team_slug})",
                 lambda: frozenset(
                     user.login
-                    for user in _once(
+                    for user in once(
                         self._github.get_organization(org).get_team_by_slug(team_slug).get_members()
                     )
                 ),
@@ -239,7 +130,7 @@ class GitHubClient:
         try:
             found = self._call(what, lambda: self._repo.get_contents(path, ref=ref))
         except ServiceError as error:
-            if _status(error.__cause__) == 404:
+            if status_of(error.__cause__) == 404:
                 raise FileUnreadable(f"{path} does not exist at {ref}") from error.__cause__
             raise
         if isinstance(found, list) or found.type != "file" or found.encoding != "base64":
@@ -300,7 +191,7 @@ class GitHubClient:
 
     def upsert_comment(self, number: int, marker: str, body: str) -> None:
         """Keep one comment for `marker` (a short key) on issue or pull #`number`, up to date."""
-        text = _with_marker(body, hidden_marker(marker))
+        text = with_marker(body, hidden_marker(marker))
         self._call(
             f"updating the {marker} comment on #{number} in {self._full_name}",
             lambda: self._upsert_comment(number, hidden_marker(marker), text),
@@ -321,7 +212,7 @@ class GitHubClient:
                 call, what=f"GitHub {what}", is_transient=is_transient, sleep=self._sleep
             )
         except ServiceError as error:
-            hint = HINTS.get(_status(error.__cause__) or 0)
+            hint = HINTS.get(status_of(error.__cause__) or 0)
             if hint is None:
                 raise
             raise ServiceError(f"{error}; {hint}") from error.__cause__
@@ -384,12 +275,12 @@ class GitHubClient:
         missing = [label for label in labels if label not in present]
         if missing:
             self._repo.get_issue(pull.number).add_to_labels(*missing)
-        return _pull_info(pull)
+        return pull_info(pull)
 
     def _find_issue(self, marker: str, labels: Sequence[str]) -> int | None:
         listing = self._repo.get_issues(state="all", labels=[labels[0]] if labels else NotSet)
-        for issue in _once(listing):
-            if not _is_pull(issue) and marker in (issue.body or ""):
+        for issue in once(listing):
+            if not is_pull(issue) and marker in (issue.body or ""):
                 return issue.number
         return None
 
@@ -398,11 +289,11 @@ class GitHubClient:
         if found is not None:
             return found
         return self._repo.create_issue(
-            title, body=_with_marker(body, marker), labels=list(labels)
+            title, body=with_marker(body, marker), labels=list(labels)
         ).number
 
     def _find_comment(self, issue: Issue, marker: str) -> IssueComment | None:
-        return next((c for c in _once(issue.get_comments()) if marker in (c.body or "")), None)
+        return next((c for c in once(issue.get_comments()) if marker in (c.body or "")), None)
 
     def _upsert_comment(self, number: int, marker: str, text: str) -> None:
         issue = self._repo.get_issue(number)
@@ -416,5 +307,5 @@ class GitHubClient:
         issue = self._repo.get_issue(number)
         if self._find_comment(issue, marker) is not None:
             return False
-        issue.create_comment(_with_marker(body, marker))
+        issue.create_comment(with_marker(body, marker))
         return True

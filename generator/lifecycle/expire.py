@@ -13,7 +13,7 @@ unless its copy in `archive/` travels with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -26,8 +26,16 @@ from generator.core.errors import ConfigError
 from generator.core.git import git
 from generator.core.model import Problem, Request
 from generator.core.repo import Repo
-from generator.core.times import format_duration, format_utc
-from generator.github.client import PullInfo
+from generator.core.times import format_utc
+from generator.github.records import PullInfo
+from generator.github.request_pulls import SourcePR
+from generator.lifecycle.expiry_text import (
+    commit_message,
+    pr_body,
+    pr_title,
+    reminder_body,
+    reminder_marker,
+)
 from generator.terraform.grants_folder import compare
 from generator.terraform.render import render_all
 
@@ -38,9 +46,7 @@ LABEL = "lapse-expire"
 DUPLICATE_ID_RULE = "LAPSE133"
 GRANTS_DIR = "terraform/grants"
 # GitHub refuses pull request bodies over 65,536 characters; rows beyond this are summarised.
-MAX_BODY_ROWS = 200
 
-SourcePR = Callable[[str], int | None]
 """Request path (`requests/<target>/<id>.yaml`) -> the pull request that added it, if known."""
 
 
@@ -60,12 +66,6 @@ class Commenter(Protocol):
     """What `remind` needs from GitHub."""
 
     def comment_once(self, number: int, marker: str, body: str) -> bool: ...
-
-
-class CommitPulls(Protocol):
-    """What `source_pr_from_history` needs from GitHub."""
-
-    def pulls_for_commit(self, sha: str) -> list[PullInfo]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,95 +247,6 @@ def _item(
     )
 
 
-# --- describing ----------------------------------------------------------------------------
-
-
-def _requests(count: int) -> str:
-    return f"{count} expired access request{'' if count == 1 else 's'}"
-
-
-def _where(kind: str, resource: str) -> str:
-    return f"{kind.replace('_', ' ')} {resource}"
-
-
-def describe(plan: ExpiryPlan) -> str:
-    """Plain text of what the plan moves and deletes (what `--dry-run` prints)."""
-    cutoff = format_utc(plan.cutoff)
-    if plan.empty:
-        return f"Nothing to archive: no request expired at or before {cutoff}.\n"
-    lines = [f"{_requests(len(plan.items))} to archive (expired at or before {cutoff}):"]
-    for item in plan.items:
-        note = " (already in archive/, unchanged)" if item.already_archived else ""
-        source = "" if item.source_pr is None else f", from #{item.source_pr}"
-        lines.append(f"  move   {item.path} -> {item.archive_path}{note}")
-        lines.append(f"         {item.request.requester}, expired {item.expired_at}{source}")
-        lines.extend(
-            f"         {grant.role} on {_where(grant.kind, grant.resource)}"
-            for grant in item.request.grants
-        )
-        if item.grants_path is not None:
-            lines.append(f"  delete {item.grants_path}")
-    lines.extend(f"  render {path} (terraform/grants/ was out of date)" for path in plan.rerendered)
-    return "\n".join(lines) + "\n"
-
-
-def pr_title(plan: ExpiryPlan) -> str:
-    return f"Archive {_requests(len(plan.items))}"
-
-
-def commit_message(plan: ExpiryPlan) -> str:
-    """The commit message both executors use: the title, then one line per moved request."""
-    moves = [f"- {item.path} -> {item.archive_path}" for item in plan.items]
-    return "\n".join([pr_title(plan), "", *moves, ""])
-
-
-def _cell(text: str) -> str:
-    # Values passed the schema and policy allow-lists; this only keeps a stray `|` or newline
-    # from breaking the table.
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def _rows(plan: ExpiryPlan) -> list[str]:
-    rows = [
-        f"| {_cell(item.request.requester)} | `{_cell(grant.role)}` | "
-        f"{_cell(grant.kind.replace('_', ' '))} `{_cell(grant.resource)}` | "
-        f"{item.expired_at} | {'—' if item.source_pr is None else f'#{item.source_pr}'} |"
-        for item in plan.items
-        for grant in item.request.grants
-    ]
-    if len(rows) > MAX_BODY_ROWS:
-        rest = len(rows) - MAX_BODY_ROWS
-        rows = [*rows[:MAX_BODY_ROWS], f"| … and {rest} more: see the files changed | | | | |"]
-    return rows
-
-
-def pr_body(plan: ExpiryPlan) -> str:
-    """The pull request body: each removed grant, then why merging is safe."""
-    lines = [
-        f"Archives {_requests(len(plan.items))} and removes their IAM bindings.",
-        "",
-        "| Who | What | Where | Expired (UTC) | Requested in |",
-        "|---|---|---|---|---|",
-        *_rows(plan),
-        "",
-        "Access already ended at each expiry time: the IAM condition "
-        '`request.time < timestamp("…")` on every binding stopped it, whatever happens to this '
-        "pull request. Merging removes the expired bindings (`terraform apply`), which still "
-        "count against IAM policy limits, and moves each request file unchanged from "
-        "`requests/` to `archive/`, the record of who had what access.",
-        "",
-        "Need more time? Open a new access request; an expired one is never extended.",
-    ]
-    if plan.rerendered:
-        listed = ", ".join(f"`{path}`" for path in plan.rerendered)
-        lines += [
-            "",
-            f"**Review these too:** the re-render also changes {listed}, so `terraform/grants/` "
-            "was not up to date with the requests on the base branch.",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 # --- executing: locally --------------------------------------------------------------------
 
 
@@ -430,24 +341,6 @@ def apply_pr(
 # --- reminders and source pull requests ----------------------------------------------------
 
 
-def reminder_marker(request_id: str) -> str:
-    return f"expiry-reminder-{request_id}"
-
-
-def reminder_body(request: Request, now: datetime) -> str:
-    left = format_duration(max(request.window.expires - now, timedelta(minutes=1)))
-    grants = "\n".join(
-        f"- `{grant.role}` on {_where(grant.kind, grant.resource)}" for grant in request.grants
-    )
-    return (
-        f"Access for {request.requester} from `{request.path}` ends at "
-        f"**{format_utc(request.window.expires)}** (in about {left}):\n\n{grants}\n\n"
-        "The IAM condition ends it on its own at that time. If the work is not finished, open a "
-        "new access request (`lapse new`, new id, same target) and have it approved; an approved "
-        "request is never extended in place."
-    )
-
-
 def remind(
     client: Commenter, repo: Repo, now: datetime, within: timedelta, source_pr: SourcePR
 ) -> list[int]:
@@ -469,36 +362,3 @@ def remind(
         if number is not None and client.comment_once(number, reminder_marker(request.id), body):
             commented.append(number)
     return commented
-
-
-def source_pr_from_history(root: Path, github: CommitPulls) -> SourcePR:
-    """Find a request's pull request from the commit that added it, then GitHub's commit index.
-
-    Needs the full history: in a shallow clone the oldest commit seems to add every file, which
-    would name the wrong pull request, so a shallow checkout is refused (ConfigError).
-    """
-    if git(root, "rev-parse", "--is-shallow-repository").strip() == "true":
-        raise ConfigError(
-            "the checkout is shallow, so the pull request that added each request cannot be "
-            "found: check out the full history (actions/checkout with fetch-depth: 0)"
-        )
-    by_commit: dict[str, int | None] = {}  # one GitHub call per commit, however many files
-
-    def lookup(path: str) -> int | None:
-        added = git(root, "log", "--diff-filter=A", "--format=%H", "--", path).split()
-        if not added:
-            return None
-        sha = added[0]  # the newest addition: ids are never reused
-        if sha not in by_commit:
-            by_commit[sha] = _pull_of(github.pulls_for_commit(sha))
-        return by_commit[sha]
-
-    return lookup
-
-
-def _pull_of(pulls: Sequence[PullInfo]) -> int | None:
-    # A commit can sit in several pull requests (a branch reused, a revert); the merged one
-    # brought the request in.
-    merged = [pull.number for pull in pulls if pull.merged]
-    candidates = merged or [pull.number for pull in pulls]
-    return min(candidates) if candidates else None

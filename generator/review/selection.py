@@ -28,7 +28,7 @@ from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
 if TYPE_CHECKING:
-    from generator.github.client import ReviewInfo
+    from generator.github.records import ReviewInfo
 
 BRANCH = "lapse/review"
 INCIDENT_LABELS = ("security-incident", "lapse-review")

@@ -11,8 +11,9 @@ import pytest
 from generator.checks.validate import validate_repo
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
-from generator.github.client import PullInfo
-from generator.lifecycle import expire
+from generator.github import request_pulls
+from generator.github.records import PullInfo
+from generator.lifecycle import expire, expiry_text
 from generator.terraform.grants_folder import apply, compare
 from generator.terraform.render import render_all
 from tests.support import make_repo, place
@@ -79,7 +80,7 @@ def checkout(tmp_path: Path, extra: dict[str, bytes] | None = None) -> Repo:
 
 def expire_now(repo: Repo, now: datetime = NOW) -> str | None:
     plan = expire.plan_expiry(repo, now, timedelta(0))
-    return expire.apply_local(repo, plan, expire.commit_message(plan))
+    return expire.apply_local(repo, plan, expiry_text.commit_message(plan))
 
 
 def grants_file(path: str) -> str:
@@ -210,7 +211,7 @@ def test_the_source_pull_is_found_from_the_commit_that_added_the_request(
     repo = checkout(tmp_path)
     first = git(repo.root, "rev-parse", "HEAD").strip()
     github = Pulls({first: [41]})
-    lookup = expire.source_pr_from_history(repo.root, github)
+    lookup = request_pulls.source_pr_from_history(repo.root, github)
 
     plan = expire.plan_expiry(repo, NOW, timedelta(0), lookup)
 
@@ -228,7 +229,7 @@ def test_a_shallow_checkout_cannot_name_source_pulls(tmp_path: Path) -> None:
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.root}", str(shallow))
 
     with pytest.raises(ConfigError, match="fetch-depth: 0"):
-        expire.source_pr_from_history(shallow, Pulls({}))
+        request_pulls.source_pr_from_history(shallow, Pulls({}))
 
 
 def test_a_request_edited_after_planning_is_not_archived(tmp_path: Path) -> None:
@@ -237,6 +238,6 @@ def test_a_request_edited_after_planning_is_not_archived(tmp_path: Path) -> None
     (repo.root / ALICE).write_bytes((repo.root / ALICE).read_bytes() + b"# edited\n")
 
     with pytest.raises(ConfigError, match="changed since planning"):
-        expire.apply_local(repo, plan, expire.commit_message(plan))
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
 
     assert not (repo.root / "archive").exists()

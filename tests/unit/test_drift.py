@@ -16,7 +16,7 @@ from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Binding
 from generator.gcp import iam_policies as iam_api
 from generator.gcp.iam_policies import IamPolicyReader
-from generator.lifecycle import drift
+from generator.lifecycle import drift, drift_text
 from generator.lifecycle.drift import DriftFinding, DriftReport
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "drift"
@@ -104,8 +104,8 @@ def test_healthy_version_3_policy_has_no_findings(http: responses.RequestsMock) 
 
     assert report.findings == ()
     assert report.resources_checked == (("project", "pci-prod-payments"),)
-    assert drift.report_exit_code(report) == 0
-    assert drift.to_text(report) == "No drift: 1 IAM policy checked.\n"
+    assert drift_text.report_exit_code(report) == 0
+    assert drift_text.to_text(report) == "No drift: 1 IAM policy checked.\n"
 
 
 def test_version_1_policy_with_stripped_conditions_is_critical(
@@ -119,7 +119,7 @@ def test_version_1_policy_with_stripped_conditions_is_critical(
     ]
     assert "live policy version 1" in report.findings[0].message
     assert "permanent" in report.findings[0].message
-    assert drift.report_exit_code(report) == 1
+    assert drift_text.report_exit_code(report) == 1
 
 
 def test_version_1_policy_without_the_grants_is_flagged_as_a_whole(
@@ -134,7 +134,7 @@ def test_version_1_policy_without_the_grants_is_flagged_as_a_whole(
     assert "version 1" in whole[0].message
     # The grants that should be active now are also reported one by one.
     assert ("MEDIUM", "missing", "user:alice@example.com") in rules(report)
-    assert drift.report_exit_code(report) == 1
+    assert drift_text.report_exit_code(report) == 1
 
 
 def test_lapse_binding_unknown_to_the_repository_is_an_orphan(
@@ -144,7 +144,7 @@ def test_lapse_binding_unknown_to_the_repository_is_an_orphan(
 
     assert rules(report) == [("HIGH", "orphan", "user:erin@example.com")]
     assert report.findings[0].title == "lapse/inc-4498-hand-made/0badc0de"
-    assert drift.report_exit_code(report) == 0
+    assert drift_text.report_exit_code(report) == 0
 
 
 def test_expired_binding_still_in_the_policy_is_high(http: responses.RequestsMock) -> None:
@@ -169,7 +169,7 @@ def test_unconditional_binding_beside_the_conditional_one_is_critical(
     report = drift_against(http, "project_override_v3.json")
 
     assert rules(report) == [("CRITICAL", "overridden-by-unconditional", "user:alice@example.com")]
-    assert drift.report_exit_code(report) == 1
+    assert drift_text.report_exit_code(report) == 1
 
 
 def test_current_grant_absent_from_the_policy_is_missing(http: responses.RequestsMock) -> None:
@@ -177,7 +177,7 @@ def test_current_grant_absent_from_the_policy_is_missing(http: responses.Request
 
     assert rules(report) == [("MEDIUM", "missing", "user:alice@example.com")]
     assert ALICE_SQL.source in report.findings[0].message
-    assert drift.report_exit_code(report) == 0
+    assert drift_text.report_exit_code(report) == 0
 
 
 @pytest.mark.parametrize(
@@ -558,7 +558,7 @@ def stripped_report() -> DriftReport:
 
 
 def test_text_report_lists_findings_then_a_summary() -> None:
-    text = drift.to_text(stripped_report())
+    text = drift_text.to_text(stripped_report())
 
     lines = text.splitlines()
     assert lines[0] == (
@@ -575,12 +575,12 @@ def test_reports_are_deterministic_whatever_the_input_order() -> None:
         drift.compare(REPO[::-1], live, NOW), (("project", "pci-prod-payments"),)
     )
 
-    assert drift.to_json(forward) == drift.to_json(backward)
-    assert drift.to_text(forward) == drift.to_text(backward)
+    assert drift_text.to_json(forward) == drift_text.to_json(backward)
+    assert drift_text.to_text(forward) == drift_text.to_text(backward)
 
 
 def test_json_report_carries_findings_keys_and_summary() -> None:
-    document = json.loads(drift.to_json(stripped_report()))
+    document = json.loads(drift_text.to_json(stripped_report()))
 
     assert document["summary"] == {"CRITICAL": 2, "HIGH": 0, "MEDIUM": 0}
     assert document["resources_checked"] == [{"kind": "project", "resource": "pci-prod-payments"}]
@@ -596,17 +596,18 @@ def test_incident_key_is_stable_per_grant_not_per_wording() -> None:
     )
     other_grant = replace(finding, member="user:bob@example.com")
 
-    assert drift.incident_key(finding) == drift.incident_key(same_grant)
-    assert drift.incident_key(finding) != drift.incident_key(other_grant)
-    assert drift.incident_key(finding) == drift.incident_key(stripped_report().findings[0])
+    assert drift_text.incident_key(finding) == drift_text.incident_key(same_grant)
+    assert drift_text.incident_key(finding) != drift_text.incident_key(other_grant)
+    first_stripped = stripped_report().findings[0]
+    assert drift_text.incident_key(finding) == drift_text.incident_key(first_stripped)
 
 
 def test_incident_body_names_requirements_and_remediation() -> None:
     finding = stripped_report().findings[0]
 
-    body = drift.incident_body(finding)
+    body = drift_text.incident_body(finding)
 
-    assert body.startswith(f"<!-- {drift.incident_key(finding)} -->")
+    assert body.startswith(f"<!-- {drift_text.incident_key(finding)} -->")
     for requirement in ("8.2.6", "8.2.7", "7.2.5", "12.10"):
         assert requirement in body
     assert "PCI DSS v4.0.1" in body
@@ -619,7 +620,7 @@ def test_incident_body_names_requirements_and_remediation() -> None:
 def test_incident_title_names_member_role_and_resource() -> None:
     finding = stripped_report().findings[0]
 
-    assert drift.incident_title(finding) == (
+    assert drift_text.incident_title(finding) == (
         "IAM drift (condition-stripped): user:alice@example.com roles/cloudsql.client "
         "on project pci-prod-payments"
     )
@@ -636,11 +637,11 @@ def test_incident_body_for_a_whole_policy_finding_names_no_grant() -> None:
     live = {("project", "pci-prod-payments"): policy("project_no_conditions_v1.json")}
     whole = next(f for f in drift.compare(REPO, live, NOW) if not f.member)
 
-    body = drift.incident_body(whole)
+    body = drift_text.incident_body(whole)
 
     assert "(whole policy)" in body
     assert "``" not in body
     assert "Compare the live policy of project `pci-prod-payments`" in body
-    assert drift.incident_title(whole) == (
+    assert drift_text.incident_title(whole) == (
         "IAM drift (condition-stripped): policy of project pci-prod-payments"
     )

@@ -15,8 +15,9 @@ import responses
 from generator.checks.validate import validate_repo
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.repo import Repo
-from generator.github.client import GitHubClient, hidden_marker
-from generator.lifecycle import expire
+from generator.github.client import GitHubClient
+from generator.github.records import hidden_marker
+from generator.lifecycle import expire, expiry_text
 from generator.terraform.grants_folder import apply, compare
 from generator.terraform.render import render_all
 from tests.github_fake import BASE_TREE, FakeGitHub
@@ -96,7 +97,7 @@ def test_nothing_expired_is_an_empty_plan(repo: Repo) -> None:
     result = expire.plan_expiry(repo, datetime(2026, 11, 30, tzinfo=UTC))
 
     assert result.empty and result.changes == {}
-    assert expire.describe(result) == (
+    assert expiry_text.describe(result) == (
         "Nothing to archive: no request expired at or before 2026-11-30T00:00:00Z.\n"
     )
 
@@ -132,7 +133,7 @@ def test_an_identical_archived_copy_left_by_an_interrupted_run_is_finished(repo:
     assert result.changes[ALICE] is None
     # Sending the same bytes again changes nothing and keeps the copy in the same commit.
     assert result.changes["archive/pci-prod/inc-4512-settlement-batch.yaml"] == original
-    assert "already in archive/, unchanged" in expire.describe(result)
+    assert "already in archive/, unchanged" in expiry_text.describe(result)
 
 
 def test_an_identical_copy_of_an_unexpired_request_stays_an_error(repo: Repo) -> None:
@@ -151,12 +152,12 @@ def test_out_of_date_grants_are_re_rendered_and_named(repo: Repo) -> None:
 
     assert result.rerendered == ("terraform/grants/chg-1210-batch-runner.tf",)
     assert result.changes["terraform/grants/chg-1210-batch-runner.tf"] is not None
-    assert "terraform/grants/ was out of date" in expire.describe(result)
-    assert "**Review these too:**" in expire.pr_body(result)
+    assert "terraform/grants/ was out of date" in expiry_text.describe(result)
+    assert "**Review these too:**" in expiry_text.pr_body(result)
 
 
 def test_describe_lists_what_moves(repo: Repo) -> None:
-    text = expire.describe(plan(repo))
+    text = expiry_text.describe(plan(repo))
 
     assert text.splitlines()[:6] == [
         "2 expired access requests to archive (expired at or before 2026-12-03T00:00:00Z):",
@@ -316,12 +317,12 @@ def test_nothing_expired_makes_no_call_at_all(
 def test_the_title_counts_requests(repo: Repo) -> None:
     one = expire.plan_expiry(repo, datetime(2026, 12, 1, 14, 0, tzinfo=UTC))
 
-    assert expire.pr_title(one) == "Archive 1 expired access request"
-    assert expire.commit_message(one) == (
+    assert expiry_text.pr_title(one) == "Archive 1 expired access request"
+    assert expiry_text.commit_message(one) == (
         "Archive 1 expired access request\n\n"
         f"- {ALICE} -> archive/pci-prod/inc-4512-settlement-batch.yaml\n"
     )
-    assert "| — |" in expire.pr_body(one)  # no source pull request known
+    assert "| — |" in expiry_text.pr_body(one)  # no source pull request known
 
 
 # --- reminders ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import responses
 from responses import matchers
 
 from generator.core.errors import ConfigError, ServiceError
-from generator.github.client import GitHubClient, hidden_marker
+from generator.github.client import GitHubClient
+from generator.github.records import hidden_marker
 from tests.github_fake import FakeGitHub
 
 Reply = tuple[int, dict[str, str], str]  # what a `responses` callback returns

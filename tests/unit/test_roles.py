@@ -18,19 +18,16 @@ from google.api_core import exceptions as gexc
 from google.cloud.iam_admin_v1 import types
 
 from generator.core.errors import ConfigError, ServiceError
-from generator.gcp import roles
+from generator.gcp import role_sync, roles
+from generator.gcp.role_sync import IAMRoleReader, RoleChange, format_changes, sync_roles
 from generator.gcp.roles import (
-    IAMRoleReader,
     LockError,
     PersistenceRules,
-    RoleChange,
     RoleInfo,
     RolesLock,
     dump_lock,
-    format_changes,
     load_lock,
     persistence_permissions,
-    sync_roles,
     write_lock,
 )
 
@@ -598,9 +595,9 @@ def test_bad_arguments_are_config_errors(names: list[str], today: str) -> None:
 
 
 def test_is_transient() -> None:
-    assert roles.is_transient(gexc.ServiceUnavailable("x"))
-    assert not roles.is_transient(gexc.NotFound("x"))
-    assert not roles.is_transient(ValueError("x"))
+    assert role_sync.is_transient(gexc.ServiceUnavailable("x"))
+    assert not role_sync.is_transient(gexc.NotFound("x"))
+    assert not role_sync.is_transient(ValueError("x"))
 
 
 # ---------------------------------------------------------------------------
@@ -627,7 +624,7 @@ def test_build_iam_client_wraps_the_iam_client(monkeypatch: pytest.MonkeyPatch) 
     from google.cloud import iam_admin_v1
 
     monkeypatch.setattr(iam_admin_v1, "IAMClient", RecordingClient)
-    reader = roles.build_iam_client()
+    reader = role_sync.build_iam_client()
     assert isinstance(reader, IAMRoleReader)
     reader.get_role(name="roles/y")
 

@@ -142,7 +142,7 @@ def load_all() -> dict[str, Rule]:
         principals,
         resources,
         roles,
-        time,
+        windows,
     )
 
     return REGISTRY
