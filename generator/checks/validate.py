@@ -25,6 +25,7 @@ from generator.checks.rules import (
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.gcp.roles import LockError, RolesLock, load_lock
+from generator.checks.rules.audit import audit_config_problems
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
 
@@ -60,6 +61,8 @@ def validate_repo(
         problems += _policy_rules(policy_doc, policy, roles)
     audit = read_coverage(repo.terraform) if repo.terraform.is_dir() else None
     problems += _unreadable_audit(repo, audit)
+    if audit is not None and policy is not None:
+        problems += audit_config_problems(audit, policy, repo.relative(repo.terraform))
     contexts, request_problems = _requests(repo, policy, roles, audit, now, set(time_checked))
     problems += request_problems
     paths = tuple(repo.relative(p) for p in repo.request_files())
@@ -69,11 +72,15 @@ def validate_repo(
         problems.extend(check(repo_ctx))
     if only is not None:
         keep = set(only) | {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
-        keep |= {p.path for p in problems if p.rule == "LAPSE262"}
+        keep |= {p.path for p in problems if p.rule in TERRAFORM_RULES}
         problems = [p for p in problems if p.path in keep]
     failed = {p.path for p in problems if p.level == "error"}
     valid = tuple(c.request for c in contexts if c.request.path not in failed)
     return Validation(tuple(sorted(set(problems))), valid, policy)
+
+
+# Problems in terraform/*.tf concern every request, whichever files were changed.
+TERRAFORM_RULES = frozenset({"LAPSE262", "LAPSE263", "LAPSE264"})
 
 
 def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:

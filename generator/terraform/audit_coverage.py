@@ -1,7 +1,10 @@
-"""Which Data Access audit logs the root module turns on, read from terraform/*.tf.
+"""Which audit logs the root module turns on, read from terraform/*.tf.
 
-PCI DSS 10.2.1: access to cardholder data must be logged before it is granted. Only literal
-arguments are understood; a reference such as `var.project` is reported rather than guessed.
+PCI DSS 10.2.1: access to cardholder data must be logged before it is granted. ADMIN_READ is
+required beside DATA_READ and DATA_WRITE: reading IAM policies, service accounts, keys and
+most resource metadata is logged as ADMIN_READ, which is off by default, so without it a
+viewer role's use leaves no trace. Only literal arguments are understood; a reference such
+as `var.project` is reported rather than guessed.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from generator.terraform.hcl import HclError, Resource, parse
+from generator.terraform.hcl import HclError, Resource, line_of, load, module_depends_on, parse
 
-REQUIRED_LOG_TYPES = frozenset({"DATA_READ", "DATA_WRITE"})
+REQUIRED_LOG_TYPES = frozenset({"ADMIN_READ", "DATA_READ", "DATA_WRITE"})
+GRANTS_MODULE = "grants"
 _SCOPES = {
     "google_project_iam_audit_config": ("project", "project"),
     "google_folder_iam_audit_config": ("folder", "folder"),
@@ -28,14 +32,32 @@ class ServiceLogging:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """One `google_*_iam_audit_config` block, where it is written."""
+
+    file: str
+    line: int
+    address: str
+    scope: tuple[str, str]
+    service: str
+    log_types: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class AuditCoverage:
-    """(scope kind, scope id) -> service -> what is logged and who is exempted."""
+    """(scope kind, scope id) -> service -> what is logged and who is exempted.
+
+    `configs` are the blocks one by one; `grants_depends_on` is what the grants module lists
+    in `depends_on` (None when no file declares the module).
+    """
 
     scopes: dict[tuple[str, str], dict[str, ServiceLogging]] = field(default_factory=dict)
     unreadable: tuple[tuple[str, str], ...] = ()  # (file name, what could not be read)
+    configs: tuple[AuditConfig, ...] = ()
+    grants_depends_on: tuple[str, ...] | None = None
 
     def gaps(self, scope: tuple[str, str], services: tuple[str, ...]) -> list[str]:
-        """Services of `services` whose Data Access logs are not fully on at `scope`."""
+        """Services of `services` whose audit logs are not all on at `scope`."""
         configured = self.scopes.get(scope, {})
         return [s for s in services if not _covers(configured, s)]
 
@@ -69,22 +91,34 @@ def read_coverage(terraform_dir: Path) -> AuditCoverage:
 def _coverage(stamps: tuple[tuple[Path, int, int], ...]) -> AuditCoverage:
     scopes: dict[tuple[str, str], dict[str, ServiceLogging]] = defaultdict(dict)
     unreadable: list[tuple[str, str]] = []
+    configs: list[AuditConfig] = []
+    depends_on: tuple[str, ...] | None = None
     for path, _, _ in stamps:
         try:
-            resources = parse(path.read_text(encoding="utf-8"), source=path.name)
+            text = path.read_text(encoding="utf-8")
+            tree = load(text, source=path.name)
+            resources = parse(text, source=path.name)
         except (OSError, UnicodeDecodeError, HclError) as exc:
             unreadable.append((path.name, str(exc)))
             continue
+        listed = module_depends_on(tree, GRANTS_MODULE)
+        depends_on = depends_on if listed is None else (*(depends_on or ()), *listed)
         for resource in resources:
-            if resource.type in _SCOPES:
-                problem = _add(scopes, resource)
-                if problem:
-                    unreadable.append((path.name, problem))
-    return AuditCoverage(dict(scopes), tuple(unreadable))
+            if resource.type not in _SCOPES:
+                continue
+            read = _read_config(resource, path.name, line_of(text, resource))
+            if isinstance(read, str):
+                unreadable.append((path.name, read))
+                continue
+            configs.append(read[0])
+            _merge(scopes, read[0], read[1])
+    return AuditCoverage(dict(scopes), tuple(unreadable), tuple(configs), depends_on)
 
 
-def _add(scopes: dict[tuple[str, str], dict[str, ServiceLogging]], resource: Resource) -> str:
-    """Record one audit config; the reason it cannot be read, or "" when it was."""
+def _read_config(
+    resource: Resource, file: str, line: int
+) -> tuple[AuditConfig, frozenset[str]] | str:
+    """One audit config and its exempted members; the reason it cannot be read otherwise."""
     kind, argument = _SCOPES[resource.type]
     try:
         scope = (kind, resource.string(argument))
@@ -96,11 +130,19 @@ def _add(scopes: dict[tuple[str, str], dict[str, ServiceLogging]], resource: Res
         )
     except HclError as exc:
         return str(exc)
-    merged = scopes[scope].get(service)
+    return AuditConfig(file, line, resource.address, scope, service, types), exempted
+
+
+def _merge(
+    scopes: dict[tuple[str, str], dict[str, ServiceLogging]],
+    config: AuditConfig,
+    exempted: frozenset[str],
+) -> None:
+    types = config.log_types
+    merged = scopes[config.scope].get(config.service)
     if merged is not None:
         types, exempted = types | merged.log_types, exempted | merged.exempted
-    scopes[scope][service] = ServiceLogging(types, exempted)
-    return ""
+    scopes[config.scope][config.service] = ServiceLogging(types, exempted)
 
 
 def _members(resource: Resource, raw: object) -> list[str]:

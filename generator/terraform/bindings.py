@@ -6,10 +6,9 @@ from pathlib import Path
 
 from generator.core.model import Binding, Request
 from generator.terraform.hcl import HclError, Resource, parse
-from generator.terraform.render import DATASET_LEGACY_ROLES, RESOURCE_TYPES, render_all
+from generator.terraform.render import RESOURCE_TYPES, render_all
 
 KIND_OF_TYPE = {type_: kind for kind, type_ in RESOURCE_TYPES.items()}
-_ROLE_OF_LEGACY = {legacy: role for role, legacy in DATASET_LEGACY_ROLES.items()}
 
 
 def resource_of(resource: Resource, kind: str) -> str:
@@ -37,23 +36,12 @@ def binding_of(resource: Resource, source: str) -> Binding:
         source=source,
         kind=kind,
         resource=resource_of(resource, kind),
-        role=_role(resource, kind),
-        member=_member(resource, kind),
+        role=resource.string("role"),
+        member=resource.string("member"),
         title=resource.string("title", condition),
         description=resource.string("description", condition),
         expression=resource.string("expression", condition),
     )
-
-
-def _role(resource: Resource, kind: str) -> str:
-    role = resource.string("role")
-    return _ROLE_OF_LEGACY.get(role, role) if kind == "dataset" else role
-
-
-def _member(resource: Resource, kind: str) -> str:
-    if kind == "dataset":
-        return f"user:{resource.string('user_by_email')}"
-    return resource.string("member")
 
 
 def read_bindings(grants_dir: Path) -> list[Binding]:

@@ -41,11 +41,36 @@ class Resource:
 
 def parse(text: str, *, source: str = "<text>") -> list[Resource]:
     """Every `resource` block in `text`."""
+    return list(_resources(load(text, source=source)))
+
+
+def load(text: str, *, source: str = "<text>") -> dict[str, Any]:
+    """The whole file as python-hcl2 reads it (strings still quoted)."""
     try:
-        tree = hcl2.loads(text)
+        tree: dict[str, Any] = hcl2.loads(text)
     except Exception as exc:  # lark raises many types; all mean "not readable HCL"
         raise HclError(f"{source}: python-hcl2 cannot parse it: {exc}") from None
-    return list(_resources(tree))
+    return tree
+
+
+def module_depends_on(tree: dict[str, Any], name: str) -> tuple[str, ...] | None:
+    """The addresses module `name` lists in `depends_on`; None when the file has no such module."""
+    for group in tree.get("module", []):
+        for label, body in group.items():
+            if _unquote(label) == name and isinstance(body, dict):
+                listed = body.get("depends_on", [])
+                items = listed if isinstance(listed, list) else []
+                return tuple(str(item).removeprefix("${").removesuffix("}") for item in items)
+    return None
+
+
+def line_of(text: str, resource: Resource) -> int:
+    """The 1-based line of `resource`'s header in `text`; 1 when it cannot be found."""
+    header = re.compile(
+        rf'^[ \t]*resource\s+"{re.escape(resource.type)}"\s+"{re.escape(resource.name)}"', re.M
+    )
+    found = header.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
 
 
 def _resources(tree: dict[str, Any]) -> Iterator[Resource]:

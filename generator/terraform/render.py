@@ -24,16 +24,16 @@ TITLE_PREFIX = "lapse/"
 DESCRIPTION_LIMIT = 256
 
 # grant kind -> the Terraform resource that adds one conditional member, non-authoritatively.
-# Datasets are the exception to `*_iam_member`: the provider's google_bigquery_dataset_iam_*
-# resources refuse IAM conditions at apply time, while google_bigquery_dataset_access adds one
-# access entry with a condition and leaves every other entry alone.
+# google_bigquery_dataset_iam_member accepts a condition since provider 7.9.0 and matches its
+# entry on role + member + the whole condition, so two windows for one person never collide
+# (google_bigquery_dataset_access matches on role + member only; never mix the two).
 RESOURCE_TYPES = {
     "project": "google_project_iam_member",
     "folder": "google_folder_iam_member",
     "organization": "google_organization_iam_member",
     "bucket": "google_storage_bucket_iam_member",
     "secret": "google_secret_manager_secret_iam_member",
-    "dataset": "google_bigquery_dataset_access",
+    "dataset": "google_bigquery_dataset_iam_member",
     "service_account": "google_service_account_iam_member",
 }
 
@@ -80,20 +80,12 @@ def scoping_arguments(grant: Grant) -> tuple[tuple[str, str], ...]:
     raise ValueError(f"unknown grant kind {kind!r}")
 
 
-# BigQuery stores these three predefined roles as their legacy names and reads them back so;
-# writing the legacy name keeps `terraform plan` free of a permanent diff.
-DATASET_LEGACY_ROLES = {
-    "roles/bigquery.dataViewer": "READER",
-    "roles/bigquery.dataEditor": "WRITER",
-    "roles/bigquery.dataOwner": "OWNER",
-}
-
-
 def arguments(grant: Grant, requester: str) -> tuple[tuple[str, str], ...]:
-    """Every top-level argument of the grant's resource, in the order they are written."""
-    if grant.kind == "dataset":
-        role = DATASET_LEGACY_ROLES.get(grant.role, grant.role)
-        return (*scoping_arguments(grant), ("role", role), ("user_by_email", requester))
+    """Every top-level argument of the grant's resource, in the order they are written.
+
+    Roles keep their predefined names everywhere: the dataset IAM resources refuse BigQuery's
+    legacy READER/WRITER/OWNER and map them back to the full names when reading.
+    """
     return (*scoping_arguments(grant), ("role", grant.role), ("member", f"user:{requester}"))
 
 

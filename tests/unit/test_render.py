@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -258,3 +259,16 @@ def test_authoritative_resources_are_refused_when_read(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="authoritative"):
         read_bindings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "role", ["roles/bigquery.dataViewer", "roles/bigquery.dataEditor", "roles/bigquery.dataOwner"]
+)
+def test_dataset_grants_keep_the_predefined_role_name(role: str) -> None:
+    # google_bigquery_dataset_iam_member refuses BigQuery's legacy READER/WRITER/OWNER names.
+    request = replace(make_request("dataset"), grants=(Grant(role, "dataset", "p-analytics.d"),))
+    (resource,) = parse(render_request(request))
+    assert resource.type == "google_bigquery_dataset_iam_member"
+    assert (resource.string("role"), resource.string("member")) == (role, "user:alice@example.com")
+    assert resource.blocks("condition")
+

@@ -230,11 +230,15 @@ def test_provider_arguments_data_file() -> None:
     document = json.loads(text)
     assert text == json.dumps(document, indent=2, sort_keys=True) + "\n"
     assert (document["provider"], document["major"]) == ("hashicorp/google", 7)
+    # 7.9.0 dropped "IAM conditions not allowed on BigQuery Dataset IAM"; 7.44.0 fixed a panic
+    # reading incomplete conditions on the same resource.
+    assert document["conditions_on_datasets_since"] == "7.9.0"
+    assert document["minimum_version"] == "7.44.0"
     assert len(document["resources"]) == 7
-    members = {n: r for n, r in document["resources"].items() if n.endswith("_iam_member")}
-    # Datasets take their conditional grant through the one resource that accepts a condition.
-    assert set(document["resources"]) - set(members) == {"google_bigquery_dataset_access"}
-    for resource in members.values():
+    # Every kind, datasets included, grants through a non-authoritative *_iam_member.
+    assert all(name.endswith("_iam_member") for name in document["resources"])
+    assert "google_bigquery_dataset_iam_member" in document["resources"]
+    for resource in document["resources"].values():
         assert resource["arguments"]["role"] == {"required": True}
         assert resource["arguments"]["member"] == {"required": True}
         assert resource["blocks"]["condition"] == {
@@ -242,12 +246,12 @@ def test_provider_arguments_data_file() -> None:
             "expression": {"required": True},
             "description": {"required": False},
         }
-    access = document["resources"]["google_bigquery_dataset_access"]
-    assert access["arguments"]["dataset_id"] == {"required": True}
-    assert access["blocks"]["condition"]["expression"] == {"required": True}
+        assert resource["condition_accepted_at_apply"] is True
     scoping = {
-        name: sorted(set(r["arguments"]) - {"role", "member"}) for name, r in members.items()
+        name: sorted(set(r["arguments"]) - {"role", "member"})
+        for name, r in document["resources"].items()
     }
+    assert scoping["google_bigquery_dataset_iam_member"] == ["dataset_id", "project"]
     assert scoping["google_folder_iam_member"] == ["folder"]
     assert scoping["google_organization_iam_member"] == ["org_id"]
     assert scoping["google_secret_manager_secret_iam_member"] == ["project", "secret_id"]
