@@ -22,10 +22,10 @@ from generator.checks.rules import (
     checks,
     load_all,
 )
+from generator.checks.rules.audit import audit_config_problems
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.gcp.roles import LockError, RolesLock, load_lock
-from generator.checks.rules.audit import audit_config_problems
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
 

@@ -79,7 +79,8 @@ def test_a_per_service_config_without_admin_read_also_refuses_the_grant(
     assert cli.main(["validate", "--root", str(root)]) == 1
 
     out = capsys.readouterr().out
-    assert re.search(r"requests/staging/chg-1210-batch-runner\.yaml:\d+:\d+: error \[LAPSE260\]", out)
+    where = r"requests/staging/chg-1210-batch-runner\.yaml:\d+:\d+"
+    assert re.search(where + r": error \[LAPSE260\]", out)
     assert "not all on at project stg-payments for iam.googleapis.com" in out
 
 
