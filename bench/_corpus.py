@@ -15,6 +15,7 @@ import math
 import os
 import pstats
 import random
+import re
 import shutil
 import sys
 import time
@@ -35,6 +36,7 @@ if str(SOURCE) not in sys.path:
 POLICY_LIMIT_BYTES = 64 * 1024  # what `lapse validate` accepts for one YAML file
 REQUESTS_PER_PERSON = 5
 BINDINGS_PER_RESOURCE = 80  # round-robin load per resource, under Google's advised 100
+UNIFORM_ACCESS = {"uniform_bucket_level_access": "required"}  # LAPSE222
 LIMITS = {
     "max_active_requests_per_person": 10,
     "max_conditional_bindings_per_resource": 200,
@@ -180,7 +182,8 @@ def _pools(policy: dict[str, Any], plans: list[Planned]) -> Pools:
     pools = Pools()
     for target, spec in policy["targets"].items():
         given = spec["resources"]
-        pools.bucket_projects.update(given.get("bucket", {}))
+        for bucket, entry in given.get("bucket", {}).items():
+            pools.bucket_projects[bucket] = entry if isinstance(entry, str) else entry["project"]
         for kind in {kind for _, kind in MENU.get(target, ())}:
             size = max(1, math.ceil(wanted[target, kind] / BINDINGS_PER_RESOURCE))
             pools.names[target, kind] = _names(pools, target, kind, list(given.get(kind, ())), size)
@@ -220,7 +223,10 @@ def _write_policy(root: Path, policy: dict[str, Any], people: dict[str, str], po
     for (target, kind), names in pools.names.items():
         resources = policy["targets"][target]["resources"]
         if kind == "bucket":
-            resources[kind] = {name: pools.bucket_projects[name] for name in names}
+            resources[kind] = {
+                name: {"project": pools.bucket_projects[name], **UNIFORM_ACCESS}
+                for name in names
+            }
         else:
             resources[kind] = names
     text = POLICY_COMMENT + yaml.dump(
@@ -236,7 +242,15 @@ def _write_audit(root: Path, pools: Pools) -> None:
     blocks += [_audit_block("folder", "folder", f) for f in sorted(pools.folders)]
     blocks += [_audit_block("organization", "org_id", o) for o in sorted(pools.organizations)]
     path = root / "terraform" / "audit_logging.tf"
-    path.write_text(path.read_text(encoding="utf-8") + "".join(blocks), encoding="utf-8")
+    text = path.read_text(encoding="utf-8") + "".join(blocks)
+    path.write_text(text, encoding="utf-8")
+    # The grants wait for every audit config (LAPSE264).
+    configs = re.findall(r'^resource "(google_\w+_iam_audit_config)" "(\w+)"', text, re.M)
+    listed = "".join(f"    {kind}.{name},\n" for kind, name in configs)
+    (root / "terraform" / "grants.tf").write_text(
+        f'module "grants" {{\n  source = "./grants"\n\n  depends_on = [\n{listed}  ]\n}}\n',
+        encoding="utf-8",
+    )
 
 
 def _audit_block(kind: str, argument: str, scope: str) -> str:
@@ -246,6 +260,7 @@ def _audit_block(kind: str, argument: str, scope: str) -> str:
         f'\nresource "google_{kind}_iam_audit_config" "{name}" {{\n'
         f'  {argument}{pad} = "{scope}"\n'
         '  service = "allServices"\n\n'
+        '  audit_log_config {\n    log_type = "ADMIN_READ"\n  }\n'
         '  audit_log_config {\n    log_type = "DATA_READ"\n  }\n'
         '  audit_log_config {\n    log_type = "DATA_WRITE"\n  }\n}\n'
     )

@@ -118,7 +118,7 @@ def _target(
     if problems:
         return None, problems
     resources = raw["resources"]
-    buckets: dict[str, str] = dict(resources.get("bucket", {}))
+    buckets: dict[str, Any] = dict(resources.get("bucket", {}))
     target = Target(
         name=name,
         approvers=tuple(raw["approvers"]),
@@ -128,8 +128,18 @@ def _target(
         domains=tuple(raw["domains"]),
         roles=tuple(raw["roles"]),
         resources={kind: tuple(resources.get(kind, ())) for kind in RESOURCE_KINDS},
-        bucket_projects=buckets,
+        bucket_projects={name: _bucket_project(entry) for name, entry in buckets.items()},
         audit_services=tuple(raw["audit_services"]),
         persistence_exceptions=dict(raw.get("persistence_exceptions", {})),
+        uniform_access_buckets=frozenset(
+            name
+            for name, entry in buckets.items()
+            if isinstance(entry, dict) and entry.get("uniform_bucket_level_access") == "required"
+        ),
     )
     return target, problems
+
+
+def _bucket_project(entry: str | dict[str, str]) -> str:
+    # The schema allows the bare project name so that LAPSE222 can say what is missing.
+    return entry if isinstance(entry, str) else entry["project"]

@@ -119,6 +119,9 @@ class Target:
     bucket_projects: dict[str, str]
     audit_services: tuple[str, ...]
     persistence_exceptions: dict[str, str]
+    # Buckets the policy marks `uniform_bucket_level_access: required`; `lapse doctor` checks
+    # each live, and LAPSE222 refuses a bucket listed without the mark.
+    uniform_access_buckets: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,3 +227,42 @@ def test_audit_config_lapse_cannot_read_is_reported(tmp_path: Path) -> None:
         ("terraform/audit_logging.tf", 1, 1, "LAPSE262", "error"),
         ("requests/pci-prod/inc-4512-batch.yaml", 8, 5, "LAPSE260", "error"),
     }
+
+
+def _line_of(root: Path, text: str) -> int:
+    policy = (root / "policy" / "policy.yaml").read_text()
+    return policy[: policy.index(text)].count("\n") + 1
+
+
+UNIFORM = (
+    "        settlement-exports:\n          project: pci-prod-payments\n"
+    "          uniform_bucket_level_access: required\n"
+)
+
+
+def test_bucket_given_only_its_project_is_refused_in_the_policy(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(root, UNIFORM, "        settlement-exports: pci-prod-payments\n")
+    line = _line_of(root, "settlement-exports:")
+    assert problems(root) == {("policy/policy.yaml", line, 9, "LAPSE222", "error")}
+
+
+def test_bucket_without_the_uniform_access_mark_is_refused(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(root, UNIFORM, "        settlement-exports:\n          project: pci-prod-payments\n")
+    line = _line_of(root, "settlement-exports:")
+    assert problems(root) == {("policy/policy.yaml", line, 9, "LAPSE222", "error")}
+
+
+def test_uniform_access_mark_only_says_required(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(root, "access: required\n", "access: optional\n")
+    assert {rule for *_, rule, _ in problems(root)} == {"LAPSE120"}  # the schema
+
+
+def test_policy_tells_which_buckets_need_uniform_access() -> None:
+    result = validate_repo(Repo.at(REPO), now=None)
+    assert result.policy is not None
+    target = result.policy.targets["pci-prod"]
+    assert target.uniform_access_buckets == {"settlement-exports", "chargeback-evidence"}
+    assert target.bucket_projects["settlement-exports"] == "pci-prod-payments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from generator.checks.rules import RequestContext, describe, rule
+from generator.checks.rules import PolicyContext, RequestContext, describe, rule
 from generator.core.model import Grant, Problem
 
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
@@ -49,6 +49,28 @@ def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
                 f"{grant.kind} {grant.resource!r} is not allowed for target {ctx.target.name!r}",
                 f"allowed: {listed}",
             )
+
+
+@rule(
+    "LAPSE222",
+    "Every bucket a target allows is marked uniform_bucket_level_access: required.",
+    scope="policy",
+)
+def uniform_bucket_access(ctx: PolicyContext) -> Iterator[Problem]:
+    for name, target in ctx.policy.targets.items():
+        for bucket in target.bucket_projects:
+            if bucket not in target.uniform_access_buckets:
+                yield ctx.problem(
+                    "LAPSE222",
+                    ("targets", name, "resources", "bucket", bucket),
+                    f"targets.{name}.resources.bucket.{bucket} does not mark uniform "
+                    "bucket-level access as required",
+                    "IAM conditions on a bucket work only with uniform bucket-level access; "
+                    "write `project: <project>` and `uniform_bucket_level_access: required`, "
+                    "enable it on the bucket (`gcloud storage buckets update gs://BUCKET "
+                    "--uniform-bucket-level-access`) and let `lapse doctor` confirm it",
+                    key=True,
+                )
 
 
 @rule("LAPSE230", "No grant appears twice in one request.", scope="request")
