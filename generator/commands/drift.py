@@ -8,14 +8,16 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import archived_requests
+from generator.checks.validate import archived_requests, readable_requests, validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
+from generator.core.model import Policy
 from generator.core.repo import Repo
 from generator.lifecycle import drift as drifting
 from generator.lifecycle import drift_text
-from generator.terraform.bindings import bindings_of_requests, read_bindings
-from generator.terraform.hcl import HclError
+from generator.lifecycle.grant_trust import untrusted_grant_files
+from generator.terraform.bindings import bindings_of_requests
+from generator.terraform.render import RenderError, render_all
 
 
 @click.command()
@@ -23,7 +25,9 @@ from generator.terraform.hcl import HclError
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option(
-    "--open-issues", is_flag=True, help="Open one incident issue per CRITICAL finding, never twice."
+    "--open-issues",
+    is_flag=True,
+    help="Open one incident issue per CRITICAL or HIGH finding, never twice.",
 )
 @options.now_option
 @options.root_option
@@ -32,28 +36,51 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
     from generator.gcp.iam_policies import IamPolicyReader  # noqa: PLC0415 - loads google-auth
 
     repo = Repo.at(root)
+    policy = validate_repo(repo, now=None).policy
+    if policy is None:
+        raise ConfigError("policy/policy.yaml is not valid: run `lapse validate`")
+    current = readable_requests(repo, repo.request_files())
     try:
-        current = read_bindings(repo.grants)
-    except HclError as exc:
+        rendered = render_all(current)
+    except RenderError as exc:
         raise ConfigError(str(exc)) from None
-    archived = bindings_of_requests(archived_requests(repo))
     report = drifting.run_drift(
-        current,
+        bindings_of_requests(current),
         IamPolicyReader(adapters.build_session()),
         options.now_or_clock(now),
-        archived=archived,
+        archived=bindings_of_requests(archived_requests(repo)),
+        also_check=allowed_resources(policy),
+        people=[f"user:{email}" for email in policy.people.values()],
+    )
+    distrusted = untrusted_grant_files(repo.grants, rendered, label=repo.relative(repo.grants))
+    report = drifting.DriftReport(
+        drifting.in_order((*report.findings, *distrusted)), report.resources_checked
     )
     text = drift_text.to_json(report) if fmt == "json" else drift_text.to_text(report)
     click.echo(text, nl=False)
     if open_issues:
-        client = adapters.github()
-        for finding in report.findings:
-            if finding.severity == "CRITICAL":
-                number = client.ensure_issue(
-                    drift_text.incident_key(finding),
-                    drift_text.incident_title(finding),
-                    drift_text.incident_body(finding),
-                    ["security-incident", "lapse-drift"],
-                )
-                click.echo(f"incident #{number}: {drift_text.incident_title(finding)}", err=True)
+        _open_incidents(report)
     sys.exit(drift_text.report_exit_code(report))
+
+
+def allowed_resources(policy: Policy) -> list[tuple[str, str]]:
+    """Every resource some target allows: their policies are swept for orphans and people."""
+    return [
+        (kind, name)
+        for target in policy.targets.values()
+        for kind, names in target.resources.items()
+        for name in names
+    ]
+
+
+def _open_incidents(report: drifting.DriftReport) -> None:
+    # Issues come from the same reading as the report printed above: never a second one.
+    client = adapters.github()
+    for finding in drift_text.incidents(report):
+        number = client.ensure_issue(
+            drift_text.incident_key(finding),
+            drift_text.incident_title(finding),
+            drift_text.incident_body(finding),
+            ["security-incident", "lapse-drift"],
+        )
+        click.echo(f"incident #{number}: {drift_text.incident_title(finding)}", err=True)

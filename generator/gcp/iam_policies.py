@@ -7,7 +7,9 @@ conditions.
 
 Every call asks for policy version 3. Without it the APIs either refuse policies that hold
 conditions or hand back bindings with their conditions hidden, and drift detection would
-compare against a policy that is not the one in force.
+compare against a policy that is not the one in force. A BigQuery dataset has no getIamPolicy
+of its own in the documented API: its access list is read with `datasets.get` and
+`accessPolicyVersion=3`, and turned into the same policy shape (`dataset_access`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import requests
 
 from generator.core.errors import ConfigError
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
+from generator.gcp.dataset_access import policy_of_dataset
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 POLICY_VERSION = 3
@@ -32,12 +35,13 @@ SM = "https://secretmanager.googleapis.com/v1"  # Secret Manager
 BIGQUERY = "https://bigquery.googleapis.com/bigquery/v2"
 IAM = "https://iam.googleapis.com/v1"
 
-# Resource Manager, BigQuery: the options travel in a POST body (GetIamPolicyRequest).
+# Resource Manager: the options travel in a POST body (GetIamPolicyRequest).
 _OPTIONS_BODY: dict[str, Any] = {"options": {"requestedPolicyVersion": POLICY_VERSION}}
 # Secret Manager, IAM service accounts: the same options as a query parameter, empty body.
 _OPTIONS_QUERY = {"options.requestedPolicyVersion": str(POLICY_VERSION)}
-# Cloud Storage's JSON API spells the parameter its own way.
+# Cloud Storage's JSON API spells the parameter its own way, and BigQuery's datasets.get its own.
 _STORAGE_QUERY = {"optionsRequestedPolicyVersion": str(POLICY_VERSION)}
+_DATASET_QUERY = {"accessPolicyVersion": str(POLICY_VERSION)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +128,7 @@ _CANONICAL: dict[str, Callable[[str], str]] = {
 
 
 def policy_request(kind: str, resource: str) -> PolicyRequest:
-    """The getIamPolicy call for one resource, asking for policy version 3."""
+    """The call that reads one resource's allow policy, asking for policy version 3."""
     name = canonical_resource(kind, resource)
     return _REQUESTS[kind](name)
 
@@ -160,7 +164,8 @@ def _secret_request(name: str) -> PolicyRequest:
 
 
 def _dataset_request(name: str) -> PolicyRequest:
-    return PolicyRequest("POST", f"{BIGQUERY}/{_segments(name)}:getIamPolicy", body=_OPTIONS_BODY)
+    # datasets.get: the access list, conditions included, is part of the dataset resource.
+    return PolicyRequest("GET", f"{BIGQUERY}/{_segments(name)}", params=_DATASET_QUERY)
 
 
 def _service_account_request(name: str) -> PolicyRequest:
@@ -219,8 +224,9 @@ class IamPolicyReader:
     def get_policy(self, kind: str, resource: str) -> dict[str, Any]:
         """The raw policy JSON (`version`, `etag`, `bindings`) of one resource."""
         request = policy_request(kind, resource)
+        read = self._send if kind != "dataset" else self._send_dataset
         return call_with_retry(
-            lambda: self._send(request),
+            lambda: read(request),
             what=f"reading the IAM policy of {kind} {canonical_resource(kind, resource)}",
             is_transient=is_transient,
             attempts=self._attempts,
@@ -241,6 +247,9 @@ class IamPolicyReader:
         if not isinstance(policy, dict):
             raise ValueError(f"expected a policy object, got {type(policy).__name__}")
         return policy
+
+    def _send_dataset(self, request: PolicyRequest) -> dict[str, Any]:
+        return policy_of_dataset(self._send(request))
 
 
 def _error_detail(response: requests.Response) -> str:

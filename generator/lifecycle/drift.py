@@ -1,31 +1,41 @@
 """Drift between the grants the repository renders and the IAM policies in force.
 
 `compare` is pure: rendered bindings plus live policy JSON in, findings out. `run_drift`
-is the one runner: it reads each policy the repository touches, through any reader with
-a `get_policy(kind, resource)` method, and compares.
+is the one runner: it reads each policy in scope exactly once, through any reader with a
+`get_policy(kind, resource)` method, and compares; the report and any incident issues are
+both made from that one reading.
 
-Whether a condition still grants access is decided by evaluating its CEL expression, never
-by reading dates out of the text: the expression in the live policy is what IAM enforces,
-whatever shape someone gave it.
+On each policy, every binding lapse is answerable for is judged: grants rendered from
+`requests/` (present, with their condition, not extended, not overridden), grants of archived
+requests (not left behind without a condition), every binding titled `lapse/...` (accounted
+for, not expired), and every binding of a person in the policy's `people` (made by lapse, or
+else unexpected). Other principals' bindings are not lapse's to judge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from generator.core.model import Binding
 from generator.gcp.iam_policies import canonical_resource
-from generator.terraform.conditions import ConditionError, evaluate, instants
+from generator.lifecycle.live_policy import (
+    LiveGrant,
+    LivePolicy,
+    outlasts,
+    parse_policy,
+    window_state,
+)
 
-DriftSeverity = Literal["CRITICAL", "HIGH", "MEDIUM"]
+DriftSeverity = Literal["CRITICAL", "HIGH", "MEDIUM", "INFO"]
 PolicyKey = tuple[str, str]  # (kind, canonical resource name)
-WindowState = Literal["active", "pending", "expired", "unknown"]
 
 TITLE_PREFIX = "lapse/"
-SEVERITY_RANK: dict[str, int] = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2}
+SEVERITY_RANK: dict[str, int] = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "INFO": 3}
+# Findings that open one incident issue each.
+INCIDENT_SEVERITIES = frozenset({"CRITICAL", "HIGH"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,83 +68,6 @@ class PolicyReader(Protocol):
 
 
 # ---------------------------------------------------------------------------
-# CEL: is a condition active, pending, or done for good?
-
-
-def window_state(expression: str, now: datetime) -> WindowState:
-    """`active` at `now`; `pending` if it will hold later; `expired` if it never will again.
-
-    `unknown` when the condition needs more than `request.time`, or cannot be read at all.
-    """
-    try:
-        if evaluate(expression, now):
-            return "active"
-        later = [evaluate(expression, at) for at in _probes_after(instants(expression), now)]
-    except ConditionError:
-        return "unknown"
-    return "pending" if any(later) else "expired"
-
-
-def _probes_after(instants: Sequence[datetime], now: datetime) -> Iterable[datetime]:
-    # Each instant itself and just after it: covers `<`, `<=`, `>` and `>=` alike.
-    for instant in instants:
-        if instant > now:
-            yield instant
-        if instant + _TICK > now:
-            yield instant + _TICK
-
-
-_TICK = timedelta(microseconds=1)
-
-
-# ---------------------------------------------------------------------------
-# Live policies, flattened to one entry per (role, member, condition).
-
-
-@dataclass(frozen=True, slots=True)
-class _LiveGrant:
-    role: str
-    member: str
-    title: str  # "" when unconditional
-    expression: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Live:
-    version: int
-    grants: tuple[_LiveGrant, ...]
-    unconditional: frozenset[tuple[str, str]]  # (role, member) granted with no condition
-
-    def conditional(self, role: str, member: str, title: str) -> _LiveGrant | None:
-        for grant in self.grants:
-            if (grant.role, grant.member, grant.title) == (role, member, title):
-                return grant
-        return None
-
-
-def _parse_policy(policy: Mapping[str, Any]) -> _Live:
-    """Read the policy JSON defensively: a missing version means 1, as the APIs define it."""
-    version = policy.get("version")
-    grants = tuple(_grants_of(policy.get("bindings")))
-    unconditional = frozenset((g.role, g.member) for g in grants if not g.title)
-    return _Live(version if isinstance(version, int) and version > 0 else 1, grants, unconditional)
-
-
-def _grants_of(bindings: Any) -> Iterable[_LiveGrant]:
-    for binding in bindings if isinstance(bindings, list) else ():
-        if not isinstance(binding, dict):
-            continue
-        role = str(binding.get("role", ""))
-        condition = binding.get("condition")
-        condition = condition if isinstance(condition, dict) else {}
-        title = str(condition.get("title", ""))
-        expression = str(condition.get("expression", ""))
-        members = binding.get("members")
-        for member in members if isinstance(members, list) else ():
-            yield _LiveGrant(role, str(member), title, expression)
-
-
-# ---------------------------------------------------------------------------
 # The comparison.
 
 
@@ -149,20 +82,29 @@ def compare(
     now: datetime,
     *,
     archived: Sequence[Binding] = (),
+    people: Iterable[str] = (),
 ) -> tuple[DriftFinding, ...]:
     """Every drift finding for the policies in `live`, in a stable order.
 
     `bindings` are rendered from `requests/`; `archived` are the grants of requests already
     moved to `archive/`. Archived grants should be gone from IAM: passing them lets a grant
     whose condition was stripped be recognised even after its request left `requests/`.
-    `live` maps `(kind, canonical resource)` to the policy JSON read as version 3.
+    `people` are the members (`user:EMAIL`) of the policy's people, whose every binding is
+    judged. `live` maps `(kind, canonical resource)` to the policy JSON read as version 3.
     """
     at = _utc(now)
     current, old = _by_key(bindings), _by_key(archived)
+    persons = frozenset(people)
     findings: list[DriftFinding] = []
     for key in sorted(live):
-        policy = _parse_policy(live[key])
-        findings += _compare_policy(key, current.get(key, ()), old.get(key, ()), policy, at)
+        policy = parse_policy(live[key])
+        ours = _Ours(current.get(key, ()), old.get(key, ()), persons)
+        findings += _compare_policy(key, ours, policy, at)
+    return in_order(findings)
+
+
+def in_order(findings: Iterable[DriftFinding]) -> tuple[DriftFinding, ...]:
+    """Most severe first, then by policy and grant; each finding once."""
     # A grant rendered twice (two spellings of one dataset) must not be reported twice.
     return tuple(sorted(set(findings), key=_order))
 
@@ -179,22 +121,32 @@ def _by_key(bindings: Iterable[Binding]) -> dict[PolicyKey, list[Binding]]:
     return grouped
 
 
+@dataclass(frozen=True, slots=True)
+class _Ours:
+    """What the repository says about one policy: its grants, old and new, and the people."""
+
+    current: Sequence[Binding]
+    archived: Sequence[Binding]
+    people: frozenset[str]
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return {(b.role, b.member) for b in (*self.current, *self.archived)}
+
+
 def _compare_policy(
-    key: PolicyKey,
-    current: Sequence[Binding],
-    archived: Sequence[Binding],
-    live: _Live,
-    now: datetime,
+    key: PolicyKey, ours: _Ours, live: LivePolicy, now: datetime
 ) -> list[DriftFinding]:
+    current = ours.current
     findings = [f for b in current if (f := _check_rendered(key, b, live, now))]
-    findings += [f for b in archived if (f := _check_archived(key, b, live, current))]
-    findings += _check_lapse_grants(key, live, current, archived, now)
+    findings += [f for b in ours.archived if (f := _check_archived(key, b, live, current))]
+    findings += _check_lapse_grants(key, live, current, ours.archived, now)
+    findings += _check_people(key, live, ours, now)
     version_finding = _check_version(key, live, current, findings)
     return findings + ([version_finding] if version_finding else [])
 
 
 def _finding(
-    severity: DriftSeverity, rule: str, key: PolicyKey, grant: _LiveGrant | Binding, message: str
+    severity: DriftSeverity, rule: str, key: PolicyKey, grant: LiveGrant | Binding, message: str
 ) -> DriftFinding:
     return DriftFinding(
         severity, key[0], key[1], grant.role, grant.member, grant.title, message, rule
@@ -202,7 +154,7 @@ def _finding(
 
 
 def _check_rendered(
-    key: PolicyKey, binding: Binding, live: _Live, now: datetime
+    key: PolicyKey, binding: Binding, live: LivePolicy, now: datetime
 ) -> DriftFinding | None:
     """A grant in `requests/`: present with its condition, and nothing stronger beside it."""
     present = live.conditional(binding.role, binding.member, binding.title)
@@ -223,7 +175,7 @@ def _check_rendered(
 
 
 def _unconditional(
-    key: PolicyKey, binding: Binding, live: _Live, conditional_present: bool
+    key: PolicyKey, binding: Binding, live: LivePolicy, conditional_present: bool
 ) -> DriftFinding:
     version_note = f" (live policy version {live.version})" if live.version < 3 else ""
     if conditional_present:
@@ -245,21 +197,30 @@ def _unconditional(
     )
 
 
-def _changed(key: PolicyKey, binding: Binding, present: _LiveGrant) -> DriftFinding | None:
+def _changed(key: PolicyKey, binding: Binding, present: LiveGrant) -> DriftFinding | None:
     if present.expression == binding.expression:
         return None
+    if outlasts(present.expression, binding.expression):
+        return _finding(
+            "HIGH",
+            "condition-extended",
+            key,
+            binding,
+            f"the live condition grants access after the window approved in {binding.source} "
+            f"ends (live: {present.expression!r}): access outlives its approval",
+        )
     return _finding(
-        "HIGH",
+        "MEDIUM",
         "condition-changed",
         key,
         binding,
         f"the live condition differs from the one rendered from {binding.source} "
-        f"(live: {present.expression!r}): the approved window is not the one enforced",
+        f"(live: {present.expression!r}), within the approved window",
     )
 
 
 def _check_archived(
-    key: PolicyKey, binding: Binding, live: _Live, current: Sequence[Binding]
+    key: PolicyKey, binding: Binding, live: LivePolicy, current: Sequence[Binding]
 ) -> DriftFinding | None:
     """A grant whose request is archived must not survive as a permanent binding."""
     pair = (binding.role, binding.member)
@@ -271,7 +232,7 @@ def _check_archived(
 
 def _check_lapse_grants(
     key: PolicyKey,
-    live: _Live,
+    live: LivePolicy,
     current: Sequence[Binding],
     archived: Sequence[Binding],
     now: datetime,
@@ -290,7 +251,7 @@ def _check_lapse_grants(
 
 
 def _check_lapse_grant(
-    key: PolicyKey, grant: _LiveGrant, rendered: bool, archived: bool, now: datetime
+    key: PolicyKey, grant: LiveGrant, rendered: bool, archived: bool, now: datetime
 ) -> DriftFinding | None:
     if window_state(grant.expression, now) == "expired":
         why = (
@@ -322,8 +283,55 @@ def _check_lapse_grant(
     )
 
 
+def _check_people(
+    key: PolicyKey, live: LivePolicy, ours: _Ours, now: datetime
+) -> list[DriftFinding]:
+    """A person's bindings that lapse did not make: standing or side-channel access."""
+    made = ours.pairs()
+    findings: list[DriftFinding] = []
+    for grant in live.grants:
+        if grant.member not in ours.people or grant.title.startswith(TITLE_PREFIX):
+            continue
+        if not grant.conditional:
+            if (grant.role, grant.member) not in made:  # else: stripped / overridden above
+                findings.append(_standing(key, grant))
+            continue
+        findings.append(_side_channel(key, grant, window_state(grant.expression, now)))
+    return findings
+
+
+def _standing(key: PolicyKey, grant: LiveGrant) -> DriftFinding:
+    return _finding(
+        "HIGH",
+        "unexpected",
+        key,
+        grant,
+        "a person in the policy's people holds this role with no condition: standing access "
+        "that no request approved and nothing will end",
+    )
+
+
+def _side_channel(key: PolicyKey, grant: LiveGrant, state: str) -> DriftFinding:
+    if state == "expired":
+        return _finding(
+            "INFO",
+            "unexpected",
+            key,
+            grant,
+            "an expired conditional binding for a person, not made by lapse: remove it",
+        )
+    return _finding(
+        "MEDIUM",
+        "unexpected",
+        key,
+        grant,
+        f"a conditional binding for a person ({state}) that lapse did not make: access "
+        "granted outside the approval flow",
+    )
+
+
 def _check_version(
-    key: PolicyKey, live: _Live, current: Sequence[Binding], found: Sequence[DriftFinding]
+    key: PolicyKey, live: LivePolicy, current: Sequence[Binding], found: Sequence[DriftFinding]
 ) -> DriftFinding | None:
     """A version-1 policy where the repository expects conditions: they were dropped."""
     if live.version >= 3 or not current or any(f.severity == "CRITICAL" for f in found):
@@ -366,14 +374,17 @@ def run_drift(
     *,
     archived: Sequence[Binding] = (),
     also_check: Iterable[tuple[str, str]] = (),
+    people: Iterable[str] = (),
 ) -> DriftReport:
     """Read every policy the grants touch (plus `also_check`, as (kind, resource)), compare.
 
-    `also_check` lets the caller sweep resources no current grant names, where orphans and
-    leftovers would otherwise go unseen. A reader failure propagates (ServiceError).
+    Each policy is read once. `also_check` lets the caller sweep resources no current grant
+    names, where orphans and leftovers would otherwise go unseen. A reader failure
+    propagates (ServiceError).
     """
     keys = {policy_key(b) for b in (*bindings, *archived)}
     keys |= {(kind, canonical_resource(kind, name)) for kind, name in also_check}
     ordered = tuple(sorted(keys))
     live = {key: reader.get_policy(*key) for key in ordered}
-    return DriftReport(compare(bindings, live, now, archived=archived), ordered)
+    findings = compare(bindings, live, now, archived=archived, people=people)
+    return DriftReport(findings, ordered)

@@ -9,12 +9,22 @@ import hashlib
 import json
 from dataclasses import asdict
 
-from generator.lifecycle.drift import SEVERITY_RANK, DriftFinding, DriftReport
+from generator.lifecycle.drift import (
+    INCIDENT_SEVERITIES,
+    SEVERITY_RANK,
+    DriftFinding,
+    DriftReport,
+)
 
 
 def report_exit_code(report: DriftReport) -> int:
-    """1 when any grant may outlive its window (CRITICAL), else 0."""
-    return 1 if any(f.severity == "CRITICAL" for f in report.findings) else 0
+    """1 when anything above INFO was found, else 0."""
+    return 1 if any(f.severity != "INFO" for f in report.findings) else 0
+
+
+def incidents(report: DriftReport) -> list[DriftFinding]:
+    """The findings that each open one incident issue: CRITICAL and HIGH."""
+    return [f for f in report.findings if f.severity in INCIDENT_SEVERITIES]
 
 
 def _counts(report: DriftReport) -> dict[str, int]:
@@ -55,7 +65,7 @@ def to_json(report: DriftReport) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Incidents: one GitHub issue per CRITICAL finding, found again by its key.
+# Incidents: one GitHub issue per CRITICAL or HIGH finding, found again by its key.
 
 
 def incident_key(finding: DriftFinding) -> str:
@@ -70,6 +80,8 @@ def incident_key(finding: DriftFinding) -> str:
 
 
 def incident_title(finding: DriftFinding) -> str:
+    if finding.kind == "file":
+        return f"IAM drift ({finding.rule}): {finding.resource}"
     what = f"{finding.member} {finding.role} on" if finding.member else "policy of"
     return f"IAM drift ({finding.rule}): {what} {finding.kind} {finding.resource}"
 
@@ -138,6 +150,11 @@ def _remediation(finding: DriftFinding) -> str:
 
 
 def _removal_step(finding: DriftFinding) -> str:
+    if finding.kind == "file":
+        return (
+            f"Restore `{finding.resource}` to what `lapse render` writes (or delete it if no "
+            "request accounts for it), and find out from git history who wrote it and why."
+        )
     target = f"{finding.kind} `{finding.resource}`"
     how = (
         "with a tool that reads and writes policy version 3 (console, or "
@@ -146,7 +163,9 @@ def _removal_step(finding: DriftFinding) -> str:
     )
     if finding.member:
         grant = f"`{finding.role}` for `{finding.member}`"
-        return f"Remove the unconditional binding of {grant} from {target} {how}."
+        titled = f"binding titled `{finding.title}`"
+        which = titled if finding.title else "unconditional binding"
+        return f"Remove the {which} of {grant} from {target} {how}."
     return (
         f"Compare the live policy of {target} with the rendered grants and remove every "
         f"unconditional binding that a lapse grant turned into, {how}."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,7 +145,8 @@ def test_lapse_binding_unknown_to_the_repository_is_an_orphan(
 
     assert rules(report) == [("HIGH", "orphan", "user:erin@example.com")]
     assert report.findings[0].title == "lapse/inc-4498-hand-made/0badc0de"
-    assert drift_text.report_exit_code(report) == 0
+    assert drift_text.report_exit_code(report) == 1
+    assert drift_text.incidents(report) == list(report.findings)
 
 
 def test_expired_binding_still_in_the_policy_is_high(http: responses.RequestsMock) -> None:
@@ -177,7 +179,8 @@ def test_current_grant_absent_from_the_policy_is_missing(http: responses.Request
 
     assert rules(report) == [("MEDIUM", "missing", "user:alice@example.com")]
     assert ALICE_SQL.source in report.findings[0].message
-    assert drift_text.report_exit_code(report) == 0
+    assert drift_text.report_exit_code(report) == 1
+    assert drift_text.incidents(report) == []  # MEDIUM: reported, no incident
 
 
 @pytest.mark.parametrize(
@@ -219,8 +222,19 @@ def test_live_condition_that_differs_from_the_rendered_one_is_high() -> None:
 
     findings = drift.compare(REPO, {("project", "pci-prod-payments"): live}, NOW)
 
-    assert [(f.severity, f.rule) for f in findings] == [("HIGH", "condition-changed")]
+    assert [(f.severity, f.rule) for f in findings] == [("HIGH", "condition-extended")]
     assert "2027-12-01" in findings[0].message
+
+
+def test_live_condition_narrowed_inside_the_window_is_medium() -> None:
+    live = policy("project_healthy_v3.json")
+    live["bindings"][2]["condition"]["expression"] = (
+        'request.time < timestamp("2026-12-01T11:00:00Z")'
+    )
+
+    findings = drift.compare(REPO, {("project", "pci-prod-payments"): live}, NOW)
+
+    assert [(f.severity, f.rule) for f in findings] == [("MEDIUM", "condition-changed")]
 
 
 def test_policy_with_no_version_and_no_bindings_is_read_as_version_1() -> None:
@@ -249,11 +263,13 @@ def test_non_lapse_conditional_bindings_are_left_alone() -> None:
 
 
 def test_two_spellings_of_a_dataset_are_one_policy(http: responses.RequestsMock) -> None:
-    url = (
-        "https://bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/"
-        "datasets/chargebacks:getIamPolicy"
-    )
-    http.add(responses.POST, url, json={"version": 1, "etag": "BwYq", "bindings": []})
+    url = "https://bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/chargebacks"
+    dataset = {
+        "kind": "bigquery#dataset",
+        "etag": "BwYq",
+        "access": [{"role": "roles/cloudsql.client", "userByEmail": "alice@example.com"}],
+    }
+    http.add(responses.GET, url, json=dataset)
     short = replace(ALICE_SQL, kind="dataset", resource="pci-prod-analytics.chargebacks")
     long = replace(short, resource="projects/pci-prod-analytics/datasets/chargebacks")
 
@@ -263,8 +279,9 @@ def test_two_spellings_of_a_dataset_are_one_policy(http: responses.RequestsMock)
     assert report.resources_checked == (
         ("dataset", "projects/pci-prod-analytics/datasets/chargebacks"),
     )
-    assert [f.rule for f in report.findings] == ["condition-stripped", "missing"]
-    assert "1 conditional grant(s)" in report.findings[0].message
+    assert [(f.rule, f.member) for f in report.findings] == [
+        ("condition-stripped", "user:alice@example.com")
+    ]
 
 
 def test_also_check_sweeps_resources_no_current_grant_names(
@@ -331,9 +348,9 @@ KIND_CASES = [
     (
         "dataset",
         "pci-prod-analytics.chargebacks",
-        "POST",
+        "GET",
         "https://bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/"
-        "chargebacks:getIamPolicy",
+        "chargebacks?accessPolicyVersion=3",
     ),
     (
         "service_account",
@@ -374,7 +391,7 @@ def test_every_request_asks_for_policy_version_3(
 
     sent = http.calls[0].request
     body = json.loads(sent.body) if sent.body else None
-    in_query = "equestedPolicyVersion=3" in (sent.url or "")
+    in_query = bool(re.search(r"(equestedPolicyVersion|accessPolicyVersion)=3", sent.url or ""))
     in_body = body == {"options": {"requestedPolicyVersion": 3}}
     assert in_query != in_body  # exactly one of the two, as each API documents
     if method == "GET" or kind == "service_account":
@@ -565,7 +582,7 @@ def test_text_report_lists_findings_then_a_summary() -> None:
         "CRITICAL condition-stripped: project pci-prod-payments roles/cloudsql.client "
         "user:alice@example.com lapse/inc-4512-settlement-batch/1f3a9c2e"
     )
-    assert lines[-1] == "1 IAM policy checked: 2 critical, 0 high, 0 medium."
+    assert lines[-1] == "1 IAM policy checked: 2 critical, 0 high, 0 medium, 0 info."
 
 
 def test_reports_are_deterministic_whatever_the_input_order() -> None:
@@ -582,7 +599,7 @@ def test_reports_are_deterministic_whatever_the_input_order() -> None:
 def test_json_report_carries_findings_keys_and_summary() -> None:
     document = json.loads(drift_text.to_json(stripped_report()))
 
-    assert document["summary"] == {"CRITICAL": 2, "HIGH": 0, "MEDIUM": 0}
+    assert document["summary"] == {"CRITICAL": 2, "HIGH": 0, "MEDIUM": 0, "INFO": 0}
     assert document["resources_checked"] == [{"kind": "project", "resource": "pci-prod-payments"}]
     first = document["findings"][0]
     assert first["rule"] == "condition-stripped"

@@ -249,7 +249,8 @@ def test_bucket_given_only_its_project_is_refused_in_the_policy(tmp_path: Path) 
 
 def test_bucket_without_the_uniform_access_mark_is_refused(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
-    _policy_with(root, UNIFORM, "        settlement-exports:\n          project: pci-prod-payments\n")
+    unmarked = "        settlement-exports:\n          project: pci-prod-payments\n"
+    _policy_with(root, UNIFORM, unmarked)
     line = _line_of(root, "settlement-exports:")
     assert problems(root) == {("policy/policy.yaml", line, 9, "LAPSE222", "error")}
 

@@ -144,7 +144,7 @@ def _ordering_problems(audit: AuditCoverage, folder: str) -> list[Problem]:
             "error",
             f"module.grants does not depend on {config.address}: one apply may create a "
             "grant before its audit logging is on",
-            f"list {config.address} under depends_on in module \"grants\" (terraform/grants.tf)",
+            f'list {config.address} under depends_on in module "grants" (terraform/grants.tf)',
         )
         for config in audit.configs
         if config.address not in listed
