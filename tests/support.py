@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+
+import responses
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -30,3 +33,16 @@ def place(root: Path, relative: str, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data.encode() if isinstance(data, str) else data)
     return path
+
+
+def serve_empty_policies(http: responses.RequestsMock) -> None:
+    """Answer every IAM read not registered before with an empty version-3 policy."""
+    empty = {"version": 3, "etag": "BwYbH9aE6Kc=", "bindings": []}
+    http.add(
+        responses.POST, re.compile(r"https://cloudresourcemanager\.googleapis\.com/.*"), json=empty
+    )
+    http.add(responses.GET, re.compile(r"https://storage\.googleapis\.com/.*"), json=empty)
+    http.add(responses.GET, re.compile(r"https://secretmanager\.googleapis\.com/.*"), json=empty)
+    http.add(responses.POST, re.compile(r"https://iam\.googleapis\.com/.*"), json=empty)
+    dataset = {"kind": "bigquery#dataset", "etag": "AAAA", "access": []}
+    http.add(responses.GET, re.compile(r"https://bigquery\.googleapis\.com/.*"), json=dataset)

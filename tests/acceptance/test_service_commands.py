@@ -16,7 +16,7 @@ from google.cloud.iam_admin_v1 import types
 from generator import cli
 from generator.commands import adapters
 from generator.gcp.roles import load_lock
-from tests.support import make_repo
+from tests.support import make_repo, serve_empty_policies
 
 LOCK = "policy/roles.lock.json"
 
@@ -182,6 +182,7 @@ def test_drift_finds_a_stripped_condition(
         "https://storage.googleapis.com/storage/v1/b/settlement-exports/iam",
         json=bucket,
     )
+    serve_empty_policies(http)  # every other resource the policy allows is swept too
 
     code = cli.main(
         ["drift", "--format", "json", "--now", "2026-12-01T10:00:00Z", "--root", str(root)]
