@@ -94,7 +94,7 @@ def compare(
     """
     at = _utc(now)
     current, old = _by_key(bindings), _by_key(archived)
-    persons = frozenset(people)
+    persons = frozenset(p.lower() for p in people)  # IAM compares emails case-insensitively
     findings: list[DriftFinding] = []
     for key in sorted(live):
         policy = parse_policy(live[key])
@@ -290,7 +290,7 @@ def _check_people(
     made = ours.pairs()
     findings: list[DriftFinding] = []
     for grant in live.grants:
-        if grant.member not in ours.people or grant.title.startswith(TITLE_PREFIX):
+        if grant.member.lower() not in ours.people or grant.title.startswith(TITLE_PREFIX):
             continue
         if not grant.conditional:
             if (grant.role, grant.member) not in made:  # else: stripped / overridden above

@@ -247,3 +247,16 @@ def test_dataset_access_list_as_an_allow_policy() -> None:
 )
 def test_each_grantee_field_names_its_member(entry: dict[str, Any], member: str | None) -> None:
     assert member_of(entry) == member
+
+
+def test_a_person_is_recognised_whatever_the_case_of_the_email() -> None:
+    live = recorded("project_healthy_v3.json")
+    live["bindings"].append({"role": "roles/cloudsql.viewer", "members": ["user:Dave@Example.com"]})
+
+    findings = drift.compare(
+        (ALICE_SQL, BOB_LOGS), {("project", "pci-prod-payments"): live}, NOW, people=PEOPLE
+    )
+
+    assert [(f.severity, f.rule, f.member) for f in findings] == [
+        ("HIGH", "unexpected", "user:Dave@Example.com")
+    ]
