@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -154,3 +155,36 @@ def test_audit_config_in_another_file_is_held_to_the_same_rules(
     out = capsys.readouterr().out
     assert "terraform/more_logging.tf:2:1: error [LAPSE263]" in out
     assert "terraform/more_logging.tf:2:1: error [LAPSE264]" in out
+
+
+# ---------------------------------------------------------------------------
+# The provider constraint admits only releases that accept dataset conditions.
+
+
+def provider_constraint(path: Path) -> str:
+    (block,) = hcl2.loads(path.read_text())["terraform"]
+    (providers,) = block["required_providers"]
+    assert providers["google"]["source"] == '"hashicorp/google"'
+    return str(providers["google"]["version"]).strip('"')
+
+
+def admits(constraint: str, version: str) -> bool:
+    """Terraform's `>=` / `<` version constraints, which are all the root module uses."""
+    have = tuple(int(n) for n in version.split("."))
+    for part in constraint.split(","):
+        operator, _, bound = part.strip().partition(" ")
+        limit = tuple(int(n) for n in bound.split("."))
+        if {">=": have < limit, "<": have >= limit}[operator]:
+            return False
+    return True
+
+
+def test_provider_constraint_admits_only_releases_that_take_dataset_conditions() -> None:
+    conformance = json.loads((REPO / "generator/data/provider_arguments.json").read_text())
+    root = provider_constraint(SHIPPED / "versions.tf")
+    assert provider_constraint(SHIPPED / "grants/_module.tf") == root
+    assert root == f">= {conformance['minimum_version']}, < 9.0.0"
+    for refused in ("7.0.0", "7.8.0", "7.9.0", "7.43.0", "9.0.0"):
+        assert not admits(root, refused), refused
+    for admitted in ("7.44.0", "7.45.0", "8.0.0", "8.9.1"):
+        assert admits(root, admitted), admitted
