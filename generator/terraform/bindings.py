@@ -60,6 +60,12 @@ def read_bindings(grants_dir: Path) -> list[Binding]:
                     f"{path.name}: {resource.address} is authoritative; "
                     "only *_iam_member resources are allowed"
                 )
+            elif resource.type == "google_bigquery_dataset_access":
+                # Matched on role + member only, it collides with the conditional members.
+                raise HclError(
+                    f"{path.name}: {resource.address} grants dataset access beside "
+                    "google_bigquery_dataset_iam_member; only *_iam_member resources are allowed"
+                )
     return found
 
 
