@@ -22,6 +22,7 @@ COMMANDS = {
     "codeowners": "generator.commands.codeowners:codeowners",
     "roles": "generator.commands.roles:roles",
     "verify-approvals": "generator.commands.verify_approvals:verify_approvals",
+    "verify-plan": "generator.commands.verify_plan:verify_plan",
     "expire": "generator.commands.expire:expire",
     "drift": "generator.commands.drift:drift",
     "review": "generator.commands.review:review",

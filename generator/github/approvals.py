@@ -84,7 +84,7 @@ class ApprovalResult:
             "commit": self.commit_sha,
             "ok": self.ok,
             "problems": list(self.problems),
-            "pull_request": None if self.pull is None else _pull_evidence(self.pull),
+            "pull_request": None if self.pull is None else pull_evidence(self.pull),
             "requests": [_request_evidence(request) for request in self.requests],
         }
 
@@ -116,12 +116,12 @@ def verify_approvals(
     files = client.pull_files(pull.number)
     changed = needing_approval(files, target_of)
     reviews = client.reviews(pull.number) if changed else []
-    checker = _Checker(client, policy, pull, commit_sha, reviews)
+    checker = ApprovalChecker(client, policy, pull, commit_sha, reviews)
     verdicts = tuple(checker.judge(path, target) for path, target in changed)
-    return ApprovalResult(commit_sha, pull, verdicts, _rules_changed_alongside(files, changed))
+    return ApprovalResult(commit_sha, pull, verdicts, rules_changed_alongside(files, changed))
 
 
-def _rules_changed_alongside(
+def rules_changed_alongside(
     files: Iterable[ChangedFile], changed: list[tuple[str, str]]
 ) -> tuple[str, ...]:
     """Approvals are judged with the merged policy, so it may not change in the same merge:
@@ -131,8 +131,10 @@ def _rules_changed_alongside(
     rules = sorted(f.filename for f in files if f.filename.startswith(RULE_PATHS))
     if not rules:
         return ()
-    return (f"the pull request changes {', '.join(rules)} together with requests; the rules "
-            "that judge approvals must be merged on their own first",)
+    return (
+        f"the pull request changes {', '.join(rules)} together with requests; the rules "
+        "that judge approvals must be merged on their own first",
+    )
 
 
 def merged_pull(pulls: Iterable[PullInfo], commit_sha: str) -> PullInfo | None:
@@ -183,8 +185,11 @@ def read_requester(client: ReviewSource, path: str, ref: str) -> tuple[str | Non
     return requester.strip(), None
 
 
-class _Checker:
-    """The facts shared by every request of one pull request, and the rules applied to each."""
+class ApprovalChecker:
+    """The facts shared by every request of one pull request, and the rules applied to each.
+
+    `stale` says which approvals are too old to count: here, any not given on the final head.
+    """
 
     def __init__(
         self,
@@ -221,7 +226,7 @@ class _Checker:
             approvers=tuple(r.user_login or "" for r in accepted),
             review_ids=tuple(r.id for r in accepted),
             reasons=tuple(reasons),
-            submitted_at=tuple(_rfc3339(r.submitted_at) for r in accepted),
+            submitted_at=tuple(rfc3339(r.submitted_at) for r in accepted),
         )
 
     def author_problems(self, requester: str | None) -> list[str]:
@@ -254,20 +259,26 @@ class _Checker:
     def why_not_counted(
         self, login: str, review: ReviewInfo, handles: tuple[str, ...], requester: str | None
     ) -> str | None:
-        head = self.pull.head_sha
         # Cheap checks first: membership of a team costs an API call.
         if review.state == "DISMISSED":
             return "had their review dismissed"
         if review.state != "APPROVED":
             return f"requested changes (review {review.id})"
-        if (review.commit_id or "").lower() != head.lower():
-            return f"approved {_short(review.commit_id)}, not the final head {_short(head)}"
+        stale = self.stale(review)
+        if stale is not None:
+            return stale
         if login == self.pull.author.lower():
             return "is the pull request author"
         if requester is not None and self.emails.get(login) == requester:
             return "is the requester"
         if not self.is_approver(login, handles):
             return "is not an approver of this target"
+        return None
+
+    def stale(self, review: ReviewInfo) -> str | None:
+        head = self.pull.head_sha
+        if (review.commit_id or "").lower() != head.lower():
+            return f"approved {short_sha(review.commit_id)}, not the final head {short_sha(head)}"
         return None
 
     def is_approver(self, login: str, handles: tuple[str, ...]) -> bool:
@@ -283,17 +294,20 @@ class _Checker:
     def missing_approval(self, target: str, handles: tuple[str, ...], rejected: list[str]) -> str:
         who = ", ".join(handles) or "no one"
         text = (
-            f"no approval of the final head {_short(self.pull.head_sha)} by an approver of "
+            f"no approval of {self.approved_what()} by an approver of "
             f"{target} ({who}) other than the author and the requester"
         )
         return f"{text} ({'; '.join(rejected)})" if rejected else text
 
+    def approved_what(self) -> str:
+        return f"the final head {short_sha(self.pull.head_sha)}"
 
-def _short(sha: str | None) -> str:
+
+def short_sha(sha: str | None) -> str:
     return (sha or "an unknown commit")[:12]
 
 
-def _rfc3339(moment: datetime | None) -> str | None:
+def rfc3339(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -302,7 +316,7 @@ def _first_line(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _pull_evidence(pull: PullInfo) -> dict[str, Any]:
+def pull_evidence(pull: PullInfo) -> dict[str, Any]:
     return {
         "number": pull.number,
         "url": pull.html_url,
@@ -310,7 +324,7 @@ def _pull_evidence(pull: PullInfo) -> dict[str, Any]:
         "base": pull.base_ref,
         "head_sha": pull.head_sha,
         "merge_commit_sha": pull.merge_commit_sha,
-        "merged_at": _rfc3339(pull.merged_at),
+        "merged_at": rfc3339(pull.merged_at),
     }
 
 

@@ -1,0 +1,54 @@
+"""`lapse verify-plan PLAN_JSON`: every change of a plan traced to an approval, or refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.checks.validate import validate_repo
+from generator.commands import adapters, options
+from generator.core.errors import ConfigError
+from generator.core.repo import Repo
+from generator.lifecycle.verify_plan import verify_plan as verify
+from generator.terraform.plan import read_plan
+
+
+@click.command("verify-plan")
+@click.argument("plan_json", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--since-commit",
+    "since",
+    metavar="SHA",
+    help="The last commit applied from main; changes other than rendered bindings are allowed "
+    "only if every commit after it that changed terraform/ was approved by the security owners.",
+)
+@click.option(
+    "--evidence",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the verdict on every change, with its approvals, as JSON to this file.",
+)
+@options.root_option
+def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root: Path) -> None:
+    """Check that every change in PLAN_JSON (`terraform show -json tfplan`) was approved.
+
+    Exit 0 when every change is verified, 1 naming each refused change, 2 for usage or
+    configuration, 3 when GitHub fails after retries.
+    """
+    repo = Repo.at(root)
+    try:
+        text = plan_json.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {plan_json}: {exc}") from None
+    changes = read_plan(text, source=str(plan_json))
+    policy = options.policy_or_exit(repo)
+    requests = validate_repo(repo, now=None).requests
+    result = verify(repo, policy, requests, changes, since=since, github=adapters.github)
+    for verdict in result.verdicts:
+        click.echo(verdict.line())
+    if evidence is not None:
+        evidence.write_text(result.to_json() + "\n", encoding="utf-8")
+    refused = sum(v.outcome != "verified" for v in result.verdicts)
+    summary = f"{len(result.verdicts)} changes, {refused} not verified"
+    click.echo(summary if refused else f"{len(result.verdicts)} changes, all verified", err=True)
+    options.finish(failed=not result.ok)
