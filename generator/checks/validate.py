@@ -19,6 +19,7 @@ from generator.checks.rules import (
     PolicyContext,
     RepoContext,
     RequestContext,
+    TreeContext,
     checks,
     load_all,
 )
@@ -27,6 +28,7 @@ from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
+from generator.terraform.configuration import LAPSE_RESOURCE_TYPES, read_configuration
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +72,33 @@ def validate_repo(
     repo_ctx = RepoContext(tuple(contexts), paths, archive, policy, now)
     for check in checks("repo"):
         problems.extend(check(repo_ctx))
+    problems += _tree(repo, policy)
     if only is not None:
         keep = set(only) | {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
         keep |= {p.path for p in problems if p.rule in TERRAFORM_RULES}
         problems = [p for p in problems if p.path in keep]
     failed = {p.path for p in problems if p.level == "error"}
-    valid = tuple(c.request for c in contexts if c.request.path not in failed)
+    valid = tuple(c.request for c in contexts if not _within(c.request.path, failed))
     return Validation(tuple(sorted(set(problems))), valid, policy)
 
 
 # Problems in terraform/*.tf concern every request, whichever files were changed.
 TERRAFORM_RULES = frozenset({"LAPSE262", "LAPSE263", "LAPSE264"})
+
+
+def _within(path: str, failed: set[str]) -> bool:
+    """Whether `path` or a folder above it has an error (a symlinked folder, say)."""
+    parts = path.split("/")
+    return any("/".join(parts[:end]) in failed for end in range(1, len(parts) + 1))
+
+
+def _tree(repo: Repo, policy: Policy | None) -> list[Problem]:
+    configuration = (
+        read_configuration(repo.terraform, repo.root) if repo.terraform.is_dir() else None
+    )
+    extra = policy.terraform_resource_types if policy else ()
+    ctx = TreeContext(tuple(repo.symlinks()), configuration, LAPSE_RESOURCE_TYPES | set(extra))
+    return [p for check in checks("tree") for p in check(ctx)]
 
 
 def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:

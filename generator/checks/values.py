@@ -93,6 +93,7 @@ def policy_from(document: Document) -> Built[Policy]:
         targets=targets,
         security_owners=tuple(data["security_owners"]),
         limits=Limits(**data.get("limits", {})),
+        terraform_resource_types=tuple(data.get("terraform_resource_types", ())),
     )
     return Built(policy)
 
@@ -136,6 +137,7 @@ def _target(
             for name, entry in buckets.items()
             if isinstance(entry, dict) and entry.get("uniform_bucket_level_access") == "required"
         ),
+        hierarchy=tuple(raw.get("hierarchy", ())),
     )
     return target, problems
 

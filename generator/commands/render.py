@@ -10,6 +10,7 @@ from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
 from generator.commands import options
 from generator.core.errors import ConfigError
+from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.tables import text_table
 from generator.terraform import grants_folder
@@ -33,17 +34,42 @@ def render(check: bool, root: Path) -> None:
     except RenderError as exc:
         raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
     changes = grants_folder.compare(repo.grants, files)
+    strays = stray_problems(repo, files)
     if check:
         if not changes.clean:
             click.echo(
                 grants_folder.diff(repo.grants, changes, repo.relative(repo.grants)), nl=False
             )
             click.echo("terraform/grants/ is out of date: run `lapse render`", err=True)
-            options.finish(failed=True)
-        return
+        _report(strays)
+        options.finish(failed=not changes.clean or bool(strays))
     grants_folder.apply(repo.grants, changes)
     click.echo(text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)
     click.echo(
         f"{len(changes.write)} written, {len(changes.remove)} removed, "
         f"{len(changes.unchanged)} unchanged"
     )
+    _report(strays)
+    if strays:
+        options.finish(failed=True)
+
+
+def stray_problems(repo: Repo, files: dict[str, str]) -> list[Problem]:
+    folder = repo.relative(repo.grants)
+    return [
+        Problem(
+            f"{folder}/{name}",
+            1,
+            1,
+            "LAPSE141",
+            "error",
+            f"{folder}/{name} {why}: Terraform would read it as part of the grants",
+            "remove it; this folder holds only _module.tf and what `lapse render` writes",
+        )
+        for name, why in grants_folder.strays(repo.grants, files)
+    ]
+
+
+def _report(problems: list[Problem]) -> None:
+    if problems:
+        click.echo(problem_formats.render(problems, "text"), nl=False, err=True)

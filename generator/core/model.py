@@ -122,6 +122,8 @@ class Target:
     # Buckets the policy marks `uniform_bucket_level_access: required`; `lapse doctor` checks
     # each live, and LAPSE222 refuses a bucket listed without the mark.
     uniform_access_buckets: frozenset[str] = frozenset()
+    # The organization and folders above the target's projects, from the organization down.
+    hierarchy: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ class Policy:
     targets: dict[str, Target]
     security_owners: tuple[str, ...]
     limits: Limits = Limits()
+    terraform_resource_types: tuple[str, ...] = ()  # beyond lapse's own, allowed in terraform/
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():

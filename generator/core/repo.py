@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,22 @@ class Repo:
 
     def archive_files(self) -> list[Path]:
         return _files(self.archive)
+
+    def symlinks(self) -> list[str]:
+        """Every symlink, to a file or a folder, under the folders lapse reads."""
+        found: list[str] = []
+        for name in READ_FOLDERS:
+            for top, folders, files in os.walk(self.root / name, followlinks=False):
+                for entry in (*folders, *files):
+                    if os.path.islink(os.path.join(top, entry)):
+                        found.append(self.relative(Path(top) / entry))
+            if (self.root / name).is_symlink():
+                found.append(name)
+        return sorted(found)
+
+
+# The folders whose files lapse reads and whose owners CODEOWNERS names.
+READ_FOLDERS = ("requests", "archive", "policy", "schemas", "terraform")
 
 
 def _files(folder: Path) -> list[Path]:

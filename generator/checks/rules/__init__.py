@@ -18,8 +18,9 @@ from generator.core.model import Grant, Level, Policy, Problem, Request, Target
 if TYPE_CHECKING:
     from generator.gcp.roles import RolesLock
     from generator.terraform.audit_coverage import AuditCoverage
+    from generator.terraform.configuration import Configuration
 
-Scope = Literal["load", "request", "repo", "policy"]
+Scope = Literal["load", "request", "repo", "policy", "tree"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,15 @@ class PolicyContext:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TreeContext:
+    """The repository as files: its symlinks and its whole Terraform configuration."""
+
+    symlinks: tuple[str, ...]
+    configuration: Configuration | None
+    resource_types: frozenset[str]  # the allowlist: lapse's own types plus the policy's
+
+
 Check = Callable[..., Iterable[Problem]]
 
 
@@ -136,12 +146,15 @@ def load_all() -> dict[str, Rule]:
     from generator.checks.rules import (  # noqa: F401, PLC0415 - imported for their registrations
         audit,
         budgets,
+        hierarchy,
         loading,
         paths,
         policy,
         principals,
         resources,
         roles,
+        symlinks,
+        terraform_config,
         windows,
     )
 

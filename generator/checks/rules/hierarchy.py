@@ -1,0 +1,104 @@
+"""LAPSE276-278: targets cannot reach each other through the resource hierarchy.
+
+A role granted on a folder or organization is inherited by every project below it, so a
+target that may grant one could reach another target's projects without that target's
+approvers. The policy says where each target's projects live; these rules keep the targets'
+reach apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.checks.rules import PolicyContext, rule
+from generator.core.model import Grant, Problem, Target
+
+
+def hierarchy_nodes(target: Target) -> list[tuple[str, int, str]]:
+    """(kind, index, node) of each folder or organization the target may grant."""
+    folders = [("folder", i, name) for i, name in enumerate(target.resources.get("folder", ()))]
+    organizations = [
+        ("organization", i, f"organizations/{name}")
+        for i, name in enumerate(target.resources.get("organization", ()))
+    ]
+    return folders + organizations
+
+
+@rule(
+    "LAPSE276",
+    "A folder or organization may be granted only on its target's own hierarchy, "
+    "and on no other target's.",
+    scope="policy",
+)
+def reach_stays_in_target(ctx: PolicyContext) -> Iterator[Problem]:
+    for name, target in ctx.policy.targets.items():
+        if not target.hierarchy:
+            continue  # LAPSE277
+        for kind, index, node in hierarchy_nodes(target):
+            where = ("targets", name, "resources", kind, index)
+            others = sorted(
+                other
+                for other, found in ctx.policy.targets.items()
+                if other != name and node in found.hierarchy
+            )
+            if others:
+                yield ctx.problem(
+                    "LAPSE276",
+                    where,
+                    f"{node} holds the projects of {', '.join(others)}: a grant there reaches "
+                    "them through inheritance, without their approvers",
+                    "grant the folder that holds only this target's projects",
+                )
+            elif node not in target.hierarchy:
+                yield ctx.problem(
+                    "LAPSE276",
+                    where,
+                    f"{node} is not in targets.{name}.hierarchy, so what it holds is unknown",
+                    "name the folder in the target's hierarchy, or remove it",
+                )
+
+
+@rule(
+    "LAPSE277",
+    "Once any target may grant a folder or organization, every target names its hierarchy.",
+    scope="policy",
+)
+def hierarchy_named(ctx: PolicyContext) -> Iterator[Problem]:
+    if not any(hierarchy_nodes(t) for t in ctx.policy.targets.values()):
+        return
+    for name, target in ctx.policy.targets.items():
+        if not target.hierarchy:
+            yield ctx.problem(
+                "LAPSE277",
+                ("targets", name),
+                f"targets.{name} does not say where its projects live",
+                "add hierarchy: [organizations/ID, folders/ID, ...] down to its folder",
+                key=True,
+            )
+
+
+def _projects(target: Target) -> set[str]:
+    found = set(target.resources.get("project", ())) | set(target.bucket_projects.values())
+    for kind in ("secret", "dataset", "service_account"):
+        for resource in target.resources.get(kind, ()):
+            project = Grant("", kind, resource).project
+            if project:
+                found.add(project)
+    return found
+
+
+@rule("LAPSE278", "A project belongs to one target.", scope="policy")
+def one_target_per_project(ctx: PolicyContext) -> Iterator[Problem]:
+    owner: dict[str, str] = {}
+    for name, target in ctx.policy.targets.items():
+        for project in sorted(_projects(target)):
+            first = owner.setdefault(project, name)
+            if first != name:
+                yield ctx.problem(
+                    "LAPSE278",
+                    ("targets", name),
+                    f"project {project} is in targets {first} and {name}: either set of "
+                    "approvers could grant it",
+                    "keep each project in the one target whose approvers own it",
+                    key=True,
+                )

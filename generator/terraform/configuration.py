@@ -1,0 +1,169 @@
+"""The whole Terraform configuration under terraform/, read as located blocks.
+
+In: the folder's files. Out: every file Terraform could read, and for each `.tf` file its
+blocks and attributes with 1-based line and column (python-hcl2's parse tree carries them),
+so that the configuration allowlist can point at the line that breaks it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import hcl2
+
+from generator.terraform.render import RESOURCE_TYPES
+
+# The resource types lapse itself writes or relies on: the grants, and the audit configs that
+# must cover them. policy/policy.yaml may add more (terraform_resource_types).
+LAPSE_RESOURCE_TYPES = frozenset(
+    {
+        *RESOURCE_TYPES.values(),
+        "google_project_iam_audit_config",
+        "google_folder_iam_audit_config",
+        "google_organization_iam_audit_config",
+    }
+)
+# What Terraform and CI leave in the folder, which Terraform never reads as configuration.
+LOCAL_STATE = (".terraform",)
+LOCAL_FILES = frozenset({"tfplan"})
+_PLAIN_STRING = re.compile(r'^"([^"\\$%]*)"$')
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    name: str
+    text: str  # the expression as written
+    line: int
+    col: int
+
+    @property
+    def literal(self) -> str | None:
+        """The value when it is a plain string literal, else None."""
+        match = _PLAIN_STRING.match(self.text.strip())
+        return match.group(1) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: str
+    labels: tuple[str, ...]
+    line: int
+    col: int
+    attributes: tuple[Attribute, ...]
+    blocks: tuple[Block, ...]
+
+    def attribute(self, name: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+    def walk(self) -> list[Block]:
+        """This block and every block inside it, in order."""
+        return [self, *(inner for block in self.blocks for inner in block.walk())]
+
+
+@dataclass(frozen=True, slots=True)
+class TerraformFile:
+    path: str  # relative to the repository
+    blocks: tuple[Block, ...]
+    error: tuple[int, int, str] | None = None  # line, column, why it cannot be read
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    folder: str  # terraform, relative to the repository
+    entries: tuple[str, ...]  # every file under it, relative to the repository
+    files: tuple[TerraformFile, ...]  # the .tf files, read
+
+
+def read_configuration(folder: Path, root: Path) -> Configuration:
+    """Every file under `folder`; `.tf` files parsed. Symlinks are listed, never followed."""
+    entries = sorted(
+        path
+        for path in folder.rglob("*")
+        if not path.is_dir() or path.is_symlink()
+        if not _local(path.relative_to(folder))
+    )
+    relative = folder.relative_to(root).as_posix()
+    files = tuple(
+        read_file(path.relative_to(root).as_posix(), path)
+        for path in entries
+        if path.name.endswith(".tf") and path.is_file() and not path.is_symlink()
+    )
+    return Configuration(relative, tuple(p.relative_to(root).as_posix() for p in entries), files)
+
+
+def _local(path: Path) -> bool:
+    return path.parts[0] in LOCAL_STATE or (len(path.parts) == 1 and path.name in LOCAL_FILES)
+
+
+def read_file(relative: str, path: Path) -> TerraformFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return TerraformFile(relative, (), (1, 1, f"cannot read it as UTF-8: {exc}"))
+    return parse_text(relative, text)
+
+
+def parse_text(relative: str, text: str) -> TerraformFile:
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except Exception as exc:  # lark raises many types; all mean "not readable HCL"
+        line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
+        first = (str(exc).strip().splitlines() or ["unreadable"])[0]
+        return TerraformFile(relative, (), (max(int(line), 1), max(int(col), 1), first))
+    body = _child(tree, "body")
+    return TerraformFile(relative, _blocks(body, text) if body is not None else ())
+
+
+def _child(node: Any, name: str) -> Any:
+    return next(
+        (c for c in getattr(node, "children", ()) if getattr(c, "data", None) == name), None
+    )
+
+
+def _blocks(body: Any, text: str) -> tuple[Block, ...]:
+    return tuple(_block(c, text) for c in body.children if getattr(c, "data", None) == "block")
+
+
+def _block(node: Any, text: str) -> Block:
+    parts = [c for c in node.children if hasattr(c, "data")]
+    body = next((c for c in parts if c.data == "body"), None)
+    heads = [c for c in parts if c.data != "body"]
+    labels = tuple(_source(label, text).strip().strip('"') for label in heads[1:])
+    attributes = tuple(
+        _attribute(c, text)
+        for c in (body.children if body is not None else ())
+        if getattr(c, "data", None) == "attribute"
+    )
+    inner = _blocks(body, text) if body is not None else ()
+    kind = _source(heads[0], text).strip() if heads else ""
+    return Block(kind, labels, node.meta.line, node.meta.column, attributes, inner)
+
+
+def _attribute(node: Any, text: str) -> Attribute:
+    parts = [c for c in node.children if hasattr(c, "data")]
+    name = _source(parts[0], text).strip()
+    value = _source(parts[-1], text) if len(parts) > 1 else ""
+    return Attribute(name, value, node.meta.line, node.meta.column)
+
+
+def _source(node: Any, text: str) -> str:
+    meta = node.meta
+    return "" if getattr(meta, "empty", True) else text[meta.start_pos : meta.end_pos]
+
+
+def module_source_inside(folder: str, file_path: str, source: str) -> bool:
+    """Whether a local module `source`, relative to the file's folder, stays inside `folder`."""
+    if not source.startswith(("./", "../")):
+        return False
+    parts: list[str] = []
+    for part in (*PurePosixPath(file_path).parent.parts, *PurePosixPath(source).parts):
+        if part == "..":
+            if not parts:
+                return False
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return PurePosixPath(*parts).is_relative_to(folder) if parts else False
