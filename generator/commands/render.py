@@ -26,7 +26,9 @@ def render(check: bool, root: Path) -> None:
     repo = Repo.at(root)
     result = validate_repo(repo, now=None)
     if result.errors:
-        click.echo(problem_formats.render(result.problems, "text"), nl=False, err=True)
+        named = {f"{request.id}.tf": "" for request in result.requests}
+        problems = [*result.problems, *stray_problems(repo, named)]
+        click.echo(problem_formats.render(sorted(problems), "text"), nl=False, err=True)
         click.echo("nothing written: fix the problems above first", err=True)
         options.finish(failed=True)
     try:
