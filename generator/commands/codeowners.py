@@ -30,7 +30,8 @@ def codeowners(check: bool, root: Path) -> None:
             click.echo(f".github/CODEOWNERS: {message}", err=True)
         if stale or taken:
             click.echo(
-                "run `lapse codeowners` and keep hand-written lines above the section", err=True
+                "run `lapse codeowners`, and remove every line after the generated section",
+                err=True,
             )
             options.finish(failed=True)
         return

@@ -36,10 +36,46 @@ def test_each_target_folder_belongs_to_its_approvers_by_last_match() -> None:
     )
     assert codeowners.owners_of(text, "policy/policy.yaml")[1] == ("@example-org/security",)
     assert codeowners.owners_of(text, "terraform/audit_logging.tf")[1] == ("@example-org/security",)
-    assert codeowners.owners_of(text, "terraform/grants/inc-1.tf")[1] == ()
-    assert codeowners.owners_of(text, "terraform/grants/_module.tf")[1] == (
-        "@example-org/security",
+    assert codeowners.owners_of(text, "archive/pci-prod/inc-1.yaml")[1] == (
+        "@example-org/pci-access-approvers",
     )
+    for path in ("terraform/grants/inc-1.tf", "terraform/grants/_module.tf", "setup.py"):
+        assert codeowners.owners_of(text, path)[1] == ("@example-org/security",)
+
+
+def test_every_path_has_an_owner_and_the_catch_all_comes_first() -> None:
+    """A root setup.py, a pip/ folder, pyproject.toml, a hand-written grant: none unowned."""
+    policy = _policy()
+    text = codeowners.section(policy)
+    assert text.splitlines()[1] == "* @example-org/security"
+    for path in (
+        "setup.py",
+        "pip/__init__.py",
+        "pyproject.toml",
+        "terraform/grants/evil.tf",
+        "docs/x.md",
+        "requests/README.md",
+        "requests/unknown-target/x.yaml",
+    ):
+        assert codeowners.owners_of(text, path)[1] == ("@example-org/security",), path
+
+
+def test_a_narrow_line_after_the_section_is_caught() -> None:
+    policy = _policy()
+    text = codeowners.updated("", policy) + "/requests/pci-prod/inc-9.yaml @mallory\n"
+    taken = codeowners.shadowed(text, policy)
+    assert any("/requests/pci-prod/inc-9.yaml follows the generated section" in t for t in taken)
+
+
+def test_check_refuses_a_narrow_line_after_the_section(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(root, ".github/CODEOWNERS", "")
+    assert lapse("codeowners", cwd=root).code == 0
+    with (root / ".github/CODEOWNERS").open("a") as handle:
+        handle.write("/policy/policy.yaml @mallory\n")
+    run = lapse("codeowners --check", cwd=root)
+    assert run.code == 1
+    assert "line 10: /policy/policy.yaml follows the generated section" in run.err
 
 
 def test_a_later_line_that_steals_a_folder_is_caught() -> None:
