@@ -3,7 +3,8 @@
 `make_repo` copies the policy, schemas and root Terraform module of this repository and writes
 N requests that pass `lapse validate` under a scaled copy of the policy: more people, more
 resources of every kind, raised limits, and Data Access audit logging for every generated
-project, folder and organization. Every request has an explicit `starts` in 2027, so the
+project and folder. Generated folders nest under their target's own folder, in its hierarchy;
+no target grants the organization, which holds both. Every request has an explicit `starts` in 2027, so the
 corpus does not depend on the clock (until 2027 is over).
 """
 
@@ -59,7 +60,6 @@ MENU: dict[str, tuple[tuple[str, str], ...]] = {
     "staging": (
         ("roles/resourcemanager.folderViewer", "folder"),
         ("roles/iam.securityReviewer", "folder"),
-        ("roles/iam.securityReviewer", "organization"),
         ("roles/iam.securityReviewer", "project"),
         ("roles/iam.serviceAccountViewer", "service_account"),
         ("roles/cloudsql.client", "project"),
@@ -96,10 +96,6 @@ PURPOSES: dict[str, tuple[str, tuple[str, ...]]] = {
         "folder-review",
         ("Review IAM inheritance on the staging folder before recertification {n}",),
     ),
-    "organization": (
-        "org-review",
-        ("Review organization policy constraints ahead of audit request {n}",),
-    ),
     "service_account": (
         "batch-runner",
         ("Check which keys and bindings the batch runner service account holds ({n})",),
@@ -132,7 +128,6 @@ class Pools:
     bucket_projects: dict[str, str] = field(default_factory=dict)
     projects: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
-    organizations: set[str] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------- the repository
@@ -202,9 +197,6 @@ def _generated(pools: Pools, target: str, kind: str, i: int) -> str:
     if kind == "folder":
         pools.folders.add(f"folders/3045187{i:05d}")
         return f"folders/3045187{i:05d}"
-    if kind == "organization":
-        pools.organizations.add(f"71830552{i:04d}")
-        return f"71830552{i:04d}"
     pools.projects.add(project)
     if kind == "bucket":
         pools.bucket_projects[f"settlement-exports-{i:03d}"] = project
@@ -229,6 +221,9 @@ def _write_policy(root: Path, policy: dict[str, Any], people: dict[str, str], po
             }
         else:
             resources[kind] = names
+        if kind == "folder":  # nested below the target's folder: on its hierarchy only
+            hierarchy = policy["targets"][target]["hierarchy"]
+            hierarchy += [name for name in names if name not in hierarchy]
     text = POLICY_COMMENT + yaml.dump(
         policy, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False, width=200
     )
@@ -240,7 +235,6 @@ def _write_policy(root: Path, policy: dict[str, Any], people: dict[str, str], po
 def _write_audit(root: Path, pools: Pools) -> None:
     blocks = [_audit_block("project", "project", p) for p in sorted(pools.projects)]
     blocks += [_audit_block("folder", "folder", f) for f in sorted(pools.folders)]
-    blocks += [_audit_block("organization", "org_id", o) for o in sorted(pools.organizations)]
     path = root / "terraform" / "audit_logging.tf"
     text = path.read_text(encoding="utf-8") + "".join(blocks)
     path.write_text(text, encoding="utf-8")
@@ -327,8 +321,6 @@ def _instant(moment: datetime, zone: timezone) -> str:
 
 
 def _resource(rng: random.Random, kind: str, name: str) -> str:
-    if kind == "organization":
-        return f'"{name}"'
     if kind == "dataset" and rng.random() < 0.25:  # the other spelling lapse accepts
         project, dataset = name.split(".", 1)
         return f"projects/{project}/datasets/{dataset}"
