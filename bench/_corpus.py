@@ -4,8 +4,8 @@
 N requests that pass `lapse validate` under a scaled copy of the policy: more people, more
 resources of every kind, raised limits, and Data Access audit logging for every generated
 project and folder. Generated folders nest under their target's own folder, in its hierarchy;
-no target grants the organization, which holds both. Every request has an explicit `starts` in 2027, so the
-corpus does not depend on the clock (until 2027 is over).
+no target grants the organization, which holds both. Every request has an explicit `starts`
+in 2027, so the corpus does not depend on the clock (until 2027 is over).
 """
 
 from __future__ import annotations
