@@ -72,6 +72,32 @@ def test_lapse283_http_inside_check_block() -> None:
     assert tf(text) == {(1, 1, "LAPSE288"), (2, 3, "LAPSE283")}
 
 
+def test_lapse283_credentials_data_source() -> None:
+    assert tf('data "google_client_config" "me" {\n}\n') == {(1, 1, "LAPSE283")}
+
+
+def test_lapse283_google_data_source_passes() -> None:
+    assert tf('data "google_project" "p" {\n  project_id = "x"\n}\n') == set()
+
+
+def test_lapse289_file_function() -> None:
+    assert tf('locals {\n  env = file("/proc/self/environ")\n}\n') == {(2, 3, "LAPSE289")}
+
+
+def test_lapse289_templatefile_nested_in_a_block() -> None:
+    text = 'resource "google_project_iam_member" "x" {\n  condition {\n'
+    text += '    description = templatefile("x", {})\n  }\n}\n'
+    assert tf(text) == {(3, 5, "LAPSE289")}
+
+
+def test_lapse289_ignores_the_word_in_text() -> None:
+    assert tf('locals {\n  a = "the bank file (today)"\n}\n') == set()
+
+
+def test_lapse289_inside_a_template() -> None:
+    assert tf('locals {\n  a = "${file("/etc/passwd")}"\n}\n') == {(2, 3, "LAPSE289")}
+
+
 def test_lapse284_registry_module() -> None:
     text = 'module "m" {\n  source = "git::https://example.com/m.git"\n}\n'
     assert tf(text) == {(2, 3, "LAPSE284")}

@@ -7,6 +7,7 @@ points at the file and line that opens it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
@@ -26,6 +27,20 @@ TOP_LEVEL = frozenset(
     {"terraform", "provider", "resource", "data", "module", "variable", "locals", "output", "moved"}
 )
 LOCK_FILE = ".terraform.lock.hcl"
+# Google data sources that hand out the apply identity's credentials, which a plan would print.
+CREDENTIAL_DATA_SOURCES = frozenset(
+    {
+        "google_client_config",
+        "google_service_account_access_token",
+        "google_service_account_id_token",
+        "google_service_account_jwt",
+    }
+)
+# Functions that read the runner's files (its environment under /proc, the git config...).
+FILE_FUNCTIONS = re.compile(
+    r"\b(file|filebase64|filebase64sha256|filebase64sha512|filemd5|filesha1|filesha256|"
+    r"filesha512|fileexists|fileset|templatefile|pathexpand|abspath)\s*\("
+)
 
 
 def _problem(path: str, line: int, col: int, rule_id: str, message: str, hint: str) -> Problem:
@@ -93,20 +108,24 @@ def no_provisioners(ctx: TreeContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE283", "Data sources are Google's only: no external, http or the like.", scope="tree")
+@rule(
+    "LAPSE283",
+    "Data sources are Google's only (no external, http, ...) and read no credentials.",
+    scope="tree",
+)
 def google_data_sources(ctx: TreeContext) -> Iterator[Problem]:
     for path, block in _blocks(ctx):
         if block.kind != "data" or not block.labels:
             continue
-        if not block.labels[0].startswith(("google_", "google-beta_")):
+        kind = block.labels[0]
+        if not kind.startswith("google_") or kind in CREDENTIAL_DATA_SOURCES:
             yield _problem(
                 path,
                 block.line,
                 block.col,
                 "LAPSE283",
-                f'data "{block.labels[0]}" runs or fetches something outside Google Cloud '
-                "during plan",
-                "remove it; only google_* data sources are allowed",
+                f'data "{kind}" runs, fetches or hands out credentials during plan',
+                "remove it; only google_* data sources that read no credentials are allowed",
             )
 
 
@@ -211,4 +230,29 @@ def known_blocks(ctx: TreeContext) -> Iterator[Problem]:
                     f"a {block.kind} block is not allowed here",
                     "import, removed and check blocks change or read state outside the plan "
                     "lapse verifies",
+                )
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _without_plain_strings(text: str) -> str:
+    """`text` with string literals that hold no template blanked: a request's reason saying
+    "the bank file (today)" is text, not a call."""
+    return _STRING.sub(lambda m: m.group(0) if re.search(r"[$%]\{", m.group(0)) else '""', text)
+
+
+@rule("LAPSE289", "No functions that read files (file, templatefile, ...).", scope="tree")
+def no_file_functions(ctx: TreeContext) -> Iterator[Problem]:
+    for path, block in _blocks(ctx):
+        for attribute in block.attributes:
+            found = FILE_FUNCTIONS.search(_without_plain_strings(attribute.text))
+            if found:
+                yield _problem(
+                    path,
+                    attribute.line,
+                    attribute.col,
+                    "LAPSE289",
+                    f"{found.group(1)}() reads the runner's files into the plan, which prints them",
+                    "write the value into the .tf file itself",
                 )
