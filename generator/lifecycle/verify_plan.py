@@ -218,11 +218,12 @@ class _Asker:
         refused = [reason for approval in approvals for reason in approval.reasons]
         if refused:
             return Verdict(pending.change, "refused", "; ".join(refused), approvals=approvals)
+        pulls = sorted({f"#{a.pull.number}" for a in approvals if a.pull is not None})
         return Verdict(
             pending.change,
             "verified",
-            f"every change to the configuration since {pending.commits[-1][:12]}^ was approved "
-            "by the security owners",
+            f"every commit since the last apply that changed the configuration was approved by "
+            f"the security owners ({', '.join(pulls)})",
             approvals=approvals,
         )
 

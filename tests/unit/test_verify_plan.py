@@ -4,6 +4,7 @@ merged pull requests, and GitHub over HTTP answering from that history."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +326,29 @@ def test_unreadable_plan_is_exit_2(
     plan_file.write_text(text)
     assert cli.main(["verify-plan", str(plan_file), "--root", str(history.root)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_symlinked_request_changed_through_its_target_is_refused(
+    history: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One approved pull request adds a request that is a symlink to an unowned file; a later
+    one edits only that file, to change role and expiry. The plan's grant is refused, offline."""
+    widened = TEXT.replace("2026-11-30T13:00:00Z", "2030-11-30T13:00:00Z")
+    scratch = make_repo(tmp_path / "scratch")
+    (scratch / REQUEST).parent.mkdir(parents=True)
+    (scratch / REQUEST).write_text(widened)
+    block = rendered(scratch)
+    plans.git(history.root, "checkout", "-qb", "pr-42")
+    history.write({"notes/unowned.yaml": TEXT})
+    (history.root / REQUEST).parent.mkdir(parents=True)
+    os.symlink("../../notes/unowned.yaml", history.root / REQUEST)
+    plans.git(history.root, "add", "-A")
+    plans.git(history.root, "commit", "-qm", "link")
+    plans.git(history.root, "checkout", "-q", "main")
+    history.merge(42, "pr-42", "alice-ng", [REQUEST, "notes/unowned.yaml"]).approve("carol-diaz")
+    history.pull_request(43, "mallory", {"notes/unowned.yaml": widened})
+
+    code, _ = verify(history, binding(block))
+
+    assert code == 1
+    assert "no request on main renders this binding" in capsys.readouterr().out
