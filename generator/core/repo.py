@@ -76,6 +76,8 @@ class Repo:
         found: list[str] = []
         for name in READ_FOLDERS:
             for top, folders, files in os.walk(self.root / name, followlinks=False):
+                if Path(top) == self.terraform and ".terraform" in folders:
+                    folders.remove(".terraform")  # `terraform init`'s own cache, never committed
                 for entry in (*folders, *files):
                     if os.path.islink(os.path.join(top, entry)):
                         found.append(self.relative(Path(top) / entry))

@@ -294,7 +294,7 @@ def test_lapse276_staging_organization_reaches_pci(root: Path) -> None:
         "        - folders/204518736091\n",
         '        - folders/204518736091\n      organization:\n        - "618305524870"\n',
     )
-    assert (92, 11, "LAPSE276") in policy_problems(root)
+    assert (96, 11, "LAPSE276") in policy_problems(root)
 
 
 def test_lapse276_folder_outside_the_targets_hierarchy(root: Path) -> None:
@@ -303,7 +303,7 @@ def test_lapse276_folder_outside_the_targets_hierarchy(root: Path) -> None:
         "        - folders/204518736091\n",
         "        - folders/204518736091\n        - folders/999\n",
     )
-    assert (91, 11, "LAPSE276") in policy_problems(root)
+    assert (95, 11, "LAPSE276") in policy_problems(root)
 
 
 def test_lapse277_hierarchy_required_once_folders_are_granted(root: Path) -> None:
@@ -312,14 +312,14 @@ def test_lapse277_hierarchy_required_once_folders_are_granted(root: Path) -> Non
         "    hierarchy:\n      - organizations/618305524870\n      - folders/381920475512\n",
         "",
     )
-    assert (28, 3, "LAPSE277") in policy_problems(root)
+    assert (32, 3, "LAPSE277") in policy_problems(root)
 
 
 def test_lapse278_project_in_two_targets(root: Path) -> None:
     edit_policy(
         root, "        - stg-payments\n", "        - stg-payments\n        - pci-prod-payments\n"
     )
-    assert (66, 3, "LAPSE278") in policy_problems(root)
+    assert (70, 3, "LAPSE278") in policy_problems(root)
 
 
 def test_shipped_policy_keeps_staging_off_pci_projects() -> None:
@@ -330,3 +330,20 @@ def test_shipped_policy_keeps_staging_off_pci_projects() -> None:
         f"organizations/{o}" for o in staging.resources["organization"]
     }
     assert pci.hierarchy and not reach & set(pci.hierarchy)
+
+
+def test_terraform_init_cache_is_not_the_configuration(root: Path) -> None:
+    cache = root / "terraform/.terraform/providers"
+    cache.mkdir(parents=True)
+    os.symlink(root / "policy", cache / "google")
+    place(root, "terraform/.terraform/modules/modules.json", "{}")
+    assert validate_repo(Repo.at(root), now=None).errors == ()
+
+
+def test_policy_extends_the_resource_types(root: Path) -> None:
+    place(root, "terraform/sink.tf", 'resource "google_logging_project_sink" "s" {\n}\n')
+    assert validate_repo(Repo.at(root), now=None).errors[0].rule == "LAPSE286"
+    edit_policy(
+        root, "people:\n", "terraform_resource_types:\n  - google_logging_project_sink\n\npeople:\n"
+    )
+    assert validate_repo(Repo.at(root), now=None).errors == ()
