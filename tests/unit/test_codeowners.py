@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from generator.checks.validate import validate_repo
@@ -106,3 +107,23 @@ def test_check_exits_1_with_a_diff_when_stale(tmp_path: Path) -> None:
     assert lapse("codeowners", cwd=root).code == 0
     assert lapse("codeowners --check", cwd=root).code == 0
     assert (root / ".github/CODEOWNERS").read_text().startswith("/docs/ @example-org/writers\n")
+
+
+def test_every_committed_path_has_its_owner() -> None:
+    """Invariant 9: target folders belong to the target's approvers, every other path to the
+    security owners."""
+    policy = _policy()
+    text = (REPO / ".github" / "CODEOWNERS").read_text()
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert listed
+    for path in listed:
+        top, _, rest = path.partition("/")
+        target = rest.split("/", 1)[0]
+        if top in codeowners.TARGET_FOLDERS and target in policy.targets:
+            wanted = policy.targets[target].approvers
+        else:
+            wanted = policy.security_owners
+        found = codeowners.owners_of(text, path)
+        assert found is not None and found[1] == wanted, path
