@@ -287,6 +287,11 @@ def edit_policy(root: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def line_of(root: Path, text: str) -> int:
+    lines = (root / "policy/policy.yaml").read_text().splitlines()
+    return lines.index(text) + 1
+
+
 def test_lapse276_staging_organization_reaches_pci(root: Path) -> None:
     """The shipped policy used to let staging grant the organization that holds pci-prod."""
     edit_policy(
@@ -294,7 +299,7 @@ def test_lapse276_staging_organization_reaches_pci(root: Path) -> None:
         "        - folders/204518736091\n",
         '        - folders/204518736091\n      organization:\n        - "618305524870"\n',
     )
-    assert (96, 11, "LAPSE276") in policy_problems(root)
+    assert (line_of(root, '        - "618305524870"'), 11, "LAPSE276") in policy_problems(root)
 
 
 def test_lapse276_folder_outside_the_targets_hierarchy(root: Path) -> None:
@@ -303,7 +308,7 @@ def test_lapse276_folder_outside_the_targets_hierarchy(root: Path) -> None:
         "        - folders/204518736091\n",
         "        - folders/204518736091\n        - folders/999\n",
     )
-    assert (95, 11, "LAPSE276") in policy_problems(root)
+    assert (line_of(root, "        - folders/999"), 11, "LAPSE276") in policy_problems(root)
 
 
 def test_lapse277_hierarchy_required_once_folders_are_granted(root: Path) -> None:
@@ -312,14 +317,14 @@ def test_lapse277_hierarchy_required_once_folders_are_granted(root: Path) -> Non
         "    hierarchy:\n      - organizations/618305524870\n      - folders/381920475512\n",
         "",
     )
-    assert (32, 3, "LAPSE277") in policy_problems(root)
+    assert (line_of(root, "  pci-prod:"), 3, "LAPSE277") in policy_problems(root)
 
 
 def test_lapse278_project_in_two_targets(root: Path) -> None:
     edit_policy(
         root, "        - stg-payments\n", "        - stg-payments\n        - pci-prod-payments\n"
     )
-    assert (70, 3, "LAPSE278") in policy_problems(root)
+    assert (line_of(root, "  staging:"), 3, "LAPSE278") in policy_problems(root)
 
 
 def test_shipped_policy_keeps_staging_off_pci_projects() -> None:
