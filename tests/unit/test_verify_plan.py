@@ -352,3 +352,24 @@ def test_symlinked_request_changed_through_its_target_is_refused(
 
     assert code == 1
     assert "no request on main renders this binding" in capsys.readouterr().out
+
+
+def test_configuration_unchanged_since_the_last_apply_is_restored(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved_request(history)  # request merges change no configuration
+    since = plans.git(history.root, "rev-list", "--max-parents=0", "HEAD")
+    monkeypatch.setattr(adapters, "github", lambda: pytest.fail("GitHub must not be asked"))
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 0
+    assert "restores what was applied" in evidence["changes"][0]["reason"]
+
+
+def test_since_commit_not_behind_head_is_exit_2(
+    history: History, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = verify(history, audit_change(), since="0123456789abcdef0123456789abcdef01234567")
+    assert code == 2
+    assert "is not a commit HEAD descends from" in capsys.readouterr().err
