@@ -1,7 +1,9 @@
 """The policy-driven section of .github/CODEOWNERS, and proof that nothing overrides it.
 
 Every path has an owner: the section starts with a catch-all for the security owners, then
-gives each target's requests/, archive/ and reports/ folders to its approvers. GitHub reads
+gives each target's requests/, archive/ and reports/ folders, and its rendered grant files
+(`terraform/grants/<target>.<id>.tf`), to its approvers: a request's pull request needs only
+its target's approval, while the grants module and every other file stay the security owners'. GitHub reads
 CODEOWNERS from the base branch and lets the last matching line win, so the section goes last,
 and `--check` refuses any line after it (however narrow) and probes every owned path against
 the whole file.
@@ -48,6 +50,8 @@ class Ownership:
     def probes(self) -> tuple[str, ...]:
         if self.pattern == EVERYTHING:
             return SECURITY_PROBES
+        if self.pattern.endswith(".tf"):
+            return (self.pattern.lstrip("/").replace("*", "probe"),)
         return (self.pattern.lstrip("/") + "probe.yaml",)
 
 
@@ -56,6 +60,7 @@ def ownerships(policy: Policy) -> list[Ownership]:
     for name in sorted(policy.targets):
         approvers = policy.targets[name].approvers
         lines += [Ownership(f"/{folder}/{name}/", approvers) for folder in TARGET_FOLDERS]
+        lines.append(Ownership(f"/terraform/grants/{name}.*.tf", approvers))
     return lines
 
 

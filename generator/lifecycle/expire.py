@@ -37,7 +37,7 @@ from generator.lifecycle.expiry_text import (
     reminder_marker,
 )
 from generator.terraform.grants_folder import compare
-from generator.terraform.render import render_all
+from generator.terraform.render import grant_file_name, render_all
 
 BRANCH = "lapse/expire"
 LABEL = "lapse-expire"
@@ -235,7 +235,7 @@ def _item(
     archived = archive_path_of(request.path)
     if archived is None:  # validation refuses files outside requests/<target>/<id>.yaml
         raise ConfigError(f"{request.path} is not at requests/<target>/<id>.yaml")
-    grants_path = f"{GRANTS_DIR}/{request.id}.tf"
+    grants_path = f"{GRANTS_DIR}/{grant_file_name(request)}"
     content = twins.get(request.path)
     return ExpiredRequest(
         request=request,

@@ -210,11 +210,16 @@ def _reads_back(resource: Resource, block: Block) -> bool:
     )
 
 
+def grant_file_name(request: Request) -> str:
+    """`<target>.<id>.tf`: the target in the name lets CODEOWNERS give the file to its approvers."""
+    return f"{request.target}.{request.id}.tf"
+
+
 def render_all(requests: Iterable[Request]) -> dict[str, str]:
     """File name under terraform/grants/ -> content, for every request, each self-checked."""
     files: dict[str, str] = {}
     for request in sorted(requests, key=lambda r: r.id):
         text = render_request(request)
         self_check(request, text)
-        files[f"{request.id}.tf"] = text
+        files[grant_file_name(request)] = text
     return files

@@ -25,7 +25,7 @@ NOW = "2026-12-01T10:00:00Z"
 PROJECT_URL = (
     "https://cloudresourcemanager.googleapis.com/v1/projects/pci-prod-payments:getIamPolicy"
 )
-GRANT_FILE = "terraform/grants/inc-4512-settlement-batch.tf"
+GRANT_FILE = "terraform/grants/pci-prod.inc-4512-settlement-batch.tf"
 EXTENDED = 'request.time < timestamp(\\"2099-12-31T23:59:59Z\\")'
 
 

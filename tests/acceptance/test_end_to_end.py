@@ -55,7 +55,7 @@ def serve_github(http: responses.RequestsMock, merge: str, head: str, text: str)
             fixture("pull_file", filename=REQUEST, status="added"),
             fixture(
                 "pull_file",
-                filename="terraform/grants/inc-4600-reconcile-settlement-batch-4411.tf",
+                filename="terraform/grants/pci-prod.inc-4600-reconcile-settlement-batch-4411.tf",
                 status="added",
             ),
         ],
@@ -166,7 +166,7 @@ def test_lifecycle(
     assert int(git(root, "rev-list", "--count", "HEAD")) == int(before) + 1
     archived = root / REQUEST.replace("requests/", "archive/")
     assert archived.read_bytes() == git(root, "show", f"{merge}:{REQUEST}").encode() + b"\n"
-    assert not list((root / "terraform/grants").glob("inc-*.tf"))
+    assert not list((root / "terraform/grants").glob("pci-prod.inc-*.tf"))
     assert lapse("render --check", cwd=root).code == 0
 
     # The review finds use hours after expiry: the binding did not expire. Incident.

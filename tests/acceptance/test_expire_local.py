@@ -84,7 +84,7 @@ def expire_now(repo: Repo, now: datetime = NOW) -> str | None:
 
 
 def grants_file(path: str) -> str:
-    return f"terraform/grants/{Path(path).stem}.tf"
+    return f"terraform/grants/{Path(path).parent.name}.{Path(path).stem}.tf"
 
 
 def test_expire_archives_byte_for_byte_in_one_commit(tmp_path: Path) -> None:
@@ -113,8 +113,8 @@ def test_expire_archives_byte_for_byte_in_one_commit(tmp_path: Path) -> None:
             "A\tarchive/pci-prod/inc-4530-secret-metadata.yaml",
             f"D\t{ALICE}",
             f"D\t{BOB}",
-            "D\tterraform/grants/inc-4512-settlement-batch.tf",
-            "D\tterraform/grants/inc-4530-secret-metadata.tf",
+            "D\tterraform/grants/pci-prod.inc-4512-settlement-batch.tf",
+            "D\tterraform/grants/pci-prod.inc-4530-secret-metadata.tf",
         ]
     )
     assert git(root, "log", "-1", "--format=%s", "HEAD").strip() == (

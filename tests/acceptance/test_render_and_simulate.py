@@ -94,7 +94,7 @@ def test_render_check_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
     run = lapse("render --check", cwd=root)
 
     assert run.code == 1
-    assert "--- a/terraform/grants/chg-1210-batch-runner.tf" in run.out
+    assert "--- a/terraform/grants/staging.chg-1210-batch-runner.tf" in run.out
     assert '-    expression  = "request.time < timestamp(\\"2026-12-05T18:00:00Z\\")"' in run.out
     assert '+    expression  = "request.time < timestamp(\\"2026-12-05T17:00:00Z\\")"' in run.out
     assert "out of date" in run.err
@@ -139,7 +139,7 @@ def test_simulate_text_and_markdown() -> None:
 def test_simulate_refuses_what_it_cannot_evaluate(tmp_path: Path) -> None:
     root = _repo_with_samples(tmp_path)
     lapse("render", cwd=root)
-    path = root / "terraform/grants/chg-1210-batch-runner.tf"
+    path = root / "terraform/grants/staging.chg-1210-batch-runner.tf"
     path.write_text(path.read_text().replace("request.time <", "request.time <<", 1))
     run = lapse("simulate", cwd=root)
     assert run.code == 2

@@ -152,13 +152,9 @@ def test_drift_finds_a_stripped_condition(
         "chg-1207-folder-review",
         "chg-1210-batch-runner",
     ]:
-        (
-            root
-            / "requests"
-            / ("pci-prod" if name.startswith("inc") else "staging")
-            / f"{name}.yaml"
-        ).unlink()
-        (root / "terraform/grants" / f"{name}.tf").unlink()
+        target = "pci-prod" if name.startswith("inc") else "staging"
+        (root / "requests" / target / f"{name}.yaml").unlink()
+        (root / "terraform/grants" / f"{target}.{name}.tf").unlink()
     monkeypatch.setattr(adapters, "build_session", requests.Session)
     stripped = {
         "version": 1,

@@ -40,8 +40,21 @@ def test_each_target_folder_belongs_to_its_approvers_by_last_match() -> None:
     assert codeowners.owners_of(text, "archive/pci-prod/inc-1.yaml")[1] == (
         "@example-org/pci-access-approvers",
     )
-    for path in ("terraform/grants/inc-1.tf", "terraform/grants/_module.tf", "setup.py"):
-        assert codeowners.owners_of(text, path)[1] == ("@example-org/security",)
+    # A request's rendered grant file travels with it: its target's approvers own it.
+    assert codeowners.owners_of(text, "terraform/grants/pci-prod.inc-1.tf")[1] == (
+        "@example-org/pci-access-approvers",
+    )
+    assert codeowners.owners_of(text, "terraform/grants/staging.chg-1.tf")[1] == (
+        "@example-org/platform-leads",
+    )
+    for path in (
+        "terraform/grants/_module.tf",
+        "terraform/grants/inc-1.tf",
+        "terraform/grants/pci-prod.inc-1.tf.json",
+        "terraform/grants/pci-prod.inc-1_override.tf.json",
+        "setup.py",
+    ):
+        assert codeowners.owners_of(text, path)[1] == ("@example-org/security",), path
 
 
 def test_every_path_has_an_owner_and_the_catch_all_comes_first() -> None:
@@ -76,7 +89,7 @@ def test_check_refuses_a_narrow_line_after_the_section(tmp_path: Path) -> None:
         handle.write("/policy/policy.yaml @mallory\n")
     run = lapse("codeowners --check", cwd=root)
     assert run.code == 1
-    assert "line 10: /policy/policy.yaml follows the generated section" in run.err
+    assert "line 12: /policy/policy.yaml follows the generated section" in run.err
 
 
 def test_a_later_line_that_steals_a_folder_is_caught() -> None:
@@ -110,8 +123,8 @@ def test_check_exits_1_with_a_diff_when_stale(tmp_path: Path) -> None:
 
 
 def test_every_committed_path_has_its_owner() -> None:
-    """Invariant 9: target folders belong to the target's approvers, every other path to the
-    security owners."""
+    """Invariant 9: target folders and a target's rendered grant files belong to the target's
+    approvers, every other path to the security owners."""
     policy = _policy()
     text = (REPO / ".github" / "CODEOWNERS").read_text()
     listed = subprocess.run(
@@ -121,8 +134,11 @@ def test_every_committed_path_has_its_owner() -> None:
     for path in listed:
         top, _, rest = path.partition("/")
         target = rest.split("/", 1)[0]
+        grant_target = path.removeprefix("terraform/grants/").split(".", 1)[0]
         if top in codeowners.TARGET_FOLDERS and target in policy.targets:
             wanted = policy.targets[target].approvers
+        elif path.startswith("terraform/grants/") and grant_target in policy.targets:
+            wanted = policy.targets[grant_target].approvers
         else:
             wanted = policy.security_owners
         found = codeowners.owners_of(text, path)

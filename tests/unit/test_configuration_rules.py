@@ -239,7 +239,7 @@ def test_render_writes_but_reports_strays(root: Path, lapse_in: Callable[[str], 
     place(root, "requests/pci-prod/inc-4512-batch.yaml", REQUEST)
     run = lapse_in("render")
     assert run.code == 1
-    assert (root / "terraform/grants/inc-4512-batch.tf").is_file()
+    assert (root / "terraform/grants/pci-prod.inc-4512-batch.tf").is_file()
     assert (root / "terraform/grants/evil.tf").read_text() == "# hand-written\n"  # never deleted
 
 
@@ -262,7 +262,7 @@ def test_symlinked_request_never_renders(root: Path, lapse_in: Callable[[str], R
     run = lapse_in("render")
     assert run.code == 1
     assert "requests/pci-prod/inc-4512-batch.yaml:1:1: error [LAPSE140]" in run.err
-    assert not (root / "terraform/grants/inc-4512-batch.tf").exists()
+    assert not (root / "terraform/grants/pci-prod.inc-4512-batch.tf").exists()
     assert validate_repo(Repo.at(root), now=None).requests == ()
 
 

@@ -69,8 +69,8 @@ def test_plan_moves_the_expired_requests_and_deletes_their_grants(repo: Repo) ->
         "archive/pci-prod/inc-4530-secret-metadata.yaml": (repo.root / BOB).read_bytes(),
         ALICE: None,
         BOB: None,
-        "terraform/grants/inc-4512-settlement-batch.tf": None,
-        "terraform/grants/inc-4530-secret-metadata.tf": None,
+        "terraform/grants/pci-prod.inc-4512-settlement-batch.tf": None,
+        "terraform/grants/pci-prod.inc-4530-secret-metadata.tf": None,
     }
     assert result.rerendered == ()
     alice = result.items[0]
@@ -145,13 +145,13 @@ def test_an_identical_copy_of_an_unexpired_request_stays_an_error(repo: Repo) ->
 
 
 def test_out_of_date_grants_are_re_rendered_and_named(repo: Repo) -> None:
-    stale = repo.grants / "chg-1210-batch-runner.tf"
+    stale = repo.grants / "staging.chg-1210-batch-runner.tf"
     stale.write_text(stale.read_text().replace("CHG-1210", "CHG-0000"))
 
     result = plan(repo)
 
-    assert result.rerendered == ("terraform/grants/chg-1210-batch-runner.tf",)
-    assert result.changes["terraform/grants/chg-1210-batch-runner.tf"] is not None
+    assert result.rerendered == ("terraform/grants/staging.chg-1210-batch-runner.tf",)
+    assert result.changes["terraform/grants/staging.chg-1210-batch-runner.tf"] is not None
     assert "terraform/grants/ was out of date" in expiry_text.describe(result)
     assert "**Review these too:**" in expiry_text.pr_body(result)
 
@@ -165,7 +165,7 @@ def test_describe_lists_what_moves(repo: Repo) -> None:
         "         alice@example.com, expired 2026-12-01T13:00:00Z, from #41",
         "         roles/cloudsql.client on project pci-prod-payments",
         "         roles/storage.objectViewer on bucket settlement-exports",
-        "  delete terraform/grants/inc-4512-settlement-batch.tf",
+        "  delete terraform/grants/pci-prod.inc-4512-settlement-batch.tf",
     ]
 
 
@@ -198,8 +198,8 @@ def test_a_clean_run_makes_one_commit_and_opens_one_labelled_pull(
         "archive/pci-prod/inc-4530-secret-metadata.yaml",
         ALICE,
         BOB,
-        "terraform/grants/inc-4512-settlement-batch.tf",
-        "terraform/grants/inc-4530-secret-metadata.tf",
+        "terraform/grants/pci-prod.inc-4512-settlement-batch.tf",
+        "terraform/grants/pci-prod.inc-4530-secret-metadata.tf",
     ]
     deleted = sorted(path for path, entry in entries.items() if entry["sha"] is None)
     assert deleted == sorted([ALICE, BOB, *[p for p in entries if p.startswith("terraform/")]])
