@@ -3,10 +3,10 @@
 Every path has an owner: the section starts with a catch-all for the security owners, then
 gives each target's requests/, archive/ and reports/ folders, and its rendered grant files
 (`terraform/grants/<target>.<id>.tf`), to its approvers: a request's pull request needs only
-its target's approval, while the grants module and every other file stay the security owners'. GitHub reads
-CODEOWNERS from the base branch and lets the last matching line win, so the section goes last,
-and `--check` refuses any line after it (however narrow) and probes every owned path against
-the whole file.
+its target's approval, while the grants module and every other file stay the security owners'.
+GitHub reads CODEOWNERS from the base branch and lets the last matching line win, so the
+section goes last, and `--check` refuses any line after it (however narrow) and probes every
+owned path against the whole file.
 """
 
 from __future__ import annotations
