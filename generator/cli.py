@@ -26,6 +26,7 @@ COMMANDS = {
     "expire": "generator.commands.expire:expire",
     "drift": "generator.commands.drift:drift",
     "review": "generator.commands.review:review",
+    "doctor": "generator.commands.doctor:doctor",
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from github import Auth, Github
 from github.GitCommit import GitCommit
@@ -139,6 +139,22 @@ class GitHubClient:
             return found.decoded_content.decode("utf-8")
         except (UnicodeDecodeError, ValueError) as error:
             raise FileUnreadable(f"{path} at {ref} is not UTF-8 text") from error
+
+    def read_json(self, path: str, *, accept: str | None = None) -> Any:
+        """GET `path` (from the API root, e.g. `/repos/o/r/labels/x`); None when GitHub says 404.
+
+        For the settings PyGithub has no object for (rulesets, CODEOWNERS errors, environments'
+        branch policies); any other failure ends in a ServiceError after retries.
+        """
+        headers = {"Accept": accept} if accept else None
+
+        def get() -> Any:
+            try:
+                return self._github.requester.requestJsonAndCheck("GET", path, headers=headers)[1]
+            except UnknownObjectException:
+                return None
+
+        return self._call(f"GET {path}", get)
 
     # --- writing -------------------------------------------------------------------------
 

@@ -1,0 +1,91 @@
+"""`lapse doctor`: a read-only check of the GitHub and Google Cloud setup, with every fix."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from generator.commands import adapters, options
+from generator.core.checklist import CheckItem, State, anything_wrong
+from generator.core.errors import ConfigError
+from generator.core.model import Policy
+from generator.core.repo import Repo
+from generator.github.workflow_needs import read_needs
+
+CREDENTIALS_HINT = (
+    "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of a "
+    "repository admin who can read the organization's teams and App installations (for example "
+    "GITHUB_TOKEN=$(gh auth token)) and GITHUB_REPOSITORY=OWNER/NAME"
+)
+
+
+@click.command()
+@click.option(
+    "--app-slug",
+    envvar="LAPSE_APP_SLUG",
+    metavar="SLUG",
+    help="The GitHub App the workflows use (https://github.com/apps/SLUG); env LAPSE_APP_SLUG.",
+)
+@options.root_option
+def doctor(app_slug: str | None, root: Path) -> None:
+    """Check the GitHub and Google Cloud setup; print each item, and the fix of what is not right.
+
+    Reads only. Exit 0 when everything is right, 1 when something is missing or wrong, 2 without
+    credentials, 3 when GitHub or Google Cloud fails after retries.
+    """
+    from generator.gcp.setup_check import GcpCheck, GoogleJson  # noqa: PLC0415 - google-auth
+    from generator.github.setup_check import check_github  # noqa: PLC0415 - PyGithub
+
+    repo = Repo.at(root)
+    policy = options.policy_or_exit(repo)
+    needs = read_needs(repo.root / ".github" / "workflows")
+    try:
+        client = adapters.github()
+    except ConfigError:
+        raise ConfigError(CREDENTIALS_HINT) from None
+    repository = os.environ["GITHUB_REPOSITORY"]
+    github = check_github(client, repository, needs, owners(policy), app_slug)
+    click.echo(checklist_text(f"GitHub: {repository}", github.items), nl=False)
+    items = list(github.items)
+    try:
+        session = adapters.build_session()
+    except ConfigError as exc:
+        click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
+    else:
+        cloud = GcpCheck(GoogleJson(session), policy, repository, github.variables).items()
+        click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
+        items += cloud
+    click.echo("\n" + summary(items))
+    sys.exit(options.EXIT_FINDINGS if anything_wrong(items) else options.EXIT_CLEAN)
+
+
+def owners(policy: Policy) -> list[str]:
+    """Every code owner CODEOWNERS names: the security owners and each target's approvers."""
+    handles = [*policy.security_owners]
+    for target in policy.targets.values():
+        handles += target.approvers
+    return list(dict.fromkeys(handles))
+
+
+def checklist_text(title: str, items: Sequence[CheckItem]) -> str:
+    lines = [title]
+    for item in items:
+        detail = f": {item.detail}" if item.detail else ""
+        lines.append(f"  {item.state.value:<8} {item.area}: {item.subject}{detail}")
+        if item.fix:
+            fix = item.fix.splitlines()
+            lines.append(f"           fix: {fix[0]}")
+            lines += [f"                {line}" for line in fix[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def summary(items: Sequence[CheckItem]) -> str:
+    counts = {state: sum(item.state is state for item in items) for state in State}
+    text = ", ".join(f"{counts[state]} {state.value}" for state in State)
+    if anything_wrong(items):
+        return f"{text}: fix the items above, then run lapse doctor again"
+    return f"{text}: all green, the setup is done"

@@ -1,0 +1,358 @@
+"""Checking the Google Cloud side of the setup: identities, their roles, audit logs, resources.
+
+Read-only. Names come from the repository variables (`WIF_PROVIDER`, `*_SERVICE_ACCOUNT`) and
+the policy's targets; every item's fix is the gcloud command or Terraform change that makes it
+right. Roles and audit configs are judged on the *effective* policy: a project's own policy plus
+those of its folders and organization, because IAM and audit logging inherit down that chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from generator.core.checklist import CheckItem, missing, ok, wrong
+from generator.core.errors import ServiceError
+from generator.core.model import Policy, Target
+from generator.core.retry import call_with_retry
+from generator.gcp.iam_policies import (
+    BIGQUERY,
+    CRM,
+    IAM,
+    SM,
+    STORAGE,
+    TIMEOUT_SECONDS,
+    HttpStatusError,
+    IamPolicyReader,
+    is_transient,
+)
+
+LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+# The identities the README creates, the subjects each trusts and the roles it holds.
+SUBJECTS = {
+    "plan": ("pull_request", "environment:lapse-automation"),
+    "apply": ("environment:production",),
+    "review": ("environment:lapse-automation",),
+}
+VARIABLES = {
+    "plan": "PLAN_SERVICE_ACCOUNT",
+    "apply": "APPLY_SERVICE_ACCOUNT",
+    "review": "REVIEW_SERVICE_ACCOUNT",
+}
+PLAN_ROLES = ("roles/iam.securityReviewer", "roles/browser")
+REVIEW_ROLES = ("roles/logging.viewer", "roles/logging.privateLogViewer")
+APPLY_ROLES = {
+    "project": "roles/resourcemanager.projectIamAdmin",
+    "folder": "roles/resourcemanager.folderIamAdmin",
+}
+
+
+class GoogleJson:
+    """GETs JSON from Google's REST APIs; None on 404; retried; other failures end in exit 3."""
+
+    def __init__(
+        self, session: requests.Session, *, sleep: Callable[[float], None] | None = None
+    ) -> None:
+        self._session = session
+        self._sleep = sleep
+        self.policies = IamPolicyReader(session, sleep=sleep)
+
+    def get(self, url: str, what: str) -> dict[str, Any] | None:
+        return call_with_retry(
+            lambda: self._send(url), what=what, is_transient=is_transient, sleep=self._sleep
+        )
+
+    def _send(self, url: str) -> dict[str, Any] | None:
+        response = self._session.get(url, timeout=TIMEOUT_SECONDS)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise HttpStatusError(response.status_code, response.reason or "")
+        body = response.json()
+        return body if isinstance(body, dict) else {}
+
+
+@dataclass
+class GcpCheck:
+    """One run of the Google Cloud checks; caches what several items read."""
+
+    api: GoogleJson
+    policy: Policy
+    repository: str
+    variables: dict[str, str]
+    _parents: dict[str, str | None] = field(default_factory=dict)
+    _policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def items(self) -> list[CheckItem]:
+        emails = {name: self.variables.get(var, "") for name, var in VARIABLES.items()}
+        return [
+            *self.provider(),
+            *(item for name, email in emails.items() for item in self.identity(name, email)),
+            *self.roles(emails),
+            *(item for target in self.policy.targets.values() for item in self.audit(target)),
+            *(item for target in self.policy.targets.values() for item in self.resources(target)),
+        ]
+
+    # --- Workload Identity Federation and the identities -----------------------------------
+
+    def provider(self) -> Iterator[CheckItem]:
+        name = self.variables.get("WIF_PROVIDER", "")
+        subject = "Workload Identity provider"
+        fix = "README, setup step 5 (gcloud iam workload-identity-pools providers create-oidc)"
+        if not name:
+            yield missing("Google Cloud", subject, "variable WIF_PROVIDER is not set", fix)
+            return
+        found = self.api.get(f"{IAM}/{name}", f"reading {name}")
+        if found is None:
+            yield missing("Google Cloud", subject, f"{name} does not exist", fix)
+        elif found.get("state") != "ACTIVE" or found.get("disabled"):
+            yield wrong("Google Cloud", subject, f"{name} is not active", fix)
+        elif (found.get("oidc") or {}).get("issuerUri") != GITHUB_ISSUER:
+            yield wrong("Google Cloud", subject, f"issuer is not {GITHUB_ISSUER}", fix)
+        elif "repository" not in str(found.get("attributeCondition", "")):
+            yield wrong(
+                "Google Cloud",
+                subject,
+                "no attribute condition on the repository: any GitHub repository could use it",
+                f"gcloud iam workload-identity-pools providers update-oidc {name} "
+                "--attribute-condition \"assertion.repository_id=='REPO_ID'\"",
+            )
+        else:
+            yield ok("Google Cloud", subject, name)
+
+    def identity(self, name: str, email: str) -> Iterator[CheckItem]:
+        subject = f"identity lapse-{name}"
+        if not email:
+            yield missing(
+                "Google Cloud", subject, f"variable {VARIABLES[name]} is not set", "README, step 6"
+            )
+            return
+        found = self.api.get(f"{IAM}/projects/-/serviceAccounts/{quote(email)}", f"reading {email}")
+        if found is None:
+            yield missing(
+                "Google Cloud", subject, f"{email} does not exist", "README, setup step 6"
+            )
+            return
+        if found.get("disabled"):
+            yield wrong(
+                "Google Cloud",
+                subject,
+                f"{email} is disabled",
+                f"gcloud iam service-accounts enable {email}",
+            )
+        yield from self._trust(name, email)
+
+    def _trust(self, name: str, email: str) -> Iterator[CheckItem]:
+        pool = self.variables.get("WIF_PROVIDER", "").partition("/providers/")[0]
+        members = _members(self.api.policies.get_policy("service_account", email))
+        for subject in SUBJECTS[name]:
+            principal = (
+                f"principalSet://iam.googleapis.com/{pool}/attribute.subject/"
+                f"repo:{self.repository}:{subject}"
+            )
+            what = f"lapse-{name} trusts {subject}"
+            if principal in members.get("roles/iam.workloadIdentityUser", set()):
+                yield ok("Google Cloud", what)
+            else:
+                yield missing(
+                    "Google Cloud",
+                    what,
+                    f"{email} has no roles/iam.workloadIdentityUser for {principal}",
+                    f"gcloud iam service-accounts add-iam-policy-binding {email} "
+                    f"--role roles/iam.workloadIdentityUser --member '{principal}'",
+                )
+
+    # --- roles, judged on the effective policy -----------------------------------------------
+
+    def roles(self, emails: dict[str, str]) -> Iterator[CheckItem]:
+        for kind, name in self._scope():
+            if emails["plan"]:
+                for role in PLAN_ROLES:
+                    yield self._role("plan", emails["plan"], role, kind, name)
+            if emails["apply"] and kind in APPLY_ROLES:
+                yield self._role("apply", emails["apply"], APPLY_ROLES[kind], kind, name)
+            if emails["review"] and kind == "project":
+                for role in REVIEW_ROLES:
+                    yield self._role("review", emails["review"], role, kind, name)
+
+    def _role(self, who: str, email: str, role: str, kind: str, name: str) -> CheckItem:
+        member = f"serviceAccount:{email}"
+        subject = f"lapse-{who} has {role} on {kind} {name}"
+        chain = self._chain(kind, name)
+        if any(member in _members(self._policy(node)).get(role, set()) for node in chain):
+            return ok("Google Cloud", subject)
+        return missing(
+            "Google Cloud",
+            subject,
+            "not granted there nor on a folder or organization above it",
+            _grant_command(kind, name, member, role),
+        )
+
+    # --- audit logging -------------------------------------------------------------------
+
+    def audit(self, target: Target) -> Iterator[CheckItem]:
+        people = {f"user:{email}" for email in self.policy.people.values()}
+        for kind, name in self._scope(target):
+            configs = [
+                config
+                for node in self._chain(kind, name)
+                for config in self._policy(node).get("auditConfigs") or []
+            ]
+            for service in target.audit_services:
+                yield _coverage(kind, name, service, configs, people)
+
+    # --- the allowed resources exist ----------------------------------------------------------
+
+    def resources(self, target: Target) -> Iterator[CheckItem]:
+        for bucket in target.resources.get("bucket", ()):
+            yield self._bucket(bucket)
+        for dataset in target.resources.get("dataset", ()):
+            yield self._exists("dataset", dataset, f"{BIGQUERY}/{_dataset_path(dataset)}")
+        for secret in target.resources.get("secret", ()):
+            yield self._exists("secret", secret, f"{SM}/{secret}")
+        for account in target.resources.get("service_account", ()):
+            url = f"{IAM}/projects/-/serviceAccounts/{quote(account)}"
+            yield self._exists("service account", account, url)
+        for project in target.resources.get("project", ()):
+            yield self._exists("project", project, f"{CRM}/v3/projects/{quote(project)}")
+
+    def _bucket(self, bucket: str) -> CheckItem:
+        found = self.api.get(f"{STORAGE}/b/{quote(bucket, safe='')}", f"reading bucket {bucket}")
+        subject = f"bucket {bucket}"
+        if found is None:
+            return missing("resources", subject, "does not exist", "fix policy/policy.yaml")
+        uniform = (found.get("iamConfiguration") or {}).get("uniformBucketLevelAccess") or {}
+        if uniform.get("enabled"):
+            return ok("resources", subject, "uniform bucket-level access on")
+        return wrong(
+            "resources",
+            subject,
+            "uniform bucket-level access is off: IAM conditions on the bucket do not work",
+            f"gcloud storage buckets update gs://{bucket} --uniform-bucket-level-access",
+        )
+
+    def _exists(self, kind: str, name: str, url: str) -> CheckItem:
+        if self.api.get(url, f"reading {kind} {name}") is None:
+            return missing(
+                "resources",
+                f"{kind} {name}",
+                "does not exist",
+                "create it, or remove it from policy/policy.yaml",
+            )
+        return ok("resources", f"{kind} {name}")
+
+    # --- the resource hierarchy ----------------------------------------------------------
+
+    def _scope(self, target: Target | None = None) -> list[tuple[str, str]]:
+        targets = [target] if target else list(self.policy.targets.values())
+        found: dict[tuple[str, str], None] = {}
+        for each in targets:
+            for project in _projects(each):
+                found[("project", project)] = None
+            for folder in each.resources.get("folder", ()):
+                found[("folder", folder.removeprefix("folders/"))] = None
+            for org in each.resources.get("organization", ()):
+                found[("organization", org.removeprefix("organizations/"))] = None
+        return list(found)
+
+    def _chain(self, kind: str, name: str) -> list[str]:
+        """`kind/name` and every folder and organization above it, as resource names."""
+        node: str | None = f"{kind}s/{name}" if kind != "project" else f"projects/{name}"
+        chain: list[str] = []
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = self._parent(node)
+        return chain
+
+    def _parent(self, node: str) -> str | None:
+        if node.startswith("organizations/"):
+            return None
+        if node not in self._parents:
+            found = self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
+            if found is None:
+                raise ServiceError(f"Google Cloud: {node} does not exist or is not visible")
+            self._parents[node] = found.get("parent") or None
+        return self._parents[node]
+
+    def _policy(self, node: str) -> dict[str, Any]:
+        if node not in self._policies:
+            kind, _, name = node.partition("/")
+            if kind == "projects":
+                self._policies[node] = self.api.policies.get_policy("project", name)
+            elif kind == "folders":
+                self._policies[node] = self.api.policies.get_policy("folder", node)
+            else:
+                self._policies[node] = self.api.policies.get_policy("organization", name)
+        return self._policies[node]
+
+
+def _members(policy: dict[str, Any]) -> dict[str, set[str]]:
+    """Unconditional members by role: a conditional binding is not a standing role."""
+    found: dict[str, set[str]] = {}
+    for binding in policy.get("bindings") or []:
+        if not binding.get("condition"):
+            found.setdefault(str(binding.get("role")), set()).update(binding.get("members") or [])
+    return found
+
+
+def _coverage(
+    kind: str, name: str, service: str, configs: list[dict[str, Any]], people: set[str]
+) -> CheckItem:
+    subject = f"{service} on {kind} {name}"
+    types: set[str] = set()
+    exempted: set[str] = set()
+    for config in configs:
+        if config.get("service") not in (service, "allServices"):
+            continue
+        for log in config.get("auditLogConfigs") or []:
+            types.add(str(log.get("logType")))
+            exempted.update(set(log.get("exemptedMembers") or []) & people)
+    absent = [log for log in LOG_TYPES if log not in types]
+    if absent:
+        return missing(
+            "audit logs",
+            subject,
+            f"{', '.join(absent)} not enabled here or on a folder or organization above",
+            f"terraform/audit_logging.tf: a google_{kind}_iam_audit_config for {service} with "
+            "ADMIN_READ, DATA_READ and DATA_WRITE, merged and applied",
+        )
+    if exempted:
+        return wrong(
+            "audit logs",
+            subject,
+            f"exempts {', '.join(sorted(exempted))}: their use of a grant is not logged",
+            "remove the exemptedMembers from that audit config",
+        )
+    return ok("audit logs", subject, ", ".join(LOG_TYPES))
+
+
+def _projects(target: Target) -> list[str]:
+    """The projects a target's grants live in: named projects, and the homes of its resources."""
+    found = list(target.resources.get("project", ()))
+    found += list(target.bucket_projects.values())
+    for secret in target.resources.get("secret", ()):
+        found.append(secret.split("/")[1])
+    for dataset in target.resources.get("dataset", ()):
+        found.append(_dataset_path(dataset).split("/")[1])
+    return list(dict.fromkeys(found))
+
+
+def _dataset_path(dataset: str) -> str:
+    if dataset.startswith("projects/"):
+        return dataset
+    project, _, name = dataset.partition(".")
+    return f"projects/{project}/datasets/{name}"
+
+
+def _grant_command(kind: str, name: str, member: str, role: str) -> str:
+    scope = {
+        "project": f"projects add-iam-policy-binding {name}",
+        "folder": f"resource-manager folders add-iam-policy-binding {name}",
+        "organization": f"organizations add-iam-policy-binding {name}",
+    }[kind]
+    return f"gcloud {scope} --condition=None --member {member} --role {role}"

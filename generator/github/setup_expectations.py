@@ -1,0 +1,98 @@
+"""What lapse expects of a repository's GitHub settings: the ruleset, the labels, and how to
+read the rules GitHub reports (rulesets and classic branch protection alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+GITHUB_ACTIONS_APP_ID = 15368  # pins a required check to GitHub Actions
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    name: str
+    color: str
+    description: str
+
+
+# The labels lapse and its workflows put on what they open; issue de-duplication searches by
+# them, so they must exist. The workflows create them too (`gh label create --force`).
+LABELS = (
+    Label("lapse-expire", "0e8a16", "Archives expired access requests (opened by lapse expire)"),
+    Label("lapse-review", "1d76db", "Post-access review reports and their incidents"),
+    Label("lapse-drift", "fbca04", "Live IAM differs from the repository (lapse drift)"),
+    Label(
+        "security-incident",
+        "b60205",
+        "A deviation from approved access: handle as a security incident",
+    ),
+    Label(
+        "lapse-alert", "b60205", "A lapse workflow failed: production access may be out of date"
+    ),
+)
+
+
+def ruleset_body(checks: Sequence[str]) -> dict[str, Any]:
+    """The ruleset for the default branch, in the shape `POST /repos/{o}/{r}/rulesets` accepts."""
+    return {
+        "name": "lapse-main",
+        "target": "branch",
+        "enforcement": "active",
+        "bypass_actors": [],
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [
+            {"type": "deletion"},
+            {"type": "non_fast_forward"},
+            {
+                "type": "pull_request",
+                "parameters": {
+                    "required_approving_review_count": 1,
+                    "dismiss_stale_reviews_on_push": True,
+                    "require_code_owner_review": True,
+                    "require_last_push_approval": True,
+                    "required_review_thread_resolution": True,
+                },
+            },
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": True,
+                    "required_status_checks": [
+                        {"context": check, "integration_id": GITHUB_ACTIONS_APP_ID}
+                        for check in checks
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def review_rules(rules: list[Any], protection: dict[str, Any]) -> dict[str, bool]:
+    found = {"pull_request": False, "code_owner": False, "dismiss_stale": False}
+    for rule in rules:
+        if isinstance(rule, dict) and rule.get("type") == "pull_request":
+            parameters = rule.get("parameters") or {}
+            found["pull_request"] = True
+            found["code_owner"] |= bool(parameters.get("require_code_owner_review"))
+            found["dismiss_stale"] |= bool(parameters.get("dismiss_stale_reviews_on_push"))
+    reviews = protection.get("required_pull_request_reviews")
+    if isinstance(reviews, dict):
+        found["pull_request"] = True
+        found["code_owner"] |= bool(reviews.get("require_code_owner_reviews"))
+        found["dismiss_stale"] |= bool(reviews.get("dismiss_stale_reviews"))
+    return found
+
+
+def required_checks(rules: list[Any], protection: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for rule in rules:
+        if isinstance(rule, dict) and rule.get("type") == "required_status_checks":
+            for check in (rule.get("parameters") or {}).get("required_status_checks") or []:
+                found.add(str(check.get("context")))
+    status = protection.get("required_status_checks")
+    if isinstance(status, dict):
+        found.update(str(c) for c in status.get("contexts") or [])
+        found.update(str(c.get("context")) for c in status.get("checks") or [])
+    return found
