@@ -16,7 +16,6 @@ from urllib.parse import quote
 import requests
 
 from generator.core.checklist import CheckItem, missing, ok, wrong
-from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
 from generator.core.retry import call_with_retry
 from generator.gcp.iam_policies import (
@@ -171,6 +170,8 @@ class GcpCheck:
 
     def roles(self, emails: dict[str, str]) -> Iterator[CheckItem]:
         for kind, name in self._scope():
+            if not self._chain(kind, name):
+                continue  # it does not exist: `resources` says so
             if emails["plan"]:
                 for role in PLAN_ROLES:
                     yield self._role("plan", emails["plan"], role, kind, name)
@@ -198,6 +199,8 @@ class GcpCheck:
     def audit(self, target: Target) -> Iterator[CheckItem]:
         people = {f"user:{email}" for email in self.policy.people.values()}
         for kind, name in self._scope(target):
+            if not self._chain(kind, name):
+                continue  # it does not exist: `resources` says so
             configs = [
                 config
                 for node in self._chain(kind, name)
@@ -218,8 +221,10 @@ class GcpCheck:
         for account in target.resources.get("service_account", ()):
             url = f"{IAM}/projects/-/serviceAccounts/{quote(account)}"
             yield self._exists("service account", account, url)
-        for project in target.resources.get("project", ()):
+        for project in _projects(target):
             yield self._exists("project", project, f"{CRM}/v3/projects/{quote(project)}")
+        for folder in target.resources.get("folder", ()):
+            yield self._exists("folder", folder, f"{CRM}/v3/{folder}")
 
     def _bucket(self, bucket: str) -> CheckItem:
         found = self.api.get(f"{STORAGE}/b/{quote(bucket, safe='')}", f"reading bucket {bucket}")
@@ -261,23 +266,21 @@ class GcpCheck:
         return list(found)
 
     def _chain(self, kind: str, name: str) -> list[str]:
-        """`kind/name` and every folder and organization above it, as resource names."""
+        """`kind/name` and every folder and organization above it; empty when it does not exist.
+
+        A resource that does not exist has its own `missing` item (see `resources`).
+        """
         node: str | None = f"{kind}s/{name}" if kind != "project" else f"projects/{name}"
         chain: list[str] = []
         while node is not None and node not in chain:
+            if node not in self._parents and not node.startswith("organizations/"):
+                found = self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
+                if found is None:
+                    return chain
+                self._parents[node] = found.get("parent") or None
             chain.append(node)
-            node = self._parent(node)
+            node = self._parents.get(node)
         return chain
-
-    def _parent(self, node: str) -> str | None:
-        if node.startswith("organizations/"):
-            return None
-        if node not in self._parents:
-            found = self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
-            if found is None:
-                raise ServiceError(f"Google Cloud: {node} does not exist or is not visible")
-            self._parents[node] = found.get("parent") or None
-        return self._parents[node]
 
     def _policy(self, node: str) -> dict[str, Any]:
         if node not in self._policies:
