@@ -131,7 +131,9 @@ class GcpCheck:
                 "Google Cloud", subject, f"variable {VARIABLES[name]} is not set", "README, step 6"
             )
             return
-        found = self.api.get(f"{IAM}/projects/-/serviceAccounts/{quote(email)}", f"reading {email}")
+        found = self.api.get(
+            f"{IAM}/projects/-/serviceAccounts/{quote(email, safe='@')}", f"reading {email}"
+        )
         if found is None:
             yield missing(
                 "Google Cloud", subject, f"{email} does not exist", "README, setup step 6"
@@ -219,7 +221,7 @@ class GcpCheck:
         for secret in target.resources.get("secret", ()):
             yield self._exists("secret", secret, f"{SM}/{secret}")
         for account in target.resources.get("service_account", ()):
-            url = f"{IAM}/projects/-/serviceAccounts/{quote(account)}"
+            url = f"{IAM}/projects/-/serviceAccounts/{quote(account, safe='@')}"
             yield self._exists("service account", account, url)
         for project in _projects(target):
             yield self._exists("project", project, f"{CRM}/v3/projects/{quote(project)}")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from github import Auth, Github
 from github.GitCommit import GitCommit
-from github.GithubException import UnknownObjectException
+from github.GithubException import GithubException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.GitRef import GitRef
 from github.GitTree import GitTree
@@ -151,8 +151,11 @@ class GitHubClient:
         def get() -> Any:
             try:
                 return self._github.requester.requestJsonAndCheck("GET", path, headers=headers)[1]
-            except UnknownObjectException:
-                return None
+            except GithubException as error:
+                # "Not Found", "Branch not protected", ...: every 404 means there is none.
+                if error.status == 404:
+                    return None
+                raise
 
         return self._call(f"GET {path}", get)
 

@@ -1,0 +1,413 @@
+"""A GitHub organization and a Google Cloud organization set up as the README says, over HTTP.
+
+Every answer has the shape of the real API's (GitHub's OpenAPI description; Google's discovery
+documents). Tests change one answer to make one item missing or wrong. Requests nobody
+answered are recorded in `unknown`, so a test can tell a check that never ran from one that passed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import responses
+
+OWNER, NAME = "example-org", "access"
+REPO = f"api.github.com/repos/{OWNER}/{NAME}"
+ORG_ID = "618305524870"
+PCI_FOLDER = "folders/771043265529"
+STG_FOLDER = "folders/204518736091"
+POOL = "projects/493817735911/locations/global/workloadIdentityPools/lapse"
+PROVIDER = f"{POOL}/providers/github"
+IDENTITIES = {
+    "plan": "lapse-plan@acme-lapse-admin.iam.gserviceaccount.com",
+    "apply": "lapse-apply@acme-lapse-admin.iam.gserviceaccount.com",
+    "review": "lapse-review@acme-lapse-admin.iam.gserviceaccount.com",
+}
+APP_SLUG = "acme-lapse"
+TEAMS = ("security", "pci-access-approvers", "platform-leads")
+ENVIRONMENTS = ("production", "lapse-automation")
+LABELS = ("lapse-expire", "lapse-review", "lapse-drift", "security-incident", "lapse-alert")
+PROJECTS = {"pci-prod-payments": PCI_FOLDER, "pci-prod-analytics": PCI_FOLDER}
+PROJECTS["stg-payments"] = STG_FOLDER
+CRM = "cloudresourcemanager.googleapis.com"
+IAM = "iam.googleapis.com/v1"
+
+VARIABLES = {
+    "LAPSE_APP_CLIENT_ID": "Iv23liExampleClient",
+    "WIF_PROVIDER": PROVIDER,
+    "PLAN_SERVICE_ACCOUNT": IDENTITIES["plan"],
+    "APPLY_SERVICE_ACCOUNT": IDENTITIES["apply"],
+    "REVIEW_SERVICE_ACCOUNT": IDENTITIES["review"],
+    "TF_STATE_BUCKET": "acme-lapse-tfstate",
+}
+
+Answer = tuple[int, Any]
+
+
+def pull_request_rule(**changes: Any) -> dict[str, Any]:
+    parameters = {
+        "required_approving_review_count": 1,
+        "dismiss_stale_reviews_on_push": True,
+        "require_code_owner_review": True,
+        "require_last_push_approval": True,
+        "required_review_thread_resolution": True,
+        "allowed_merge_methods": ["merge", "squash", "rebase"],
+    }
+    parameters.update(changes)
+    return {
+        "type": "pull_request",
+        "ruleset_source_type": "Repository",
+        "ruleset_source": f"{OWNER}/{NAME}",
+        "ruleset_id": 42,
+        "parameters": parameters,
+    }
+
+
+def checks_rule(*contexts: str) -> dict[str, Any]:
+    return {
+        "type": "required_status_checks",
+        "ruleset_source_type": "Organization",
+        "ruleset_source": OWNER,
+        "ruleset_id": 73,
+        "parameters": {
+            "strict_required_status_checks_policy": True,
+            "required_status_checks": [
+                {"context": context, "integration_id": 15368} for context in contexts
+            ],
+        },
+    }
+
+
+def not_found(message: str = "Not Found") -> Answer:
+    return 404, {"message": message, "documentation_url": "https://docs.github.com/rest"}
+
+
+def google_error(status: int, reason: str) -> Answer:
+    return status, {"error": {"code": status, "message": reason, "status": reason}}
+
+
+class World:
+    """Answers keyed by (method, host + path); the query string is not part of the key."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], Answer | Callable[[], Answer]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.unknown: list[str] = []
+        self._github()
+        self._google()
+
+    def set(self, method: str, where: str, answer: Answer | Callable[[], Answer]) -> None:
+        self.answers[(method, where)] = answer
+
+    def get(self, where: str, body: Any, status: int = 200) -> None:
+        self.set("GET", where, (status, body))
+
+    def policy(self, resource: str, body: dict[str, Any]) -> None:
+        self.set("POST", self._policy_path(resource), (200, body))
+
+    def edit_policy(self, resource: str, edit: Callable[[dict[str, Any]], None]) -> None:
+        key = ("POST", self._policy_path(resource))
+        answer = self.answers[key]
+        assert isinstance(answer, tuple)
+        edit(answer[1])
+
+    def install(self, mock: responses.RequestsMock) -> None:
+        for method in (responses.GET, responses.POST):
+            mock.add_callback(method, re.compile(r"https://[a-z.]+(:443)?/.*"), self._answer)
+
+    def _answer(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        url = urlsplit(str(request.url))
+        where = f"{url.hostname}{url.path}"
+        key = (str(request.method), where)
+        self.calls.append(key)
+        answer = self.answers.get(key)
+        if answer is None:
+            self.unknown.append(f"{request.method} {where}")
+            return 418, {}, json.dumps({"message": f"no answer for {where}"})
+        status, body = answer() if callable(answer) else answer
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+    @staticmethod
+    def _policy_path(resource: str) -> str:
+        if resource.startswith("projects/"):
+            return f"{CRM}/v1/{resource}:getIamPolicy"
+        if resource.startswith("serviceAccounts/"):
+            return f"{IAM}/projects/-/{resource}:getIamPolicy"
+        return f"{CRM}/v3/{resource}:getIamPolicy"
+
+    # --- GitHub, set up as the README says ----------------------------------------------------
+
+    def _github(self) -> None:
+        self.get(
+            REPO,
+            {
+                "id": 731642993,
+                "name": NAME,
+                "full_name": f"{OWNER}/{NAME}",
+                "private": True,
+                "visibility": "private",
+                "default_branch": "main",
+                "owner": {"login": OWNER, "id": 96123483, "type": "Organization"},
+            },
+        )
+        self.get(
+            f"{REPO}/rules/branches/main",
+            [pull_request_rule(), checks_rule("validate", "plan", "ci")],
+        )
+        self.set("GET", f"{REPO}/branches/main/protection", not_found("Branch not protected"))
+        self.get(f"{REPO}/codeowners/errors", {"errors": []})
+        for slug in TEAMS:
+            self.get(
+                f"api.github.com/orgs/{OWNER}/teams/{slug}",
+                {"id": 1, "slug": slug, "name": slug, "privacy": "closed", "permission": "pull"},
+            )
+            self.get(
+                f"api.github.com/orgs/{OWNER}/teams/{slug}/repos/{OWNER}/{NAME}",
+                {
+                    "name": NAME,
+                    "full_name": f"{OWNER}/{NAME}",
+                    "permissions": {
+                        "admin": False,
+                        "maintain": False,
+                        "push": True,
+                        "triage": True,
+                        "pull": True,
+                    },
+                },
+            )
+        for env in ENVIRONMENTS:
+            self.get(
+                f"{REPO}/environments/{env}",
+                {
+                    "id": 161088068,
+                    "name": env,
+                    "protection_rules": [{"id": 3756, "type": "branch_policy"}],
+                    "deployment_branch_policy": {
+                        "protected_branches": False,
+                        "custom_branch_policies": True,
+                    },
+                },
+            )
+            self.get(
+                f"{REPO}/environments/{env}/deployment-branch-policies",
+                {
+                    "total_count": 1,
+                    "branch_policies": [{"id": 361471, "name": "main", "type": "branch"}],
+                },
+            )
+            self.get(f"{REPO}/environments/{env}/variables", {"total_count": 0, "variables": []})
+            self.get(
+                f"{REPO}/environments/{env}/secrets",
+                {
+                    "total_count": 1,
+                    "secrets": [
+                        {
+                            "name": "LAPSE_APP_PRIVATE_KEY",
+                            "created_at": "2026-11-01T10:00:00Z",
+                            "updated_at": "2026-11-01T10:00:00Z",
+                        }
+                    ],
+                },
+            )
+        for label in LABELS:
+            self.get(
+                f"{REPO}/labels/{label}",
+                {"id": 7861003321, "name": label, "color": "5319e7", "default": False},
+            )
+        variables = VARIABLES
+        self.get(
+            f"{REPO}/actions/variables",
+            {
+                "total_count": len(variables),
+                "variables": [
+                    {"name": name, "value": value, "created_at": "2026-11-01T10:00:00Z"}
+                    for name, value in variables.items()
+                ],
+            },
+        )
+        self.get(f"{REPO}/actions/organization-variables", {"total_count": 0, "variables": []})
+        self.get(f"{REPO}/actions/secrets", {"total_count": 0, "secrets": []})
+        self.get(f"{REPO}/actions/organization-secrets", {"total_count": 0, "secrets": []})
+        self.get(
+            f"api.github.com/orgs/{OWNER}/installations",
+            {
+                "total_count": 1,
+                "installations": [
+                    {
+                        "id": 25381,
+                        "app_id": 1029384,
+                        "app_slug": APP_SLUG,
+                        "target_type": "Organization",
+                        "repository_selection": "selected",
+                        "permissions": {
+                            "contents": "write",
+                            "issues": "write",
+                            "members": "read",
+                            "metadata": "read",
+                            "pull_requests": "write",
+                        },
+                    }
+                ],
+            },
+        )
+
+    # --- Google Cloud, set up as the README says ---------------------------------------------
+
+    def _google(self) -> None:
+        self.get(
+            f"{IAM}/{PROVIDER}",
+            {
+                "name": PROVIDER,
+                "state": "ACTIVE",
+                "disabled": False,
+                "attributeMapping": {
+                    "google.subject": "assertion.sub",
+                    "attribute.subject": "assertion.sub",
+                    "attribute.repository_id": "assertion.repository_id",
+                },
+                "attributeCondition": "assertion.repository_id=='731642993'",
+                "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"},
+            },
+        )
+        subjects = {
+            "plan": ["pull_request", "environment:lapse-automation"],
+            "apply": ["environment:production"],
+            "review": ["environment:lapse-automation"],
+        }
+        for name, email in IDENTITIES.items():
+            self.get(f"{IAM}/projects/-/serviceAccounts/{email}", service_account(email))
+            members = [
+                f"principalSet://iam.googleapis.com/{POOL}/attribute.subject/"
+                f"repo:{OWNER}/{NAME}:{subject}"
+                for subject in subjects[name]
+            ]
+            self.policy(
+                f"serviceAccounts/{email}",
+                policy([{"role": "roles/iam.workloadIdentityUser", "members": members}]),
+            )
+        staging_account = "batch-runner@stg-payments.iam.gserviceaccount.com"
+        self.get(
+            f"{IAM}/projects/-/serviceAccounts/{staging_account}", service_account(staging_account)
+        )
+        self._hierarchy()
+        for bucket in ("settlement-exports", "chargeback-evidence"):
+            self.get(
+                f"storage.googleapis.com/storage/v1/b/{bucket}",
+                {
+                    "kind": "storage#bucket",
+                    "name": bucket,
+                    "iamConfiguration": {
+                        "uniformBucketLevelAccess": {
+                            "enabled": True,
+                            "lockedTime": "2027-02-27T10:00:00Z",
+                        },
+                        "publicAccessPrevention": "enforced",
+                    },
+                },
+            )
+        for dataset in ("chargebacks", "settlements"):
+            self.get(
+                f"bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/{dataset}",
+                {
+                    "kind": "bigquery#dataset",
+                    "id": f"pci-prod-analytics:{dataset}",
+                    "location": "EU",
+                },
+            )
+        secret = "projects/pci-prod-payments/secrets/settlement-db-readonly"
+        self.get(
+            f"secretmanager.googleapis.com/v1/{secret}",
+            {
+                "name": secret.replace("pci-prod-payments", "219842214981"),
+                "replication": {"automatic": {}},
+            },
+        )
+
+    def _hierarchy(self) -> None:
+        for project, folder in PROJECTS.items():
+            self.get(
+                f"{CRM}/v3/projects/{project}",
+                {
+                    "name": f"projects/{219842214981 + len(project)}",
+                    "parent": folder,
+                    "projectId": project,
+                    "state": "ACTIVE",
+                },
+            )
+            self.policy(
+                f"projects/{project}",
+                policy(
+                    [
+                        {"role": "roles/resourcemanager.projectIamAdmin", "members": [sa("apply")]},
+                        {"role": "roles/logging.viewer", "members": [sa("review")]},
+                        {"role": "roles/logging.privateLogViewer", "members": [sa("review")]},
+                    ]
+                ),
+            )
+        for folder in (PCI_FOLDER, STG_FOLDER):
+            self.get(
+                f"{CRM}/v3/{folder}",
+                {
+                    "name": folder,
+                    "parent": f"organizations/{ORG_ID}",
+                    "displayName": folder,
+                    "state": "ACTIVE",
+                },
+            )
+            self.policy(
+                folder,
+                policy(
+                    [{"role": "roles/resourcemanager.folderIamAdmin", "members": [sa("apply")]}]
+                ),
+            )
+        self.policy(
+            f"organizations/{ORG_ID}",
+            policy(
+                [
+                    {"role": "roles/iam.securityReviewer", "members": [sa("plan")]},
+                    {"role": "roles/browser", "members": [sa("plan")]},
+                ],
+                audit=[
+                    {
+                        "service": "allServices",
+                        "auditLogConfigs": [
+                            {"logType": "ADMIN_READ"},
+                            {"logType": "DATA_READ"},
+                            {"logType": "DATA_WRITE"},
+                        ],
+                    }
+                ],
+            ),
+        )
+
+
+def sa(name: str) -> str:
+    return f"serviceAccount:{IDENTITIES[name]}"
+
+
+def service_account(email: str) -> dict[str, Any]:
+    project = email.split("@")[1].split(".", maxsplit=1)[0]
+    return {
+        "name": f"projects/{project}/serviceAccounts/{email}",
+        "projectId": project,
+        "uniqueId": "104358221394785136247",
+        "email": email,
+        "displayName": email.split("@", maxsplit=1)[0],
+        "etag": "MDEwMjE5MjA=",
+        "oauth2ClientId": "104358221394785136247",
+        "disabled": False,
+    }
+
+
+def policy(
+    bindings: list[dict[str, Any]], audit: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"version": 3, "etag": "BwXhqDaXa8s=", "bindings": bindings}
+    if audit is not None:
+        body["auditConfigs"] = audit
+    return body
