@@ -63,7 +63,7 @@ def line_of(out: str, text: str) -> str:
 
 
 def area_of(line: str) -> str:
-    return line.split(None, 1)[1].split(":")[0]
+    return line.split(None, 1)[1].split(":", maxsplit=1)[0]
 
 
 def fix_after(out: str, text: str) -> str:
