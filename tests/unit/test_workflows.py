@@ -23,8 +23,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
-EXPECTED = {"validate", "apply", "expire", "review", "drift", "ci"}
+EXPECTED = {"validate", "apply", "expire", "review", "drift", "ci", "failure-issue"}
 
+# A workflow of this repository, called as a reusable workflow: pinned by being in the same commit.
+LOCAL_WORKFLOW = re.compile(r"^\s*uses:\s*\./\.github/workflows/[a-z-]+\.yml\s*$")
 PINNED_USES = re.compile(
     r"^\s*(?:-\s+)?uses:\s*(?P<action>[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)"
     r"@(?P<sha>[0-9a-f]{40})\s+#\s*(?P<version>v\d+(?:\.\d+){0,2})\s*$"
@@ -138,7 +140,9 @@ def test_every_uses_is_pinned_to_a_commit_with_a_version_comment(path: Path) -> 
     lines = path.read_text(encoding="utf-8").splitlines()
     uses_lines = [line for line in lines if re.match(r"^\s*(?:-\s+)?uses:", line)]
     for line in uses_lines:
-        assert PINNED_USES.match(line), f"not pinned to a SHA with a # vX.Y.Z comment: {line}"
+        assert PINNED_USES.match(line) or LOCAL_WORKFLOW.match(line), (
+            f"not pinned to a SHA with a # vX.Y.Z comment: {line}"
+        )
     parsed = [
         step["uses"] for job in jobs(load(path)).values() for step in steps(job) if "uses" in step
     ]
@@ -188,6 +192,8 @@ def test_schedules_avoid_the_top_of_the_hour(path: Path) -> None:
 @pytest.mark.parametrize("path", FILES, ids=ids(FILES))
 def test_every_job_has_a_timeout(path: Path) -> None:
     for name, job in jobs(load(path)).items():
+        if "uses" in job:
+            continue  # a reusable workflow: its own jobs carry the timeouts
         timeout = job.get("timeout-minutes")
         assert isinstance(timeout, int) and 0 < timeout <= 360, f"{name}: timeout-minutes"
 
@@ -222,6 +228,8 @@ def test_apply_is_never_cancelled_and_runs_in_production() -> None:
     assert concurrency.get("group") == "terraform-apply"
     assert concurrency.get("cancel-in-progress") is False
     for name, job in jobs(workflow).items():
+        if "uses" in job:
+            continue  # the failure issue: no environment, no credentials
         job_concurrency = job.get("concurrency")
         if isinstance(job_concurrency, dict):
             assert job_concurrency.get("cancel-in-progress") is False, name
@@ -238,3 +246,244 @@ def test_validate_cancels_superseded_runs_and_checks_pull_requests() -> None:
     assert "github.event.pull_request.number" in concurrency["group"]
     assert concurrency["cancel-in-progress"] is True
     assert "validate" in jobs(workflow), "the required status check is the job `validate`"
+
+
+# --- What lapse needs from the jobs that run it -------------------------------------------------
+
+LAPSE_RUN = re.compile(r"(?:^|[\s;&|(])(?:lapse|python3?\s+(?:-\w+\s+)*-m\s+generator)\s+([a-z-]+)")
+READS_HISTORY = {"review", "expire", "drift", "verify-approvals", "verify-plan"}
+TOOL_PATH = ".lapse-tool"
+LOCK = f"{TOOL_PATH}/requirements/lapse.txt"
+
+
+def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path.name, name, job) for path in FILES for name, job in jobs(load(path)).items()]
+
+
+def scripts(job: dict[str, Any]) -> list[str]:
+    return [str(step["run"]) for step in steps(job) if "run" in step]
+
+
+def lapse_commands(job: dict[str, Any]) -> set[str]:
+    return {match for script in scripts(job) for match in LAPSE_RUN.findall(script)}
+
+
+def checkout_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout@")]
+
+
+def working_checkout(job: dict[str, Any]) -> dict[str, Any]:
+    """The checkout into the working directory (no `path:`): the tree lapse reads."""
+    found = [s for s in checkout_steps(job) if not (s.get("with") or {}).get("path")]
+    assert len(found) == 1, "expected one checkout into the working directory"
+    return found[0]
+
+
+def holds_credentials(job: dict[str, Any]) -> bool:
+    """Cloud credentials (OIDC), the GitHub App's key, or any secret."""
+    oidc = (job.get("permissions") or {}).get("id-token") == "write"
+    return oidc or "secrets." in yaml.safe_dump(job)
+
+
+def test_the_history_check_sees_every_lapse_spelling() -> None:
+    assert LAPSE_RUN.findall("lapse review --since 2d") == ["review"]
+    assert LAPSE_RUN.findall("python -I -m generator drift --format json > d.json") == ["drift"]
+    assert LAPSE_RUN.findall("x=1; python3 -m generator expire") == ["expire"]
+
+
+def test_jobs_that_read_history_check_out_all_of_it() -> None:
+    """Windows, approval evidence and verification follow commits: one commit is not enough."""
+    readers = [(f, n, j) for f, n, j in all_jobs() if lapse_commands(j) & READS_HISTORY]
+    assert {n for _, n, _ in readers} >= {"apply", "expire", "review", "drift"}
+    for file, name, job in readers:
+        depth = (working_checkout(job).get("with") or {}).get("fetch-depth")
+        assert depth == 0, f"{file}: {name} runs {lapse_commands(job)} with fetch-depth {depth}"
+
+
+def test_no_credentialed_job_installs_the_checked_out_tree() -> None:
+    """lapse comes from its own checkout at a commit the change cannot alter, hash-checked."""
+    credentialed = [(f, n, j) for f, n, j in all_jobs() if holds_credentials(j) and scripts(j)]
+    assert {n for _, n, _ in credentialed} >= {"plan", "apply", "expire", "review", "drift"}
+    for file, name, job in credentialed:
+        where = f"{file}: {name}"
+        installs = [
+            line.strip()
+            for script in scripts(job)
+            for line in script.replace("\\\n", " ").splitlines()
+            if re.search(r"\bpip3?\b.*\binstall\b", line)
+        ]
+        if not lapse_commands(job):
+            assert not installs, f"{where}: installs without running lapse: {installs}"
+            continue
+        assert installs, f"{where}: runs lapse without installing it from a pinned source"
+        for line in installs:
+            hashed = f"--require-hashes --no-deps -r {LOCK}" in re.sub(r"\s+", " ", line)
+            flat = re.sub(r"\s+", " ", line)
+            tool = flat.endswith(f"--no-deps --no-index --no-build-isolation ./{TOOL_PATH}")
+            assert hashed or tool, f"{where}: installs something unpinned: {line}"
+        tools = [s for s in checkout_steps(job) if (s.get("with") or {}).get("path") == TOOL_PATH]
+        assert len(tools) == 1, f"{where}: lapse needs a checkout of its own at {TOOL_PATH}"
+        ref = str((tools[0].get("with") or {}).get("ref", ""))
+        assert ref, f"{where}: the lapse checkout must name its commit"
+        assert "head" not in ref, f"{where}: lapse must not come from the pull request: {ref}"
+        if "pull_request" in triggers(load(WORKFLOWS / file)):
+            assert ref == "${{ github.event.pull_request.base.sha }}", where
+
+
+def test_credentialed_jobs_run_python_isolated_from_the_working_directory() -> None:
+    for file, name, job in all_jobs():
+        if not holds_credentials(job):
+            continue
+        for script in scripts(job):
+            for line in script.splitlines():
+                if line.strip().startswith("#"):
+                    continue
+                if re.search(r"(?:^|[;&|]\s*|\$\(\s*)lapse\s+[a-z]", line.strip()):
+                    pytest.fail(f"{file}: {name}: runs the lapse script, not python -I: {line}")
+                if re.search(r"\bpython3?\s+-m\s+generator\b", line):
+                    pytest.fail(f"{file}: {name}: python without -I: {line}")
+
+
+def test_terraform_init_uses_the_committed_lock_file_only() -> None:
+    inits = [
+        (file, name, script)
+        for file, name, job in all_jobs()
+        for script in scripts(job)
+        if "terraform" in script and " init" in script
+    ]
+    assert {name for _, name, _ in inits} == {"plan", "apply"}
+    for file, name, script in inits:
+        assert "-lockfile=readonly" in script, f"{file}: {name}: terraform init"
+
+
+def step_index(job: dict[str, Any], text: str) -> int:
+    found = [i for i, step in enumerate(steps(job)) if text in str(step.get("run", ""))]
+    assert found, f"no step runs {text!r}"
+    return found[0]
+
+
+def test_apply_applies_the_plan_it_verified() -> None:
+    job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
+    plan = step_index(job, "plan -input=false -no-color -out=tfplan")
+    shown = step_index(job, "show -json tfplan > plan.json")
+    verify = step_index(job, "-m generator verify-plan plan.json --evidence verify-plan.json")
+    apply = step_index(job, "apply -input=false -auto-approve tfplan")
+    assert plan <= shown < verify < apply
+    assert step_index(job, "-m generator validate") < plan
+    kept = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/upload-"))
+    assert "verify-plan.json" in kept["with"]["path"]
+    assert "verify-approvals" not in yaml.safe_dump(job), "verify-plan judges every change"
+
+
+def test_apply_installs_lapse_from_main_before_the_push() -> None:
+    job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
+    chooser = next(s for s in steps(job) if s.get("id") == "tool")
+    assert chooser["env"]["BEFORE"] == "${{ github.event.before }}"
+    assert "merge-base --is-ancestor" in chooser["run"]
+    tool = next(s for s in checkout_steps(job) if (s.get("with") or {}).get("path") == TOOL_PATH)
+    assert tool["with"]["ref"] == "${{ steps.tool.outputs.ref }}"
+
+
+def test_the_plan_job_checks_the_configuration_before_terraform_reads_it() -> None:
+    job = jobs(load(WORKFLOWS / "validate.yml"))["plan"]
+    allowlist = step_index(job, "python -I -m generator validate")
+    first_terraform = step_index(job, "terraform -chdir=terraform init")
+    assert allowlist < first_terraform
+    auth = [
+        i for i, s in enumerate(steps(job)) if "google-github-actions/auth" in str(s.get("uses"))
+    ]
+    assert auth and allowlist < auth[0], "no cloud credentials before the allowlist passed"
+
+
+def test_changed_since_is_the_pull_requests_base_commit() -> None:
+    job = jobs(load(WORKFLOWS / "validate.yml"))["validate"]
+    step = next(s for s in steps(job) if "--changed-since" in str(s.get("run", "")))
+    assert '--changed-since "$BASE_SHA"' in step["run"]
+    assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+
+
+def test_app_tokens_use_the_current_inputs() -> None:
+    for file, name, job in all_jobs():
+        for step in steps(job):
+            if str(step.get("uses", "")).startswith("actions/create-github-app-token@"):
+                given = set(step.get("with") or {})
+                assert "app-id" not in given, f"{file}: {name}: app-id is deprecated"
+                assert {"client-id", "private-key"} <= given, f"{file}: {name}"
+
+
+def test_artifact_retention_is_what_github_keeps() -> None:
+    """A retention-days above the repository's setting is cut without a word: state none."""
+    for file, name, job in all_jobs():
+        for step in steps(job):
+            if str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                assert "retention-days" not in (step.get("with") or {}), f"{file}: {name}"
+
+
+def test_a_failed_apply_or_scheduled_job_opens_an_issue() -> None:
+    for stem in ("apply", "expire", "review", "drift"):
+        workflow = jobs(load(WORKFLOWS / f"{stem}.yml"))
+        alert = workflow.get("alert")
+        assert alert, f"{stem}.yml has no alert job"
+        assert alert["uses"] == "./.github/workflows/failure-issue.yml"
+        assert alert["if"] == "${{ failure() }}"
+        assert stem in ([alert["needs"]] if isinstance(alert["needs"], str) else alert["needs"])
+        assert alert["permissions"] == {"issues": "write"}
+    script = steps(jobs(load(WORKFLOWS / "failure-issue.yml"))["issue"])[0]["with"]["script"]
+    assert "state: 'open'" in script and "github-actions[bot]" in script, "once, and not spoofed"
+
+
+def test_every_label_lapse_uses_is_created_by_a_workflow() -> None:
+    from generator.github.setup_expectations import LABELS
+
+    text = "\n".join(path.read_text(encoding="utf-8") for path in FILES)
+    for label in LABELS:
+        gh = (
+            f'gh label create {label.name} --repo "$GITHUB_REPOSITORY" --force '
+            f'--color {label.color} --description "{label.description}"'
+        )
+        script = (
+            f"name: label, color: '{label.color}',\n"
+            f"                description: '{label.description}'"
+        )
+        assert gh in text or script in text, f"no workflow creates the label {label.name}"
+
+
+def test_required_checks_are_the_jobs_every_pull_request_reports() -> None:
+    from generator.github.workflow_needs import read_needs
+
+    needs = read_needs(WORKFLOWS)
+    assert needs.required_checks == ("ci", "plan", "validate")
+    assert needs.app_permissions == {
+        "contents": "write",
+        "issues": "write",
+        "members": "read",
+        "pull_requests": "write",
+    }
+
+
+def test_dependabot_keeps_actions_and_python_requirements_current() -> None:
+    config = load(ROOT / ".github" / "dependabot.yml")
+    ecosystems = {entry["package-ecosystem"]: entry for entry in config["updates"]}
+    assert set(ecosystems) >= {"github-actions", "pip"}
+    assert all(entry["directory"] == "/" for entry in ecosystems.values())
+
+
+def test_the_requirements_credentialed_jobs_install_are_pinned_with_hashes() -> None:
+    import tomllib
+
+    text = (ROOT / "requirements" / "lapse.txt").read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=[A-Za-z])", text[text.index("\n", text.index("pip-compile")) :])
+    pinned: dict[str, str] = {}
+    for entry in entries:
+        head = entry.strip().split(" ", 1)[0]
+        if not head or head.startswith("#"):
+            continue
+        name, _, version = head.partition("==")
+        assert version, f"not pinned: {head}"
+        assert "--hash=sha256:" in entry, f"no hash: {head}"
+        pinned[re.sub(r"[-_.]+", "-", name).lower()] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]
+        assert re.sub(r"[-_.]+", "-", name).lower() in pinned, f"{name} is not in the lock"
+    assert "setuptools" in pinned, "lapse is built without network: its backend must be locked"
