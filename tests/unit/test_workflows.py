@@ -487,3 +487,25 @@ def test_the_requirements_credentialed_jobs_install_are_pinned_with_hashes() -> 
         name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]
         assert re.sub(r"[-_.]+", "-", name).lower() in pinned, f"{name} is not in the lock"
     assert "setuptools" in pinned, "lapse is built without network: its backend must be locked"
+
+
+def test_the_readme_ruleset_is_complete_and_requires_the_real_checks() -> None:
+    from generator.github.setup_expectations import ruleset_body
+    from generator.github.workflow_needs import read_needs
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("/rulesets\" --input - <<'EOF'\n") + len("/rulesets\" --input - <<'EOF'\n")
+    body = json.loads(readme[start : readme.index("\nEOF\n", start)])
+    for field in ("name", "target", "enforcement"):
+        assert body[field], f"GitHub refuses a ruleset without {field}"
+    rules = {rule["type"]: rule.get("parameters", {}) for rule in body["rules"]}
+    assert set(rules["pull_request"]) >= {
+        "dismiss_stale_reviews_on_push",
+        "require_code_owner_review",
+        "require_last_push_approval",
+        "required_approving_review_count",
+        "required_review_thread_resolution",
+    }, "every required parameter of the pull_request rule"
+    contexts = [c["context"] for c in rules["required_status_checks"]["required_status_checks"]]
+    assert set(contexts) == set(read_needs(WORKFLOWS).required_checks)
+    assert body == ruleset_body(contexts), "the README and lapse doctor's fix say the same"
