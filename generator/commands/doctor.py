@@ -11,7 +11,7 @@ import click
 
 from generator.commands import adapters, options
 from generator.core.checklist import CheckItem, State, anything_wrong
-from generator.core.errors import ConfigError
+from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Policy
 from generator.core.repo import Repo
 from generator.github.workflow_needs import read_needs
@@ -20,6 +20,12 @@ CREDENTIALS_HINT = (
     "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of a "
     "repository admin who can read the organization's teams and App installations (for example "
     "GITHUB_TOKEN=$(gh auth token)) and GITHUB_REPOSITORY=OWNER/NAME"
+)
+
+READER_HINT = (
+    "lapse doctor reads rulesets, branch protection, environments, variables, secret names and "
+    "the organization's App installations: run it with a repository admin's token who is an "
+    "organization owner or can read these (GITHUB_TOKEN=$(gh auth token))"
 )
 
 
@@ -48,7 +54,10 @@ def doctor(app_slug: str | None, root: Path) -> None:
     except ConfigError:
         raise ConfigError(CREDENTIALS_HINT) from None
     repository = os.environ["GITHUB_REPOSITORY"]
-    github = check_github(client, repository, needs, owners(policy), app_slug)
+    try:
+        github = check_github(client, repository, needs, owners(policy), app_slug)
+    except ServiceError as exc:
+        raise ServiceError(f"{exc}. {READER_HINT}") from exc
     click.echo(checklist_text(f"GitHub: {repository}", github.items), nl=False)
     items = list(github.items)
     try:
