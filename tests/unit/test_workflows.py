@@ -509,3 +509,37 @@ def test_the_readme_ruleset_is_complete_and_requires_the_real_checks() -> None:
     contexts = [c["context"] for c in rules["required_status_checks"]["required_status_checks"]]
     assert set(contexts) == set(read_needs(WORKFLOWS).required_checks)
     assert body == ruleset_body(contexts), "the README and lapse doctor's fix say the same"
+
+
+PYTHON_ALLOWED = (
+    re.compile(r"python3? -I -m generator [a-z-]+"),  # lapse, isolated
+    re.compile(r"python3? -m pip install "),  # the two pinned installs, checked above
+    re.compile(r"python3? -I - <<'PY'$"),  # a script written in the workflow itself
+)
+RUNS_TREE_CODE = re.compile(
+    r"(?:^|[;&|]\s*)(?:\./|bash\s+(?!-)|sh\s+(?!-)|source\s|\.\s+\S|make\b|npm\b|npx\b|pipx\b|uv\b)"
+    r"|setup\.py"
+)
+
+
+def test_credentialed_jobs_run_no_program_from_the_checkout() -> None:
+    """Python only as isolated lapse or pip; no script, local action or Makefile of the tree."""
+    for file, name, job in all_jobs():
+        if not holds_credentials(job):
+            continue
+        for step in steps(job):
+            assert not str(step.get("uses", "")).startswith("./"), f"{file}: {name}: local action"
+        for script in scripts(job):
+            for line in (raw.strip() for raw in script.replace("\\\n", " ").splitlines()):
+                if not line or line.startswith("#"):
+                    continue
+                assert not RUNS_TREE_CODE.search(line), f"{file}: {name}: {line}"
+                for call in re.findall(r"\bpython3?\b.*", line):
+                    assert any(p.match(call) for p in PYTHON_ALLOWED), f"{file}: {name}: {line}"
+
+
+def test_the_tree_code_check_sees_the_ways_around_it() -> None:
+    for line in ("./run.sh", "bash tools/x.sh", "make plan", "python setup.py install", "uv run x"):
+        assert RUNS_TREE_CODE.search(line), line
+    assert not any(p.match("python -I tools/x.py") for p in PYTHON_ALLOWED)
+    assert not any(p.match("python -m generator validate") for p in PYTHON_ALLOWED)
