@@ -85,6 +85,8 @@ def test_a_setup_done_as_the_readme_says_is_all_green(
     assert world.unknown == []
     assert code == 0, out + err
     assert "all green" in out
+    writes = [c for c in world.calls if c[0] != "GET" and not c[1].endswith(":getIamPolicy")]
+    assert writes == [], "doctor only reads"
     assert " missing " not in out and " wrong " not in out
     for expected in (
         "required check `validate`",
