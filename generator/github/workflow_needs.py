@@ -36,7 +36,10 @@ class WorkflowNeeds:
 
 def read_needs(workflows: Path) -> WorkflowNeeds:
     """The needs of every `*.yml` / `*.yaml` workflow under `workflows`."""
-    loaded = [(path, _load(path)) for path in _files(workflows)]
+    files = _files(workflows)
+    if not files:
+        raise ConfigError(f"no workflows in {workflows}: lapse doctor checks what they need")
+    loaded = [(path, _load(path)) for path in files]
     checks: set[str] = set()
     environments: set[str] = set()
     variables: set[str] = set()

@@ -562,3 +562,12 @@ def test_without_google_credentials_only_github_is_checked(
     assert code == 0, out
     assert "Google Cloud: not checked: no Google Cloud credentials" in out
     assert not any("googleapis.com" in where for _, where in world.calls)
+
+
+def test_without_workflows_there_is_nothing_to_check_against(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.rmtree(root / ".github" / "workflows")
+    code, _, err = doctor(root, capsys)
+    assert code == 2
+    assert "no workflows in" in err
