@@ -46,6 +46,9 @@ VARIABLES = {
     "TF_STATE_BUCKET": "acme-lapse-tfstate",
 }
 
+GRANTER = f"organizations/{ORG_ID}/roles/lapseIamGranter"
+STAGING_ACCOUNT = "batch-runner@stg-payments.iam.gserviceaccount.com"
+
 Answer = tuple[int, Any]
 
 
@@ -294,6 +297,10 @@ class World:
         self.get(
             f"{IAM}/projects/-/serviceAccounts/{staging_account}", service_account(staging_account)
         )
+        self.policy(
+            f"serviceAccounts/{STAGING_ACCOUNT}",
+            policy([{"role": GRANTER, "members": [sa("apply")]}]),
+        )
         self._hierarchy()
         for bucket in ("settlement-exports", "chargeback-evidence"):
             self.get(
@@ -310,13 +317,28 @@ class World:
                     },
                 },
             )
+            self.get(
+                f"storage.googleapis.com/storage/v1/b/{bucket}/iam",
+                {
+                    "kind": "storage#policy",
+                    "resourceId": f"projects/_/buckets/{bucket}",
+                    "version": 3,
+                    "etag": "CAE=",
+                    "bindings": [{"role": GRANTER, "members": [sa("apply")]}],
+                },
+            )
         for dataset in ("chargebacks", "settlements"):
             self.get(
                 f"bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/{dataset}",
                 {
                     "kind": "bigquery#dataset",
                     "id": f"pci-prod-analytics:{dataset}",
+                    "etag": "f7Kc5c2WhJ4DX7fKXKQJMA==",
                     "location": "EU",
+                    "access": [
+                        {"role": "OWNER", "specialGroup": "projectOwners"},
+                        {"role": GRANTER, "userByEmail": IDENTITIES["apply"]},
+                    ],
                 },
             )
         secret = "projects/pci-prod-payments/secrets/settlement-db-readonly"
@@ -325,6 +347,14 @@ class World:
             {
                 "name": secret.replace("pci-prod-payments", "219842214981"),
                 "replication": {"automatic": {}},
+            },
+        )
+        self.get(
+            f"secretmanager.googleapis.com/v1/{secret}:getIamPolicy",
+            {
+                "version": 3,
+                "etag": "BwYV",
+                "bindings": [{"role": GRANTER, "members": [sa("apply")]}],
             },
         )
 
@@ -371,6 +401,7 @@ class World:
                 [
                     {"role": "roles/iam.securityReviewer", "members": [sa("plan")]},
                     {"role": "roles/browser", "members": [sa("plan")]},
+                    {"role": GRANTER, "members": [sa("apply")]},
                 ],
                 audit=[
                     {

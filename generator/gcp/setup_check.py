@@ -16,8 +16,18 @@ from urllib.parse import quote
 import requests
 
 from generator.core.checklist import CheckItem, missing, ok, wrong
+from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
 from generator.core.retry import call_with_retry
+from generator.gcp.effective_access import (
+    coverage,
+    dataset_path,
+    grant_command,
+    granter_command,
+    home_project,
+    members_by_role,
+    projects_of,
+)
 from generator.gcp.iam_policies import (
     BIGQUERY,
     CRM,
@@ -30,7 +40,6 @@ from generator.gcp.iam_policies import (
     is_transient,
 )
 
-LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 # The identities the README creates, the subjects each trusts and the roles it holds.
 SUBJECTS = {
@@ -45,6 +54,10 @@ VARIABLES = {
 }
 PLAN_ROLES = ("roles/iam.securityReviewer", "roles/browser")
 REVIEW_ROLES = ("roles/logging.viewer", "roles/logging.privateLogViewer")
+# The custom role the README has the apply identity hold on buckets, secrets, datasets, service
+# accounts and the organization: set IAM policies there, nothing else.
+GRANTER_ROLE = "lapseIamGranter"
+GRANTER_KINDS = ("bucket", "secret", "dataset", "service_account")
 APPLY_ROLES = {
     "project": "roles/resourcemanager.projectIamAdmin",
     "folder": "roles/resourcemanager.folderIamAdmin",
@@ -93,6 +106,7 @@ class GcpCheck:
             *self.provider(),
             *(item for name, email in emails.items() for item in self.identity(name, email)),
             *self.roles(emails),
+            *self.granter(emails["apply"]),
             *(item for target in self.policy.targets.values() for item in self.audit(target)),
             *(item for target in self.policy.targets.values() for item in self.resources(target)),
         ]
@@ -150,7 +164,7 @@ class GcpCheck:
 
     def _trust(self, name: str, email: str) -> Iterator[CheckItem]:
         pool = self.variables.get("WIF_PROVIDER", "").partition("/providers/")[0]
-        members = _members(self.api.policies.get_policy("service_account", email))
+        members = members_by_role(self.api.policies.get_policy("service_account", email))
         for subject in SUBJECTS[name]:
             principal = (
                 f"principalSet://iam.googleapis.com/{pool}/attribute.subject/"
@@ -187,14 +201,59 @@ class GcpCheck:
         member = f"serviceAccount:{email}"
         subject = f"lapse-{who} has {role} on {kind} {name}"
         chain = self._chain(kind, name)
-        if any(member in _members(self._policy(node)).get(role, set()) for node in chain):
+        if any(member in members_by_role(self._policy(node)).get(role, set()) for node in chain):
             return ok("Google Cloud", subject)
         return missing(
             "Google Cloud",
             subject,
             "not granted there nor on a folder or organization above it",
-            _grant_command(kind, name, member, role),
+            grant_command(kind, name, member, role),
         )
+
+    def granter(self, email: str) -> Iterator[CheckItem]:
+        """The apply identity holds the granter role on each allowed bucket, secret, dataset,
+        service account and organization (inherited from the resource's project counts)."""
+        organization = self._organization()
+        if not email or organization is None:
+            return
+        role = f"{organization}/roles/{GRANTER_ROLE}"
+        member = f"serviceAccount:{email}"
+        for target in self.policy.targets.values():
+            for kind in GRANTER_KINDS:
+                for name in target.resources.get(kind, ()):
+                    item = self._granted(kind, name, home_project(kind, name, target), role, member)
+                    if item is not None:
+                        yield item
+            for name in target.resources.get("organization", ()):
+                yield self._role("apply", email, role, "organization", name.split("/")[-1])
+
+    def _granted(
+        self, kind: str, name: str, project: str | None, role: str, member: str
+    ) -> CheckItem | None:
+        try:
+            own = self.api.policies.get_policy(kind, name)
+        except ServiceError as exc:
+            if isinstance(exc.__cause__, HttpStatusError) and exc.__cause__.status == 404:
+                return None  # it does not exist: `resources` says so
+            raise
+        chain = self._chain("project", project) if project else []
+        policies = [own, *(self._policy(node) for node in chain)]
+        subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind} {name}"
+        if any(member in members_by_role(policy).get(role, set()) for policy in policies):
+            return ok("Google Cloud", subject)
+        return missing(
+            "Google Cloud",
+            subject,
+            "the apply identity cannot set this resource's IAM policy",
+            granter_command(kind, name, project, member, role),
+        )
+
+    def _organization(self) -> str | None:
+        for kind, name in self._scope():
+            top = self._chain(kind, name)[-1:] or [""]
+            if top[0].startswith("organizations/"):
+                return top[0]
+        return None
 
     # --- audit logging -------------------------------------------------------------------
 
@@ -209,7 +268,7 @@ class GcpCheck:
                 for config in self._policy(node).get("auditConfigs") or []
             ]
             for service in target.audit_services:
-                yield _coverage(kind, name, service, configs, people)
+                yield coverage(kind, name, service, configs, people)
 
     # --- the allowed resources exist ----------------------------------------------------------
 
@@ -217,13 +276,13 @@ class GcpCheck:
         for bucket in target.resources.get("bucket", ()):
             yield self._bucket(bucket)
         for dataset in target.resources.get("dataset", ()):
-            yield self._exists("dataset", dataset, f"{BIGQUERY}/{_dataset_path(dataset)}")
+            yield self._exists("dataset", dataset, f"{BIGQUERY}/{dataset_path(dataset)}")
         for secret in target.resources.get("secret", ()):
             yield self._exists("secret", secret, f"{SM}/{secret}")
         for account in target.resources.get("service_account", ()):
             url = f"{IAM}/projects/-/serviceAccounts/{quote(account, safe='@')}"
             yield self._exists("service account", account, url)
-        for project in _projects(target):
+        for project in projects_of(target):
             yield self._exists("project", project, f"{CRM}/v3/projects/{quote(project)}")
         for folder in target.resources.get("folder", ()):
             yield self._exists("folder", folder, f"{CRM}/v3/{folder}")
@@ -259,7 +318,7 @@ class GcpCheck:
         targets = [target] if target else list(self.policy.targets.values())
         found: dict[tuple[str, str], None] = {}
         for each in targets:
-            for project in _projects(each):
+            for project in projects_of(each):
                 found[("project", project)] = None
             for folder in each.resources.get("folder", ()):
                 found[("folder", folder.removeprefix("folders/"))] = None
@@ -294,70 +353,3 @@ class GcpCheck:
             else:
                 self._policies[node] = self.api.policies.get_policy("organization", name)
         return self._policies[node]
-
-
-def _members(policy: dict[str, Any]) -> dict[str, set[str]]:
-    """Unconditional members by role: a conditional binding is not a standing role."""
-    found: dict[str, set[str]] = {}
-    for binding in policy.get("bindings") or []:
-        if not binding.get("condition"):
-            found.setdefault(str(binding.get("role")), set()).update(binding.get("members") or [])
-    return found
-
-
-def _coverage(
-    kind: str, name: str, service: str, configs: list[dict[str, Any]], people: set[str]
-) -> CheckItem:
-    subject = f"{service} on {kind} {name}"
-    types: set[str] = set()
-    exempted: set[str] = set()
-    for config in configs:
-        if config.get("service") not in (service, "allServices"):
-            continue
-        for log in config.get("auditLogConfigs") or []:
-            types.add(str(log.get("logType")))
-            exempted.update(set(log.get("exemptedMembers") or []) & people)
-    absent = [log for log in LOG_TYPES if log not in types]
-    if absent:
-        return missing(
-            "audit logs",
-            subject,
-            f"{', '.join(absent)} not enabled here or on a folder or organization above",
-            f"terraform/audit_logging.tf: a google_{kind}_iam_audit_config for {service} with "
-            "ADMIN_READ, DATA_READ and DATA_WRITE, merged and applied",
-        )
-    if exempted:
-        return wrong(
-            "audit logs",
-            subject,
-            f"exempts {', '.join(sorted(exempted))}: their use of a grant is not logged",
-            "remove the exemptedMembers from that audit config",
-        )
-    return ok("audit logs", subject, ", ".join(LOG_TYPES))
-
-
-def _projects(target: Target) -> list[str]:
-    """The projects a target's grants live in: named projects, and the homes of its resources."""
-    found = list(target.resources.get("project", ()))
-    found += list(target.bucket_projects.values())
-    for secret in target.resources.get("secret", ()):
-        found.append(secret.split("/")[1])
-    for dataset in target.resources.get("dataset", ()):
-        found.append(_dataset_path(dataset).split("/")[1])
-    return list(dict.fromkeys(found))
-
-
-def _dataset_path(dataset: str) -> str:
-    if dataset.startswith("projects/"):
-        return dataset
-    project, _, name = dataset.partition(".")
-    return f"projects/{project}/datasets/{name}"
-
-
-def _grant_command(kind: str, name: str, member: str, role: str) -> str:
-    scope = {
-        "project": f"projects add-iam-policy-binding {name}",
-        "folder": f"resource-manager folders add-iam-policy-binding {name}",
-        "organization": f"organizations add-iam-policy-binding {name}",
-    }[kind]
-    return f"gcloud {scope} --condition=None --member {member} --role {role}"

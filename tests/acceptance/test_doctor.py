@@ -280,6 +280,34 @@ def _fine_grained_bucket(world: w.World) -> None:
     )
 
 
+def _organization_without_granter(world: w.World) -> None:
+    # Held on the organization, the role reaches every resource below it.
+    world.edit_policy(
+        f"organizations/{w.ORG_ID}",
+        lambda body: body["bindings"].remove({"role": w.GRANTER, "members": [w.sa("apply")]}),
+    )
+
+
+def _bucket_without_granter(world: w.World) -> None:
+    _organization_without_granter(world)
+    world.get(
+        "storage.googleapis.com/storage/v1/b/settlement-exports/iam",
+        {"kind": "storage#policy", "version": 3, "etag": "CAE=", "bindings": []},
+    )
+
+
+def _dataset_without_granter(world: w.World) -> None:
+    _organization_without_granter(world)
+    world.get(
+        "bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/chargebacks",
+        {
+            "kind": "bigquery#dataset",
+            "etag": "x",
+            "access": [{"role": "OWNER", "specialGroup": "projectOwners"}],
+        },
+    )
+
+
 def _gone(where: str) -> Breakage:
     return lambda world: world.get(where, w.google_error(404, "NOT_FOUND")[1], status=404)
 
@@ -442,9 +470,23 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         "wrong",
         "remove the exemptedMembers",
     ),
+    "apply cannot set a bucket's policy": (
+        _bucket_without_granter,
+        "lapse-apply has lapseIamGranter on bucket settlement-exports",
+        "missing",
+        "gcloud storage buckets add-iam-policy-binding gs://settlement-exports --member "
+        "serviceAccount:lapse-apply@acme-lapse-admin.iam.gserviceaccount.com "
+        "--role organizations/618305524870/roles/lapseIamGranter",
+    ),
+    "apply cannot set a dataset's access": (
+        _dataset_without_granter,
+        "lapse-apply has lapseIamGranter on dataset pci-prod-analytics.chargebacks",
+        "missing",
+        "Sharing → Permissions → Add principal",
+    ),
     "bucket without uniform access": (
         _fine_grained_bucket,
-        "bucket chargeback-evidence",
+        "resources: bucket chargeback-evidence",
         "wrong",
         "gcloud storage buckets update gs://chargeback-evidence --uniform-bucket-level-access",
     ),
@@ -452,7 +494,7 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         _gone(
             "bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/settlements"
         ),
-        "dataset pci-prod-analytics.settlements",
+        "resources: dataset pci-prod-analytics.settlements",
         "missing",
         "remove it from policy/policy.yaml",
     ),
@@ -460,7 +502,7 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         _gone(
             "secretmanager.googleapis.com/v1/projects/pci-prod-payments/secrets/settlement-db-readonly"
         ),
-        "secret projects/pci-prod-payments/secrets/settlement-db-readonly",
+        "resources: secret projects/pci-prod-payments/secrets/settlement-db-readonly",
         "missing",
         "remove it from policy/policy.yaml",
     ),
@@ -468,13 +510,13 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         _gone(
             f"{w.IAM}/projects/-/serviceAccounts/batch-runner@stg-payments.iam.gserviceaccount.com"
         ),
-        "service account batch-runner@stg-payments.iam.gserviceaccount.com",
+        "resources: service account batch-runner@stg-payments.iam.gserviceaccount.com",
         "missing",
         "remove it from policy/policy.yaml",
     ),
     "project missing": (
         _gone(f"{w.CRM}/v3/projects/stg-payments"),
-        "project stg-payments",
+        "resources: project stg-payments",
         "missing",
         "remove it from policy/policy.yaml",
     ),
@@ -571,3 +613,17 @@ def test_without_workflows_there_is_nothing_to_check_against(
     code, _, err = doctor(root, capsys)
     assert code == 2
     assert "no workflows in" in err
+
+
+def test_a_role_held_on_the_resources_project_counts(
+    world: w.World, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _bucket_without_granter(world)
+    world.edit_policy(
+        "projects/pci-prod-payments",
+        lambda body: body["bindings"].append({"role": w.GRANTER, "members": [w.sa("apply")]}),
+    )
+    code, out, _ = doctor(root, capsys)
+    assert line_of(out, "lapseIamGranter on bucket settlement-exports").split()[0] == "ok"
+    assert line_of(out, "lapseIamGranter on organization").split()[0] == "missing"
+    assert code == 1
