@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from generator.core.checklist import CheckItem, missing, ok, wrong
+from generator.core.errors import ServiceError
 from generator.github.setup_expectations import (
     LABELS,
     Label,
@@ -50,8 +51,6 @@ def check_github(
     owner, _, name = repository.partition("/")
     repo = reader.read_json(f"/repos/{owner}/{name}")
     if not isinstance(repo, dict):
-        from generator.core.errors import ServiceError  # noqa: PLC0415 - only on this path
-
         raise ServiceError(
             f"GitHub GET /repos/{repository} failed: not found, or not visible to this token"
         )

@@ -543,3 +543,12 @@ def test_the_tree_code_check_sees_the_ways_around_it() -> None:
         assert RUNS_TREE_CODE.search(line), line
     assert not any(p.match("python -I tools/x.py") for p in PYTHON_ALLOWED)
     assert not any(p.match("python -m generator validate") for p in PYTHON_ALLOWED)
+
+
+def test_the_readme_setup_ends_with_lapse_doctor() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("### Setting up a repository") : readme.index("## Design notes")]
+    steps_ = re.findall(r"^#### (\d+)\. (.*)$", setup, flags=re.MULTILINE)
+    assert [int(n) for n, _ in steps_] == list(range(1, len(steps_) + 1))
+    assert "lapse doctor" in steps_[-1][1]
+    assert "all green, you are done" in setup[setup.rindex("#### ") :]
