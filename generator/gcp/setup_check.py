@@ -238,7 +238,7 @@ class GcpCheck:
             raise
         chain = self._chain("project", project) if project else []
         policies = [own, *(self._policy(node) for node in chain)]
-        subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind} {name}"
+        subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind.replace('_', ' ')} {name}"
         if any(member in members_by_role(policy).get(role, set()) for policy in policies):
             return ok("Google Cloud", subject)
         return missing(

@@ -96,30 +96,23 @@ class _Repo:
         rules = self.reader.read_json(f"{self.path}/rules/branches/{branch}") or []
         protection = self.reader.read_json(f"{self.path}/branches/{branch}/protection") or {}
         review = review_rules(rules, protection)
-        fix = self._ruleset_fix(checks)
-        area = f"branch rules ({self.default_branch})"
-        for key, subject in (
-            ("pull_request", "pull requests required"),
-            ("code_owner", "code-owner review required"),
-            ("dismiss_stale", "stale approvals dismissed on push"),
-        ):
-            yield (
-                ok(area, subject)
-                if review[key]
-                else wrong(area, subject, "not required by a ruleset or branch protection", fix)
-            )
         present = required_checks(rules, protection)
-        for check in checks:
-            yield (
-                ok(area, f"required check `{check}`")
-                if check in present
-                else missing(
-                    area,
-                    f"required check `{check}`",
-                    f"the workflows report `{check}` on every pull request; it is not required",
-                    fix,
-                )
-            )
+        area = f"branch rules ({self.default_branch})"
+        wanted = [
+            (review["pull_request"], "pull requests required"),
+            (review["code_owner"], "code-owner review required"),
+            (review["dismiss_stale"], "stale approvals dismissed on push"),
+            *((check in present, f"required check `{check}`") for check in checks),
+        ]
+        # One ruleset fixes them all: its body is shown once, at the first item it fixes.
+        fix = self._ruleset_fix(checks)
+        for satisfied, subject in wanted:
+            if satisfied:
+                yield ok(area, subject)
+                continue
+            state = missing if subject.startswith("required check") else wrong
+            yield state(area, subject, "not required by a ruleset or branch protection", fix)
+            fix = "the ruleset shown above (one ruleset sets every branch rule)"
 
     def _ruleset_fix(self, checks: Sequence[str]) -> str:
         body = json.dumps(ruleset_body(checks), indent=2)
