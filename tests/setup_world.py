@@ -86,6 +86,21 @@ def checks_rule(*contexts: str) -> dict[str, Any]:
     }
 
 
+def ruleset(number: int, name: str, source_type: str, *bypass: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": number,
+        "name": name,
+        "target": "branch",
+        "source_type": source_type,
+        "source": OWNER if source_type == "Organization" else f"{OWNER}/{NAME}",
+        "enforcement": "active",
+        "bypass_actors": list(bypass),
+        "current_user_can_bypass": "always" if bypass else "never",
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [],
+    }
+
+
 def not_found(message: str = "Not Found") -> Answer:
     return 404, {"message": message, "documentation_url": "https://docs.github.com/rest"}
 
@@ -163,6 +178,8 @@ class World:
             [pull_request_rule(), checks_rule("validate", "plan", "ci")],
         )
         self.set("GET", f"{REPO}/branches/main/protection", not_found("Branch not protected"))
+        self.get(f"{REPO}/rulesets/42", ruleset(42, "lapse-main", "Repository"))
+        self.get(f"api.github.com/orgs/{OWNER}/rulesets/73", ruleset(73, "checks", "Organization"))
         self.get(f"{REPO}/codeowners/errors", {"errors": []})
         for slug in TEAMS:
             self.get(

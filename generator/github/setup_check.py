@@ -104,6 +104,7 @@ class _Repo:
             (review["dismiss_stale"], "stale approvals dismissed on push"),
             *((check in present, f"required check `{check}`") for check in checks),
         ]
+        wanted.append((not self._bypassed(rules, protection), "nobody bypasses them"))
         # One ruleset fixes them all: its body is shown once, at the first item it fixes.
         fix = self._ruleset_fix(checks)
         for satisfied, subject in wanted:
@@ -111,8 +112,29 @@ class _Repo:
                 yield ok(area, subject)
                 continue
             state = missing if subject.startswith("required check") else wrong
-            yield state(area, subject, "not required by a ruleset or branch protection", fix)
+            detail = (
+                "a ruleset has bypass actors, or branch protection exempts admins"
+                if subject == "nobody bypasses them"
+                else "not required by a ruleset or branch protection"
+            )
+            yield state(area, subject, detail, fix)
             fix = "the ruleset shown above (one ruleset sets every branch rule)"
+
+    def _bypassed(self, rules: list[Any], protection: dict[str, Any]) -> bool:
+        """Whether someone may merge around the rules: bypass actors, or admins exempted."""
+        if protection and not (protection.get("enforce_admins") or {}).get("enabled"):
+            return True
+        sources = {
+            (str(rule.get("ruleset_source_type")), rule.get("ruleset_id"))
+            for rule in rules
+            if isinstance(rule, dict) and rule.get("ruleset_id") is not None
+        }
+        for source, ruleset_id in sorted(sources, key=str):
+            where = f"/orgs/{self.owner}" if source == "Organization" else self.path
+            ruleset = self.reader.read_json(f"{where}/rulesets/{ruleset_id}") or {}
+            if ruleset.get("bypass_actors"):
+                return True
+        return False
 
     def _ruleset_fix(self, checks: Sequence[str]) -> str:
         body = json.dumps(ruleset_body(checks), indent=2)

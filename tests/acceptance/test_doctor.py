@@ -118,7 +118,7 @@ def test_classic_branch_protection_counts_like_a_ruleset(
                 "contexts": ["validate", "plan"],
                 "checks": [{"context": "ci", "app_id": 15368}],
             },
-            "enforce_admins": {"enabled": True},
+            "enforce_admins": {"enabled": True, "url": "https://api.github.com/x"},
             "required_pull_request_reviews": {
                 "dismiss_stale_reviews": True,
                 "require_code_owner_reviews": True,
@@ -337,6 +337,20 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         "stale approvals dismissed on push",
         "wrong",
         '"dismiss_stale_reviews_on_push": true',
+    ),
+    "admins may bypass the ruleset": (
+        lambda world: world.get(
+            f"{w.REPO}/rulesets/42",
+            w.ruleset(
+                42,
+                "lapse-main",
+                "Repository",
+                {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"},
+            ),
+        ),
+        "nobody bypasses them",
+        "wrong",
+        '"bypass_actors": []',
     ),
     "ci not required": (
         _rules(w.pull_request_rule(), w.checks_rule("validate", "plan")),
@@ -627,3 +641,16 @@ def test_a_role_held_on_the_resources_project_counts(
     assert line_of(out, "lapseIamGranter on bucket settlement-exports").split()[0] == "ok"
     assert line_of(out, "lapseIamGranter on organization").split()[0] == "missing"
     assert code == 1
+
+
+def test_classic_protection_that_exempts_admins_is_a_bypass(
+    world: w.World, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.get(
+        f"{w.REPO}/rules/branches/main",
+        [w.pull_request_rule(), w.checks_rule("validate", "plan", "ci")],
+    )
+    world.get(f"{w.REPO}/branches/main/protection", {"enforce_admins": {"enabled": False}})
+    code, out, _ = doctor(root, capsys)
+    assert code == 1
+    assert line_of(out, "nobody bypasses them").split()[0] == "wrong"
