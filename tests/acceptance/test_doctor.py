@@ -579,6 +579,7 @@ def test_github_failures_end_in_exit_3_after_retries(
     assert code == 3, out + err
     assert "Traceback" not in err
     assert "failed" in err
+    assert "repository admin" in err, "says which token doctor needs"
     tries = world.calls.count(("GET", where))
     assert tries == (5 if answer[0] >= 500 else 1)
 
