@@ -181,6 +181,7 @@ class World:
         self.get(f"{REPO}/rulesets/42", ruleset(42, "lapse-main", "Repository"))
         self.get(f"api.github.com/orgs/{OWNER}/rulesets/73", ruleset(73, "checks", "Organization"))
         self.get(f"{REPO}/codeowners/errors", {"errors": []})
+        self.get(f"{REPO}/actions/oidc/customization/sub", {"use_default": True})
         for slug in TEAMS:
             self.get(
                 f"api.github.com/orgs/{OWNER}/teams/{slug}",

@@ -65,6 +65,7 @@ def check_github(
         *facts.variable_items(needs, variables),
         *facts.secret_items(needs),
         *facts.app(app_slug, needs.app_permissions),
+        facts.oidc_subject(),
     ]
     return GitHubCheck(tuple(items), variables)
 
@@ -328,6 +329,20 @@ class _Repo:
     def _secret_names(self, path: str) -> set[str]:
         listed = (self.reader.read_json(path) or {}).get("secrets") or []
         return {str(secret.get("name")) for secret in listed}
+
+    def oidc_subject(self) -> CheckItem:
+        """The cloud identities trust GitHub's default subject, `repo:O/R:environment:E`."""
+        found = self.reader.read_json(f"{self.path}/actions/oidc/customization/sub") or {}
+        subject = "OIDC token subject is GitHub's default"
+        if found.get("use_default", True):
+            return ok("Actions", subject)
+        return wrong(
+            "Actions",
+            subject,
+            f"customized to {', '.join(found.get('include_claim_keys') or [])}: the identities "
+            "trust repo:OWNER/REPO:pull_request and repo:OWNER/REPO:environment:NAME",
+            f"gh api -X PUT repos/{self.full}/actions/oidc/customization/sub -F use_default=true",
+        )
 
     # --- the GitHub App ------------------------------------------------------------------
 

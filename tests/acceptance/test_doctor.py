@@ -442,6 +442,15 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         "missing",
         "https://github.com/apps/acme-lapse/installations/new",
     ),
+    "OIDC subject customized": (
+        lambda world: world.get(
+            f"{w.REPO}/actions/oidc/customization/sub",
+            {"use_default": False, "include_claim_keys": ["repository_owner", "context"]},
+        ),
+        "OIDC token subject is GitHub's default",
+        "wrong",
+        "gh api -X PUT repos/example-org/access/actions/oidc/customization/sub -F use_default=true",
+    ),
     "provider missing": (
         _gone(f"{w.IAM}/{w.PROVIDER}"),
         "Workload Identity provider",
