@@ -187,6 +187,11 @@ class Event:
     permissions: tuple[tuple[str, str, bool], ...]  # (permission, resource, granted)
     binding_deltas: tuple[tuple[str, str, str], ...] = ()  # (action, member, role)
     caller_ip: str = ""
+    # The service accounts the person acted through, in delegation order, the caller last
+    # (empty for a direct call): `principal` is the person at the start of the chain.
+    chain: tuple[str, ...] = ()
+    # Condition titles of the binding deltas, in the same order (`lapse/<id>/...` for ours).
+    delta_conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,27 +25,109 @@ _DELTA_PATHS: tuple[tuple[str, ...], ...] = (
 
 def normalize(entry: Mapping[str, Any]) -> Event | None:
     """The entry as an Event; None when it is not an audit entry or cannot be placed in time."""
+    read = read_entry(entry)
+    return read if isinstance(read, Event) else None
+
+
+def read_entry(entry: object) -> Event | str:
+    """The entry as an Event, or why it cannot be one (for the run's accounting).
+
+    A BigQuery sink row carries the payload as `protopayload_auditlog`; an entry without
+    `timestamp` is placed at `receiveTimestamp` (Logging's own clock, seconds later at most).
+    """
     if not isinstance(entry, Mapping):
-        return None
+        return "not a JSON object"
     payload = _mapping(entry.get("protoPayload"))
     if payload is None:
-        return None
-    timestamp = parse_timestamp(entry.get("timestamp"))
+        payload = _mapping(entry.get("protopayload_auditlog"))
+    if payload is None:
+        return "no protoPayload: not an audit log entry"
+    raw_time = entry.get("timestamp")
+    if raw_time is None:
+        raw_time = entry.get("receiveTimestamp")
+    if raw_time is None:
+        return "no timestamp: the entry cannot be placed in time"
+    timestamp = parse_timestamp(raw_time)
     if timestamp is None:
-        return None
+        return f"unreadable timestamp {str(raw_time)[:40]!r}"
+    person, chain = actor(_mapping(payload.get("authenticationInfo")) or {})
+    names = _NameResolver(_mapping(entry.get("resource")))
+    deltas = tuple(_binding_deltas(payload))
     return Event(
         insert_id=_text(entry.get("insertId")),
         timestamp=timestamp,
         log_name=_text(entry.get("logName")),
-        principal=_text(_dig(payload, "authenticationInfo", "principalEmail")),
+        principal=person,
         service=_text(payload.get("serviceName")),
         method=_text(payload.get("methodName")),
-        resource_name=_text(payload.get("resourceName")),
+        resource_name=names.resolve(_text(payload.get("resourceName"))),
         status_code=_status_code(payload.get("status")),
-        permissions=tuple(_permissions(payload.get("authorizationInfo"))),
-        binding_deltas=tuple(_binding_deltas(payload)),
+        permissions=tuple(
+            (p, names.resolve(r), g) for p, r, g in _permissions(payload.get("authorizationInfo"))
+        ),
+        binding_deltas=tuple(d[:3] for d in deltas),
         caller_ip=_text(_dig(payload, "requestMetadata", "callerIp")),
+        chain=chain,
+        delta_conditions=tuple(d[3] for d in deltas),
     )
+
+
+def actor(auth: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """(the person behind the call, the service accounts between them and the caller).
+
+    `serviceAccountDelegationInfo` lists the delegations in the order they happened, so its
+    first entry names whoever started the chain; `principalEmail` is the last link, the caller.
+    Entries that name their principal only as `principalSubject` (`user:a@b`) are read too.
+    """
+    caller = _text(auth.get("principalEmail")) or _subject(auth.get("principalSubject"))
+    links = []
+    for item in _list(auth.get("serviceAccountDelegationInfo")):
+        link = _mapping(item) or {}
+        first_party = _mapping(link.get("firstPartyPrincipal")) or {}
+        third_party = _mapping(link.get("thirdPartyPrincipal")) or {}
+        name = (
+            _text(first_party.get("principalEmail"))
+            or _subject(link.get("principalSubject"))
+            or _subject(third_party.get("principalSubject"))
+        )
+        if name:
+            links.append(name)
+    if not links:
+        return caller, ()
+    chain = tuple(dict.fromkeys([*links[1:], caller])) if caller else tuple(links[1:])
+    return links[0], tuple(c for c in chain if c and c != links[0])
+
+
+def _subject(value: object) -> str:
+    # `user:a@b`, `serviceAccount:s@p.iam.gserviceaccount.com`; federated `principal://...` as is.
+    text = _text(value)
+    kind, colon, rest = text.partition(":")
+    return rest if colon and kind in ("user", "serviceAccount") else text
+
+
+class _NameResolver:
+    """Project numbers and service-account unique ids named by the entry's own resource labels."""
+
+    def __init__(self, resource: Mapping[str, Any] | None) -> None:
+        labels = _mapping((resource or {}).get("labels")) or {}
+        self.project = _text(labels.get("project_id"))
+        self.account = _text(labels.get("email_id"))
+        self.unique_id = _text(labels.get("unique_id"))
+
+    def resolve(self, name: str) -> str:
+        if not name or not (self.project or self.account):
+            return name
+        parts = name.split("/")
+        for index, part in enumerate(parts[:-1]):
+            following = parts[index + 1]
+            if part == "projects" and following.isdigit() and self.project:
+                parts[index + 1] = self.project
+            elif part == "serviceAccounts" and following.isdigit() and self._is_account(following):
+                parts[index + 1] = self.account
+        return "/".join(parts)
+
+    def _is_account(self, unique_id: str) -> bool:
+        return bool(self.account) and (not self.unique_id or unique_id == self.unique_id)
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -64,7 +146,8 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def _status_code(status: object) -> int:
-    # proto3 JSON leaves out zero values: `{}` or no status at all is code 0 (OK).
+    # proto3 JSON leaves out zero values: `{}` or no status at all is code 0 (OK); int32 may
+    # arrive as a string (`"code": "7"`).
     code = _mapping(status)
     value = code.get("code") if code is not None else None
     if isinstance(value, bool):
@@ -73,10 +156,15 @@ def _status_code(status: object) -> int:
         return value
     if isinstance(value, str):
         try:
-            return int(value)
+            return int(value.strip())
         except ValueError:
             return 0
     return 0
+
+
+def _granted(value: object) -> bool:
+    # The JSON mapping of protobuf accepts "true" for a bool; a missing one is false.
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _permissions(items: object) -> Iterator[tuple[str, str, bool]]:
@@ -87,10 +175,10 @@ def _permissions(items: object) -> Iterator[tuple[str, str, bool]]:
         permission = _text(info.get("permission"))
         if permission:
             # proto3 JSON omits false booleans, so a missing `granted` is a denial.
-            yield permission, _text(info.get("resource")), info.get("granted") is True
+            yield permission, _text(info.get("resource")), _granted(info.get("granted"))
 
 
-def _binding_deltas(payload: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _binding_deltas(payload: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     for path in _DELTA_PATHS:
         for item in _list(_dig(payload, *path)):
             delta = _mapping(item)
@@ -99,6 +187,7 @@ def _binding_deltas(payload: Mapping[str, Any]) -> Iterator[tuple[str, str, str]
                     _text(delta.get("action")),
                     _text(delta.get("member")),
                     _text(delta.get("role")),
+                    _text(_dig(delta, "condition", "title")),
                 )
 
 

@@ -8,53 +8,33 @@ looked up in the wanted set on the raw bytes first, and only lines that may matc
 
 from __future__ import annotations
 
-import codecs
 import gzip
-import json
-import re
+import itertools
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from generator.core.model import Event
-from generator.review.events import normalize
-from generator.review.sources import GapRecord, selected, utc, wanted_principals, window_text
+from generator.review.events import actor, read_entry
+from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Unreadable
+from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 
-_KEY = b'"principalEmail"'
-_AFTER_KEY = len(_KEY)
-_CHUNK = 1 << 20
-# One array element larger than this is taken as a broken file rather than buffered further.
-_MAX_ELEMENT = 64 << 20
+_KEYS = (b'"principalEmail"', b'"principalSubject"')
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.
 _MAX_LINE_GAPS = 20
-_NON_SPACE = re.compile(r"\S")
-
-
-class ByteStream(Protocol):
-    """What both a plain and a gzip file offer: bytes read, peeked at and iterated as lines."""
-
-    def read(self, size: int = ..., /) -> bytes: ...
-
-    def peek(self, size: int, /) -> bytes: ...
-
-    def __iter__(self) -> Iterator[bytes]: ...
-
-
-class Malformed(Exception):
-    """The file stops being the JSON it claims to be, at `line`."""
-
-    def __init__(self, line: int, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}")
-        self.line = line
 
 
 class FileSource(GapRecord):
-    """Events from one exported file; `.gz` (by content) is decompressed on the fly."""
+    """Events from one exported file; `.gz` (by content) is decompressed on the fly.
+
+    Three layouts are read alike: JSON lines, a JSON array, and JSON objects one after the
+    other (pretty-printed, as `gcloud logging read` or a hand-saved entry has them).
+    """
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -64,77 +44,147 @@ class FileSource(GapRecord):
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        wanted = wanted_principals(principals)
+        wanted = set(wanted_principals(principals))
         start, end = utc(start), utc(end)
         self._bad_lines = 0
         try:
             with ExitStack() as stack:
                 stream = _open(self.path, stack)
-                for event in self._events(stream, wanted, start, end):
-                    if selected(event, wanted, start, end):
-                        yield event
+                yield from self._events(stream, wanted, start, end)
         except (OSError, EOFError, zlib.error) as exc:
             self.record_gap(f"{self.path}: read failed for {window_text(start, end)}: {exc}")
         except Malformed as exc:
             self.record_gap(f"{self.path}: {exc}; the rest of the file was not read")
+        if self.accounting.read == 0 and not self.gaps:
+            self.record_gap(f"{self.path}: the export holds no entries at all")
         if self._bad_lines > _MAX_LINE_GAPS:
             hidden = self._bad_lines - _MAX_LINE_GAPS
             self.record_gap(f"{self.path}: {hidden} more unreadable lines")
 
     def _events(
-        self, stream: ByteStream, wanted: frozenset[str], start: datetime, end: datetime
+        self, stream: ByteStream, wanted: set[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
         first, line = _skip_space(stream)
         if first == b"":
             return
         if first == b"[":
             for number, value in ArrayScanner(stream, line).items():
-                yield from self._event(value, number)
-        elif first == b"{":
-            encoded = frozenset(p.encode() for p in wanted)
-            yield from self._lines(stream, line, encoded)
-        else:
+                yield from self._value(value, number, wanted, start, end)
+            return
+        if first != b"{":
             raise Malformed(line, "neither a JSON array nor JSON lines")
+        head = next(iter(stream), b"")
+        if not _parses(head):
+            # Not one object per line: objects one after the other, however they are laid out.
+            for number, value in ArrayScanner(stream, line, prefix=head).sequence():
+                yield from self._value(value, number, wanted, start, end)
+            return
+        yield from self._lines(itertools.chain((head,), stream), line, wanted, start, end)
 
-    def _lines(self, stream: ByteStream, first: int, wanted: frozenset[bytes]) -> Iterator[Event]:
-        for number, line in enumerate(stream, first):
+    def _lines(
+        self,
+        lines: Iterable[bytes],
+        first: int,
+        wanted: set[str],
+        start: datetime,
+        end: datetime,
+    ) -> Iterator[Event]:
+        encoded = {p.encode() for p in wanted}
+        for number, line in enumerate(lines, first):
+            if not line.strip():
+                continue
             # A line that is not a whole object is parsed too: a truncated line could hide a
             # wanted principal, and parsing reports it.
-            if (might_match(line, wanted) or not _looks_whole(line)) and line.strip():
-                yield from self._parse_line(line, number)
+            if not (might_match(line, encoded) or not _looks_whole(line)):
+                self.accounting.read += 1
+                self.accounting.other_principals += 1
+                continue
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                self._unparsed(line, number, str(exc), wanted)
+                continue
+            before = len(wanted)
+            yield from self._value(value, number, wanted, start, end)
+            if len(wanted) != before:
+                encoded = {p.encode() for p in wanted}
 
-    def _parse_line(self, line: bytes, number: int) -> Iterator[Event]:
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            self._bad_line(number, str(exc))
+    def _value(
+        self, value: Any, number: int, wanted: set[str], start: datetime, end: datetime
+    ) -> Iterator[Event]:
+        if isinstance(value, Unreadable):
+            self.account(value.reason, f"{self.path}:{number}", wanted, start, end)
+            self.record_gap(f"{self.path}: line {number}: {value.reason}")
             return
-        yield from self._event(value, number)
-
-    def _event(self, value: Any, number: int) -> Iterator[Event]:
-        event = normalize(value) if isinstance(value, dict) else None
+        read = read_entry(value)
+        event = self.account(read, f"{self.path}:{number}", wanted, start, end)
         if event is not None:
             yield event
-        elif isinstance(value, dict) and "protoPayload" in value:
-            self._bad_line(number, "audit entry without a usable timestamp")
+        elif isinstance(read, str):
+            owner = _owner(value, wanted)
+            if owner:
+                self._bad_line(owner, number, read)
 
-    def _bad_line(self, number: int, reason: str) -> None:
+    def _unparsed(self, line: bytes, number: int, reason: str, wanted: set[str]) -> None:
+        """A line that is not JSON: whose it is can only be guessed from its bytes."""
+        self.accounting.read += 1
+        self.accounting.unreadable.append((f"{self.path}:{number}", reason))
+        lowered = line.lower()
+        owners = (
+            sorted(wanted) if b"\\u" in line else sorted(p for p in wanted if p.encode() in lowered)
+        )
+        if owners:
+            self._bad_line(owners, number, reason)
+
+    def _bad_line(self, owners: Collection[str], number: int, reason: str) -> None:
         self._bad_lines += 1
         if self._bad_lines <= _MAX_LINE_GAPS:
-            self.record_gap(f"{self.path}: line {number}: {reason}")
+            self.record_principal_gap(owners, f"{self.path}: line {number}: {reason}")
+        else:
+            self.record_principal_gap(owners, f"{self.path}: more unreadable lines")
 
 
-def might_match(line: bytes, wanted: frozenset[bytes]) -> bool:
-    """False only when no `"principalEmail"` string value on the line is a wanted principal.
+def _owner(value: Any, wanted: Collection[str]) -> list[str]:
+    """The wanted people an unreadable entry names (its payload may still say who acted)."""
+    if not isinstance(value, dict):
+        return []
+    payload = value.get("protoPayload") or value.get("protopayload_auditlog")
+    auth = payload.get("authenticationInfo") if isinstance(payload, dict) else None
+    if not isinstance(auth, dict):
+        return []
+    person, chain = actor(auth)
+    return sorted({p.lower() for p in (person, *chain)} & set(wanted))
 
-    Escapes and non-ASCII values are let through for the real parser to decide.
+
+def _parses(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def might_match(line: bytes, wanted: Collection[bytes]) -> bool:
+    """False only when no principal named on the line is wanted.
+
+    Principals are the values of `"principalEmail"` (the caller, or a delegation chain's first
+    party) and `"principalSubject"` (`user:a@b`). A line naming none is let through, as are
+    escapes and non-ASCII values, for the real parser to decide.
     """
-    at = line.find(_KEY)
-    if at < 0:
-        # An escaped key (`\\u0070rincipalEmail`) is legal JSON, and would hide from find().
-        return b"\\u" in line
+    named = False
+    for key in _KEYS:
+        at = line.find(key)
+        if at >= 0:
+            named = True
+            if _key_matches(line, at, key, wanted):
+                return True
+    # An escaped key (`\\u0070rincipalEmail`) is legal JSON, and would hide from find().
+    return not named or b"\\u" in line
+
+
+def _key_matches(line: bytes, at: int, key: bytes, wanted: Collection[bytes]) -> bool:
     while at >= 0:
-        after = at + _AFTER_KEY
+        after = at + len(key)
         # Compact JSON (`"principalEmail":"`) is the common case and skips the strip().
         begin = after + 1 if line[after : after + 2] == b':"' else line.find(b'"', after)
         if begin < 0:
@@ -144,9 +194,12 @@ def might_match(line: bytes, wanted: frozenset[bytes]) -> bool:
             if close < 0:
                 return True
             value = line[begin + 1 : close]
-            if b"\\" in value or not value.isascii() or value.lower() in wanted:
+            if b"\\" in value or not value.isascii():
                 return True
-        at = line.find(_KEY, begin)
+            value = value.lower()
+            if value in wanted or value.partition(b":")[2] in wanted:
+                return True
+        at = line.find(key, begin)
     return False
 
 
@@ -172,82 +225,3 @@ def _skip_space(stream: ByteStream) -> tuple[bytes, int]:
         line += ahead.count(b"\n")
         stream.read(len(ahead))
     return b"", line
-
-
-class ArrayScanner:
-    """Elements of a JSON array, one at a time, from a byte stream (memory: one chunk + one item).
-
-    The C scanner behind `json.JSONDecoder.raw_decode` parses each element where it stands; an
-    element cut by the end of the buffer fails to parse and is retried after the next read.
-    """
-
-    def __init__(self, stream: ByteStream, line: int) -> None:
-        self._stream = stream
-        self._decoder = json.JSONDecoder()
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._buf = ""
-        self._pos = 0
-        self._counted = 0
-        self._line = line
-        self._eof = False
-
-    def items(self) -> Iterator[tuple[int, Any]]:
-        if self._next_char() != "[":
-            raise Malformed(self._line_at_pos(), "expected a JSON array")
-        self._pos += 1
-        if self._next_char() == "]":
-            return
-        while True:
-            self._next_char()
-            line = self._line_at_pos()
-            yield line, self._value(line)
-            separator = self._next_char()
-            self._pos += 1
-            if separator == "]":
-                return
-            if separator != ",":
-                raise Malformed(self._line_at_pos(), "expected ',' or ']' between entries")
-
-    def _value(self, line: int) -> Any:
-        while True:
-            try:
-                value, end = self._decoder.raw_decode(self._buf, self._pos)
-            except json.JSONDecodeError as exc:
-                if self._eof or len(self._buf) - self._pos > _MAX_ELEMENT:
-                    raise Malformed(line, exc.msg) from None
-                self._fill()
-                continue
-            if end == len(self._buf) and not self._eof:
-                # A number cut at the buffer's end would parse as a shorter number.
-                self._fill()
-                continue
-            self._pos = end
-            return value
-
-    def _next_char(self) -> str:
-        """The next non-space character ("" at the end), leaving the position on it."""
-        while True:
-            found = _NON_SPACE.search(self._buf, self._pos)
-            if found is not None:
-                self._pos = found.start()
-                return self._buf[self._pos]
-            self._pos = len(self._buf)
-            if not self._fill():
-                return ""
-
-    def _fill(self) -> bool:
-        chunk = self._stream.read(_CHUNK)
-        self._line_at_pos()
-        try:
-            text = self._utf8.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            raise Malformed(self._line, f"not UTF-8: {exc.reason}") from None
-        self._buf = self._buf[self._pos :] + text
-        self._pos = self._counted = 0
-        self._eof = not chunk
-        return bool(chunk)
-
-    def _line_at_pos(self) -> int:
-        self._line += self._buf.count("\n", self._counted, self._pos)
-        self._counted = self._pos
-        return self._line

@@ -97,10 +97,18 @@ def _refuse_repeated_page_tokens(connection: Any) -> None:
 def audit_filter(principals: Collection[str], start: datetime, end: datetime) -> str:
     """The Logging query for audit entries of `principals` in [start, end)."""
     emails = " OR ".join(_quoted(p) for p in sorted(principals))
+    subjects = " OR ".join(_quoted(f"user:{p}") for p in sorted(principals))
+    # The person may be the caller, the first link of a delegation chain, or named by subject.
+    auth = "protoPayload.authenticationInfo"
+    who = (
+        f"({auth}.principalEmail=({emails})"
+        f" OR {auth}.serviceAccountDelegationInfo.firstPartyPrincipal.principalEmail=({emails})"
+        f" OR {auth}.principalSubject=({subjects}))"
+    )
     return " AND ".join(
         (
             'logName:"cloudaudit.googleapis.com"',
-            f"protoPayload.authenticationInfo.principalEmail=({emails})",
+            who,
             f'timestamp>="{rfc3339(start)}"',
             f'timestamp<"{rfc3339(end)}"',
         )
@@ -112,7 +120,8 @@ def principal_batches(principals: Collection[str]) -> list[list[str]]:
     batches: list[list[str]] = [[]]
     size = 0
     for principal in sorted(principals):
-        cost = len(_quoted(principal)) + len(" OR ")
+        # Each principal appears three times (caller, delegation, subject).
+        cost = 3 * (len(_quoted(principal)) + len(" OR ")) + len("user:")
         if batches[-1] and size + cost > _PRINCIPALS_BUDGET:
             batches.append([])
             size = 0

@@ -7,6 +7,8 @@ why) and goes on with what it can still read, so a review can say INCOMPLETE ins
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -14,10 +16,20 @@ from generator.core.model import Event
 
 
 class EventSource(Protocol):
-    """Audit events of some principals in [start, end), and a record of what could not be read."""
+    """Audit events of some principals in [start, end), and a record of what could not be read.
+
+    `gaps` concern every review; `principal_gaps` only the named person's (an unreadable entry
+    that names them), so one person's broken entries never mark another's review INCOMPLETE.
+    """
 
     @property
     def gaps(self) -> list[str]: ...
+
+    @property
+    def principal_gaps(self) -> dict[str, list[str]]: ...
+
+    @property
+    def accounting(self) -> Accounting: ...
 
     @property
     def complete(self) -> bool: ...
@@ -27,11 +39,47 @@ class EventSource(Protocol):
     ) -> Iterator[Event]: ...
 
 
+@dataclass
+class Accounting:
+    """Where every entry read went: read = events + other principals + out of period + unreadable.
+
+    `unreadable` keeps (where, why) for each entry that could not become an event.
+    """
+
+    read: int = 0
+    events: int = 0
+    other_principals: int = 0
+    out_of_period: int = 0
+    unreadable: list[tuple[str, str]] = dc_field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        accounted = self.events + self.other_principals + self.out_of_period
+        return self.read == accounted + len(self.unreadable)
+
+    def add(self, other: Accounting) -> None:
+        self.read += other.read
+        self.events += other.events
+        self.other_principals += other.other_principals
+        self.out_of_period += other.out_of_period
+        self.unreadable.extend(other.unreadable)
+
+    def summary(self) -> str:
+        return (
+            f"{self.read:,} entries read = {self.events:,} events of the reviewed people"
+            f" + {self.other_principals:,} of other principals"
+            f" + {self.out_of_period:,} outside the period"
+            f" + {len(self.unreadable):,} unreadable"
+        )
+
+
 class GapRecord:
-    """The `gaps` / `complete` half of EventSource, shared by the sources."""
+    """The `gaps` / `complete` half of EventSource, and the accounting, shared by the sources."""
 
     def __init__(self) -> None:
         self.gaps: list[str] = []
+        self.principal_gaps: dict[str, list[str]] = {}
+        self.accounting = Accounting()
 
     @property
     def complete(self) -> bool:
@@ -39,6 +87,34 @@ class GapRecord:
 
     def record_gap(self, message: str) -> None:
         self.gaps.append(message)
+
+    def record_principal_gap(self, principals: Iterable[str], message: str) -> None:
+        for principal in principals:
+            self.principal_gaps.setdefault(principal.lower(), []).append(message)
+
+    def account(
+        self, read: Event | str, where: str, wanted: set[str], start: datetime, end: datetime
+    ) -> Event | None:
+        """Counts one entry read; the event when it is a wanted person's, inside [start, end).
+
+        A wanted person minting a service account's credentials makes that account wanted
+        from then on: its activity may be theirs (the analysis decides by the token's life).
+        """
+        self.accounting.read += 1
+        if isinstance(read, str):
+            self.accounting.unreadable.append((where, read))
+            return None
+        if not involves(read, wanted):
+            self.accounting.other_principals += 1
+            return None
+        if not start <= read.timestamp < end:
+            self.accounting.out_of_period += 1
+            return None
+        self.accounting.events += 1
+        minted = minted_account(read)
+        if minted:
+            wanted.add(minted)
+        return read
 
 
 class CombinedSource:
@@ -54,6 +130,21 @@ class CombinedSource:
     @property
     def complete(self) -> bool:
         return all(source.complete for source in self.sources)
+
+    @property
+    def principal_gaps(self) -> dict[str, list[str]]:
+        merged: dict[str, list[str]] = {}
+        for source in self.sources:
+            for principal, gaps in source.principal_gaps.items():
+                merged.setdefault(principal, []).extend(gaps)
+        return merged
+
+    @property
+    def accounting(self) -> Accounting:
+        total = Accounting()
+        for source in self.sources:
+            total.add(source.accounting)
+        return total
 
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
@@ -85,5 +176,26 @@ def window_text(start: datetime, end: datetime) -> str:
     return f"[{rfc3339(start)}, {rfc3339(end)})"
 
 
-def selected(event: Event, wanted: frozenset[str], start: datetime, end: datetime) -> bool:
-    return event.principal.lower() in wanted and start <= event.timestamp < end
+def selected(event: Event, wanted: Collection[str], start: datetime, end: datetime) -> bool:
+    return involves(event, wanted) and start <= event.timestamp < end
+
+
+def involves(event: Event, wanted: Collection[str]) -> bool:
+    """True when the person behind the event, or a link of its chain, is wanted."""
+    if event.principal.lower() in wanted:
+        return True
+    return any(link.lower() in wanted for link in event.chain)
+
+
+# Calls that hand the caller a service account's credentials: the account's activity during the
+# credential's lifetime is the caller's.
+MINTING_METHODS = ("GenerateAccessToken", "SignJwt", "SignBlob", "GenerateIdToken")
+
+
+def minted_account(event: Event) -> str:
+    """The service account whose credentials the event handed out ("" when none)."""
+    if event.status_code != 0 or not event.method.endswith(MINTING_METHODS):
+        return ""
+    name = event.resource_name
+    marker = "serviceAccounts/"
+    return name[name.index(marker) + len(marker) :].lower() if marker in name else ""

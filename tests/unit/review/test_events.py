@@ -126,6 +126,8 @@ def test_not_an_audit_entry() -> None:
 def test_audit_entry_without_timestamp_cannot_be_placed() -> None:
     entry = load_entry("cloudsql_connect")
     del entry["timestamp"]
+    assert normalize(entry) is not None  # placed at receiveTimestamp
+    del entry["receiveTimestamp"]
     assert normalize(entry) is None
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from generator.review import file_source
-from generator.review.file_source import ArrayScanner, FileSource, might_match
+from generator.review import json_stream
+from generator.review.file_source import FileSource, might_match
+from generator.review.json_stream import ArrayScanner
 from generator.review.sources import CombinedSource
 
 from .conftest import at, load_entry
@@ -67,7 +68,7 @@ def test_json_array_as_gcloud_writes_it(tmp_path: Path) -> None:
 def test_json_array_across_many_small_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(file_source, "_CHUNK", 7)
+    monkeypatch.setattr(json_stream, "_CHUNK", 7)
     path = tmp_path / "read.json"
     path.write_text(json.dumps(entries(), indent=1, ensure_ascii=False))
     assert ids(FileSource(path)) == ALICE_IDS
@@ -92,8 +93,9 @@ def test_malformed_line_is_a_gap_with_its_line_number(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     source = FileSource(path)
     assert ids(source) == ALICE_IDS[:3]
-    assert not source.complete
-    assert source.gaps[0].startswith(f"{path}: line 2: ")
+    # The broken line names alice: her reviews are incomplete, nobody else's.
+    assert source.principal_gaps["alice@example.com"][0].startswith(f"{path}: line 2: ")
+    assert source.gaps == []
 
 
 def test_truncated_line_of_another_principal_is_still_reported(tmp_path: Path) -> None:
@@ -104,15 +106,19 @@ def test_truncated_line_of_another_principal_is_still_reported(tmp_path: Path) -
     )
     source = FileSource(path)
     assert ids(source) == ["1k9x2fhe3c1q"]
-    assert [g.split(": ")[1] for g in source.gaps] == ["line 2"]
+    # Counted as unreadable, with its reason, but not a gap in alice's review: it is not hers.
+    assert [where for where, _ in source.accounting.unreadable] == [f"{path}:2"]
+    assert source.principal_gaps == {}
+    assert source.accounting.balanced
 
 
 def test_audit_entry_without_timestamp_is_a_gap(write_lines: Writer) -> None:
     entry = load_entry("storage_objects_get")
-    del entry["timestamp"]
+    del entry["timestamp"], entry["receiveTimestamp"]
     source = FileSource(write_lines([entry]))
     assert ids(source) == []
-    assert "line 1: audit entry without a usable timestamp" in source.gaps[0]
+    gaps = source.principal_gaps["alice@example.com"]
+    assert "line 1: no timestamp: the entry cannot be placed in time" in gaps[0]
 
 
 def test_malformed_array_stops_with_a_gap(tmp_path: Path) -> None:
@@ -145,12 +151,13 @@ def test_truncated_gzip_is_a_gap(tmp_path: Path) -> None:
     assert not source.complete
 
 
-def test_empty_file_is_complete(tmp_path: Path) -> None:
+def test_empty_file_is_incomplete(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_text("\n \n")
     source = FileSource(path)
     assert ids(source) == []
-    assert source.complete
+    assert not source.complete
+    assert "holds no entries at all" in source.gaps[0]
 
 
 def test_many_bad_lines_are_summarized(tmp_path: Path) -> None:
@@ -158,8 +165,11 @@ def test_many_bad_lines_are_summarized(tmp_path: Path) -> None:
     path.write_text(json.dumps(load_entry("not_audit")) + "\n" + '{"broken": \n' * 30)
     source = FileSource(path)
     assert ids(source) == []
-    assert len(source.gaps) == 21
-    assert source.gaps[-1].endswith("10 more unreadable lines")
+    # Lines that name nobody are nobody's gap, but each is counted with its reason.
+    assert source.gaps == []
+    assert len(source.accounting.unreadable) == 31  # the non-audit entry too
+    assert source.accounting.read == 31
+    assert source.accounting.balanced
 
 
 @pytest.mark.parametrize(
@@ -179,7 +189,7 @@ def test_many_bad_lines_are_summarized(tmp_path: Path) -> None:
         # escapes and an escaped key are left to the parser
         (b'{"authenticationInfo":{"principalEmail":"alice\\u0040example.com"}}', True),
         (b'{"authenticationInfo":{"\\u0070rincipalEmail":"alice@example.com"}}', True),
-        (b'{"protoPayload":{"methodName":"x"}}', False),
+        (b'{"protoPayload":{"methodName":"x"}}', True),  # names nobody: parsed, then counted
     ],
 )
 def test_might_match(line: bytes, expected: bool) -> None:
