@@ -49,7 +49,7 @@ def read_entry(entry: object) -> Event | str:
         return "no timestamp: the entry cannot be placed in time"
     timestamp = parse_timestamp(raw_time)
     if timestamp is None:
-        return f"unreadable timestamp {str(raw_time)[:40]!r}"
+        return f"timestamp {str(raw_time)[:40]!r} is not RFC 3339 with a UTC offset"
     person, chain = actor(_mapping(payload.get("authenticationInfo")) or {})
     names = _NameResolver(_mapping(entry.get("resource")))
     deltas = tuple(_binding_deltas(payload))
