@@ -192,6 +192,8 @@ class Event:
     chain: tuple[str, ...] = ()
     # Condition titles of the binding deltas, in the same order (`lapse/<id>/...` for ours).
     delta_conditions: tuple[str, ...] = ()
+    # Where the entry copied data to (an export, extract or copy job, a rewrite); "" if none.
+    copied_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)

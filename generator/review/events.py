@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from generator.core.model import Event
+from generator.review.copies import copy_destination
 
 # Where services put IAM binding changes. `serviceData` is the classic IAM AuditData; newer
 # services carry the same AuditData under `metadata`; BigQuery's BigQueryAuditMetadata reports
@@ -69,6 +70,7 @@ def read_entry(entry: object) -> Event | str:
         caller_ip=_text(_dig(payload, "requestMetadata", "callerIp")),
         chain=chain,
         delta_conditions=tuple(d[3] for d in deltas),
+        copied_to=copy_destination(_text(payload.get("methodName")), payload),
     )
 
 

@@ -60,6 +60,7 @@ class FileSource(GapRecord):
         if self._bad_lines > _MAX_LINE_GAPS:
             hidden = self._bad_lines - _MAX_LINE_GAPS
             self.record_gap(f"{self.path}: {hidden} more unreadable lines")
+        self.principal_gaps = {p: list(dict.fromkeys(g)) for p, g in self.principal_gaps.items()}
 
     def _events(
         self, stream: ByteStream, wanted: set[str], start: datetime, end: datetime
@@ -126,15 +127,21 @@ class FileSource(GapRecord):
                 self._bad_line(owner, number, read)
 
     def _unparsed(self, line: bytes, number: int, reason: str, wanted: set[str]) -> None:
-        """A line that is not JSON: whose it is can only be guessed from its bytes."""
+        """A line that is not JSON: whose it is can only be told from its bytes.
+
+        When they name wanted people it is their gap; when they name only others, nobody's;
+        when they name nobody (cut before the principal), it could be anyone's: a gap for all.
+        """
         self.accounting.read += 1
         self.accounting.unreadable.append((f"{self.path}:{number}", reason))
         lowered = line.lower()
-        owners = (
-            sorted(wanted) if b"\\u" in line else sorted(p for p in wanted if p.encode() in lowered)
-        )
-        if owners:
+        owners = sorted(p for p in wanted if p.encode() in lowered)
+        if owners and b"\\u" not in line:
             self._bad_line(owners, number, reason)
+        elif b"\\u" in line or not any(key in line for key in _KEYS):
+            self._bad_lines += 1
+            if self._bad_lines <= _MAX_LINE_GAPS:
+                self.record_gap(f"{self.path}: line {number}: {reason} (whose, it cannot say)")
 
     def _bad_line(self, owners: Collection[str], number: int, reason: str) -> None:
         self._bad_lines += 1

@@ -157,14 +157,19 @@ def test_other_principals_and_earlier_events_are_ignored() -> None:
     assert [e.insert_id for e in result.events_in_window] == ["mine"]
 
 
-def test_a_later_window_of_the_same_person_is_left_to_its_own_review() -> None:
+def test_a_later_window_of_the_same_person_counts_in_both_and_is_named() -> None:
     first = request()
     second = request(
         id="inc-4600-follow-up", starts="2026-12-01T16:00:00", expires="2026-12-01T18:00:00"
     )
     in_second = event(at_time="2026-12-01T16:30:00", insert_id="second-window")
     reviews = review_all([subject(first), subject(second)], [event(), in_second], grace=GRACE)
-    assert reviews[0].findings == ()
+    # After the first window the read would be CRITICAL there, but the second grant explains it.
+    first_kinds = {(f.severity, f.kind, f.evidence) for f in reviews[0].findings}
+    assert first_kinds == {
+        (Severity.INFO, "explained-by-other-grant", ("second-window",)),
+        (Severity.INFO, "overlap", ("second-window",)),
+    }
     assert [e.insert_id for e in reviews[1].events_in_window] == ["second-window"]
 
 
@@ -179,7 +184,9 @@ def test_link_windows_and_fetch_window() -> None:
             ),
         ]
     )
-    assert subjects[0].other_windows == ((at("2026-12-02T09:00:00"), at("2026-12-02T10:00:00")),)
+    assert subjects[0].other_windows == (
+        (at("2026-12-02T09:00:00"), at("2026-12-02T10:00:00"), "inc-4600-x"),
+    )
     principals, start, end = fetch_window(subjects, until=at("2026-12-03T00:00:00"))
     assert principals == frozenset({"alice@example.com"})
     assert (start, end) == (at("2026-12-01T09:00:00"), at("2026-12-03T00:00:00"))

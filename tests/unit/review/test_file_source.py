@@ -165,8 +165,9 @@ def test_many_bad_lines_are_summarized(tmp_path: Path) -> None:
     path.write_text(json.dumps(load_entry("not_audit")) + "\n" + '{"broken": \n' * 30)
     source = FileSource(path)
     assert ids(source) == []
-    # Lines that name nobody are nobody's gap, but each is counted with its reason.
-    assert source.gaps == []
+    # A broken line that names nobody could be anyone's: a gap for every review, summarized.
+    assert len(source.gaps) == 21
+    assert source.gaps[-1].endswith("10 more unreadable lines")
     assert len(source.accounting.unreadable) == 31  # the non-audit entry too
     assert source.accounting.read == 31
     assert source.accounting.balanced

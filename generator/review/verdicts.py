@@ -1,0 +1,211 @@
+"""What one event of a grantee shows, given the phase of the grant it falls in. Pure functions.
+
+| what the event shows                                           | phase         | severity |
+|----------------------------------------------------------------|---------------|----------|
+| a successful IAM policy change or service-account key          | any           | CRITICAL |
+| a permission used within the grant's scope                     | after         | CRITICAL |
+| a copy out of the granted resources, or a snapshot             | any           | HIGH     |
+| a permission used outside the granted resources or role        | any           | HIGH     |
+| a denied attempt (status 7 or `granted` false)                 | any           | MEDIUM   |
+
+An entry without `authorizationInfo` is judged by the permission its method names
+(`v1.compute.instances.stop` needs `compute.instances.stop`) when the method names one, else by
+its resource alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from enum import Enum
+
+from generator.core.model import Event, Grant, Severity
+from generator.review.copies import UNKNOWN, is_snapshot
+from generator.review.scope import covers
+from generator.review.subjects import ReviewSubject
+
+# IAM policy changes: method names end this way whichever service logs them (`SetIamPolicy`,
+# `google.iam.admin.v1.SetIAMPolicy`, `google.iam.v1.IAMPolicy.SetIamPolicy`), except Cloud
+# Storage, which logs bucket policy changes as `storage.setIamPermissions`.
+_SET_IAM_POLICY = "setiampolicy"
+_POLICY_METHODS = frozenset({"storage.setIamPermissions"})
+_KEY_METHODS = frozenset(
+    {
+        "google.iam.admin.v1.CreateServiceAccountKey",
+        "google.iam.admin.v1.UploadServiceAccountKey",
+    }
+)
+PERMISSION_DENIED = 7
+_API_VERSION = re.compile(r"^(?:v\d+\w*|beta|alpha)\.")
+_PERMISSION_SHAPE = re.compile(r"^[a-z][a-z0-9]*\.[a-zA-Z]+\.[a-zA-Z]+$")
+# REST verbs whose permission has another verb.
+_VERB_PERMISSION = {"insert": "create", "patch": "update"}
+
+Finding = tuple[Severity, str, str]
+
+
+class Phase(Enum):
+    WINDOW = "window"
+    GRACE = "grace"
+    AFTER = "after"
+
+
+def event_findings(subject: ReviewSubject, event: Event, phase: Phase) -> Iterator[Finding]:
+    if is_persistence(event):
+        yield Severity.CRITICAL, "persistence", _persistence_message(event)
+        return
+    for permission, resource in _denied_checks(event):
+        yield Severity.MEDIUM, "denied", f"{_what(event, permission)} on {resource or '?'} denied"
+    if event.status_code == PERMISSION_DENIED:
+        return
+    if succeeded(event):
+        yield from _copies(subject, event)
+    for permission, resource, reason in _used(subject, event):
+        if phase is Phase.AFTER and not reason:
+            yield (
+                Severity.CRITICAL,
+                "binding-not-expired",
+                f"{_what(event, permission)} on {resource} succeeded after the grant expired"
+                " (and its grace period): the binding did not expire",
+            )
+        elif reason:
+            when = " after the grant expired" if phase is Phase.AFTER else ""
+            yield (
+                Severity.HIGH,
+                "unexplained",
+                f"{_what(event, permission)} on {resource or '?'}{when} is not explained by this"
+                f" grant: {reason}",
+            )
+
+
+def succeeded(event: Event) -> bool:
+    return event.status_code == 0 and all(granted for _, _, granted in event.permissions)
+
+
+def is_persistence(event: Event) -> bool:
+    if not succeeded(event):
+        return False
+    method = event.method
+    return (
+        method.lower().endswith(_SET_IAM_POLICY)
+        or method in _POLICY_METHODS
+        or method in _KEY_METHODS
+    )
+
+
+def permission_of_method(event: Event) -> str:
+    """The permission a method name stands for, when it says (`v1.compute.instances.stop`)."""
+    name = _API_VERSION.sub("", event.method)
+    if not _PERMISSION_SHAPE.match(name):
+        return ""
+    service, collection, verb = name.split(".")
+    if not event.service.startswith(f"{service}."):
+        return ""
+    return f"{service}.{collection}.{_VERB_PERMISSION.get(verb, verb)}"
+
+
+def _copies(subject: ReviewSubject, event: Event) -> Iterator[Finding]:
+    what = event.method or "a copy"
+    if is_snapshot(event.method):
+        yield (
+            Severity.HIGH,
+            "exfiltration",
+            f"{what} on {event.resource_name or '?'} copies data into a snapshot or image that"
+            " outlives the window and can be moved out of the environment",
+        )
+        return
+    destination = event.copied_to
+    if not destination:
+        return
+    if destination == UNKNOWN:
+        yield (
+            Severity.HIGH,
+            "exfiltration",
+            f"{what} on {event.resource_name or '?'} copied data to a destination the entry"
+            " does not show: possibly out of the environment",
+        )
+        return
+    name = _storage_name(destination)
+    if not _covering(subject, name, event.log_name):
+        yield (
+            Severity.HIGH,
+            "exfiltration",
+            f"{what} copied data from {event.resource_name or '?'} to {destination}, outside"
+            " the granted resources, although the role allows the export",
+        )
+
+
+def _storage_name(destination: str) -> str:
+    """`gs://bucket/path` as the resource name Cloud Storage logs."""
+    if destination.startswith("gs://"):
+        bucket, _, path = destination[5:].partition("/")
+        return (
+            f"projects/_/buckets/{bucket}/objects/{path}"
+            if path
+            else f"projects/_/buckets/{bucket}"
+        )
+    return destination
+
+
+def _persistence_message(event: Event) -> str:
+    target = event.resource_name or "?"
+    if event.method in _KEY_METHODS:
+        return f"{event.method} on {target}: a key outlives the window"
+    deltas = ", ".join(f"{a} {m} {r}" for a, m, r in event.binding_deltas) or "no delta recorded"
+    return f"{event.method} on {target} ({deltas}): a policy change can outlive the window"
+
+
+def _denied_checks(event: Event) -> list[tuple[str, str]]:
+    denied = [(p, r or event.resource_name) for p, r, granted in event.permissions if not granted]
+    if not denied and event.status_code == PERMISSION_DENIED:
+        denied.append(("", event.resource_name))
+    return denied
+
+
+def _used(subject: ReviewSubject, event: Event) -> Iterator[tuple[str, str, str]]:
+    """(permission, resource, why it is out of scope or "") for what the event actually used."""
+    if not event.permissions:
+        permission = permission_of_method(event)
+        if permission:
+            name = event.resource_name
+            yield permission, name, scope_reason(subject, permission, name, event.log_name)
+        else:
+            yield "", event.resource_name, _resource_reason(subject, event)
+        return
+    for permission, resource, granted in event.permissions:
+        if granted:
+            name = resource or event.resource_name
+            yield permission, name, scope_reason(subject, permission, name, event.log_name)
+
+
+def _resource_reason(subject: ReviewSubject, event: Event) -> str:
+    if not event.resource_name:
+        return "the entry names no resource and no permission"
+    if _covering(subject, event.resource_name, event.log_name):
+        return ""
+    return "resource outside the granted resources"
+
+
+def scope_reason(subject: ReviewSubject, permission: str, resource: str, log_name: str) -> str:
+    covering = _covering(subject, resource, log_name)
+    if not covering:
+        return "resource outside the granted resources"
+    if any(_allows(subject, g, permission) for g in covering):
+        return ""
+    roles = ", ".join(sorted({g.role for g in covering}))
+    return f"permission not in {roles}"
+
+
+def _covering(subject: ReviewSubject, resource: str, log_name: str) -> list[Grant]:
+    hierarchy = subject.hierarchy
+    return [g for g in subject.request.grants if covers(g, resource, hierarchy, log_name)]
+
+
+def _allows(subject: ReviewSubject, grant: Grant, permission: str) -> bool:
+    permissions = subject.permissions_by_role.get(grant.role)
+    # A role missing from the lock is reported once (INFO) rather than flagging every action.
+    return permissions is None or permission in permissions
+
+
+def _what(event: Event, permission: str) -> str:
+    return permission or event.method or event.service or "an action"
