@@ -227,18 +227,30 @@ def archived_requests(repo: Repo) -> list[Request]:
 
 
 def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:
-    """Every file of `paths` that reads as a request, whatever the policy now says of it.
+    """Every file of `paths` that reads as a request, whatever the policy now says of it."""
+    return read_requests(repo, paths)[0]
+
+
+def read_requests(repo: Repo, paths: list[Path]) -> tuple[list[Request], list[Problem]]:
+    """Every file of `paths` that reads as a request, and a located problem for each that does not.
 
     Reviews and drift look at what was merged and may be live, not at what would be
-    accepted today.
+    accepted today; a broken file is reported, and the others are still read.
     """
     found: list[Request] = []
+    problems: list[Problem] = []
     schema_path = repo.schema("access-request")
     for path in paths:
-        document, problems = _read(repo, path)
-        if document is None or problems or schema.check(document, schema_path):
+        document, read_problems = _read(repo, path)
+        if document is None or read_problems:
+            problems.extend(read_problems)
+            continue
+        schema_problems = schema.check(document, schema_path)
+        if schema_problems:
+            problems.extend(schema_problems)
             continue
         built = build.request_from(document)
+        problems.extend(p for p in built.problems if p.level == "error")
         if built.value is not None:
             found.append(built.value)
-    return found
+    return found, problems

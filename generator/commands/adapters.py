@@ -54,4 +54,9 @@ def github() -> GitHubClient:
     if not token or not repository:
         raise ConfigError("set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name)")
     api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
-    return GitHubClient(repository, token, base_url=api)
+    # Whose issues count as lapse's own: the Actions token cannot read GET /user, and opens
+    # issues as github-actions[bot]; any other identity is named or read from GET /user.
+    login = os.environ.get("LAPSE_GITHUB_LOGIN") or (
+        "github-actions[bot]" if os.environ.get("GITHUB_ACTIONS") == "true" else None
+    )
+    return GitHubClient(repository, token, base_url=api, login=login)

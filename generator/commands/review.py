@@ -7,8 +7,10 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
+import orjson
 
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
@@ -16,6 +18,7 @@ from generator.core.model import Event
 from generator.core.repo import Repo
 from generator.gcp.roles import load_lock
 from generator.github import request_pulls
+from generator.review import publication, run_text
 from generator.review import report as audit_report
 from generator.review import selection as reviewing
 from generator.review.analysis import Review
@@ -75,6 +78,14 @@ from generator.review.sources import CombinedSource, EventSource
     is_flag=True,
     help="Open one incident issue per grant with deviations, never twice.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Review again the grants whose complete report is already on disk.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @options.root_option
 def review(
     source_spec: str,
@@ -84,31 +95,52 @@ def review(
     project: str | None,
     open_pr: bool,
     open_issues: bool,
+    force: bool,
+    fmt: str,
     root: Path,
 ) -> None:
-    """Post-access review: what each grantee did, against what was approved."""
+    """Post-access review: what each grantee did, against what was approved.
+
+    Exits 1 when any report of the period (new or already on disk) has a CRITICAL, HIGH or
+    MEDIUM deviation or is INCOMPLETE.
+    """
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     end = options.now_or_clock(until)
     period = reviewing.Period(end - since, end, grace)
-    items = reviewing.due(repo, period)
-    source = audit_source(source_spec, project, reviewing.resource_names(policy, items))
-    longest = max(t.max_duration for t in policy.targets.values())
-    lock = load_lock(repo.roles_lock)
-    reviews = reviewing.run(repo, policy, lock, source, period, longest=longest, track=track)
-    files = reviewing.report_files(reviews, period, _approvals(repo, reviews))
+    due = reviewing.due(repo, period, force=force)
+    reviews: list[Review] = []
+    accounting = None
+    if due.items:
+        source = audit_source(source_spec, project, reviewing.resource_names(policy, due.items))
+        longest = max(t.max_duration for t in policy.targets.values())
+        lock = load_lock(repo.roles_lock)
+        reviews = reviewing.run(
+            repo, policy, lock, source, period, longest=longest, items=due.items, track=track
+        )
+        accounting = source.accounting
+    files = publication.report_files(reviews, period, _approvals(repo, reviews))
     for name, text in files.items():
         target = repo.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    for item in reviews:
-        worst = item.worst.value if item.worst else "no findings"
-        state = "complete" if item.complete else "INCOMPLETE"
-        click.echo(f"{item.subject.request.id}: {worst}, {state} -> {reviewing.report_of(item)}")
-    click.echo(f"{len(reviews)} grants reviewed, {len(files)} report files written")
+    shown = [(publication.report_of(r), audit_report.review_data(r), False) for r in reviews] + [
+        (str(repo.relative(p.with_suffix(".md"))), _read_report(p), True) for p in due.reported
+    ]
+    output = run_text.as_json if fmt == "json" else run_text.text
+    click.echo(output(shown, accounting, due.problems), nl=False)
     if (open_pr or open_issues) and reviews:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
-    sys.exit(audit_report.exit_code(reviews))
+    code = run_text.exit_code([data for _, data, _ in shown])
+    sys.exit(1 if due.problems and code == 0 else code)
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {"complete": False, "gaps": [f"{path}: unreadable report"]}
+    return data if isinstance(data, dict) else {"complete": False}
 
 
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
@@ -121,7 +153,7 @@ def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]
     except ConfigError as exc:
         return {r.subject.request.id: {"not read": str(exc)} for r in reviews}
     return {
-        r.subject.request.id: reviewing.approval_evidence(github, pull_of, r.subject.request)
+        r.subject.request.id: publication.approval_evidence(github, pull_of, r.subject.request)
         for r in reviews
     }
 
@@ -136,29 +168,32 @@ def _publish(
 ) -> None:
     client = adapters.github()
     if open_pr:
+        # Reports stay on the branch until its pull request is merged: a run never drops
+        # what an earlier run put there.
         client.commit_changes(
-            reviewing.BRANCH,
+            publication.BRANCH,
             "main",
             {k: v.encode() for k, v in files.items()},
             f"Post-access review of {len(reviews)} grants",
+            accumulate=True,
         )
         pull = client.ensure_pull_request(
-            reviewing.BRANCH,
+            publication.BRANCH,
             "main",
             f"Post-access review: {len(reviews)} grants",
-            reviewing.pr_body(reviews, period),
+            publication.pr_body(reviews, period),
             ["lapse-review"],
         )
         click.echo(f"report pull request: {pull.html_url}")
     if open_issues:
         for item in reviews:
-            if reviewing.deviations(item):
+            if publication.deviations(item):
                 request = item.subject.request
                 number = client.ensure_issue(
                     f"review-{request.id}",
                     f"Access review deviation: {request.id}",
-                    reviewing.incident_body(item, reviewing.report_of(item)),
-                    list(reviewing.INCIDENT_LABELS),
+                    publication.incident_body(item, publication.report_of(item)),
+                    list(publication.INCIDENT_LABELS),
                 )
                 click.echo(f"incident #{number}: {request.id}", err=True)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from generator.core.errors import ConfigError
@@ -79,3 +81,74 @@ def first_parent_changes(root: Path, since: str, folder: str) -> list[tuple[str,
         sha, *files = [line for line in chunk.splitlines() if line]
         found.append((sha, tuple(files)))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Addition:
+    """The commit on the main line (first parents of HEAD) that first brought a path in."""
+
+    sha: str
+    at: datetime
+
+
+def is_shallow(root: Path) -> bool:
+    try:
+        return git(root, "rev-parse", "--is-shallow-repository").strip() == "true"
+    except ConfigError:
+        return False
+
+
+def mainline_additions(root: Path, folder: str) -> dict[str, Addition]:
+    """Path under `folder` -> the first commit on HEAD's first-parent line that added it.
+
+    On a main branch merged through pull requests that commit is the merge (or squash) commit,
+    whatever the branch's own commits said. Its date is a committer date, which whoever makes
+    a commit can set, so it is held between its neighbours on the main line: never before the
+    commit it follows, never after the one that follows it. Outside git: an empty mapping.
+    """
+    try:
+        line = git(root, "log", "--first-parent", "--format=%H %cI", "HEAD").split("\n")
+        added = git(
+            root,
+            "log",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--reverse",
+            "--no-renames",
+            "--diff-filter=A",
+            "--name-only",
+            "--format=%x00%H",
+            "HEAD",
+            "--",
+            f"{folder}/",
+        )
+    except ConfigError:
+        return {}
+    dates = _clamped_dates([row.split(" ", 1) for row in line if " " in row])
+    found: dict[str, Addition] = {}
+    for block in added.split("\x00")[1:]:
+        sha, *paths = block.split("\n")
+        at = dates.get(sha.strip())
+        if at is None:
+            continue
+        for path in paths:
+            if path.strip():
+                found.setdefault(path.strip(), Addition(sha.strip(), at))
+    return found
+
+
+def _clamped_dates(newest_first: list[list[str]]) -> dict[str, datetime]:
+    """Each commit's date held to [latest date before it, earliest date after it]."""
+    rows = [(sha, datetime.fromisoformat(text.strip())) for sha, text in reversed(newest_first)]
+    before: list[datetime | None] = []
+    latest: datetime | None = None
+    for _, at in rows:
+        before.append(latest)
+        latest = at if latest is None else max(latest, at)
+    result: dict[str, datetime] = {}
+    earliest: datetime | None = None
+    for (sha, at), low in zip(reversed(rows), reversed(before), strict=True):
+        moment = at if low is None else max(at, low)
+        result[sha] = moment if earliest is None else min(moment, earliest)
+        earliest = at if earliest is None else min(earliest, at)
+    return result

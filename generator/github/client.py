@@ -58,8 +58,11 @@ class GitHubClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         sleep: Callable[[float], None] | None = None,
+        login: str | None = None,
     ) -> None:
         owner, _, name = repo_full_name.partition("/")
+        # The login lapse acts as: only issues it opened count as already filed.
+        self._login = login
         if not owner or not name or "/" in name:
             raise ConfigError(f"GitHub repository must be OWNER/NAME, got {repo_full_name!r}")
         self._full_name = repo_full_name
@@ -162,13 +165,21 @@ class GitHubClient:
     # --- writing -------------------------------------------------------------------------
 
     def commit_changes(
-        self, branch: str, base_branch: str, files: Mapping[str, bytes | None], message: str
+        self,
+        branch: str,
+        base_branch: str,
+        files: Mapping[str, bytes | None],
+        message: str,
+        *,
+        accumulate: bool = False,
     ) -> str:
         """Make `branch` hold `base_branch` plus `files` (None deletes a path) in ONE commit.
 
         Deletions and their replacements travel in the same tree, so nothing is removed before
         what replaces it exists. When `branch` already holds exactly that tree, no commit is
-        made and its head is returned.
+        made and its head is returned. With `accumulate`, while a pull request from `branch`
+        into `base_branch` is open, the commit goes on top of `branch` instead, keeping what
+        earlier runs put there until it is merged.
         """
         if not files:
             raise ValueError("commit_changes needs at least one file to add or delete")
@@ -176,6 +187,13 @@ class GitHubClient:
         if base is None:
             raise ServiceError(f"GitHub: branch {base_branch} does not exist in {self._full_name}")
         current = self._call(f"reading branch {branch}", lambda: self._tip(branch))
+        if accumulate and current is not None:
+            still_open = self._call(
+                f"listing open pull requests from {branch}",
+                lambda: self._open_pull(branch, base_branch) is not None,
+            )
+            if still_open:
+                base = current
         tree = self._tree(base, files)
         if current is not None and current.tree.sha == tree.sha:
             return current.sha
@@ -201,8 +219,11 @@ class GitHubClient:
     def ensure_issue(self, key: str, title: str, body: str, labels: Sequence[str]) -> int:
         """The number of the one issue for `key`, opened unless one exists (open or closed).
 
-        The first label narrows the search, so keep it stable (for example `lapse`).
+        Only an issue lapse's own identity opened counts: anyone can open an issue carrying
+        the marker and the label, and must not silence an incident that way. The first label
+        narrows the search, so keep it stable (for example `lapse`).
         """
+        self._own_login()
         return self._call(
             f"ensuring one issue for {key} in {self._full_name}",
             lambda: self._ensure_issue(hidden_marker(key), title, body, labels),
@@ -296,10 +317,26 @@ class GitHubClient:
             self._repo.get_issue(pull.number).add_to_labels(*missing)
         return pull_info(pull)
 
+    def _own_login(self) -> str:
+        """The login of the token's identity (GET /user), unless the constructor was told it."""
+        if self._login is None:
+            try:
+                login = self._call("GET /user", lambda: self._github.get_user().login)
+            except ServiceError as exc:
+                raise ConfigError(
+                    f"cannot tell which GitHub identity lapse acts as ({exc}): set "
+                    "LAPSE_GITHUB_LOGIN to the login that opens lapse's issues"
+                ) from None
+            self._login = login
+        return self._login
+
     def _find_issue(self, marker: str, labels: Sequence[str]) -> int | None:
         listing = self._repo.get_issues(state="all", labels=[labels[0]] if labels else NotSet)
+        own = (self._login or "").lower()
         for issue in once(listing):
-            if not is_pull(issue) and marker in (issue.body or ""):
+            if is_pull(issue) or marker not in (issue.body or ""):
+                continue
+            if issue.user is not None and issue.user.login.lower() == own:
                 return issue.number
         return None
 

@@ -19,6 +19,7 @@ _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 # Headings, list items, setext underlines: special only where a line (or list item) begins.
 _LEADING_SPECIAL = re.compile(r"^([#+=-]|\d+(?=[.)]))")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MENTION = re.compile(r"(?<![A-Za-z0-9])@")
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._@/()-]+")
 _MERMAID_MAX = 80
 
@@ -33,8 +34,9 @@ def md(text: object) -> Markup:
     line = _INLINE_SPECIAL.sub(r"\\\1", line)
     line = _LEADING_SPECIAL.sub(_escape_leading, line)
     line = "".join(_HTML.get(char, char) for char in line)
-    # `@` followed by a name would notify a GitHub user or team; the entity renders the same.
-    return _escaped(line.replace("@", "&#64;"))
+    # `@name` would notify a GitHub user or team, but only where `@` does not follow a letter
+    # or digit: addresses (`alice@example.com`) stay readable in the raw Markdown.
+    return _escaped(_MENTION.sub("&#64;", line))
 
 
 def _escape_leading(match: re.Match[str]) -> str:

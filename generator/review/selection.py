@@ -7,32 +7,24 @@ always holds the latest evidence, and a re-run changes nothing else.
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
 from generator.checks.rules.audit import scope_of
-from generator.checks.validate import archived_requests, readable_requests
-from generator.core.model import Event, Policy, Request, Severity
+from generator.checks.validate import read_requests
+from generator.core.git import is_shallow, mainline_additions
+from generator.core.model import Event, Policy, Problem, Request
 from generator.core.repo import Repo
-from generator.core.times import format_utc
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import Review, ReviewSubject, fetch_window, review_all
-from generator.review.report import json_report, markdown_report, report_path, summary_report
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
-if TYPE_CHECKING:
-    from generator.github.records import ReviewInfo
-
-BRANCH = "lapse/review"
-INCIDENT_LABELS = ("security-incident", "lapse-review")
-DEVIATIONS = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
 TrackFn = Callable[[Iterator[Event]], Iterator[Event]]
 
 
@@ -43,22 +35,70 @@ class Period:
     grace: timedelta
 
 
-def due(repo: Repo, period: Period) -> list[tuple[Request, bool]]:
-    """(request, archived) whose window ended in the period, grace included, without a report."""
-    active = readable_requests(repo, repo.request_files())
-    found = [(r, False) for r in active] + [(r, True) for r in archived_requests(repo)]
-    return sorted(
-        ((request, archived) for request, archived in found if _due(repo, request, period)),
+def due(repo: Repo, period: Period, *, force: bool = False) -> Due:
+    """Requests whose window ended in the period, grace included, and the archive's problems.
+
+    Without `force`, a request whose complete report is on disk is listed as `reported` (its
+    findings are shown again, not reviewed again). An archived request whose `expires` line
+    alone shows it ended outside the period is not parsed at all: the cost of a review
+    follows the period, not the size of archive/.
+    """
+    active, problems = read_requests(repo, repo.request_files())
+    candidates = [p for p in repo.archive_files() if _may_end_in(p, period)]
+    archived, archive_problems = read_requests(repo, candidates)
+    found = [(r, False) for r in active] + [(r, True) for r in archived]
+    ended = sorted(
+        ((request, was) for request, was in found if _ended_in(request, period)),
         key=lambda item: (item[0].window.expires, item[0].id),
     )
+    todo, reported = [], []
+    for request, was in ended:
+        report = _report_json(repo, request)
+        if force or not _complete(report):
+            todo.append((request, was))
+        else:
+            reported.append(report)
+    return Due(todo, reported, [*problems, *archive_problems])
 
 
-def _due(repo: Repo, request: Request, period: Period) -> bool:
+@dataclass(frozen=True, slots=True)
+class Due:
+    items: list[tuple[Request, bool]]
+    reported: list[Path]  # complete reports already on disk for grants of the period
+    problems: list[Problem]
+
+
+def _ended_in(request: Request, period: Period) -> bool:
     ended = request.window.expires
-    if not period.since <= ended or ended + period.grace > period.until:
-        return False
-    month = ended.strftime("%Y-%m")
-    return not _complete(repo.reports / request.target / month / f"{request.id}.json")
+    return period.since <= ended and ended + period.grace <= period.until
+
+
+def _report_json(repo: Repo, request: Request) -> Path:
+    month = request.window.expires.strftime("%Y-%m")
+    return repo.reports / request.target / month / f"{request.id}.json"
+
+
+_EXPIRES_LINE = re.compile(rb"^expires:[ \t]*[\"']?([0-9][0-9T:.+\-Z]+)[\"']?[ \t]*$", re.MULTILINE)
+# A day of slack either side: the full read decides near the edges.
+_SLACK = timedelta(days=1)
+
+
+def _may_end_in(path: Path, period: Period) -> bool:
+    """False only when the file's single plain `expires:` line ends outside the period."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return True  # read again, and reported, by read_requests
+    lines = _EXPIRES_LINE.findall(raw)
+    if len(lines) != 1 or raw.count(b"expires") != 1:
+        return True
+    try:
+        ended = datetime.fromisoformat(lines[0].decode())
+    except ValueError:
+        return True
+    if ended.tzinfo is None:
+        return True
+    return period.since - _SLACK <= ended <= period.until + _SLACK
 
 
 def _complete(report: Path) -> bool:
@@ -73,34 +113,33 @@ def subjects(
     repo: Repo, policy: Policy, lock: RolesLock | None, items: Sequence[tuple[Request, bool]]
 ) -> list[ReviewSubject]:
     permissions = {name: frozenset(info.permissions) for name, info in (lock or {}).items()}
-    return [
-        ReviewSubject(
-            request=request,
-            archived=archived,
-            permissions_by_role=permissions,
-            merged_at=merged_at(repo.root, request),
-            project_of=policy.targets[request.target].bucket_projects
-            if request.target in policy.targets
-            else {},
+    additions = mainline_additions(repo.root, "requests") if items else {}
+    found = []
+    for request, archived in items:
+        added = additions.get(f"requests/{request.target}/{request.id}.yaml")
+        found.append(
+            ReviewSubject(
+                request=request,
+                archived=archived,
+                permissions_by_role=permissions,
+                merged_at=added.at if added else None,
+                merge_commit=added.sha if added else "",
+                project_of=policy.targets[request.target].bucket_projects
+                if request.target in policy.targets
+                else {},
+            )
         )
-        for request, archived in items
-    ]
+    return found
 
 
-def merged_at(root: Path, request: Request) -> datetime | None:
-    """When the request reached main: the commit that added it (None outside git)."""
-    try:
-        done = subprocess.run(
-            ["git", "log", "--diff-filter=A", "--format=%cI", "--", request.path],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    lines = done.stdout.split()
-    return datetime.fromisoformat(lines[-1]) if done.returncode == 0 and lines else None
+def history_gaps(repo: Repo) -> list[str]:
+    """Why the checkout's history cannot date the windows, if it cannot."""
+    if is_shallow(repo.root):
+        return [
+            "the checkout is shallow, so windows without `starts` cannot be dated from main's "
+            "history: check out the full history"
+        ]
+    return []
 
 
 def resource_names(policy: Policy, items: Sequence[tuple[Request, bool]]) -> list[str]:
@@ -147,9 +186,9 @@ def run(
     period: Period,
     *,
     longest: timedelta,
+    items: Sequence[tuple[Request, bool]],
     track: TrackFn | None = None,
 ) -> list[Review]:
-    items = due(repo, period)
     found = subjects(repo, policy, lock, items)
     if not found:
         return []
@@ -157,7 +196,14 @@ def run(
     stream: Iterator[Event] = source.events(principals, start, end)
     events = list(track(stream) if track else stream)  # gaps are known once fully read
     audit = read_coverage(repo.terraform)
-    reviews = review_all(found, events, grace=period.grace, gaps=tuple(source.gaps))
+    history = history_gaps(repo) if any(s.window_start is None for s in found) else []
+    reviews = review_all(
+        found,
+        events,
+        grace=period.grace,
+        gaps=(*source.gaps, *history),
+        principal_gaps=source.principal_gaps,
+    )
     return [_with_coverage(r, policy, audit) for r in reviews]
 
 
@@ -166,104 +212,3 @@ def _with_coverage(item: Review, policy: Policy, audit: AuditCoverage) -> Review
     if not missing:
         return item
     return replace(item, gaps=(*item.gaps, *missing))
-
-
-Approvals = Mapping[str, Mapping[str, object]]
-
-
-class GitHubReader(Protocol):
-    def reviews(self, number: int) -> list[ReviewInfo]: ...
-
-
-def approval_evidence(
-    github: GitHubReader, pull_of: Callable[[str], int | None], request: Request
-) -> dict[str, object]:
-    """Who approved the pull request that added the request, on which commit, when."""
-    number = pull_of(f"requests/{request.target}/{request.id}.yaml")
-    if number is None:
-        return {"pull request": "not found in the history"}
-    approved = [r for r in github.reviews(number) if r.state == "APPROVED"]
-    return {
-        "pull request": f"#{number}",
-        "approved by": sorted({r.user_login or "?" for r in approved}),
-        "review ids": [r.id for r in approved],
-        "approved on commits": sorted({(r.commit_id or "")[:12] for r in approved}),
-        "submitted": [r.submitted_at for r in approved if r.submitted_at is not None],
-    }
-
-
-def report_files(
-    reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
-) -> dict[str, str]:
-    """Repository path -> text of every report of this run, summary included."""
-    files: dict[str, str] = {}
-    for item in reviews:
-        approval = (approvals or {}).get(item.subject.request.id)
-        files[str(report_path(item, "md"))] = markdown_report(item, approval)
-        files[str(report_path(item, "json"))] = json_report(item, approval)
-    if reviews:
-        markdown, data = summary_report(reviews, period.since, period.until)
-        day = period.until.strftime("%Y-%m-%d")
-        files[f"reports/summary/{day}.md"] = markdown
-        files[f"reports/summary/{day}.json"] = data
-    return files
-
-
-def deviations(item: Review) -> bool:
-    return any(f.severity in DEVIATIONS for f in item.findings)
-
-
-def incident_body(item: Review, report: str) -> str:
-    request = item.subject.request
-    worst = item.worst.value if item.worst else "none"
-    lines = [
-        f"The post-access review of `{request.id}` found deviations from the approved scope "
-        f"(worst: **{worst}**).",
-        "",
-        f"- Requester: `{request.requester}`; ticket `{request.ticket}`",
-        f"- Window: until {format_utc(request.window.expires)}",
-        f"- Report: [`{report}`]({report})",
-        "",
-        "| severity | finding | evidence (log entry ids) |",
-        "|---|---|---|",
-    ]
-    lines += [
-        f"| {f.severity.value} | {_cell(f.message)} | {_cell(', '.join(f.evidence[:5]))} |"
-        for f in item.findings
-        if f.severity in DEVIATIONS
-    ]
-    lines += [
-        "",
-        "Follow the incident response plan (PCI DSS v4.0.1 requirement 12.10): confirm with the "
-        "requester, contain (revoke anything left behind), and record the outcome here. "
-        "Closing this issue without a note leaves the deviation unexplained for the assessor "
-        "(10.4.3).",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
-
-
-def report_of(item: Review) -> str:
-    return str(report_path(item, "md"))
-
-
-def pr_body(reviews: Sequence[Review], period: Period) -> str:
-    lines = [
-        f"Post-access reviews of {len(reviews)} grants whose windows ended between "
-        f"{format_utc(period.since)} and {format_utc(period.until)}.",
-        "",
-        "Approvers of each target own its reports: read what was done against what was "
-        "approved, and merge this pull request as the sign-off (PCI DSS v4.0.1 7.2.4, 10.4.1).",
-        "",
-        "| request | requester | worst finding | complete |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| [`{r.subject.request.id}`]({report_of(r)}) | `{r.subject.request.requester}` | "
-        f"{r.worst.value if r.worst else 'none'} | {'yes' if r.complete else '**INCOMPLETE**'} |"
-        for r in reviews
-    ]
-    return "\n".join(lines) + "\n"

@@ -150,6 +150,7 @@ def test_lifecycle(
     serve_github(http, merge, head, (root / REQUEST).read_text())
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
+    monkeypatch.setenv("LAPSE_GITHUB_LOGIN", "lapse-bot[bot]")
     assert cli.main(["verify-approvals", "--commit", merge, "--root", str(root)]) == 0
     evidence = json.loads(capsys.readouterr().out)
     assert evidence["ok"]

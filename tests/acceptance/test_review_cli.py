@@ -71,8 +71,18 @@ def test_use_after_expiry_is_critical_and_reports_are_written(tmp_path: Path) ->
     assert (root / "reports/summary/2026-12-10.md").exists()
 
     again = lapse(f"review --source file:{log} {UNTIL}", cwd=root)
-    assert again.code == 0
-    assert "0 grants reviewed" in again.out  # reported grants are not reviewed twice
+    # Not reviewed twice, but the findings on disk are shown again and still fail the run.
+    assert again.code == 1
+    assert "0 grants reviewed, 5 reports already on disk" in again.out
+    assert (
+        "inc-4512-settlement-batch: CRITICAL, complete -> "
+        "reports/pci-prod/2026-12/inc-4512-settlement-batch.md (reported earlier" in again.out
+    )
+    assert "  CRITICAL binding-not-expired: " in again.out
+
+    forced = lapse(f"review --source file:{log} {UNTIL} --force", cwd=root)
+    assert forced.code == 1
+    assert "5 grants reviewed, 0 reports already on disk" in forced.out
 
 
 def test_incomplete_logs_say_so_and_exit_non_zero(tmp_path: Path) -> None:
@@ -117,8 +127,15 @@ class FakeGitHub:
     issues: dict[str, str] = field(default_factory=dict)
 
     def commit_changes(
-        self, branch: str, base: str, files: dict[str, bytes | None], message: str
+        self,
+        branch: str,
+        base: str,
+        files: dict[str, bytes | None],
+        message: str,
+        *,
+        accumulate: bool = False,
     ) -> str:
+        assert accumulate, "reports accumulate on the branch until merged"
         self.commits.append(files)
         return "0" * 40
 

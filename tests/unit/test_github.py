@@ -70,12 +70,15 @@ def pull(number: int, title: str, body: str, labels: list[str]) -> dict[str, Any
     )
 
 
-def issue(number: int, body: str, *, is_pull: bool = False) -> dict[str, Any]:
+def issue(
+    number: int, body: str, *, is_pull: bool = False, author: str = "lapse-bot[bot]"
+) -> dict[str, Any]:
     kind = "pull" if is_pull else "issues"
     return shape(
         "issue",
         number=number,
         body=body,
+        user={**shape("issue")["user"], "login": author},
         url=f"https://api.github.com/repos/example-org/access/issues/{number}",
         html_url=f"https://github.com/example-org/access/{kind}/{number}",
     )
@@ -112,7 +115,9 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def client(sleeps: list[float]) -> GitHubClient:
-    return GitHubClient("example-org/access", "test-token", sleep=sleeps.append)
+    return GitHubClient(
+        "example-org/access", "test-token", sleep=sleeps.append, login="lapse-bot[bot]"
+    )
 
 
 def test_repository_must_be_owner_and_name() -> None:
@@ -328,3 +333,28 @@ def test_branch_created_despite_a_lost_response_is_not_created_twice(
 
     assert github.refs[f"refs/heads/{BRANCH}"] == sha
     assert sleeps == [1.0]
+
+
+def test_an_issue_someone_else_filed_with_the_marker_does_not_silence_an_incident(
+    http: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    marker = hidden_marker("review-inc-4512")
+    spoof = issue(57, f"Nothing to see.\n\n{marker}", author="mallory")
+    http.add(responses.GET, f"{API}/user", json=shape("user", login="lapse-bot[bot]"))
+    http.add(responses.GET, f"{REPO}/issues", json=[spoof])
+    http.add(responses.POST, f"{REPO}/issues", json=issue(58, "x"), status=201)
+    unnamed = GitHubClient("example-org/access", "test-token", sleep=sleeps.append)
+
+    assert unnamed.ensure_issue("review-inc-4512", "Deviation", "Found.", ["lapse"]) == 58
+    assert len(bodies(http, "POST", f"{REPO}/issues")) == 1
+    # Its own identity was read from GET /user, once.
+    assert [c.request.url for c in http.calls].count(f"{API}/user") == 1
+
+
+def test_an_identity_that_cannot_be_told_is_a_configuration_error(
+    http: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    http.add(responses.GET, f"{API}/user", json=shape("error_403"), status=403)
+    unnamed = GitHubClient("example-org/access", "test-token", sleep=sleeps.append)
+    with pytest.raises(ConfigError, match="LAPSE_GITHUB_LOGIN"):
+        unnamed.ensure_issue("review-inc-4512", "Deviation", "Found.", ["lapse"])

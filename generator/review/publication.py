@@ -1,0 +1,123 @@
+"""What a review run publishes: report files, the report pull request's body, incident issues.
+
+Every value that comes from a log entry or a request file is escaped (`escaping`) before it
+reaches Markdown: an issue body is read on GitHub like a report, and a log entry's text is
+written by whoever caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from generator.core.model import Request, Severity
+from generator.core.times import format_utc
+from generator.review.analysis import Review
+from generator.review.escaping import code, md
+from generator.review.report import json_report, markdown_report, report_path, summary_report
+from generator.review.selection import Period
+
+if TYPE_CHECKING:
+    from generator.github.records import ReviewInfo
+
+BRANCH = "lapse/review"
+INCIDENT_LABELS = ("security-incident", "lapse-review")
+DEVIATIONS = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
+
+
+Approvals = Mapping[str, Mapping[str, object]]
+
+
+class GitHubReader(Protocol):
+    def reviews(self, number: int) -> list[ReviewInfo]: ...
+
+
+def approval_evidence(
+    github: GitHubReader, pull_of: Callable[[str], int | None], request: Request
+) -> dict[str, object]:
+    """Who approved the pull request that added the request, on which commit, when."""
+    number = pull_of(f"requests/{request.target}/{request.id}.yaml")
+    if number is None:
+        return {"pull request": "not found in the history"}
+    approved = [r for r in github.reviews(number) if r.state == "APPROVED"]
+    return {
+        "pull request": f"#{number}",
+        "approved by": sorted({r.user_login or "?" for r in approved}),
+        "review ids": [r.id for r in approved],
+        "approved on commits": sorted({(r.commit_id or "")[:12] for r in approved}),
+        "submitted": [r.submitted_at for r in approved if r.submitted_at is not None],
+    }
+
+
+def report_files(
+    reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
+) -> dict[str, str]:
+    """Repository path -> text of every report of this run, summary included."""
+    files: dict[str, str] = {}
+    for item in reviews:
+        approval = (approvals or {}).get(item.subject.request.id)
+        files[str(report_path(item, "md"))] = markdown_report(item, approval)
+        files[str(report_path(item, "json"))] = json_report(item, approval)
+    if reviews:
+        markdown, data = summary_report(reviews, period.since, period.until)
+        day = period.until.strftime("%Y-%m-%d")
+        files[f"reports/summary/{day}.md"] = markdown
+        files[f"reports/summary/{day}.json"] = data
+    return files
+
+
+def deviations(item: Review) -> bool:
+    return any(f.severity in DEVIATIONS for f in item.findings)
+
+
+def incident_body(item: Review, report: str) -> str:
+    request = item.subject.request
+    worst = item.worst.value if item.worst else "none"
+    lines = [
+        f"The post-access review of {code(request.id)} found deviations from the approved scope "
+        f"(worst: **{worst}**).",
+        "",
+        f"- Requester: {md(request.requester)}; ticket {md(request.ticket)}",
+        f"- Window: until {format_utc(request.window.expires)}",
+        f"- Report: {code(report)}",
+        "",
+        "| severity | finding | evidence (log entry ids) |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {f.severity.value} | {md(f.message)} | {', '.join(code(e) for e in f.evidence[:5])} |"
+        for f in item.findings
+        if f.severity in DEVIATIONS
+    ]
+    lines += [
+        "",
+        "Follow the incident response plan (PCI DSS v4.0.1 requirement 12.10): confirm with the "
+        "requester, contain (revoke anything left behind), and record the outcome here. "
+        "Closing this issue without a note leaves the deviation unexplained for the assessor "
+        "(10.4.3).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def report_of(item: Review) -> str:
+    return str(report_path(item, "md"))
+
+
+def pr_body(reviews: Sequence[Review], period: Period) -> str:
+    lines = [
+        f"Post-access reviews of {len(reviews)} grants whose windows ended between "
+        f"{format_utc(period.since)} and {format_utc(period.until)}.",
+        "",
+        "Approvers of each target own its reports: read what was done against what was "
+        "approved, and merge this pull request as the sign-off (PCI DSS v4.0.1 7.2.4, 10.4.1).",
+        "",
+        "| request | requester | worst finding | complete |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {code(r.subject.request.id)} ({code(report_of(r))}) | "
+        f"{md(r.subject.request.requester)} | "
+        f"{r.worst.value if r.worst else 'none'} | {'yes' if r.complete else '**INCOMPLETE**'} |"
+        for r in reviews
+    ]
+    return "\n".join(lines) + "\n"
