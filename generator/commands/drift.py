@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import archived_requests, readable_requests, validate_repo
+from generator.checks.validate import read_requests, readable_requests, validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.model import Policy
@@ -44,11 +44,18 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
         rendered = render_all(current)
     except RenderError as exc:
         raise ConfigError(str(exc)) from None
+    # A broken file under archive/ is reported where it is; the others are still compared.
+    archived, problems = read_requests(repo, repo.archive_files())
+    for problem in problems:
+        click.echo(
+            f"{problem.path}:{problem.line}:{problem.col}: {problem.rule} {problem.message}",
+            err=True,
+        )
     report = drifting.run_drift(
         bindings_of_requests(current),
         IamPolicyReader(adapters.build_session()),
         options.now_or_clock(now),
-        archived=bindings_of_requests(archived_requests(repo)),
+        archived=bindings_of_requests(archived),
         also_check=allowed_resources(policy),
         people=[f"user:{email}" for email in policy.people.values()],
     )
@@ -60,7 +67,8 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
     click.echo(text, nl=False)
     if open_issues:
         _open_incidents(report)
-    sys.exit(drift_text.report_exit_code(report))
+    code = drift_text.report_exit_code(report)
+    sys.exit(1 if problems and code == 0 else code)
 
 
 def allowed_resources(policy: Policy) -> list[tuple[str, str]]:

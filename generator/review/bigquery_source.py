@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Event
 from generator.core.retry import call_with_retry, describe
-from generator.review.events import normalize
+from generator.review.events import read_entry
 from generator.review.logging_source import is_transient
-from generator.review.sources import GapRecord, selected, utc, wanted_principals, window_text
+from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 
 AUDIT_TABLES = ("cloudaudit_googleapis_com_activity", "cloudaudit_googleapis_com_data_access")
 # Project IDs (optionally domain-scoped, `example.com:proj`) and dataset IDs, nothing else:
@@ -127,9 +127,10 @@ class BigQuerySource(GapRecord):
             self.record_gap(f"{where}: {exc}")
             return
         try:
+            wanted_now = set(wanted)
             for row in rows:
-                event = normalize(row_entry(row))
-                if event is not None and selected(event, wanted, start, end):
+                event = self.account(read_entry(row_entry(row)), where, wanted_now, start, end)
+                if event is not None:
                     yield event
         except Exception as exc:  # any failed page is a gap, never a crash
             self.record_gap(f"{where}: reading the results stopped: {describe(exc)}")

@@ -25,6 +25,8 @@ from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Un
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 
 _KEYS = (b'"principalEmail"', b'"principalSubject"')
+_LAPSE_CONDITION = b'"lapse/'
+
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.
 _MAX_LINE_GAPS = 20
 
@@ -96,7 +98,10 @@ class FileSource(GapRecord):
                 continue
             # A line that is not a whole object is parsed too: a truncated line could hide a
             # wanted principal, and parsing reports it.
-            if not (might_match(line, encoded) or not _looks_whole(line)):
+            # Lines naming a lapse condition are read whoever wrote them: the SetIamPolicy
+            # that added a grant's binding dates its window.
+            wanted_line = might_match(line, encoded) or _LAPSE_CONDITION in line
+            if not (wanted_line or not _looks_whole(line)):
                 self.accounting.read += 1
                 self.accounting.other_principals += 1
                 continue

@@ -21,11 +21,10 @@ from google.api_core import exceptions as api_exceptions
 from generator.core.errors import ServiceError
 from generator.core.model import Event
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
-from generator.review.events import normalize
+from generator.review.events import read_entry
 from generator.review.sources import (
     GapRecord,
     rfc3339,
-    selected,
     utc,
     wanted_principals,
     window_text,
@@ -100,10 +99,13 @@ def audit_filter(principals: Collection[str], start: datetime, end: datetime) ->
     subjects = " OR ".join(_quoted(f"user:{p}") for p in sorted(principals))
     # The person may be the caller, the first link of a delegation chain, or named by subject.
     auth = "protoPayload.authenticationInfo"
+    # Whoever applied it, the SetIamPolicy adding a lapse binding dates a window.
+    ours = 'protoPayload.serviceData.policyDelta.bindingDeltas.condition.title:"lapse/"'
     who = (
         f"({auth}.principalEmail=({emails})"
         f" OR {auth}.serviceAccountDelegationInfo.firstPartyPrincipal.principalEmail=({emails})"
-        f" OR {auth}.principalSubject=({subjects}))"
+        f" OR {auth}.principalSubject=({subjects})"
+        f" OR {ours})"
     )
     return " AND ".join(
         (
@@ -165,7 +167,7 @@ class LoggingSource(GapRecord):
     def _resource_events(
         self, resource: str, principals: list[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        wanted = frozenset(principals)
+        wanted = set(principals)
         reader = _ResumableRead(self.client, resource, principals, start, end)
         options: dict[str, Any] = {"attempts": self._attempts}
         if self._sleep is not None:
@@ -183,8 +185,9 @@ class LoggingSource(GapRecord):
                 return
             if event is None:
                 return
-            if selected(event, wanted, start, end):
-                yield event
+            found = self.account(event, resource, wanted, start, end)
+            if found is not None:
+                yield found
 
 
 class _ResumableRead:
@@ -206,8 +209,11 @@ class _ResumableRead:
         self._stream: Iterator[LogEntryLike] | None = None
         self._seen_at_resume: set[tuple[str, str]] = set()
 
-    def next_event(self) -> Event | None:
-        """The next new audit event, or None when the window is read; raises what the API raised."""
+    def next_event(self) -> Event | str | None:
+        """The next new audit event (or why an entry is not one), None when the window is read.
+
+        Raises what the API raised.
+        """
         while True:
             if self._stream is None:
                 self._stream = self._open()
@@ -219,8 +225,8 @@ class _ResumableRead:
                 raise
             if entry is None:
                 return None
-            event = normalize(entry.to_api_repr())
-            if event is not None and self._is_new(event):
+            event = read_entry(entry.to_api_repr())
+            if isinstance(event, str) or self._is_new(event):
                 return event
 
     def _open(self) -> Iterator[LogEntryLike]:

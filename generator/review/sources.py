@@ -104,7 +104,7 @@ class GapRecord:
         if isinstance(read, str):
             self.accounting.unreadable.append((where, read))
             return None
-        if not involves(read, wanted):
+        if not involves(read, wanted) and not adds_lapse_binding(read):
             self.accounting.other_principals += 1
             return None
         if not start <= read.timestamp < end:
@@ -178,6 +178,11 @@ def window_text(start: datetime, end: datetime) -> str:
 
 def selected(event: Event, wanted: Collection[str], start: datetime, end: datetime) -> bool:
     return involves(event, wanted) and start <= event.timestamp < end
+
+
+def adds_lapse_binding(event: Event) -> bool:
+    """A policy change adding a binding whose condition lapse wrote (`lapse/<id>/...`)."""
+    return any(title.startswith("lapse/") for title in event.delta_conditions)
 
 
 def involves(event: Event, wanted: Collection[str]) -> bool:

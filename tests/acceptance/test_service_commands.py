@@ -137,13 +137,19 @@ def test_verify_approvals_needs_github_settings(
     assert cli.main(["verify-approvals", "--commit", MERGE, "--root", str(root)]) == 2
 
 
+@pytest.mark.parametrize("broken_archive", [False, True])
 def test_drift_finds_a_stripped_condition(
     tmp_path: Path,
     http: responses.RequestsMock,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    broken_archive: bool,
 ) -> None:
     root = make_repo(tmp_path, with_requests=True)
+    if broken_archive:
+        # One malformed file under archive/ is a located problem; the rest is still compared.
+        (root / "archive/pci-prod").mkdir(parents=True)
+        (root / "archive/pci-prod/inc-4000-broken.yaml").write_text("requester: [unclosed\n")
     assert cli.main(["render", "--root", str(root)]) == 0
     capsys.readouterr()
     for name in [
@@ -185,6 +191,9 @@ def test_drift_finds_a_stripped_condition(
     )
 
     assert code == 1
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
     severities = {(f["rule"], f["severity"]) for f in report["findings"]}
     assert ("condition-stripped", "CRITICAL") in severities
+    if broken_archive:
+        assert "archive/pci-prod/inc-4000-broken.yaml:2:1: LAPSE101" in captured.err
