@@ -1,0 +1,70 @@
+"""A lined-up scenario from real audit entries (tests/data/audit_scenario/, built by its
+build.py from ../shared/audit-real/): each case gets the severity it deserves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from generator.core.model import Grant, Severity
+from generator.review.analysis import ReviewSubject, review_all
+from generator.review.file_source import FileSource
+
+from .conftest import GRACE, at, request, roles_lock
+
+SCENARIO = Path(__file__).resolve().parents[2] / "data" / "audit_scenario" / "scenario.jsonl"
+C, H, M, I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO
+
+EXPECTED: dict[str, set[tuple[Severity, str]]] = {
+    "direct-in-role": set(),
+    "impersonated-set-iam-policy": {(C, "persistence"), (I, "delegation")},
+    "minted-token": {(H, "unexplained")},
+    "token-use-out-of-scope": {(H, "unexplained"), (I, "delegation")},
+    "no-authorization-info-out-of-role": {(H, "unexplained")},
+    "numeric-project-in-role": set(),
+    "denied": {(M, "denied")},
+    "string-booleans-out-of-role": {(H, "unexplained")},
+    "snapshot": {(H, "exfiltration"), (H, "unexplained")},
+    "export-out": {(H, "exfiltration"), (H, "unexplained")},
+    "inside-grace": set(),
+    "after-expiry": {(C, "binding-not-expired")},
+}
+
+
+def scenario_review() -> tuple[FileSource, dict[str, set[tuple[Severity, str]]], list[str]]:
+    subject = ReviewSubject(
+        request=request(
+            grants=(
+                Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
+                Grant("roles/storage.objectViewer", "bucket", "settlement-exports"),
+            )
+        ),
+        archived=True,
+        permissions_by_role=roles_lock(),
+        project_of={"settlement-exports": "pci-prod-payments"},
+        # No project numbers given: the entries' own labels name the project.
+    )
+    source = FileSource(SCENARIO)
+    events = list(
+        source.events([subject.principal], at("2026-12-01T00:00:00"), at("2026-12-02T00:00:00"))
+    )
+    (result,) = review_all([subject], events, grace=GRACE)
+    by_case: dict[str, set[tuple[Severity, str]]] = defaultdict(set)
+    for finding in result.findings:
+        for evidence in finding.evidence:
+            by_case[evidence.split("--")[0]].add((finding.severity, finding.kind))
+    seen = [e.insert_id.split("--")[0] for e in (*result.events_in_window, *result.events_after)]
+    return source, dict(by_case), seen
+
+
+def test_each_case_has_its_expected_severity() -> None:
+    _, by_case, seen = scenario_review()
+    assert sorted(seen) == sorted(EXPECTED)  # every case reached the review, no one else's
+    assert {case: by_case.get(case, set()) for case in EXPECTED} == EXPECTED
+
+
+def test_the_scenario_is_accounted_for() -> None:
+    source, _, _ = scenario_review()
+    books = source.accounting
+    assert books.read == len(EXPECTED) + 1
+    assert (books.events, books.other_principals, len(books.unreadable)) == (len(EXPECTED), 1, 0)
