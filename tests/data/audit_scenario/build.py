@@ -62,7 +62,9 @@ def cases() -> list[dict[str, Any]]:
         original("elastic-integrations.jsonl", 2),
         {"made-up-ci-account@project-id.iam.gserviceaccount.com": ACCOUNT, "project-id": PROJECT},
     )
-    auth(entry)["serviceAccountDelegationInfo"] = [{"firstPartyPrincipal": {"principalEmail": PERSON}}]
+    auth(entry)["serviceAccountDelegationInfo"] = [
+        {"firstPartyPrincipal": {"principalEmail": PERSON}}
+    ]
     lines.append(placed(entry, "impersonated-set-iam-policy", "10:00:00"))
     # A token minted for the account, named by unique id (subject-only caller) ...
     entry = retext(
@@ -85,7 +87,10 @@ def cases() -> list[dict[str, Any]]:
     auth(entry)["principalEmail"] = ACCOUNT
     lines.append(placed(entry, "token-use-out-of-scope", "10:20:00"))
     # No authorizationInfo: a console VM stop, which roles/cloudsql.client does not allow.
-    entry = retext(original("elastic-integrations-fork.jsonl", 7), {"projects/foo/": f"projects/{PROJECT}/", '"foo"': f'"{PROJECT}"'})
+    entry = retext(
+        original("elastic-integrations-fork.jsonl", 7),
+        {"projects/foo/": f"projects/{PROJECT}/", '"foo"': f'"{PROJECT}"'},
+    )
     auth(entry)["principalEmail"] = PERSON
     lines.append(placed(entry, "no-authorization-info-out-of-role", "11:00:00"))
     # Numeric ids: a GetProject naming the project by number, resolved from the entry's labels.
@@ -113,7 +118,10 @@ def cases() -> list[dict[str, Any]]:
     # connect above with its method, permission and request made those of an export.
     entry = retext(
         original("dynatrace-gcp-monitor.jsonl", 3),
-        {"dynatrace-gcp-extension": PROJECT, "cloudsql.instances.connect": "cloudsql.instances.export"},
+        {
+            "dynatrace-gcp-extension": PROJECT,
+            "cloudsql.instances.connect": "cloudsql.instances.export",
+        },
     )
     auth(entry).clear()
     auth(entry)["principalEmail"] = PERSON

@@ -13,13 +13,13 @@ from generator.review.file_source import FileSource
 from .conftest import GRACE, at, request, roles_lock
 
 SCENARIO = Path(__file__).resolve().parents[2] / "data" / "audit_scenario" / "scenario.jsonl"
-C, H, M, I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO
+C, H, M, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO
 
 EXPECTED: dict[str, set[tuple[Severity, str]]] = {
     "direct-in-role": set(),
-    "impersonated-set-iam-policy": {(C, "persistence"), (I, "delegation")},
+    "impersonated-set-iam-policy": {(C, "persistence"), (INFO, "delegation")},
     "minted-token": {(H, "unexplained")},
-    "token-use-out-of-scope": {(H, "unexplained"), (I, "delegation")},
+    "token-use-out-of-scope": {(H, "unexplained"), (INFO, "delegation")},
     "no-authorization-info-out-of-role": {(H, "unexplained")},
     "numeric-project-in-role": set(),
     "denied": {(M, "denied")},
