@@ -96,6 +96,7 @@ def review_data(review: Review, approval: Mapping[str, Any] | None = None) -> di
         "approval": dict(approval) if approval is not None else None,
         "window": {
             "start": _iso(review.window_start),
+            "start_from": review.subject.start_evidence,
             "end": _iso(review.window_end),
             "grace_seconds": int(review.grace.total_seconds()),
         },

@@ -130,6 +130,7 @@ def test_json_carries_the_review() -> None:
     data = review_data(clean_review(), APPROVAL)
     assert data["window"] == {
         "start": "2026-12-01T09:00:00Z",
+        "start_from": "`starts` in the request (enforced by the IAM condition)",
         "end": "2026-12-01T13:00:00Z",
         "grace_seconds": 600,
     }
