@@ -28,6 +28,9 @@ SUMMARY_SCHEMA = "lapse.review-summary/1"
 EVIDENCE_SHOWN = 10
 # A gantt chart with more bars than this is unreadable; the tables below it list everything.
 GANTT_TASKS = 15
+# One (service, method) on more resources than this is one folded row, with a few examples.
+FOLD_OVER = 3
+FOLD_EXAMPLES = 3
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # Which PCI DSS v4.0.1 requirement each part of a report evidences (paraphrased, never quoted).
@@ -65,6 +68,8 @@ def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -
             approval=_approval_rows(approval),
             findings=[_finding_view(f) for f in review.findings],
             gantt=_gantt(review),
+            actions=fold(review.actions),
+            actions_after=fold(review.actions_after),
             pci=PCI_DSS,
         )
     )
@@ -127,9 +132,13 @@ def summary_report(reviews: Iterable[Review], since: datetime, until: datetime) 
 
 
 def exit_code(reviews: Iterable[Review]) -> int:
-    """1 when any review has a CRITICAL or HIGH finding or is incomplete, else 0."""
+    """1 when any review has a deviation (CRITICAL, HIGH or MEDIUM) or is incomplete, else 0."""
     for review in reviews:
-        if not review.complete or review.worst in (Severity.CRITICAL, Severity.HIGH):
+        if not review.complete or review.worst in (
+            Severity.CRITICAL,
+            Severity.HIGH,
+            Severity.MEDIUM,
+        ):
             return 1
     return 0
 
@@ -210,16 +219,46 @@ def _approval_value(value: Any) -> str:
     return str(value)
 
 
+def fold(actions: Sequence[ActionCount]) -> list[ActionCount]:
+    """Actions of one (service, method) on many resources folded into one row.
+
+    A row's resource then reads "N resources, e.g. a, b, c" with the summed counts and the
+    first and last time; the JSON report keeps every resource.
+    """
+    groups: dict[tuple[str, str], list[ActionCount]] = {}
+    for action in actions:
+        groups.setdefault((action.service, action.method), []).append(action)
+    rows = []
+    for (service, method), group in groups.items():
+        if len(group) <= FOLD_OVER:
+            rows.extend(group)
+            continue
+        examples = ", ".join(a.resource or "?" for a in group[:FOLD_EXAMPLES])
+        rows.append(
+            ActionCount(
+                service,
+                method,
+                f"{len(group):,} resources, e.g. {examples}",
+                sum(a.count for a in group),
+                sum(a.denied for a in group),
+                min(a.first for a in group),
+                max(a.last for a in group),
+            )
+        )
+    return sorted(rows, key=lambda a: (-a.count, a.service, a.method, a.resource))
+
+
 def _gantt(review: Review) -> dict[str, Any]:
-    """Bars for the window and the busiest actions; the tables list every action."""
+    """Bars for the window and the busiest (folded) actions; the tables list every action."""
     start = review.window_start or _first_event(review) or review.window_end - timedelta(hours=1)
-    shown = sorted(
-        [(a, False) for a in review.actions] + [(a, True) for a in review.actions_after],
-        key=lambda pair: -pair[0].count,
-    )[:GANTT_TASKS]
+    rows = [(a, False) for a in fold(review.actions)] + [
+        (a, True) for a in fold(review.actions_after)
+    ]
+    shown = sorted(rows, key=lambda pair: -pair[0].count)[:GANTT_TASKS]
     tasks = [
         {
-            "name": f"{index} {action.method or action.service} {action.resource}",
+            # The number first and the resource's end: labels stay distinct when cut short.
+            "name": f"{index} {_short(action.method or action.service)} {_tail(action.resource)}",
             "state": "crit" if after else "done",
             "start": _gantt_time(action.first),
             "end": _gantt_time(max(action.last, action.first + timedelta(minutes=1))),
@@ -231,8 +270,17 @@ def _gantt(review: Review) -> dict[str, Any]:
         "end": _gantt_time(review.window_end),
         "grace_end": _gantt_time(review.window_end + review.grace),
         "tasks": tasks,
-        "hidden": len(review.actions) + len(review.actions_after) - len(shown),
+        "hidden": len(rows) - len(shown),
     }
+
+
+def _short(method: str) -> str:
+    return method.rsplit(".", 2)[-2] + "." + method.rsplit(".", 1)[-1] if "." in method else method
+
+
+def _tail(resource: str) -> str:
+    parts = [p for p in resource.split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) > 2 else resource
 
 
 def _first_event(review: Review) -> datetime | None:

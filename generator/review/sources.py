@@ -66,7 +66,8 @@ class Accounting:
 
     def summary(self) -> str:
         return (
-            f"{self.read:,} entries read = {self.events:,} events of the reviewed people"
+            f"{self.read:,} {'entry' if self.read == 1 else 'entries'} read"
+            f" = {self.events:,} of the reviewed people"
             f" + {self.other_principals:,} of other principals"
             f" + {self.out_of_period:,} outside the period"
             f" + {len(self.unreadable):,} unreadable"

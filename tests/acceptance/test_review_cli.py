@@ -198,3 +198,28 @@ def test_progress_is_plain_lines_in_ci_and_a_bar_in_a_terminal(
     assert list(review_command.track(iter(events[:3]))) == events[:3]  # type: ignore[arg-type]
     err = capsys.readouterr().err
     assert not any(line.startswith("read ") for line in err.splitlines()), "no log lines"
+
+
+def test_a_medium_deviation_alone_fails_the_run_and_json_lists_the_findings(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    denied = entry("denied-read", "2026-12-01T10:00:00Z")
+    denied["protoPayload"]["authorizationInfo"][0]["granted"] = False  # type: ignore[index]
+    denied["protoPayload"]["status"] = {"code": 7}  # type: ignore[index]
+    log = export(tmp_path / "audit.jsonl", [denied])
+
+    run = lapse(f"review --source file:{log} {UNTIL} --format json", cwd=root)
+
+    assert run.code == 1
+    data = json.loads(run.out)
+    (alice,) = [r for r in data["reviews"] if r["id"] == "inc-4512-settlement-batch"]
+    assert alice["worst"] == "MEDIUM"
+    assert [(f["severity"], f["evidence"]) for f in alice["findings"] if f["kind"] == "denied"] == [
+        ("MEDIUM", ["denied-read"])
+    ]
+    books = data["accounting"]
+    assert books["read"] == 1 and books["events"] == 1
+    assert data["exit_code"] == 1
+
+    text = lapse(f"review --source file:{log} {UNTIL} --force", cwd=root)
+    assert "  MEDIUM denied: cloudsql.instances.connect on " in text.out
+    assert "1 entry read = 1 of the reviewed people + 0 of other principals" in text.out

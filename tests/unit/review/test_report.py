@@ -170,7 +170,7 @@ def test_exit_code() -> None:
     assert exit_code([clean_review()]) == 0
     assert exit_code([review(subject(), [], grace=GRACE)]) == 0  # INFO only
     denied = event(status=7, permissions=(("storage.objects.get", "x", False),))
-    assert exit_code([review(subject(), [denied], grace=GRACE)]) == 0  # MEDIUM only
+    assert exit_code([review(subject(), [denied], grace=GRACE)]) == 1  # MEDIUM is a deviation
     assert exit_code([clean_review(), hostile_review()]) == 1
     assert exit_code([review(subject(), [event()], grace=GRACE, gaps=["gap"])]) == 1
 
@@ -196,3 +196,43 @@ def test_summary_report() -> None:
             [inside, hostile_review()], at("2026-12-01T00:00:00"), at("2027-01-01T00:00:00")
         )[1]
     )
+
+
+def test_addresses_read_plainly_in_the_raw_markdown_and_mentions_stay_inert() -> None:
+    assert md("alice@example.com") == "alice@example.com"
+    assert md("cc @org/team and (@bob)") == "cc &#64;org/team and (&#64;bob)"
+    markdown = markdown_report(clean_review())
+    assert "| Requester | alice@example.com |" in markdown
+    assert "&#64;" not in markdown
+
+
+def test_thousands_of_reads_fold_into_one_row_with_examples_and_the_json_keeps_all() -> None:
+    reads = [
+        event(
+            at_time=f"2026-12-01T10:{i // 100:02d}:{i % 60:02d}",
+            resource=f"projects/_/buckets/settlement-exports/objects/batch-{i:04d}.csv",
+            insert_id=f"read-{i}",
+        )
+        for i in range(5000)
+    ]
+    result = review(subject(), reads, grace=GRACE)
+
+    markdown = markdown_report(result)
+    rows = [line for line in markdown.splitlines() if "storage.objects.get" in line]
+    assert len(rows) == 1
+    assert "5,000 resources, e.g." in rows[0] and "| 5000 |" in rows[0]
+    assert "2026-12-01T10:00:00Z" in rows[0]  # first
+    assert len(markdown) < 20_000
+    assert len(review_data(result)["actions"]) == 5000
+
+
+def test_gantt_labels_stay_distinct_when_long_names_share_a_prefix() -> None:
+    prefix = "projects/_/buckets/settlement-exports/objects/" + "very-long-folder-name/" * 5
+    events = [
+        event(at_time=f"2026-12-01T10:0{i}:00", resource=f"{prefix}file-{i}.csv", insert_id=f"e{i}")
+        for i in range(3)
+    ]
+    chart = markdown_report(review(subject(), events, grace=GRACE)).split("section Activity")[1]
+    labels = [line.split(":", 1)[0].strip() for line in chart.splitlines() if ":done" in line]
+    assert len(labels) == 3 and len(set(labels)) == 3
+    assert all(f"file-{i}.csv" in label for i, label in enumerate(labels))
