@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import re
 import zlib
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import ExitStack
@@ -25,6 +26,12 @@ from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Un
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 
 _KEYS = (b'"principalEmail"', b'"principalSubject"')
+# A principal's value; an unclosed one runs to the end of the line (and is let through).
+# Read on the lower-cased line: the value (after a `user:` or `serviceaccount:` prefix) and the
+# character that ends it, which is `"` unless an escape or a non-ASCII byte interrupts it.
+_PRINCIPAL_VALUE = re.compile(
+    rb'"principal(?:email|subject)"\s*:\s*"(?:user:|serviceaccount:)?([^"\\\x80-\xff]*)(.?)'
+)
 _LAPSE_CONDITION = b'"lapse/'
 
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.
@@ -93,17 +100,17 @@ class FileSource(GapRecord):
         end: datetime,
     ) -> Iterator[Event]:
         encoded = {p.encode() for p in wanted}
+        skipped = 0
         for number, line in enumerate(lines, first):
-            if not line.strip():
+            # Lines naming a lapse condition are read whoever wrote them (the SetIamPolicy that
+            # added a grant's binding dates its window); a line that is not a whole object is
+            # parsed too: a truncated line could hide a wanted principal, and parsing says so.
+            if not (
+                might_match(line, encoded) or _LAPSE_CONDITION in line or not _looks_whole(line)
+            ):
+                skipped += 1
                 continue
-            # A line that is not a whole object is parsed too: a truncated line could hide a
-            # wanted principal, and parsing reports it.
-            # Lines naming a lapse condition are read whoever wrote them: the SetIamPolicy
-            # that added a grant's binding dates its window.
-            wanted_line = might_match(line, encoded) or _LAPSE_CONDITION in line
-            if not (wanted_line or not _looks_whole(line)):
-                self.accounting.read += 1
-                self.accounting.other_principals += 1
+            if not line.strip():
                 continue
             try:
                 value = orjson.loads(line)
@@ -114,6 +121,8 @@ class FileSource(GapRecord):
             yield from self._value(value, number, wanted, start, end)
             if len(wanted) != before:
                 encoded = {p.encode() for p in wanted}
+        self.accounting.read += skipped
+        self.accounting.other_principals += skipped
 
     def _value(
         self, value: Any, number: int, wanted: set[str], start: datetime, end: datetime
@@ -177,41 +186,20 @@ def _parses(line: bytes) -> bool:
 
 
 def might_match(line: bytes, wanted: Collection[bytes]) -> bool:
-    """False only when no principal named on the line is wanted.
+    """False only when no principal named on the line is wanted (`wanted` in lower case).
 
     Principals are the values of `"principalEmail"` (the caller, or a delegation chain's first
     party) and `"principalSubject"` (`user:a@b`). A line naming none is let through, as are
     escapes and non-ASCII values, for the real parser to decide.
     """
-    named = False
-    for key in _KEYS:
-        at = line.find(key)
-        if at >= 0:
-            named = True
-            if _key_matches(line, at, key, wanted):
-                return True
-    # An escaped key (`\\u0070rincipalEmail`) is legal JSON, and would hide from find().
-    return not named or b"\\u" in line
-
-
-def _key_matches(line: bytes, at: int, key: bytes, wanted: Collection[bytes]) -> bool:
-    while at >= 0:
-        after = at + len(key)
-        # Compact JSON (`"principalEmail":"`) is the common case and skips the strip().
-        begin = after + 1 if line[after : after + 2] == b':"' else line.find(b'"', after)
-        if begin < 0:
-            return False
-        if begin == after + 1 or line[after:begin].strip() == b":":
-            close = line.find(b'"', begin + 1)
-            if close < 0:
-                return True
-            value = line[begin + 1 : close]
-            if b"\\" in value or not value.isascii():
-                return True
-            value = value.lower()
-            if value in wanted or value.partition(b":")[2] in wanted:
-                return True
-        at = line.find(key, begin)
+    lowered = line.lower()
+    found = _PRINCIPAL_VALUE.findall(lowered)
+    if not found:
+        # Names nobody (or not as a string), or hides the key behind an escape.
+        return b'"principal' not in lowered or b"\\u" in line
+    for value, after in found:  # noqa: SIM110 - a plain loop: this runs for every line
+        if after != b'"' or value in wanted:
+            return True
     return False
 
 
