@@ -77,6 +77,7 @@ class FakeGitHub:
         self.failures: dict[str, int] = {}
         self.lost_ref_responses = 0  # refs created whose response never arrives
         self.tree_bodies: list[Any] = []
+        self.commit_bodies: list[Any] = []
         self.blob_contents: list[bytes] = []
         self.label_bodies: list[Any] = []
         escaped = re.escape(REPO)
@@ -153,6 +154,7 @@ class FakeGitHub:
     def post_commit(self, request: Any) -> Reply:
         self.commits_made += 1
         data = json.loads(request.body)
+        self.commit_bodies.append(data)
         sha = self.sha_of([data, self.commits_made])  # commits carry a timestamp: always new
         self.trees[sha] = data["tree"]
         return self.reply(201, commit(sha, data["tree"]))

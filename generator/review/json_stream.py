@@ -66,10 +66,16 @@ class ArrayScanner:
             self._buf = self._decode(prefix, final=False)
 
     def items(self) -> Iterator[tuple[int, Any]]:
+        """The array's elements, then any values after it (nothing after it is left unread)."""
+        yield from self._array()
+        yield from self.sequence()
+
+    def _array(self) -> Iterator[tuple[int, Any]]:
         if self._next_char() != "[":
             raise Malformed(self._line_at_pos(), "expected a JSON array")
         self._pos += 1
         if self._next_char() == "]":
+            self._pos += 1
             return
         while True:
             self._next_char()

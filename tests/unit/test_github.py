@@ -17,7 +17,7 @@ from responses import matchers
 from generator.core.errors import ConfigError, ServiceError
 from generator.github.client import GitHubClient
 from generator.github.records import hidden_marker
-from tests.github_fake import FakeGitHub
+from tests.github_fake import BASE, BASE_TREE, FakeGitHub
 
 Reply = tuple[int, dict[str, str], str]  # what a `responses` callback returns
 DATA = Path(__file__).parents[1] / "data" / "github"
@@ -358,3 +358,25 @@ def test_an_identity_that_cannot_be_told_is_a_configuration_error(
     unnamed = GitHubClient("example-org/access", "test-token", sleep=sleeps.append)
     with pytest.raises(ConfigError, match="LAPSE_GITHUB_LOGIN"):
         unnamed.ensure_issue("review-inc-4512", "Deviation", "Found.", ["lapse"])
+
+
+def test_reports_accumulate_on_the_branch_while_its_pull_request_is_open(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    github = FakeGitHub(http)
+    first = {"reports/pci-prod/2026-12/inc-4512.md": b"first"}
+    second = {"reports/pci-prod/2026-12/inc-4530.md": b"second"}
+
+    one = client.commit_changes("lapse/review", "main", first, "Review 1", accumulate=True)
+    client.ensure_pull_request("lapse/review", "main", "Post-access review", "body", [])
+    two = client.commit_changes("lapse/review", "main", second, "Review 2", accumulate=True)
+
+    # The second commit builds on the first (its tree and its parent), not on main.
+    assert github.tree_bodies[1]["base_tree"] == github.trees[one]
+    assert github.commit_bodies[1]["parents"] == [one]
+    assert github.refs["refs/heads/lapse/review"] == two
+
+    github.pulls[0]["state"] = "closed"  # merged: the next run starts again from main
+    client.commit_changes("lapse/review", "main", second, "Review 3", accumulate=True)
+    assert github.tree_bodies[2]["base_tree"] == BASE_TREE
+    assert github.commit_bodies[2]["parents"] == [BASE]

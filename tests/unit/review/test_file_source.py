@@ -227,3 +227,55 @@ def test_crlf_blank_lines_and_no_final_newline(tmp_path: Path) -> None:
     source = FileSource(path)
     assert ids(source) == ALICE_IDS[:3]
     assert source.complete
+
+
+SCENARIO = Path(__file__).resolve().parents[2] / "data" / "audit_scenario" / "scenario.jsonl"
+
+
+def read_all(source: FileSource) -> tuple[list[str], list[str], dict[str, list[str]], int]:
+    found = [e.insert_id for e in source.events(["alice@example.com"], START, END)]
+    gaps = [g.split(": ", 1)[1] for g in source.gaps]
+    personal = {p: [g.split(": ", 1)[1] for g in gs] for p, gs in source.principal_gaps.items()}
+    return found, gaps, personal, source.accounting.read
+
+
+def test_json_lines_an_array_and_pretty_objects_give_identical_results(tmp_path: Path) -> None:
+    entries = [json.loads(line) for line in SCENARIO.read_text().splitlines()]
+    broken = load_entry("storage_objects_get")
+    del broken["timestamp"], broken["receiveTimestamp"]  # alice's, unreadable
+    entries.append(broken)
+    lines = tmp_path / "export.jsonl"
+    lines.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    array = tmp_path / "export.json"
+    array.write_text(json.dumps(entries, indent=2))
+    pretty = tmp_path / "entries.json"
+    pretty.write_text("\n".join(json.dumps(e, indent=2) for e in entries))
+
+    results = [read_all(FileSource(p)) for p in (lines, array, pretty)]
+
+    assert results[0][0] and results[0][2]  # events, and alice's unreadable entry
+    # Line numbers differ by layout; what was read, and whose gap each is, does not.
+    shapes = [
+        (found, gaps, {p: [g.split(":")[-1] for g in gs] for p, gs in personal.items()}, read)
+        for found, gaps, personal, read in results
+    ]
+    assert shapes[0] == shapes[1] == shapes[2]
+
+
+def test_a_deeply_nested_entry_is_skipped_with_its_reason_and_the_rest_is_read(
+    tmp_path: Path,
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    good = json.dumps(load_entry("storage_objects_get"))
+    path = tmp_path / "deep.json"
+    path.write_text(f'[{deep}, {{"note": "a \\"]\\" inside"}}, {good}]')
+
+    source = FileSource(path)
+
+    assert ids(source) == ["1k9x2fhe3c1q"]
+    assert any("nested too deeply" in reason for _, reason in source.accounting.unreadable)
+    assert source.accounting.read == 3
+
+    lines = tmp_path / "deep.jsonl"
+    lines.write_text(deep + "\n" + good + "\n")
+    assert ids(FileSource(lines)) == ["1k9x2fhe3c1q"]
