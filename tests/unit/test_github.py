@@ -17,7 +17,7 @@ from responses import matchers
 from generator.core.errors import ConfigError, ServiceError
 from generator.github.client import GitHubClient
 from generator.github.records import hidden_marker
-from tests.github_fake import BASE, BASE_TREE, FakeGitHub
+from tests.github_fake import FakeGitHub
 
 Reply = tuple[int, dict[str, str], str]  # what a `responses` callback returns
 DATA = Path(__file__).parents[1] / "data" / "github"
