@@ -103,8 +103,8 @@ def mainline_additions(root: Path, folder: str) -> dict[str, Addition]:
 
     On a main branch merged through pull requests that commit is the merge (or squash) commit,
     whatever the branch's own commits said. Its date is a committer date, which whoever makes
-    a commit can set, so it is held between its neighbours on the main line: never before the
-    commit it follows, never after the one that follows it. Outside git: an empty mapping.
+    a commit can set, so it is never taken as earlier than a commit before it on the main line.
+    Outside git: an empty mapping.
     """
     try:
         line = git(root, "log", "--first-parent", "--format=%H %cI", "HEAD").split("\n")
@@ -138,17 +138,11 @@ def mainline_additions(root: Path, folder: str) -> dict[str, Addition]:
 
 
 def _clamped_dates(newest_first: list[list[str]]) -> dict[str, datetime]:
-    """Each commit's date held to [latest date before it, earliest date after it]."""
-    rows = [(sha, datetime.fromisoformat(text.strip())) for sha, text in reversed(newest_first)]
-    before: list[datetime | None] = []
-    latest: datetime | None = None
-    for _, at in rows:
-        before.append(latest)
-        latest = at if latest is None else max(latest, at)
+    """Each commit's date, raised to the latest date of the commits before it on the line."""
     result: dict[str, datetime] = {}
-    earliest: datetime | None = None
-    for (sha, at), low in zip(reversed(rows), reversed(before), strict=True):
-        moment = at if low is None else max(at, low)
-        result[sha] = moment if earliest is None else min(moment, earliest)
-        earliest = at if earliest is None else min(earliest, at)
+    latest: datetime | None = None
+    for sha, text in reversed(newest_first):
+        at = datetime.fromisoformat(text.strip())
+        latest = at if latest is None else max(latest, at)
+        result[sha] = latest
     return result

@@ -117,6 +117,8 @@ def subjects(
     found = []
     for request, archived in items:
         added = additions.get(f"requests/{request.target}/{request.id}.yaml")
+        if added is not None and added.at >= request.window.expires:
+            added = None  # a date after the expiry says nothing true: read as unknown
         found.append(
             ReviewSubject(
                 request=request,
