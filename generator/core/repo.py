@@ -91,6 +91,29 @@ READ_FOLDERS = ("requests", "archive", "policy", "schemas", "terraform")
 
 
 def _files(folder: Path) -> list[Path]:
+    return [Path(path) for path in file_names(folder)]
+
+
+def file_names(folder: Path) -> list[str]:
+    """Files below `folder` (symlinked files too, symlinked folders not), sorted by path parts.
+
+    Walked with os.scandir and kept as strings: archive/ grows by thousands of files a year,
+    and pathlib objects and comparisons would cost more than everything else done with them.
+    """
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(str(folder), ())]
+    while pending:
+        directory, parts = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((entry.path, (*parts, entry.name)))
+            elif not entry.name.startswith(".") and entry.is_file():
+                found.append(((*parts, entry.name), entry.path))
+    found.sort()
+    return [path for _, path in found]

@@ -19,7 +19,7 @@ from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Policy, Problem, Request
-from generator.core.repo import Repo
+from generator.core.repo import Repo, file_names
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import Review, ReviewSubject, fetch_window, review_all
 from generator.review.sources import EventSource
@@ -44,7 +44,7 @@ def due(repo: Repo, period: Period, *, force: bool = False) -> Due:
     follows the period, not the size of archive/.
     """
     active, problems = read_requests(repo, repo.request_files())
-    candidates = [p for p in repo.archive_files() if _may_end_in(p, period)]
+    candidates = [Path(p) for p in file_names(repo.archive) if _may_end_in(p, period)]
     archived, archive_problems = read_requests(repo, candidates)
     found = [(r, False) for r in active] + [(r, True) for r in archived]
     ended = sorted(
@@ -83,10 +83,11 @@ _EXPIRES_LINE = re.compile(rb"^expires:[ \t]*[\"']?([0-9][0-9T:.+\-Z]+)[\"']?[ \
 _SLACK = timedelta(days=1)
 
 
-def _may_end_in(path: Path, period: Period) -> bool:
+def _may_end_in(path: str, period: Period) -> bool:
     """False only when the file's single plain `expires:` line ends outside the period."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except OSError:
         return True  # read again, and reported, by read_requests
     lines = _EXPIRES_LINE.findall(raw)
