@@ -223,3 +223,19 @@ def test_a_medium_deviation_alone_fails_the_run_and_json_lists_the_findings(tmp_
     text = lapse(f"review --source file:{log} {UNTIL} --force", cwd=root)
     assert "  MEDIUM denied: cloudsql.instances.connect on " in text.out
     assert "1 entry read = 1 of the reviewed people + 0 of other principals" in text.out
+
+
+def test_a_malformed_archive_file_is_a_located_problem_and_the_rest_is_reviewed(
+    tmp_path: Path,
+) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    broken = root / "archive/pci-prod/inc-4000-broken.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"requester: alice@example.com\nexpires: [2026-12-01\n")
+    log = export(tmp_path / "audit.jsonl", [entry("ok", "2026-12-01T10:00:00Z")])
+
+    run = lapse(f"review --source file:{log} {UNTIL}", cwd=root)
+
+    assert run.code == 1
+    assert "archive/pci-prod/inc-4000-broken.yaml:3:1: LAPSE101" in run.out
+    assert "5 grants reviewed" in run.out
