@@ -131,7 +131,7 @@ def _copies(subject: ReviewSubject, event: Event) -> Iterator[Finding]:
             Severity.HIGH,
             "exfiltration",
             f"{what} copied data from {event.resource_name or '?'} to {destination}, outside"
-            " the granted resources, although the role allows the export",
+            " the granted resources: a copy out of the environment, whatever the role allows",
         )
 
 

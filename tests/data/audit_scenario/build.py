@@ -138,6 +138,7 @@ def cases() -> list[dict[str, Any]]:
     lines.append(placed(entry, "inside-grace", "13:05:00"))
     # After expiry and grace, in scope: the binding did not expire.
     entry = json.loads(json.dumps(entry))
+    entry["insertId"] = entry["insertId"].split("--", 1)[1]
     lines.append(placed(entry, "after-expiry", "14:00:00"))
     # Someone else's entry, for the accounting.
     lines.append(placed(original("grafana-loki.jsonl", 1), "other-principal", "10:30:00"))
