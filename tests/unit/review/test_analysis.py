@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from generator.core.model import Finding, Grant, Severity
@@ -13,8 +14,9 @@ from generator.review.analysis import (
     review,
     review_all,
 )
+from generator.review.copies import copy_destination
 
-from .conftest import GRACE, at, event, fixture_event, request, subject
+from .conftest import GRACE, at, event, fixture_event, request, roles_lock, subject
 
 
 def kinds(findings: tuple[Finding, ...]) -> list[tuple[Severity, str]]:
@@ -257,3 +259,60 @@ def test_denied_policy_change_is_a_denied_attempt_not_persistence() -> None:
     )
     result = review(subject(), [denied], grace=GRACE)
     assert kinds(result.findings) == [(Severity.MEDIUM, "denied")]
+
+
+def test_a_copy_out_of_the_granted_resources_is_high_even_when_the_role_allows_it() -> None:
+    export = replace(
+        event(
+            method="cloudsql.instances.export",
+            service="cloudsql.googleapis.com",
+            resource="projects/pci-prod-payments/instances/settlement-db",
+            insert_id="export",
+        ),
+        copied_to="gs://home-backup/db.sql",
+    )
+    inside = replace(export, insert_id="export-inside", copied_to="gs://settlement-exports/x.sql")
+    lock = {**roles_lock(), "roles/cloudsql.client": frozenset({"cloudsql.instances.export"})}
+
+    result = review(subject(permissions_by_role=lock), [export, inside], grace=GRACE)
+
+    assert [
+        (f.severity, f.kind, f.evidence) for f in result.findings if f.kind != "no-activity"
+    ] == [(Severity.HIGH, "exfiltration", ("export",))]
+
+
+def test_bigquery_extract_jobs_name_their_destination() -> None:
+    payload = {
+        "metadata": {
+            "jobInsertion": {
+                "job": {
+                    "jobConfig": {
+                        "type": "EXPORT",
+                        "extractConfig": {"destinationUris": ["gs://elsewhere/t-*.csv"]},
+                    }
+                }
+            }
+        }
+    }
+    assert copy_destination("google.cloud.bigquery.v2.JobService.InsertJob", payload) == (
+        "gs://elsewhere/t-*.csv"
+    )
+    legacy = {
+        "serviceData": {
+            "jobInsertRequest": {
+                "resource": {
+                    "jobConfiguration": {
+                        "tableCopy": {
+                            "destinationTable": {
+                                "projectId": "home",
+                                "datasetId": "d",
+                                "tableId": "t",
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert copy_destination("jobservice.insert", legacy) == "projects/home/datasets/d/tables/t"
+    assert copy_destination("storage.objects.get", {}) == ""
