@@ -110,6 +110,8 @@ def pr_body(reviews: Sequence[Review], period: Period) -> str:
         "",
         "Approvers of each target own its reports: read what was done against what was "
         "approved, and merge this pull request as the sign-off (PCI DSS v4.0.1 7.2.4, 10.4.1).",
+        "Reports of earlier runs stay on this branch until it is merged; the table lists the "
+        "latest run's.",
         "",
         "| request | requester | worst finding | complete |",
         "|---|---|---|---|",
