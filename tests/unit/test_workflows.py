@@ -562,3 +562,20 @@ def test_the_readme_setup_ends_with_lapse_doctor() -> None:
     assert [int(n) for n, _ in steps_] == list(range(1, len(steps_) + 1))
     assert "lapse doctor" in steps_[-1][1]
     assert "all green, you are done" in setup[setup.rindex("#### ") :]
+
+
+def test_issues_opened_with_an_app_token_name_the_apps_login() -> None:
+    """lapse counts only its own issues as already filed; under an App token it must be told
+    that identity, or each run would open the same incident again."""
+    openers = [
+        (file, name, step)
+        for file, name, job in all_jobs()
+        for step in steps(job)
+        if "--open-issues" in str(step.get("run", ""))
+    ]
+    assert openers
+    for file, name, step in openers:
+        env = step.get("env") or {}
+        if "steps.app.outputs.token" in str(env.get("GITHUB_TOKEN", "")):
+            login = str(env.get("LAPSE_GITHUB_LOGIN", ""))
+            assert login == "${{ steps.app.outputs.app-slug }}[bot]", f"{file}: {name}"
