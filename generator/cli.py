@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
+from generator.commands import output
 from generator.core.errors import LapseError
 
 COMMANDS = {
@@ -27,7 +29,28 @@ COMMANDS = {
     "drift": "generator.commands.drift:drift",
     "review": "generator.commands.review:review",
     "doctor": "generator.commands.doctor:doctor",
+    "status": "generator.commands.status:status",
+    "withdraw": "generator.commands.withdraw:withdraw",
+    "explain": "generator.commands.explain:explain",
 }
+
+ENVIRONMENT = """\b
+Environment variables:
+  NO_COLOR                        any value: no colour (also off in CI and when piped)
+  CI, GITHUB_ACTIONS              set by CI: no colour; GitHub annotations by default
+  GITHUB_STEP_SUMMARY             file the job summary is appended to
+  GITHUB_TOKEN, GITHUB_REPOSITORY token and owner/name for GitHub (pull requests, issues)
+  GITHUB_API_URL                  GitHub API [default: https://api.github.com]
+  GOOGLE_APPLICATION_CREDENTIALS  key file for Google Cloud, else the gcloud login
+  GOOGLE_CLOUD_PROJECT            project billed for Logging API reads
+  TZ                              time zone for local times shown next to UTC
+  LAPSE_DEBUG                     any value: show tracebacks of internal errors
+"""
+CREDENTIALS_HELP = (
+    "no Google Cloud credentials were found: run `gcloud auth application-default login` "
+    "(in CI, authenticate the job with google-github-actions/auth, or set "
+    "GOOGLE_APPLICATION_CREDENTIALS to a key file)"
+)
 
 
 class LazyGroup(click.Group):
@@ -45,10 +68,31 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=ENVIRONMENT
+)
 @click.version_option(package_name="lapse")
-def cli() -> None:
-    """Temporary, PCI DSS compliant production access on Google Cloud through pull requests."""
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Run as if lapse was started in this folder (like git -C).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print what was checked, file by file.")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, quiet: bool, verbose: bool) -> None:
+    """Temporary, PCI DSS compliant production access on Google Cloud through pull requests.
+
+    Run from anywhere inside the repository: lapse finds it upwards, as git does.
+    """
+    if quiet and verbose:
+        raise click.UsageError("-q and -v contradict each other; give one")
+    if directory is not None:
+        os.chdir(directory)
+    output.set_verbosity(
+        ctx, output.QUIET if quiet else output.VERBOSE if verbose else output.NORMAL
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:
         return int(done.code or 0) if not isinstance(done.code, str) else 2
     except Exception as exc:
+        if _missing_credentials(exc):
+            click.echo(f"lapse: error: {CREDENTIALS_HELP}", err=True)
+            return 2
         if os.environ.get("LAPSE_DEBUG"):
             raise
         click.echo(
@@ -79,6 +126,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return 0
+
+
+def _missing_credentials(exc: BaseException) -> bool:
+    """google.auth's DefaultCredentialsError, here or as the cause, without importing google."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if any(
+            kind.__name__ == "DefaultCredentialsError" and kind.__module__.startswith("google.auth")
+            for kind in type(seen).__mro__
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def run() -> None:

@@ -2,41 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import orjson
 
 from generator.core.model import Problem
+from generator.core.wording import count
+
+Problems = Iterable[Problem]
+SourceLine = Callable[[str, int], str | None]  # (path, line) -> the text of that line
+Paint = Callable[[str, str], str]  # (style, text) -> text, coloured for a terminal
 
 FORMATS = ("text", "json", "github")
 # GitHub shows at most 10 annotations of each kind per step; the full list follows them.
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def to_text(problems: Sequence[Problem]) -> str:
+def to_text(
+    problems: Sequence[Problem],
+    *,
+    checked: int | None = None,
+    source: SourceLine | None = None,
+    paint: Paint | None = None,
+) -> str:
+    """One line per problem; with `source`, the line it concerns and a caret under the column."""
+    colour = paint or (lambda _style, text: text)
     lines: list[str] = []
     for p in problems:
-        lines.append(f"{p.path}:{p.line}:{p.col}: {p.level} [{p.rule}] {p.message}")
+        lines.append(
+            f"{p.path}:{p.line}:{p.col}: {colour(p.level, p.level)} [{p.rule}] {p.message}"
+        )
+        quoted = source(p.path, p.line) if source else None
+        if quoted is not None:
+            lines.extend(_caret(quoted, p.line, p.col, colour))
         if p.hint:
             lines.append(f"    hint: {p.hint}")
-    lines.append(_tally(problems))
+    lines.append(_tally(problems, checked))
     return "\n".join(lines) + "\n"
 
 
-def _tally(problems: Sequence[Problem]) -> str:
+def _caret(text: str, line: int, col: int, colour: Paint) -> list[str]:
+    number = str(line)
+    # Tabs would move the caret: show them as one space each, as the column counts them.
+    shown = text.replace("\t", " ").rstrip()
+    return [
+        f"  {number} | {shown}",
+        f"  {' ' * len(number)} | {' ' * max(col - 1, 0)}{colour('error', '^')}",
+    ]
+
+
+def _tally(problems: Sequence[Problem], checked: int | None = None) -> str:
     counts = {
         level: sum(p.level == level for p in problems) for level in ("error", "warning", "info")
     }
     files = len({p.path for p in problems if p.level == "error"})
+    rest = f"({count(counts['warning'], 'warning')}, {count(counts['info'], 'note')})"
+    head = "" if checked is None else f"{count(checked, 'file')} checked: "
     if not counts["error"]:
-        return f"no errors ({counts['warning']} warnings, {counts['info']} notes)"
-    return (
-        f"{counts['error']} errors in {files} files "
-        f"({counts['warning']} warnings, {counts['info']} notes)"
-    )
+        return f"{head}no errors {rest}"
+    return f"{head}{count(counts['error'], 'error')} in {count(files, 'file')} {rest}"
 
 
-def to_json(problems: Sequence[Problem]) -> str:
+def to_json(problems: Sequence[Problem], checked: int | None = None) -> str:
     records = [
         {
             "path": p.path,
@@ -49,17 +76,20 @@ def to_json(problems: Sequence[Problem]) -> str:
         }
         for p in problems
     ]
-    return orjson.dumps({"problems": records}, option=orjson.OPT_INDENT_2).decode() + "\n"
+    document: dict[str, object] = {"problems": records}
+    if checked is not None:
+        document["checked_files"] = checked
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def to_github(problems: Sequence[Problem]) -> str:
+def to_github(problems: Sequence[Problem], checked: int | None = None) -> str:
     """Workflow commands, one per problem, then the plain text report."""
     lines = [
         f"::{_GITHUB_LEVEL[p.level]} file={_property(p.path)},line={p.line},col={p.col},"
         f"title={_property(p.rule)}::{_data(_message(p))}"
         for p in problems
     ]
-    return "\n".join(lines) + ("\n" if lines else "") + to_text(problems)
+    return "\n".join(lines) + ("\n" if lines else "") + to_text(problems, checked=checked)
 
 
 def _message(p: Problem) -> str:
@@ -75,7 +105,7 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def summary_markdown(problems: Sequence[Problem]) -> str:
+def summary_markdown(problems: Sequence[Problem], checked: int | None = None) -> str:
     """A Markdown table for $GITHUB_STEP_SUMMARY."""
     if not problems:
         return "### lapse validate\n\nNo problems.\n"
@@ -89,17 +119,24 @@ def summary_markdown(problems: Sequence[Problem]) -> str:
         f"| `{_cell(p.path)}` | {p.line}:{p.col} | {p.rule} | {p.level} | {_cell(p.message)} |"
         for p in problems
     ]
-    return "\n".join(rows) + "\n\n" + _tally(problems) + "\n"
+    return "\n".join(rows) + "\n\n" + _tally(problems, checked) + "\n"
 
 
 def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").replace("`", "'").split())
 
 
-def render(problems: Iterable[Problem], fmt: str) -> str:
+def render(
+    problems: Iterable[Problem],
+    fmt: str,
+    *,
+    checked: int | None = None,
+    source: SourceLine | None = None,
+    paint: Paint | None = None,
+) -> str:
     ordered = sorted(problems)
     if fmt == "json":
-        return to_json(ordered)
+        return to_json(ordered, checked)
     if fmt == "github":
-        return to_github(ordered)
-    return to_text(ordered)
+        return to_github(ordered, checked)
+    return to_text(ordered, checked=checked, source=source, paint=paint)

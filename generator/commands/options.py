@@ -12,34 +12,66 @@ import click
 
 from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
+from generator.commands import output
+from generator.core.errors import ConfigError
 from generator.core.model import Policy
-from generator.core.repo import Repo
-from generator.core.times import parse_duration, parse_instant
+from generator.core.repo import Repo, find_root
+from generator.core.times import (
+    INSTANT_HELP,
+    read_duration,
+    read_instant,
+    read_instant_or_duration,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+_CLOCK = "lapse.clock"  # ctx.meta key: the instant `--at` fixed, for relative times elsewhere
 
 
-def instant(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+def _reference(ctx: click.Context) -> datetime:
+    fixed = ctx.meta.get(_CLOCK)
+    return fixed if isinstance(fixed, datetime) else datetime.now(UTC)
+
+
+def instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An instant as typed; relative ones (`+2h`) count from `--at` when given, else the clock."""
     if value is None:
         return None
     try:
-        return parse_instant(value)
+        return read_instant(value, _reference(ctx))
     except ValueError as exc:
-        raise click.BadParameter(f"{exc}; e.g. 2026-11-30T13:00:00Z", param=param) from None
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 def duration(_ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
     if value is None:
         return None
     try:
-        return parse_duration(value)
+        return read_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param=param) from None
 
 
+def since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """`--since`: an instant, or a duration back from `--at` (or the clock)."""
+    if value is None:
+        return None
+    try:
+        return read_instant_or_duration(value, _reference(ctx))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def _fix_clock(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    # Parsed first (eager), against the real clock, so other options can count from it.
+    moment = instant(ctx, param, value)
+    if moment is not None:
+        ctx.meta[_CLOCK] = moment
+    return moment
+
+
 def now_or_clock(value: datetime | None) -> datetime:
     """The instant given on the command line, else the clock: the one place that reads it."""
-    return value if value is not None else datetime.now(UTC)
+    return value if value is not None else datetime.now(UTC).replace(microsecond=0)
 
 
 def output_format(value: str | None) -> str:
@@ -48,15 +80,33 @@ def output_format(value: str | None) -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
+def _root(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
+    """--root as given, else the nearest folder upwards holding policy/policy.yaml (like git)."""
+    if value is not None:
+        return value
+    found = find_root(Path.cwd())
+    if found is None:
+        raise ConfigError(
+            f"{Path.cwd()} is not inside a lapse repository (no policy/policy.yaml here or in "
+            "any parent folder); run lapse from the repository, or pass -C PATH"
+        )
+    return found
+
+
 root_option = click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The lapse repository to work on.",
+    callback=_root,
+    help="The lapse repository [default: the nearest folder upwards with policy/policy.yaml].",
 )
 now_option = click.option(
-    "--now", callback=instant, metavar="T", help="Fix the clock (RFC 3339), for reproducible runs."
+    "--at",
+    "--now",
+    "now",
+    callback=_fix_clock,
+    is_eager=True,
+    metavar="T",
+    help=f"The instant to judge, instead of the clock: {INSTANT_HELP}.",
 )
 
 
@@ -68,11 +118,19 @@ def append_summary(markdown: str) -> None:
             handle.write(markdown)
 
 
+def show_problems(repo: Repo, problems: problem_formats.Problems, *, err: bool = True) -> None:
+    """Problems as text, with the source line and a caret, coloured in a terminal."""
+    text = problem_formats.to_text(
+        sorted(problems), source=output.source_lines(repo), paint=output.painter(err=err)
+    )
+    click.echo(text, nl=False, err=err)
+
+
 def policy_or_exit(repo: Repo) -> Policy:
     """The policy, or the problems that make it unusable (exit 1)."""
     result = validate_repo(repo, now=None, only=())
     if result.policy is None or result.errors:
-        click.echo(problem_formats.render(result.problems, "text"), nl=False, err=True)
+        show_problems(repo, result.problems)
         sys.exit(EXIT_FINDINGS)
     return result.policy
 

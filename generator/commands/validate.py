@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 
 from generator.checks import problem_formats
-from generator.checks.validate import validate_repo
-from generator.commands import options
+from generator.checks.validate import Validation, validate_repo
+from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
+from generator.core.model import Problem
 from generator.core.repo import Repo
+from generator.core.wording import count
+
+WHAT_LAPSE_CHECKS = (
+    "lapse validate checks request files (requests/<target>/<id>.yaml), the policy "
+    "(policy/policy.yaml, policy/roles.lock.json) and rendered grants (terraform/grants/*.tf)"
+)
+POLICY_FILES = ("policy/policy.yaml", "policy/roles.lock.json")
+STALE_GRANTS_RULE = "LAPSE140"
 
 
 @click.command()
@@ -20,7 +30,8 @@ from generator.core.repo import Repo
 @click.option(
     "--changed-since",
     metavar="REF",
-    help="Hold files changed since REF (and new files) to the time rules.",
+    help="Hold files changed since REF (and new files) to the time rules "
+    "[default: the merge base with the default branch, as a pull request sees it].",
 )
 @options.now_option
 @click.option(
@@ -37,20 +48,146 @@ def validate(
     fmt: str | None,
     root: Path,
 ) -> None:
-    """Check the policy and every request; print all problems, then exit."""
+    """Check the policy and every request; print all problems, then exit.
+
+    Time rules (expiry in the future, lead time, duration from now) apply to the files named
+    and to those changed on this branch, exactly as in the pull request's check.
+    """
     repo = Repo.at(root)
-    named = [repo.relative(Path.cwd() / p) for p in paths]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise ConfigError(f"no such file: {missing[0]}")
-    checked = set(named)
-    if changed_since:
-        checked |= set(git.changed_since(repo.root, changed_since))
+    named = [path for raw in paths for path in checkable(repo, raw)]
+    time_checked = set(named) | set(_changed(repo, changed_since))
     result = validate_repo(
-        repo, now=options.now_or_clock(now), time_checked=checked, only=named or None
+        repo, now=options.now_or_clock(now), time_checked=time_checked, only=named or None
     )
+    problems = [*result.problems, *_stale_grants(repo, result, named)]
+    checked = _checked(repo, named)
+    for path in checked:
+        output.detail(f"checked {path}" + (" (time rules)" if path in time_checked else ""))
     chosen = options.output_format(fmt)
-    click.echo(problem_formats.render(result.problems, chosen), nl=False)
+    _report(repo, problems, chosen, len(checked))
+    options.finish(any(p.level == "error" for p in problems))
+
+
+def _report(repo: Repo, problems: list[Problem], chosen: str, checked: int) -> None:
+    if chosen == "text":
+        shown = problems
+        if output.verbosity() == output.QUIET:
+            shown = [p for p in problems if p.level != "info"]
+        text = problem_formats.to_text(
+            sorted(shown),
+            checked=checked,
+            source=output.source_lines(repo),
+            paint=output.painter(err=False),
+        )
+        if output.verbosity() == output.QUIET:
+            text = "".join(text.splitlines(keepends=True)[:-1])  # problems only, no tally
+        click.echo(text, nl=False)
+        return
+    click.echo(problem_formats.render(problems, chosen, checked=checked), nl=False)
     if chosen == "github":
-        options.append_summary(problem_formats.summary_markdown(result.problems))
-    options.finish(bool(result.errors))
+        options.append_summary(problem_formats.summary_markdown(sorted(problems), checked))
+
+
+def _changed(repo: Repo, changed_since: str | None) -> list[str]:
+    if changed_since:
+        return git.changed_since(repo.root, changed_since)
+    found = git.changed_against_default(repo.root)
+    if found is None:
+        output.detail("time rules: only files named (no git, or no default branch)")
+        return []
+    branch, changed = found
+    output.detail(f"time rules: {count(len(changed), 'file')} changed against {branch}")
+    return changed
+
+
+def _checked(repo: Repo, named: list[str]) -> list[str]:
+    if named:
+        return sorted(set(named))
+    present = [p for p in POLICY_FILES if (repo.root / p).is_file()]
+    return present + [repo.relative(p) for p in repo.request_files()]
+
+
+def checkable(repo: Repo, raw: Path) -> list[str]:
+    """The repository paths lapse checks that `raw` names (a folder names its files).
+
+    Anything else is a usage error: passing a file that is never checked must not look like
+    a file that passed.
+    """
+    absolute = Path(os.path.abspath(raw))
+    relative = _inside(repo, absolute)
+    if relative is None:
+        raise ConfigError(f"{raw} is outside the repository at {repo.root}; {WHAT_LAPSE_CHECKS}")
+    if not absolute.exists() and not absolute.is_symlink():
+        raise ConfigError(f"no such file: {raw}")
+    if absolute.is_dir():
+        found = [p for p in _folder_files(repo, absolute) if _kind(p) is not None]
+        if not found:
+            raise ConfigError(f"{raw} holds nothing lapse checks; {WHAT_LAPSE_CHECKS}")
+        return found
+    if _kind(relative) is None:
+        raise ConfigError(
+            f"{raw} is not something lapse checks{_why(relative)}; {WHAT_LAPSE_CHECKS}"
+        )
+    return [relative]
+
+
+def _inside(repo: Repo, absolute: Path) -> str | None:
+    for candidate in (absolute, absolute.resolve()):
+        try:
+            return candidate.relative_to(repo.root).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
+def _folder_files(repo: Repo, folder: Path) -> list[str]:
+    files = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return sorted(repo.relative(p) for p in files)
+
+
+def _kind(relative: str) -> str | None:
+    parts = PurePosixPath(relative).parts
+    if parts and parts[0] == "requests" and len(parts) > 1:
+        return "request"  # misplaced files under requests/ are problems (LAPSE130), so checked
+    if relative in POLICY_FILES:
+        return "policy"
+    if len(parts) == 3 and parts[:2] == ("terraform", "grants") and relative.endswith(".tf"):
+        return "grants"
+    return None
+
+
+def _why(relative: str) -> str:
+    top = PurePosixPath(relative).parts[0] if relative not in ("", ".") else ""
+    if top == "archive":
+        return " (archived requests are kept as merged and never checked again)"
+    if relative.endswith((".yaml", ".yml")) and top != "requests":
+        return " (a request must be at requests/<target>/<id>.yaml to be checked)"
+    return ""
+
+
+def _stale_grants(repo: Repo, result: Validation, named: list[str]) -> list[Problem]:
+    """Named terraform/grants/ files that differ from what `lapse render` writes."""
+    grants = [p for p in named if _kind(p) == "grants"]
+    if not grants:
+        return []
+    from generator.terraform import grants_folder  # noqa: PLC0415 - only when grants are named
+    from generator.terraform.render import RenderError, render_all  # noqa: PLC0415
+
+    try:
+        changes = grants_folder.compare(repo.grants, render_all(result.requests))
+    except RenderError as exc:
+        raise ConfigError(f"cannot render the requests to compare: {exc}") from None
+    stale = {f"terraform/grants/{name}" for name in (*changes.write, *changes.remove)}
+    return [
+        Problem(
+            path,
+            1,
+            1,
+            STALE_GRANTS_RULE,
+            "error",
+            "differs from what `lapse render` writes for the requests",
+            "run `lapse render` and commit terraform/grants/",
+        )
+        for path in grants
+        if path in stale
+    ]

@@ -146,3 +146,48 @@ def _clamped_dates(newest_first: list[list[str]]) -> dict[str, datetime]:
         latest = at if latest is None else max(latest, at)
         result[sha] = latest
     return result
+
+
+def _quiet(root: Path, *args: str) -> str | None:
+    """git's output, or None when git is absent, this is no repository, or the answer is no."""
+    try:
+        return git(root, *args).strip()
+    except ConfigError:
+        return None
+
+
+def default_branch(root: Path) -> str | None:
+    """The ref of the default branch: origin's HEAD, else origin/main|master, else main|master."""
+    remote_head = _quiet(root, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
+    if remote_head:
+        return remote_head
+    for ref in ("origin/main", "origin/master", "main", "master"):
+        if _quiet(root, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}"):
+            return ref
+    return None
+
+
+def current_branch(root: Path) -> str | None:
+    """The checked-out branch's short name; None when HEAD is detached or there is no git."""
+    return _quiet(root, "symbolic-ref", "-q", "--short", "HEAD") or None
+
+
+def changed_against_default(root: Path) -> tuple[str, list[str]] | None:
+    """(default branch, files changed since the merge base with it), as a pull request shows.
+
+    None outside git or without a default branch: then only named files are held to the time
+    rules, as before any branch exists.
+    """
+    branch = default_branch(root)
+    if branch is None:
+        return None
+    base = _quiet(root, "merge-base", "HEAD", branch)
+    if not base:
+        return None
+    return branch, changed_since(root, base)
+
+
+def dirty_paths(root: Path) -> list[str]:
+    """Paths with uncommitted changes, staged or not, and untracked files (ignored excluded)."""
+    status = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames")
+    return sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})

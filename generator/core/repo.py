@@ -117,3 +117,12 @@ def file_names(folder: Path) -> list[str]:
                 found.append(((*parts, entry.name), entry.path))
     found.sort()
     return [path for _, path in found]
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding policy/policy.yaml, as git finds .git."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "policy" / "policy.yaml").is_file():
+            return folder
+    return None

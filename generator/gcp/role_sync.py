@@ -16,6 +16,7 @@ from generator.gcp.roles import RoleInfo, RolesLock, is_iso_date, role_source
 
 _TRANSIENT = ("TooManyRequests", "ServiceUnavailable", "InternalServerError", "DeadlineExceeded")
 
+
 class RoleReader(Protocol):
     """Reads one role by its full name; answers a google.cloud.iam_admin_v1 `Role`."""
 
@@ -72,17 +73,31 @@ def sync_roles(
         raise ConfigError(f"today must be an ISO date (YYYY-MM-DD), not {today!r}")
     wanted = list(dict.fromkeys(names))
     sources = {name: role_source(name) for name in wanted}
-    fresh = [_read_role(reader, name, sources[name], today, sleep=sleep, attempts=attempts)
-             for name in wanted]
+    fresh = [
+        _read_role(reader, name, sources[name], today, sleep=sleep, attempts=attempts)
+        for name in wanted
+    ]
     changes = [_change(lock.get(info.name), info) for info in fresh]
     return lock.replace(fresh), changes
 
 
-def _read_role(reader: RoleReader, name: str, source: str, today: str, *,
-               sleep: Callable[[float], None] | None, attempts: int) -> RoleInfo:
+def _read_role(
+    reader: RoleReader,
+    name: str,
+    source: str,
+    today: str,
+    *,
+    sleep: Callable[[float], None] | None,
+    attempts: int,
+) -> RoleInfo:
     what = f"reading IAM role {name}"
-    role = call_with_retry(lambda: reader.get_role(name=name), what=what,
-                           is_transient=is_transient, attempts=attempts, sleep=sleep)
+    role = call_with_retry(
+        lambda: reader.get_role(name=name),
+        what=what,
+        is_transient=is_transient,
+        attempts=attempts,
+        sleep=sleep,
+    )
     return _role_info(role, name, source, today)
 
 

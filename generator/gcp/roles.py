@@ -100,8 +100,9 @@ def _group(name: str, body: object) -> PersistenceGroup:
         raise ConfigError(f"persistence group {name} needs a non-empty `permissions` list")
     for pattern in patterns:
         if not isinstance(pattern, str) or not is_permission_pattern(pattern):
-            raise ConfigError(f"persistence group {name}: {pattern!r} is not "
-                              "`service.resource.verb` or `*.verb`")
+            raise ConfigError(
+                f"persistence group {name}: {pattern!r} is not `service.resource.verb` or `*.verb`"
+            )
     return PersistenceGroup(name, " ".join(risk.split()), tuple(patterns))
 
 
@@ -116,8 +117,9 @@ def default_rules() -> PersistenceRules:
     return PersistenceRules.load()
 
 
-def persistence_permissions(permissions: Iterable[str],
-                            rules: PersistenceRules | None = None) -> dict[str, list[str]]:
+def persistence_permissions(
+    permissions: Iterable[str], rules: PersistenceRules | None = None
+) -> dict[str, list[str]]:
     """Group name -> offending permissions, by the shipped rules unless `rules` is given."""
     return (rules or default_rules()).persistence_permissions(permissions)
 
@@ -182,8 +184,10 @@ def role_source(name: str) -> str:
         return "predefined"
     if _CUSTOM.match(name):
         return "custom"
-    raise ConfigError(f"{name!r} is not a role name: use roles/NAME, "
-                      "projects/PROJECT/roles/NAME or organizations/ORG/roles/NAME")
+    raise ConfigError(
+        f"{name!r} is not a role name: use roles/NAME, "
+        "projects/PROJECT/roles/NAME or organizations/ORG/roles/NAME"
+    )
 
 
 def load_lock(path: Path) -> RolesLock:
@@ -204,8 +208,9 @@ def parse_lock(raw: bytes) -> RolesLock:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LockError(f"the lock file is not valid JSON: {exc.msg}", exc.lineno,
-                        exc.colno) from exc
+        raise LockError(
+            f"the lock file is not valid JSON: {exc.msg}", exc.lineno, exc.colno
+        ) from exc
     return _lock_from(document, text)
 
 
@@ -231,8 +236,14 @@ def _role_from(name: str, body: object, text: str) -> RoleInfo:
     problem = _role_problem(body, source)
     if problem:
         raise LockError(f"{name}: {problem}", *where)
-    return RoleInfo(name, body["title"], body["stage"], tuple(sorted(set(body["permissions"]))),
-                    body["read"], source)
+    return RoleInfo(
+        name,
+        body["title"],
+        body["stage"],
+        tuple(sorted(set(body["permissions"]))),
+        body["read"],
+        source,
+    )
 
 
 def _role_problem(body: dict[str, Any], source: str) -> str:
@@ -274,8 +285,13 @@ def _position_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
 def dump_lock(lock: RolesLock) -> str:
     """The lock as deterministic JSON: sorted keys, indent 2, trailing newline."""
     roles = {
-        info.name: {"permissions": list(info.permissions), "read": info.read,
-                    "source": info.source, "stage": info.stage, "title": info.title}
+        info.name: {
+            "permissions": list(info.permissions),
+            "read": info.read,
+            "source": info.source,
+            "stage": info.stage,
+            "title": info.title,
+        }
         for info in lock.values()
     }
     document = {"format": LOCK_FORMAT, "roles": roles}

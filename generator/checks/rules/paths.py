@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from generator.checks.rules import RepoContext, rule
+from generator.checks.rules import RepoContext, describe, rule
 from generator.core.model import Problem
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
@@ -87,3 +87,8 @@ def unique_id(ctx: RepoContext) -> Iterator[Problem]:
                 f"id {where[1]!r} is already used by {first}",
                 "ids are never reused, so reports and audit trails stay unambiguous",
             )
+
+
+# Checked by `lapse validate` when a file under terraform/grants/ is named, and by `lapse render
+# --check` for the whole folder.
+describe("LAPSE140", "A file named under terraform/grants/ is what `lapse render` writes for it.")
