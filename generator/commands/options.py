@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -118,10 +119,21 @@ def append_summary(markdown: str) -> None:
             handle.write(markdown)
 
 
-def show_problems(repo: Repo, problems: problem_formats.Problems, *, err: bool = True) -> None:
-    """Problems as text, with the source line and a caret, coloured in a terminal."""
+def show_problems(
+    repo: Repo,
+    problems: problem_formats.Problems,
+    *,
+    err: bool = True,
+    texts: Mapping[str, str] | None = None,
+) -> None:
+    """Problems as text, with the source line and a caret, coloured in a terminal.
+
+    `texts` gives the content of files not (or no longer) on disk, such as a refused draft.
+    """
     text = problem_formats.to_text(
-        sorted(problems), source=output.source_lines(repo), paint=output.painter(err=err)
+        sorted(problems),
+        source=output.source_lines(repo, texts or {}),
+        paint=output.painter(err=err),
     )
     click.echo(text, nl=False, err=err)
 

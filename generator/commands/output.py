@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -69,11 +69,15 @@ def paint(style: str, text: str, *, err: bool = False) -> str:
     return chosen(style, text) if chosen else text
 
 
-def source_lines(repo: Repo) -> Callable[[str, int], str | None]:
+def source_lines(
+    repo: Repo, texts: Mapping[str, str] | None = None
+) -> Callable[[str, int], str | None]:
     """`(path, line) -> that line of the file`, read once per file; None when unreadable."""
 
     @cache
     def lines_of(path: str) -> tuple[str, ...]:
+        if texts and path in texts:
+            return tuple(texts[path].splitlines())
         file = Path(path) if Path(path).is_absolute() else repo.root / path
         try:
             return tuple(file.read_text(encoding="utf-8", errors="replace").splitlines())

@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from generator.core.model import RESOURCE_KINDS
 from generator.core.repo import Repo
 from generator.core.times import format_utc
 
 _SLUG_WORDS = 4
+GRANT_FORM = "ROLE=KIND:NAME, e.g. roles/cloudsql.client=project:pci-prod-payments"
+
+
+@dataclass(frozen=True, slots=True)
+class NewGrant:
+    role: str
+    kind: str
+    resource: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,21 +30,35 @@ class Draft:
     requester: str
     reason: str
     ticket: str
-    role: str
-    kind: str
-    resource: str
+    grants: tuple[NewGrant, ...]
     starts: datetime | None
     expires: datetime
+
+
+def parse_grant(text: str) -> NewGrant:
+    """`ROLE=KIND:NAME` -> NewGrant; kinds as the schema spells them (`service-account` too)."""
+    role, equals, resource = text.partition("=")
+    kind, colon, name = resource.partition(":")
+    kind = kind.strip().replace("-", "_")
+    if not equals or not colon or not role.strip() or not name.strip():
+        raise ValueError(f"{text!r} is not a grant; write {GRANT_FORM}")
+    if kind not in RESOURCE_KINDS:
+        raise ValueError(f"{kind!r} is not a resource kind; kinds: {', '.join(RESOURCE_KINDS)}")
+    return NewGrant(role.strip(), kind, name.strip())
 
 
 def window(
     now: datetime, *, starts: datetime | None, expires: datetime | None, duration: timedelta | None
 ) -> tuple[datetime | None, datetime]:
-    """Resolve --starts/--expires/--duration; the caller ensures exactly one of the last two."""
+    """Resolve --starts/--expires/--duration, in whole seconds (IAM conditions need no more).
+
+    The caller ensures exactly one of the last two.
+    """
+    begin = None if starts is None else starts.replace(microsecond=0)
     if expires is not None:
-        return starts, expires
+        return begin, expires.replace(microsecond=0)
     assert duration is not None
-    return starts, (starts or now) + duration
+    return begin, ((begin or now) + duration).replace(microsecond=0)
 
 
 def request_text(draft: Draft) -> str:
@@ -51,9 +74,12 @@ def request_text(draft: Draft) -> str:
     lines += [
         f"expires: {format_utc(draft.expires)}",
         "grants:",
-        f"  - role: {json.dumps(draft.role)}",
-        f"    {draft.kind}: {json.dumps(draft.resource)}",
     ]
+    for grant in draft.grants:
+        lines += [
+            f"  - role: {json.dumps(grant.role)}",
+            f"    {grant.kind}: {json.dumps(grant.resource)}",
+        ]
     return "\n".join(lines) + "\n"
 
 

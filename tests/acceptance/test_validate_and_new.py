@@ -48,7 +48,7 @@ def test_text_report_names_file_line_column_and_rule(tmp_path: Path) -> None:
     assert any(
         line.startswith("requests/pci-prod/inc-9-bad.yaml:7:5: error [LAPSE210]") for line in lines
     )
-    assert lines[-1] == "3 errors in 1 files (0 warnings, 0 notes)"
+    assert lines[-1] == "3 files checked: 3 errors in 1 file (0 warnings, 0 notes)"
 
 
 def test_json_report(tmp_path: Path) -> None:

@@ -10,10 +10,15 @@ from generator.core.model import Grant, Problem
 
 
 def _ordered(contexts: tuple[RequestContext, ...]) -> list[RequestContext]:
-    # The requests that push a count over its limit are the later ones.
+    # The requests that push a count over its limit are the later ones; a file being added or
+    # changed comes after every merged one, so the new request is blamed, never an older one.
     return sorted(
         contexts,
-        key=lambda c: (c.request.window.starts or c.request.window.expires, c.request.path),
+        key=lambda c: (
+            c.time_checked,
+            c.request.window.starts or c.request.window.expires,
+            c.request.path,
+        ),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 
 from generator.checks.rules import RepoContext, describe, rule
 from generator.core.model import Problem
+from generator.core.wording import did_you_mean
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 
@@ -49,7 +50,8 @@ def known_target(ctx: RepoContext) -> Iterator[Problem]:
                 "LAPSE131",
                 "error",
                 f"unknown target {where[0]!r}",
-                f"targets in policy/policy.yaml: {', '.join(known)}",
+                did_you_mean(where[0], known)
+                + f"targets in policy/policy.yaml: {', '.join(known)}",
             )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from generator.checks.rules import RequestContext, rule
 from generator.core.model import Problem
+from generator.core.wording import did_you_mean
 
 NOT_PEOPLE = (".gserviceaccount.com",)
 
@@ -18,7 +19,8 @@ def known_person(ctx: RequestContext) -> Iterator[Problem]:
             "LAPSE201",
             ("requester",),
             f"{ctx.request.requester!r} is not a person in policy/policy.yaml",
-            "add the person under `people` (GitHub login -> email) in a "
+            did_you_mean(ctx.request.requester, ctx.policy.people.values())
+            + "add the person under `people` (GitHub login -> email) in a "
             "separate, security-reviewed change",
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from generator.checks.rules import PolicyContext, RequestContext, describe, rule
 from generator.core.model import Grant, Problem
+from generator.core.wording import did_you_mean
 
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 
@@ -32,7 +33,8 @@ def allowed_role(ctx: RequestContext) -> Iterator[Problem]:
                 "LAPSE211",
                 grant,
                 f"{grant.role} is not allowed for target {ctx.target.name!r}",
-                f"allowed: {', '.join(ctx.target.roles)}",
+                did_you_mean(grant.role, ctx.target.roles)
+                + f"allowed: {', '.join(ctx.target.roles)}",
             )
 
 
@@ -47,7 +49,7 @@ def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
                 "LAPSE220",
                 grant,
                 f"{grant.kind} {grant.resource!r} is not allowed for target {ctx.target.name!r}",
-                f"allowed: {listed}",
+                did_you_mean(grant.resource, allowed) + f"allowed: {listed}",
             )
 
 
