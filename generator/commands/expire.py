@@ -11,9 +11,10 @@ import click
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
+from generator.core.wording import count
 from generator.github import request_pulls
+from generator.lifecycle import checkout, expiry_text
 from generator.lifecycle import expire as expiry
-from generator.lifecycle import expiry_text
 
 if TYPE_CHECKING:
     from generator.github.client import GitHubClient
@@ -41,6 +42,17 @@ if TYPE_CHECKING:
     metavar="D",
     help="Instead of archiving, comment once on the pull request of each grant expiring within D.",
 )
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="local: commit although files outside requests/, archive/ and terraform/ are "
+    "uncommitted (they stay out of the commit).",
+)
+@click.option(
+    "--allow-other-branch",
+    is_flag=True,
+    help="local: commit on the current branch although it is not the default branch.",
+)
 @options.now_option
 @options.root_option
 def expire(
@@ -48,6 +60,8 @@ def expire(
     mode: str,
     dry_run: bool,
     warn_within: timedelta | None,
+    allow_dirty: bool,
+    allow_other_branch: bool,
     now: datetime | None,
     root: Path,
 ) -> None:
@@ -73,8 +87,19 @@ def expire(
         pull = expiry.apply_pr(client, plan)
         click.echo(f"pull request: {pull.html_url}" if pull else "nothing to do")
         return
+    branch = checkout.refuse_unsafe(
+        repo.root, allow_dirty=allow_dirty, allow_other_branch=allow_other_branch
+    )
+    show_commit(plan, branch)
     sha = expiry.apply_local(repo, plan, expiry_text.commit_message(plan))
     click.echo(f"committed {sha}" if sha else "no commit")
+
+
+def show_commit(plan: expiry.ExpiryPlan, branch: str) -> None:
+    """Exactly the paths the local commit will hold, before it is made."""
+    click.echo(f"committing {count(len(plan.changes), 'path')} on {branch}, nothing else:")
+    for path, content in plan.changes.items():
+        click.echo(f"  {'delete' if content is None else 'write '} {path}")
 
 
 def _source_prs(repo: Repo, client: GitHubClient | None) -> request_pulls.SourcePR | None:

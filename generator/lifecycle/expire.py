@@ -13,7 +13,7 @@ unless its copy in `archive/` travels with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -119,11 +119,21 @@ def plan_expiry(
     a different file under a request's name: archived requests are never overwritten.
     """
     cutoff = _cutoff(now, grace)
+    return plan_archive(repo, cutoff, lambda r: r.window.expires <= cutoff, source_pr)
+
+
+def plan_archive(
+    repo: Repo,
+    cutoff: datetime,
+    chosen: Callable[[Request], bool],
+    source_pr: SourcePR | None = None,
+) -> ExpiryPlan:
+    """Archiving the requests `chosen` picks: expiry picks the expired, withdrawal picks one."""
     twins = _archive_twins(repo)
     validation = validate_repo(repo, now=None)
-    leftovers = _expired_leftovers(twins, validation.errors, cutoff)
+    leftovers = _expired_leftovers(twins, validation.errors, chosen)
     _refuse_problems(validation.errors, leftovers)
-    expired = [r for r in validation.requests if r.window.expires <= cutoff]
+    expired = [r for r in validation.requests if chosen(r)]
     if not expired and not leftovers:
         return ExpiryPlan(cutoff)
     archived = [*expired, *leftovers.values()]
@@ -187,7 +197,7 @@ def _archive_twins(repo: Repo) -> dict[str, bytes]:
 
 
 def _expired_leftovers(
-    twins: Mapping[str, bytes], errors: Sequence[Problem], cutoff: datetime
+    twins: Mapping[str, bytes], errors: Sequence[Problem], chosen: Callable[[Request], bool]
 ) -> dict[str, Request]:
     """Expired requests whose only error is their identical archive copy: path -> request.
 
@@ -200,7 +210,7 @@ def _expired_leftovers(
             continue
         document = load(path, content).document
         request = None if document is None else build.request_from(document).value
-        if request is not None and request.window.expires <= cutoff:
+        if request is not None and chosen(request):
             found[path] = request
     return found
 
