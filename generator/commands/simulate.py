@@ -1,26 +1,37 @@
-"""`lapse simulate`: which rendered bindings are active at an instant, by CEL evaluation."""
+"""`lapse simulate`: which rendered bindings are active at an instant, by CEL evaluation.
+
+The archive counts too: a request archived since was rendered the same way while it lived,
+so `--at` a past instant shows who had what then.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from generator.commands import options
+from generator.checks.validate import archived_requests
+from generator.commands import options, output
 from generator.core.errors import ConfigError
+from generator.core.model import Binding
 from generator.core.repo import Repo
+from generator.core.wording import count, did_you_mean
 from generator.terraform import access_views
-from generator.terraform.bindings import read_bindings
-from generator.terraform.conditions import ConditionError, judge
+from generator.terraform.bindings import bindings_of_requests, read_bindings
+from generator.terraform.conditions import ConditionError, Verdict, judge
 from generator.terraform.hcl import HclError
+from generator.terraform.render import RenderError
 
 
 @click.command()
+@options.now_option
 @click.option(
-    "--at", "at", callback=options.instant, metavar="T", help="Instant to judge [default: now]."
+    "--principal",
+    metavar="P",
+    help="Only this person: a login from the policy's people, an email, or user:EMAIL.",
 )
-@click.option("--principal", metavar="P", help="Only this member (user:EMAIL or EMAIL).")
 @click.option(
     "--format",
     "fmt",
@@ -29,15 +40,61 @@ from generator.terraform.hcl import HclError
     show_default=True,
 )
 @options.root_option
-def simulate(at: datetime | None, principal: str | None, fmt: str, root: Path) -> None:
-    """Which rendered bindings are active at an instant, by evaluating their conditions."""
+def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) -> None:
+    """Which bindings are active at an instant (rendered, and archived ones active then)."""
     repo = Repo.at(root)
-    moment = options.now_or_clock(at)
+    moment = options.now_or_clock(now)
+    member = _member(repo, principal) if principal else None
     try:
-        verdicts = [judge(b, moment) for b in read_bindings(repo.grants)]
-    except (HclError, ConditionError) as exc:
+        current = [judge(b, moment) for b in read_bindings(repo.grants)]
+        archived = [v for v in _archived(repo, moment) if v.active]
+    except (HclError, ConditionError, RenderError) as exc:
         raise ConfigError(str(exc)) from None
-    if principal:
-        member = principal if ":" in principal else f"user:{principal}"
+    files = {v.binding.source for v in current} | {v.binding.source for v in archived}
+    verdicts = [*current, *_unseen(archived, current)]
+    if member is not None:
         verdicts = [v for v in verdicts if v.binding.member == member]
     click.echo(access_views.render(verdicts, moment, fmt), nl=False)
+    output.say(
+        f"{count(len(files), 'file')} read ({count(len(archived), 'archived binding')} "
+        "active then)",
+        err=True,
+    )
+    if member is not None and not verdicts:
+        output.say(f"{member} holds no binding in terraform/grants/ or archive/", err=True)
+
+
+def _archived(repo: Repo, moment: datetime) -> list[Verdict]:
+    requests = archived_requests(repo)
+    path_of = {f"{r.id}.tf": r.path for r in requests}
+    bindings = [
+        dataclasses.replace(b, source=path_of.get(b.source, b.source))
+        for b in bindings_of_requests(requests)
+    ]
+    return [judge(b, moment) for b in bindings]
+
+
+def _unseen(archived: list[Verdict], current: list[Verdict]) -> list[Verdict]:
+    # A run of `lapse expire` that stopped half way leaves a request in both places: count once.
+    known = {_key(v.binding) for v in current}
+    return [v for v in archived if _key(v.binding) not in known]
+
+
+def _key(binding: Binding) -> tuple[str, str]:
+    return binding.address, binding.expression
+
+
+def _member(repo: Repo, principal: str) -> str:
+    """user:EMAIL for a login, an email or a member; a login nobody has is a usage error."""
+    if ":" in principal:
+        return principal
+    if "@" in principal:
+        return f"user:{principal}"
+    people = options.policy_or_exit(repo).people
+    if principal in people:
+        return f"user:{people[principal]}"
+    raise ConfigError(
+        f"--principal {principal!r} matches nobody in policy/policy.yaml people; "
+        + did_you_mean(principal, people)
+        + "give a login listed there, an email, or user:EMAIL"
+    )

@@ -9,7 +9,7 @@ import orjson
 
 from generator.core.model import Request
 from generator.core.tables import markdown_table, text_table
-from generator.core.times import format_utc
+from generator.core.times import format_duration, format_utc
 from generator.terraform.conditions import Verdict
 
 ACCESS_HEADERS = ("requester", "role", "resource", "starts", "expires", "request")
@@ -36,8 +36,7 @@ def _left(verdict: Verdict, at: datetime) -> str:
     left = verdict.time_left(at)
     if left is None:
         return "-"
-    minutes = int(left.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m"
+    return format_duration(left)
 
 
 def _row(verdict: Verdict, at: datetime) -> list[str]:

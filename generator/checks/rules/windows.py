@@ -1,7 +1,8 @@
 """LAPSE3xx: the window is real, bounded, and (for new requests) in the future.
 
-Rules that read the clock apply only to files being changed (named on the command line or
-changed against --changed-since); a file already merged is not made invalid by time passing.
+Rules that read the clock apply only to files being changed (named on the command line, or
+changed on this branch against the default branch, or against --changed-since); a file already
+merged is not made invalid by time passing.
 """
 
 from __future__ import annotations

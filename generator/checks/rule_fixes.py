@@ -1,0 +1,70 @@
+"""What to do about each rule's problem, for `lapse explain`: one entry per registered rule.
+
+A test keeps this complete, so a new rule cannot ship without saying how to satisfy it.
+"""
+
+from __future__ import annotations
+
+FIXES: dict[str, str] = {
+    "LAPSE101": "Fix the YAML syntax at the line shown (an unclosed quote, a stray colon, "
+    "bad indentation); `lapse new` writes a well-formed file to start from.",
+    "LAPSE102": "Save the file as UTF-8 and remove control characters (often pasted from a "
+    "terminal or a word processor).",
+    "LAPSE103": "A request is a few lines: remove what does not belong in it.",
+    "LAPSE104": "Indent with spaces; configure the editor to insert spaces for YAML files.",
+    "LAPSE105": "Keep one of the two keys: YAML would silently keep the last one.",
+    "LAPSE106": "Quote the key (`\"on\": ...`) or rename it; keys are plain strings.",
+    "LAPSE107": "Write each value out where it applies instead of `&anchor` / `*alias` / `<<`.",
+    "LAPSE108": "Remove the `!tag`; write the value as plain YAML.",
+    "LAPSE109": "Keep one document per file: remove the extra `---` and split the requests.",
+    "LAPSE110": "Write the request as keys at the top level (requester, reason, ...), not a list.",
+    "LAPSE111": "Flatten the structure; requests and policies are shallow by design.",
+    "LAPSE120": "Follow the schema under schemas/: the message names the key and what it "
+    "expects; the `# yaml-language-server` line gives editors completion.",
+    "LAPSE130": "Move the file to requests/<target>/<id>.yaml, with the .yaml extension.",
+    "LAPSE131": "Put the request in the folder of a target the policy defines (see "
+    "policy/policy.yaml `targets`).",
+    "LAPSE132": "Rename the file: 3-63 lowercase letters, digits or dashes, e.g. "
+    "inc-4512-settlement-batch.yaml.",
+    "LAPSE133": "Choose a new id (file name): ids are never reused across requests/ and archive/.",
+    "LAPSE140": "Run `lapse render` and commit terraform/grants/ with the requests.",
+    "LAPSE201": "Use your email as listed under `people` in policy/policy.yaml; to be added, "
+    "ask the security owners in a separate change.",
+    "LAPSE202": "Request with an email in one of the target's allowed domains.",
+    "LAPSE203": "Request access for yourself as a person; service accounts, groups and "
+    "domains are never grantees.",
+    "LAPSE210": "Ask for a predefined role that fits the task (e.g. roles/cloudsql.client).",
+    "LAPSE211": "Choose one of the roles the target allows (the hint lists them); to allow "
+    "another, change the policy in a security-reviewed pull request.",
+    "LAPSE220": "Name a resource the target allows (the hint lists them), spelled as there.",
+    "LAPSE221": "Ask for access at a level that accepts IAM conditions (e.g. the project).",
+    "LAPSE230": "Remove the repeated grant.",
+    "LAPSE231": "Use a ticket id of the form the target's ticket_pattern requires, e.g. INC-4512.",
+    "LAPSE232": "Explain why this access is needed now, in a sentence or two.",
+    "LAPSE240": "Wait for one of your requests to expire, `lapse withdraw` one you no longer "
+    "need, or extend an existing request instead of adding one.",
+    "LAPSE241": "Wait for `lapse expire` to archive expired requests on that resource.",
+    "LAPSE242": "Combine the windows into one request, or wait for older ones to expire.",
+    "LAPSE250": "Run `lapse roles sync --role ROLE` and commit policy/roles.lock.json.",
+    "LAPSE251": "Ask for a role without permissions that create lasting access (IAM policy, "
+    "keys, tokens, deployments), or get a written persistence exception in the policy.",
+    "LAPSE252": "Restore policy/roles.lock.json from git, or run `lapse roles sync`.",
+    "LAPSE253": "Remove the role from the target, or add a written persistence_exceptions entry.",
+    "LAPSE254": "Run `lapse roles sync` so every allowed role is in the lock file.",
+    "LAPSE260": "Turn on Data Access audit logs for the service on that project in "
+    "terraform/audit_logging.tf first, so the review can see what was done.",
+    "LAPSE261": "Remove the requester's exemption from audit logging before granting access.",
+    "LAPSE262": "Write audit configs in terraform/ with literal project, service and log types.",
+    "LAPSE271": "Add the person's email domain to a target, or correct the email.",
+    "LAPSE272": "Give each GitHub login its own email; shared identities defeat attribution.",
+    "LAPSE273": "List people only; remove the service account from `people`.",
+    "LAPSE274": "Fix the regular expression in the target's ticket_pattern.",
+    "LAPSE275": "Remove roles/owner, roles/editor and roles/viewer from the target's roles.",
+    "LAPSE301": "Make expires later than starts.",
+    "LAPSE302": "Ask for less time (the target's max_duration); without starts the window "
+    "counts from now. A new request can follow if the work runs over.",
+    "LAPSE303": "Choose an expires in the future; for a merged request this is information: "
+    "`lapse expire` archives it.",
+    "LAPSE304": "Request closer to the work: starts within the target's max_lead_time.",
+    "LAPSE305": "Write a real instant, RFC 3339 with an offset, e.g. 2026-12-01T09:00:00Z.",
+}
