@@ -13,7 +13,7 @@ FIXES: dict[str, str] = {
     "LAPSE103": "A request is a few lines: remove what does not belong in it.",
     "LAPSE104": "Indent with spaces; configure the editor to insert spaces for YAML files.",
     "LAPSE105": "Keep one of the two keys: YAML would silently keep the last one.",
-    "LAPSE106": "Quote the key (`\"on\": ...`) or rename it; keys are plain strings.",
+    "LAPSE106": 'Quote the key (`"on": ...`) or rename it; keys are plain strings.',
     "LAPSE107": "Write each value out where it applies instead of `&anchor` / `*alias` / `<<`.",
     "LAPSE108": "Remove the `!tag`; write the value as plain YAML.",
     "LAPSE109": "Keep one document per file: remove the extra `---` and split the requests.",
