@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -100,15 +100,22 @@ root_option = click.option(
     callback=_root,
     help="The lapse repository [default: the nearest folder upwards with policy/policy.yaml].",
 )
-now_option = click.option(
-    "--at",
-    "--now",
-    "now",
-    callback=_fix_clock,
-    is_eager=True,
-    metavar="T",
-    help=f"The instant to judge, instead of the clock: {INSTANT_HELP}.",
-)
+
+
+def at_option(*old_names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--at T`, the instant a command judges, under one name everywhere (old names kept)."""
+    return click.option(
+        "--at",
+        *old_names,
+        "now",
+        callback=_fix_clock,
+        is_eager=True,
+        metavar="T",
+        help=f"The instant to judge, instead of the clock: {INSTANT_HELP}.",
+    )
+
+
+now_option = at_option("--now")
 
 
 def append_summary(markdown: str) -> None:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from generator.checks import problem_formats
 from generator.checks.validate import validate_repo
-from generator.commands import options
+from generator.commands import options, output
 from generator.core.errors import ConfigError
 from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.tables import text_table
+from generator.core.wording import count
 from generator.terraform import grants_folder
 from generator.terraform.access_views import ACCESS_HEADERS, access_rows
 from generator.terraform.render import RenderError, render_all
@@ -27,8 +27,7 @@ def render(check: bool, root: Path) -> None:
     result = validate_repo(repo, now=None)
     if result.errors:
         named = {f"{request.id}.tf": "" for request in result.requests}
-        problems = [*result.problems, *stray_problems(repo, named)]
-        click.echo(problem_formats.render(sorted(problems), "text"), nl=False, err=True)
+        options.show_problems(repo, [*result.problems, *stray_problems(repo, named)])
         click.echo("nothing written: fix the problems above first", err=True)
         options.finish(failed=True)
     try:
@@ -43,15 +42,20 @@ def render(check: bool, root: Path) -> None:
                 grants_folder.diff(repo.grants, changes, repo.relative(repo.grants)), nl=False
             )
             click.echo("terraform/grants/ is out of date: run `lapse render`", err=True)
-        _report(strays)
-        options.finish(failed=not changes.clean or bool(strays))
+        _report(repo, strays)
+        if not changes.clean or strays:
+            options.finish(failed=True)
+        checked = count(len(repo.request_files()), "request file")
+        output.say(f"{checked} checked: terraform/grants/ is up to date", err=True)
+        return
     grants_folder.apply(repo.grants, changes)
     click.echo(text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)
-    click.echo(
-        f"{len(changes.write)} written, {len(changes.remove)} removed, "
+    checked = count(len(repo.request_files()), "request file")
+    output.say(
+        f"{checked} checked: {len(changes.write)} written, {len(changes.remove)} removed, "
         f"{len(changes.unchanged)} unchanged"
     )
-    _report(strays)
+    _report(repo, strays)
     if strays:
         options.finish(failed=True)
 
@@ -72,6 +76,6 @@ def stray_problems(repo: Repo, files: dict[str, str]) -> list[Problem]:
     ]
 
 
-def _report(problems: list[Problem]) -> None:
+def _report(repo: Repo, problems: list[Problem]) -> None:
     if problems:
-        click.echo(problem_formats.render(problems, "text"), nl=False, err=True)
+        options.show_problems(repo, problems)

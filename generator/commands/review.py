@@ -40,19 +40,13 @@ from generator.review.sources import CombinedSource, EventSource
 )
 @click.option(
     "--since",
-    callback=options.duration,
+    callback=options.since,
     default="2d",
     show_default=True,
-    metavar="D",
-    help="Review grants whose window ended within this long before --until.",
+    metavar="T|D",
+    help="Review grants whose window ended after this instant, or within this long before --at.",
 )
-@click.option(
-    "--until",
-    "until",
-    callback=options.instant,
-    metavar="T",
-    help="End of the period [default: now].",
-)
+@options.at_option("--until")
 @click.option(
     "--grace",
     callback=options.duration,
@@ -89,8 +83,8 @@ from generator.review.sources import CombinedSource, EventSource
 @options.root_option
 def review(
     source_spec: str,
-    since: timedelta,
-    until: datetime | None,
+    since: datetime,
+    now: datetime | None,
     grace: timedelta,
     project: str | None,
     open_pr: bool,
@@ -106,8 +100,8 @@ def review(
     """
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
-    end = options.now_or_clock(until)
-    period = reviewing.Period(end - since, end, grace)
+    end = options.now_or_clock(now)
+    period = reviewing.Period(since, end, grace)
     due = reviewing.due(repo, period, force=force)
     reviews: list[Review] = []
     accounting = None

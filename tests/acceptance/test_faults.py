@@ -27,15 +27,27 @@ from tests.support import make_repo
 
 Fault = dict[str, Any]
 FAULTS: dict[str, Fault] = {
-    "429": {"status": 429, "json": {"error": {"code": 429, "message": "Quota exceeded",
-                                              "status": "RESOURCE_EXHAUSTED"}}},
-    "500": {"status": 500, "json": {"error": {"code": 500, "message": "Internal error",
-                                              "status": "INTERNAL"}}},
-    "502": {"status": 502, "body": "<html><body>502 Bad Gateway</body></html>",
-            "content_type": "text/html"},
+    "429": {
+        "status": 429,
+        "json": {
+            "error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}
+        },
+    },
+    "500": {
+        "status": 500,
+        "json": {"error": {"code": 500, "message": "Internal error", "status": "INTERNAL"}},
+    },
+    "502": {
+        "status": 502,
+        "body": "<html><body>502 Bad Gateway</body></html>",
+        "content_type": "text/html",
+    },
     "timeout": {"body": requests.exceptions.ReadTimeout("read timed out")},
-    "truncated": {"status": 200, "body": '{"bindings": [{"role": "roles/clo',
-                  "content_type": "application/json"},
+    "truncated": {
+        "status": 200,
+        "body": '{"bindings": [{"role": "roles/clo',
+        "content_type": "application/json",
+    },
 }
 MERGE = "e5bd3914e2e596debea16f433f57875b5b90bcd6"
 GITHUB = f"https://api.github.com:443/repos/example-org/access/commits/{MERGE}/pulls"
@@ -57,8 +69,9 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
     monkeypatch.setattr(adapters, "build_session", requests.Session)
-    monkeypatch.setattr(adapters, "logging_client",
-                        lambda project: logging_client(project, AnonymousCredentials()))
+    monkeypatch.setattr(
+        adapters, "logging_client", lambda project: logging_client(project, AnonymousCredentials())
+    )
     return repo
 
 
@@ -68,12 +81,21 @@ def _github(http: responses.RequestsMock) -> None:
 
 def _iam(http: responses.RequestsMock) -> None:
     healthy = {"version": 3, "etag": "BwYbH9aE6Kc=", "bindings": []}
-    http.add(responses.POST, re.compile(r"https://cloudresourcemanager\.googleapis\.com/.*"),
-             json=healthy)
-    http.add(responses.GET, re.compile(r"https://storage\.googleapis\.com/.*"),
-             json={**healthy, "kind": "storage#policy"})
-    for pattern in (r"https://secretmanager\.googleapis\.com/.*",
-                    r"https://bigquery\.googleapis\.com/.*", r"https://iam\.googleapis\.com/.*"):
+    http.add(
+        responses.POST,
+        re.compile(r"https://cloudresourcemanager\.googleapis\.com/.*"),
+        json=healthy,
+    )
+    http.add(
+        responses.GET,
+        re.compile(r"https://storage\.googleapis\.com/.*"),
+        json={**healthy, "kind": "storage#policy"},
+    )
+    for pattern in (
+        r"https://secretmanager\.googleapis\.com/.*",
+        r"https://bigquery\.googleapis\.com/.*",
+        r"https://iam\.googleapis\.com/.*",
+    ):
         http.add(responses.GET, re.compile(pattern), json=healthy)
         http.add(responses.POST, re.compile(pattern), json=healthy)
 
@@ -86,9 +108,23 @@ def _logging(http: responses.RequestsMock) -> None:
 ADAPTERS: dict[str, tuple[str, str, Callable[[responses.RequestsMock], None], list[str], int]] = {
     "github": (responses.GET, GITHUB, _github, ["verify-approvals", "--commit", MERGE], 1),
     "iam": (responses.POST, IAM, _iam, ["drift", "--now", "2026-12-10T00:00:00Z"], 0),
-    "logging": (responses.POST, LOGGING, _logging,
-                ["review", "--source", "logging", "--until", "2026-12-10T00:00:00Z",
-                 "--since", "30d", "--project", "pci-prod-payments"], 0),
+    "logging": (
+        responses.POST,
+        LOGGING,
+        _logging,
+        [
+            "review",
+            "--source",
+            "logging",
+            "--until",
+            "2026-12-10T00:00:00Z",
+            "--since",
+            "30d",
+            "--project",
+            "pci-prod-payments",
+        ],
+        0,
+    ),
 }
 
 
@@ -98,8 +134,13 @@ def _run(root: Path, line: list[str]) -> int:
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 @pytest.mark.parametrize("adapter", sorted(ADAPTERS))
-def test_one_fault_then_recovery(root: Path, http: responses.RequestsMock, adapter: str,
-                                 fault: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_fault_then_recovery(
+    root: Path,
+    http: responses.RequestsMock,
+    adapter: str,
+    fault: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     method, url, healthy, line, clean = ADAPTERS[adapter]
     http.add(method, url, **FAULTS[fault])  # answered first, once
     healthy(http)
@@ -113,8 +154,13 @@ def test_one_fault_then_recovery(root: Path, http: responses.RequestsMock, adapt
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 @pytest.mark.parametrize("adapter", sorted(ADAPTERS))
-def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock, adapter: str,
-                                       fault: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_persistent_fault_ends_clearly(
+    root: Path,
+    http: responses.RequestsMock,
+    adapter: str,
+    fault: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     method, url, healthy, line, clean = ADAPTERS[adapter]
     for _ in range(6):
         http.add(method, url, **FAULTS[fault])
@@ -127,8 +173,9 @@ def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock,
         assert code == 1
         assert "INCOMPLETE" in captured.out
         reports = sorted((root / "reports").rglob("*.md"))
-        assert reports and all("INCOMPLETE" in r.read_text() for r in reports
-                               if "summary" not in r.parts)
+        assert reports and all(
+            "INCOMPLETE" in r.read_text() for r in reports if "summary" not in r.parts
+        )
     else:
         assert code == 3
         assert "lapse: error:" in captured.err and "failed" in captured.err
@@ -137,12 +184,16 @@ def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock,
     healthy(http)
     assert _run(root, line) == clean  # healthy again: the same outcome as a clean run
     if adapter == "logging":
-        assert not any("INCOMPLETE" in r.read_text() for r in (root / "reports").rglob("*.md")
-                       if "summary" not in r.parts)
+        assert not any(
+            "INCOMPLETE" in r.read_text()
+            for r in (root / "reports").rglob("*.md")
+            if "summary" not in r.parts
+        )
 
 
-def test_logging_pagination_that_repeats_a_token(root: Path, http: responses.RequestsMock,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_logging_pagination_that_repeats_a_token(
+    root: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     for _ in range(12):
         http.add(responses.POST, LOGGING, json={"entries": [], "nextPageToken": "same"})
 
@@ -153,8 +204,9 @@ def test_logging_pagination_that_repeats_a_token(root: Path, http: responses.Req
     assert len(http.calls) < 12 * 4, "the loop was cut, not followed"
 
 
-def test_github_pagination_that_repeats_a_page(root: Path, http: responses.RequestsMock,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_pagination_that_repeats_a_page(
+    root: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = Path(__file__).resolve().parent.parent / "data" / "github"
     pull = json.loads((data / "pull.json").read_text())
     link = {"Link": f'<{GITHUB.replace(":443", "")}?page=2>; rel="next"'}  # as GitHub writes it
@@ -176,8 +228,12 @@ def test_roles_sync_retries_the_iam_api_then_gives_up_clearly(
     answers: list[Exception | types.Role] = [
         api_exceptions.ServiceUnavailable("unavailable"),
         api_exceptions.TooManyRequests("quota"),
-        types.Role(name="roles/logging.viewer", title="Logs Viewer", stage="GA",
-                   included_permissions=["logging.logEntries.list"]),
+        types.Role(
+            name="roles/logging.viewer",
+            title="Logs Viewer",
+            stage="GA",
+            included_permissions=["logging.logEntries.list"],
+        ),
     ]
 
     class FlakyIAM:
