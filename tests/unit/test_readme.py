@@ -17,3 +17,8 @@ def test_quick_start_commands() -> None:
     assert 'python3 -m pip install -e ".[dev]" && python3 -m pytest\n' in README
     ci = (REPO / ".ci" / "run").read_text()
     assert 'pip install --quiet -e ".[dev]"' in ci and "python -m pytest" in ci
+
+
+def test_quick_start_makes_a_virtualenv_first() -> None:
+    venv = README.index("python3 -m venv .venv && . .venv/bin/activate\n")
+    assert venv < README.index("python3 -m pip install . && lapse render\n")
