@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import shlex
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -123,3 +128,35 @@ def test_a_malformed_grant_is_a_usage_error(tmp_path: Path) -> None:
     run = lapse(ALICE + "--grant roles/cloudsql.client=projekt:x --duration 1h", cwd=root)
     assert run.code == 2
     assert "'projekt' is not a resource kind" in run.err
+
+
+def test_a_terminal_is_asked_for_grants(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", *shlex.split(ALICE + "--duration 1h")],
+        cwd=root,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    os.write(leader, b"roles/cloudsql.client=project:pci-prod-payments\nnot a grant\n")
+    os.write(leader, b"roles/storage.objectViewer=bucket:settlement-exports\n\n")
+    seen = b""
+    while select.select([leader], [], [], 30)[0]:  # a prompt that never ends fails, not hangs
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    process.wait(timeout=60)
+    os.close(leader)
+
+    assert process.returncode == 0, seen.decode()
+    assert b"grant 1 as ROLE=KIND:NAME" in seen
+    assert b"'not a grant' is not a grant" in seen
+    grants = yaml.safe_load((root / WRITTEN).read_text())["grants"]
+    assert [g["role"] for g in grants] == ["roles/cloudsql.client", "roles/storage.objectViewer"]
