@@ -51,11 +51,14 @@ def validate(
     """Check the policy and every request; print all problems, then exit.
 
     Time rules (expiry in the future, lead time, duration from now) apply to the files named
-    and to those changed on this branch, exactly as in the pull request's check.
+    and to those changed on this branch, exactly as in the pull request's check; naming a
+    folder narrows the report without holding its files to them.
     """
     repo = Repo.at(root)
     named = [path for raw in paths for path in checkable(repo, raw)]
-    time_checked = set(named) | set(_changed(repo, changed_since))
+    # A file named is one being changed; a folder only narrows the report.
+    files = {repo.relative(Path(os.path.abspath(raw))) for raw in paths if not raw.is_dir()}
+    time_checked = (set(named) & files) | set(_changed(repo, changed_since))
     result = validate_repo(
         repo, now=options.now_or_clock(now), time_checked=time_checked, only=named or None
     )
@@ -120,7 +123,7 @@ def checkable(repo: Repo, raw: Path) -> list[str]:
     if not absolute.exists() and not absolute.is_symlink():
         raise ConfigError(f"no such file: {raw}")
     if absolute.is_dir():
-        found = [p for p in _folder_files(repo, absolute) if _kind(p) is not None]
+        found = _folder_files(repo, relative)
         if not found:
             raise ConfigError(f"{raw} holds nothing lapse checks; {WHAT_LAPSE_CHECKS}")
         return found
@@ -140,9 +143,16 @@ def _inside(repo: Repo, absolute: Path) -> str | None:
     return None
 
 
-def _folder_files(repo: Repo, folder: Path) -> list[str]:
-    files = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return sorted(repo.relative(p) for p in files)
+def _folder_files(repo: Repo, folder: str) -> list[str]:
+    """What lapse checks under `folder`, without walking anything else (.venv, .git)."""
+    grants = sorted(repo.grants.glob("*.tf")) if repo.grants.is_dir() else []
+    candidates = [
+        *(repo.relative(p) for p in repo.request_files()),
+        *(p for p in POLICY_FILES if (repo.root / p).is_file()),
+        *(repo.relative(p) for p in grants),
+    ]
+    prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
+    return sorted(p for p in candidates if p.startswith(prefix))
 
 
 def _kind(relative: str) -> str | None:

@@ -121,3 +121,17 @@ def test_render_says_how_many_requests_it_checked(tmp_path: Path) -> None:
     run = lapse("render", cwd=root)
     assert run.code == 0
     assert "5 request files checked" in run.out
+
+
+def test_a_folder_narrows_the_report_without_the_time_rules(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "access", with_requests=True)
+    place(root, "README.md", "# notes\n")
+
+    folder = lapse(f"validate {AT} requests/staging", cwd=root)
+    file = lapse(f"validate {AT} requests/staging/chg-1210-batch-runner.yaml", cwd=root)
+
+    assert folder.code == 0, folder.out
+    assert folder.out.endswith("2 files checked: no errors (0 warnings, 0 notes)\n")
+    assert file.code == 1, "named, it is judged as a new request: no starts, 6 days from now"
+    assert "error [LAPSE302]" in file.out
+    assert lapse(f"validate {AT} .", cwd=root).code == 0
