@@ -124,7 +124,7 @@ def _flag_grant(roles: tuple[str, ...], resources: dict[str, str | None]) -> lis
     if len(roles) != 1 or len(named) != 1:
         flags = ", ".join("--" + k.replace("_", "-") for k in RESOURCE_KINDS)
         raise click.UsageError(
-            f"--role takes exactly one resource flag ({flags}); "
+            f"name exactly one resource for --role ({flags}); "
             f"for several grants give --grant {GRANT_FORM.split(',')[0]} once per grant"
         )
     return [NewGrant(roles[0], named[0][0], named[0][1])]

@@ -100,3 +100,13 @@ def test_every_rule_has_a_fix_to_explain() -> None:
     from generator.checks.rules import load_all
 
     assert set(FIXES) == set(load_all())
+
+
+def test_no_suggestion_for_a_stranger_who_shares_the_domain(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(
+        root, "requests/pci-prod/inc-4512-typos.yaml", TYPOS.replace("alice@exmaple", "zed@example")
+    )
+    run = lapse(f"validate {AT}", cwd=root)
+    assert "'zed@example.com' is not a person" in run.out
+    assert "did you mean 'erin@example.com'" not in run.out

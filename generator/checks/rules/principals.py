@@ -19,7 +19,7 @@ def known_person(ctx: RequestContext) -> Iterator[Problem]:
             "LAPSE201",
             ("requester",),
             f"{ctx.request.requester!r} is not a person in policy/policy.yaml",
-            did_you_mean(ctx.request.requester, ctx.policy.people.values())
+            did_you_mean(ctx.request.requester, ctx.policy.people.values(), cutoff=0.85)
             + "add the person under `people` (GitHub login -> email) in a "
             "separate, security-reviewed change",
         )
