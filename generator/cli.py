@@ -131,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _missing_credentials(exc: BaseException) -> bool:
     """google.auth's DefaultCredentialsError, here or as the cause, without importing google."""
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if any(
             kind.__name__ == "DefaultCredentialsError" and kind.__module__.startswith("google.auth")
             for kind in type(seen).__mro__

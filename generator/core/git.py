@@ -187,6 +187,12 @@ def changed_against_default(root: Path) -> tuple[str, list[str]] | None:
     return branch, changed_since(root, base)
 
 
+def untracked_even_ignored(root: Path, *folders: str) -> list[str]:
+    """Files under `folders` git does not track, those .gitignore hides included."""
+    listed = git(root, "ls-files", "--others", "-z", "--", *folders)
+    return sorted(path for path in listed.split("\0") if path)
+
+
 def dirty_paths(root: Path) -> list[str]:
     """Paths with uncommitted changes, staged or not, and untracked files (ignored excluded)."""
     status = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames")

@@ -15,12 +15,19 @@ from generator.core.errors import ConfigError
 
 # What an archive change is planned from: never dirty, whatever the flags say.
 PLANNED_FROM = ("requests", "archive", "terraform")
+# Read file by file whatever .gitignore says, so an ignored file there counts as dirt too.
+READ_WHOLE = ("requests", "archive", "terraform/grants")
 
 
 def refuse_unsafe(root: Path, *, allow_dirty: bool, allow_other_branch: bool) -> str:
     """The branch to commit on, or ConfigError saying what is unsafe and which flag allows it."""
     dirty = git.dirty_paths(root)
-    planned = [p for p in dirty if PurePosixPath(p).parts[0] in PLANNED_FROM]
+    hidden = [
+        p
+        for p in git.untracked_even_ignored(root, *READ_WHOLE)
+        if not PurePosixPath(p).name.startswith(".")
+    ]
+    planned = sorted({p for p in dirty if PurePosixPath(p).parts[0] in PLANNED_FROM} | set(hidden))
     if planned:
         raise ConfigError(
             f"uncommitted changes where the archive change is planned from: {_few(planned)}. "

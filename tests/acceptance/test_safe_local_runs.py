@@ -125,3 +125,18 @@ def test_a_dry_run_needs_no_clean_tree(tmp_path: Path) -> None:
     assert run.code == 0
     assert f"move   {ALICE}" in run.out
     assert head(root) == git(root, "rev-parse", "main").strip()
+
+
+def test_a_request_hidden_by_gitignore_is_refused_too(tmp_path: Path) -> None:
+    root = checkout(tmp_path)
+    place(root, ".gitignore", "requests/pci-prod/*-draft.yaml\n")
+    git(root, "add", ".gitignore")
+    git(root, "commit", "-q", "-m", "Ignore drafts")
+    place(root, "requests/pci-prod/inc-4599-draft.yaml", UNAPPROVED)
+    before = head(root)
+
+    run = lapse(f"expire {AFTER_ALICE} --allow-dirty", cwd=root)
+
+    assert run.code == 2, run.out
+    assert "requests/pci-prod/inc-4599-draft.yaml" in run.err
+    assert head(root) == before
