@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from generator.commands import options
+from generator.commands import options, output
 from generator.core.repo import Repo
 from generator.github import codeowners as owners
 
@@ -34,6 +34,7 @@ def codeowners(check: bool, root: Path) -> None:
                 err=True,
             )
             options.finish(failed=True)
+        output.say("2 files checked: .github/CODEOWNERS is current with policy/policy.yaml")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(wanted, encoding="utf-8")

@@ -46,7 +46,7 @@ def render(check: bool, root: Path) -> None:
         if not changes.clean or strays:
             options.finish(failed=True)
         checked = count(len(repo.request_files()), "request file")
-        output.say(f"{checked} checked: terraform/grants/ is up to date", err=True)
+        output.say(f"{checked} checked: terraform/grants/ is up to date")
         return
     grants_folder.apply(repo.grants, changes)
     click.echo(text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)

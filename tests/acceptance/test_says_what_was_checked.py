@@ -135,3 +135,9 @@ def test_a_folder_narrows_the_report_without_the_time_rules(tmp_path: Path) -> N
     assert file.code == 1, "named, it is judged as a new request: no starts, 6 days from now"
     assert "error [LAPSE302]" in file.out
     assert lapse(f"validate {AT} .", cwd=root).code == 0
+
+
+def test_codeowners_check_says_what_it_compared() -> None:
+    run = lapse("codeowners --check", cwd=REPO)
+    assert run.code == 0
+    assert run.out == "2 files checked: .github/CODEOWNERS is current with policy/policy.yaml\n"
