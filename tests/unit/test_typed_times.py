@@ -40,7 +40,7 @@ def test_read_instant(typed: str, expected: datetime) -> None:
     "typed", ["", "yesterday", "2026-02-30", "+", "+2x", "2026-12-01T10:00:00", "1h"]
 )
 def test_unreadable_instants(typed: str) -> None:
-    with pytest.raises(ValueError, match="instant|date"):
+    with pytest.raises(ValueError, match=r"instant|date"):
         read_instant(typed, NOW)
 
 
