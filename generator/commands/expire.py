@@ -73,7 +73,7 @@ def expire(
         source_pr = request_pulls.source_pr_from_history(repo.root, github)
         numbers = expiry.remind(github, repo, moment, warn_within, source_pr)
         click.echo(
-            f"reminded on {len(numbers)} pull requests"
+            f"reminded on {count(len(numbers), 'pull request')}"
             + (": " + ", ".join(f"#{n}" for n in numbers) if numbers else "")
         )
         return

@@ -27,6 +27,7 @@ from generator.core.git import git
 from generator.core.model import Problem, Request
 from generator.core.repo import Repo
 from generator.core.times import format_utc
+from generator.core.wording import count
 from generator.github.records import PullInfo
 from generator.github.request_pulls import SourcePR
 from generator.lifecycle.expiry_text import (
@@ -189,7 +190,8 @@ def _archive_twins(repo: Repo) -> dict[str, bytes]:
             conflicts.append(f"{path} (archive: {archived})")
     if conflicts:
         raise ConfigError(
-            f"{len(conflicts)} request(s) share a name with a different archived file: "
+            f"{count(len(conflicts), 'request')} {'shares' if len(conflicts) == 1 else 'share'} "
+            "a name with a different archived file: "
             f"{', '.join(conflicts)}. An archived request is never overwritten and ids are never "
             "reused: give the request a new id. Nothing was archived."
         )
@@ -220,7 +222,7 @@ def _refuse_problems(errors: Sequence[Problem], leftovers: Mapping[str, Request]
     if blocking:
         first = blocking[0]
         raise ConfigError(
-            f"the repository has {len(blocking)} validation error(s), the first at "
+            f"the repository has {count(len(blocking), 'validation error')}, the first at "
             f"{first.path}:{first.line}:{first.col} {first.rule} {first.message}; run "
             "`lapse validate`, fix them, and expire again. Nothing was archived."
         )
