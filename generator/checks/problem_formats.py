@@ -16,6 +16,7 @@ Paint = Callable[[str, str], str]  # (style, text) -> text, coloured for a termi
 FORMATS = ("text", "json", "github")
 # GitHub shows at most 10 annotations of each kind per step; the full list follows them.
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+_QUOTED = 160  # characters of a source line shown under a problem
 
 
 def to_text(
@@ -45,9 +46,11 @@ def _caret(text: str, line: int, col: int, colour: Paint) -> list[str]:
     number = str(line)
     # Tabs would move the caret: show them as one space each, as the column counts them.
     shown = text.replace("\t", " ").rstrip()
+    start = max(col - 1 - _QUOTED // 2, 0) if len(shown) > _QUOTED else 0
+    shown = shown[start : start + _QUOTED]  # a long line is quoted around its column
     return [
         f"  {number} | {shown}",
-        f"  {' ' * len(number)} | {' ' * max(col - 1, 0)}{colour('error', '^')}",
+        f"  {' ' * len(number)} | {' ' * max(col - 1 - start, 0)}{colour('error', '^')}",
     ]
 
 

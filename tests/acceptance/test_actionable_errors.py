@@ -110,3 +110,18 @@ def test_no_suggestion_for_a_stranger_who_shares_the_domain(tmp_path: Path) -> N
     run = lapse(f"validate {AT}", cwd=root)
     assert "'zed@example.com' is not a person" in run.out
     assert "did you mean 'erin@example.com'" not in run.out
+
+
+def test_a_long_line_is_quoted_around_its_column(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    long_reason = "x" * 600
+    place(
+        root,
+        "requests/pci-prod/inc-4512-long.yaml",
+        TYPOS.replace("alice@exmaple", "alice@example").replace(
+            "Investigate failed settlement batch for merchant 4411", long_reason
+        ),
+    )
+    run = lapse(f"validate {AT}", cwd=root)
+    quoted = [line for line in run.out.splitlines() if line.startswith("  2 | ")]
+    assert quoted and all(len(line) <= 170 for line in quoted)
