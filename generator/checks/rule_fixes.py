@@ -38,6 +38,8 @@ FIXES: dict[str, str] = {
     "another, change the policy in a security-reviewed pull request.",
     "LAPSE220": "Name a resource the target allows (the hint lists them), spelled as there.",
     "LAPSE221": "Ask for access at a level that accepts IAM conditions (e.g. the project).",
+    "LAPSE222": "Mark the bucket `uniform_bucket_level_access: required` in the target (and "
+    "enforce it on the bucket): object ACLs would grant access no condition ends.",
     "LAPSE230": "Remove the repeated grant.",
     "LAPSE231": "Use a ticket id of the form the target's ticket_pattern requires, e.g. INC-4512.",
     "LAPSE232": "Explain why this access is needed now, in a sentence or two.",
@@ -55,6 +57,10 @@ FIXES: dict[str, str] = {
     "terraform/audit_logging.tf first, so the review can see what was done.",
     "LAPSE261": "Remove the requester's exemption from audit logging before granting access.",
     "LAPSE262": "Write audit configs in terraform/ with literal project, service and log types.",
+    "LAPSE263": "Add an audit_log_config block for each of ADMIN_READ, DATA_READ and DATA_WRITE "
+    "to the audit config the message names.",
+    "LAPSE264": "List every audit config in the grants module's depends_on, so logging is on "
+    "before any access begins.",
     "LAPSE271": "Add the person's email domain to a target, or correct the email.",
     "LAPSE272": "Give each GitHub login its own email; shared identities defeat attribution.",
     "LAPSE273": "List people only; remove the service account from `people`.",
