@@ -111,7 +111,7 @@ def _property(text: str) -> str:
 def summary_markdown(problems: Sequence[Problem], checked: int | None = None) -> str:
     """A Markdown table for $GITHUB_STEP_SUMMARY."""
     if not problems:
-        return "### lapse validate\n\nNo problems.\n"
+        return "### lapse validate\n\n" + _tally(problems, checked).capitalize() + "\n"
     rows = [
         "### lapse validate",
         "",

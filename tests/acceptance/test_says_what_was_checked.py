@@ -141,3 +141,16 @@ def test_codeowners_check_says_what_it_compared() -> None:
     run = lapse("codeowners --check", cwd=REPO)
     assert run.code == 0
     assert run.out == "2 files checked: .github/CODEOWNERS is current with policy/policy.yaml\n"
+
+
+def test_the_job_summary_says_how_many_files_were_checked(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    run = lapse(
+        f"validate {AT}",
+        cwd=REPO,
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert run.code == 0
+    requests = len(list((REPO / "requests").rglob("*.yaml")))
+    assert f"{requests + 2} files checked: no errors" in summary.read_text()
+    assert f"{requests + 2} files checked: no errors" in run.out
