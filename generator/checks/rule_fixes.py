@@ -27,7 +27,11 @@ FIXES: dict[str, str] = {
     "LAPSE132": "Rename the file: 3-63 lowercase letters, digits or dashes, e.g. "
     "inc-4512-settlement-batch.yaml.",
     "LAPSE133": "Choose a new id (file name): ids are never reused across requests/ and archive/.",
-    "LAPSE140": "Run `lapse render` and commit terraform/grants/ with the requests.",
+    "LAPSE140": "Replace the symlink with the file itself: a link can point reviewers at one "
+    "file and Terraform at another.",
+    "LAPSE141": "Remove the file from terraform/grants/: it holds only _module.tf and what "
+    "`lapse render` writes; put configuration elsewhere under terraform/.",
+    "LAPSE142": "Run `lapse render` and commit terraform/grants/ with the requests.",
     "LAPSE201": "Use your email as listed under `people` in policy/policy.yaml; to be added, "
     "ask the security owners in a separate change.",
     "LAPSE202": "Request with an email in one of the target's allowed domains.",
@@ -66,6 +70,23 @@ FIXES: dict[str, str] = {
     "LAPSE273": "List people only; remove the service account from `people`.",
     "LAPSE274": "Fix the regular expression in the target's ticket_pattern.",
     "LAPSE275": "Remove roles/owner, roles/editor and roles/viewer from the target's roles.",
+    "LAPSE276": "Grant folders and organizations only within the target's own hierarchy; move "
+    "the resource to the target that owns it.",
+    "LAPSE277": "Name every target's hierarchy (its folders or organization) in the policy.",
+    "LAPSE278": "List the project under one target only; split access by target, not by copy.",
+    "LAPSE280": "Keep only .tf files (and .terraform.lock.hcl) under terraform/; move the rest.",
+    "LAPSE281": "Fold the override into the file it overrides: overrides hide changes from review.",
+    "LAPSE282": "Remove the provisioner or connection block; Terraform here only manages IAM "
+    "and audit configuration.",
+    "LAPSE283": "Use Google data sources only, and none that read credentials or secrets.",
+    "LAPSE284": "Use a module from a folder inside terraform/, reviewed with the rest.",
+    "LAPSE285": "Use the google or google-beta provider only.",
+    "LAPSE286": "Use an allowed resource type, or extend the allowlist in the policy in a "
+    "security-reviewed change.",
+    "LAPSE287": "Fix the HCL syntax at the line shown; `terraform fmt` points at the same place.",
+    "LAPSE288": "Keep to terraform, provider, resource, data, module, variable, locals, output "
+    "and moved blocks.",
+    "LAPSE289": "Write the value into the configuration instead of reading it from a file.",
     "LAPSE301": "Make expires later than starts.",
     "LAPSE302": "Ask for less time (the target's max_duration); without starts the window "
     "counts from now. A new request can follow if the work runs over.",

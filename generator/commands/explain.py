@@ -18,6 +18,7 @@ _SCOPES = {
     "request": "each request against its target",
     "repo": "all requests together",
     "policy": "the policy",
+    "tree": "the files of the repository",
 }
 
 
@@ -35,7 +36,7 @@ def explain(rule_id: str) -> None:
             "rule ids in brackets, and the README lists them all"
         )
     entry = rules[wanted]
-    click.echo(f"{entry.id} ({entry.level}; checks {_SCOPES[entry.scope]})")
+    click.echo(f"{entry.id} ({entry.level}; checks {_SCOPES.get(entry.scope, entry.scope)})")
     click.echo(f"\n{entry.summary}")
     family = _family(entry)
     if family:

@@ -19,11 +19,11 @@ from generator.core.wording import count
 
 WHAT_LAPSE_CHECKS = (
     "lapse validate checks request files (requests/<target>/<id>.yaml), the policy "
-    "(policy/policy.yaml, policy/roles.lock.json, the audit configs in terraform/*.tf) and "
-    "rendered grants (terraform/grants/*.tf)"
+    "(policy/policy.yaml, policy/roles.lock.json), the Terraform configuration "
+    "(terraform/**/*.tf) and rendered grants (terraform/grants/*.tf)"
 )
 POLICY_FILES = ("policy/policy.yaml", "policy/roles.lock.json")
-STALE_GRANTS_RULE = "LAPSE140"
+STALE_GRANTS_RULE = "LAPSE142"
 
 
 @click.command()
@@ -147,12 +147,13 @@ def _inside(repo: Repo, absolute: Path) -> str | None:
 def _folder_files(repo: Repo, folder: str) -> list[str]:
     """What lapse checks under `folder`, without walking anything else (.venv, .git)."""
     grants = sorted(repo.grants.glob("*.tf")) if repo.grants.is_dir() else []
-    audit = sorted(repo.terraform.glob("*.tf")) if repo.terraform.is_dir() else []
+    configuration = sorted(repo.terraform.rglob("*.tf")) if repo.terraform.is_dir() else []
     candidates = [
         *(repo.relative(p) for p in repo.request_files()),
         *(p for p in POLICY_FILES if (repo.root / p).is_file()),
-        *(repo.relative(p) for p in (*audit, *grants)),
+        *(repo.relative(p) for p in (*configuration, *grants)),
     ]
+    candidates = sorted({p for p in candidates if _kind(p) is not None})
     prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     return sorted(p for p in candidates if p.startswith(prefix))
 
@@ -165,8 +166,8 @@ def _kind(relative: str) -> str | None:
         return "policy"
     if len(parts) == 3 and parts[:2] == ("terraform", "grants") and relative.endswith(".tf"):
         return "grants"
-    if len(parts) == 2 and parts[0] == "terraform" and relative.endswith(".tf"):
-        return "audit"  # the audit configs the LAPSE26x rules read
+    if parts[0:1] == ("terraform",) and ".terraform" not in parts and relative.endswith(".tf"):
+        return "configuration"  # the Terraform configuration and audit configs the rules read
     return None
 
 

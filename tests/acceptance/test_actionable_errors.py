@@ -125,3 +125,10 @@ def test_a_long_line_is_quoted_around_its_column(tmp_path: Path) -> None:
     run = lapse(f"validate {AT}", cwd=root)
     quoted = [line for line in run.out.splitlines() if line.startswith("  2 | ")]
     assert quoted and all(len(line) <= 170 for line in quoted)
+
+
+def test_explain_knows_every_rule() -> None:
+    from generator import cli
+    from generator.checks.rules import load_all
+
+    assert all(cli.main(["explain", rule_id]) == 0 for rule_id in load_all())

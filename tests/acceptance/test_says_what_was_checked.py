@@ -112,7 +112,7 @@ def test_a_named_grant_file_is_compared_with_what_render_writes(tmp_path: Path) 
     run = lapse(f"validate {AT} terraform/grants/inc-4512-settlement-batch.tf", cwd=root)
 
     assert run.code == 1
-    assert "terraform/grants/inc-4512-settlement-batch.tf:1:1: error [LAPSE140]" in run.out
+    assert "terraform/grants/inc-4512-settlement-batch.tf:1:1: error [LAPSE142]" in run.out
     assert "1 file checked: 1 error in 1 file" in run.out
 
 

@@ -93,4 +93,4 @@ def unique_id(ctx: RepoContext) -> Iterator[Problem]:
 
 # Checked by `lapse validate` when a file under terraform/grants/ is named, and by `lapse render
 # --check` for the whole folder.
-describe("LAPSE140", "A file named under terraform/grants/ is what `lapse render` writes for it.")
+describe("LAPSE142", "A file named under terraform/grants/ is what `lapse render` writes for it.")
