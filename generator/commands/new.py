@@ -193,7 +193,7 @@ def _both(moment: datetime) -> str:
 
 
 def _next_steps(repo: Repo, relative: str, draft: Draft) -> None:
-    grants_file = f"terraform/grants/{Path(relative).stem}.tf"
+    grants_file = f"terraform/grants/{draft.target}.{Path(relative).stem}.tf"
     message = textwrap.shorten(f"Request {draft.ticket}: {draft.reason}", 72, placeholder="...")
     steps = []
     branch, default = git.current_branch(repo.root), git.default_branch(repo.root)

@@ -22,7 +22,7 @@ from generator.terraform import access_views
 from generator.terraform.bindings import bindings_of_requests, read_bindings
 from generator.terraform.conditions import ConditionError, Verdict, judge
 from generator.terraform.hcl import HclError
-from generator.terraform.render import RenderError
+from generator.terraform.render import RenderError, grant_file_name
 
 
 @click.command()
@@ -66,7 +66,7 @@ def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) 
 
 def _archived(repo: Repo, moment: datetime) -> list[Verdict]:
     requests = archived_requests(repo)
-    path_of = {f"{r.id}.tf": r.path for r in requests}
+    path_of = {grant_file_name(r): r.path for r in requests}
     bindings = [
         dataclasses.replace(b, source=path_of.get(b.source, b.source))
         for b in bindings_of_requests(requests)

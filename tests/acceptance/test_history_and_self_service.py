@@ -18,7 +18,7 @@ BEFORE_CAROL = "--at 2026-12-03T15:00:00Z"  # carol's window: 2026-12-03T14:00Z 
 def test_simulate_in_the_past_counts_archived_requests(tmp_path: Path) -> None:
     root = checkout(tmp_path)
     assert lapse("expire --at 2026-12-02T00:00:00Z", cwd=root).code == 0
-    assert not (root / "terraform/grants/inc-4512-settlement-batch.tf").exists()
+    assert not (root / "terraform/grants/pci-prod.inc-4512-settlement-batch.tf").exists()
 
     everyone = lapse(f"simulate {DURING_ALICE} --format json", cwd=root)
     alice = lapse(f"simulate {DURING_ALICE} --principal alice-ng", cwd=root)
@@ -79,7 +79,7 @@ def test_withdraw_archives_like_expiry_and_records_why(tmp_path: Path) -> None:
     assert sorted(line for line in changed if line) == [
         "A\tarchive/pci-prod/inc-4533-chargeback-query.yaml",
         f"D\t{CAROL}",
-        "D\tterraform/grants/inc-4533-chargeback-query.tf",
+        "D\tterraform/grants/pci-prod.inc-4533-chargeback-query.tf",
     ]
     message = git(root, "log", "-1", "--format=%B")
     assert "Reason: Chargeback totals reconciled" in message

@@ -81,7 +81,7 @@ def test_next_steps_name_render_commit_push_and_the_pull_request(tmp_path: Path)
     steps = with_gh.out.split("next steps", 1)[1]
     for step in (
         "lapse render",
-        f"git add {WRITTEN} terraform/grants/",
+        f"git add {WRITTEN} terraform/grants/pci-prod.{WRITTEN.rsplit('/', 1)[1][:-5]}.tf",
         "git commit -m",
         "git push",
     ):

@@ -95,7 +95,7 @@ def test_other_dirt_is_refused_unless_allowed_and_then_stays_out(tmp_path: Path)
         [
             "archive/pci-prod/inc-4512-settlement-batch.yaml",
             ALICE,
-            "terraform/grants/inc-4512-settlement-batch.tf",
+            "terraform/grants/pci-prod.inc-4512-settlement-batch.tf",
         ]
     )
     assert git(root, "status", "--porcelain").strip() == "?? notes.txt"

@@ -106,13 +106,13 @@ def test_merged_expired_requests_stay_information(tmp_path: Path) -> None:
 def test_a_named_grant_file_is_compared_with_what_render_writes(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "access", with_requests=True)
     assert lapse("render", cwd=root).code == 0
-    grants = root / "terraform/grants/inc-4512-settlement-batch.tf"
+    grants = root / "terraform/grants/pci-prod.inc-4512-settlement-batch.tf"
     grants.write_text(grants.read_text().replace("13:00:00Z", "23:00:00Z"))
 
-    run = lapse(f"validate {AT} terraform/grants/inc-4512-settlement-batch.tf", cwd=root)
+    run = lapse(f"validate {AT} terraform/grants/pci-prod.inc-4512-settlement-batch.tf", cwd=root)
 
     assert run.code == 1
-    assert "terraform/grants/inc-4512-settlement-batch.tf:1:1: error [LAPSE142]" in run.out
+    assert "terraform/grants/pci-prod.inc-4512-settlement-batch.tf:1:1: error [LAPSE142]" in run.out
     assert "1 file checked: 1 error in 1 file" in run.out
 
 
