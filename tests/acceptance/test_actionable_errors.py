@@ -22,7 +22,7 @@ LOGIN = "gcloud auth application-default login"
     "line",
     [
         "roles sync --role roles/cloudsql.client",
-        "review --source logging --project pci-prod-payments --at 2026-12-10T00:00:00Z",
+        "review --source logging --project pci-prod-payments --at 2026-12-10T00:00:00Z --since 30d",
     ],
 )
 def test_missing_google_credentials_name_the_login_command(tmp_path: Path, line: str) -> None:
