@@ -26,6 +26,7 @@ from generator.checks.rules import (
 from generator.checks.rules.audit import audit_config_problems
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
+from generator.core.request_paths import parse_request_path
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 from generator.terraform.configuration import LAPSE_RESOURCE_TYPES, read_configuration
@@ -69,7 +70,9 @@ def validate_repo(
     problems += request_problems
     paths = tuple(repo.relative(p) for p in repo.request_files())
     archive = tuple(repo.relative(p) for p in repo.archive_files())
-    repo_ctx = RepoContext(tuple(contexts), paths, archive, policy, now)
+    archived = [p for p in repo.archive_files() if _is_emergency(repo, p)]
+    emergencies = readable_requests(repo, archived)
+    repo_ctx = RepoContext(tuple(contexts), paths, archive, policy, now, tuple(emergencies))
     for check in checks("repo"):
         problems.extend(check(repo_ctx))
     problems += _tree(repo, policy)
@@ -84,6 +87,11 @@ def validate_repo(
 
 # Problems in terraform/*.tf concern every request, whichever files were changed.
 TERRAFORM_RULES = frozenset({"LAPSE262", "LAPSE263", "LAPSE264"})
+
+
+def _is_emergency(repo: Repo, path: Path) -> bool:
+    where = parse_request_path(repo.relative(path))
+    return where is not None and where.emergency
 
 
 def _within(path: str, failed: set[str]) -> bool:

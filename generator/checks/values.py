@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from generator.checks.loading import Document
 from generator.core.model import (
     RESOURCE_KINDS,
+    Emergency,
     Grant,
     Limits,
     Policy,
@@ -22,6 +23,7 @@ from generator.core.model import (
     Target,
     Window,
 )
+from generator.core.request_paths import parse_request_path
 from generator.core.times import parse_duration, parse_instant
 
 T = TypeVar("T")
@@ -57,7 +59,8 @@ def request_from(document: Document) -> Built[Request]:
     if problems:
         return Built(None, tuple(problems))
     parts = PurePosixPath(document.path).parts
-    target = parts[-2] if len(parts) >= 2 else ""
+    where = parse_request_path(document.path)
+    target = where.target if where else parts[-2] if len(parts) >= 2 else ""
     request = Request(
         id=PurePosixPath(document.path).stem,
         target=target,
@@ -67,6 +70,7 @@ def request_from(document: Document) -> Built[Request]:
         ticket=data["ticket"],
         window=Window(times.get("starts"), times["expires"]),
         grants=tuple(_grant(document, index, raw) for index, raw in enumerate(data["grants"])),
+        emergency=where is not None and where.emergency,
     )
     return Built(request)
 
@@ -102,20 +106,23 @@ def _target(
     document: Document, name: str, raw: dict[str, Any]
 ) -> tuple[Target | None, list[Problem]]:
     problems: list[Problem] = []
-    try:
-        re.compile(raw["ticket_pattern"])
-    except re.error as exc:
-        line, col = document.at("targets", name, "ticket_pattern")
-        problems.append(
-            Problem(
-                document.path,
-                line,
-                col,
-                "LAPSE274",
-                "error",
-                f"targets.{name}.ticket_pattern does not compile: {exc}",
+    patterns = [("ticket_pattern",), ("emergency", "ticket_pattern")]
+    for keys in patterns if "emergency" in raw else patterns[:1]:
+        pattern = raw[keys[0]] if len(keys) == 1 else raw["emergency"]["ticket_pattern"]
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            line, col = document.at("targets", name, *keys)
+            problems.append(
+                Problem(
+                    document.path,
+                    line,
+                    col,
+                    "LAPSE274",
+                    "error",
+                    f"targets.{name}.{'.'.join(keys)} does not compile: {exc}",
+                )
             )
-        )
     if problems:
         return None, problems
     resources = raw["resources"]
@@ -138,8 +145,23 @@ def _target(
             if isinstance(entry, dict) and entry.get("uniform_bucket_level_access") == "required"
         ),
         hierarchy=tuple(raw.get("hierarchy", ())),
+        emergency=_emergency(raw["emergency"]) if "emergency" in raw else None,
     )
     return target, problems
+
+
+def _emergency(raw: dict[str, Any]) -> Emergency:
+    return Emergency(
+        approvers=tuple(raw["approvers"]),
+        max_duration=parse_duration(raw["max_duration"]),
+        roles=tuple(raw["roles"]),
+        ticket_pattern=raw["ticket_pattern"],
+        normal_approval_within=parse_duration(raw["normal_approval_within"]),
+        max_per_person=raw["max_per_person"],
+        max_per_target=raw["max_per_target"],
+        window=parse_duration(raw["window"]),
+        review_within=parse_duration(raw["review_within"]),
+    )
 
 
 def _bucket_project(entry: str | dict[str, str]) -> str:

@@ -69,6 +69,11 @@ def _grants(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 @click.option("--ticket", required=True, help="Incident or change ticket, e.g. INC-4512.")
 @click.option("--requester", help="Your email [default: git config user.email].")
 @click.option("--dry-run", is_flag=True, help="Print the file and its problems; write nothing.")
+@click.option(
+    "--emergency",
+    is_flag=True,
+    help="Break-glass: write it under requests/<target>/emergency/, for the emergency approvers.",
+)
 @options.now_option
 @options.root_option
 def new(
@@ -82,6 +87,7 @@ def new(
     ticket: str,
     requester: str | None,
     dry_run: bool,
+    emergency: bool,
     now: datetime | None,
     root: Path,
     **resources: str | None,
@@ -97,9 +103,12 @@ def new(
     moment = options.now_or_clock(now).replace(microsecond=0)
     begin, end = window(moment, starts=starts, expires=expires, duration=duration)
     draft = Draft(target, email, reason, ticket, tuple(chosen), begin, end)
-    path = repo.requests / target / f"{fresh_id(repo, draft)}.yaml"
+    folder = repo.requests / target / ("emergency" if emergency else "")
+    path = folder / f"{fresh_id(repo, draft)}.yaml"
     relative = repo.relative(path)
     text = request_text(draft)
+    if emergency:  # one folder deeper: the editor's schema hint must still resolve
+        text = text.replace("=../../schemas/", "=../../../schemas/", 1)
     problems = _check(repo, path, text, moment, keep=not dry_run)
     if dry_run:
         click.echo(f"would write {relative}:\n")
@@ -193,7 +202,9 @@ def _both(moment: datetime) -> str:
 
 
 def _next_steps(repo: Repo, relative: str, draft: Draft) -> None:
-    grants_file = f"terraform/grants/{draft.target}.{Path(relative).stem}.tf"
+    emergency = Path(relative).parent.name == "emergency"
+    middle = "emergency." if emergency else ""
+    grants_file = f"terraform/grants/{draft.target}.{middle}{Path(relative).stem}.tf"
     message = textwrap.shorten(f"Request {draft.ticket}: {draft.reason}", 72, placeholder="...")
     steps = []
     branch, default = git.current_branch(repo.root), git.default_branch(repo.root)
@@ -209,6 +220,7 @@ def _next_steps(repo: Repo, relative: str, draft: Draft) -> None:
         steps.append("gh pr create --fill")
     else:
         steps.append("open a pull request on GitHub")
-    output.say("next steps (the target's approvers review the pull request):")
+    who = "emergency approvers" if emergency else "approvers"
+    output.say(f"next steps (the target's {who} review the pull request):")
     for number, step in enumerate(steps, 1):
         output.say(f"  {number}. {step}")

@@ -98,10 +98,27 @@ class Request:
     ticket: str
     window: Window
     grants: tuple[Grant, ...]
+    # Read from `requests/<target>/emergency/<id>.yaml`: the target's emergency limits apply.
+    emergency: bool = False
 
     @property
     def member(self) -> str:
         return f"user:{self.requester}"
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    """A target's break-glass path: other approvers, tighter limits, a review after the fact."""
+
+    approvers: tuple[str, ...]
+    max_duration: timedelta
+    roles: tuple[str, ...]
+    ticket_pattern: str
+    normal_approval_within: timedelta  # a person's next emergency this soon needs `approvers`
+    max_per_person: int
+    max_per_target: int
+    window: timedelta  # the rolling window the two counts are taken over
+    review_within: timedelta  # a normal approver signs the grant off this soon after expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +141,7 @@ class Target:
     uniform_access_buckets: frozenset[str] = frozenset()
     # The organization and folders above the target's projects, from the organization down.
     hierarchy: tuple[str, ...] = ()
+    emergency: Emergency | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -18,10 +18,11 @@ from typing import Any, Protocol
 import yaml
 
 from generator.core.model import Policy
+from generator.github.emergency_approvers import approver_handles, repeat_reason
 from generator.github.records import ChangedFile, FileUnreadable, PullInfo, ReviewInfo
 
 NO_PULL = "no pull request merged this commit"
-REQUEST_PATH = re.compile(r"^requests/(?P<target>[^/]+)/[^/]+\.yaml$")
+REQUEST_PATH = re.compile(r"^requests/(?P<target>[^/]+)/(?:emergency/)?[^/]+\.yaml$")
 # Files whose change alters who may approve what.
 RULE_PATHS = ("policy/", "schemas/", ".github/CODEOWNERS")
 # Review states that replace a reviewer's earlier verdict; COMMENTED and PENDING do not.
@@ -103,11 +104,15 @@ def verify_approvals(
     policy: Policy,
     commit_sha: str,
     request_paths_for_target: Callable[[str], str | None] | None = None,
+    *,
+    repeat_emergencies: Mapping[str, str] | None = None,
 ) -> ApprovalResult:
     """Judge every request file added or changed by the pull request that merged `commit_sha`.
 
     `request_paths_for_target` maps a path to its target (None: not a request); it defaults to
-    `requests/<target>/<id>.yaml`.
+    `requests/<target>/[emergency/]<id>.yaml`. `repeat_emergencies` maps an emergency request's
+    path to the same person's previous emergency, when that ended too recently for the
+    emergency approvers alone.
     """
     target_of = request_paths_for_target or request_target
     pull = merged_pull(client.pulls_for_commit(commit_sha), commit_sha)
@@ -116,7 +121,7 @@ def verify_approvals(
     files = client.pull_files(pull.number)
     changed = needing_approval(files, target_of)
     reviews = client.reviews(pull.number) if changed else []
-    checker = ApprovalChecker(client, policy, pull, commit_sha, reviews)
+    checker = ApprovalChecker(client, policy, pull, commit_sha, reviews, repeat_emergencies)
     verdicts = tuple(checker.judge(path, target) for path, target in changed)
     return ApprovalResult(commit_sha, pull, verdicts, rules_changed_alongside(files, changed))
 
@@ -198,9 +203,11 @@ class ApprovalChecker:
         pull: PullInfo,
         commit_sha: str,
         reviews: list[ReviewInfo],
+        repeat_emergencies: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self.policy = policy
+        self.repeats = dict(repeat_emergencies or {})
         self.pull = pull
         self.commit_sha = commit_sha
         self.deciding = deciding_reviews(reviews)
@@ -214,10 +221,11 @@ class ApprovalChecker:
         found = self.policy.targets.get(target)
         if found is None:
             reasons.append(f"target {target} is not in the policy, so no one may approve it")
-        handles = found.approvers if found else ()
+        handles = approver_handles(found, path, self.repeats.get(path))
         accepted, rejected = self.split_reviews(handles, requester)
         if not accepted:
             reasons.append(self.missing_approval(target, handles, rejected))
+            reasons += filter(None, [repeat_reason(path, self.repeats.get(path))])
         return RequestApproval(
             path=path,
             requester=requester,

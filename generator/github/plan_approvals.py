@@ -10,6 +10,7 @@ the security owners on its final head.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,9 @@ class BytesChecker(ApprovalChecker):
         *,
         path: str,
         text: str,
+        repeat_emergencies: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(client, policy, pull, commit_sha, reviews)
+        super().__init__(client, policy, pull, commit_sha, reviews, repeat_emergencies)
         self.path = path
         self.text = text
         self.same_bytes: dict[str, bool] = {}  # reviewed commit -> the file was `text` there
@@ -91,7 +93,14 @@ class BytesChecker(ApprovalChecker):
 
 
 def request_approval(
-    client: ReviewSource, policy: Policy, *, path: str, target: str, text: str, commit_sha: str
+    client: ReviewSource,
+    policy: Policy,
+    *,
+    path: str,
+    target: str,
+    text: str,
+    commit_sha: str,
+    repeat_emergencies: Mapping[str, str] | None = None,
 ) -> PullApproval:
     """Whether the request at `path`, now `text`, was approved in the merge `commit_sha`.
 
@@ -103,7 +112,14 @@ def request_approval(
         return PullApproval(commit_sha, None, (), (), (f"{short_sha(commit_sha)}: {NO_PULL}",))
     problems = rules_changed_alongside(client.pull_files(pull.number), [(path, target)])
     checker = BytesChecker(
-        client, policy, pull, commit_sha, client.reviews(pull.number), path=path, text=text
+        client,
+        policy,
+        pull,
+        commit_sha,
+        client.reviews(pull.number),
+        path=path,
+        text=text,
+        repeat_emergencies=repeat_emergencies,
     )
     verdict = checker.judge(path, target)
     reasons = (*problems, *verdict.reasons)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Protocol
 
 from generator.checks import values as build
@@ -26,6 +26,8 @@ from generator.core.errors import ConfigError
 from generator.core.git import git
 from generator.core.model import Problem, Request
 from generator.core.repo import Repo
+from generator.core.request_paths import parse_request_path
+from generator.core.request_paths import request_path as request_path_of
 from generator.core.times import format_utc
 from generator.core.wording import count
 from generator.github.records import PullInfo
@@ -163,11 +165,11 @@ def _cutoff(now: datetime, grace: timedelta) -> datetime:
 
 
 def archive_path_of(request_path: str) -> str | None:
-    """`requests/<target>/<id>.yaml` -> `archive/<target>/<id>.yaml`; None for other paths."""
-    parts = PurePosixPath(request_path).parts
-    if len(parts) != 3 or parts[0] != "requests" or not parts[2].endswith(".yaml"):
+    """`requests/<target>/[emergency/]<id>.yaml` -> the same under archive/; None for others."""
+    where = parse_request_path(request_path)
+    if where is None or where.folder != "requests":
         return None
-    return PurePosixPath("archive", *parts[1:]).as_posix()
+    return request_path_of("archive", where.target, where.id, emergency=where.emergency)
 
 
 def _archive_twins(repo: Repo) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -114,8 +114,13 @@ def verify_plan(
     *,
     since: str | None,
     github: Callable[[], ReviewSource],
+    repeat_emergencies: Mapping[str, str] | None = None,
 ) -> PlanVerification:
-    """Judge every change; `github` builds the client only when it is needed."""
+    """Judge every change; `github` builds the client only when it is needed.
+
+    `repeat_emergencies`: emergency request path -> the same person's previous emergency, when
+    the target's own approvers must approve it (`checks.emergency_history.repeat_emergencies`).
+    """
     require_full_history(repo.root, "the commit that brought each request cannot be found")
     changes = list(changes)
     facts = _Facts(intended(requests), since, _configuration_commits(repo, since, changes))
@@ -128,7 +133,7 @@ def verify_plan(
             for i in local
         ]
     elif pending:
-        asker = _Asker(repo, policy, github())
+        asker = _Asker(repo, policy, github(), repeat_emergencies or {})
         local = [asker.judge(i) if isinstance(i, _Pending) else i for i in local]
     verdicts = tuple(v for v in local if isinstance(v, Verdict))
     return PlanVerification(head_commit(repo.root), since, verdicts)
@@ -204,8 +209,11 @@ def _judge_binding(change: Change, facts: _Facts) -> Verdict | _Pending:
 class _Asker:
     """Asks GitHub once per request and once per commit, however many changes share them."""
 
-    def __init__(self, repo: Repo, policy: Policy, client: ReviewSource) -> None:
+    def __init__(
+        self, repo: Repo, policy: Policy, client: ReviewSource, repeats: Mapping[str, str]
+    ) -> None:
         self.repo = repo
+        self.repeats = repeats
         self.policy = policy
         self.client = client
         self.by_request: dict[str, tuple[str, PullApproval | None]] = {}
@@ -258,5 +266,6 @@ class _Asker:
             target=request.target,
             text=raw.decode("utf-8"),
             commit_sha=commit,
+            repeat_emergencies=self.repeats,
         )
         return digest, approval

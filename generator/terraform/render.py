@@ -211,8 +211,13 @@ def _reads_back(resource: Resource, block: Block) -> bool:
 
 
 def grant_file_name(request: Request) -> str:
-    """`<target>.<id>.tf`: the target in the name lets CODEOWNERS give the file to its approvers."""
-    return f"{request.target}.{request.id}.tf"
+    """`<target>.<id>.tf`: the target in the name lets CODEOWNERS give the file to its approvers.
+
+    An emergency request's is `<target>.emergency.<id>.tf`, which CODEOWNERS gives to the
+    target's emergency approvers (ids hold no dots, so no normal request's name looks like it).
+    """
+    middle = "emergency." if request.emergency else ""
+    return f"{request.target}.{middle}{request.id}.tf"
 
 
 def render_all(requests: Iterable[Request]) -> dict[str, str]:

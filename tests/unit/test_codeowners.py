@@ -89,7 +89,7 @@ def test_check_refuses_a_narrow_line_after_the_section(tmp_path: Path) -> None:
         handle.write("/policy/policy.yaml @mallory\n")
     run = lapse("codeowners --check", cwd=root)
     assert run.code == 1
-    assert "line 12: /policy/policy.yaml follows the generated section" in run.err
+    assert "line 15: /policy/policy.yaml follows the generated section" in run.err
 
 
 def test_a_later_line_that_steals_a_folder_is_caught() -> None:

@@ -63,6 +63,8 @@ class RepoContext:
     archive_paths: tuple[str, ...]
     policy: Policy | None
     now: datetime | None
+    # Emergency requests in archive/, read for the rolling-window counts (LAPSE296, LAPSE297).
+    archived_emergencies: tuple[Request, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,7 @@ def load_all() -> dict[str, Rule]:
     from generator.checks.rules import (  # noqa: F401, PLC0415 - imported for their registrations
         audit,
         budgets,
+        emergency,
         hierarchy,
         loading,
         paths,

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from generator.checks.rules import RepoContext, describe, rule
 from generator.core.model import Problem
+from generator.core.request_paths import parse_request_path
 from generator.core.wording import did_you_mean
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 
 
 def _layout(path: str) -> tuple[str, str] | None:
-    parts = PurePosixPath(path).parts
-    if len(parts) == 3 and parts[0] in ("requests", "archive") and parts[2].endswith(".yaml"):
-        return parts[1], parts[2].removesuffix(".yaml")
-    return None
+    where = parse_request_path(path)
+    return (where.target, where.id) if where else None
 
 
-@rule("LAPSE130", "A request lives at requests/<target>/<id>.yaml.", scope="repo")
+@rule(
+    "LAPSE130",
+    "A request lives at requests/<target>/<id>.yaml (or requests/<target>/emergency/<id>.yaml).",
+    scope="repo",
+)
 def layout(ctx: RepoContext) -> Iterator[Problem]:
     for path in ctx.paths:
         if _layout(path) is None:
@@ -30,7 +32,8 @@ def layout(ctx: RepoContext) -> Iterator[Problem]:
                 1,
                 "LAPSE130",
                 "error",
-                "a request must be requests/<target>/<id>.yaml",
+                "a request must be requests/<target>/<id>.yaml "
+                "or requests/<target>/emergency/<id>.yaml",
                 "move it under the folder of its target; use the .yaml extension",
             )
 
