@@ -8,6 +8,7 @@ import click
 
 from generator.commands import adapters, options
 from generator.core.repo import Repo
+from generator.lifecycle.emergency import repeat_paths
 
 
 @click.command("verify-approvals")
@@ -20,7 +21,9 @@ def verify_approvals(sha: str, root: Path) -> None:
     )
 
     repo = Repo.at(root)
-    result = verify(adapters.github(), options.policy_or_exit(repo), sha)
+    policy = options.policy_or_exit(repo)
+    repeats = repeat_paths(repo, policy)
+    result = verify(adapters.github(), policy, sha, repeat_emergencies=repeats)
     click.echo(result.to_json())
     for failure in result.failures:
         click.echo(f"not approved: {failure}", err=True)

@@ -10,6 +10,7 @@ from generator.checks.validate import validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
+from generator.lifecycle.emergency import repeat_paths
 from generator.lifecycle.verify_plan import verify_plan as verify
 from generator.terraform.plan import read_plan
 
@@ -43,7 +44,16 @@ def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root:
     changes = read_plan(text, source=str(plan_json))
     policy = options.policy_or_exit(repo)
     requests = validate_repo(repo, now=None).requests
-    result = verify(repo, policy, requests, changes, since=since, github=adapters.github)
+    repeats = repeat_paths(repo, policy)
+    result = verify(
+        repo,
+        policy,
+        requests,
+        changes,
+        since=since,
+        github=adapters.github,
+        repeat_emergencies=repeats,
+    )
     for verdict in result.verdicts:
         click.echo(verdict.line())
     if evidence is not None:
