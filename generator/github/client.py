@@ -216,17 +216,35 @@ class GitHubClient:
             lambda: self._ensure_pull(branch, base, title, body, labels),
         )
 
-    def ensure_issue(self, key: str, title: str, body: str, labels: Sequence[str]) -> int:
+    def ensure_issue(
+        self,
+        key: str,
+        title: str,
+        body: str,
+        labels: Sequence[str],
+        assignees: Sequence[str] = (),
+    ) -> int:
         """The number of the one issue for `key`, opened unless one exists (open or closed).
 
         Only an issue lapse's own identity opened counts: anyone can open an issue carrying
         the marker and the label, and must not silence an incident that way. The first label
-        narrows the search, so keep it stable (for example `lapse`).
+        narrows the search, so keep it stable (for example `lapse`). `assignees` (GitHub
+        logins) are set only when the issue is opened.
         """
         self._own_login()
         return self._call(
             f"ensuring one issue for {key} in {self._full_name}",
-            lambda: self._ensure_issue(hidden_marker(key), title, body, labels),
+            lambda: self._ensure_issue(hidden_marker(key), title, body, labels, assignees),
+        )
+
+    def issue_comments(self, number: int) -> list[tuple[str, str]]:
+        """(author login, body) of every comment on issue #`number`, oldest first."""
+        return self._call(
+            f"GET /repos/{self._full_name}/issues/{number}/comments",
+            lambda: [
+                (c.user.login if c.user else "", c.body or "")
+                for c in once(self._repo.get_issue(number).get_comments())
+            ],
         )
 
     def upsert_comment(self, number: int, marker: str, body: str) -> None:
@@ -340,10 +358,19 @@ class GitHubClient:
                 return issue.number
         return None
 
-    def _ensure_issue(self, marker: str, title: str, body: str, labels: Sequence[str]) -> int:
+    def _ensure_issue(
+        self, marker: str, title: str, body: str, labels: Sequence[str], assignees: Sequence[str]
+    ) -> int:
         found = self._find_issue(marker, labels)
         if found is not None:
             return found
+        if assignees:
+            return self._repo.create_issue(
+                title,
+                body=with_marker(body, marker),
+                labels=list(labels),
+                assignees=list(assignees),
+            ).number
         return self._repo.create_issue(
             title, body=with_marker(body, marker), labels=list(labels)
         ).number

@@ -1,0 +1,64 @@
+"""`lapse emergency notify|check`: the follow-up of break-glass access on GitHub."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from generator.commands import adapters, options
+from generator.core.repo import Repo
+from generator.core.times import format_utc
+from generator.lifecycle import emergency_review as review
+from generator.lifecycle.emergency import emergency_requests
+
+
+@click.group()
+def emergency() -> None:
+    """Emergency (break-glass) access: notify the target's approvers, check their sign-off."""
+
+
+@emergency.command()
+@click.option("--commit", "sha", required=True, metavar="SHA", help="The merge commit applied.")
+@options.root_option
+def notify(sha: str, root: Path) -> None:
+    """Open one issue per emergency request SHA brought in, for the target's approvers.
+
+    Run after apply, from a checkout of SHA. Re-runs find the issues they opened.
+    """
+    repo = Repo.at(root)
+    policy = options.policy_or_exit(repo)
+    requests = review.brought_in(repo, sha)
+    if not requests:
+        click.echo(f"{sha[:12]} brought in no emergency request")
+        return
+    for notice in review.notify(adapters.github(), policy, requests):
+        click.echo(f"issue #{notice.issue}: {notice.request.path}")
+
+
+@emergency.command()
+@options.now_option
+@options.root_option
+def check(now: datetime | None, root: Path) -> None:
+    """Report every expired emergency grant whose sign-off is overdue; show the counts.
+
+    Exit 0 when every sign-off that is due was given, 1 naming each missing one.
+    """
+    repo = Repo.at(root)
+    policy = options.policy_or_exit(repo)
+    moment = options.now_or_clock(now)
+    requests = emergency_requests(repo)
+    for line in review.counts_text(policy, requests, moment):
+        click.echo(line)
+    states = review.sign_offs(adapters.github(), policy, requests, moment)
+    for state in states:
+        if state.signed_by:
+            status = f"signed off by @{state.signed_by}"
+        else:
+            status = f"{'OVERDUE' if state.overdue else 'due'} {format_utc(state.due)}"
+        click.echo(f"#{state.issue} {state.request.path}: {status}")
+    found = review.findings(states)
+    for finding in found:
+        click.echo(f"{finding.severity} {finding.kind}: {finding.message}", err=True)
+    options.finish(failed=bool(found))
