@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from generator.core.model import Request, Severity
+from generator.core.request_paths import request_path
 from generator.core.times import format_utc
 from generator.review.analysis import Review
 from generator.review.escaping import code, md
@@ -36,7 +37,8 @@ def approval_evidence(
     github: GitHubReader, pull_of: Callable[[str], int | None], request: Request
 ) -> dict[str, object]:
     """Who approved the pull request that added the request, on which commit, when."""
-    number = pull_of(f"requests/{request.target}/{request.id}.yaml")
+    path = request_path("requests", request.target, request.id, emergency=request.emergency)
+    number = pull_of(path)
     if number is None:
         return {"pull request": "not found in the history"}
     approved = [r for r in github.reviews(number) if r.state == "APPROVED"]

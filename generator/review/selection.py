@@ -20,6 +20,7 @@ from generator.checks.validate import read_requests
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Policy, Problem, Request
 from generator.core.repo import Repo, file_names
+from generator.core.request_paths import request_path
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import Review, ReviewSubject, fetch_window, review_all
 from generator.review.sources import EventSource
@@ -117,7 +118,8 @@ def subjects(
     additions = mainline_additions(repo.root, "requests") if items else {}
     found = []
     for request, archived in items:
-        added = additions.get(f"requests/{request.target}/{request.id}.yaml")
+        path = request_path("requests", request.target, request.id, emergency=request.emergency)
+        added = additions.get(path)
         if added is not None and added.at >= request.window.expires:
             added = None  # a date after the expiry says nothing true: read as unknown
         found.append(
