@@ -21,15 +21,22 @@ def emergency() -> None:
 
 @emergency.command()
 @click.option("--commit", "sha", required=True, metavar="SHA", help="The merge commit applied.")
+@click.option(
+    "--since-commit",
+    "since",
+    metavar="SHA",
+    help="The last commit applied before: every emergency brought in after it is notified "
+    "[default: SHA's first parent].",
+)
 @options.root_option
-def notify(sha: str, root: Path) -> None:
+def notify(sha: str, since: str | None, root: Path) -> None:
     """Open one issue per emergency request SHA brought in, for the target's approvers.
 
     Run after apply, from a checkout of SHA. Re-runs find the issues they opened.
     """
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
-    requests = review.brought_in(repo, sha)
+    requests = review.brought_in(repo, sha, since)
     if not requests:
         click.echo(f"{sha[:12]} brought in no emergency request")
         return

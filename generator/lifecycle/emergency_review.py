@@ -61,15 +61,17 @@ class SignOff:
     overdue: bool
 
 
-def brought_in(repo: Repo, commit: str) -> list[Request]:
-    """The emergency requests that `commit` added or changed, against its first parent."""
+def brought_in(repo: Repo, commit: str, since: str | None = None) -> list[Request]:
+    """The emergency requests added or changed after `since` up to `commit` (by default, by
+    `commit` against its first parent), as the checkout holds them."""
+    base = since or f"{commit}^1"
     listed = git(
         repo.root,
         "diff",
         "--name-only",
         "--no-renames",
         "--diff-filter=AM",
-        f"{commit}^1",
+        base,
         commit,
         "--",
         "requests/",

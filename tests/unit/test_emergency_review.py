@@ -21,7 +21,7 @@ from generator.github.records import hidden_marker
 from generator.lifecycle import emergency_review
 from generator.lifecycle.emergency import emergency_requests
 from tests.github_fake import API, REPO, FakeGitHub, Reply, shape
-from tests.plans import start_history
+from tests.plans import git, start_history
 from tests.support import make_repo, place
 from tests.unit.test_emergency import EMERGENCY, request_text
 
@@ -233,3 +233,22 @@ def test_sign_offs_are_read_from_the_issue_of_each_emergency(
     assert (state.issue, state.overdue, state.signed_by) == (70, True, None)
     (finding,) = emergency_review.findings([state])
     assert finding.evidence == ("archive/pci-prod/emergency/inc-7001-payments-down.yaml",)
+
+
+def test_notify_since_the_last_apply_covers_every_emergency_merged_after_it(
+    root: Path, github: FakeIssues, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = start_history(root)
+    applied = git(root, "rev-parse", "HEAD")
+    first = "requests/pci-prod/emergency/inc-7005-first.yaml"
+    second = "requests/pci-prod/emergency/inc-7006-second.yaml"
+    history.pull_request(60, "alice-ng", {first: request_text(ticket="INC-7005")})
+    pull, _ = history.pull_request(61, "bob-okafor", {second: request_text(ticket="INC-7006")})
+    argv = ["emergency", "notify", "--commit", pull.merge, "--since-commit", applied]
+    code, out, err = run(capsys, *argv, "--root", str(root))
+    assert code == 0, err
+    assert out == f"issue #70: {first}\nissue #71: {second}\n"
+    # Without it, only what the last merge brought in.
+    code, out, _ = run(capsys, "emergency", "notify", "--commit", pull.merge, "--root", str(root))
+    assert out == f"issue #71: {second}\n"
+    assert len(github.issues) == 2
