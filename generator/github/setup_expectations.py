@@ -23,6 +23,7 @@ LABELS = (
     Label("lapse-expire", "0e8a16", "Archives expired access requests (opened by lapse expire)"),
     Label("lapse-review", "1d76db", "Post-access review reports and their incidents"),
     Label("lapse-drift", "fbca04", "Live IAM differs from the repository (lapse drift)"),
+    Label("lapse-emergency", "d93f0b", "Emergency access for the target's approvers to sign off"),
     Label(
         "security-incident",
         "b60205",

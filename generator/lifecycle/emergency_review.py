@@ -25,7 +25,7 @@ from generator.core.times import format_duration, format_utc
 from generator.lifecycle.emergency import emergency_requests
 
 SIGN_OFF = "/lapse sign-off"
-LABELS = ("lapse", "lapse-emergency")
+LABELS = ("lapse-emergency",)  # created by the apply workflow; `lapse doctor` checks it
 
 
 class Tracker(Protocol):

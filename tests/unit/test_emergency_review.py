@@ -118,7 +118,7 @@ def test_notify_opens_one_issue_for_the_normal_approvers_and_reruns_converge(
         assert code == 0, err
         assert out == f"issue #70: {EMERGENCY}\n"
     (opened,) = github.issue_bodies
-    assert opened["labels"] == ["lapse", "lapse-emergency"]
+    assert opened["labels"] == ["lapse-emergency"]
     assert "assignees" not in opened  # the approvers are a team: mentioned, not assigned
     body = opened["body"]
     for fact in (
