@@ -175,6 +175,33 @@ def test_an_emergency_with_starts_set_is_held_to_the_emergency_duration(root: Pa
     assert "LAPSE291" in rules_of(root, EMERGENCY)
 
 
+def test_an_emergency_cannot_be_planned_ahead_for_the_on_call_to_approve(root: Path) -> None:
+    # Otherwise the on-call could approve next week's planned access in the target's stead.
+    text = request_text(expires="2026-12-02T09:30:00Z").replace(
+        "expires:", "starts: 2026-12-02T09:00:00Z\nexpires:"
+    )
+    place(root, EMERGENCY, text)
+    assert ("LAPSE298", 5) in [(r, n) for r, n, _ in problems_of(root, EMERGENCY)]
+    (root / EMERGENCY).unlink()
+    place(root, NORMAL, text)
+    assert "LAPSE298" not in rules_of(root, NORMAL)
+
+
+def test_an_emergency_folder_spelled_otherwise_is_not_one(root: Path) -> None:
+    path = EMERGENCY.replace("/emergency/", "/Emergency/")
+    place(root, path, request_text())
+    assert "LAPSE130" in rules_of(root, path)
+
+
+def test_a_symlinked_emergency_folder_is_refused(root: Path) -> None:
+    place(root, "requests/staging/inc-7009-elsewhere.yaml", request_text())
+    (root / "requests/pci-prod").mkdir(parents=True)
+    (root / "requests/pci-prod/emergency").symlink_to("../staging")
+    result = validate_repo(Repo.at(root), now=NOW)
+    assert "requests/pci-prod/emergency" in {p.path for p in result.errors}
+    assert all(not r.emergency for r in result.requests)
+
+
 def test_an_emergency_for_a_target_without_an_emergency_block_is_refused(root: Path) -> None:
     path = "requests/staging/emergency/inc-7002-staging-down.yaml"
     place(root, path, request_text().replace("pci-prod-payments", "stg-payments"))

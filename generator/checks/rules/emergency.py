@@ -47,6 +47,25 @@ def emergency_duration(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
+@rule(
+    "LAPSE298",
+    "An emergency starts at once: starts is not after now (for new or changed requests).",
+    scope="request",
+)
+def emergency_now(ctx: RequestContext) -> Iterator[Problem]:
+    starts = ctx.request.window.starts
+    if not ctx.request.emergency or not ctx.time_checked or ctx.now is None or starts is None:
+        return
+    if starts > ctx.now:
+        yield ctx.problem(
+            "LAPSE298",
+            ("starts",),
+            "an emergency cannot be planned ahead: starts is after now",
+            "leave starts out so access begins at merge; planned work is a normal request "
+            "for the target's approvers",
+        )
+
+
 @rule("LAPSE292", "An emergency grant's role is one of emergency.roles.", scope="request")
 def emergency_roles(ctx: RequestContext) -> Iterator[Problem]:
     limits = ctx.target.emergency
