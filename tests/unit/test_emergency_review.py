@@ -29,6 +29,7 @@ MEMBERS = {"pci-access-approvers": ["carol-diaz", "dave-li"], "payments-oncall":
 EXPIRED = datetime(2026, 11, 29, 3, 45, tzinfo=UTC)
 DUE = datetime(2026, 11, 30, 3, 45, tzinfo=UTC)  # review_within: 24h after expiry
 KEY = "emergency/pci-prod/inc-7001-payments-down"
+BOT = "github-actions[bot]"  # who opens lapse's issues in the apply job
 
 
 def user(login: str) -> dict[str, Any]:
@@ -63,6 +64,7 @@ class FakeIssues(FakeGitHub):
             body=data["body"],
             labels=[shape("label", name=name) for name in data.get("labels", [])],
             assignees=[user(login) for login in data.get("assignees", [])],
+            user=user(BOT),
             url=f"https://api.github.com/repos/example-org/access/issues/{number}",
             html_url=f"https://github.com/example-org/access/issues/{number}",
         )
@@ -83,12 +85,14 @@ class FakeIssues(FakeGitHub):
         listing.append(shape("issue_comment", id=2000 + len(listing), body=body, user=user(login)))
 
 
+def client() -> GitHubClient:
+    return GitHubClient("example-org/access", "t", sleep=lambda _: None, login=BOT)
+
+
 @pytest.fixture
 def github(http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> FakeIssues:
     fake = FakeIssues(http)
-    monkeypatch.setattr(
-        adapters, "github", lambda: GitHubClient("example-org/access", "t", sleep=lambda _: None)
-    )
+    monkeypatch.setattr(adapters, "github", client)
     return fake
 
 
@@ -228,8 +232,7 @@ def test_sign_offs_are_read_from_the_issue_of_each_emergency(
     repo = Repo.at(root)
     policy = validate_repo(repo, now=None).policy
     assert policy is not None
-    client = GitHubClient("example-org/access", "t", sleep=lambda _: None)
-    (state,) = emergency_review.sign_offs(client, policy, emergency_requests(repo), DUE)
+    (state,) = emergency_review.sign_offs(client(), policy, emergency_requests(repo), DUE)
     assert (state.issue, state.overdue, state.signed_by) == (70, True, None)
     (finding,) = emergency_review.findings([state])
     assert finding.evidence == ("archive/pci-prod/emergency/inc-7001-payments-down.yaml",)
