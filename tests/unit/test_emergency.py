@@ -417,7 +417,9 @@ def test_a_normal_approver_may_approve_an_emergency_too(
 ) -> None:
     sha = merged(history, 52, EMERGENCY, request_text(), "carol-diaz")
     serve_history(http, history, TEAMS)
-    assert verify_approvals(history, sha, capsys)[0] == 0
+    code, evidence, _ = verify_approvals(history, sha, capsys)
+    assert code == 0
+    assert [(r["path"], r["ok"]) for r in evidence["requests"]] == [(EMERGENCY, True)]
 
 
 def test_an_emergency_of_another_target_does_not_let_the_on_call_approve_it(
@@ -468,4 +470,6 @@ def test_an_earlier_emergency_outside_the_repeat_window_needs_no_normal_approver
     archived(history.root, "inc-6998-last-week", "2026-11-22T03:00:00Z")
     sha = merged(history, 56, EMERGENCY, request_text(), "frank-mueller")
     serve_history(http, history, TEAMS)
-    assert verify_approvals(history, sha, capsys)[0] == 0
+    code, evidence, _ = verify_approvals(history, sha, capsys)
+    assert code == 0
+    assert [(r["path"], r["ok"]) for r in evidence["requests"]] == [(EMERGENCY, True)]
