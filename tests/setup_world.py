@@ -31,7 +31,14 @@ IDENTITIES = {
 APP_SLUG = "acme-lapse"
 TEAMS = ("security", "pci-access-approvers", "platform-leads")
 ENVIRONMENTS = ("production", "lapse-automation")
-LABELS = ("lapse-expire", "lapse-review", "lapse-drift", "security-incident", "lapse-alert")
+LABELS = (
+    "lapse-expire",
+    "lapse-review",
+    "lapse-drift",
+    "lapse-emergency",
+    "security-incident",
+    "lapse-alert",
+)
 PROJECTS = {"pci-prod-payments": PCI_FOLDER, "pci-prod-analytics": PCI_FOLDER}
 PROJECTS["stg-payments"] = STG_FOLDER
 CRM = "cloudresourcemanager.googleapis.com"
