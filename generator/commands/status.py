@@ -15,6 +15,7 @@ from generator.core.repo import Repo
 from generator.core.tables import text_table
 from generator.core.times import DURATION_HELP, format_duration, format_utc
 from generator.core.wording import count
+from generator.lifecycle.emergency_review import standing_counts
 from generator.lifecycle.standing import standings
 
 HEADERS = ("state", "request", "requester", "grants", "starts", "expires", "")
@@ -57,6 +58,7 @@ def status(
     who = person or "everyone"
     if not rows:
         output.say(f"no requests for {who} (archived ones: ended within {format_duration(recent)})")
+        _emergencies(repo, moment)
         return
     table = [
         [
@@ -72,6 +74,13 @@ def status(
     ]
     click.echo(text_table(HEADERS, table), nl=False)
     output.say(f"{count(len(rows), 'request')} for {who} at {format_utc(moment)}")
+    _emergencies(repo, moment)
+
+
+def _emergencies(repo: Repo, moment: datetime) -> None:
+    """Emergencies per target and person in the rolling window, against the policy's limits."""
+    for line in standing_counts(repo, moment):
+        output.say(line)
 
 
 def _when(starts: datetime | None, expires: datetime, now: datetime) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from generator.checks.validate import validate_repo
 from generator.core.git import git
 from generator.core.model import Finding, Policy, Request, Severity, Target
 from generator.core.repo import Repo
@@ -151,6 +152,16 @@ def counts_text(policy: Policy, requests: list[Request], now: datetime) -> list[
             for person in people
         ]
     return lines
+
+
+def standing_counts(repo: Repo, now: datetime) -> list[str]:
+    """`counts_text` for a repository that holds emergencies; nothing (and no policy read)
+    for one that does not."""
+    requests = emergency_requests(repo)
+    if not requests:
+        return []
+    policy = validate_repo(repo, now=None, only=()).policy
+    return [] if policy is None else counts_text(policy, requests, now)
 
 
 def _issue(tracker: Tracker, policy: Policy, target: Target, request: Request) -> int:

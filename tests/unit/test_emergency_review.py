@@ -255,3 +255,30 @@ def test_notify_since_the_last_apply_covers_every_emergency_merged_after_it(
     code, out, _ = run(capsys, "emergency", "notify", "--commit", pull.merge, "--root", str(root))
     assert out == f"issue #71: {second}\n"
     assert len(github.issues) == 2
+
+
+def test_status_shows_emergencies_per_target_and_person_in_the_window(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    place(root, EMERGENCY.replace("requests/", "archive/"), request_text())
+    later = "requests/pci-prod/emergency/inc-7010-again.yaml"
+    place(root, later, request_text(requester="bob@example.com", expires="2026-12-01T03:30:00Z"))
+    place(
+        root,
+        "archive/pci-prod/emergency/inc-6000-long-ago.yaml",
+        request_text(expires="2026-10-01T03:00:00Z"),
+    )
+    code, out, err = run(capsys, "status", "--at", "2026-12-01T03:00:00Z", "--root", str(root))
+    assert code == 0, err
+    lines = out.splitlines()
+    at = lines.index("pci-prod: 2 of 10 emergencies in the last 30d")
+    assert lines[at + 1 : at + 3] == ["  alice@example.com: 1 of 3", "  bob@example.com: 1 of 3"]
+
+
+def test_status_without_emergencies_says_nothing_of_them(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    place(root, EMERGENCY.replace("/emergency/", "/"), request_text())
+    code, out, _ = run(capsys, "status", "--at", "2026-11-29T03:00:00Z", "--root", str(root))
+    assert code == 0
+    assert "emergencies" not in out
