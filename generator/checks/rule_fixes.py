@@ -21,7 +21,8 @@ FIXES: dict[str, str] = {
     "LAPSE111": "Flatten the structure; requests and policies are shallow by design.",
     "LAPSE120": "Follow the schema under schemas/: the message names the key and what it "
     "expects; the `# yaml-language-server` line gives editors completion.",
-    "LAPSE130": "Move the file to requests/<target>/<id>.yaml, with the .yaml extension.",
+    "LAPSE130": "Move the file to requests/<target>/<id>.yaml (an emergency: "
+    "requests/<target>/emergency/<id>.yaml), with the .yaml extension.",
     "LAPSE131": "Put the request in the folder of a target the policy defines (see "
     "policy/policy.yaml `targets`).",
     "LAPSE132": "Rename the file: 3-63 lowercase letters, digits or dashes, e.g. "
@@ -87,6 +88,21 @@ FIXES: dict[str, str] = {
     "LAPSE288": "Keep to terraform, provider, resource, data, module, variable, locals, output "
     "and moved blocks.",
     "LAPSE289": "Write the value into the configuration instead of reading it from a file.",
+    "LAPSE290": "Move the file to requests/<target>/ and ask the target's approvers: this "
+    "target has no emergency access in policy/policy.yaml.",
+    "LAPSE291": "Ask for no longer than the target's emergency.max_duration; a normal request "
+    "can follow if the work runs over.",
+    "LAPSE292": "Ask only for a role listed under the target's emergency.roles; anything more "
+    "is a normal request for the target's approvers.",
+    "LAPSE293": "Name the incident that needs the access, matching emergency.ticket_pattern.",
+    "LAPSE294": "List under emergency.roles only roles the target itself allows.",
+    "LAPSE295": "Make emergency.max_duration no longer than the target's max_duration.",
+    "LAPSE296": "Ask the target's approvers with a normal request: you have used the "
+    "emergency path as often as the window allows.",
+    "LAPSE297": "Ask the target's approvers with a normal request: the target's emergency "
+    "path has been used as often as the window allows.",
+    "LAPSE298": "Leave starts out so access begins at merge; planned work is a normal "
+    "request for the target's approvers.",
     "LAPSE301": "Make expires later than starts.",
     "LAPSE302": "Ask for less time (the target's max_duration); without starts the window "
     "counts from now. A new request can follow if the work runs over.",
