@@ -58,7 +58,8 @@ def check(now: datetime | None, root: Path) -> None:
     requests = emergency_requests(repo)
     for line in review.counts_text(policy, requests, moment):
         click.echo(line)
-    states = review.sign_offs(adapters.github(), policy, requests, moment)
+    expired = [r for r in requests if r.window.expires <= moment]
+    states = review.sign_offs(adapters.github(), policy, expired, moment) if expired else []
     for state in states:
         if state.signed_by:
             status = f"signed off by @{state.signed_by}"

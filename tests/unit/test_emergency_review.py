@@ -282,3 +282,13 @@ def test_status_without_emergencies_says_nothing_of_them(
     code, out, _ = run(capsys, "status", "--at", "2026-11-29T03:00:00Z", "--root", str(root))
     assert code == 0
     assert "emergencies" not in out
+
+
+def test_check_without_an_expired_emergency_needs_no_github(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    place(root, EMERGENCY, request_text())
+    code, out, err = check(root, datetime(2026, 11, 29, 3, 10, tzinfo=UTC), capsys)
+    assert code == 0, err
+    assert "pci-prod: 1 of 10 emergencies" in out
