@@ -579,3 +579,9 @@ def test_issues_opened_with_an_app_token_name_the_apps_login() -> None:
         if "steps.app.outputs.token" in str(env.get("GITHUB_TOKEN", "")):
             login = str(env.get("LAPSE_GITHUB_LOGIN", ""))
             assert login == "${{ steps.app.outputs.app-slug }}[bot]", f"{file}: {name}"
+
+
+def test_the_scheduled_review_checks_emergency_sign_offs() -> None:
+    """An emergency grant nobody signed off must surface without anyone remembering to look."""
+    (job,) = [j for f, _, j in all_jobs() if f == "review.yml" and "review" in lapse_commands(j)]
+    assert any("generator emergency check" in script for script in scripts(job))
