@@ -103,6 +103,11 @@ def _position(before: str) -> Position:
 
 
 def _build(path: str, text: str) -> Document:
+    if not _MAY_NEED_EVENTS.search(text):
+        try:
+            return _composed(path, text)
+        except (_Unusual, yaml.YAMLError):
+            pass  # the event walk below says exactly what is wrong, and where
     builder = _Builder(path)
     try:
         for event in _events(text):
@@ -114,6 +119,58 @@ def _build(path: str, text: str) -> Document:
     except yaml.YAMLError as exc:
         raise _Refused(1, 1, "LAPSE101", f"not valid YAML: {exc}") from None
     return builder.document()
+
+
+class _Unusual(Exception):
+    """Something the node walk does not judge: the event walk will."""
+
+
+# Anchors, aliases and tags are only visible in parser events; text without `&`, `*` and `!`
+# holds none, and libyaml's composer (C, like the floor every loader is measured against)
+# builds the same tree with the same positions.
+_MAY_NEED_EVENTS = re.compile("[&*!]")
+
+
+def _composed(path: str, text: str) -> Document:
+    root = yaml.compose(text, Loader=_LOADER)
+    if root is None:
+        raise _Unusual
+    values: dict[Path, Position] = {}
+    keys: dict[Path, Position] = {}
+    data = _node_value(root, (), values, keys)
+    if not isinstance(data, dict):
+        raise _Unusual
+    return Document(path, data, values, keys)
+
+
+def _node_value(
+    node: yaml.Node, where: Path, values: dict[Path, Position], keys: dict[Path, Position]
+) -> Any:
+    mark = node.start_mark
+    values[where] = (mark.line + 1, mark.column + 1)
+    if isinstance(node, yaml.ScalarNode):
+        return _node_scalar(node)
+    if len(where) >= MAX_DEPTH:
+        raise _Unusual
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_value(item, (*where, i), values, keys) for i, item in enumerate(node.value)]
+    mapping: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _Unusual
+        key = _node_scalar(key_node)
+        if not isinstance(key, str) or key in mapping or (key == "<<" and not key_node.style):
+            raise _Unusual
+        keys[(*where, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        mapping[key] = _node_value(value_node, (*where, key), values, keys)
+    return mapping
+
+
+def _node_scalar(node: yaml.ScalarNode) -> Any:
+    # The composer resolved a plain scalar's tag as `_plain` would; the text has no explicit tags.
+    if node.style or node.tag not in _TYPED:
+        return node.value
+    return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
 
 
 def _events(text: str) -> Iterator[yaml.Event]:
@@ -230,7 +287,11 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     """A scalar's value under YAML 1.1 core rules, except that timestamps stay text."""
     if event.style:  # quoted and block scalars are always strings; plain style is "" or None
         return event.value
-    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]
+    return _plain(event.value)
+
+
+def _plain(text: str) -> Any:
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag not in _TYPED:
-        return event.value
-    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
+        return text
+    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, text))

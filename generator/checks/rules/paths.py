@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from generator.checks.rules import RepoContext, describe, rule
 from generator.core.model import Problem
@@ -14,7 +13,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 
 
 def _layout(path: str) -> tuple[str, str] | None:
-    parts = PurePosixPath(path).parts
+    parts = path.split("/")  # repository-relative POSIX paths, as Repo.relative writes them
     if len(parts) == 3 and parts[0] in ("requests", "archive") and parts[2].endswith(".yaml"):
         return parts[1], parts[2].removesuffix(".yaml")
     return None
