@@ -42,8 +42,11 @@ def existing(grants_dir: Path) -> dict[str, str]:
     return found
 
 
-def compare(grants_dir: Path, rendered: dict[str, str]) -> Changes:
-    now = existing(grants_dir)
+def compare(
+    grants_dir: Path, rendered: dict[str, str], on_disk: dict[str, str] | None = None
+) -> Changes:
+    """What to write and remove; `on_disk` is `existing(grants_dir)` when already read."""
+    now = existing(grants_dir) if on_disk is None else on_disk
     write = {n: t for n, t in rendered.items() if now.get(n) != t or not _on_disk(grants_dir, n)}
     remove = tuple(sorted(set(now) - set(rendered)))
     unchanged = tuple(sorted(n for n in rendered if n not in write))
