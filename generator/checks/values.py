@@ -56,10 +56,11 @@ def request_from(document: Document) -> Built[Request]:
                 )
     if problems:
         return Built(None, tuple(problems))
-    parts = PurePosixPath(document.path).parts
+    path = PurePosixPath(document.path)
+    parts = path.parts
     target = parts[-2] if len(parts) >= 2 else ""
     request = Request(
-        id=PurePosixPath(document.path).stem,
+        id=path.stem,
         target=target,
         path=document.path,
         requester=data["requester"],

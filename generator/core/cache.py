@@ -19,6 +19,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+import orjson
+
 OFF = "off"
 _SOURCE_SUFFIXES = frozenset({".py", ".j2", ".lark", ".json", ".pyi", ".so"})
 
@@ -63,6 +65,22 @@ def code_digest(*packages: str) -> str:
             if path.suffix in _SOURCE_SUFFIXES and path.is_file():
                 parts += [path.relative_to(top.parent).as_posix(), path.read_bytes()]
     return digest(*parts)
+
+
+def read_table(kind: str, name: str) -> dict[str, str]:
+    """A table of entries kept in one file (one file per run is far cheaper than one per entry)."""
+    raw = read(kind, name)
+    try:
+        table = orjson.loads(raw) if raw is not None else {}
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(table, dict):
+        return {}
+    return {str(key): str(value) for key, value in table.items()}
+
+
+def write_table(kind: str, name: str, table: dict[str, str]) -> None:
+    write(kind, name, orjson.dumps(table, option=orjson.OPT_SORT_KEYS))
 
 
 def read(kind: str, key: str) -> bytes | None:

@@ -58,10 +58,9 @@ class Repo:
     def relative(self, path: Path) -> str:
         # Files listed from the repository are under `root` already; only others are resolved
         # (resolving costs a system call per path component).
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            pass
+        text, root = str(path), str(self.root)
+        if text.startswith(root + os.sep) and ".." not in path.parts:
+            return text[len(root) + 1 :].replace(os.sep, "/")
         try:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:

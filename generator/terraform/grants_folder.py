@@ -33,7 +33,8 @@ class Changes:
 def existing(grants_dir: Path) -> dict[str, str]:
     """Generated files now in `grants_dir`: name -> text."""
     found: dict[str, str] = {}
-    for path in sorted(grants_dir.glob("*.tf")) if grants_dir.is_dir() else []:
+    paths = grants_dir.glob("*.tf") if grants_dir.is_dir() else []
+    for path in sorted(paths, key=lambda p: p.name):  # one folder: names order as paths do
         if path.is_symlink() or not path.is_file():
             continue  # a stray, never read through
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -113,7 +113,12 @@ def expression(request: Request) -> str:
 def description(request: Request) -> str:
     """`TICKET: reason`, on one line, without control or format characters, bounded."""
     text = f"{request.ticket}: {request.reason}"
-    kept = "".join(c if unicodedata.category(c)[0] not in "CZ" or c == " " else " " for c in text)
+    if text.isascii() and text.isprintable():  # no control or format character, one space kind
+        kept = text
+    else:
+        kept = "".join(
+            c if unicodedata.category(c)[0] not in "CZ" or c == " " else " " for c in text
+        )
     flat = " ".join(kept.split())
     if len(flat) > DESCRIPTION_LIMIT:
         flat = flat[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
@@ -226,14 +231,14 @@ def grant_file_name(request: Request) -> str:
 PLAIN_ALPHABET = frozenset(chr(code) for code in range(0x20, 0x7F)) - frozenset('"\\$%{}')
 
 
-def interpolated(request: Request) -> list[str]:
+def interpolated(request: Request, written: list[Block]) -> list[str]:
     """Every string from the request that the template writes: labels, values, source path.
 
     The condition's expression is left out: lapse writes it around two instants it formats
     itself, and the property test renders it for arbitrary instants.
     """
     found = [request.path]
-    for block in blocks(request):
+    for block in written:
         found += [block.name, block.title, block.description]
         found += [value for _, value in block.arguments]
     return found
@@ -241,10 +246,10 @@ def interpolated(request: Request) -> list[str]:
 
 def needs_self_check(request: Request) -> bool:
     """False only for what the plain-alphabet property covers; when in doubt, check."""
-    names = [block.name for block in blocks(request)]
-    if len(set(names)) != len(names):
+    written = blocks(request)
+    if len({block.name for block in written}) != len(written):
         return True
-    return not all(PLAIN_ALPHABET.issuperset(text) for text in interpolated(request))
+    return not all(PLAIN_ALPHABET.issuperset(text) for text in interpolated(request, written))
 
 
 def verify(request: Request, text: str) -> None:
