@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -64,7 +63,7 @@ class PersistenceRules:
     @classmethod
     def load(cls) -> PersistenceRules:
         """The rules shipped with lapse."""
-        data = resources.files("generator").joinpath("data/persistence_permissions.yaml")
+        data = Path(__file__).resolve().parents[1] / "data" / "persistence_permissions.yaml"
         return cls.from_text(data.read_text(encoding="utf-8"))
 
     @classmethod
