@@ -63,7 +63,9 @@ lines = st.lists(
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines)
-def test_composed_and_event_documents_agree_on_generated_text(rows: list[tuple[int, str, str]]) -> None:
+def test_composed_and_event_documents_agree_on_generated_text(
+    rows: list[tuple[int, str, str]],
+) -> None:
     _same("".join(f"{'  ' * depth}{lead}{value}\n" for depth, lead, value in rows))
 
 
