@@ -148,21 +148,28 @@ def _node_value(
 ) -> Any:
     mark = node.start_mark
     values[where] = (mark.line + 1, mark.column + 1)
-    if isinstance(node, yaml.ScalarNode):
+    if type(node) is yaml.ScalarNode:
         return _node_scalar(node)
     if len(where) >= MAX_DEPTH:
         raise _Unusual
-    if isinstance(node, yaml.SequenceNode):
+    if type(node) is yaml.SequenceNode:
         return [_node_value(item, (*where, i), values, keys) for i, item in enumerate(node.value)]
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
+        if type(key_node) is not yaml.ScalarNode:
             raise _Unusual
         key = _node_scalar(key_node)
-        if not isinstance(key, str) or key in mapping or (key == "<<" and not key_node.style):
+        if type(key) is not str or key in mapping or (key == "<<" and not key_node.style):
             raise _Unusual
-        keys[(*where, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-        mapping[key] = _node_value(value_node, (*where, key), values, keys)
+        here = (*where, key)
+        mark = key_node.start_mark
+        keys[here] = (mark.line + 1, mark.column + 1)
+        if type(value_node) is yaml.ScalarNode:  # most values: no call for them
+            mark = value_node.start_mark
+            values[here] = (mark.line + 1, mark.column + 1)
+            mapping[key] = _node_scalar(value_node)
+        else:
+            mapping[key] = _node_value(value_node, here, values, keys)
     return mapping
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any, Generic, TypeVar
 
 from generator.checks.loading import Document
@@ -56,11 +55,10 @@ def request_from(document: Document) -> Built[Request]:
                 )
     if problems:
         return Built(None, tuple(problems))
-    path = PurePosixPath(document.path)
-    parts = path.parts
+    parts = document.path.split("/")  # repository-relative POSIX paths, as Repo.relative writes
     target = parts[-2] if len(parts) >= 2 else ""
     request = Request(
-        id=path.stem,
+        id=_stem(parts[-1]),
         target=target,
         path=document.path,
         requester=data["requester"],
@@ -70,6 +68,12 @@ def request_from(document: Document) -> Built[Request]:
         grants=tuple(_grant(document, index, raw) for index, raw in enumerate(data["grants"])),
     )
     return Built(request)
+
+
+def _stem(name: str) -> str:
+    """The file name without its last suffix, as PurePosixPath.stem says it."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 def _grant(document: Document, index: int, raw: dict[str, str]) -> Grant:

@@ -22,6 +22,8 @@ from pathlib import Path
 import orjson
 
 OFF = "off"
+# Import name -> distribution name, where they differ.
+_DISTRIBUTIONS = {"hcl2": "python_hcl2"}
 _SOURCE_SUFFIXES = frozenset({".py", ".j2", ".lark", ".json", ".pyi", ".so"})
 
 
@@ -48,9 +50,11 @@ def digest(*parts: bytes | str) -> str:
 
 @cache
 def code_digest(*packages: str) -> str:
-    """The source of `packages` (every file of each package folder, recursively), hashed.
+    """The code of `packages`, hashed, found without importing them.
 
-    Found without importing them, so a warm start never pays for a parser it does not run.
+    An installed distribution is named by its RECORD, which lists the SHA-256 of each of its
+    files (reading it costs one file, not hundreds); a package without one, such as lapse in a
+    checkout, by the content of every source file under its folder.
     """
     parts: list[bytes | str] = []
     for name in packages:
@@ -60,11 +64,28 @@ def code_digest(*packages: str) -> str:
             continue
         origin = Path(spec.origin)
         top = origin.parent if origin.name == "__init__.py" else origin
-        files = sorted(top.rglob("*")) if top.is_dir() else [top]
-        for path in files:
-            if path.suffix in _SOURCE_SUFFIXES and path.is_file():
-                parts += [path.relative_to(top.parent).as_posix(), path.read_bytes()]
+        record = _record(top, name)
+        parts += [name, record] if record is not None else list(_sources(top))
     return digest(*parts)
+
+
+def _record(top: Path, package: str) -> bytes | None:
+    distribution = _DISTRIBUTIONS.get(package, package)
+    for info in top.parent.glob(f"{distribution}-*.dist-info"):
+        try:
+            return (info / "RECORD").read_bytes()
+        except OSError:
+            return None
+    return None
+
+
+def _sources(top: Path) -> list[bytes | str]:
+    files = sorted(top.rglob("*")) if top.is_dir() else [top]
+    parts: list[bytes | str] = []
+    for path in files:
+        if path.suffix in _SOURCE_SUFFIXES and path.is_file():
+            parts += [path.relative_to(top.parent).as_posix(), path.read_bytes()]
+    return parts
 
 
 def read_table(kind: str, name: str) -> dict[str, str]:

@@ -110,3 +110,12 @@ def test_request_files_keep_the_order_and_reach_of_a_recursive_glob(tmp_path: Pa
         p for p in repo.requests.rglob("*") if p.is_file() and not p.name.startswith(".")
     )
     assert repo.request_files() == expected
+
+
+@pytest.mark.parametrize("name", ["a.yaml", "a", ".yaml", "a.", "a.b.yaml", "..", "x..y"])
+def test_request_ids_are_the_stem_of_the_file_name(name: str) -> None:
+    from pathlib import PurePosixPath
+
+    from generator.checks.values import _stem
+
+    assert _stem(name) == PurePosixPath(name).stem
