@@ -119,3 +119,20 @@ def test_request_ids_are_the_stem_of_the_file_name(name: str) -> None:
     from generator.checks.values import _stem
 
     assert _stem(name) == PurePosixPath(name).stem
+
+
+def test_allowed_resources_are_spelled_once_per_policy_not_per_grant(tmp_path: Path) -> None:
+    from generator.checks.rules import resources
+    from generator.checks.validate import validate_repo
+
+    root = make_repo(tmp_path, with_requests=True)
+    for path in list((root / "requests").rglob("*.yaml")):
+        for copy in range(3):
+            place(root, f"{path.relative_to(root).with_suffix('')}-{copy}.yaml", path.read_bytes())
+    resources._canonical_names.cache_clear()
+    result = validate_repo(Repo.at(root), now=None)
+    grants = sum(len(r.grants) for r in result.requests)
+    kinds = {(r.target, g.kind) for r in result.requests for g in r.grants}
+    info = resources._canonical_names.cache_info()
+    assert grants >= 4 * len(kinds)
+    assert (info.misses, info.hits) == (len(kinds), grants - len(kinds))
