@@ -8,6 +8,7 @@ on a shared machine slows all of them alike rather than one of them.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,6 +49,7 @@ class Spread:
     median: float
     low: float
     high: float
+    cpu: float  # median user + system seconds of the process: what contention inflates least
 
     def __str__(self) -> str:
         return f"{self.median:7.3f} s [{self.low:.3f}-{self.high:.3f}]"
@@ -60,26 +62,32 @@ def floor(root: Path) -> Command:
 def lapse(root: Path, *args: str, cache: Path | str = "off") -> Command:
     env = {**_corpus.source_env(), "NO_COLOR": "1", "GITHUB_ACTIONS": "false"}
     env["LAPSE_CACHE_DIR"] = str(cache)
+    # As installed: Python keeps compiled modules, so start-up is not a compile of lapse.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return Command([str(BIN / "lapse"), *args], root, env)
 
 
 def paired(commands: dict[str, Command], rounds: int) -> dict[str, Spread]:
     """Median (and range) of `rounds` runs of each command, interleaved."""
     names = list(commands)
-    times: dict[str, list[float]] = {name: [] for name in names}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for round_index in range(rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             times[name].append(_run(commands[name]))
-    return {
-        name: Spread(statistics.median(found), min(found), max(found))
-        for name, found in times.items()
-    }
+    spreads: dict[str, Spread] = {}
+    for name, found in times.items():
+        wall = [w for w, _ in found]
+        cpu = statistics.median(c for _, c in found)
+        spreads[name] = Spread(statistics.median(wall), min(wall), max(wall), cpu)
+    return spreads
 
 
-def _run(command: Command) -> float:
+def _run(command: Command) -> tuple[float, float]:
+    """Wall and CPU seconds of one run."""
     if command.before is not None:
         command.before()
+    used = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(
         command.argv, cwd=command.cwd, env=command.env, capture_output=True, text=True, check=False
@@ -87,7 +95,12 @@ def _run(command: Command) -> float:
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"{command.argv[:3]} exited {done.returncode}:\n{done.stdout}{done.stderr}"[:4000])
-    return elapsed
+    return elapsed, _children_cpu() - used
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def verdict(ratio: float, target: float | None, *, strict: bool = False) -> str:

@@ -48,8 +48,11 @@ def _samples(cache: Path, rounds: int) -> Iterator[str]:
     command = _timing.lapse(_corpus.SOURCE, "validate", cache=cache)
     _timing.paired({"warm": command}, 1)  # fills the audit-coverage cache
     spread = _timing.paired({"lapse": command}, rounds)["lapse"]
+    yield _timing.row("this repository's samples (seconds)", spread, spread.median, SAMPLES_TARGET)
+    # On a shared machine the wall clock also counts other people's work: the CPU time the
+    # process used is the same figure without the waiting.
     yield _timing.row(
-        "this repository's samples (seconds)", spread, spread.median, SAMPLES_TARGET
+        "  the same, CPU seconds of the process", spread, spread.cpu, SAMPLES_TARGET
     )
 
 
