@@ -12,7 +12,7 @@ import pytest
 
 from generator.core import cache
 from generator.core.model import Grant, Request, Window
-from generator.terraform import audit_coverage, hcl, render, verified
+from generator.terraform import audit_coverage, render, verified
 from generator.terraform.grants_folder import existing
 from tests.support import REPO, make_repo
 
@@ -131,10 +131,10 @@ def test_audit_coverage_is_read_from_the_cache_while_the_files_are_unchanged(
     first = audit_coverage.read_coverage(root / "terraform")
     audit_coverage._coverage.cache_clear()
 
-    def refuse(text: str, *, source: str = "") -> list[hcl.Resource]:
+    def refuse(text: str, *, source: str = "") -> dict[str, object]:
         raise AssertionError("parsed again")
 
-    monkeypatch.setattr(audit_coverage, "parse", refuse)
+    monkeypatch.setattr(audit_coverage, "load", refuse)
     assert audit_coverage.read_coverage(root / "terraform") == first
 
 
@@ -191,3 +191,12 @@ def test_an_installed_parser_is_named_by_the_hashes_in_its_record(
     first = cache.code_digest.__wrapped__("fakeparser")
     (info / "RECORD").write_text("fakeparser/__init__.py,sha256=BBBB,0\n")
     assert cache.code_digest.__wrapped__("fakeparser") != first
+
+
+def test_a_cached_coverage_is_the_coverage_parsed(tmp_path: Path, store: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    parsed = audit_coverage.read_coverage(root / "terraform")
+    audit_coverage._coverage.cache_clear()
+    kept = audit_coverage.read_coverage(root / "terraform")
+    assert parsed.configs and kept == parsed
+    assert kept.grants_depends_on == parsed.grants_depends_on

@@ -100,7 +100,8 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
     data = copy.deepcopy(VALID)
     for _ in range(draw(st.integers(1, 3))):
         inside = draw(st.booleans())
-        target = data["grants"][0] if inside and isinstance(data.get("grants"), list) else data
+        grants = data.get("grants")
+        target = grants[0] if inside and isinstance(grants, list) and grants else data
         if not isinstance(target, dict):
             continue
         key = draw(keys)
