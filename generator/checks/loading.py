@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from generator.core.model import Problem
 
 MAX_BYTES = 64 * 1024
+_TYPED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
 MAX_DEPTH = 16
 # Tabs, and what YAML refuses to see unescaped: C0 and C1 controls except line breaks and NEL.
 _FORBIDDEN = re.compile("[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
@@ -28,6 +29,25 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _ComposingLoader(_LOADER):  # type: ignore[valid-type,misc]
+    """libyaml's composer, resolving only the tags lapse reads (null, bool, int, float).
+
+    Every other plain scalar stays text here anyway (timestamps, `=`, `<<` included), so the
+    composer need not try their patterns; there are no path resolvers to follow either.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, pattern) for tag, pattern in found if tag in _TYPED_TAGS]
+        for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
 Path = tuple[str | int, ...]
 Position = tuple[int, int]
 
@@ -35,7 +55,7 @@ _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 # Plain scalars that become something other than text. Everything else (timestamps, dates,
 # `=`, ...) stays exactly as written, so "2026-02-31" is a string the schema can refuse.
-_TYPED = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
+_TYPED = _TYPED_TAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +152,7 @@ _MAY_NEED_EVENTS = re.compile("[&*!]")
 
 
 def _composed(path: str, text: str) -> Document:
-    root = yaml.compose(text, Loader=_LOADER)
+    root = yaml.compose(text, Loader=_ComposingLoader)
     if root is None:
         raise _Unusual
     values: dict[Path, Position] = {}
@@ -153,7 +173,15 @@ def _node_value(
     if len(where) >= MAX_DEPTH:
         raise _Unusual
     if type(node) is yaml.SequenceNode:
-        return [_node_value(item, (*where, i), values, keys) for i, item in enumerate(node.value)]
+        items: list[Any] = []
+        for index, item in enumerate(node.value):
+            if type(item) is yaml.ScalarNode:
+                mark = item.start_mark
+                values[(*where, index)] = (mark.line + 1, mark.column + 1)
+                items.append(_node_scalar(item))
+            else:
+                items.append(_node_value(item, (*where, index), values, keys))
+        return items
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
         if type(key_node) is not yaml.ScalarNode:
