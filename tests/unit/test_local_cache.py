@@ -200,3 +200,25 @@ def test_a_cached_coverage_is_the_coverage_parsed(tmp_path: Path, store: Path) -
     kept = audit_coverage.read_coverage(root / "terraform")
     assert parsed.configs and kept == parsed
     assert kept.grants_depends_on == parsed.grants_depends_on
+
+
+def test_a_cached_terraform_configuration_is_the_configuration_parsed(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    (root / "terraform" / "broken.tf").write_text('resource "x" {\n')
+    parsed = configuration.read_configuration(root / "terraform", root)
+
+    def refuse(relative: str, text: str) -> configuration.TerraformFile:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(configuration, "parse_text", refuse)
+    assert configuration.read_configuration(root / "terraform", root) == parsed
+    assert any(f.error for f in parsed.files) and any(f.blocks for f in parsed.files)
+    monkeypatch.undo()
+    monkeypatch.setenv("LAPSE_CACHE_DIR", str(store))
+    (root / "terraform" / "broken.tf").write_text('resource "x" "y" {\n}\n')
+    again = configuration.read_configuration(root / "terraform", root)
+    assert not any(f.error for f in again.files)
