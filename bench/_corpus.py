@@ -36,6 +36,9 @@ if str(SOURCE) not in sys.path:
     sys.path.insert(0, str(SOURCE))
 POLICY_LIMIT_BYTES = 64 * 1024  # what `lapse validate` accepts for one YAML file
 REQUESTS_PER_PERSON = 5
+# The policy's `people` map is the part that grows with N; past this many people it would pass
+# the 64 KiB limit, so larger corpora give each person more requests (and a higher limit).
+MAX_PEOPLE = 1000
 BINDINGS_PER_RESOURCE = 80  # round-robin load per resource, under Google's advised 100
 UNIFORM_ACCESS = {"uniform_bucket_level_access": "required"}  # LAPSE222
 LIMITS = {
@@ -138,11 +141,12 @@ def make_repo(root: Path, n: int, seed: int = 0) -> list[Path]:
     rng = random.Random(seed)
     policy = yaml.safe_load((SOURCE / "policy" / "policy.yaml").read_text(encoding="utf-8"))
     _copy_sources(root)
-    people = _people(policy, math.ceil(n / REQUESTS_PER_PERSON))
+    per_person = max(REQUESTS_PER_PERSON, math.ceil(n / MAX_PEOPLE))
+    people = _people(policy, math.ceil(n / per_person))
     emails = list(people.values())
     plans = [_plan(rng, i, emails) for i in range(n)]
     pools = _pools(policy, plans)
-    _write_policy(root, policy, people, pools)
+    _write_policy(root, policy, people, pools, per_person)
     _write_audit(root, pools)
     cursor: Counter[tuple[str, str]] = Counter()
     return [_write_request(root, rng, plan, pools, cursor) for plan in plans]
@@ -209,8 +213,15 @@ def _generated(pools: Pools, target: str, kind: str, i: int) -> str:
     }[kind]
 
 
-def _write_policy(root: Path, policy: dict[str, Any], people: dict[str, str], pools: Pools) -> None:
-    policy["limits"] = {**policy.get("limits", {}), **LIMITS}
+def _write_policy(
+    root: Path, policy: dict[str, Any], people: dict[str, str], pools: Pools, per_person: int
+) -> None:
+    active = max(LIMITS["max_active_requests_per_person"], 2 * per_person)
+    policy["limits"] = {
+        **policy.get("limits", {}),
+        **LIMITS,
+        "max_active_requests_per_person": active,
+    }
     policy["people"] = people
     for (target, kind), names in pools.names.items():
         resources = policy["targets"][target]["resources"]

@@ -1,97 +1,105 @@
-"""How fast `lapse render` is, next to parsing the YAML alone, and where its time goes.
+"""How fast `lapse render` is, cold and in a pull request, next to parsing the YAML alone.
 
-    python bench/render.py [-n 5000] [--repeat 3]
+    python bench/render.py [--sizes 50,500,5000,20000] [--rounds 5] [--pr-base 5000]
 
-One corpus of valid requests is built in a temporary directory; every figure is the best of
---repeat runs over it, measured in the same process run:
+For each size one corpus of valid requests is built in a temporary directory, and fresh
+processes are timed in paired rounds (medians, with the range seen):
 
-  (a) floor       read every request file and parse it with libyaml, in-process
-  (b) render      validate_repo(now=None) + render_all + compare/apply to terraform/grants
-                  (terraform/grants is emptied before each run, so every file is written)
-  render_all      rendering and self-checking the already validated requests
-  self-check      python-hcl2 parsing every rendered file back (terraform.render.self_check)
+  floor         a fresh Python reading every request and the policy with libyaml's C loader
+  render cold   `lapse render` with terraform/grants/ emptied and an empty cache: every file
+                rendered, verified and written
+  PR check      `lapse render --check` on a pull request that adds one request to --pr-base:
+                the cache is the one the base branch's CI left (it rendered and checked the
+                base), the new request's file was rendered by its author
 
-Target: (b)/(a) <= 3.0.
+Targets: render cold <= 8x the floor at 5,000 requests; the PR check <= 3x the floor.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
-import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-import _corpus  # first: it makes `generator` this checkout's
+import _timing  # imports _corpus first: it makes `generator` this checkout's
 
-from generator.checks.validate import validate_repo
-from generator.core.model import Request
-from generator.core.repo import Repo
-from generator.terraform import grants_folder as grantfiles
-from generator.terraform.render import render_all, render_request, self_check
-
-FLOOR_TARGET = 3.0
+COLD_TARGET, COLD_TARGET_AT, PR_TARGET = 8.0, 5000, 3.0
 
 
 def main() -> None:
-    options = _corpus.options(__doc__ or "")
-    with tempfile.TemporaryDirectory(prefix="lapse-bench-") as folder:
-        root = Path(folder)
-        files = _corpus.make_repo(root, options.n)
-        print(f"corpus: {len(files)} requests {_corpus.group_sizes(files)} in {root}")
-        _report(Repo.at(root), files, options.repeat)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", help="comma-separated corpus sizes")
+    parser.add_argument("--rounds", type=int, default=5, help="paired rounds per size")
+    parser.add_argument("--pr-base", type=int, default=5000, help="requests before the PR")
+    options = parser.parse_args()
+    print("lapse render, whole processes, median of paired rounds")
+    print(_timing.header())
+    for n in _timing.sizes(options.sizes):
+        for root, files in _timing.corpus(n):
+            print("\n".join(_cold(root, len(files), options.rounds)))
+    for root, files in _timing.corpus(options.pr_base + 1):
+        print("\n".join(_pull_request(root, files, options.rounds)))
 
 
-def _report(repo: Repo, files: list[Path], repeat: int) -> None:
-    requests = _valid(repo, len(files))
-    texts = [(request, render_request(request)) for request in requests]
-    floor = _corpus.best_of(repeat, lambda: _corpus.yaml_floor(files))
-    full = _corpus.best_of(repeat, lambda: _render(repo), before=lambda: _clear(repo))
-    rendering = _corpus.best_of(repeat, lambda: render_all(requests))
-    checking = _corpus.best_of(repeat, lambda: _self_check(texts))
-    _check_written(repo, len(files))
-    print(f"\nseconds, best of {repeat}:")
-    rows = [
-        ("(a) floor: libyaml load, in-process", floor),
-        ("(b) validate + render_all + write", full),
-        ("    render_all alone (incl. self-check)", rendering),
-        ("    self-check alone (python-hcl2)", checking),
-    ]
-    print("\n".join(_corpus.table(rows)))
-    print("\nratios to the floor:")
-    print(_corpus.verdict("(b)/(a) render vs floor", full / floor, FLOOR_TARGET))
-    print(f"  {'render_all/(a)':<34} {rendering / floor:6.2f}")
-    print(f"  {'self-check/(a)':<34} {checking / floor:6.2f}")
-    print("\nprofile of (b), top 8 by cumulative time:")
-    _clear(repo)
-    print("\n".join(_corpus.profile_top(lambda: _render(repo))))
+def _cold(root: Path, n: int, rounds: int) -> Iterator[str]:
+    cache = Path(tempfile.mkdtemp(prefix="lapse-bench-cache-"))
+    render = _timing.lapse(root, "render", cache=cache)
+
+    def reset() -> None:
+        shutil.rmtree(root / "terraform" / "grants", ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+
+    commands = {
+        "floor": _timing.floor(root),
+        "cold": _timing.Command(render.argv, render.cwd, render.env, before=reset),
+    }
+    found = _timing.paired(commands, _timing.rounds_for(n, rounds))
+    shutil.rmtree(cache, ignore_errors=True)
+    _check_written(root, n)
+    floor, cold = found["floor"], found["cold"]
+    target = COLD_TARGET if n == COLD_TARGET_AT else None
+    yield _timing.row(f"n={n} floor (libyaml, fresh process)", floor, 1.0, None)
+    yield _timing.row(f"n={n} lapse render, cold / floor", cold, cold.median / floor.median, target)
 
 
-def _render(repo: Repo) -> None:
-    validation = validate_repo(repo, now=None)
-    rendered = render_all(validation.requests)
-    grantfiles.apply(repo.grants, grantfiles.compare(repo.grants, rendered))
+def _pull_request(root: Path, files: list[Path], rounds: int) -> Iterator[str]:
+    added = files[-1]
+    aside = root / added.name
+    base_cache = Path(tempfile.mkdtemp(prefix="lapse-bench-base-"))
+    cache = Path(tempfile.mkdtemp(prefix="lapse-bench-pr-"))
+    try:
+        added.rename(aside)  # the base branch: render it, and check it as its CI does
+        _timing.paired({"base": _timing.lapse(root, "render", cache=base_cache)}, 1)
+        _timing.paired({"base CI": _timing.lapse(root, "render", "--check", cache=base_cache)}, 1)
+        aside.rename(added)  # the author renders the new request on their own machine
+        _timing.paired({"author": _timing.lapse(root, "render")}, 1)
+        _check_written(root, len(files))
+
+        def restore() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.copytree(base_cache, cache)
+
+        check = _timing.lapse(root, "render", "--check", cache=cache)
+        commands = {
+            "floor": _timing.floor(root),
+            "pr": _timing.Command(check.argv, check.cwd, check.env, before=restore),
+        }
+        found = _timing.paired(commands, rounds)
+    finally:
+        shutil.rmtree(base_cache, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+    floor, pr = found["floor"], found["pr"]
+    label = f"PR +1 to {len(files) - 1}"
+    yield _timing.row(f"{label} floor (libyaml, fresh process)", floor, 1.0, None)
+    yield _timing.row(f"{label} render --check / floor", pr, pr.median / floor.median, PR_TARGET)
 
 
-def _clear(repo: Repo) -> None:
-    shutil.rmtree(repo.grants, ignore_errors=True)
-
-
-def _self_check(texts: list[tuple[Request, str]]) -> None:
-    for request, text in texts:
-        self_check(request, text)
-
-
-def _valid(repo: Repo, expected: int) -> tuple[Request, ...]:
-    validation = validate_repo(repo, now=None)
-    if validation.errors or len(validation.requests) != expected:
-        sys.exit(f"the corpus is not valid: {validation.errors[:1]}")
-    return validation.requests
-
-
-def _check_written(repo: Repo, expected: int) -> None:
-    written = len(list(repo.grants.glob("*.tf")))
+def _check_written(root: Path, expected: int) -> None:
+    written = len(list((root / "terraform" / "grants").glob("*.tf")))
     if written != expected:
-        sys.exit(f"render wrote {written} files for {expected} requests")
+        raise SystemExit(f"render wrote {written} files for {expected} requests")
 
 
 if __name__ == "__main__":

@@ -17,3 +17,11 @@ def http() -> Iterator[responses.RequestsMock]:
     """The suite's HTTP mock; tests register expected calls with `http.add(...)`."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture(autouse=True, scope="session")
+def local_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """lapse's local cache, for this session only (commands run as subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LAPSE_CACHE_DIR", str(tmp_path_factory.mktemp("lapse-cache")))
+        yield

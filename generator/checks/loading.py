@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from generator.core.model import Problem
 
 MAX_BYTES = 64 * 1024
+_TYPED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
 MAX_DEPTH = 16
 # Tabs, and what YAML refuses to see unescaped: C0 and C1 controls except line breaks and NEL.
 _FORBIDDEN = re.compile("[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
@@ -28,6 +29,25 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML 1.1 line breaks
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _ComposingLoader(_LOADER):  # type: ignore[valid-type,misc]
+    """libyaml's composer, resolving only the tags lapse reads (null, bool, int, float).
+
+    Every other plain scalar stays text here anyway (timestamps, `=`, `<<` included), so the
+    composer need not try their patterns; there are no path resolvers to follow either.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, pattern) for tag, pattern in found if tag in _TYPED_TAGS]
+        for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
 Path = tuple[str | int, ...]
 Position = tuple[int, int]
 
@@ -35,7 +55,7 @@ _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 # Plain scalars that become something other than text. Everything else (timestamps, dates,
 # `=`, ...) stays exactly as written, so "2026-02-31" is a string the schema can refuse.
-_TYPED = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
+_TYPED = _TYPED_TAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +123,11 @@ def _position(before: str) -> Position:
 
 
 def _build(path: str, text: str) -> Document:
+    if not _MAY_NEED_EVENTS.search(text):
+        try:
+            return _composed(path, text)
+        except (_Unusual, yaml.YAMLError):
+            pass  # the event walk below says exactly what is wrong, and where
     builder = _Builder(path)
     try:
         for event in _events(text):
@@ -114,6 +139,73 @@ def _build(path: str, text: str) -> Document:
     except yaml.YAMLError as exc:
         raise _Refused(1, 1, "LAPSE101", f"not valid YAML: {exc}") from None
     return builder.document()
+
+
+class _Unusual(Exception):
+    """Something the node walk does not judge: the event walk will."""
+
+
+# Anchors, aliases and tags are only visible in parser events; text without `&`, `*` and `!`
+# holds none, and libyaml's composer (C, like the floor every loader is measured against)
+# builds the same tree with the same positions.
+_MAY_NEED_EVENTS = re.compile("[&*!]")
+
+
+def _composed(path: str, text: str) -> Document:
+    root = yaml.compose(text, Loader=_ComposingLoader)
+    if root is None:
+        raise _Unusual
+    values: dict[Path, Position] = {}
+    keys: dict[Path, Position] = {}
+    data = _node_value(root, (), values, keys)
+    if not isinstance(data, dict):
+        raise _Unusual
+    return Document(path, data, values, keys)
+
+
+def _node_value(
+    node: yaml.Node, where: Path, values: dict[Path, Position], keys: dict[Path, Position]
+) -> Any:
+    mark = node.start_mark
+    values[where] = (mark.line + 1, mark.column + 1)
+    if type(node) is yaml.ScalarNode:
+        return _node_scalar(node)
+    if len(where) >= MAX_DEPTH:
+        raise _Unusual
+    if type(node) is yaml.SequenceNode:
+        items: list[Any] = []
+        for index, item in enumerate(node.value):
+            if type(item) is yaml.ScalarNode:
+                mark = item.start_mark
+                values[(*where, index)] = (mark.line + 1, mark.column + 1)
+                items.append(_node_scalar(item))
+            else:
+                items.append(_node_value(item, (*where, index), values, keys))
+        return items
+    mapping: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if type(key_node) is not yaml.ScalarNode:
+            raise _Unusual
+        key = _node_scalar(key_node)
+        if type(key) is not str or key in mapping or (key == "<<" and not key_node.style):
+            raise _Unusual
+        here = (*where, key)
+        mark = key_node.start_mark
+        keys[here] = (mark.line + 1, mark.column + 1)
+        if type(value_node) is yaml.ScalarNode:  # most values: no call for them
+            mark = value_node.start_mark
+            values[here] = (mark.line + 1, mark.column + 1)
+            mapping[key] = _node_scalar(value_node)
+        else:
+            mapping[key] = _node_value(value_node, here, values, keys)
+    return mapping
+
+
+def _node_scalar(node: yaml.ScalarNode) -> Any:
+    # The composer resolved a plain scalar's tag as `_plain` would; the text has no explicit tags.
+    if node.style or node.tag not in _TYPED:
+        return node.value
+    return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
 
 
 def _events(text: str) -> Iterator[yaml.Event]:
@@ -230,7 +322,11 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     """A scalar's value under YAML 1.1 core rules, except that timestamps stay text."""
     if event.style:  # quoted and block scalars are always strings; plain style is "" or None
         return event.value
-    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]
+    return _plain(event.value)
+
+
+def _plain(text: str) -> Any:
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag not in _TYPED:
-        return event.value
-    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, event.value))
+        return text
+    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, text))

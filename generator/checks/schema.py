@@ -1,18 +1,29 @@
-"""JSON Schema validation whose problems point at the offending node."""
+"""JSON Schema validation whose problems point at the offending node.
+
+Every document is checked by a compiled validator (jsonschema-rs, JSON Schema 2020-12, ECMA-262
+patterns); only the documents it refuses are walked again by jsonschema, whose errors say
+where and why. Neither library is imported before a command checks its first document, and
+jsonschema only when a document is refused.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import orjson
 
 from generator.checks.loading import Document
+from generator.checks.patterns import pattern_keyword
 from generator.core.errors import ConfigError
 from generator.core.model import Problem
+
+if TYPE_CHECKING:
+    import jsonschema
+    import jsonschema_rs
 
 RULE = "LAPSE120"
 _TYPE_NAMES = {
@@ -26,28 +37,65 @@ NOT_CONDITIONAL = {"topic": "Pub/Sub topics", "subscription": "Pub/Sub subscript
 _PY_TYPES = {"str": "text", "list": "a list", "dict": "a mapping"}
 
 
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One schema file: its JSON, and the compiled validator that answers yes or no."""
+
+    schema: dict[str, Any]
+    fast: jsonschema_rs.Validator
+
+    def accepts(self, data: Any) -> bool:
+        try:
+            return bool(self.fast.is_valid(data))
+        except ValueError:  # a value JSON cannot hold: let jsonschema say what it is
+            return False
+
+
 @functools.cache
-def validator(path: Path) -> jsonschema.protocols.Validator:
-    """The checker for one schema file, built once per process.
+def compiled(path: Path) -> Compiled:
+    """The compiled checker for one schema file, built once per process.
 
     Requests are checked against the schema in the repository being checked: the same file
     editors show and security owners review.
     """
+    import jsonschema_rs  # noqa: PLC0415 - compiled once, on the first document checked
+
     try:
         schema = orjson.loads(path.read_bytes())
-        cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
-    except (OSError, orjson.JSONDecodeError, jsonschema.SchemaError) as exc:
+        jsonschema_rs.meta.validate(schema)
+        fast = jsonschema_rs.validator_for(schema)
+    except (OSError, orjson.JSONDecodeError, ValueError, jsonschema_rs.ValidationError) as exc:
         raise ConfigError(f"{path}: not a usable JSON Schema ({exc})") from None
-    return cls(schema)
+    if not isinstance(schema, dict):
+        raise ConfigError(f"{path}: not a usable JSON Schema (the top level is not an object)")
+    return Compiled(schema, fast)
+
+
+@functools.cache
+def validator(path: Path) -> jsonschema.protocols.Validator:
+    """The explaining checker for one schema file: jsonschema, with ECMA-262 patterns."""
+    import jsonschema  # noqa: PLC0415 - only when a document is refused
+
+    schema = compiled(path).schema
+    base = jsonschema.validators.validator_for(schema)
+    explaining = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        base, {"pattern": pattern_keyword}
+    )
+    checker: jsonschema.protocols.Validator = explaining(schema)
+    return checker
 
 
 def check(document: Document, schema_path: Path) -> list[Problem]:
     """Every schema violation of `document`, each located at the node it concerns."""
-    checker = validator(schema_path)
+    if compiled(schema_path).accepts(document.data):
+        return []
     found: list[Problem] = []
-    for error in checker.iter_errors(document.data):
+    for error in validator(schema_path).iter_errors(document.data):
         found.extend(_problems(document, error))
+    if not found:  # the two validators disagree: still refused, and said so
+        line, col = document.at()
+        message = "does not match the schema (the explaining validator found no detail)"
+        found.append(Problem(document.path, line, col, RULE, "error", message))
     return sorted(set(found))
 
 

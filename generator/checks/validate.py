@@ -66,9 +66,12 @@ def validate_repo(
     problems += _unreadable_audit(repo, audit)
     if audit is not None and policy is not None:
         problems += audit_config_problems(audit, policy, repo.relative(repo.terraform))
-    contexts, request_problems = _requests(repo, policy, roles, audit, now, set(time_checked))
+    files = repo.request_files()
+    contexts, request_problems = _requests(
+        repo, files, policy, roles, audit, now, set(time_checked)
+    )
     problems += request_problems
-    paths = tuple(repo.relative(p) for p in repo.request_files())
+    paths = tuple(repo.relative(p) for p in files)
     archive = tuple(repo.relative(p) for p in repo.archive_files())
     archived = [p for p in repo.archive_files() if _is_emergency(repo, p)]
     emergencies = readable_requests(repo, archived)
@@ -175,6 +178,7 @@ def _policy_rules(
 
 def _requests(
     repo: Repo,
+    files: list[Path],
     policy: Policy | None,
     roles: RolesLock | None,
     audit: AuditCoverage | None,
@@ -185,7 +189,7 @@ def _requests(
     problems: list[Problem] = []
     request_checks = list(checks("request"))
     schema_path = repo.schema("access-request")
-    for path in repo.request_files():
+    for path in files:
         document, found = _read(repo, path)
         if document is not None:
             found = schema.check(document, schema_path)

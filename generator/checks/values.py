@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any, Generic, TypeVar
 
 from generator.checks.loading import Document
@@ -58,11 +57,11 @@ def request_from(document: Document) -> Built[Request]:
                 )
     if problems:
         return Built(None, tuple(problems))
-    parts = PurePosixPath(document.path).parts
+    parts = document.path.split("/")  # repository-relative POSIX paths, as Repo.relative writes
     where = parse_request_path(document.path)
     target = where.target if where else parts[-2] if len(parts) >= 2 else ""
     request = Request(
-        id=PurePosixPath(document.path).stem,
+        id=_stem(parts[-1]),
         target=target,
         path=document.path,
         requester=data["requester"],
@@ -73,6 +72,12 @@ def request_from(document: Document) -> Built[Request]:
         emergency=where is not None and where.emergency,
     )
     return Built(request)
+
+
+def _stem(name: str) -> str:
+    """The file name without its last suffix, as PurePosixPath.stem says it."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 def _grant(document: Document, index: int, raw: dict[str, str]) -> Grant:

@@ -13,9 +13,9 @@ from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.tables import text_table
 from generator.core.wording import count
-from generator.terraform import grants_folder
+from generator.terraform import grants_folder, verified
 from generator.terraform.access_views import ACCESS_HEADERS, access_rows
-from generator.terraform.render import RenderError, render_all
+from generator.terraform.render import RenderError
 
 
 @click.command()
@@ -30,11 +30,12 @@ def render(check: bool, root: Path) -> None:
         options.show_problems(repo, [*result.problems, *stray_problems(repo, named)])
         click.echo("nothing written: fix the problems above first", err=True)
         options.finish(failed=True)
+    on_disk = grants_folder.existing(repo.grants)
     try:
-        files = render_all(result.requests)
+        files = verified.render_files(result.requests, on_disk)
     except RenderError as exc:
         raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
-    changes = grants_folder.compare(repo.grants, files)
+    changes = grants_folder.compare(repo.grants, files, on_disk)
     strays = stray_problems(repo, files)
     if check:
         if not changes.clean:

@@ -56,13 +56,15 @@ class Repo:
         return self.root / "schemas" / f"{name}.schema.json"
 
     def relative(self, path: Path) -> str:
-        # Files listed from the repository are under `root` already; only others need resolving.
-        for candidate in (path, path.resolve()):
-            try:
-                return candidate.relative_to(self.root).as_posix()
-            except ValueError:
-                continue
-        return path.as_posix()
+        # Files listed from the repository are under `root` already; only others are resolved
+        # (resolving costs a system call per path component).
+        text, root = str(path), str(self.root)
+        if text.startswith(root + os.sep) and ".." not in path.parts:
+            return text[len(root) + 1 :].replace(os.sep, "/")
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
 
     def request_files(self) -> list[Path]:
         """Every file under requests/, whatever its name: misplaced files are problems too."""

@@ -14,8 +14,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from generator.terraform.hcl import HclError, Resource, line_of, load, module_depends_on, parse
+import orjson
 
+from generator.core import cache
+from generator.terraform.hcl import (
+    HclError,
+    Resource,
+    line_of,
+    load,
+    module_depends_on,
+    resources_of,
+)
+
+CACHE_KIND = "audit-coverage"
 REQUIRED_LOG_TYPES = frozenset({"ADMIN_READ", "DATA_READ", "DATA_WRITE"})
 GRANTS_MODULE = "grants"
 _SCOPES = {
@@ -80,39 +91,100 @@ def _covers(configured: dict[str, ServiceLogging], service: str) -> bool:
 
 
 def read_coverage(terraform_dir: Path) -> AuditCoverage:
-    # Parsing HCL is the slow part of validating one request; the files rarely change.
-    stamps = tuple(
-        (p, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(terraform_dir.glob("*.tf"))
-    )
-    return _coverage(stamps)
+    """The coverage `terraform_dir/*.tf` configures.
+
+    Parsing HCL costs more than validating a request, and these files rarely change: the
+    result is kept in the local cache under the hash of the files and of the code reading them.
+    """
+    named = tuple(_contents(p) for p in sorted(terraform_dir.glob("*.tf")))
+    key = cache.digest(_reader(), *(part for name, raw in named for part in (name, raw or b"?")))
+    kept = cache.read(CACHE_KIND, key)
+    if kept is not None:
+        try:
+            return _thawed(kept)
+        except (orjson.JSONDecodeError, TypeError, ValueError, KeyError):
+            pass  # an unreadable entry is a miss
+    coverage = _coverage(named)
+    cache.write(CACHE_KIND, key, _frozen(coverage))
+    return coverage
+
+
+def _reader() -> str:
+    return cache.code_digest("generator.terraform", "hcl2", "lark")
+
+
+def _contents(path: Path) -> tuple[str, bytes | None]:
+    try:
+        return path.name, path.read_bytes()
+    except OSError:  # reported as unreadable, like text python-hcl2 cannot parse
+        return path.name, None
 
 
 @lru_cache(maxsize=8)
-def _coverage(stamps: tuple[tuple[Path, int, int], ...]) -> AuditCoverage:
+def _coverage(named: tuple[tuple[str, bytes | None], ...]) -> AuditCoverage:
     scopes: dict[tuple[str, str], dict[str, ServiceLogging]] = defaultdict(dict)
     unreadable: list[tuple[str, str]] = []
     configs: list[AuditConfig] = []
     depends_on: tuple[str, ...] | None = None
-    for path, _, _ in stamps:
+    for name, raw in named:
+        if raw is None:
+            unreadable.append((name, f"{name}: cannot be read"))
+            continue
         try:
-            text = path.read_text(encoding="utf-8")
-            tree = load(text, source=path.name)
-            resources = parse(text, source=path.name)
-        except (OSError, UnicodeDecodeError, HclError) as exc:
-            unreadable.append((path.name, str(exc)))
+            text = raw.decode("utf-8")
+            tree = load(text, source=name)
+        except (UnicodeDecodeError, HclError) as exc:
+            unreadable.append((name, str(exc)))
             continue
         listed = module_depends_on(tree, GRANTS_MODULE)
         depends_on = depends_on if listed is None else (*(depends_on or ()), *listed)
-        for resource in resources:
+        for resource in resources_of(tree):
             if resource.type not in _SCOPES:
                 continue
-            read = _read_config(resource, path.name, line_of(text, resource))
+            read = _read_config(resource, name, line_of(text, resource))
             if isinstance(read, str):
-                unreadable.append((path.name, read))
+                unreadable.append((name, read))
                 continue
             configs.append(read[0])
             _merge(scopes, read[0], read[1])
     return AuditCoverage(dict(scopes), tuple(unreadable), tuple(configs), depends_on)
+
+
+def _frozen(coverage: AuditCoverage) -> bytes:
+    scopes = [
+        [kind, scope, service, sorted(logging.log_types), sorted(logging.exempted)]
+        for (kind, scope), services in sorted(coverage.scopes.items())
+        for service, logging in sorted(services.items())
+    ]
+    configs = [
+        [c.file, c.line, c.address, list(c.scope), c.service, sorted(c.log_types)]
+        for c in coverage.configs
+    ]
+    return orjson.dumps(
+        {
+            "scopes": scopes,
+            "unreadable": coverage.unreadable,
+            "configs": configs,
+            "grants_depends_on": coverage.grants_depends_on,
+        }
+    )
+
+
+def _thawed(raw: bytes) -> AuditCoverage:
+    data = orjson.loads(raw)
+    scopes: dict[tuple[str, str], dict[str, ServiceLogging]] = defaultdict(dict)
+    for kind, scope, service, log_types, exempted in data["scopes"]:
+        scopes[str(kind), str(scope)][str(service)] = ServiceLogging(
+            frozenset(map(str, log_types)), frozenset(map(str, exempted))
+        )
+    unreadable = tuple((str(name), str(why)) for name, why in data["unreadable"])
+    configs = tuple(
+        AuditConfig(str(f), int(line), str(a), (str(s[0]), str(s[1])), str(v), frozenset(t))
+        for f, line, a, s, v, t in data["configs"]
+    )
+    listed = data["grants_depends_on"]
+    depends_on = None if listed is None else tuple(map(str, listed))
+    return AuditCoverage(dict(scopes), unreadable, configs, depends_on)
 
 
 def _read_config(

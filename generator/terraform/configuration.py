@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import hcl2
+import orjson
 
+from generator.core import cache
 from generator.terraform.render import RESOURCE_TYPES
 
 # The resource types lapse itself writes or relies on: the grants, and the audit configs that
@@ -86,12 +87,83 @@ def read_configuration(folder: Path, root: Path) -> Configuration:
         if not _local(path.relative_to(folder))
     )
     relative = folder.relative_to(root).as_posix()
-    files = tuple(
-        read_file(path.relative_to(root).as_posix(), path)
-        for path in entries
-        if path.name.endswith(".tf") and path.is_file() and not path.is_symlink()
-    )
+    readable = [p for p in entries if p.name.endswith(".tf") and p.is_file() and not p.is_symlink()]
+    files = _read_all([(path.relative_to(root).as_posix(), path) for path in readable])
     return Configuration(relative, tuple(p.relative_to(root).as_posix() for p in entries), files)
+
+
+CACHE_KIND = "terraform-files"
+
+
+def _read_all(named: list[tuple[str, Path]]) -> tuple[TerraformFile, ...]:
+    """Every file read, reusing what the local cache holds for the same path and bytes.
+
+    Parsing HCL costs far more than reading it, and terraform/grants/ holds a file per request:
+    the cache (one table per version of this code and of the parser) keeps validate's cost
+    with the files that changed.
+    """
+    code = cache.code_digest("generator.terraform", "hcl2", "lark")
+    known = cache.read_table(CACHE_KIND, code)
+    kept: dict[str, str] = {}
+    files: list[TerraformFile] = []
+    for relative, path in named:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            files.append(TerraformFile(relative, (), (1, 1, f"cannot read it as UTF-8: {exc}")))
+            continue
+        key = cache.digest(relative, raw)
+        parsed = _thawed(known[key]) if key in known else None
+        if parsed is None:
+            parsed = _decoded(relative, raw)
+            kept[key] = orjson.dumps(_frozen(parsed)).decode()
+        else:
+            kept[key] = known[key]
+        files.append(parsed)
+    if kept != known:
+        cache.write_table(CACHE_KIND, code, kept)
+    return tuple(files)
+
+
+def _decoded(relative: str, raw: bytes) -> TerraformFile:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return TerraformFile(relative, (), (1, 1, f"cannot read it as UTF-8: {exc}"))
+    return parse_text(relative, text)
+
+
+def _frozen(item: TerraformFile | Block | Attribute) -> Any:
+    if isinstance(item, Attribute):
+        return [item.name, item.text, item.line, item.col]
+    if isinstance(item, Block):
+        attributes = [_frozen(a) for a in item.attributes]
+        inner = [_frozen(b) for b in item.blocks]
+        return [item.kind, list(item.labels), item.line, item.col, attributes, inner]
+    error = list(item.error) if item.error is not None else None
+    return [item.path, [_frozen(b) for b in item.blocks], error]
+
+
+def _thawed(frozen: str) -> TerraformFile | None:
+    try:
+        path, blocks, error = orjson.loads(frozen)
+        found = tuple(_thawed_block(b) for b in blocks)
+        why = (int(error[0]), int(error[1]), str(error[2])) if error is not None else None
+    except (orjson.JSONDecodeError, TypeError, ValueError, IndexError):
+        return None  # an unreadable entry is a miss
+    return TerraformFile(str(path), found, why)
+
+
+def _thawed_block(raw: list[Any]) -> Block:
+    kind, labels, line, col, attributes, inner = raw
+    return Block(
+        str(kind),
+        tuple(map(str, labels)),
+        int(line),
+        int(col),
+        tuple(Attribute(str(n), str(t), int(a), int(b)) for n, t, a, b in attributes),
+        tuple(_thawed_block(b) for b in inner),
+    )
 
 
 def _local(path: Path) -> bool:
@@ -107,6 +179,8 @@ def read_file(relative: str, path: Path) -> TerraformFile:
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
+    import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; a warm start never needs it
+
     try:
         tree = hcl2.parses_to_tree(text)
     except Exception as exc:  # lark raises many types; all mean "not readable HCL"

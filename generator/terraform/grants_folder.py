@@ -33,7 +33,8 @@ class Changes:
 def existing(grants_dir: Path) -> dict[str, str]:
     """Generated files now in `grants_dir`: name -> text."""
     found: dict[str, str] = {}
-    for path in sorted(grants_dir.glob("*.tf")) if grants_dir.is_dir() else []:
+    paths = grants_dir.glob("*.tf") if grants_dir.is_dir() else []
+    for path in sorted(paths, key=lambda p: p.name):  # one folder: names order as paths do
         if path.is_symlink() or not path.is_file():
             continue  # a stray, never read through
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -42,8 +43,11 @@ def existing(grants_dir: Path) -> dict[str, str]:
     return found
 
 
-def compare(grants_dir: Path, rendered: dict[str, str]) -> Changes:
-    now = existing(grants_dir)
+def compare(
+    grants_dir: Path, rendered: dict[str, str], on_disk: dict[str, str] | None = None
+) -> Changes:
+    """What to write and remove; `on_disk` is `existing(grants_dir)` when already read."""
+    now = existing(grants_dir) if on_disk is None else on_disk
     write = {n: t for n, t in rendered.items() if now.get(n) != t or not _on_disk(grants_dir, n)}
     remove = tuple(sorted(set(now) - set(rendered)))
     unchanged = tuple(sorted(n for n in rendered if n not in write))

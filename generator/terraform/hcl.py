@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import hcl2
-
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _TOKEN = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 
@@ -41,11 +39,18 @@ class Resource:
 
 def parse(text: str, *, source: str = "<text>") -> list[Resource]:
     """Every `resource` block in `text`."""
-    return list(_resources(load(text, source=source)))
+    return resources_of(load(text, source=source))
+
+
+def resources_of(tree: dict[str, Any]) -> list[Resource]:
+    """Every `resource` block of a tree `load` returned."""
+    return list(_resources(tree))
 
 
 def load(text: str, *, source: str = "<text>") -> dict[str, Any]:
     """The whole file as python-hcl2 reads it (strings still quoted)."""
+    import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; most runs never need it
+
     try:
         tree: dict[str, Any] = hcl2.loads(text)
     except Exception as exc:  # lark raises many types; all mean "not readable HCL"

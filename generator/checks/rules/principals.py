@@ -11,10 +11,20 @@ from generator.core.wording import did_you_mean
 NOT_PEOPLE = (".gserviceaccount.com",)
 
 
+_EMAILS: list[tuple[dict[str, str], frozenset[str]]] = []
+
+
+def _emails(people: dict[str, str]) -> frozenset[str]:
+    """The people's emails as a set, built once per policy rather than scanned per request."""
+    if not _EMAILS or _EMAILS[0][0] is not people:
+        _EMAILS[:] = [(people, frozenset(people.values()))]
+    return _EMAILS[0][1]
+
+
 @rule("LAPSE201", "The requester is a person listed in the policy's people.", scope="request")
 def known_person(ctx: RequestContext) -> Iterator[Problem]:
     # Exact comparison: a look-alike character makes a different identity.
-    if ctx.request.requester not in ctx.policy.people.values():
+    if ctx.request.requester not in _emails(ctx.policy.people):
         yield ctx.problem(
             "LAPSE201",
             ("requester",),

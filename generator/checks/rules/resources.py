@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 from generator.checks.rules import PolicyContext, RequestContext, describe, rule
 from generator.core.model import Grant, Problem
@@ -42,8 +43,7 @@ def allowed_role(ctx: RequestContext) -> Iterator[Problem]:
 def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
     for grant in ctx.request.grants:
         allowed = ctx.target.resources.get(grant.kind, ())
-        spelled = {Grant(grant.role, grant.kind, name).canonical for name in allowed}
-        if grant.canonical not in spelled:
+        if grant.canonical not in _canonical_names(grant.kind, allowed):
             listed = ", ".join(allowed) or f"no {grant.kind} at all"
             yield ctx.problem(
                 "LAPSE220",
@@ -73,6 +73,12 @@ def uniform_bucket_access(ctx: PolicyContext) -> Iterator[Problem]:
                     "--uniform-bucket-level-access`) and let `lapse doctor` confirm it",
                     key=True,
                 )
+
+
+@cache
+def _canonical_names(kind: str, names: tuple[str, ...]) -> frozenset[str]:
+    """The canonical spelling of every allowed resource of one kind, built once per policy."""
+    return frozenset(Grant("", kind, name).canonical for name in names)
 
 
 @rule("LAPSE230", "No grant appears twice in one request.", scope="request")

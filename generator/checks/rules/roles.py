@@ -7,7 +7,6 @@ as a service account is not temporary: the grantee can leave access behind (PCI 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 
 from generator.checks.rules import PolicyContext, RequestContext, describe, rule
 from generator.checks.rules.resources import BASIC_ROLES
@@ -17,10 +16,18 @@ from generator.gcp.roles import persistence_permissions
 describe("LAPSE252", "policy/roles.lock.json is readable and well formed.", scope="policy")
 
 
-@lru_cache(maxsize=1024)
+_JUDGED: dict[int, tuple[tuple[str, ...], dict[str, list[str]]]] = {}
+
+
 def _persistence_of(permissions: tuple[str, ...]) -> dict[str, list[str]]:
     # A role's verdict depends only on its permissions: judge each role once, not per grant.
-    return persistence_permissions(permissions)
+    # Keyed by identity (the lock holds one tuple per role): hashing hundreds of permission
+    # names for every grant cost more than the rule itself.
+    kept = _JUDGED.get(id(permissions))
+    if kept is None or kept[0] is not permissions:
+        kept = (permissions, persistence_permissions(permissions))
+        _JUDGED[id(permissions)] = kept
+    return kept[1]
 
 
 def _offending(groups: dict[str, list[str]]) -> str:
