@@ -181,7 +181,9 @@ def test_a_requester_with_surrounding_space_is_read_stripped(
     http: responses.RequestsMock, client: GitHubClient
 ) -> None:
     serve(
-        http, texts={PCI_REQUEST: "requester: '  alice@example.com '\n"}, reviews=[review("dave-li")]
+        http,
+        texts={PCI_REQUEST: "requester: '  alice@example.com '\n"},
+        reviews=[review("dave-li")],
     )
 
     result = verify_approvals(client, make_policy(), MERGE)
@@ -286,7 +288,9 @@ def test_a_change_request_on_a_second_page_supersedes_the_approval(
 ) -> None:
     serve(http, reviews=[])
     first = [review("carol-diaz", review_id=1, submitted="2026-11-30T08:40:02Z")]
-    later = [review("carol-diaz", "CHANGES_REQUESTED", review_id=2, submitted="2026-11-30T08:45:00Z")]
+    later = [
+        review("carol-diaz", "CHANGES_REQUESTED", review_id=2, submitted="2026-11-30T08:45:00Z")
+    ]
     paged(http, f"{REPO}/pulls/42/reviews", first, later)
 
     result = verify_approvals(client, make_policy(), MERGE)
@@ -309,7 +313,10 @@ def test_request_files_on_a_second_page_are_judged(
     result = verify_approvals(client, make_policy(), MERGE)
 
     assert not result.ok  # erin approves staging only; the pci-prod request on page 2 has none
-    assert [(r.path, r.ok) for r in result.requests] == [(PCI_REQUEST, False), (STAGING_REQUEST, True)]
+    assert [(r.path, r.ok) for r in result.requests] == [
+        (PCI_REQUEST, False),
+        (STAGING_REQUEST, True),
+    ]
 
 
 def test_team_members_on_a_second_page_are_approvers(

@@ -27,7 +27,10 @@ def test_a_later_line_that_removes_a_folders_owners_is_reported() -> None:
 def test_a_folder_with_no_line_at_all_is_reported() -> None:
     policy = _policy()
     taken = codeowners.shadowed("/docs/ @example-org/writers\n", policy)
-    assert f"requests/pci-prod/probe.yaml: no line makes the owners [], the policy says ['{PCI}']" in taken
+    assert (
+        f"requests/pci-prod/probe.yaml: no line makes the owners [], the policy says ['{PCI}']"
+        in taken
+    )
 
 
 def test_the_unowned_grants_folder_is_reported_when_someone_takes_it() -> None:
@@ -36,8 +39,8 @@ def test_the_unowned_grants_folder_is_reported_when_someone_takes_it() -> None:
     line = len(text.splitlines())
     taken = codeowners.shadowed(text, policy)
     assert (
-        f"terraform/grants/probe.yaml: line {line} makes the owners ['@mallory'], the policy says []"
-        in taken
+        f"terraform/grants/probe.yaml: line {line} makes the owners ['@mallory'], "
+        "the policy says []" in taken
     )
     assert any(t.startswith("terraform/grants/_module.tf: line ") for t in taken)
 

@@ -21,7 +21,9 @@ PATH = "requests/pci-prod/inc-4512-batch.yaml"
 def rules_hit(tmp_path: Path, text: str, *, people: str = "") -> set[str]:
     root = make_repo(tmp_path)
     if people:
-        _policy_with(root, "  alice-ng: alice@example.com\n", f"  alice-ng: alice@example.com\n{people}")
+        _policy_with(
+            root, "  alice-ng: alice@example.com\n", f"  alice-ng: alice@example.com\n{people}"
+        )
     place(root, PATH, text)
     result = validate_repo(Repo.at(root), now=NOW, time_checked={PATH})
     return {p.rule for p in result.problems if p.level == "error" and p.path == PATH}

@@ -1,0 +1,80 @@
+"""Expiry never loses a record: what it archives, and which pull request it names as the source."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from generator.core.errors import ConfigError
+from generator.github import request_pulls
+from generator.github.records import PullInfo
+from generator.lifecycle import expire, expiry_text
+from tests.acceptance.test_expire_local import ALICE, BOB, NOW, checkout, commits, git
+
+
+def test_a_different_archive_file_appearing_after_planning_stops_the_run(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    archived = repo.root / "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes(b"requester: someone-else@example.com\n")
+    request = (repo.root / ALICE).read_bytes()
+
+    with pytest.raises(ConfigError, match="exists with other content"):
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert archived.read_bytes() == b"requester: someone-else@example.com\n"
+    assert (repo.root / ALICE).read_bytes() == request
+    assert (repo.root / BOB).is_file()
+    assert commits(repo.root) == 1
+
+
+def test_an_identical_archive_file_appearing_after_planning_is_used(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    archived = repo.root / "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes((repo.root / ALICE).read_bytes())
+
+    assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
+
+    assert not (repo.root / ALICE).exists()
+    tracked = git(repo.root, "ls-files", "archive").split()
+    assert tracked == [
+        "archive/pci-prod/inc-4512-settlement-batch.yaml",
+        "archive/pci-prod/inc-4530-secret-metadata.yaml",
+    ]
+
+
+class Pulls:
+    def __init__(self, pulls: list[tuple[int, bool]]) -> None:
+        self.pulls = pulls
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]:
+        return [
+            PullInfo(n, "alice-ng", merged, sha if merged else None, sha, "main", "u", None)
+            for n, merged in self.pulls
+        ]
+
+
+@pytest.mark.parametrize(
+    ("pulls", "expected"),
+    [
+        ([(3, False), (9, True)], 9),  # an open pull that contains the commit is not its source
+        ([(9, True), (3, False)], 9),
+        ([(12, True), (9, True)], 9),  # merged twice (a revert and a re-merge): the first
+        ([(5, False)], None),  # pushed straight to main: no pull request brought it in
+        ([], None),
+    ],
+)
+def test_the_merged_pull_is_named_as_the_source(
+    tmp_path: Path, pulls: list[tuple[int, bool]], expected: int | None
+) -> None:
+    repo = checkout(tmp_path)
+    lookup = request_pulls.source_pr_from_history(repo.root, Pulls(pulls))
+
+    plan = expire.plan_expiry(repo, NOW, timedelta(0), lookup)
+
+    assert [item.source_pr for item in plan.items] == [expected, expected]
