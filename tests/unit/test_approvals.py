@@ -206,7 +206,12 @@ def test_evidence_names_pull_approvers_and_times(
     assert evidence["requests"][0]["approvals"] == [
         {"approver": "carol-diaz", "review_id": 2406019913, "submitted_at": "2026-11-30T08:40:02Z"}
     ]
-    assert result.to_json() == result.to_json()
+    assert (evidence["commit"], evidence["ok"], evidence["problems"]) == (MERGE, True, [])
+    assert evidence["requests"][0]["path"] == PCI_REQUEST
+    assert evidence["requests"][0]["requester"] == "alice@example.com"
+    assert (evidence["requests"][0]["ok"], evidence["requests"][0]["reasons"]) == (True, [])
+    # Stable bytes: keys sorted at every level, so two runs on one merge write one file.
+    assert result.to_json() == json.dumps(evidence, indent=2, sort_keys=True, ensure_ascii=False)
     assert list(evidence) == sorted(evidence)
 
 
