@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import responses
 
+from tests.support import answers_may_go_unused
+
 DATA = Path(__file__).resolve().parent / "data" / "github"
 API = "https://api.github.com:443"  # PyGithub always names the port
 REPO = f"{API}/repos/example-org/access"
@@ -71,6 +73,7 @@ class FakeGitHub:
 
     def __init__(self, http: responses.RequestsMock) -> None:
         self.http = http
+        answers_may_go_unused(http, "a stateful fake of every route; tests assert which ran")
         self.refs = {"refs/heads/main": BASE}
         self.trees = {BASE: BASE_TREE}  # commit -> tree
         self.pulls: list[dict[str, Any]] = []

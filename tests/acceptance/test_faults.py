@@ -24,7 +24,7 @@ from google.auth.credentials import AnonymousCredentials
 from generator import cli
 from generator.commands import adapters
 from generator.review.logging_source import logging_client
-from tests.support import make_repo
+from tests.support import answers_may_go_unused, make_repo
 
 Fault = dict[str, Any]
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -100,6 +100,7 @@ def _github(http: responses.RequestsMock) -> None:
 
 
 def _iam(http: responses.RequestsMock) -> None:
+    answers_may_go_unused(http, "a healthy Google Cloud answers every service drift may read")
     orphan = json.loads((DATA / "drift" / "project_orphan_v3.json").read_text())
     http.add(responses.POST, IAM, json=orphan)
     healthy = {"version": 3, "etag": "BwYbH9aE6Kc=", "bindings": []}
@@ -222,6 +223,7 @@ def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock,
 
 def test_logging_pagination_that_repeats_a_token(root: Path, http: responses.RequestsMock,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    answers_may_go_unused(http, "the loop must be cut before every repeated page is read")
     for _ in range(12):
         http.add(responses.POST, LOGGING, json={"entries": [], "nextPageToken": "same"})
 
@@ -237,6 +239,7 @@ def test_github_pagination_that_repeats_a_page(root: Path, http: responses.Reque
     pull = json.loads((DATA / "github" / "pull.json").read_text())
     link = {"Link": f'<{GITHUB.replace(":443", "")}?page=2>; rel="next"'}  # as GitHub writes it
     http.add(responses.GET, GITHUB, json=[pull], headers=link)
+    answers_may_go_unused(http, "the loop must be cut before every repeated page is read")
     for _ in range(3):
         http.add(responses.GET, f"{GITHUB}?page=2", json=[pull], headers=link)
 

@@ -20,6 +20,7 @@ from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
 from generator.github.approvals import NO_PULL, verify_approvals
 from generator.github.client import GitHubClient
+from tests.support import answers_may_go_unused
 
 DATA = Path(__file__).parents[1] / "data" / "github"
 API = "https://api.github.com:443"  # PyGithub always names the port
@@ -137,7 +138,12 @@ def serve(
     texts: dict[str, str] | None = None,
     members: tuple[str, ...] = ("carol-diaz", "dave-li"),
 ) -> None:
-    """Answer the calls one verification makes for pull request #42, merged as MERGE."""
+    """Answer the calls one verification may make for pull request #42, merged as MERGE.
+
+    Which of them a verification skips (reviews, contents, team members) is asserted with
+    `called` where it matters.
+    """
+    answers_may_go_unused(http, "every call a verification may make for pull request #42")
     http.add(responses.GET, f"{REPO}/commits/{MERGE}/pulls", json=[pull(author)])
     http.add(responses.GET, f"{REPO}/pulls/42/files", json=files or [changed(PCI_REQUEST)])
     http.add(responses.GET, f"{REPO}/pulls/42/reviews", json=reviews)
