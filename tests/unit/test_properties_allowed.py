@@ -92,7 +92,7 @@ def allowed_by_policy(data: dict[str, Any]) -> bool:
     resources = {(k, v) for g in GRANTS for k, v in g.items() if k != "role"}
     return (
         data["requester"] in PEOPLE
-        and NOW < expires
+        and expires > NOW
         and starts < expires <= starts + MAX_DURATION
         and starts - NOW <= MAX_LEAD
         and data["ticket"].startswith("INC-")
