@@ -1,6 +1,7 @@
 """Mutation testing of the modules that decide or prove who gets access.
 
     python bench/mutation.py [--module NAME ...] [--max-children N] [--report FILE]
+    python bench/mutation.py --hand   # the hand-made mutants of tests/mutation/hand_mutants.py
 
 Runs mutmut (configured under [tool.mutmut] in pyproject.toml) on the chosen modules (all of
 MODULES by default), prints the mutation score of each, and lists every mutant that survived
@@ -18,8 +19,10 @@ import argparse
 import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,13 +197,74 @@ def read_results(root: Path = ROOT) -> list[Mutant]:
     return found
 
 
+# --- hand-made mutants -------------------------------------------------------------------------
+
+COPIED = ("generator", "tests", "policy", "schemas", "terraform", "requests", "bench", ".github")
+
+
+def run_hand_mutants(root: Path = ROOT) -> list[str]:
+    """Apply each mutant of tests/mutation/hand_mutants.py to a copy; the survivors' names."""
+    sys.path.insert(0, str(root))
+    from tests.mutation.hand_mutants import MUTANTS  # noqa: PLC0415 - needs the path above
+
+    survivors: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "repo"
+        for folder in COPIED:
+            shutil.copytree(root / folder, copy / folder, ignore=shutil.ignore_patterns("mutants"))
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(root / name, copy / name)
+        for mutant in MUTANTS:
+            target = copy / mutant.path
+            original = target.read_text(encoding="utf-8")
+            if original.count(mutant.old) != 1:
+                survivors.append(f"{mutant.name}: the text to mutate is gone from {mutant.path}")
+                continue
+            target.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
+            try:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "-x",
+                        "-p",
+                        "no:cacheprovider",
+                        *mutant.tests,
+                    ],
+                    cwd=copy,
+                    env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+            finally:
+                target.write_text(original, encoding="utf-8")
+            verdict = (
+                "killed" if done.returncode == 1 else f"SURVIVED (pytest exit {done.returncode})"
+            )
+            print(f"{verdict}: {mutant.name} -> {', '.join(mutant.tests)}")
+            if done.returncode != 1:
+                survivors.append(mutant.name)
+    return survivors
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", choices=sorted(MODULES), default=[])
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--report", type=Path, help="also write the report here (Markdown)")
     parser.add_argument("--no-run", action="store_true", help="report on the last run only")
+    parser.add_argument(
+        "--hand", action="store_true", help="only the hand-made mutants of tests/mutation"
+    )
     options = parser.parse_args(argv)
+    if options.hand:
+        survivors = run_hand_mutants()
+        for name in survivors:
+            print(f"not killed: {name}", file=sys.stderr)
+        return 1 if survivors else 0
     chosen = {m: MODULES[m] for m in options.module or MODULES}
     patterns = [p for group in chosen.values() for p in group]
     if not options.no_run and run_mutmut(patterns, options.max_children) != 0:
