@@ -134,7 +134,7 @@ class Adapter:
 ADAPTERS: dict[str, Adapter] = {
     "github": Adapter(responses.GET, GITHUB, _github, ["verify-approvals", "--commit", MERGE], 0,
                       "carol-diaz"),
-    "iam": Adapter(responses.POST, IAM, _iam, ["drift", "--now", "2026-12-10T00:00:00Z"], 0,
+    "iam": Adapter(responses.POST, IAM, _iam, ["drift", "--now", "2026-12-10T00:00:00Z"], 1,
                    "inc-4498-hand-made"),
     "logging": Adapter(responses.POST, LOGGING, _logging,
                        ["review", "--source", "logging", "--until", "2026-12-10T00:00:00Z",
