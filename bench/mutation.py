@@ -1,7 +1,8 @@
 """Mutation testing of the modules that decide or prove who gets access.
 
     python bench/mutation.py [--module NAME ...] [--max-children N] [--report FILE]
-    python bench/mutation.py --hand   # the hand-made mutants of tests/mutation/hand_mutants.py
+    python bench/mutation.py --sample 40   # about 40 mutants per module, the same each run
+    python bench/mutation.py --hand        # the hand-made mutants of tests/mutation/
 
 Runs mutmut (configured under [tool.mutmut] in pyproject.toml) on the chosen modules (all of
 MODULES by default), prints the mutation score of each, and lists every mutant that survived
@@ -178,7 +179,27 @@ def run_mutmut(patterns: Sequence[str], max_children: int) -> int:
     return subprocess.run([*command, *patterns], cwd=ROOT, env=env, check=False).returncode
 
 
-def read_results(root: Path = ROOT) -> list[Mutant]:
+def sample(names: Sequence[str], size: int) -> list[str]:
+    """About `size` names spread evenly over the sorted list: the same ones on every run."""
+    ordered = sorted(names)
+    step = max(1, -(-len(ordered) // size))
+    return ordered[::step]
+
+
+def sampled_names(chosen: Mapping[str, Sequence[str]], size: int, max_children: int) -> list[str]:
+    """Generate the mutants (mutmut does so before running any), then pick a sample per module."""
+    # A pattern that matches no mutant: mutmut generates every mutant, collects which tests
+    # reach which function, then finds nothing to run (and says so with a non-zero status).
+    run_mutmut(["generator.no_such_module.*"], max_children)
+    names = [m.name for m in read_results(with_changes=False)]
+    return [
+        name
+        for module, patterns in chosen.items()
+        for name in sample([n for n in names if module_of(n, {module: patterns})], size)
+    ]
+
+
+def read_results(root: Path = ROOT, *, with_changes: bool = True) -> list[Mutant]:
     """Every mutant mutmut has a verdict or a placeholder for, with its change."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant  # noqa: PLC0415 - dev only
 
@@ -190,7 +211,8 @@ def read_results(root: Path = ROOT) -> list[Mutant]:
             source = meta.relative_to(root / "mutants").with_suffix("")
             codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
             for name, code in sorted(codes.items()):
-                diff = get_diff_for_mutant(name, path=source) if code in SURVIVED | {5, 33} else ""
+                wanted = with_changes and code in SURVIVED | {5, 33}
+                diff = get_diff_for_mutant(name, path=source) if wanted else ""
                 found.append(Mutant(name, code, change_of(diff)))
     finally:
         os.chdir(cwd)
@@ -259,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--hand", action="store_true", help="only the hand-made mutants of tests/mutation"
     )
+    parser.add_argument(
+        "--sample", type=int, default=0, help="run about this many mutants per module"
+    )
     options = parser.parse_args(argv)
     if options.hand:
         survivors = run_hand_mutants()
@@ -267,10 +292,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if survivors else 0
     chosen = {m: MODULES[m] for m in options.module or MODULES}
     patterns = [p for group in chosen.values() for p in group]
+    if options.sample:
+        patterns = sampled_names(chosen, options.sample, options.max_children)
     if not options.no_run and run_mutmut(patterns, options.max_children) != 0:
         print("mutmut failed; see its output above", file=sys.stderr)
         return 2
     mutants = [m for m in read_results() if module_of(m.name, chosen)]
+    if options.sample:
+        mutants = [m for m in mutants if m.name in set(patterns)]
     fresh = new_survivors(mutants, load_known())
     text = report(scores(mutants, chosen), fresh)
     print(text)

@@ -98,3 +98,11 @@ def test_every_explained_survivor_says_why() -> None:
     known = tool.load_known()
     assert all(len(why) > 20 for why in known.values())
     assert all(function.startswith("generator.") for function, _ in known)
+
+
+def test_a_sample_is_spread_over_the_module_and_the_same_every_run() -> None:
+    tool = _tool()
+    names = [f"generator.review.analysis.x_f__mutmut_{n:03d}" for n in range(100)]
+    picked = tool.sample(list(reversed(names)), 10)
+    assert picked == names[::10]
+    assert tool.sample(names, 500) == names
