@@ -78,3 +78,21 @@ def test_the_merged_pull_is_named_as_the_source(
     plan = expire.plan_expiry(repo, NOW, timedelta(0), lookup)
 
     assert [item.source_pr for item in plan.items] == [expected, expected]
+
+
+def test_out_of_date_grants_of_remaining_requests_are_rewritten_in_the_commit(
+    tmp_path: Path,
+) -> None:
+    repo = checkout(tmp_path)
+    stale = repo.root / "terraform/grants/inc-4533-chargeback-query.tf"
+    current = stale.read_bytes()
+    stale.write_bytes(current.replace(b"Reconcile", b"Stale text"))
+    git(repo.root, "commit", "-q", "-am", "A grants file out of date")
+
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    assert plan.rerendered == ("terraform/grants/inc-4533-chargeback-query.tf",)
+    assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
+
+    assert stale.read_bytes() == current
+    committed = git(repo.root, "show", "HEAD:terraform/grants/inc-4533-chargeback-query.tf")
+    assert committed.encode() == current

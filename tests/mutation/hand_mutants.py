@@ -248,6 +248,23 @@ MUTANTS = (
         (ANALYSIS_TESTS + "test_a_failed_policy_change_that_was_not_denied_is_not_persistence",),
     ),
     HandMutant(
+        "an inactive binding reports time left",
+        "generator/terraform/conditions.py",
+        "if not self.active or self.expires is None:",
+        "if not self.active and self.expires is None:",
+        ("tests/unit/test_conditions_controls.py::test_an_inactive_binding_has_no_time_left",),
+    ),
+    HandMutant(
+        "a local expiry leaves out-of-date grants unwritten",
+        "generator/lifecycle/expire.py",
+        'if not path.startswith("archive/"):',
+        'if path.startswith("archive/"):',
+        (
+            "tests/acceptance/test_expire_controls.py::"
+            "test_out_of_date_grants_of_remaining_requests_are_rewritten_in_the_commit",
+        ),
+    ),
+    HandMutant(
         "the expiry pull request is looked up without its branch",
         "generator/github/client.py",
         'self._repo.get_pulls(state="open", head=f"{self._owner}:{branch}", base=base)',

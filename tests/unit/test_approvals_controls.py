@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import responses
+import yaml
 from responses import matchers
 
 from generator.github.approvals import NO_PULL, verify_approvals
@@ -52,7 +53,37 @@ def test_every_status_that_brings_request_bytes_needs_an_approval(
 
     assert not result.ok
     assert [r.path for r in result.requests] == [PCI_REQUEST]
-    assert "no approval of the final head" in result.requests[0].reasons[-1]
+    assert result.requests[0].reasons == (
+        f"no approval of the final head {HEAD[:12]} by an approver of pci-prod "
+        "(@example-org/pci-access-approvers) other than the author and the requester",
+    )
+
+
+@pytest.mark.parametrize("status", ["removed", "unchanged"])
+def test_statuses_that_bring_no_request_bytes_need_no_approval(
+    http: responses.RequestsMock, client: GitHubClient, status: str
+) -> None:
+    serve(http, files=[changed(PCI_REQUEST, status)], reviews=[])
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.ok
+    assert result.requests == ()
+
+
+def test_invalid_yaml_is_named_by_the_parsers_first_line(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    text = "requester: [unclosed\n"
+    serve(http, texts={PCI_REQUEST: text}, reviews=[review("carol-diaz")])
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        first = str(error).strip().splitlines()[0]
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.requests[0].reasons[0] == f"the request at {MERGE} is not valid YAML: {first}"
 
 
 def test_a_modified_request_with_a_valid_approval_passes(

@@ -107,3 +107,9 @@ def test_cli_check_fails_on_a_line_below_that_removes_owners(tmp_path: Path) -> 
     assert checked.code == 1
     assert ".github/CODEOWNERS: requests/pci-prod/probe.yaml: line " in checked.err
     assert "makes the owners []" in checked.err
+
+
+def test_the_diff_names_the_file_as_git_does() -> None:
+    policy = _policy()
+    text = codeowners.diff("/docs/ @w\n", codeowners.updated("/docs/ @w\n", policy))
+    assert text.startswith("--- a/.github/CODEOWNERS\n+++ b/.github/CODEOWNERS\n")

@@ -67,3 +67,16 @@ def test_a_second_window_does_not_move_the_first_start() -> None:
         'request.time < timestamp("2026-12-02T13:00:00Z"))'
     )
     assert window(expression) == (START, datetime(2026, 12, 2, 13, tzinfo=UTC))
+
+
+def test_an_inactive_binding_has_no_time_left() -> None:
+    from generator.core.model import Binding
+    from generator.terraform.conditions import judge
+
+    binding = Binding(
+        "a.b", "b.tf", "project", "p", "roles/x", "user:a@example.com", "lapse/x/1", "d", BOTH
+    )
+    before = judge(binding, START - timedelta(hours=1))
+    assert not before.active and before.expires == END
+    assert before.time_left(START - timedelta(hours=1)) is None
+    assert judge(binding, AT).time_left(AT) == timedelta(hours=3)

@@ -87,3 +87,16 @@ def test_the_domain_allow_list_is_an_exact_match(tmp_path: Path, email: str) -> 
 def test_an_allowed_domain_passes(tmp_path: Path) -> None:
     people = "  mallory: mallory@example.com\n"
     assert rules_hit(tmp_path, request(requester="mallory@example.com"), people=people) == set()
+
+
+def test_a_policy_problem_points_at_the_value_that_breaks_the_rule(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(
+        root, "  alice-ng: alice@example.com\n", "  alice-ng: alice@example.com\n  zed: z@example.org\n"
+    )
+    text = (root / "policy/policy.yaml").read_text().splitlines()
+    line = text.index("  zed: z@example.org") + 1
+    result = validate_repo(Repo.at(root), now=NOW)
+    found = [p for p in result.problems if p.rule == "LAPSE271"]
+    assert [(p.path, p.line, p.col) for p in found] == [("policy/policy.yaml", line, 8)]
+    assert "z@example.org" in found[0].message

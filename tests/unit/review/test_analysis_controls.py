@@ -166,3 +166,58 @@ def test_an_event_at_the_expiry_instant_is_not_activity_in_the_window() -> None:
     edge = event(at_time="2026-12-01T13:00:00", permissions=CONNECT, insert_id="edge")
     assert findings_of([edge]) == [(Severity.INFO, "no-activity", ())]
     assert at("2026-12-01T13:00:00") == request().window.expires
+
+
+def test_messages_name_the_permission_the_resource_and_what_happened() -> None:
+    late = event(at_time="2026-12-01T15:00:00", permissions=CONNECT, insert_id="late")
+    denied = event(
+        permissions=(("secretmanager.versions.access", "projects/p/secrets/s", False),),
+        status=7,
+        insert_id="denied",
+    )
+    outside = event(resource="projects/pci-prod-analytics", permissions=(), insert_id="out")
+    bare = event(resource="", permissions=(), method="", service="", insert_id="bare")
+    reviews = review_all([subject()], [event(), late, denied, outside, bare], grace=GRACE)
+    messages = {f.kind + ":" + ",".join(f.evidence): f.message for f in reviews[0].findings}
+    assert messages["binding-not-expired:late"] == (
+        f"cloudsql.instances.connect on {PROJECT}/instances/settlement succeeded after the grant"
+        " expired (and its grace period): the binding did not expire"
+    )
+    assert messages["denied:denied"] == (
+        "secretmanager.versions.access on projects/p/secrets/s denied"
+    )
+    assert messages["unexplained:out"] == (
+        "storage.objects.get on projects/pci-prod-analytics is not explained by this grant:"
+        " resource outside the granted resources"
+    )
+    assert messages["unexplained:bare"] == (
+        "an action on ? is not explained by this grant: the entry names no resource and no"
+        " permission"
+    )
+
+
+def test_a_persistence_message_names_the_resource() -> None:
+    change = event(
+        method="SetIamPolicy",
+        resource=PROJECT,
+        permissions=(("resourcemanager.projects.setIamPolicy", PROJECT, True),),
+        deltas=(("ADD", "user:alice@example.com", "roles/owner"),),
+        insert_id="c",
+    )
+    (finding, *_) = review_all([subject()], [change], grace=GRACE)[0].findings
+    assert finding.message == (
+        f"SetIamPolicy on {PROJECT} (ADD user:alice@example.com roles/owner): a policy change"
+        " can outlive the window"
+    )
+
+
+def test_action_counts_count_denied_attempts() -> None:
+    denied = event(
+        permissions=(
+            ("storage.objects.get", "projects/_/buckets/settlement-exports/objects/a.csv", False),
+        ),
+        status=7,
+        insert_id="d",
+    )
+    (action,) = review_all([subject()], [event(), denied], grace=GRACE)[0].actions
+    assert (action.count, action.denied) == (2, 1)
