@@ -92,7 +92,9 @@ def test_an_allowed_domain_passes(tmp_path: Path) -> None:
 def test_a_policy_problem_points_at_the_value_that_breaks_the_rule(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     _policy_with(
-        root, "  alice-ng: alice@example.com\n", "  alice-ng: alice@example.com\n  zed: z@example.org\n"
+        root,
+        "  alice-ng: alice@example.com\n",
+        "  alice-ng: alice@example.com\n  zed: z@example.org\n",
     )
     text = (root / "policy/policy.yaml").read_text().splitlines()
     line = text.index("  zed: z@example.org") + 1
