@@ -177,7 +177,9 @@ def test_messages_name_the_permission_the_resource_and_what_happened() -> None:
     )
     outside = event(resource="projects/pci-prod-analytics", permissions=(), insert_id="out")
     bare = event(resource="", permissions=(), method="", service="", insert_id="bare")
-    reviews = review_all([subject()], [event(), late, denied, outside, bare], grace=GRACE)
+    checked = event(resource="projects/pci-prod-analytics/datasets/x", insert_id="checked")
+    events = [event(), late, denied, outside, bare, checked]
+    reviews = review_all([subject()], events, grace=GRACE)
     messages = {f.kind + ":" + ",".join(f.evidence): f.message for f in reviews[0].findings}
     assert messages["binding-not-expired:late"] == (
         f"cloudsql.instances.connect on {PROJECT}/instances/settlement succeeded after the grant"
@@ -189,6 +191,10 @@ def test_messages_name_the_permission_the_resource_and_what_happened() -> None:
     assert messages["unexplained:out"] == (
         "storage.objects.get on projects/pci-prod-analytics is not explained by this grant:"
         " resource outside the granted resources"
+    )
+    assert messages["unexplained:checked"] == (
+        "storage.objects.get on projects/pci-prod-analytics/datasets/x is not explained by this"
+        " grant: resource outside the granted resources"
     )
     assert messages["unexplained:bare"] == (
         "an action on ? is not explained by this grant: the entry names no resource and no"
