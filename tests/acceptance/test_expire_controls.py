@@ -96,3 +96,36 @@ def test_out_of_date_grants_of_remaining_requests_are_rewritten_in_the_commit(
     assert stale.read_bytes() == current
     committed = git(repo.root, "show", "HEAD:terraform/grants/inc-4533-chargeback-query.tf")
     assert committed.encode() == current
+
+
+def test_an_expired_request_without_a_grants_file_is_still_archived(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    (repo.root / "terraform/grants/inc-4512-settlement-batch.tf").unlink()
+
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+
+    alice = next(item for item in plan.items if item.path == ALICE)
+    assert alice.grants_path is None
+    assert plan.changes[ALICE] is None
+
+
+@pytest.mark.parametrize(
+    "path", ["requests/pci-prod/sub/x.yaml", "drafts/pci-prod/x.yaml", "requests/pci-prod/x.yml"]
+)
+def test_only_request_paths_have_an_archive_path(path: str) -> None:
+    assert expire.archive_path_of(path) is None
+    assert expire.archive_path_of(ALICE) == "archive/pci-prod/inc-4512-settlement-batch.yaml"
+
+
+def test_the_source_is_the_pull_that_added_the_request_not_a_later_edit(tmp_path: Path) -> None:
+    from tests.acceptance.test_expire_local import Pulls as ByCommit
+
+    repo = checkout(tmp_path)
+    added = git(repo.root, "rev-parse", "HEAD").strip()
+    path = repo.root / ALICE
+    path.write_bytes(path.read_bytes() + b"# a later edit\n")
+    git(repo.root, "commit", "-q", "-am", "Edit the request")
+    edited = git(repo.root, "rev-parse", "HEAD").strip()
+    lookup = request_pulls.source_pr_from_history(repo.root, ByCommit({added: [41], edited: [52]}))
+
+    assert lookup(ALICE) == 41

@@ -265,6 +265,26 @@ MUTANTS = (
         ),
     ),
     HandMutant(
+        "a later edit's pull request is named as the request's source",
+        "generator/github/request_pulls.py",
+        'git(root, "log", "--diff-filter=A", "--format=%H", "--", path)',
+        'git(root, "log", "--format=%H", "--", path)',
+        (
+            "tests/acceptance/test_expire_controls.py::"
+            "test_the_source_is_the_pull_that_added_the_request_not_a_later_edit",
+        ),
+    ),
+    HandMutant(
+        "an expired request without a grants file crashes the plan",
+        "generator/lifecycle/expire.py",
+        "if grants_path in grants and grants[grants_path] is None",
+        "if grants_path in grants or grants[grants_path] is None",
+        (
+            "tests/acceptance/test_expire_controls.py::"
+            "test_an_expired_request_without_a_grants_file_is_still_archived",
+        ),
+    ),
+    HandMutant(
         "the expiry pull request is looked up without its branch",
         "generator/github/client.py",
         'self._repo.get_pulls(state="open", head=f"{self._owner}:{branch}", base=base)',

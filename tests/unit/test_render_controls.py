@@ -108,3 +108,22 @@ def test_the_description_limit_is_exact() -> None:
     cut = render.description(make_request(reason=fits + "y"))
     assert len(cut) == render.DESCRIPTION_LIMIT
     assert cut == f"INC-4512: {fits[:-1]}…"
+
+
+@pytest.mark.parametrize(
+    ("request_id", "prefix"), [("9a-batch", "_9a-batch_"), ("a9-batch", "a9-batch_")]
+)
+def test_a_name_gets_an_underscore_only_when_the_id_starts_with_a_digit(
+    request_id: str, prefix: str
+) -> None:
+    text = render_request(make_request(request_id=request_id))
+    assert f'"google_project_iam_member" "{prefix}' in text
+
+
+def test_unreadable_literals_are_refused_with_what_is_wrong() -> None:
+    from generator.terraform.hcl import HclError, decode_string
+
+    with pytest.raises(HclError, match="not a quoted string literal"):
+        decode_string("bare")
+    with pytest.raises(HclError, match=r"unknown escape sequence \\q"):
+        decode_string('"\\q"')
