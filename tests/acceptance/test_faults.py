@@ -41,15 +41,22 @@ GOOGLE_FAULTS: dict[str, Fault] = {
 }
 # GitHub's REST API writes `message` and `documentation_url`, never Google's envelope.
 GITHUB_FAULTS: dict[str, Fault] = {
-    "429": {"status": 429, "headers": {"Retry-After": "1"}, "json": {
-        "message": "API rate limit exceeded for installation ID 4182.",
-        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
-    }},
+    "429": {
+        "status": 429,
+        "headers": {"Retry-After": "1"},
+        "json": {
+            "message": "API rate limit exceeded for installation ID 4182.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        },
+    },
     "500": {"status": 500, "json": json.loads((DATA / "github" / "error_5xx.json").read_text())},
 }
 SHARED_FAULTS: dict[str, Fault] = {
-    "502": {"status": 502, "body": "<html><body>502 Bad Gateway</body></html>",
-            "content_type": "text/html"},
+    "502": {
+        "status": 502,
+        "body": "<html><body>502 Bad Gateway</body></html>",
+        "content_type": "text/html",
+    },
     "timeout": {"body": requests.exceptions.ReadTimeout("read timed out")},
 }
 TRUNCATED = {
@@ -86,8 +93,9 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
     monkeypatch.setattr(adapters, "build_session", requests.Session)
-    monkeypatch.setattr(adapters, "logging_client",
-                        lambda project: logging_client(project, AnonymousCredentials()))
+    monkeypatch.setattr(
+        adapters, "logging_client", lambda project: logging_client(project, AnonymousCredentials())
+    )
     return repo
 
 
@@ -104,12 +112,21 @@ def _iam(http: responses.RequestsMock) -> None:
     orphan = json.loads((DATA / "drift" / "project_orphan_v3.json").read_text())
     http.add(responses.POST, IAM, json=orphan)
     healthy = {"version": 3, "etag": "BwYbH9aE6Kc=", "bindings": []}
-    http.add(responses.POST, re.compile(r"https://cloudresourcemanager\.googleapis\.com/.*"),
-             json=healthy)
-    http.add(responses.GET, re.compile(r"https://storage\.googleapis\.com/.*"),
-             json={**healthy, "kind": "storage#policy"})
-    for pattern in (r"https://secretmanager\.googleapis\.com/.*",
-                    r"https://bigquery\.googleapis\.com/.*", r"https://iam\.googleapis\.com/.*"):
+    http.add(
+        responses.POST,
+        re.compile(r"https://cloudresourcemanager\.googleapis\.com/.*"),
+        json=healthy,
+    )
+    http.add(
+        responses.GET,
+        re.compile(r"https://storage\.googleapis\.com/.*"),
+        json={**healthy, "kind": "storage#policy"},
+    )
+    for pattern in (
+        r"https://secretmanager\.googleapis\.com/.*",
+        r"https://bigquery\.googleapis\.com/.*",
+        r"https://iam\.googleapis\.com/.*",
+    ):
         http.add(responses.GET, re.compile(pattern), json=healthy)
         http.add(responses.POST, re.compile(pattern), json=healthy)
 
@@ -132,14 +149,35 @@ class Adapter:
 
 
 ADAPTERS: dict[str, Adapter] = {
-    "github": Adapter(responses.GET, GITHUB, _github, ["verify-approvals", "--commit", MERGE], 0,
-                      "carol-diaz"),
-    "iam": Adapter(responses.POST, IAM, _iam, ["drift", "--now", "2026-12-10T00:00:00Z"], 1,
-                   "inc-4498-hand-made"),
-    "logging": Adapter(responses.POST, LOGGING, _logging,
-                       ["review", "--source", "logging", "--until", "2026-12-10T00:00:00Z",
-                        "--since", "30d", "--project", "pci-prod-payments"], 1,
-                       "inc-4512-settlement-batch: CRITICAL"),
+    "github": Adapter(
+        responses.GET, GITHUB, _github, ["verify-approvals", "--commit", MERGE], 0, "carol-diaz"
+    ),
+    "iam": Adapter(
+        responses.POST,
+        IAM,
+        _iam,
+        ["drift", "--now", "2026-12-10T00:00:00Z"],
+        1,
+        "inc-4498-hand-made",
+    ),
+    "logging": Adapter(
+        responses.POST,
+        LOGGING,
+        _logging,
+        [
+            "review",
+            "--source",
+            "logging",
+            "--until",
+            "2026-12-10T00:00:00Z",
+            "--since",
+            "30d",
+            "--project",
+            "pci-prod-payments",
+        ],
+        1,
+        "inc-4512-settlement-batch: CRITICAL",
+    ),
 }
 
 
@@ -178,8 +216,13 @@ def test_an_empty_answer_is_told_apart_from_the_healthy_one(
 
 @pytest.mark.parametrize("name", FAULT_NAMES)
 @pytest.mark.parametrize("adapter", sorted(ADAPTERS))
-def test_one_fault_then_recovery(root: Path, http: responses.RequestsMock, adapter: str,
-                                 name: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_fault_then_recovery(
+    root: Path,
+    http: responses.RequestsMock,
+    adapter: str,
+    name: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     chosen = ADAPTERS[adapter]
     http.add(chosen.method, chosen.url, **fault(adapter, name))  # answered first, once
     chosen.healthy(http)
@@ -192,8 +235,13 @@ def test_one_fault_then_recovery(root: Path, http: responses.RequestsMock, adapt
 
 @pytest.mark.parametrize("name", FAULT_NAMES)
 @pytest.mark.parametrize("adapter", sorted(ADAPTERS))
-def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock, adapter: str,
-                                       name: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_persistent_fault_ends_clearly(
+    root: Path,
+    http: responses.RequestsMock,
+    adapter: str,
+    name: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     chosen = ADAPTERS[adapter]
     for _ in range(6):
         http.add(chosen.method, chosen.url, **fault(adapter, name))
@@ -207,8 +255,9 @@ def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock,
         assert code == 1
         assert "INCOMPLETE" in captured.out
         reports = sorted((root / "reports").rglob("*.md"))
-        assert reports and all("INCOMPLETE" in r.read_text() for r in reports
-                               if "summary" not in r.parts)
+        assert reports and all(
+            "INCOMPLETE" in r.read_text() for r in reports if "summary" not in r.parts
+        )
     else:
         assert code == 3
         assert "lapse: error:" in captured.err and "failed" in captured.err
@@ -217,12 +266,16 @@ def test_persistent_fault_ends_clearly(root: Path, http: responses.RequestsMock,
     chosen.healthy(http)
     _clean_run(root, chosen, capsys)  # healthy again: the same outcome as a clean run
     if adapter == "logging":
-        assert not any("INCOMPLETE" in r.read_text() for r in (root / "reports").rglob("*.md")
-                       if "summary" not in r.parts)
+        assert not any(
+            "INCOMPLETE" in r.read_text()
+            for r in (root / "reports").rglob("*.md")
+            if "summary" not in r.parts
+        )
 
 
-def test_logging_pagination_that_repeats_a_token(root: Path, http: responses.RequestsMock,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_logging_pagination_that_repeats_a_token(
+    root: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     answers_may_go_unused(http, "the loop must be cut before every repeated page is read")
     for _ in range(12):
         http.add(responses.POST, LOGGING, json={"entries": [], "nextPageToken": "same"})
@@ -234,8 +287,9 @@ def test_logging_pagination_that_repeats_a_token(root: Path, http: responses.Req
     assert len(http.calls) < 12 * 4, "the loop was cut, not followed"
 
 
-def test_github_pagination_that_repeats_a_page(root: Path, http: responses.RequestsMock,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_pagination_that_repeats_a_page(
+    root: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     pull = json.loads((DATA / "github" / "pull.json").read_text())
     link = {"Link": f'<{GITHUB.replace(":443", "")}?page=2>; rel="next"'}  # as GitHub writes it
     http.add(responses.GET, GITHUB, json=[pull], headers=link)
@@ -257,8 +311,12 @@ def test_roles_sync_retries_the_iam_api_then_gives_up_clearly(
     answers: list[Exception | types.Role] = [
         api_exceptions.ServiceUnavailable("unavailable"),
         api_exceptions.TooManyRequests("quota"),
-        types.Role(name="roles/logging.viewer", title="Logs Viewer", stage="GA",
-                   included_permissions=["logging.logEntries.list"]),
+        types.Role(
+            name="roles/logging.viewer",
+            title="Logs Viewer",
+            stage="GA",
+            included_permissions=["logging.logEntries.list"],
+        ),
     ]
 
     class FlakyIAM:

@@ -383,7 +383,7 @@ def test_apply_applies_the_plan_it_verified() -> None:
     job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
     plan = step_index(job, "plan -input=false -no-color -out=tfplan")
     shown = step_index(job, "show -json tfplan > plan.json")
-    verify = step_index(job, "-m generator verify-plan plan.json --since-commit \"$APPLIED\"")
+    verify = step_index(job, '-m generator verify-plan plan.json --since-commit "$APPLIED"')
     assert "--evidence verify-plan.json" in steps(job)[verify]["run"]
     applied = next(s for s in steps(job) if s.get("id") == "applied")
     assert steps(job)[verify]["env"]["APPLIED"] == "${{ steps.applied.outputs.sha }}"
