@@ -84,23 +84,25 @@ def test_out_of_date_grants_of_remaining_requests_are_rewritten_in_the_commit(
     tmp_path: Path,
 ) -> None:
     repo = checkout(tmp_path)
-    stale = repo.root / "terraform/grants/inc-4533-chargeback-query.tf"
+    stale = repo.root / "terraform/grants/pci-prod.inc-4533-chargeback-query.tf"
     current = stale.read_bytes()
     stale.write_bytes(current.replace(b"Reconcile", b"Stale text"))
     git(repo.root, "commit", "-q", "-am", "A grants file out of date")
 
     plan = expire.plan_expiry(repo, NOW, timedelta(0))
-    assert plan.rerendered == ("terraform/grants/inc-4533-chargeback-query.tf",)
+    assert plan.rerendered == ("terraform/grants/pci-prod.inc-4533-chargeback-query.tf",)
     assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
 
     assert stale.read_bytes() == current
-    committed = git(repo.root, "show", "HEAD:terraform/grants/inc-4533-chargeback-query.tf")
+    committed = git(
+        repo.root, "show", "HEAD:terraform/grants/pci-prod.inc-4533-chargeback-query.tf"
+    )
     assert committed.encode() == current
 
 
 def test_an_expired_request_without_a_grants_file_is_still_archived(tmp_path: Path) -> None:
     repo = checkout(tmp_path)
-    (repo.root / "terraform/grants/inc-4512-settlement-batch.tf").unlink()
+    (repo.root / "terraform/grants/pci-prod.inc-4512-settlement-batch.tf").unlink()
 
     plan = expire.plan_expiry(repo, NOW, timedelta(0))
 

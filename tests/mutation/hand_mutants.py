@@ -27,6 +27,7 @@ RULE_TESTS = "tests/unit/test_rules_boundaries.py::"
 CODEOWNERS = "generator/github/codeowners.py"
 CODEOWNERS_TESTS = "tests/unit/test_codeowners_controls.py::"
 ANALYSIS = "generator/review/analysis.py"
+VERDICTS = "generator/review/verdicts.py"
 ANALYSIS_TESTS = "tests/unit/review/test_analysis_controls.py::"
 
 MUTANTS = (
@@ -203,29 +204,29 @@ MUTANTS = (
         ("tests/acceptance/test_expire_controls.py::test_the_merged_pull_is_named_as_the_source",),
     ),
     HandMutant(
-        "an event in another window of the same person drops every later event",
+        "an event before the window drops every later event (continue -> break)",
         ANALYSIS,
-        "for begin, end in subject.other_windows):\n            continue",
-        "for begin, end in subject.other_windows):\n            break",
-        (ANALYSIS_TESTS + "test_an_event_in_another_window_does_not_hide_later_events",),
+        "if start is not None and event.timestamp < start:\n            continue",
+        "if start is not None and event.timestamp < start:\n            break",
+        (ANALYSIS_TESTS + "test_an_event_before_the_start_does_not_hide_later_events",),
     ),
     HandMutant(
         "SetIAMPolicy is matched case-sensitively",
-        ANALYSIS,
+        VERDICTS,
         "method.lower().endswith(_SET_IAM_POLICY)",
         'method.endswith("SetIamPolicy")',
         (ANALYSIS_TESTS + "test_every_spelling_of_a_policy_change_or_key_is_critical",),
     ),
     HandMutant(
         "a status-7 denial without authorizationInfo is not reported",
-        ANALYSIS,
+        VERDICTS,
         "if not denied and event.status_code == PERMISSION_DENIED:",
         "if False:",
         (ANALYSIS_TESTS + "test_a_status_7_denial_without_authorization_info_is_reported",),
     ),
     HandMutant(
         "an entry without authorizationInfo skips the coverage check",
-        ANALYSIS,
+        VERDICTS,
         'yield "", event.resource_name, _resource_reason(subject, event)',
         'yield "", event.resource_name, ""',
         (
@@ -242,9 +243,9 @@ MUTANTS = (
     ),
     HandMutant(
         "a failed policy change that was not denied is CRITICAL persistence",
-        ANALYSIS,
-        "if event.status_code != 0 or any(",
-        "if event.status_code == PERMISSION_DENIED or any(",
+        VERDICTS,
+        "return event.status_code == 0 and all(granted",
+        "return event.status_code != PERMISSION_DENIED and all(granted",
         (ANALYSIS_TESTS + "test_a_failed_policy_change_that_was_not_denied_is_not_persistence",),
     ),
     HandMutant(
