@@ -1,7 +1,9 @@
 """Suite-wide fixtures.
 
 Every test runs with `responses` active, so a stray real HTTP call fails loudly instead of
-reaching the network.
+reaching the network, and every answer a test registers must be asked for: an answer left
+unused means the code skipped a call the test expected (a second page, a team lookup).
+`tests.support.answers_may_go_unused` relaxes that for fakes that serve every route.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import responses
 @pytest.fixture(autouse=True)
 def http() -> Iterator[responses.RequestsMock]:
     """The suite's HTTP mock; tests register expected calls with `http.add(...)`."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
 
 

@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
+
+from tests.support import answers_may_go_unused
 
 DATA = Path(__file__).resolve().parent / "data" / "github"
 API = "https://api.github.com:443"  # PyGithub always names the port
@@ -69,6 +72,8 @@ class FakeGitHub:
     """
 
     def __init__(self, http: responses.RequestsMock) -> None:
+        self.http = http
+        answers_may_go_unused(http, "a stateful fake of every route; tests assert which ran")
         self.refs = {"refs/heads/main": BASE}
         self.trees = {BASE: BASE_TREE}  # commit -> tree
         self.pulls: list[dict[str, Any]] = []
@@ -175,13 +180,43 @@ class FakeGitHub:
         return self.reply(200, git_ref(name, self.refs[name]))
 
     def list_pulls(self, request: Any) -> Reply:
-        return self.reply(200, [p for p in self.pulls if p["state"] == "open"])
+        # As GitHub filters: `state` (default open), `head` as owner:branch, `base` as a branch.
+        query = parse_qs(urlsplit(request.url).query)
+        state = query.get("state", ["open"])[0]
+        head = query.get("head", [None])[0]
+        base = query.get("base", [None])[0]
+        found = [
+            p
+            for p in self.pulls
+            if state in ("all", p["state"])
+            and head in (None, p["head"]["label"])
+            and base in (None, p["base"]["ref"])
+        ]
+        return self.reply(200, found)
 
     def post_pull(self, request: Any) -> Reply:
         data = json.loads(request.body)
         created = open_pull(43 + len(self.pulls), data["title"], data["body"])
+        created["head"] = {
+            **created["head"],
+            "ref": data["head"],
+            "label": f"example-org:{data['head']}",
+        }
+        created["base"] = {
+            **created["base"],
+            "ref": data["base"],
+            "label": f"example-org:{data['base']}",
+        }
         self.pulls.append(created)
         return self.reply(201, created)
+
+    def add_pull(self, number: int, head: str, base: str = "main", state: str = "open") -> None:
+        """A pull request someone else opened, from `head` (a branch of example-org) to `base`."""
+        pull = open_pull(number, f"Unrelated pull request #{number}", "")
+        pull["state"] = state
+        pull["head"] = {**pull["head"], "ref": head, "label": f"example-org:{head}"}
+        pull["base"] = {**pull["base"], "ref": base, "label": f"example-org:{base}"}
+        self.pulls.append(pull)
 
     def patch_pull(self, request: Any) -> Reply:
         found = next(p for p in self.pulls if p["number"] == self.number(request, "/pulls/"))

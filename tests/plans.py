@@ -19,6 +19,7 @@ from typing import Any
 import responses
 
 from generator.terraform.render import Block
+from tests.support import answers_may_go_unused
 
 DATA = Path(__file__).resolve().parent / "data" / "github"
 API = "https://api.github.com:443"
@@ -213,6 +214,7 @@ def serve_history(
     http: responses.RequestsMock, history: History, teams: dict[str, list[str]]
 ) -> None:
     """Answer the reads verification makes: pulls of a commit, files, reviews, contents, teams."""
+    answers_may_go_unused(http, "a fake GitHub history serving every read a verification may make")
 
     def reply(status: int, data: Any) -> tuple[int, dict[str, str], str]:
         return status, {"Content-Type": "application/json"}, json.dumps(data)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import requests
 import responses
 
+from tests.support import answers_may_go_unused
+
 OWNER, NAME = "example-org", "access"
 REPO = f"api.github.com/repos/{OWNER}/{NAME}"
 ORG_ID = "618305524870"
@@ -142,6 +144,7 @@ class World:
         edit(answer[1])
 
     def install(self, mock: responses.RequestsMock) -> None:
+        answers_may_go_unused(mock, "one fake answering every GitHub and Google Cloud route")
         for method in (responses.GET, responses.POST):
             mock.add_callback(method, re.compile(r"https://[a-z.]+(:443)?/.*"), self._answer)
 

@@ -50,7 +50,7 @@ def source_pr_from_history(root: Path, github: CommitPulls) -> SourcePR:
 
 def _pull_of(pulls: Sequence[PullInfo]) -> int | None:
     # A commit can sit in several pull requests (a branch reused, a revert); the merged one
-    # brought the request in.
+    # brought the request in. An open or closed-unmerged one did not: naming it would send
+    # reminders and evidence to a pull request nobody approved the request in.
     merged = [pull.number for pull in pulls if pull.merged]
-    candidates = merged or [pull.number for pull in pulls]
-    return min(candidates) if candidates else None
+    return min(merged) if merged else None

@@ -20,6 +20,7 @@ from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
 from generator.github.approvals import NO_PULL, verify_approvals
 from generator.github.client import GitHubClient
+from tests.support import answers_may_go_unused
 
 DATA = Path(__file__).parents[1] / "data" / "github"
 API = "https://api.github.com:443"  # PyGithub always names the port
@@ -137,7 +138,12 @@ def serve(
     texts: dict[str, str] | None = None,
     members: tuple[str, ...] = ("carol-diaz", "dave-li"),
 ) -> None:
-    """Answer the calls one verification makes for pull request #42, merged as MERGE."""
+    """Answer the calls one verification may make for pull request #42, merged as MERGE.
+
+    Which of them a verification skips (reviews, contents, team members) is asserted with
+    `called` where it matters.
+    """
+    answers_may_go_unused(http, "every call a verification may make for pull request #42")
     http.add(responses.GET, f"{REPO}/commits/{MERGE}/pulls", json=[pull(author)])
     http.add(responses.GET, f"{REPO}/pulls/42/files", json=files or [changed(PCI_REQUEST)])
     http.add(responses.GET, f"{REPO}/pulls/42/reviews", json=reviews)
@@ -206,7 +212,12 @@ def test_evidence_names_pull_approvers_and_times(
     assert evidence["requests"][0]["approvals"] == [
         {"approver": "carol-diaz", "review_id": 2406019913, "submitted_at": "2026-11-30T08:40:02Z"}
     ]
-    assert result.to_json() == result.to_json()
+    assert (evidence["commit"], evidence["ok"], evidence["problems"]) == (MERGE, True, [])
+    assert evidence["requests"][0]["path"] == PCI_REQUEST
+    assert evidence["requests"][0]["requester"] == "alice@example.com"
+    assert (evidence["requests"][0]["ok"], evidence["requests"][0]["reasons"]) == (True, [])
+    # Stable bytes: keys sorted at every level, so two runs on one merge write one file.
+    assert result.to_json() == json.dumps(evidence, indent=2, sort_keys=True, ensure_ascii=False)
     assert list(evidence) == sorted(evidence)
 
 

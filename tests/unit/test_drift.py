@@ -429,12 +429,26 @@ def test_server_errors_until_the_last_attempt_end_in_service_error(
 
 
 def test_permission_denied_is_not_retried(http: responses.RequestsMock) -> None:
-    http.add(responses.GET, BUCKET_URL, status=403, json=policy("error_403.json"))
+    # Cloud Storage's JSON API answers in its own shape: `errors[]` with a `reason`, no `status`.
+    http.add(responses.GET, BUCKET_URL, status=403, json=policy("storage_error_403.json"))
 
     with pytest.raises(
-        ServiceError, match=r"bucket settlement-exports.*HTTP 403 PERMISSION_DENIED"
+        ServiceError,
+        match=r"bucket settlement-exports.*HTTP 403 .*does not have "
+        r"storage\.buckets\.getIamPolicy access",
     ):
         reader().get_policy("bucket", "settlement-exports")
+
+    assert len(http.calls) == 1
+
+
+def test_resource_manager_permission_denied_is_named(http: responses.RequestsMock) -> None:
+    http.add(responses.POST, PROJECT_URL, status=403, json=policy("error_403.json"))
+
+    with pytest.raises(
+        ServiceError, match=r"project pci-prod-payments.*HTTP 403 PERMISSION_DENIED"
+    ):
+        reader().get_policy("project", "pci-prod-payments")
 
     assert len(http.calls) == 1
 

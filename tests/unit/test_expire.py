@@ -364,3 +364,23 @@ def test_reminders_cover_now_exclusive_to_now_plus_within_inclusive(
     assert expire.remind(client, repo, at_expiry, timedelta(hours=1), sources.get) == []
     edge = at_expiry - timedelta(hours=1)
     assert expire.remind(client, repo, edge, timedelta(hours=1), sources.get) == [44]
+
+
+def test_other_pull_requests_are_never_taken_for_the_expiry_pull(
+    repo: Repo, github: FakeGitHub, client: GitHubClient
+) -> None:
+    github.add_pull(7, head="feature/new-target")  # open into main, another branch
+    github.add_pull(8, head="lapse/expire", base="release")  # our branch, another base
+    github.add_pull(9, head="lapse/expire", state="closed")  # ours, but closed
+
+    opened = expire.apply_pr(client, plan(repo))
+
+    assert opened is not None and opened.number == 46
+    assert [(p["number"], p["title"]) for p in github.pulls][:3] == [
+        (7, "Unrelated pull request #7"),
+        (8, "Unrelated pull request #8"),
+        (9, "Unrelated pull request #9"),
+    ]
+    assert github.label_bodies == [["lapse-expire"]]
+    listed = [c.request.url for c in github.http.calls if c.request.method == "GET"]
+    assert any("head=example-org%3Alapse%2Fexpire" in (url or "") for url in listed)

@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
-EXPECTED = {"validate", "apply", "expire", "review", "drift", "ci", "failure-issue"}
+EXPECTED = {"validate", "apply", "expire", "review", "drift", "ci", "failure-issue", "mutation"}
 
 # A workflow of this repository, called as a reusable workflow: pinned by being in the same commit.
 LOCAL_WORKFLOW = re.compile(r"^\s*uses:\s*\./\.github/workflows/[a-z-]+\.yml\s*$")
@@ -181,9 +181,25 @@ def test_no_expressions_inside_run(path: Path) -> None:
             assert "${{" not in script, f"{where}: pass values to run: through env:"
 
 
-@pytest.mark.parametrize("path", FILES, ids=ids(FILES))
+def with_trigger(name: str) -> list[Path]:
+    return [p for p in FILES if name in triggers(load(p))]
+
+
+# Parametrized over the workflows that have the trigger, so that no case passes by returning early.
+SCHEDULED = with_trigger("schedule")
+PULL_REQUEST = with_trigger("pull_request")
+
+
+def test_the_trigger_lists_hold_the_workflows_they_name() -> None:
+    assert {p.stem for p in SCHEDULED} >= {"expire", "review", "drift", "mutation"}
+    assert {p.stem for p in PULL_REQUEST} >= {"validate", "ci"}
+
+
+@pytest.mark.parametrize("path", SCHEDULED, ids=ids(SCHEDULED))
 def test_schedules_avoid_the_top_of_the_hour(path: Path) -> None:
-    for entry in triggers(load(path)).get("schedule") or []:
+    entries = triggers(load(path))["schedule"]
+    assert isinstance(entries, list) and entries, "schedule: needs at least one cron"
+    for entry in entries:
         minute = entry["cron"].split()[0]
         assert minute.isdigit(), f"cron minute must be one fixed minute: {entry['cron']}"
         assert 0 < int(minute) < 60, f"cron minute must not be 0: {entry['cron']}"
@@ -207,10 +223,9 @@ def test_checkouts_do_not_keep_the_token(path: Path) -> None:
                 assert kept in (False, "false"), f"{name}: persist-credentials must be false"
 
 
-@pytest.mark.parametrize("path", FILES, ids=ids(FILES))
+@pytest.mark.parametrize("path", PULL_REQUEST, ids=ids(PULL_REQUEST))
 def test_jobs_running_pull_request_code_cannot_write(path: Path) -> None:
-    if "pull_request" not in triggers(load(path)):
-        return
+    checked = 0
     for name, job in jobs(load(path)).items():
         checks_out = any(
             str(step.get("uses", "")).startswith("actions/checkout@") for step in steps(job)
@@ -219,6 +234,8 @@ def test_jobs_running_pull_request_code_cannot_write(path: Path) -> None:
             continue
         writes = {s for s, level in (job.get("permissions") or {}).items() if level == "write"}
         assert writes <= WRITE_ALLOWED_WITH_PR_CODE, f"{name}: writes {writes} with PR code"
+        checked += 1
+    assert checked, "a pull_request workflow that checks out no code: nothing was checked"
 
 
 def test_apply_is_never_cancelled_and_runs_in_production() -> None:
@@ -366,7 +383,7 @@ def test_apply_applies_the_plan_it_verified() -> None:
     job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
     plan = step_index(job, "plan -input=false -no-color -out=tfplan")
     shown = step_index(job, "show -json tfplan > plan.json")
-    verify = step_index(job, "-m generator verify-plan plan.json --since-commit \"$APPLIED\"")
+    verify = step_index(job, '-m generator verify-plan plan.json --since-commit "$APPLIED"')
     assert "--evidence verify-plan.json" in steps(job)[verify]["run"]
     applied = next(s for s in steps(job) if s.get("id") == "applied")
     assert steps(job)[verify]["env"]["APPLIED"] == "${{ steps.applied.outputs.sha }}"

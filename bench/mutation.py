@@ -1,0 +1,312 @@
+"""Mutation testing of the modules that decide or prove who gets access.
+
+    python bench/mutation.py [--module NAME ...] [--max-children N] [--report FILE]
+    python bench/mutation.py --sample 40   # about 40 mutants per module, the same each run
+    python bench/mutation.py --hand        # the hand-made mutants of tests/mutation/
+
+Runs mutmut (configured under [tool.mutmut] in pyproject.toml) on the chosen modules (all of
+MODULES by default), prints the mutation score of each, and lists every mutant that survived
+and is not explained in tests/mutation/equivalent.yaml. Exit status: 0 when there is no such
+new survivor, 1 when there is (the report says which), 2 when mutmut itself failed.
+
+CLI tests run in-process under mutation (LAPSE_CLI_IN_PROCESS=1, see tests/acceptance/cli.py),
+so mutants reached only through `lapse ...` are seen too. Results are cached under mutants/;
+delete that folder to start over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWN = ROOT / "tests" / "mutation" / "equivalent.yaml"
+
+# Module name -> mutant name patterns (mutmut names mutants `<module>.x_<function>__mutmut_<n>`).
+MODULES: dict[str, tuple[str, ...]] = {
+    "approvals": ("generator.github.approvals.*",),
+    "codeowners": ("generator.github.codeowners.*",),
+    "rules": ("generator.checks.rules.*",),
+    "render": ("generator.terraform.render.*", "generator.terraform.hcl.*"),
+    "conditions": ("generator.terraform.conditions.*",),
+    "expire": ("generator.lifecycle.expire.*", "generator.github.request_pulls.*"),
+    "analysis": ("generator.review.analysis.*",),
+}
+KILLED = {1, 3, 37}  # a failing test, pytest's internal error, the type checker
+SURVIVED = {0}
+NOT_RUN = {None, 2}  # not checked yet, interrupted
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    name: str
+    exit_code: int | None
+    change: str  # the removed and added lines, e.g. "- a < b\n+ a <= b"
+
+    @property
+    def function(self) -> str:
+        return self.name.rsplit("__mutmut_", 1)[0]
+
+    @property
+    def status(self) -> str:
+        if self.exit_code in KILLED:
+            return "killed"
+        if self.exit_code in SURVIVED:
+            return "survived"
+        if self.exit_code in NOT_RUN:
+            return "not run"
+        if self.exit_code in (5, 33):
+            return "no tests"
+        return "timeout or crash"  # counted as killed: the mutant did not pass
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    module: str
+    killed: int
+    survived: int
+    no_tests: int
+    other: int
+
+    @property
+    def total(self) -> int:
+        return self.killed + self.survived + self.no_tests + self.other
+
+    @property
+    def percent(self) -> float:
+        """Killed (timeouts included) out of every mutant run or left untested."""
+        return 100.0 * (self.killed + self.other) / self.total if self.total else 100.0
+
+
+def module_of(name: str, modules: Mapping[str, Sequence[str]] = MODULES) -> str | None:
+    return next(
+        (m for m, patterns in modules.items() if any(fnmatch.fnmatch(name, p) for p in patterns)),
+        None,
+    )
+
+
+def change_of(diff: str) -> str:
+    """The changed lines of mutmut's diff, without the file headers or context."""
+    lines = [
+        line[0] + " " + line[1:].strip()
+        for line in diff.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    return "\n".join(lines)
+
+
+def fingerprint(mutant: Mutant) -> tuple[str, str]:
+    """What identifies a mutant across runs: its function and its change (not its number)."""
+    return mutant.function, mutant.change
+
+
+def load_known(path: Path = KNOWN) -> dict[tuple[str, str], str]:
+    """Explained survivors: (function, change) -> why the mutant cannot be told apart."""
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    known: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        change = "\n".join(line.strip() for line in str(entry["change"]).strip().splitlines())
+        why = str(entry.get("why") or "").strip()
+        if not why:
+            raise ValueError(f"{path}: {entry['function']} is listed without a reason")
+        known[(entry["function"], change)] = why
+    return known
+
+
+COLUMNS = ("killed", "survived", "no tests")
+
+
+def scores(
+    mutants: Iterable[Mutant], modules: Mapping[str, Sequence[str]] = MODULES
+) -> list[Score]:
+    counts: dict[str, list[int]] = {m: [0, 0, 0, 0] for m in modules}
+    for mutant in mutants:
+        module = module_of(mutant.name, modules)
+        if module is None or mutant.status == "not run":
+            continue
+        column = COLUMNS.index(mutant.status) if mutant.status in COLUMNS else 3
+        counts[module][column] += 1
+    return [Score(m, *c) for m, c in counts.items() if sum(c)]
+
+
+def new_survivors(mutants: Iterable[Mutant], known: Mapping[tuple[str, str], str]) -> list[Mutant]:
+    """Survivors and untested mutants that no entry of the equivalent list explains."""
+    return [
+        m for m in mutants if m.status in ("survived", "no tests") and fingerprint(m) not in known
+    ]
+
+
+def report(found: Sequence[Score], fresh: Sequence[Mutant]) -> str:
+    lines = [
+        "| module | mutants | killed | survived | no tests | score |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in found:
+        lines.append(
+            f"| {s.module} | {s.total} | {s.killed + s.other} | {s.survived} | {s.no_tests} "
+            f"| {s.percent:.1f}% |"
+        )
+    if not fresh:
+        return "\n".join([*lines, "", "No new survivors."]) + "\n"
+    lines += [
+        "",
+        f"{len(fresh)} new survivor(s): kill each with a test, or explain it in "
+        "tests/mutation/equivalent.yaml.",
+        "",
+    ]
+    for mutant in fresh:
+        lines += [f"### `{mutant.name}` ({mutant.status})", "", "```diff", mutant.change, "```", ""]
+    return "\n".join(lines)
+
+
+# --- running mutmut ---------------------------------------------------------------------------
+
+
+def run_mutmut(patterns: Sequence[str], max_children: int) -> int:
+    env = {**os.environ, "LAPSE_CLI_IN_PROCESS": "1"}
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    return subprocess.run([*command, *patterns], cwd=ROOT, env=env, check=False).returncode
+
+
+def sample(names: Sequence[str], size: int) -> list[str]:
+    """About `size` names spread evenly over the sorted list: the same ones on every run."""
+    ordered = sorted(names)
+    step = max(1, -(-len(ordered) // size))
+    return ordered[::step]
+
+
+def sampled_names(chosen: Mapping[str, Sequence[str]], size: int, max_children: int) -> list[str]:
+    """Generate the mutants (mutmut does so before running any), then pick a sample per module."""
+    # A pattern that matches no mutant: mutmut generates every mutant, collects which tests
+    # reach which function, then finds nothing to run (and says so with a non-zero status).
+    run_mutmut(["generator.no_such_module.*"], max_children)
+    names = [m.name for m in read_results(with_changes=False)]
+    return [
+        name
+        for module, patterns in chosen.items()
+        for name in sample([n for n in names if module_of(n, {module: patterns})], size)
+    ]
+
+
+def read_results(root: Path = ROOT, *, with_changes: bool = True) -> list[Mutant]:
+    """Every mutant mutmut has a verdict or a placeholder for, with its change."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant  # noqa: PLC0415 - dev only
+
+    found: list[Mutant] = []
+    cwd = Path.cwd()
+    os.chdir(root)  # mutmut resolves its files from the working directory
+    try:
+        for meta in sorted((root / "mutants").rglob("*.py.meta")):
+            source = meta.relative_to(root / "mutants").with_suffix("")
+            codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+            for name, code in sorted(codes.items()):
+                wanted = with_changes and code in SURVIVED | {5, 33}
+                diff = get_diff_for_mutant(name, path=source) if wanted else ""
+                found.append(Mutant(name, code, change_of(diff)))
+    finally:
+        os.chdir(cwd)
+    return found
+
+
+# --- hand-made mutants -------------------------------------------------------------------------
+
+COPIED = ("generator", "tests", "policy", "schemas", "terraform", "requests", "bench", ".github")
+
+
+def run_hand_mutants(root: Path = ROOT) -> list[str]:
+    """Apply each mutant of tests/mutation/hand_mutants.py to a copy; the survivors' names."""
+    sys.path.insert(0, str(root))
+    from tests.mutation.hand_mutants import MUTANTS  # noqa: PLC0415 - needs the path above
+
+    survivors: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "repo"
+        for folder in COPIED:
+            shutil.copytree(root / folder, copy / folder, ignore=shutil.ignore_patterns("mutants"))
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(root / name, copy / name)
+        for mutant in MUTANTS:
+            target = copy / mutant.path
+            original = target.read_text(encoding="utf-8")
+            if original.count(mutant.old) != 1:
+                survivors.append(f"{mutant.name}: the text to mutate is gone from {mutant.path}")
+                continue
+            target.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
+            try:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "-x",
+                        "-p",
+                        "no:cacheprovider",
+                        *mutant.tests,
+                    ],
+                    cwd=copy,
+                    env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+            finally:
+                target.write_text(original, encoding="utf-8")
+            verdict = (
+                "killed" if done.returncode == 1 else f"SURVIVED (pytest exit {done.returncode})"
+            )
+            print(f"{verdict}: {mutant.name} -> {', '.join(mutant.tests)}")
+            if done.returncode != 1:
+                survivors.append(mutant.name)
+    return survivors
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", choices=sorted(MODULES), default=[])
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--report", type=Path, help="also write the report here (Markdown)")
+    parser.add_argument("--no-run", action="store_true", help="report on the last run only")
+    parser.add_argument(
+        "--hand", action="store_true", help="only the hand-made mutants of tests/mutation"
+    )
+    parser.add_argument(
+        "--sample", type=int, default=0, help="run about this many mutants per module"
+    )
+    options = parser.parse_args(argv)
+    if options.hand:
+        survivors = run_hand_mutants()
+        for name in survivors:
+            print(f"not killed: {name}", file=sys.stderr)
+        return 1 if survivors else 0
+    chosen = {m: MODULES[m] for m in options.module or MODULES}
+    patterns = [p for group in chosen.values() for p in group]
+    if options.sample:
+        patterns = sampled_names(chosen, options.sample, options.max_children)
+    if not options.no_run and run_mutmut(patterns, options.max_children) != 0:
+        print("mutmut failed; see its output above", file=sys.stderr)
+        return 2
+    mutants = [m for m in read_results() if module_of(m.name, chosen)]
+    if options.sample:
+        mutants = [m for m in mutants if m.name in set(patterns)]
+    fresh = new_survivors(mutants, load_known())
+    text = report(scores(mutants, chosen), fresh)
+    print(text)
+    if options.report:
+        options.report.write_text(text, encoding="utf-8")
+    return 1 if fresh else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""Expiry never loses a record: what it archives, and which pull request it names as the source."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from generator.core.errors import ConfigError
+from generator.github import request_pulls
+from generator.github.records import PullInfo
+from generator.lifecycle import expire, expiry_text
+from tests.acceptance.test_expire_local import ALICE, BOB, NOW, checkout, commits, git
+
+
+def test_a_different_archive_file_appearing_after_planning_stops_the_run(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    archived = repo.root / "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes(b"requester: someone-else@example.com\n")
+    request = (repo.root / ALICE).read_bytes()
+
+    with pytest.raises(ConfigError, match="exists with other content"):
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert archived.read_bytes() == b"requester: someone-else@example.com\n"
+    assert (repo.root / ALICE).read_bytes() == request
+    assert (repo.root / BOB).is_file()
+    assert commits(repo.root) == 1
+
+
+def test_an_identical_archive_file_appearing_after_planning_is_used(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    archived = repo.root / "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes((repo.root / ALICE).read_bytes())
+
+    assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
+
+    assert not (repo.root / ALICE).exists()
+    tracked = git(repo.root, "ls-files", "archive").split()
+    assert tracked == [
+        "archive/pci-prod/inc-4512-settlement-batch.yaml",
+        "archive/pci-prod/inc-4530-secret-metadata.yaml",
+    ]
+
+
+class Pulls:
+    def __init__(self, pulls: list[tuple[int, bool]]) -> None:
+        self.pulls = pulls
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]:
+        return [
+            PullInfo(n, "alice-ng", merged, sha if merged else None, sha, "main", "u", None)
+            for n, merged in self.pulls
+        ]
+
+
+@pytest.mark.parametrize(
+    ("pulls", "expected"),
+    [
+        ([(3, False), (9, True)], 9),  # an open pull that contains the commit is not its source
+        ([(9, True), (3, False)], 9),
+        ([(12, True), (9, True)], 9),  # merged twice (a revert and a re-merge): the first
+        ([(5, False)], None),  # pushed straight to main: no pull request brought it in
+        ([], None),
+    ],
+)
+def test_the_merged_pull_is_named_as_the_source(
+    tmp_path: Path, pulls: list[tuple[int, bool]], expected: int | None
+) -> None:
+    repo = checkout(tmp_path)
+    lookup = request_pulls.source_pr_from_history(repo.root, Pulls(pulls))
+
+    plan = expire.plan_expiry(repo, NOW, timedelta(0), lookup)
+
+    assert [item.source_pr for item in plan.items] == [expected, expected]
+
+
+def test_out_of_date_grants_of_remaining_requests_are_rewritten_in_the_commit(
+    tmp_path: Path,
+) -> None:
+    repo = checkout(tmp_path)
+    stale = repo.root / "terraform/grants/pci-prod.inc-4533-chargeback-query.tf"
+    current = stale.read_bytes()
+    stale.write_bytes(current.replace(b"Reconcile", b"Stale text"))
+    git(repo.root, "commit", "-q", "-am", "A grants file out of date")
+
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    assert plan.rerendered == ("terraform/grants/pci-prod.inc-4533-chargeback-query.tf",)
+    assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
+
+    assert stale.read_bytes() == current
+    committed = git(
+        repo.root, "show", "HEAD:terraform/grants/pci-prod.inc-4533-chargeback-query.tf"
+    )
+    assert committed.encode() == current
+
+
+def test_an_expired_request_without_a_grants_file_is_still_archived(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    (repo.root / "terraform/grants/pci-prod.inc-4512-settlement-batch.tf").unlink()
+
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+
+    alice = next(item for item in plan.items if item.path == ALICE)
+    assert alice.grants_path is None
+    assert plan.changes[ALICE] is None
+
+
+@pytest.mark.parametrize(
+    "path", ["requests/pci-prod/sub/x.yaml", "drafts/pci-prod/x.yaml", "requests/pci-prod/x.yml"]
+)
+def test_only_request_paths_have_an_archive_path(path: str) -> None:
+    assert expire.archive_path_of(path) is None
+    assert expire.archive_path_of(ALICE) == "archive/pci-prod/inc-4512-settlement-batch.yaml"
+
+
+def test_the_source_is_the_pull_that_added_the_request_not_a_later_edit(tmp_path: Path) -> None:
+    from tests.acceptance.test_expire_local import Pulls as ByCommit
+
+    repo = checkout(tmp_path)
+    added = git(repo.root, "rev-parse", "HEAD").strip()
+    path = repo.root / ALICE
+    path.write_bytes(path.read_bytes() + b"# a later edit\n")
+    git(repo.root, "commit", "-q", "-am", "Edit the request")
+    edited = git(repo.root, "rev-parse", "HEAD").strip()
+    lookup = request_pulls.source_pr_from_history(repo.root, ByCommit({added: [41], edited: [52]}))
+
+    assert lookup(ALICE) == 41

@@ -1,0 +1,82 @@
+"""CEL evaluation decides whether a binding is active: only a real boolean may say yes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from generator.terraform.conditions import ConditionError, evaluate, window
+
+AT = datetime(2026, 12, 1, 10, tzinfo=UTC)
+START = datetime(2026, 12, 1, 9, tzinfo=UTC)
+END = datetime(2026, 12, 1, 13, tzinfo=UTC)
+BOTH = (
+    'request.time >= timestamp("2026-12-01T09:00:00Z") && '
+    'request.time < timestamp("2026-12-01T13:00:00Z")'
+)
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind"),
+    [
+        ("1", "IntType"),
+        ("0", "IntType"),
+        ("1u", "UintType"),
+        ("1.5", "DoubleType"),
+        ("request.time", "TimestampType"),
+        ('timestamp("2026-12-01T13:00:00Z")', "TimestampType"),
+        ('duration("3600s")', "DurationType"),
+        ("[true]", "ListType"),
+        ("{'a': true}", "MapType"),
+        ("null", "NoneType"),
+        ('b"true"', "BytesType"),
+    ],
+)
+def test_a_condition_that_is_not_a_boolean_is_an_error(expression: str, kind: str) -> None:
+    with pytest.raises(ConditionError, match="not a bool") as caught:
+        evaluate(expression, AT)
+    assert kind in str(caught.value)
+
+
+@pytest.mark.parametrize(("expression", "value"), [("true", True), ("false", False)])
+def test_boolean_literals_are_what_they_say(expression: str, value: bool) -> None:
+    assert evaluate(expression, AT) is value
+
+
+def test_the_window_is_half_open() -> None:
+    assert evaluate(BOTH, START) is True
+    assert evaluate(BOTH, START - timedelta(microseconds=1)) is False
+    assert evaluate(BOTH, END - timedelta(microseconds=1)) is True
+    assert evaluate(BOTH, END) is False
+    assert window(BOTH) == (START, END)
+
+
+def test_an_expiry_only_condition_has_no_start() -> None:
+    assert window('request.time < timestamp("2026-12-01T13:00:00Z")') == (None, END)
+
+
+def test_a_condition_that_never_ends_has_no_expiry() -> None:
+    assert window('request.time >= timestamp("2026-12-01T09:00:00Z")') == (START, None)
+
+
+def test_a_second_window_does_not_move_the_first_start() -> None:
+    expression = (
+        f"({BOTH}) || "
+        '(request.time >= timestamp("2026-12-02T09:00:00Z") && '
+        'request.time < timestamp("2026-12-02T13:00:00Z"))'
+    )
+    assert window(expression) == (START, datetime(2026, 12, 2, 13, tzinfo=UTC))
+
+
+def test_an_inactive_binding_has_no_time_left() -> None:
+    from generator.core.model import Binding
+    from generator.terraform.conditions import judge
+
+    binding = Binding(
+        "a.b", "b.tf", "project", "p", "roles/x", "user:a@example.com", "lapse/x/1", "d", BOTH
+    )
+    before = judge(binding, START - timedelta(hours=1))
+    assert not before.active and before.expires == END
+    assert before.time_left(START - timedelta(hours=1)) is None
+    assert judge(binding, AT).time_left(AT) == timedelta(hours=3)

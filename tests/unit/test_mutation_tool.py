@@ -1,0 +1,108 @@
+"""The mutation-testing tool: its list of hand-made mutants stays current, its report is right."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import tomllib
+from types import ModuleType
+
+import pytest
+
+from tests.mutation.hand_mutants import MUTANTS, HandMutant
+from tests.support import REPO
+
+
+def _tool() -> ModuleType:
+    if "bench_mutation" in sys.modules:
+        return sys.modules["bench_mutation"]
+    spec = importlib.util.spec_from_file_location("bench_mutation", REPO / "bench" / "mutation.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_each_hand_mutant_still_applies_and_names_real_tests(mutant: HandMutant) -> None:
+    source = (REPO / mutant.path).read_text(encoding="utf-8")
+    assert source.count(mutant.old) == 1, "the mutated text moved: update hand_mutants.py"
+    assert mutant.new != mutant.old
+    for node in mutant.tests:
+        file, _, name = node.partition("::")
+        text = (REPO / file).read_text(encoding="utf-8")
+        assert re.search(rf"^def {re.escape(name)}\(", text, re.MULTILINE), node
+
+
+def test_every_module_the_tool_names_is_mutated_and_every_mutated_file_is_named() -> None:
+    tool = _tool()
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mutmut"]
+    files = [p for pattern in config["only_mutate"] for p in REPO.glob(pattern)]
+    assert files
+    for file in files:
+        dotted = ".".join(file.relative_to(REPO).with_suffix("").parts)
+        assert tool.module_of(f"{dotted}.x_f__mutmut_1") is not None, file
+    for patterns in tool.MODULES.values():
+        for pattern in patterns:
+            prefix = pattern.removesuffix(".*").replace(".", "/")
+            assert (REPO / f"{prefix}.py").is_file() or (REPO / prefix).is_dir(), pattern
+
+
+DIFF = """--- generator/github/approvals.py
++++ generator/github/approvals.py
+@@ -1,3 +1,3 @@
+ def f():
+-    if a < b:
++    if a <= b:
+         return 1"""
+
+
+def test_a_survivor_is_known_by_its_function_and_change_not_its_number() -> None:
+    tool = _tool()
+    first = tool.Mutant("generator.github.approvals.x_f__mutmut_3", 0, tool.change_of(DIFF))
+    renumbered = tool.Mutant("generator.github.approvals.x_f__mutmut_9", 0, first.change)
+    assert first.change == "- if a < b:\n+ if a <= b:"
+    known = {tool.fingerprint(first): "equivalent: a == b cannot happen"}
+    assert tool.new_survivors([renumbered], known) == []
+    other = tool.Mutant("generator.github.approvals.x_g__mutmut_3", 0, first.change)
+    assert tool.new_survivors([other], known) == [other]
+
+
+def test_scores_and_the_report() -> None:
+    tool = _tool()
+    name = "generator.github.approvals.x_f__mutmut_{}"
+    mutants = [
+        tool.Mutant(name.format(1), 1, ""),
+        tool.Mutant(name.format(2), 1, ""),
+        tool.Mutant(name.format(3), 0, "- a\n+ b"),
+        tool.Mutant(name.format(4), 33, "- c\n+ d"),
+        tool.Mutant(name.format(5), None, ""),  # not run: not counted
+        tool.Mutant("generator.review.analysis.x_g__mutmut_1", -24, ""),  # a timeout kills
+    ]
+    found = {s.module: s for s in tool.scores(mutants)}
+    assert (found["approvals"].killed, found["approvals"].survived) == (2, 1)
+    assert found["approvals"].no_tests == 1 and found["approvals"].percent == 50.0
+    assert found["analysis"].percent == 100.0
+    fresh = tool.new_survivors(mutants, {})
+    assert [m.name for m in fresh] == [name.format(3), name.format(4)]
+    text = tool.report(list(found.values()), fresh)
+    assert "| approvals | 4 | 2 | 1 | 1 | 50.0% |" in text
+    assert "2 new survivor(s)" in text and "```diff\n- a\n+ b\n```" in text
+    assert tool.report([], []).endswith("No new survivors.\n")
+
+
+def test_every_explained_survivor_says_why() -> None:
+    tool = _tool()
+    known = tool.load_known()
+    assert all(len(why) > 20 for why in known.values())
+    assert all(function.startswith("generator.") for function, _ in known)
+
+
+def test_a_sample_is_spread_over_the_module_and_the_same_every_run() -> None:
+    tool = _tool()
+    names = [f"generator.review.analysis.x_f__mutmut_{n:03d}" for n in range(100)]
+    picked = tool.sample(list(reversed(names)), 10)
+    assert picked == names[::10]
+    assert tool.sample(names, 500) == names

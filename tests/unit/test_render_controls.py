@@ -1,0 +1,129 @@
+"""The render self-check and description cleaning, held against one-line bugs.
+
+The self-check is the last word before Terraform text is written: it must refuse anything the
+template could add beyond what was intended, not only changed values.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from generator.terraform import render
+from generator.terraform.render import RenderError, render_request, self_check
+from tests.unit.test_render import make_request
+
+EXTRA_RESOURCE = (
+    '\nresource "google_project_iam_member" "extra" {\n'
+    '  project = "pci-prod-payments"\n  role    = "roles/owner"\n'
+    '  member  = "user:mallory@example.com"\n}\n'
+)
+
+
+def honest() -> str:
+    return render_request(make_request())
+
+
+def test_the_honest_text_passes() -> None:
+    self_check(make_request(), honest())  # the baseline every mutation below departs from
+
+
+def test_self_check_refuses_an_extra_resource() -> None:
+    with pytest.raises(RenderError, match=r"rendered resources .* differ from intended"):
+        self_check(make_request(), honest() + EXTRA_RESOURCE)
+
+
+def test_self_check_refuses_a_missing_resource() -> None:
+    header = honest().split("\nresource", 1)[0] + "\n"
+    with pytest.raises(RenderError, match="differ from intended"):
+        self_check(make_request(), header)
+
+
+def test_self_check_refuses_an_extra_key_inside_the_condition() -> None:
+    lying = honest().replace("    expression ", '    extra       = "x"\n    expression ')
+    with pytest.raises(RenderError, match="reads back other values than intended"):
+        self_check(make_request(), lying)
+
+
+def test_self_check_refuses_a_missing_key_inside_the_condition() -> None:
+    text = honest()
+    lines = [line for line in text.splitlines() if not line.strip().startswith("title")]
+    with pytest.raises(RenderError):
+        self_check(make_request(), "\n".join(lines) + "\n")
+
+
+def test_self_check_refuses_two_condition_blocks() -> None:
+    text = honest()
+    start = text.index("  condition {")
+    end = text.index("  }\n", start) + len("  }\n")
+    doubled = text[:end] + "\n" + text[start:end] + text[end:]
+    with pytest.raises(RenderError, match="reads back other values than intended"):
+        self_check(make_request(), doubled)
+
+
+def test_self_check_refuses_a_missing_argument() -> None:
+    lines = [line for line in honest().splitlines() if not line.strip().startswith("member")]
+    with pytest.raises(RenderError):
+        self_check(make_request(), "\n".join(lines) + "\n")
+
+
+def test_self_check_refuses_a_changed_expression() -> None:
+    lying = honest().replace("2026-12-01T13:00:00Z", "2036-12-01T13:00:00Z")
+    with pytest.raises(RenderError, match="reads back other values than intended"):
+        self_check(make_request(), lying)
+
+
+def test_self_check_error_names_the_file_when_unparseable() -> None:
+    with pytest.raises(RenderError, match=r"requests/pci-prod/inc-4512-batch\.yaml"):
+        self_check(make_request(), honest() + "resource {")
+
+
+# Bidi overrides (U+202E), isolates (U+2066..U+2069), zero-width and other format characters
+# can make a description read differently from what it holds.
+HIDDEN = ["\u202e", "\u202d", "\u2066", "\u2067", "\u2069", "\u200b", "\u200e", "\ufeff", "\u00ad"]
+
+
+@pytest.mark.parametrize("hidden", HIDDEN, ids=lambda c: f"U+{ord(c):04X}")
+def test_format_characters_are_removed_from_the_description(hidden: str) -> None:
+    assert unicodedata.category(hidden) == "Cf"
+    text = render.description(make_request(reason=f"pay{hidden}out{hidden}"))
+    assert hidden not in text
+    assert text == "INC-4512: pay out"
+
+
+def test_line_and_paragraph_separators_and_odd_spaces_become_one_space() -> None:
+    text = render.description(make_request(reason="a\u2028b\u2029c\u00a0d\u3000e  \t f\x00g"))
+    assert text == "INC-4512: a b c d e f g"
+
+
+def test_the_description_keeps_letters_marks_and_symbols() -> None:
+    reason = "café 中文 🔐 e\u0301 100% ${x}"
+    assert render.description(make_request(reason=reason)) == f"INC-4512: {reason}"
+
+
+def test_the_description_limit_is_exact() -> None:
+    fits = "x" * (render.DESCRIPTION_LIMIT - len("INC-4512: "))
+    assert render.description(make_request(reason=fits)) == f"INC-4512: {fits}"
+    cut = render.description(make_request(reason=fits + "y"))
+    assert len(cut) == render.DESCRIPTION_LIMIT
+    assert cut == f"INC-4512: {fits[:-1]}…"
+
+
+@pytest.mark.parametrize(
+    ("request_id", "prefix"), [("9a-batch", "_9a-batch_"), ("a9-batch", "a9-batch_")]
+)
+def test_a_name_gets_an_underscore_only_when_the_id_starts_with_a_digit(
+    request_id: str, prefix: str
+) -> None:
+    text = render_request(make_request(request_id=request_id))
+    assert f'"google_project_iam_member" "{prefix}' in text
+
+
+def test_unreadable_literals_are_refused_with_what_is_wrong() -> None:
+    from generator.terraform.hcl import HclError, decode_string
+
+    with pytest.raises(HclError, match="not a quoted string literal"):
+        decode_string("bare")
+    with pytest.raises(HclError, match=r"unknown escape sequence \\q"):
+        decode_string('"\\q"')
