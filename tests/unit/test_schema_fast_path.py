@@ -44,16 +44,22 @@ def _agree(data: Any, schema_path: Path) -> None:
 
 
 def _corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.rglob("*.yaml"))
+    """Every corpus file that reaches a schema: the others are refused by the loader first."""
+    return sorted(
+        p for p in CORPUS.rglob("*.yaml") if load(p.name, p.read_bytes()).document is not None
+    )
+
+
+def test_most_of_the_corpus_reaches_the_schemas() -> None:
+    assert len(_corpus_files()) >= 40
 
 
 @pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_both_validators_agree_on_every_corpus_file(path: Path) -> None:
-    loaded = load(path.name, path.read_bytes())
-    if loaded.document is None:
-        pytest.skip("refused by the loader before any schema")
+    document = load(path.name, path.read_bytes()).document
+    assert document is not None
     chosen = POLICY_SCHEMA if path.parent.name == "policy" else REQUEST_SCHEMA
-    _agree(loaded.document.data, chosen)
+    _agree(document.data, chosen)
 
 
 def test_both_validators_agree_on_the_repository_files() -> None:
