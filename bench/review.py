@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from generator.core.model import Grant, Request, Window  # noqa: E402
 from generator.review.analysis import ReviewSubject, fetch_window, review_all  # noqa: E402
 from generator.review.file_source import FileSource  # noqa: E402
+from generator.review.report import json_report, markdown_report  # noqa: E402
 
 PERIOD_START = datetime(2026, 11, 1, tzinfo=UTC)
 PERIOD = timedelta(days=30)
@@ -176,13 +177,16 @@ def floor(path: Path) -> int:
 
 
 def lapse_review(path: Path, grantees: int) -> tuple[int, int]:
-    """(events read, findings) for all grants, as `lapse review --source file` would do it."""
+    """(events reviewed, findings) for all grants, reports written, as `lapse review` does."""
     todo = subjects(grantees)
     principals, start, end = fetch_window(todo, until=PERIOD_START + PERIOD)
     source = FileSource(path)
-    events = list(source.events(principals, start, end))
-    reviews = review_all(todo, events, grace=GRACE, gaps=source.gaps)
-    return len(events), sum(len(r.findings) for r in reviews)
+    reviews = review_all(todo, source.events(principals, start, end), grace=GRACE)
+    for item in reviews:  # reported as `lapse review` does: each grant read back in turn
+        json_report(item)
+        markdown_report(item)
+    events = sum(r.count_in_window + r.count_after for r in reviews)
+    return events, sum(len(r.findings) for r in reviews)
 
 
 def stream_only(path: Path, grantees: int) -> int:
