@@ -26,6 +26,7 @@ class EventSpool:
     def __init__(self) -> None:
         self._directory = tempfile.TemporaryDirectory(prefix="lapse-review-")
         self._buffers: dict[str, list[bytes]] = {}
+        self._paths: dict[str, Path] = {}
         self.held = 0
         self.peak_held = 0  # the most events buffered at once, for tests to bound
 
@@ -62,8 +63,11 @@ class EventSpool:
         self.held -= len(lines)
 
     def _path(self, key: str) -> Path:
-        # Hex-encoded: any key, whatever its characters, is one plain file name.
-        return Path(self._directory.name) / f"{key.encode().hex()}.jsonl"
+        path = self._paths.get(key)
+        if path is None:
+            # Hex-encoded: any key, whatever its characters, is one plain file name.
+            path = self._paths[key] = Path(self._directory.name) / f"{key.encode().hex()}.jsonl"
+        return path
 
 
 def _data(event: Event) -> list[Any]:
