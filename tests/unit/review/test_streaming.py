@@ -206,6 +206,15 @@ def write_golden() -> None:
         (GOLDEN / f"{name}.json").write_text(text)
 
 
+def test_the_run_text_data_leaves_out_only_the_rows_per_resource() -> None:
+    from generator.review.report import review_data
+
+    for item in review_all(generated_subjects(), generated_events(), grace=GRACE)[:3]:
+        full, slim = review_data(item), review_data(item, actions=False)
+        assert full["actions"] and set(full) - set(slim) == {"actions", "actions_after"}
+        assert {k: full[k] for k in slim} == slim
+
+
 if __name__ == "__main__":
     write_golden()
     sys.exit(0)
