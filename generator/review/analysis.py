@@ -271,13 +271,6 @@ class _Group:
         self.last = max(self.last, event.timestamp)
 
 
-def classify(
-    subject: ReviewSubject, events: Iterable[Event], *, grace: timedelta
-) -> tuple[Finding, ...]:
-    """The deviations the events show, most severe first, each with its evidence."""
-    return review(subject, events, grace=grace).findings
-
-
 def _resource_of(event: Event) -> str:
     if event.resource_name:
         return event.resource_name
