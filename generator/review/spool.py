@@ -1,7 +1,8 @@
 """Events parked on disk while a review streams, so memory does not grow with the log.
 
-Each key (the whole read, or one grant) is a JSON-lines file in a temporary directory, removed
-when the last review that reads it is gone. Writes are buffered per key and flushed by a small
+Each key (the whole read, or one grant) is a JSON-lines file in a temporary directory that only
+this user can read (the entries are audit data), removed when the last review that reads it is
+gone. Writes are buffered per key and flushed by a small
 bound, so at most `HELD` events are ever in memory here, whatever the log's size.
 """
 
