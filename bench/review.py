@@ -5,7 +5,8 @@ by ~200 grantees and the rest by service accounts and other people, then measure
 at both sizes:
 
   (a) the floor: read every line and orjson.loads it;
-  (b) lapse: FileSource + normalize + analysis, reviewing all ~200 grants;
+  (b) lapse: FileSource + normalize + analysis, reviewing all ~200 grants (reports are written
+      in the memory measure only);
   (c) jq selecting the grantees' entries, when jq is on PATH;
 
 the peak memory of (b) at both sizes, each in a fresh process; and what choosing the grants to
@@ -42,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from generator.core.model import Grant, Request, Window  # noqa: E402
 from generator.review.analysis import ReviewSubject, fetch_window, review_all  # noqa: E402
 from generator.review.file_source import FileSource  # noqa: E402
+from generator.review.report import json_report, markdown_report  # noqa: E402
 
 PERIOD_START = datetime(2026, 11, 1, tzinfo=UTC)
 PERIOD = timedelta(days=30)
@@ -175,14 +177,21 @@ def floor(path: Path) -> int:
     return count
 
 
-def lapse_review(path: Path, grantees: int) -> tuple[int, int]:
-    """(events read, findings) for all grants, as `lapse review --source file` would do it."""
+def lapse_review(path: Path, grantees: int, *, reports: bool = False) -> tuple[int, int]:
+    """(events reviewed, findings) for all grants, as `lapse review --source file` reviews.
+
+    With `reports`, each grant's reports are written too (its events read back from the
+    spool in turn), as the command does: the memory measure includes them.
+    """
     todo = subjects(grantees)
     principals, start, end = fetch_window(todo, until=PERIOD_START + PERIOD)
     source = FileSource(path)
-    events = list(source.events(principals, start, end))
-    reviews = review_all(todo, events, grace=GRACE, gaps=source.gaps)
-    return len(events), sum(len(r.findings) for r in reviews)
+    reviews = review_all(todo, source.events(principals, start, end), grace=GRACE)
+    for item in reviews if reports else ():
+        json_report(item)
+        markdown_report(item)
+    events = sum(r.count_in_window + r.count_after for r in reviews)
+    return events, sum(len(r.findings) for r in reviews)
 
 
 def stream_only(path: Path, grantees: int) -> int:
@@ -233,7 +242,7 @@ def measure(mode: str, path: Path, grantees: int) -> None:
     if mode == "stream":
         stream_only(path, grantees)
     else:
-        lapse_review(path, grantees)
+        lapse_review(path, grantees, reports=True)
     heap = tracemalloc.get_traced_memory()[1] / 2**20
     print(f"{peak_rss():6.1f} / {heap:5.1f}")
 

@@ -113,17 +113,23 @@ def review(
             repo, policy, lock, source, period, longest=longest, items=due.items, track=track
         )
         accounting = source.accounting
-    files = publication.report_files(reviews, period, _approvals(repo, reviews))
-    for name, text in files.items():
+    publishing = bool((open_pr or open_issues) and reviews)
+    files: dict[str, str] = {}
+    # Written one at a time: only a pull request needs every report at once.
+    for name, text in publication.report_texts(reviews, period, _approvals(repo, reviews)):
         target = repo.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    shown = [(publication.report_of(r), audit_report.review_data(r), False) for r in reviews] + [
-        (str(repo.relative(p.with_suffix(".md"))), _read_report(p), True) for p in due.reported
-    ]
+        if publishing:
+            files[name] = text
+    # The run's text reads findings and gaps, never the rows per resource.
+    shown = [
+        (publication.report_of(r), audit_report.review_data(r, actions=False), False)
+        for r in reviews
+    ] + [(str(repo.relative(p.with_suffix(".md"))), _read_report(p), True) for p in due.reported]
     output = run_text.as_json if fmt == "json" else run_text.text
     click.echo(output(shown, accounting, due.problems), nl=False)
-    if (open_pr or open_issues) and reviews:
+    if publishing:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     code = run_text.exit_code([data for _, data, _ in shown])
     sys.exit(1 if due.problems and code == 0 else code)

@@ -1,4 +1,4 @@
-"""What a grantee did with a grant, compared with what was approved. Pure functions.
+"""What a grantee did with a grant, compared with what was approved.
 
 Each of the grantee's events from the window start on (see `attribution` for whose events are
 whose) is put in one phase — in the window, in the grace period after expiry (IAM takes minutes
@@ -6,24 +6,39 @@ to apply a condition's end), or after — and judged by `verdicts`; a window wit
 is an INFO finding. An event inside another grant of the same person counts in both reviews;
 each report says so, and an action this grant does not explain but the other one does is named
 as such (INFO) rather than as a deviation.
+
+The events stream: a first pass parks them in a spool and keeps only what dates the windows
+and who held which credential; a second pass hands each to the tallies of the grants it belongs
+to. A review keeps counts and findings; its events and actions are read back from the spool
+when asked for, one grant at a time.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from generator.core.model import Event, Finding, Severity
-from generator.review.attribution import binding_appeared, events_by_person
+from generator.review.attribution import Mint, attributed, binding_appeared, mint_of
+from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
-from generator.review.verdicts import PERMISSION_DENIED, Phase, event_findings
+from generator.review.tally import NO_ACTIVITY, SEVERITY_ORDER, Tally
+from generator.review.verdicts import PERMISSION_DENIED, Phase
 
-__all__ = ["ActionCount", "Phase", "Review", "ReviewSubject", "review", "review_all"]
+__all__ = [
+    "NO_ACTIVITY",
+    "SEVERITY_ORDER",
+    "ActionCount",
+    "Phase",
+    "Review",
+    "ReviewSubject",
+    "review",
+    "review_all",
+]
 
-SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO)
-NO_ACTIVITY = "No activity in the window: was the grant needed?"
+_READ = "read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +58,13 @@ class Review:
     window_start: datetime | None
     window_end: datetime
     grace: timedelta
-    events_in_window: tuple[Event, ...]
-    events_after: tuple[Event, ...]
-    actions: tuple[ActionCount, ...]
-    actions_after: tuple[ActionCount, ...]
+    count_in_window: int
+    count_after: int
+    first_event_at: datetime | None
     findings: tuple[Finding, ...]
     gaps: tuple[str, ...] = ()
+    spool: EventSpool | None = field(default=None, compare=False, repr=False)
+    spool_key: str = ""
 
     @property
     def complete(self) -> bool:
@@ -58,6 +74,26 @@ class Review:
     def worst(self) -> Severity | None:
         return min((f.severity for f in self.findings), key=SEVERITY_ORDER.index, default=None)
 
+    @property
+    def events_in_window(self) -> tuple[Event, ...]:
+        """Read back from the spool: only for a caller that wants every event."""
+        return _in_order(e for e in self._events() if e.timestamp < self.window_end)
+
+    @property
+    def events_after(self) -> tuple[Event, ...]:
+        return _in_order(e for e in self._events() if e.timestamp >= self.window_end)
+
+    @property
+    def actions(self) -> tuple[ActionCount, ...]:
+        return action_counts(e for e in self._events() if e.timestamp < self.window_end)
+
+    @property
+    def actions_after(self) -> tuple[ActionCount, ...]:
+        return action_counts(e for e in self._events() if e.timestamp >= self.window_end)
+
+    def _events(self) -> Iterator[Event]:
+        return self.spool.read(self.spool_key) if self.spool else iter(())
+
 
 def review(
     subject: ReviewSubject,
@@ -65,24 +101,65 @@ def review(
     *,
     grace: timedelta,
     gaps: Sequence[str] = (),
+    spool: EventSpool | None = None,
 ) -> Review:
     """The review of one request from the grantee's events (other principals' are ignored)."""
-    mine = sorted(_relevant(subject, events), key=lambda e: (e.timestamp, e.insert_id))
-    expires = subject.request.window.expires
-    in_window = tuple(e for e in mine if e.timestamp < expires)
-    after = tuple(e for e in mine if e.timestamp >= expires)
-    return Review(
-        subject=subject,
-        window_start=subject.window_start,
-        window_end=expires,
-        grace=grace,
-        events_in_window=in_window,
-        events_after=after,
-        actions=action_counts(in_window),
-        actions_after=action_counts(after),
-        findings=classify(subject, mine, grace=grace),
-        gaps=tuple(gaps),
-    )
+    tally = Tally(subject, grace, spool or EventSpool(), "grant")
+    for event in events:
+        tally.add(event)
+    return _finished(tally, gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """The first pass over the events: the subjects, dated and linked, and who minted what."""
+
+    subjects: list[ReviewSubject]
+    mints: Mapping[str, Sequence[Mint]]
+    spool: EventSpool
+
+
+def collect(
+    subjects: Iterable[ReviewSubject], events: Iterable[Event], spool: EventSpool | None = None
+) -> Collected:
+    """Park every event, keeping only the policy changes and the credentials minted."""
+    spool = spool or EventSpool()
+    subjects = list(subjects)
+    wanted = {s.principal for s in subjects}
+    policy_changes: list[Event] = []
+    mints: dict[str, list[Mint]] = defaultdict(list)
+    for event in events:
+        spool.add(_READ, event)
+        if event.delta_conditions:
+            policy_changes.append(event)
+        mint = mint_of(event, wanted)
+        if mint is not None:
+            mints[mint.account].append(mint)
+    dated = link_windows(with_binding_times(subjects, policy_changes))
+    return Collected(dated, dict(mints), spool)
+
+
+def review_collected(
+    collected: Collected,
+    *,
+    grace: timedelta,
+    gaps: Sequence[str] = (),
+    principal_gaps: Mapping[str, Sequence[str]] | None = None,
+) -> list[Review]:
+    """The second pass: each parked event to the tallies of the grants it belongs to."""
+    tallies = [
+        Tally(s, grace, collected.spool, f"grant-{index}")
+        for index, s in enumerate(collected.subjects)
+    ]
+    by_person: dict[str, list[Tally]] = defaultdict(list)
+    for tally in tallies:
+        by_person[tally.subject.principal].append(tally)
+    for event in collected.spool.read(_READ):
+        for mine in attributed(event, by_person.keys(), collected.mints):
+            for tally in by_person.get(mine.principal.lower(), ()):
+                tally.add(mine)
+    personal = principal_gaps or {}
+    return [_finished(t, (*gaps, *personal.get(t.subject.principal, ()))) for t in tallies]
 
 
 def review_all(
@@ -97,19 +174,29 @@ def review_all(
 
     The sources' `gaps` apply to every review, `principal_gaps` to the named person's only.
     """
-    events = list(events)
-    subjects = link_windows(with_binding_times(subjects, events))
-    by_person = events_by_person(events, {s.principal for s in subjects})
-    personal = principal_gaps or {}
-    return [
-        review(
-            s,
-            by_person.get(s.principal, ()),
-            grace=grace,
-            gaps=(*gaps, *personal.get(s.principal, ())),
-        )
-        for s in subjects
-    ]
+    collected = collect(subjects, events)
+    return review_collected(collected, grace=grace, gaps=gaps, principal_gaps=principal_gaps)
+
+
+def _finished(tally: Tally, gaps: Sequence[str]) -> Review:
+    tally.spool.flush()
+    return Review(
+        subject=tally.subject,
+        window_start=tally.subject.window_start,
+        window_end=tally.subject.request.window.expires,
+        grace=tally.grace,
+        count_in_window=tally.in_window,
+        count_after=tally.after,
+        first_event_at=tally.first_at,
+        findings=tally.findings(),
+        gaps=tuple(gaps),
+        spool=tally.spool,
+        spool_key=tally.key,
+    )
+
+
+def _in_order(events: Iterable[Event]) -> tuple[Event, ...]:
+    return tuple(sorted(events, key=lambda e: (e.timestamp, e.insert_id)))
 
 
 def with_binding_times(
@@ -157,112 +244,31 @@ def fetch_window(
 
 
 def action_counts(events: Iterable[Event]) -> tuple[ActionCount, ...]:
-    """Events grouped by (service, method, resource), busiest first."""
-    groups: dict[tuple[str, str, str], list[Event]] = defaultdict(list)
+    """Events grouped by (service, method, resource), busiest first; in any order."""
+    groups: dict[tuple[str, str, str], _Group] = {}
     for event in events:
-        groups[(event.service, event.method, _resource_of(event))].append(event)
-    counts = [
-        ActionCount(
-            *key, len(group), sum(map(_denied, group)), group[0].timestamp, group[-1].timestamp
-        )
-        for key, group in groups.items()
-    ]
+        key = (event.service, event.method, _resource_of(event))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = _Group(event)
+        else:
+            group.add(event)
+    counts = [ActionCount(*key, g.count, g.denied, g.first, g.last) for key, g in groups.items()]
     return tuple(sorted(counts, key=lambda a: (-a.count, a.service, a.method, a.resource)))
 
 
-def classify(
-    subject: ReviewSubject, events: Sequence[Event], *, grace: timedelta
-) -> tuple[Finding, ...]:
-    """The deviations the events show, most severe first, each with its evidence."""
-    expires = subject.request.window.expires
-    evidence: dict[tuple[Severity, str, str], list[str]] = defaultdict(list)
-    for event in events:
-        phase = _phase(event.timestamp, expires, grace)
-        for found in event_findings(subject, event, phase):
-            evidence[_unless_explained(subject, event, grace, found)].append(event.insert_id)
-        for other in _also_covered_by(subject, event):
-            evidence[(Severity.INFO, "overlap", f"also in the window of {other}")].append(
-                event.insert_id
-            )
-        if event.chain:
-            chain = " -> ".join((event.principal, *event.chain))
-            evidence[(Severity.INFO, "delegation", f"acted through {chain}")].append(
-                event.insert_id
-            )
-    findings = [Finding(s, k, m, tuple(dict.fromkeys(ids))) for (s, k, m), ids in evidence.items()]
-    findings.extend(_unchecked_roles(subject))
-    if not any(e.timestamp < expires for e in events):
-        findings.append(Finding(Severity.INFO, "no-activity", NO_ACTIVITY))
-    return tuple(sorted(findings, key=_finding_order))
+class _Group:
+    __slots__ = ("count", "denied", "first", "last")
 
+    def __init__(self, event: Event) -> None:
+        self.count, self.denied = 1, int(_denied(event))
+        self.first = self.last = event.timestamp
 
-def _unless_explained(
-    subject: ReviewSubject,
-    event: Event,
-    grace: timedelta,
-    found: tuple[Severity, str, str],
-) -> tuple[Severity, str, str]:
-    """Use this grant does not explain (out of scope, or after its end) but another grant of
-    the person in force then does, is INFO, named so; IAM changes and copies stay as they are."""
-    _, kind, message = found
-    if kind not in ("unexplained", "binding-not-expired"):
-        return found
-    other = _explained_by_other(subject, event, grace)
-    if not other:
-        return found
-    return Severity.INFO, "explained-by-other-grant", f"{message}; explained by {other}"
-
-
-def _also_covered_by(subject: ReviewSubject, event: Event) -> list[str]:
-    return [rid for begin, end, rid in subject.other_windows if begin <= event.timestamp < end]
-
-
-def _explained_by_other(subject: ReviewSubject, event: Event, grace: timedelta) -> str:
-    """The id of another grant of the person, in force then, whose scope explains the event."""
-    for other in subject.others:
-        begin = other.window_start
-        if begin is None or not begin <= event.timestamp < other.request.window.expires + grace:
-            continue
-        phase = _phase(event.timestamp, other.request.window.expires, grace)
-        if not any(
-            severity in (Severity.CRITICAL, Severity.HIGH)
-            for severity, _, _ in event_findings(other, event, phase)
-        ):
-            return other.request.id
-    return ""
-
-
-def _finding_order(finding: Finding) -> tuple[int, str, str]:
-    return SEVERITY_ORDER.index(finding.severity), finding.kind, finding.message
-
-
-def _relevant(subject: ReviewSubject, events: Iterable[Event]) -> Iterator[Event]:
-    start = subject.window_start
-    for event in events:
-        if event.principal.lower() != subject.principal:
-            continue
-        if start is not None and event.timestamp < start:
-            continue
-        yield event
-
-
-def _phase(at: datetime, expires: datetime, grace: timedelta) -> Phase:
-    if at < expires:
-        return Phase.WINDOW
-    return Phase.GRACE if at < expires + grace else Phase.AFTER
-
-
-def _unchecked_roles(subject: ReviewSubject) -> list[Finding]:
-    missing = sorted({g.role for g in subject.request.grants} - set(subject.permissions_by_role))
-    return [
-        Finding(
-            Severity.INFO,
-            "unchecked-role",
-            f"{role} is not in the roles lock: its permissions were not checked"
-            " (run `lapse roles sync`)",
-        )
-        for role in missing
-    ]
+    def add(self, event: Event) -> None:
+        self.count += 1
+        self.denied += _denied(event)
+        self.first = min(self.first, event.timestamp)
+        self.last = max(self.last, event.timestamp)
 
 
 def _resource_of(event: Event) -> str:

@@ -9,9 +9,8 @@ handed to the person with the account put in front of its chain, so reports show
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from generator.core.model import Event
@@ -25,27 +24,50 @@ _ACT_AS = frozenset({"iam.serviceAccounts.actAs", "iam.serviceAccounts.getAccess
 _ACCOUNT_MARKER = "serviceAccounts/"
 
 
-def events_by_person(
-    events: Iterable[Event], people: Iterable[str], *, lifetime: timedelta = TOKEN_LIFETIME
-) -> dict[str, list[Event]]:
-    """Each wanted person's events, their delegated and minted-credential activity included."""
-    wanted = {p.lower() for p in people}
-    ordered = sorted(events, key=lambda e: (e.timestamp, e.insert_id))
-    tokens: dict[str, list[tuple[datetime, str]]] = defaultdict(list)  # account -> (at, person)
-    grouped: dict[str, list[Event]] = defaultdict(list)
-    for event in ordered:
-        person = event.principal.lower()
-        if person in wanted:
-            grouped[person].append(event)
-            account = credential_for(event)
-            if account:
-                tokens[account].append((event.timestamp, person))
-            continue
-        for holder in _token_holders(tokens.get(person, ()), event.timestamp, lifetime):
-            grouped[holder].append(
-                replace(event, principal=holder, chain=(event.principal, *event.chain))
-            )
-    return dict(grouped)
+@dataclass(frozen=True, slots=True)
+class Mint:
+    """A credential for `account` that `person` obtained at `at` (entry `insert_id`)."""
+
+    account: str
+    at: datetime
+    insert_id: str
+    person: str
+
+
+def mint_of(event: Event, wanted: Collection[str]) -> Mint | None:
+    """The credential a wanted person's event obtained, if any."""
+    person = event.principal.lower()
+    if person not in wanted:
+        return None
+    account = credential_for(event)
+    return Mint(account, event.timestamp, event.insert_id, person) if account else None
+
+
+def attributed(
+    event: Event,
+    wanted: Collection[str],
+    mints: Mapping[str, Sequence[Mint]],
+    *,
+    lifetime: timedelta = TOKEN_LIFETIME,
+) -> list[Event]:
+    """The event as each wanted person's it is: theirs, or their minted credential's use.
+
+    A credential counts from its minting entry on (in (time, insertId) order, as the entries
+    are read sorted) for `lifetime`, so the events may come in any order.
+    """
+    person = event.principal.lower()
+    if person in wanted:
+        return [event]
+    moment = (event.timestamp, event.insert_id)
+    holders = sorted(
+        {
+            m.person
+            for m in mints.get(person, ())
+            if (m.at, m.insert_id) < moment and event.timestamp < m.at + lifetime
+        }
+    )
+    chain = (event.principal, *event.chain)
+    return [replace(event, principal=holder, chain=chain) for holder in holders]
 
 
 def credential_for(event: Event) -> str:
@@ -57,12 +79,6 @@ def credential_for(event: Event) -> str:
         if granted and permission in _ACT_AS and _ACCOUNT_MARKER in resource:
             return resource[resource.index(_ACCOUNT_MARKER) + len(_ACCOUNT_MARKER) :].lower()
     return ""
-
-
-def _token_holders(
-    minted: Sequence[tuple[datetime, str]], at: datetime, lifetime: timedelta
-) -> list[str]:
-    return sorted({person for when, person in minted if when <= at < when + lifetime})
 
 
 def binding_appeared(

@@ -7,7 +7,7 @@ written by whoever caused it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from generator.core.model import Request, Severity
@@ -55,17 +55,22 @@ def report_files(
     reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
 ) -> dict[str, str]:
     """Repository path -> text of every report of this run, summary included."""
-    files: dict[str, str] = {}
+    return dict(report_texts(reviews, period, approvals))
+
+
+def report_texts(
+    reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
+) -> Iterator[tuple[str, str]]:
+    """(repository path, text) of every report of this run, one at a time, summary last."""
     for item in reviews:
         approval = (approvals or {}).get(item.subject.request.id)
-        files[str(report_path(item, "md"))] = markdown_report(item, approval)
-        files[str(report_path(item, "json"))] = json_report(item, approval)
+        yield str(report_path(item, "md")), markdown_report(item, approval)
+        yield str(report_path(item, "json")), json_report(item, approval)
     if reviews:
         markdown, data = summary_report(reviews, period.since, period.until)
         day = period.until.strftime("%Y-%m-%d")
-        files[f"reports/summary/{day}.md"] = markdown
-        files[f"reports/summary/{day}.json"] = data
-    return files
+        yield f"reports/summary/{day}.md", markdown
+        yield f"reports/summary/{day}.json", data
 
 
 def deviations(item: Review) -> bool:

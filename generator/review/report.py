@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import orjson
 
-from generator.core.model import Event, Finding, Severity
+from generator.core.model import Finding, Severity
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
 
@@ -59,6 +59,8 @@ def report_path(review: Review, suffix: str) -> PurePosixPath:
 
 
 def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
+    # Each read of the actions goes through the review's spool: read them once.
+    actions, actions_after = fold(review.actions), fold(review.actions_after)
     return (
         _environment()
         .get_template("report.md.j2")
@@ -67,9 +69,9 @@ def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -
             request=review.subject.request,
             approval=_approval_rows(approval),
             findings=[_finding_view(f) for f in review.findings],
-            gantt=_gantt(review),
-            actions=fold(review.actions),
-            actions_after=fold(review.actions_after),
+            gantt=_gantt(review, actions, actions_after),
+            actions=actions,
+            actions_after=actions_after,
             pci=PCI_DSS,
         )
     )
@@ -79,10 +81,12 @@ def json_report(review: Review, approval: Mapping[str, Any] | None = None) -> st
     return _dumps(review_data(review, approval))
 
 
-def review_data(review: Review, approval: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON report as data."""
+def review_data(
+    review: Review, approval: Mapping[str, Any] | None = None, *, actions: bool = True
+) -> dict[str, Any]:
+    """The JSON report as data; without `actions`, its rows per resource are left out."""
     request = review.subject.request
-    return {
+    data = {
         "schema": SCHEMA,
         "request": {
             "id": request.id,
@@ -107,13 +111,15 @@ def review_data(review: Review, approval: Mapping[str, Any] | None = None) -> di
         },
         "complete": review.complete,
         "gaps": list(review.gaps),
-        "events": {"in_window": len(review.events_in_window), "after": len(review.events_after)},
-        "actions": [_action_data(a) for a in review.actions],
-        "actions_after": [_action_data(a) for a in review.actions_after],
+        "events": {"in_window": review.count_in_window, "after": review.count_after},
         "findings": [_finding_data(f) for f in review.findings],
         "worst": review.worst.value if review.worst else None,
         "pci_dss": [{"requirement": r, "parts": p, "evidence": e} for r, p, e in PCI_DSS],
     }
+    if actions:  # each read goes through the review's spool
+        data["actions"] = [_action_data(a) for a in review.actions]
+        data["actions_after"] = [_action_data(a) for a in review.actions_after]
+    return data
 
 
 def summary_report(reviews: Iterable[Review], since: datetime, until: datetime) -> tuple[str, str]:
@@ -166,7 +172,7 @@ def _summary_row(review: Review) -> dict[str, Any]:
         "target": request.target,
         "requester": request.requester,
         "window_end": _iso(review.window_end),
-        "events": len(review.events_in_window) + len(review.events_after),
+        "events": review.count_in_window + review.count_after,
         "complete": review.complete,
         "worst": review.worst.value if review.worst else None,
         "findings": {s.value: counts.get(s, 0) for s in SEVERITY_ORDER},
@@ -248,12 +254,12 @@ def fold(actions: Sequence[ActionCount]) -> list[ActionCount]:
     return sorted(rows, key=lambda a: (-a.count, a.service, a.method, a.resource))
 
 
-def _gantt(review: Review) -> dict[str, Any]:
+def _gantt(
+    review: Review, actions: Sequence[ActionCount], actions_after: Sequence[ActionCount]
+) -> dict[str, Any]:
     """Bars for the window and the busiest (folded) actions; the tables list every action."""
-    start = review.window_start or _first_event(review) or review.window_end - timedelta(hours=1)
-    rows = [(a, False) for a in fold(review.actions)] + [
-        (a, True) for a in fold(review.actions_after)
-    ]
+    start = review.window_start or review.first_event_at or review.window_end - timedelta(hours=1)
+    rows = [(a, False) for a in actions] + [(a, True) for a in actions_after]
     shown = sorted(rows, key=lambda pair: -pair[0].count)[:GANTT_TASKS]
     tasks = [
         {
@@ -281,11 +287,6 @@ def _short(method: str) -> str:
 def _tail(resource: str) -> str:
     parts = [p for p in resource.split("/") if p]
     return "/".join(parts[-2:]) if len(parts) > 2 else resource
-
-
-def _first_event(review: Review) -> datetime | None:
-    events: Sequence[Event] = review.events_in_window or review.events_after
-    return events[0].timestamp if events else None
 
 
 def _gantt_time(moment: datetime) -> str:

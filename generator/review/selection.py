@@ -22,7 +22,13 @@ from generator.core.model import Event, Policy, Problem, Request
 from generator.core.repo import Repo, file_names
 from generator.core.request_paths import request_path
 from generator.gcp.roles import RolesLock
-from generator.review.analysis import Review, ReviewSubject, fetch_window, review_all
+from generator.review.analysis import (
+    Review,
+    ReviewSubject,
+    collect,
+    fetch_window,
+    review_collected,
+)
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
@@ -199,12 +205,12 @@ def run(
         return []
     principals, start, end = fetch_window(found, until=period.until, longest=longest)
     stream: Iterator[Event] = source.events(principals, start, end)
-    events = list(track(stream) if track else stream)  # gaps are known once fully read
+    # The events stream through to a spool; the source's gaps are known once it is all read.
+    collected = collect(found, track(stream) if track else stream)
     audit = read_coverage(repo.terraform)
     history = history_gaps(repo) if any(s.window_start is None for s in found) else []
-    reviews = review_all(
-        found,
-        events,
+    reviews = review_collected(
+        collected,
         grace=period.grace,
         gaps=(*source.gaps, *history),
         principal_gaps=source.principal_gaps,

@@ -1,0 +1,130 @@
+"""What one grant's review keeps while its events stream past. Pure apart from the spool.
+
+Each event is judged as it arrives and then parked in the spool: the tally keeps the counts,
+the first event's time and every finding with its evidence (log entry ids), never the events,
+so a review's memory follows its findings rather than the size of the log. Events may arrive
+in any order: evidence is put in time order at the end.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from generator.core.model import Event, Finding, Severity
+from generator.review.spool import EventSpool
+from generator.review.subjects import ReviewSubject
+from generator.review.verdicts import Phase, event_findings
+
+SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO)
+NO_ACTIVITY = "No activity in the window: was the grant needed?"
+
+Key = tuple[Severity, str, str]
+
+
+class Tally:
+    def __init__(self, subject: ReviewSubject, grace: timedelta, spool: EventSpool, key: str):
+        self.subject = subject
+        self.grace = grace
+        self.spool = spool
+        self.key = key
+        self.in_window = 0
+        self.after = 0
+        self.first_at: datetime | None = None
+        self._evidence: dict[Key, list[tuple[datetime, str]]] = defaultdict(list)
+
+    def add(self, event: Event) -> None:
+        """Count, judge and park one event, when it is this grantee's and from the start on."""
+        start = self.subject.window_start
+        if event.principal.lower() != self.subject.principal:
+            return
+        if start is not None and event.timestamp < start:
+            return
+        if event.timestamp < self.subject.request.window.expires:
+            self.in_window += 1
+        else:
+            self.after += 1
+        if self.first_at is None or event.timestamp < self.first_at:
+            self.first_at = event.timestamp
+        for found in event_evidence(self.subject, event, self.grace):
+            self._evidence[found].append((event.timestamp, event.insert_id))
+        self.spool.add(self.key, event)
+
+    def findings(self) -> tuple[Finding, ...]:
+        """The deviations the events showed, most severe first, each with its evidence."""
+        findings = [
+            Finding(s, k, m, tuple(dict.fromkeys(i for _, i in sorted(seen))))
+            for (s, k, m), seen in self._evidence.items()
+        ]
+        findings.extend(unchecked_roles(self.subject))
+        if not self.in_window:
+            findings.append(Finding(Severity.INFO, "no-activity", NO_ACTIVITY))
+        return tuple(sorted(findings, key=_finding_order))
+
+
+def event_evidence(subject: ReviewSubject, event: Event, grace: timedelta) -> list[Key]:
+    """Every finding one event is evidence of, for this grant."""
+    found: list[Key] = []
+    phase = phase_of(event.timestamp, subject.request.window.expires, grace)
+    for item in event_findings(subject, event, phase):
+        found.append(_unless_explained(subject, event, grace, item))
+    for other in _also_covered_by(subject, event):
+        found.append((Severity.INFO, "overlap", f"also in the window of {other}"))
+    if event.chain:
+        chain = " -> ".join((event.principal, *event.chain))
+        found.append((Severity.INFO, "delegation", f"acted through {chain}"))
+    return found
+
+
+def phase_of(at: datetime, expires: datetime, grace: timedelta) -> Phase:
+    if at < expires:
+        return Phase.WINDOW
+    return Phase.GRACE if at < expires + grace else Phase.AFTER
+
+
+def _unless_explained(subject: ReviewSubject, event: Event, grace: timedelta, found: Key) -> Key:
+    """Use this grant does not explain (out of scope, or after its end) but another grant of
+    the person in force then does, is INFO, named so; IAM changes and copies stay as they are."""
+    _, kind, message = found
+    if kind not in ("unexplained", "binding-not-expired"):
+        return found
+    other = _explained_by_other(subject, event, grace)
+    if not other:
+        return found
+    return Severity.INFO, "explained-by-other-grant", f"{message}; explained by {other}"
+
+
+def _also_covered_by(subject: ReviewSubject, event: Event) -> list[str]:
+    return [rid for begin, end, rid in subject.other_windows if begin <= event.timestamp < end]
+
+
+def _explained_by_other(subject: ReviewSubject, event: Event, grace: timedelta) -> str:
+    """The id of another grant of the person, in force then, whose scope explains the event."""
+    for other in subject.others:
+        begin = other.window_start
+        if begin is None or not begin <= event.timestamp < other.request.window.expires + grace:
+            continue
+        phase = phase_of(event.timestamp, other.request.window.expires, grace)
+        if not any(
+            severity in (Severity.CRITICAL, Severity.HIGH)
+            for severity, _, _ in event_findings(other, event, phase)
+        ):
+            return other.request.id
+    return ""
+
+
+def _finding_order(finding: Finding) -> tuple[int, str, str]:
+    return SEVERITY_ORDER.index(finding.severity), finding.kind, finding.message
+
+
+def unchecked_roles(subject: ReviewSubject) -> list[Finding]:
+    missing = sorted({g.role for g in subject.request.grants} - set(subject.permissions_by_role))
+    return [
+        Finding(
+            Severity.INFO,
+            "unchecked-role",
+            f"{role} is not in the roles lock: its permissions were not checked"
+            " (run `lapse roles sync`)",
+        )
+        for role in missing
+    ]
