@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import orjson
 
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
-from generator.core.model import Event
+from generator.core.model import Event, Policy
 from generator.core.repo import Repo
 from generator.gcp.roles import load_lock
 from generator.github import request_pulls
@@ -23,6 +24,7 @@ from generator.review import report as audit_report
 from generator.review import selection as reviewing
 from generator.review.analysis import Review
 from generator.review.bigquery_source import BigQuerySource
+from generator.review.export_manifest import ManifestedExport, is_manifest
 from generator.review.file_source import FileSource
 from generator.review.logging_source import LoggingSource
 from generator.review.sources import CombinedSource, EventSource
@@ -112,6 +114,8 @@ def review(
         reviews = reviewing.run(
             repo, policy, lock, source, period, longest=longest, items=due.items, track=track
         )
+        if isinstance(source, ManifestedExport):
+            reviews = [_with_export_scope(r, policy, source) for r in reviews]
         accounting = source.accounting
     publishing = bool((open_pr or open_issues) and reviews)
     files: dict[str, str] = {}
@@ -133,6 +137,13 @@ def review(
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     code = run_text.exit_code([data for _, data, _ in shown])
     sys.exit(1 if due.problems and code == 0 else code)
+
+
+def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -> Review:
+    """The review, INCOMPLETE when its grants reach logs the export does not hold."""
+    names = reviewing.resource_names(policy, [(item.subject.request, item.subject.archived)])
+    missing = source.scope_gaps(names)
+    return replace(item, gaps=(*item.gaps, *missing)) if missing else item
 
 
 def _read_report(path: Path) -> dict[str, Any]:
@@ -204,11 +215,15 @@ def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSourc
     if kind == "file" and value:
         path = Path(value)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            return CombinedSource([FileSource(p) for p in files])
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not p.name.startswith(".") and not is_manifest(p)
+            )
+            return ManifestedExport(path, CombinedSource([FileSource(p) for p in files]))
         if not path.is_file():
             raise ConfigError(f"--source file:{value}: no such file or folder")
-        return FileSource(path)
+        return ManifestedExport(path, FileSource(path))
     if kind == "bigquery" and value:
         return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
     if spec == "logging":
