@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import UTC, datetime
@@ -26,6 +27,28 @@ def make_repo(root: Path, *, with_requests: bool = False) -> Path:
     else:
         (root / "requests").mkdir()
     return root
+
+
+# Every project, folder and organization the sample requests reach.
+SAMPLE_SCOPE = {
+    "projects": ["pci-prod-payments", "pci-prod-analytics", "stg-payments"],
+    "folders": ["204518736091", "381920475512"],
+    "organizations": ["618305524870"],
+}
+
+
+def export_manifest(
+    export: Path,
+    *,
+    start: str = "2026-01-01T00:00:00Z",
+    end: str = "2027-01-01T00:00:00Z",
+    scope: dict[str, list[str]] | None = None,
+) -> Path:
+    """The manifest stating what the export at `export` (a file or a folder) holds."""
+    target = export / "manifest.json" if export.is_dir() else Path(f"{export}.manifest.json")
+    data = {"start": start, "end": end, **(SAMPLE_SCOPE if scope is None else scope)}
+    target.write_text(json.dumps(data, indent=2) + "\n")
+    return target
 
 
 def place(root: Path, relative: str, data: bytes | str) -> Path:

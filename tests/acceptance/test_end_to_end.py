@@ -19,7 +19,7 @@ import responses
 
 from generator import cli
 from tests.acceptance.cli import lapse
-from tests.support import make_repo
+from tests.support import export_manifest, make_repo
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "github"
 API = "https://api.github.com:443/repos/example-org/access"
@@ -108,6 +108,7 @@ def audit_export(path: Path) -> Path:
 
     lines = [entry("during", "2026-11-30T09:30:00Z"), entry("hours-later", "2026-11-30T14:00:00Z")]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    export_manifest(path)
     return path
 
 

@@ -12,7 +12,7 @@ from generator import cli
 from generator.commands import adapters
 from generator.commands import review as review_command
 from tests.acceptance.cli import lapse
-from tests.support import make_repo
+from tests.support import export_manifest, make_repo
 
 UNTIL = "--until 2026-12-10T00:00:00Z --since 30d"
 LOG = "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Fdata_access"
@@ -42,7 +42,9 @@ def entry(
 
 
 def export(path: Path, entries: list[dict[str, object]], extra: str = "") -> Path:
+    """An export of all the sample projects' logs for 2026, and its manifest saying so."""
     path.write_text("".join(json.dumps(e) + "\n" for e in entries) + extra)
+    export_manifest(path)
     return path
 
 

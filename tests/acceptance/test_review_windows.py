@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.acceptance.cli import lapse
-from tests.support import make_repo, place
+from tests.support import export_manifest, make_repo, place
 
 LOG = "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Factivity"
 PROJECT = "projects/pci-prod-payments"
@@ -123,6 +123,7 @@ def test_archived_request_without_starts_keeps_its_window(tmp_path: Path) -> Non
         + "\n"
     )
 
+    export_manifest(log)
     run = lapse(f"review --source file:{log} --until 2026-12-01T00:00:00Z --since 2d", cwd=root)
 
     assert run.code == 1, run.out + run.err
@@ -153,6 +154,7 @@ def test_the_set_iam_policy_that_added_the_binding_dates_the_window(tmp_path: Pa
     log = tmp_path / "audit.jsonl"
     log.write_text(json.dumps(applied) + "\n")
 
+    export_manifest(log)
     lapse(f"review --source file:{log} --until 2026-12-01T00:00:00Z --since 2d", cwd=root)
 
     data = report(root, rid)
@@ -192,6 +194,7 @@ def test_overlapping_requests_both_report_the_shared_event(tmp_path: Path) -> No
         + "\n"
     )
 
+    export_manifest(log)
     run = lapse(f"review --source file:{log} --until 2026-12-01T00:00:00Z --since 2d", cwd=root)
 
     assert run.code == 1
