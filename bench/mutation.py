@@ -41,7 +41,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "render": ("generator.terraform.render.*", "generator.terraform.hcl.*"),
     "conditions": ("generator.terraform.conditions.*",),
     "expire": ("generator.lifecycle.expire.*", "generator.github.request_pulls.*"),
-    "analysis": ("generator.review.analysis.*",),
+    # The review's attribution and severity: who did what, and how bad it was.
+    "analysis": (
+        "generator.review.analysis.*",
+        "generator.review.tally.*",
+        "generator.review.attribution.*",
+        "generator.review.verdicts.*",
+    ),
 }
 KILLED = {1, 3, 37}  # a failing test, pytest's internal error, the type checker
 SURVIVED = {0}

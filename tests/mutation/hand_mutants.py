@@ -27,6 +27,7 @@ RULE_TESTS = "tests/unit/test_rules_boundaries.py::"
 CODEOWNERS = "generator/github/codeowners.py"
 CODEOWNERS_TESTS = "tests/unit/test_codeowners_controls.py::"
 ANALYSIS = "generator/review/analysis.py"
+TALLY = "generator/review/tally.py"
 VERDICTS = "generator/review/verdicts.py"
 ANALYSIS_TESTS = "tests/unit/review/test_analysis_controls.py::"
 
@@ -204,10 +205,12 @@ MUTANTS = (
         ("tests/acceptance/test_expire_controls.py::test_the_merged_pull_is_named_as_the_source",),
     ),
     HandMutant(
-        "an event before the window drops every later event (continue -> break)",
-        ANALYSIS,
-        "if start is not None and event.timestamp < start:\n            continue",
-        "if start is not None and event.timestamp < start:\n            break",
+        # The tally takes one event at a time, so no skip can end the loop any more (the old
+        # `continue` -> `break`); the control left is the skip itself.
+        "an event before the window start is counted in it",
+        TALLY,
+        "if start is not None and event.timestamp < start:\n            return",
+        "if start is not None and event.timestamp < start and False:\n            return",
         (ANALYSIS_TESTS + "test_an_event_before_the_start_does_not_hide_later_events",),
     ),
     HandMutant(
@@ -236,7 +239,7 @@ MUTANTS = (
     ),
     HandMutant(
         "the end of the grace period still counts as grace",
-        ANALYSIS,
+        TALLY,
         "Phase.GRACE if at < expires + grace else Phase.AFTER",
         "Phase.GRACE if at <= expires + grace else Phase.AFTER",
         (ANALYSIS_TESTS + "test_the_grace_period_is_half_open",),
