@@ -19,17 +19,17 @@ from generator.checks.rules import (
     PolicyContext,
     RepoContext,
     RequestContext,
-    TreeContext,
     checks,
     load_all,
 )
 from generator.checks.rules.audit import audit_config_problems
+from generator.checks.tree import tree_problems
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import parse_request_path
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
-from generator.terraform.configuration import LAPSE_RESOURCE_TYPES, read_configuration
+from generator.terraform.configuration import LAPSE_RESOURCE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +104,8 @@ def _within(path: str, failed: set[str]) -> bool:
 
 
 def _tree(repo: Repo, policy: Policy | None) -> list[Problem]:
-    configuration = (
-        read_configuration(repo.terraform, repo.root) if repo.terraform.is_dir() else None
-    )
     extra = policy.terraform_resource_types if policy else ()
-    ctx = TreeContext(tuple(repo.symlinks()), configuration, LAPSE_RESOURCE_TYPES | set(extra))
-    return [p for check in checks("tree") for p in check(ctx)]
+    return tree_problems(repo, LAPSE_RESOURCE_TYPES | frozenset(extra))
 
 
 def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:

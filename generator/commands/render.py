@@ -36,7 +36,7 @@ def render(check: bool, root: Path) -> None:
     except RenderError as exc:
         raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
     changes = grants_folder.compare(repo.grants, files, on_disk)
-    strays = stray_problems(repo, files)
+    strays = stray_problems(repo, files, on_disk)
     if check:
         if not changes.clean:
             click.echo(
@@ -61,7 +61,9 @@ def render(check: bool, root: Path) -> None:
         options.finish(failed=True)
 
 
-def stray_problems(repo: Repo, files: dict[str, str]) -> list[Problem]:
+def stray_problems(
+    repo: Repo, files: dict[str, str], on_disk: dict[str, str] | None = None
+) -> list[Problem]:
     folder = repo.relative(repo.grants)
     return [
         Problem(
@@ -73,7 +75,7 @@ def stray_problems(repo: Repo, files: dict[str, str]) -> list[Problem]:
             f"{folder}/{name} {why}: Terraform would read it as part of the grants",
             "remove it; this folder holds only _module.tf and what `lapse render` writes",
         )
-        for name, why in grants_folder.strays(repo.grants, files)
+        for name, why in grants_folder.strays(repo.grants, files, on_disk)
     ]
 
 

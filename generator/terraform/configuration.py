@@ -7,7 +7,9 @@ so that the configuration allowlist can point at the line that breaks it.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -80,37 +82,71 @@ class Configuration:
 
 def read_configuration(folder: Path, root: Path) -> Configuration:
     """Every file under `folder`; `.tf` files parsed. Symlinks are listed, never followed."""
-    entries = sorted(
-        path
-        for path in folder.rglob("*")
-        if not path.is_dir() or path.is_symlink()
-        if not _local(path.relative_to(folder))
-    )
-    relative = folder.relative_to(root).as_posix()
-    readable = [p for p in entries if p.name.endswith(".tf") and p.is_file() and not p.is_symlink()]
-    files = _read_all([(path.relative_to(root).as_posix(), path) for path in readable])
-    return Configuration(relative, tuple(p.relative_to(root).as_posix() for p in entries), files)
+    entries, readable = list_configuration(folder, root)
+    files = parse_all(read_all(readable))
+    return Configuration(folder.relative_to(root).as_posix(), entries, files)
+
+
+def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[tuple[str, Path]]]:
+    """(every entry, the `.tf` files Terraform reads), relative to `root`, in one walk.
+
+    Entries are files, symlinks (to files or folders, never followed) and anything else that is
+    not a folder; the readable files are the regular `.tf` files among them. One `scandir` per
+    folder answers every question from the directory entry, without a system call per file.
+    """
+    found: list[tuple[tuple[str, ...], Path, bool]] = []
+    pending: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
+    while pending:
+        here, parts = pending.pop()
+        try:
+            listed = list(os.scandir(here))
+        except OSError:
+            continue
+        for entry in listed:
+            inside = (*parts, entry.name)
+            if _local(inside):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((Path(entry.path), inside))
+                continue
+            regular_tf = entry.name.endswith(".tf") and entry.is_file(follow_symlinks=False)
+            found.append((inside, Path(entry.path), regular_tf))
+    found.sort(key=lambda item: item[0])  # the order of sorted paths: part by part
+    base = folder.relative_to(root).as_posix()
+    named = [("/".join((base, *parts)), path, readable) for parts, path, readable in found]
+    entries = tuple(relative for relative, _, _ in named)
+    return entries, [(relative, path) for relative, path, readable in named if readable]
 
 
 CACHE_KIND = "terraform-files"
+Read = tuple[str, bytes | OSError]  # a file's path relative to the repository, and its bytes
 
 
-def _read_all(named: list[tuple[str, Path]]) -> tuple[TerraformFile, ...]:
-    """Every file read, reusing what the local cache holds for the same path and bytes.
+def read_all(named: list[tuple[str, Path]]) -> list[Read]:
+    found: list[Read] = []
+    for relative, path in named:
+        try:
+            found.append((relative, path.read_bytes()))
+        except OSError as exc:
+            found.append((relative, exc))
+    return found
+
+
+def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[TerraformFile, ...]:
+    """Every file parsed, reusing what the local cache holds for the same path and bytes.
 
     Parsing HCL costs far more than reading it, and terraform/grants/ holds a file per request:
     the cache (one table per version of this code and of the parser) keeps validate's cost
-    with the files that changed.
+    with the files that changed. `retain` names further keys (`cache.digest(path, bytes)`) of
+    files not parsed this time whose entries stay.
     """
     code = cache.code_digest("generator.terraform", "hcl2", "lark")
     known = cache.read_table(CACHE_KIND, code)
-    kept: dict[str, str] = {}
+    kept = {key: known[key] for key in retain if key in known}
     files: list[TerraformFile] = []
-    for relative, path in named:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            files.append(TerraformFile(relative, (), (1, 1, f"cannot read it as UTF-8: {exc}")))
+    for relative, raw in read:
+        if isinstance(raw, OSError):
+            files.append(TerraformFile(relative, (), (1, 1, f"cannot read it as UTF-8: {raw}")))
             continue
         key = cache.digest(relative, raw)
         parsed = _thawed(known[key]) if key in known else None
@@ -166,8 +202,8 @@ def _thawed_block(raw: list[Any]) -> Block:
     )
 
 
-def _local(path: Path) -> bool:
-    return path.parts[0] in LOCAL_STATE or (len(path.parts) == 1 and path.name in LOCAL_FILES)
+def _local(parts: tuple[str, ...]) -> bool:
+    return parts[0] in LOCAL_STATE or (len(parts) == 1 and parts[0] in LOCAL_FILES)
 
 
 def read_file(relative: str, path: Path) -> TerraformFile:

@@ -33,14 +33,22 @@ class Changes:
 def existing(grants_dir: Path) -> dict[str, str]:
     """Generated files now in `grants_dir`: name -> text."""
     found: dict[str, str] = {}
-    paths = grants_dir.glob("*.tf") if grants_dir.is_dir() else []
-    for path in sorted(paths, key=lambda p: p.name):  # one folder: names order as paths do
-        if path.is_symlink() or not path.is_file():
-            continue  # a stray, never read through
-        text = path.read_text(encoding="utf-8", errors="replace")
+    for entry in _listed(grants_dir):
+        if not entry.name.endswith(".tf") or not entry.is_file(follow_symlinks=False):
+            continue  # a symlink is a stray, never read through
+        text = Path(entry.path).read_text(encoding="utf-8", errors="replace")
         if text.startswith(GENERATED):
-            found[path.name] = text
+            found[entry.name] = text
     return found
+
+
+def _listed(grants_dir: Path) -> list[os.DirEntry[str]]:
+    """The folder's entries by name, from one `scandir`: each says whether it is a symlink, a
+    folder or a file without a system call of its own."""
+    try:
+        return sorted(os.scandir(grants_dir), key=lambda entry: entry.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def compare(
@@ -48,32 +56,32 @@ def compare(
 ) -> Changes:
     """What to write and remove; `on_disk` is `existing(grants_dir)` when already read."""
     now = existing(grants_dir) if on_disk is None else on_disk
-    write = {n: t for n, t in rendered.items() if now.get(n) != t or not _on_disk(grants_dir, n)}
+    # A name in `now` was a regular file when listed: `existing` reads no other.
+    write = {n: t for n, t in rendered.items() if now.get(n) != t}
     remove = tuple(sorted(set(now) - set(rendered)))
     unchanged = tuple(sorted(n for n in rendered if n not in write))
     return Changes(write, remove, unchanged)
 
 
-def strays(grants_dir: Path, rendered: Iterable[str]) -> list[tuple[str, str]]:
+def strays(
+    grants_dir: Path, rendered: Iterable[str], on_disk: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """(name, why) of everything in `grants_dir` but `_module.tf`, rendered files and generated
-    files `lapse render` removes: any other file or extension, symlinks, folders."""
+    files `lapse render` removes: any other file or extension, symlinks, folders. `on_disk` is
+    `existing(grants_dir)` when already read."""
     wanted = {MODULE_FILE, *rendered}
-    generated = set(existing(grants_dir))
+    generated = set(existing(grants_dir) if on_disk is None else on_disk)
     found: list[tuple[str, str]] = []
-    for path in sorted(grants_dir.iterdir()) if grants_dir.is_dir() else []:
-        if path.is_symlink():
-            found.append((path.name, "is a symlink"))
-        elif path.is_dir():
-            found.append((path.name, "is a folder"))
-        elif not path.is_file():
-            found.append((path.name, "is not a regular file"))
-        elif path.name not in wanted and path.name not in generated:
-            found.append((path.name, "is not a file `lapse render` writes"))
+    for entry in _listed(grants_dir):
+        if entry.is_symlink():
+            found.append((entry.name, "is a symlink"))
+        elif entry.is_dir():
+            found.append((entry.name, "is a folder"))
+        elif not entry.is_file():
+            found.append((entry.name, "is not a regular file"))
+        elif entry.name not in wanted and entry.name not in generated:
+            found.append((entry.name, "is not a file `lapse render` writes"))
     return found
-
-
-def _on_disk(grants_dir: Path, name: str) -> bool:
-    return (grants_dir / name).is_file()
 
 
 def apply(grants_dir: Path, changes: Changes) -> None:
