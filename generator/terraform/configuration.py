@@ -87,14 +87,14 @@ def read_configuration(folder: Path, root: Path) -> Configuration:
     return Configuration(folder.relative_to(root).as_posix(), entries, files)
 
 
-def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[tuple[str, Path]]]:
+def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     """(every entry, the `.tf` files Terraform reads), relative to `root`, in one walk.
 
     Entries are files, symlinks (to files or folders, never followed) and anything else that is
     not a folder; the readable files are the regular `.tf` files among them. One `scandir` per
     folder answers every question from the directory entry, without a system call per file.
     """
-    found: list[tuple[tuple[str, ...], Path, bool]] = []
+    found: list[tuple[tuple[str, ...], str, bool]] = []
     pending: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
     while pending:
         here, parts = pending.pop()
@@ -110,7 +110,7 @@ def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[
                 pending.append((Path(entry.path), inside))
                 continue
             regular_tf = entry.name.endswith(".tf") and entry.is_file(follow_symlinks=False)
-            found.append((inside, Path(entry.path), regular_tf))
+            found.append((inside, entry.path, regular_tf))
     found.sort(key=lambda item: item[0])  # the order of sorted paths: part by part
     base = folder.relative_to(root).as_posix()
     named = [("/".join((base, *parts)), path, readable) for parts, path, readable in found]
@@ -122,11 +122,15 @@ CACHE_KIND = "terraform-files"
 Read = tuple[str, bytes | OSError]  # a file's path relative to the repository, and its bytes
 
 
-def read_all(named: list[tuple[str, Path]]) -> list[Read]:
+def read_all(named: list[tuple[str, str]]) -> list[Read]:
+    """(relative path, bytes or why not) of each (relative path, file system path).
+
+    Paths stay strings: building a Path per file costs more than reading the file."""
     found: list[Read] = []
     for relative, path in named:
         try:
-            found.append((relative, path.read_bytes()))
+            with open(path, "rb") as handle:
+                found.append((relative, handle.read()))
         except OSError as exc:
             found.append((relative, exc))
     return found

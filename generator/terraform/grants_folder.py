@@ -36,7 +36,8 @@ def existing(grants_dir: Path) -> dict[str, str]:
     for entry in _listed(grants_dir):
         if not entry.name.endswith(".tf") or not entry.is_file(follow_symlinks=False):
             continue  # a symlink is a stray, never read through
-        text = Path(entry.path).read_text(encoding="utf-8", errors="replace")
+        with open(entry.path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
         if text.startswith(GENERATED):
             found[entry.name] = text
     return found

@@ -66,7 +66,7 @@ def _is_override(name: str) -> bool:
 @rule("LAPSE280", "terraform/ holds only .tf files (and .terraform.lock.hcl).", scope="tree")
 def only_tf_files(ctx: TreeContext) -> Iterator[Problem]:
     for path in ctx.configuration.entries if ctx.configuration else ():
-        name = PurePosixPath(path).name
+        name = path.rpartition("/")[2]  # entries are relative POSIX paths
         if name.endswith(".tf") or name == LOCK_FILE:
             continue
         yield _problem(
