@@ -108,3 +108,24 @@ def write_lines(tmp_path: Path) -> Callable[[list[Any]], Path]:
         return path
 
     return write
+
+
+SCENARIO = Path(__file__).resolve().parents[2] / "data" / "audit_scenario" / "scenario.jsonl"
+
+
+def scenario_subject() -> ReviewSubject:
+    """The grant the lined-up scenario of real entries (tests/data/audit_scenario/) is read against.
+
+    No project numbers are given: the entries' own labels name the project.
+    """
+    return ReviewSubject(
+        request=request(
+            grants=(
+                Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
+                Grant("roles/storage.objectViewer", "bucket", "settlement-exports"),
+            )
+        ),
+        archived=True,
+        permissions_by_role=roles_lock(),
+        project_of={"settlement-exports": "pci-prod-payments"},
+    )

@@ -4,15 +4,13 @@ build.py from ../shared/audit-real/): each case gets the severity it deserves.""
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
-from generator.core.model import Grant, Severity
-from generator.review.analysis import ReviewSubject, review_all
+from generator.core.model import Severity
+from generator.review.analysis import review_all
 from generator.review.file_source import FileSource
 
-from .conftest import GRACE, at, request, roles_lock
+from .conftest import GRACE, SCENARIO, at, scenario_subject
 
-SCENARIO = Path(__file__).resolve().parents[2] / "data" / "audit_scenario" / "scenario.jsonl"
 C, H, M, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO
 
 EXPECTED: dict[str, set[tuple[Severity, str]]] = {
@@ -32,18 +30,7 @@ EXPECTED: dict[str, set[tuple[Severity, str]]] = {
 
 
 def scenario_review() -> tuple[FileSource, dict[str, set[tuple[Severity, str]]], list[str]]:
-    subject = ReviewSubject(
-        request=request(
-            grants=(
-                Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
-                Grant("roles/storage.objectViewer", "bucket", "settlement-exports"),
-            )
-        ),
-        archived=True,
-        permissions_by_role=roles_lock(),
-        project_of={"settlement-exports": "pci-prod-payments"},
-        # No project numbers given: the entries' own labels name the project.
-    )
+    subject = scenario_subject()
     source = FileSource(SCENARIO)
     events = list(
         source.events([subject.principal], at("2026-12-01T00:00:00"), at("2026-12-02T00:00:00"))

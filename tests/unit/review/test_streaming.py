@@ -19,31 +19,28 @@ from typing import Any
 
 import pytest
 
-from generator.core.model import Event, Grant
+from generator.core.model import Event
 from generator.review.analysis import Review, ReviewSubject, review_all
 from generator.review.file_source import FileSource
 from generator.review.report import json_report, markdown_report, summary_report
-from tests.unit.review.conftest import GRACE, at, event, request, roles_lock, subject
+from tests.unit.review.conftest import (
+    GRACE,
+    SCENARIO,
+    at,
+    event,
+    request,
+    scenario_subject,
+    subject,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "data" / "audit_scenario" / "scenario.jsonl"
 GOLDEN = ROOT / "data" / "review_streaming"
 ACCOUNT = "deployer@pci-prod-payments.iam.gserviceaccount.com"
 BUCKET = "projects/_/buckets/settlement-exports/objects"
 
 
 def scenario_reviews() -> list[Review]:
-    scenario = ReviewSubject(
-        request=request(
-            grants=(
-                Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
-                Grant("roles/storage.objectViewer", "bucket", "settlement-exports"),
-            )
-        ),
-        archived=True,
-        permissions_by_role=roles_lock(),
-        project_of={"settlement-exports": "pci-prod-payments"},
-    )
+    scenario = scenario_subject()
     source = FileSource(SCENARIO)
     events = source.events(
         [scenario.principal], at("2026-12-01T00:00:00"), at("2026-12-02T00:00:00")
