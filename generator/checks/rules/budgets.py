@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 from generator.checks.rules import RepoContext, RequestContext, rule
 from generator.core.model import Grant, Problem
@@ -49,6 +49,19 @@ def _resource_key(grant: Grant) -> tuple[str, str]:
     return grant.kind, grant.canonical
 
 
+def _grants_over(
+    ctx: RepoContext, limit: int, key: Callable[[RequestContext, Grant], Hashable]
+) -> Iterator[tuple[RequestContext, Grant]]:
+    """Each grant that takes the count of its `key` past `limit`, in blame order."""
+    count: dict[Hashable, int] = defaultdict(int)
+    for item in _ordered(ctx.requests):
+        for grant in item.request.grants:
+            counted = key(item, grant)
+            count[counted] += 1
+            if count[counted] > limit:
+                yield item, grant
+
+
 @rule(
     "LAPSE241",
     "A resource carries at most max_conditional_bindings_per_resource grants.",
@@ -59,19 +72,13 @@ def bindings_per_resource(ctx: RepoContext) -> Iterator[Problem]:
         return
     # Expired bindings stay in the allow policy until archived, so every file counts.
     limit = ctx.policy.limits.max_conditional_bindings_per_resource
-    count: dict[tuple[str, str], int] = defaultdict(int)
-    for item in _ordered(ctx.requests):
-        for grant in item.request.grants:
-            key = _resource_key(grant)
-            count[key] += 1
-            if count[key] > limit:
-                yield item.problem(
-                    "LAPSE241",
-                    grant,
-                    f"{grant.kind} {grant.resource!r} would carry more than "
-                    f"{limit} conditional bindings",
-                    "wait for `lapse expire` to archive expired requests",
-                )
+    for item, grant in _grants_over(ctx, limit, lambda _, grant: _resource_key(grant)):
+        yield item.problem(
+            "LAPSE241",
+            grant,
+            f"{grant.kind} {grant.resource!r} would carry more than {limit} conditional bindings",
+            "wait for `lapse expire` to archive expired requests",
+        )
 
 
 @rule(
@@ -83,16 +90,15 @@ def same_role_and_principal(ctx: RepoContext) -> Iterator[Problem]:
     if ctx.policy is None:
         return
     limit = ctx.policy.limits.max_bindings_per_role_and_principal
-    count: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for item in _ordered(ctx.requests):
-        for grant in item.request.grants:
-            key = (*_resource_key(grant), grant.role, item.request.requester)
-            count[key] += 1
-            if count[key] > limit:
-                yield item.problem(
-                    "LAPSE242",
-                    grant,
-                    f"{item.request.requester} would hold {grant.role} on "
-                    f"{grant.resource!r} more than {limit} times",
-                    "IAM refuses more bindings of one role and principal",
-                )
+
+    def key(item: RequestContext, grant: Grant) -> Hashable:
+        return (*_resource_key(grant), grant.role, item.request.requester)
+
+    for item, grant in _grants_over(ctx, limit, key):
+        yield item.problem(
+            "LAPSE242",
+            grant,
+            f"{item.request.requester} would hold {grant.role} on "
+            f"{grant.resource!r} more than {limit} times",
+            "IAM refuses more bindings of one role and principal",
+        )
