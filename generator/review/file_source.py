@@ -2,15 +2,14 @@
 (`gcloud logging read --format=json`), optionally gzip-compressed.
 
 The file is streamed: memory stays flat however large it is. Most lines of a real export belong to
-other principals (service accounts, other people), so each line's `"principalEmail"` values are
-looked up in the wanted set on the raw bytes first, and only lines that may match are parsed.
+other principals (service accounts, other people): `whose.others_only` tells them apart from the
+few fields that name the parties, and only the other lines are parsed whole.
 """
 
 from __future__ import annotations
 
 import gzip
 import itertools
-import re
 import zlib
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import ExitStack
@@ -24,16 +23,9 @@ from generator.core.model import Event
 from generator.review.events import actor, read_entry
 from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Unreadable
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
+from generator.review.whose import others_only
 
 _KEYS = (b'"principalEmail"', b'"principalSubject"')
-# A principal's value; an unclosed one runs to the end of the line (and is let through).
-# Read on the lower-cased line: the value (after a `user:` or `serviceaccount:` prefix) and the
-# character that ends it, which is `"` unless an escape or a non-ASCII byte interrupts it.
-_PRINCIPAL_VALUE = re.compile(
-    rb'"principal(?:email|subject)"\s*:\s*"(?:user:|serviceaccount:)?([^"\\\x80-\xff]*)(.?)'
-)
-_LAPSE_CONDITION = b'"lapse/'
-
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.
 _MAX_LINE_GAPS = 20
 
@@ -99,15 +91,11 @@ class FileSource(GapRecord):
         start: datetime,
         end: datetime,
     ) -> Iterator[Event]:
-        encoded = {p.encode() for p in wanted}
         skipped = 0
         for number, line in enumerate(lines, first):
-            # Lines naming a lapse condition are read whoever wrote them (the SetIamPolicy that
-            # added a grant's binding dates its window); a line that is not a whole object is
-            # parsed too: a truncated line could hide a wanted principal, and parsing says so.
-            if not (
-                might_match(line, encoded) or _LAPSE_CONDITION in line or not _looks_whole(line)
-            ):
+            # Decided from the few fields that say whose the line is; anything else is parsed
+            # whole (a wanted person's, a lapse binding change, or what is unreadable).
+            if others_only(line, wanted):
                 skipped += 1
                 continue
             if not line.strip():
@@ -117,10 +105,7 @@ class FileSource(GapRecord):
             except orjson.JSONDecodeError as exc:
                 self._unparsed(line, number, str(exc), wanted)
                 continue
-            before = len(wanted)
             yield from self._value(value, number, wanted, start, end)
-            if len(wanted) != before:
-                encoded = {p.encode() for p in wanted}
         self.accounting.read += skipped
         self.accounting.other_principals += skipped
 
@@ -183,28 +168,6 @@ def _parses(line: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
-
-
-def might_match(line: bytes, wanted: Collection[bytes]) -> bool:
-    """False only when no principal named on the line is wanted (`wanted` in lower case).
-
-    Principals are the values of `"principalEmail"` (the caller, or a delegation chain's first
-    party) and `"principalSubject"` (`user:a@b`). A line naming none is let through, as are
-    escapes and non-ASCII values, for the real parser to decide.
-    """
-    lowered = line.lower()
-    found = _PRINCIPAL_VALUE.findall(lowered)
-    if not found:
-        # Names nobody (or not as a string), or hides the key behind an escape.
-        return b'"principal' not in lowered or b"\\u" in line
-    for value, after in found:  # noqa: SIM110 - a plain loop: this runs for every line
-        if after != b'"' or value in wanted:
-            return True
-    return False
-
-
-def _looks_whole(line: bytes) -> bool:
-    return line[:1] == b"{" and (line[-2:] == b"}\n" or line.endswith((b"}", b"}\r\n")))
 
 
 def _open(path: Path, stack: ExitStack) -> ByteStream:

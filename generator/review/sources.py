@@ -105,7 +105,7 @@ class GapRecord:
         if isinstance(read, str):
             self.accounting.unreadable.append((where, read))
             return None
-        if not involves(read, wanted) and not adds_lapse_binding(read):
+        if not concerns(read.principal, read.chain, read.delta_conditions, wanted):
             self.accounting.other_principals += 1
             return None
         if not start <= read.timestamp < end:
@@ -181,16 +181,23 @@ def selected(event: Event, wanted: Collection[str], start: datetime, end: dateti
     return involves(event, wanted) and start <= event.timestamp < end
 
 
-def adds_lapse_binding(event: Event) -> bool:
-    """A policy change adding a binding whose condition lapse wrote (`lapse/<id>/...`)."""
-    return any(title.startswith("lapse/") for title in event.delta_conditions)
-
-
 def involves(event: Event, wanted: Collection[str]) -> bool:
     """True when the person behind the event, or a link of its chain, is wanted."""
-    if event.principal.lower() in wanted:
+    return names_wanted(event.principal, event.chain, wanted)
+
+
+def names_wanted(person: str, chain: Iterable[str], wanted: Collection[str]) -> bool:
+    if person.lower() in wanted:
         return True
-    return any(link.lower() in wanted for link in event.chain)
+    return any(link.lower() in wanted for link in chain)
+
+
+def concerns(
+    person: str, chain: Iterable[str], titles: Iterable[str], wanted: Collection[str]
+) -> bool:
+    """Whether an entry is read for a review: a wanted person acted, or it changed a binding
+    whose condition lapse wrote (`lapse/<id>/...`: whoever applied it, it dates a window)."""
+    return names_wanted(person, chain, wanted) or any(t.startswith("lapse/") for t in titles)
 
 
 # Calls that hand the caller a service account's credentials: the account's activity during the

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from generator.review import json_stream
-from generator.review.file_source import FileSource, might_match
+from generator.review.file_source import FileSource
 from generator.review.json_stream import ArrayScanner
 from generator.review.sources import CombinedSource
+from generator.review.whose import others_only
 
 from .conftest import at, load_entry
 
@@ -173,28 +174,71 @@ def test_many_bad_lines_are_summarized(tmp_path: Path) -> None:
     assert source.accounting.balanced
 
 
+T = '"timestamp":"2026-12-01T10:00:00Z"'
+
+
 @pytest.mark.parametrize(
-    ("line", "expected"),
+    ("text", "others"),
     [
-        (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"alice@example.com"}}}', True),
-        (b'{"protoPayload":{"authenticationInfo":{"principalEmail": "ALICE@example.com"}}}', True),
-        (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}}}', False),
-        # a delegation chain mentions a second principalEmail: either may be the wanted one
+        ('{"protoPayload":{"authenticationInfo":{"principalEmail":"alice@example.com"}},' + T, 0),
+        ('{"protoPayload":{"authenticationInfo":{"principalEmail": "ALICE@example.com"}},' + T, 0),
+        ('{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}},' + T, 1),
         (
-            b'{"authenticationInfo":{"principalEmail":"sa@p.iam.gserviceaccount.com",'
-            b'"serviceAccountDelegationInfo":[{"firstPartyPrincipal":{"principalEmail":'
-            b'"alice@example.com"}}]}}',
-            True,
+            '{"protoPayload":{"authenticationInfo":{"principalSubject":"user:alice@example.com"}},'
+            + T,
+            0,
         ),
-        (b'{"protoPayload":{"authenticationInfo":{"principalEmail":null}}}', False),
-        # escapes and an escaped key are left to the parser
-        (b'{"authenticationInfo":{"principalEmail":"alice\\u0040example.com"}}', True),
-        (b'{"authenticationInfo":{"\\u0070rincipalEmail":"alice@example.com"}}', True),
-        (b'{"protoPayload":{"methodName":"x"}}', True),  # names nobody: parsed, then counted
+        # a delegation chain: the first party is the person behind the call
+        (
+            '{"protoPayload":{"authenticationInfo":{"principalEmail":'
+            '"sa@p.iam.gserviceaccount.com","serviceAccountDelegationInfo":[{"firstPartyPrincipal"'
+            ':{"principalEmail":"alice@example.com"}}]}},' + T,
+            0,
+        ),
+        # not a string: left to the full reading (which counts it as nobody's)
+        ('{"protoPayload":{"authenticationInfo":{"principalEmail":null}},' + T, 0),
+        # escapes are decoded, an escaped key included
+        (
+            '{"protoPayload":{"authenticationInfo":{"principalEmail":"alice\\u0040example.com"}},'
+            + T,
+            0,
+        ),
+        (
+            '{"protoPayload":{"authenticationInfo":{"\\u0070rincipalEmail":"alice@example.com"}},'
+            + T,
+            0,
+        ),
+        # another principal's change of a binding lapse wrote dates a window: parsed
+        (
+            '{"protoPayload":{"authenticationInfo":{"principalEmail":"ci@p.iam.gserviceaccount.com"'
+            '},"serviceData":{"policyDelta":{"bindingDeltas":[{"action":"ADD","condition":'
+            '{"title":"lapse/inc-1/expires"}}]}}},' + T,
+            0,
+        ),
+        # what the full parse would call unreadable is left to it, whoever it names
+        ('{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}}}', 0),
+        ('{"protoPayload":{"methodName":"x"}}', 0),
+        ('{"textPayload":"bob@example.com",' + T, 0),
+        (
+            '{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}},' + T[:-3],
+            0,
+        ),
+        ('{"protoPayload":{"authenticationInfo":[]},' + T, 0),
+        (
+            '{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}},'
+            '"labels":{"x":"caf\\u00e9"},' + T,
+            1,
+        ),
+        (
+            '{"protoPayload":{"authenticationInfo":{"principalEmail":"bob@example.com"}},'
+            '"labels":{"x":"café"},' + T,
+            0,
+        ),
     ],
 )
-def test_might_match(line: bytes, expected: bool) -> None:
-    assert might_match(line, frozenset({b"alice@example.com"})) is expected
+def test_others_only(text: str, others: int) -> None:
+    line = (text + "}").encode()
+    assert others_only(line, frozenset({"alice@example.com"})) is bool(others)
 
 
 def test_escaped_principal_is_found_by_the_parser(write_lines: Writer, tmp_path: Path) -> None:
