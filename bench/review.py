@@ -330,11 +330,13 @@ def archive_cost(tmp: Path, grantees: int) -> bool:
         for folder in ("policy", "schemas"):
             shutil.copytree(ROOT / folder, root / folder)
         archive = root / "archive" / "pci-prod"
-        archive.mkdir(parents=True)
         for index in range(grantees + old):
             ends = window_start(index, grantees) if index < grantees else PERIOD_START
             ends = ends + WINDOW if index < grantees else ends - timedelta(days=40 + index % 300)
-            (archive / f"inc-{index:05d}-bench.yaml").write_text(archived_request(index, ends))
+            # Filed as `lapse expire` files them: under the month (UTC) the window ended.
+            month = archive / ends.astimezone(UTC).strftime("%Y-%m")
+            month.mkdir(parents=True, exist_ok=True)
+            (month / f"inc-{index:05d}-bench.yaml").write_text(archived_request(index, ends))
         repo = Repo.at(root)
         seconds, found = best_of(RUNS, lambda r=repo: due(r, period))
         times.append(seconds)

@@ -80,3 +80,10 @@ def serve_empty_policies(http: responses.RequestsMock) -> None:
     http.add(responses.POST, re.compile(r"https://iam\.googleapis\.com/.*"), json=empty)
     dataset = {"kind": "bigquery#dataset", "etag": "AAAA", "access": []}
     http.add(responses.GET, re.compile(r"https://bigquery\.googleapis\.com/.*"), json=dataset)
+
+
+def archive_of(path: str, month: str) -> str:
+    """`requests/<t>/[emergency/]<id>.yaml` -> where expiry files it for a window that ended
+    in `month` (YYYY-MM): `archive/<t>/[emergency/]<month>/<id>.yaml`."""
+    folder, _, name = path.replace("requests/", "archive/", 1).rpartition("/")
+    return f"{folder}/{month}/{name}"

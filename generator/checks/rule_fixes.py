@@ -28,6 +28,8 @@ FIXES: dict[str, str] = {
     "LAPSE132": "Rename the file: 3-63 lowercase letters, digits or dashes, e.g. "
     "inc-4512-settlement-batch.yaml.",
     "LAPSE133": "Choose a new id (file name): ids are never reused across requests/ and archive/.",
+    "LAPSE134": "Move the archived file to archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml, "
+    "YYYY-MM being the month (UTC) of its `expires`; `lapse expire` files them so.",
     "LAPSE140": "Replace the symlink with the file itself: a link can point reviewers at one "
     "file and Terraform at another.",
     "LAPSE141": "Remove the file from terraform/grants/: it holds only _module.tf and what "

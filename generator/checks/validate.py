@@ -13,6 +13,7 @@ from pathlib import Path
 
 from generator.checks import schema
 from generator.checks import values as build
+from generator.checks.archive_ends import archived_end
 from generator.checks.loading import Document, load
 from generator.checks.rules import (
     Check,
@@ -72,10 +73,16 @@ def validate_repo(
     )
     problems += request_problems
     paths = tuple(repo.relative(p) for p in files)
-    archive = tuple(repo.relative(p) for p in repo.archive_files())
-    archived = [p for p in repo.archive_files() if _is_emergency(repo, p)]
+    archive_files = repo.archive_files()
+    archive = tuple(repo.relative(p) for p in archive_files)
+    archived = [p for p in archive_files if _is_emergency(repo, p)]
     emergencies = readable_requests(repo, archived)
-    repo_ctx = RepoContext(tuple(contexts), paths, archive, policy, now, tuple(emergencies))
+    ends = tuple(
+        archived_end(name, file) for name, file in zip(archive, archive_files, strict=True)
+    )
+    repo_ctx = RepoContext(
+        tuple(contexts), paths, archive, policy, now, tuple(emergencies), archived_ends=ends
+    )
     for check in checks("repo"):
         problems.extend(check(repo_ctx))
     problems += _tree(repo, policy)

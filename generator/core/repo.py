@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.core.errors import ConfigError
+from generator.core.request_paths import EMERGENCY_FOLDER, is_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,30 @@ class Repo:
     def archive_files(self) -> list[Path]:
         return _files(self.archive)
 
+    def archive_names(self) -> list[str]:
+        """Every file under archive/, as repository paths (`archive/<target>/...`)."""
+        return [self.relative(Path(name)) for name in file_names(self.archive)]
+
+    def archive_files_of(self, months: Container[str]) -> list[Path]:
+        """The archived files of `months` (YYYY-MM), plus every file that is in no month.
+
+        Month folders outside `months` are not even listed: how long the archive has grown
+        costs nothing. A file outside the layout (LAPSE134 refuses it) is always returned, so
+        that nothing misplaced escapes whoever reads by month.
+        """
+        found: list[str] = []
+        for target in _entries(self.archive):
+            if not target.is_dir(follow_symlinks=False):
+                found.append(target.path)
+                continue
+            for entry in _entries(target.path):
+                if entry.name == EMERGENCY_FOLDER and entry.is_dir(follow_symlinks=False):
+                    for inner in _entries(entry.path):
+                        found += _month_files(inner, months)
+                else:
+                    found += _month_files(entry, months)
+        return [Path(name) for name in sorted(found)]
+
     def symlinks(self) -> list[str]:
         """Every symlink, to a file or a folder, under the folders lapse reads."""
         found: list[str] = []
@@ -90,6 +116,22 @@ class Repo:
 
 # The folders whose files lapse reads and whose owners CODEOWNERS names.
 READ_FOLDERS = ("requests", "archive", "policy", "schemas", "terraform")
+
+
+def _entries(directory: str | Path) -> list[os.DirEntry[str]]:
+    try:
+        return sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return []
+
+
+def _month_files(entry: os.DirEntry[str], months: Container[str]) -> list[str]:
+    """A month folder's files when the month is wanted; anything else whole."""
+    if not entry.is_dir(follow_symlinks=False):
+        return [] if entry.name.startswith(".") else [entry.path]
+    if is_month(entry.name) and entry.name not in months:
+        return []
+    return file_names(Path(entry.path))
 
 
 def _files(folder: Path) -> list[Path]:

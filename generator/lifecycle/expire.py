@@ -26,8 +26,7 @@ from generator.core.errors import ConfigError
 from generator.core.git import git
 from generator.core.model import Problem, Request
 from generator.core.repo import Repo
-from generator.core.request_paths import parse_request_path
-from generator.core.request_paths import request_path as request_path_of
+from generator.core.request_paths import archive_path, parse_request_path
 from generator.core.times import format_utc
 from generator.core.wording import count
 from generator.github.records import PullInfo
@@ -164,32 +163,45 @@ def _cutoff(now: datetime, grace: timedelta) -> datetime:
     return now.astimezone(UTC) - grace
 
 
-def archive_path_of(request_path: str) -> str | None:
-    """`requests/<target>/[emergency/]<id>.yaml` -> the same under archive/; None for others."""
-    where = parse_request_path(request_path)
+def archive_path_of(request: Request) -> str | None:
+    """`requests/<target>/[emergency/]<id>.yaml` -> its place under archive/ (the month of its
+    `expires`); None for a file outside requests/."""
+    where = parse_request_path(request.path)
     if where is None or where.folder != "requests":
         return None
-    return request_path_of("archive", where.target, where.id, emergency=where.emergency)
+    return archive_path(where.target, where.id, request.window.expires, emergency=where.emergency)
 
 
 def _archive_twins(repo: Repo) -> dict[str, bytes]:
     """Request files already copied to archive/ unchanged: path -> bytes.
 
-    A different file under the same archive name is refused outright: overwriting it would
-    rewrite the record of an earlier grant.
+    Found by id, in whichever month: a different file under the same id is refused outright,
+    since overwriting it would rewrite the record of an earlier grant, and a copy in another
+    target's or kind's folder is not this request's.
     """
+    archived: dict[str, str] = {}
+    for name in repo.archive_names():
+        where = parse_request_path(name)
+        if where is not None:
+            archived.setdefault(where.id, name)
     twins: dict[str, bytes] = {}
     conflicts: list[str] = []
     for file in repo.request_files():
         path = repo.relative(file)
-        archived = archive_path_of(path)
-        if archived is None or not (repo.root / archived).is_file():
+        where = parse_request_path(path)
+        copy = archived.get(where.id) if where is not None else None
+        if where is None or copy is None:
             continue
         content = file.read_bytes()
-        if (repo.root / archived).read_bytes() == content:
+        twin = parse_request_path(copy)
+        same_place = twin is not None and (twin.target, twin.emergency) == (
+            where.target,
+            where.emergency,
+        )
+        if same_place and (repo.root / copy).read_bytes() == content:
             twins[path] = content
         else:
-            conflicts.append(f"{path} (archive: {archived})")
+            conflicts.append(f"{path} (archive: {copy})")
     if conflicts:
         raise ConfigError(
             f"{count(len(conflicts), 'request')} {'shares' if len(conflicts) == 1 else 'share'} "
@@ -246,7 +258,7 @@ def _item(
     grants: Mapping[str, bytes | None],
     source_pr: SourcePR | None,
 ) -> ExpiredRequest:
-    archived = archive_path_of(request.path)
+    archived = archive_path_of(request)
     if archived is None:  # validation refuses files outside requests/<target>/<id>.yaml
         raise ConfigError(f"{request.path} is not at requests/<target>/<id>.yaml")
     grants_path = f"{GRANTS_DIR}/{grant_file_name(request)}"

@@ -37,7 +37,7 @@ def approval_evidence(
     github: GitHubReader, pull_of: Callable[[str], int | None], request: Request
 ) -> dict[str, object]:
     """Who approved the pull request that added the request, on which commit, when."""
-    path = request_path("requests", request.target, request.id, emergency=request.emergency)
+    path = request_path(request.target, request.id, emergency=request.emergency)
     number = pull_of(path)
     if number is None:
         return {"pull request": "not found in the history"}

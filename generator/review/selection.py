@@ -7,20 +7,20 @@ always holds the latest evidence, and a re-run changes nothing else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
+from generator.checks.archive_ends import quick_expiry
 from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Policy, Problem, Request
-from generator.core.repo import Repo, file_names
-from generator.core.request_paths import request_path
+from generator.core.repo import Repo
+from generator.core.request_paths import archive_month, request_path
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
@@ -46,12 +46,14 @@ def due(repo: Repo, period: Period, *, force: bool = False) -> Due:
     """Requests whose window ended in the period, grace included, and the archive's problems.
 
     Without `force`, a request whose complete report is on disk is listed as `reported` (its
-    findings are shown again, not reviewed again). An archived request whose `expires` line
-    alone shows it ended outside the period is not parsed at all: the cost of a review
-    follows the period, not the size of archive/.
+    findings are shown again, not reviewed again). Only the archive's month folders that the
+    period touches are listed, and a file there whose `expires` line alone shows it ended
+    outside the period is not parsed: the cost of a review follows the period, not the size
+    of archive/ (LAPSE134 keeps every archived file in the month it ended).
     """
     active, problems = read_requests(repo, repo.request_files())
-    candidates = [Path(p) for p in file_names(repo.archive) if _may_end_in(p, period)]
+    listed = repo.archive_files_of(_months(period.since - _SLACK, period.until + _SLACK))
+    candidates = [path for path in listed if _may_end_in(str(path), period)]
     archived, archive_problems = read_requests(repo, candidates)
     found = [(r, False) for r in active] + [(r, True) for r in archived]
     ended = sorted(
@@ -85,9 +87,19 @@ def _report_json(repo: Repo, request: Request) -> Path:
     return repo.reports / request.target / month / f"{request.id}.json"
 
 
-_EXPIRES_LINE = re.compile(rb"^expires:[ \t]*[\"']?([0-9][0-9T:.+\-Z]+)[\"']?[ \t]*$", re.MULTILINE)
 # A day of slack either side: the full read decides near the edges.
 _SLACK = timedelta(days=1)
+
+
+def _months(first: datetime, last: datetime) -> set[str]:
+    """Every YYYY-MM (UTC) from `first` to `last`, both included."""
+    year, month = first.astimezone(UTC).year, first.astimezone(UTC).month
+    end = archive_month(last)
+    found = set()
+    while (name := f"{year:04d}-{month:02d}") <= end:
+        found.add(name)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
 
 
 def _may_end_in(path: str, period: Period) -> bool:
@@ -97,16 +109,8 @@ def _may_end_in(path: str, period: Period) -> bool:
             raw = stream.read()
     except OSError:
         return True  # read again, and reported, by read_requests
-    lines = _EXPIRES_LINE.findall(raw)
-    if len(lines) != 1 or raw.count(b"expires") != 1:
-        return True
-    try:
-        ended = datetime.fromisoformat(lines[0].decode())
-    except ValueError:
-        return True
-    if ended.tzinfo is None:
-        return True
-    return period.since - _SLACK <= ended <= period.until + _SLACK
+    quick = quick_expiry(raw)
+    return quick is None or period.since - _SLACK <= quick[0] <= period.until + _SLACK
 
 
 def _complete(report: Path) -> bool:
@@ -124,7 +128,7 @@ def subjects(
     additions = mainline_additions(repo.root, "requests") if items else {}
     found = []
     for request, archived in items:
-        path = request_path("requests", request.target, request.id, emergency=request.emergency)
+        path = request_path(request.target, request.id, emergency=request.emergency)
         added = additions.get(path)
         if added is not None and added.at >= request.window.expires:
             added = None  # a date after the expiry says nothing true: read as unknown

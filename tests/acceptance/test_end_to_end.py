@@ -19,7 +19,7 @@ import responses
 
 from generator import cli
 from tests.acceptance.cli import lapse
-from tests.support import export_manifest, make_repo
+from tests.support import archive_of, export_manifest, make_repo
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "github"
 API = "https://api.github.com:443/repos/example-org/access"
@@ -166,7 +166,7 @@ def test_lifecycle(
     expired = lapse("expire --mode local --now 2026-11-30T12:00:00Z", cwd=root)
     assert expired.code == 0, expired.err
     assert int(git(root, "rev-list", "--count", "HEAD")) == int(before) + 1
-    archived = root / REQUEST.replace("requests/", "archive/")
+    archived = root / archive_of(REQUEST, "2026-11")
     assert archived.read_bytes() == git(root, "show", f"{merge}:{REQUEST}").encode() + b"\n"
     assert not list((root / "terraform/grants").glob("pci-prod.inc-*.tf"))
     assert lapse("render --check", cwd=root).code == 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from generator.core.errors import ConfigError
+from generator.core.model import Grant, Request, Window
 from generator.github import request_pulls
 from generator.github.records import PullInfo
 from generator.lifecycle import expire, expiry_text
@@ -17,7 +19,7 @@ from tests.acceptance.test_expire_local import ALICE, BOB, NOW, checkout, commit
 def test_a_different_archive_file_appearing_after_planning_stops_the_run(tmp_path: Path) -> None:
     repo = checkout(tmp_path)
     plan = expire.plan_expiry(repo, NOW, timedelta(0))
-    archived = repo.root / "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived = repo.root / "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"
     archived.parent.mkdir(parents=True)
     archived.write_bytes(b"requester: someone-else@example.com\n")
     request = (repo.root / ALICE).read_bytes()
@@ -34,7 +36,7 @@ def test_a_different_archive_file_appearing_after_planning_stops_the_run(tmp_pat
 def test_an_identical_archive_file_appearing_after_planning_is_used(tmp_path: Path) -> None:
     repo = checkout(tmp_path)
     plan = expire.plan_expiry(repo, NOW, timedelta(0))
-    archived = repo.root / "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived = repo.root / "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"
     archived.parent.mkdir(parents=True)
     archived.write_bytes((repo.root / ALICE).read_bytes())
 
@@ -43,8 +45,8 @@ def test_an_identical_archive_file_appearing_after_planning_is_used(tmp_path: Pa
     assert not (repo.root / ALICE).exists()
     tracked = git(repo.root, "ls-files", "archive").split()
     assert tracked == [
-        "archive/pci-prod/inc-4512-settlement-batch.yaml",
-        "archive/pci-prod/inc-4530-secret-metadata.yaml",
+        "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml",
+        "archive/pci-prod/2026-12/inc-4530-secret-metadata.yaml",
     ]
 
 
@@ -111,12 +113,40 @@ def test_an_expired_request_without_a_grants_file_is_still_archived(tmp_path: Pa
     assert plan.changes[ALICE] is None
 
 
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+ALICE_REQUEST = Request(
+    id="inc-4512-settlement-batch",
+    target="pci-prod",
+    path=ALICE,
+    requester="alice@example.com",
+    reason="Investigate the settlement batch",
+    ticket="INC-4512",
+    window=Window(None, at("2026-12-01T13:00:00Z")),
+    grants=(Grant("roles/cloudsql.client", "project", "pci-prod-payments"),),
+)
+
+
 @pytest.mark.parametrize(
     "path", ["requests/pci-prod/sub/x.yaml", "drafts/pci-prod/x.yaml", "requests/pci-prod/x.yml"]
 )
 def test_only_request_paths_have_an_archive_path(path: str) -> None:
-    assert expire.archive_path_of(path) is None
-    assert expire.archive_path_of(ALICE) == "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    request = replace(ALICE_REQUEST, path=path)
+    assert expire.archive_path_of(request) is None
+    # Filed under the month (UTC) its window ended; an offset can move it across a month.
+    assert expire.archive_path_of(ALICE_REQUEST) == (
+        "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"
+    )
+    late = replace(ALICE_REQUEST, window=Window(None, at("2026-12-01T00:30:00+01:00")))
+    assert expire.archive_path_of(late) == (
+        "archive/pci-prod/2026-11/inc-4512-settlement-batch.yaml"
+    )
+    urgent = replace(late, path="requests/pci-prod/emergency/inc-4512-settlement-batch.yaml")
+    assert expire.archive_path_of(urgent) == (
+        "archive/pci-prod/emergency/2026-11/inc-4512-settlement-batch.yaml"
+    )
 
 
 def test_the_source_is_the_pull_that_added_the_request_not_a_later_edit(tmp_path: Path) -> None:

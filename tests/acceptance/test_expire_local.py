@@ -16,7 +16,7 @@ from generator.github.records import PullInfo
 from generator.lifecycle import expire, expiry_text
 from generator.terraform.grants_folder import apply, compare
 from generator.terraform.render import render_all
-from tests.support import make_repo, place
+from tests.support import archive_of, make_repo, place
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
 ALICE = "requests/pci-prod/inc-4512-settlement-batch.yaml"
@@ -98,7 +98,7 @@ def test_expire_archives_byte_for_byte_in_one_commit(tmp_path: Path) -> None:
     assert sha == git(root, "rev-parse", "HEAD").strip()
     assert commits(root) == before + 1
     for path in EXPIRED:
-        archived = path.replace("requests/", "archive/", 1)
+        archived = archive_of(path, "2026-12")
         assert git_bytes(root, "show", f"HEAD:{archived}") == git_bytes(
             root, "show", f"HEAD~1:{path}"
         )
@@ -109,8 +109,8 @@ def test_expire_archives_byte_for_byte_in_one_commit(tmp_path: Path) -> None:
     changed = git(root, "show", "--no-renames", "--name-status", "--format=", "HEAD").splitlines()
     assert sorted(changed) == sorted(
         [
-            "A\tarchive/pci-prod/inc-4512-settlement-batch.yaml",
-            "A\tarchive/pci-prod/inc-4530-secret-metadata.yaml",
+            "A\tarchive/pci-prod/2026-12/inc-4512-settlement-batch.yaml",
+            "A\tarchive/pci-prod/2026-12/inc-4530-secret-metadata.yaml",
             f"D\t{ALICE}",
             f"D\t{BOB}",
             "D\tterraform/grants/pci-prod.inc-4512-settlement-batch.tf",
@@ -147,7 +147,7 @@ def test_crlf_and_a_trailing_comment_survive_unchanged(tmp_path: Path) -> None:
 
     expire_now(repo)
 
-    archived = CRLF_PATH.replace("requests/", "archive/", 1)
+    archived = archive_of(CRLF_PATH, "2026-12")
     assert (repo.root / archived).read_bytes() == CRLF_REQUEST
     assert git_bytes(repo.root, "show", f"HEAD:{archived}") == CRLF_REQUEST
     assert not (repo.root / grants_file(CRLF_PATH)).exists()
@@ -171,9 +171,9 @@ def test_a_failed_commit_keeps_the_request_and_a_rerun_finishes(tmp_path: Path) 
     expire_now(repo)
 
     assert commits(root) == before + 1
-    assert git_bytes(root, "show", "HEAD:archive/pci-prod/inc-4512-settlement-batch.yaml") == (
-        git_bytes(root, "show", f"HEAD~1:{ALICE}")
-    )
+    assert git_bytes(
+        root, "show", "HEAD:archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"
+    ) == (git_bytes(root, "show", f"HEAD~1:{ALICE}"))
     assert not (root / ALICE).exists()
     assert git(root, "status", "--porcelain") == ""
 

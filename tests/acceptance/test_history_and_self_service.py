@@ -25,7 +25,7 @@ def test_simulate_in_the_past_counts_archived_requests(tmp_path: Path) -> None:
 
     held = [b for b in json.loads(everyone.out)["bindings"] if b["active"]]
     assert {(b["member"], b["source"]) for b in held} >= {
-        ("user:alice@example.com", "archive/pci-prod/inc-4512-settlement-batch.yaml")
+        ("user:alice@example.com", "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml")
     }
     assert alice.code == 0
     assert "2 of 2 active at 2026-12-01T10:00:00Z" in alice.out
@@ -56,7 +56,7 @@ def test_status_mine_lists_pending_active_in_review_and_recently_expired(tmp_pat
 
     assert run.code == 0, run.err
     rows = {line.split("  ")[0]: line for line in run.out.splitlines()[2:-1]}
-    assert "archive/pci-prod/inc-4512-settlement-batch.yaml" in rows["expired"]
+    assert "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml" in rows["expired"]
     assert "requests/pci-prod/inc-4600-next.yaml" in rows["in review"]
     assert "bob@example.com" not in run.out
     assert run.out.splitlines()[-1] == "2 requests for alice@example.com at 2026-12-02T08:00:00Z"
@@ -77,14 +77,14 @@ def test_withdraw_archives_like_expiry_and_records_why(tmp_path: Path) -> None:
     assert f"  delete {CAROL}" in run.out
     changed = git(root, "show", "--no-renames", "--name-status", "--format=", "HEAD").split("\n")
     assert sorted(line for line in changed if line) == [
-        "A\tarchive/pci-prod/inc-4533-chargeback-query.yaml",
+        "A\tarchive/pci-prod/2026-12/inc-4533-chargeback-query.yaml",
         f"D\t{CAROL}",
         "D\tterraform/grants/pci-prod.inc-4533-chargeback-query.tf",
     ]
     message = git(root, "log", "-1", "--format=%B")
     assert "Reason: Chargeback totals reconciled" in message
     assert "Withdrawn by: carol@example.com at 2026-12-03T15:00:00Z" in message
-    archived = git(root, "show", "HEAD:archive/pci-prod/inc-4533-chargeback-query.yaml")
+    archived = git(root, "show", "HEAD:archive/pci-prod/2026-12/inc-4533-chargeback-query.yaml")
     assert archived == git(root, "show", f"main:{CAROL}"), "archived byte for byte"
     assert git(root, "rev-list", "--count", "main").strip() == "1", "main untouched"
     assert lapse("render --check", cwd=root).code == 0

@@ -108,7 +108,7 @@ def test_archived_request_without_starts_keeps_its_window(tmp_path: Path) -> Non
         env={"GIT_COMMITTER_DATE": "2026-11-30T12:00:00Z"},
     )
     assert expired.code == 0, expired.err
-    assert (root / f"archive/pci-prod/{rid}.yaml").exists()
+    assert (root / f"archive/pci-prod/2026-11/{rid}.yaml").exists()
     log = tmp_path / "audit.jsonl"
     log.write_text(
         json.dumps(

@@ -89,11 +89,11 @@ def test_other_dirt_is_refused_unless_allowed_and_then_stays_out(tmp_path: Path)
     assert allowed.code == 0, allowed.err
     assert "committing 3 paths on main, nothing else:" in allowed.out
     assert f"  delete {ALICE}" in allowed.out
-    assert "  write  archive/pci-prod/inc-4512-settlement-batch.yaml" in allowed.out
+    assert "  write  archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml" in allowed.out
     committed = git(root, "show", "--no-renames", "--name-only", "--format=", "HEAD").split()
     assert committed == sorted(
         [
-            "archive/pci-prod/inc-4512-settlement-batch.yaml",
+            "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml",
             ALICE,
             "terraform/grants/pci-prod.inc-4512-settlement-batch.tf",
         ]

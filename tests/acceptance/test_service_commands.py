@@ -146,12 +146,14 @@ def test_drift_finds_a_stripped_condition(
     broken_archive: bool,
 ) -> None:
     root = make_repo(tmp_path, with_requests=True)
-    if broken_archive:
-        # One malformed file under archive/ is a located problem; the rest is still compared.
-        (root / "archive/pci-prod").mkdir(parents=True)
-        (root / "archive/pci-prod/inc-4000-broken.yaml").write_text("requester: [unclosed\n")
     assert cli.main(["render", "--root", str(root)]) == 0
     capsys.readouterr()
+    if broken_archive:
+        # One malformed file under archive/ is a located problem; the rest is still compared.
+        # (validate refuses it, LAPSE134; drift reads what was merged, whatever state it is in.)
+        (root / "archive/pci-prod/2026-11").mkdir(parents=True)
+        broken = root / "archive/pci-prod/2026-11/inc-4000-broken.yaml"
+        broken.write_text("requester: [unclosed\n")
     for name in [
         "inc-4530-secret-metadata",
         "inc-4533-chargeback-query",
@@ -196,4 +198,4 @@ def test_drift_finds_a_stripped_condition(
     severities = {(f["rule"], f["severity"]) for f in report["findings"]}
     assert ("condition-stripped", "CRITICAL") in severities
     if broken_archive:
-        assert "archive/pci-prod/inc-4000-broken.yaml:2:1: LAPSE101" in captured.err
+        assert "archive/pci-prod/2026-11/inc-4000-broken.yaml:2:1: LAPSE101" in captured.err

@@ -343,7 +343,7 @@ def test_no_pull_request_merged_the_commit(
 
 
 def test_archive_move_needs_no_approval(http: responses.RequestsMock, client: GitHubClient) -> None:
-    archived = "archive/pci-prod/inc-4512-settlement-batch.yaml"
+    archived = "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"
     serve(http, files=[changed(archived, "renamed", previous=PCI_REQUEST)], reviews=[])
 
     result = verify_approvals(client, make_policy(), MERGE)

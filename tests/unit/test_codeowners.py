@@ -37,9 +37,8 @@ def test_each_target_folder_belongs_to_its_approvers_by_last_match() -> None:
     )
     assert codeowners.owners_of(text, "policy/policy.yaml")[1] == ("@example-org/security",)
     assert codeowners.owners_of(text, "terraform/audit_logging.tf")[1] == ("@example-org/security",)
-    assert codeowners.owners_of(text, "archive/pci-prod/inc-1.yaml")[1] == (
-        "@example-org/pci-access-approvers",
-    )
+    for archived in ("archive/pci-prod/inc-1.yaml", "archive/pci-prod/2026-11/inc-1.yaml"):
+        assert codeowners.owners_of(text, archived)[1] == ("@example-org/pci-access-approvers",)
     # A request's rendered grant file travels with it: its target's approvers own it.
     assert codeowners.owners_of(text, "terraform/grants/pci-prod.inc-1.tf")[1] == (
         "@example-org/pci-access-approvers",

@@ -259,7 +259,7 @@ def test_lapse_new_emergency_refuses_a_role_beyond_the_limits(
 def archived(root: Path, name: str, expires: str, requester: str = "alice@example.com") -> None:
     place(
         root,
-        f"archive/pci-prod/emergency/{name}.yaml",
+        f"archive/pci-prod/emergency/{expires[:7]}/{name}.yaml",
         request_text(expires=expires, requester=requester),
     )
 
@@ -271,8 +271,8 @@ def test_a_person_over_the_emergency_limit_in_the_window_is_refused(root: Path) 
     found = problems_of(root, EMERGENCY)
     assert ("LAPSE296", 4, 9) in found  # located at the ticket
     # One of the three falls out of the 30 days: within the limit again.
-    (root / "archive/pci-prod/emergency/inc-7001-earlier.yaml").rename(
-        root / "archive/pci-prod/emergency/inc-7001-earlier.yml.bak"
+    (root / "archive/pci-prod/emergency/2026-11/inc-7001-earlier.yaml").rename(
+        root / "archive/pci-prod/emergency/2026-11/inc-7001-earlier.yml.bak"
     )
     archived(root, "inc-7031-earlier", "2026-10-29T03:30:00Z")
     assert "LAPSE296" not in rules_of(root, EMERGENCY)
@@ -303,7 +303,7 @@ def test_codeowners_gives_the_emergency_folders_to_the_emergency_approvers(root:
     normal = ("@example-org/pci-access-approvers",)
     for path, owners in [
         (EMERGENCY, oncall),
-        ("archive/pci-prod/emergency/inc-7001-payments-down.yaml", oncall),
+        ("archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml", oncall),
         ("terraform/grants/pci-prod.emergency.inc-7001-payments-down.tf", oncall),
         (NORMAL, normal),
         ("terraform/grants/pci-prod.inc-7001-payments-down.tf", normal),
@@ -324,7 +324,9 @@ def test_expire_archives_an_emergency_request_under_archive_emergency(root: Path
     )
     result = expire.plan_expiry(repo, datetime(2026, 11, 29, 4, 0, tzinfo=UTC))
     assert result.changes == {
-        "archive/pci-prod/emergency/inc-7001-payments-down.yaml": (root / EMERGENCY).read_bytes(),
+        "archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml": (
+            root / EMERGENCY
+        ).read_bytes(),
         EMERGENCY: None,
         "terraform/grants/pci-prod.emergency.inc-7001-payments-down.tf": None,
     }
@@ -448,7 +450,7 @@ def test_a_repeat_emergency_within_the_window_needs_a_normal_approver(
 
     code, _, err = verify_approvals(history, sha, capsys)
     assert code == 1
-    assert "archive/pci-prod/emergency/inc-6999-yesterday.yaml" in err
+    assert "archive/pci-prod/emergency/2026-11/inc-6999-yesterday.yaml" in err
     code, evidence = verify_plan(history, EMERGENCY)
     assert code == 1
     assert "normal_approval_within" in evidence["changes"][0]["reason"]

@@ -22,7 +22,7 @@ from generator.lifecycle import emergency_review
 from generator.lifecycle.emergency import emergency_requests
 from tests.github_fake import API, REPO, FakeGitHub, Reply, shape
 from tests.plans import git, start_history
-from tests.support import make_repo, place
+from tests.support import archive_of, make_repo, place
 from tests.unit.test_emergency import EMERGENCY, request_text
 
 MEMBERS = {"pci-access-approvers": ["carol-diaz", "dave-li"], "payments-oncall": ["frank-mueller"]}
@@ -171,7 +171,7 @@ def check(root: Path, now: datetime, capsys: pytest.CaptureFixture[str]) -> tupl
 def test_an_unsigned_emergency_past_its_due_time_is_a_finding_said_once(
     root: Path, github: FakeIssues, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    place(root, EMERGENCY.replace("requests/", "archive/"), request_text())
+    place(root, archive_of(EMERGENCY, "2026-11"), request_text())
     code, out, _ = check(root, DUE.replace(hour=3, minute=44), capsys)
     assert code == 0
     assert "due 2026-11-30T03:45:00Z" in out
@@ -207,7 +207,7 @@ def test_only_a_normal_approvers_sign_off_line_closes_the_finding(
     body: str,
     signed: bool,
 ) -> None:
-    place(root, EMERGENCY.replace("requests/", "archive/"), request_text())
+    place(root, archive_of(EMERGENCY, "2026-11"), request_text())
     assert check(root, EXPIRED, capsys)[0] == 0  # opens the issue: expired, not yet due
     github.comment_by(70, login, body)
     code, out, _ = check(root, DUE, capsys)
@@ -228,14 +228,14 @@ def test_an_active_emergency_is_counted_but_not_yet_reviewed(
 def test_sign_offs_are_read_from_the_issue_of_each_emergency(
     root: Path, github: FakeIssues
 ) -> None:
-    place(root, EMERGENCY.replace("requests/", "archive/"), request_text())
+    place(root, archive_of(EMERGENCY, "2026-11"), request_text())
     repo = Repo.at(root)
     policy = validate_repo(repo, now=None).policy
     assert policy is not None
     (state,) = emergency_review.sign_offs(client(), policy, emergency_requests(repo), DUE)
     assert (state.issue, state.overdue, state.signed_by) == (70, True, None)
     (finding,) = emergency_review.findings([state])
-    assert finding.evidence == ("archive/pci-prod/emergency/inc-7001-payments-down.yaml",)
+    assert finding.evidence == ("archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml",)
 
 
 def test_notify_since_the_last_apply_covers_every_emergency_merged_after_it(
@@ -260,12 +260,12 @@ def test_notify_since_the_last_apply_covers_every_emergency_merged_after_it(
 def test_status_shows_emergencies_per_target_and_person_in_the_window(
     root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    place(root, EMERGENCY.replace("requests/", "archive/"), request_text())
+    place(root, archive_of(EMERGENCY, "2026-11"), request_text())
     later = "requests/pci-prod/emergency/inc-7010-again.yaml"
     place(root, later, request_text(requester="bob@example.com", expires="2026-12-01T03:30:00Z"))
     place(
         root,
-        "archive/pci-prod/emergency/inc-6000-long-ago.yaml",
+        "archive/pci-prod/emergency/2026-10/inc-6000-long-ago.yaml",
         request_text(expires="2026-10-01T03:00:00Z"),
     )
     code, out, err = run(capsys, "status", "--at", "2026-12-01T03:00:00Z", "--root", str(root))

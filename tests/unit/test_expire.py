@@ -21,7 +21,7 @@ from generator.lifecycle import expire, expiry_text
 from generator.terraform.grants_folder import apply, compare
 from generator.terraform.render import render_all
 from tests.github_fake import BASE_TREE, FakeGitHub
-from tests.support import make_repo, place
+from tests.support import archive_of, make_repo, place
 
 STALE = "5c1e9b0f7a3d2e4c6b8a0f1e3d5c7b9a2e4f6a8c"
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
@@ -65,8 +65,8 @@ def test_plan_moves_the_expired_requests_and_deletes_their_grants(repo: Repo) ->
 
     assert [item.path for item in result.items] == [ALICE, BOB]
     assert result.changes == {
-        "archive/pci-prod/inc-4512-settlement-batch.yaml": (repo.root / ALICE).read_bytes(),
-        "archive/pci-prod/inc-4530-secret-metadata.yaml": (repo.root / BOB).read_bytes(),
+        "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml": (repo.root / ALICE).read_bytes(),
+        "archive/pci-prod/2026-12/inc-4530-secret-metadata.yaml": (repo.root / BOB).read_bytes(),
         ALICE: None,
         BOB: None,
         "terraform/grants/pci-prod.inc-4512-settlement-batch.tf": None,
@@ -112,7 +112,11 @@ def test_a_broken_repository_is_refused(repo: Repo) -> None:
 def test_a_different_archived_file_of_the_same_name_is_never_overwritten(
     repo: Repo, http: responses.RequestsMock
 ) -> None:
-    place(repo.root, "archive/pci-prod/inc-4512-settlement-batch.yaml", b"requester: mallory\n")
+    place(
+        repo.root,
+        "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml",
+        b"requester: mallory\n",
+    )
 
     with pytest.raises(ConfigError, match="never overwritten") as refused:
         plan(repo)
@@ -124,7 +128,7 @@ def test_a_different_archived_file_of_the_same_name_is_never_overwritten(
 
 def test_an_identical_archived_copy_left_by_an_interrupted_run_is_finished(repo: Repo) -> None:
     original = (repo.root / ALICE).read_bytes()
-    place(repo.root, "archive/pci-prod/inc-4512-settlement-batch.yaml", original)
+    place(repo.root, "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml", original)
 
     result = plan(repo)
 
@@ -132,13 +136,13 @@ def test_an_identical_archived_copy_left_by_an_interrupted_run_is_finished(repo:
     assert (leftover.path, leftover.already_archived) == (ALICE, True)
     assert result.changes[ALICE] is None
     # Sending the same bytes again changes nothing and keeps the copy in the same commit.
-    assert result.changes["archive/pci-prod/inc-4512-settlement-batch.yaml"] == original
+    assert result.changes["archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"] == original
     assert "already in archive/, unchanged" in expiry_text.describe(result)
 
 
 def test_an_identical_copy_of_an_unexpired_request_stays_an_error(repo: Repo) -> None:
     live = "requests/pci-prod/inc-4533-chargeback-query.yaml"
-    place(repo.root, live.replace("requests/", "archive/"), (repo.root / live).read_bytes())
+    place(repo.root, archive_of(live, "2026-12"), (repo.root / live).read_bytes())
 
     with pytest.raises(ConfigError, match="LAPSE133"):
         plan(repo)
@@ -161,7 +165,7 @@ def test_describe_lists_what_moves(repo: Repo) -> None:
 
     assert text.splitlines()[:6] == [
         "2 expired access requests to archive (expired at or before 2026-12-03T00:00:00Z):",
-        f"  move   {ALICE} -> archive/pci-prod/inc-4512-settlement-batch.yaml",
+        f"  move   {ALICE} -> archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml",
         "         alice@example.com, expired 2026-12-01T13:00:00Z, from #41",
         "         roles/cloudsql.client on project pci-prod-payments",
         "         roles/storage.objectViewer on bucket settlement-exports",
@@ -194,8 +198,8 @@ def test_a_clean_run_makes_one_commit_and_opens_one_labelled_pull(
     assert tree["base_tree"] == BASE_TREE
     entries = {entry["path"]: entry for entry in tree["tree"]}
     assert sorted(entries) == [
-        "archive/pci-prod/inc-4512-settlement-batch.yaml",
-        "archive/pci-prod/inc-4530-secret-metadata.yaml",
+        "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml",
+        "archive/pci-prod/2026-12/inc-4530-secret-metadata.yaml",
         ALICE,
         BOB,
         "terraform/grants/pci-prod.inc-4512-settlement-batch.tf",
@@ -320,7 +324,7 @@ def test_the_title_counts_requests(repo: Repo) -> None:
     assert expiry_text.pr_title(one) == "Archive 1 expired access request"
     assert expiry_text.commit_message(one) == (
         "Archive 1 expired access request\n\n"
-        f"- {ALICE} -> archive/pci-prod/inc-4512-settlement-batch.yaml\n"
+        f"- {ALICE} -> archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml\n"
     )
     assert "| — |" in expiry_text.pr_body(one)  # no source pull request known
 

@@ -30,7 +30,7 @@ BLOB = "3a0f86fb8db8eea7ccbb9a95f325ddbedfb25e15"
 NEW_COMMIT = "7638417db6d59f3c431d3e1f261cc637155684cd"
 BRANCH = "lapse/expire"
 ACTIVE = "requests/pci-prod/inc-4512-settlement-batch.yaml"
-ARCHIVED = "archive/pci-prod/inc-4512-settlement-batch.yaml"
+ARCHIVED = "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml"
 REQUEST = b"requester: alice@example.com\nticket: INC-4512\n"
 CHANGES: dict[str, bytes | None] = {ACTIVE: None, ARCHIVED: REQUEST}
 

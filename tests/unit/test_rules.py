@@ -48,9 +48,68 @@ def test_samples_cover_every_resource_kind_and_starts() -> None:
 
 def test_id_reused_from_archive(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
-    place(root, "archive/pci-prod/inc-4512-batch.yaml", request())
+    place(root, "archive/pci-prod/2026-11/inc-4512-batch.yaml", request())
     place(root, "requests/pci-prod/inc-4512-batch.yaml", request())
     assert ("requests/pci-prod/inc-4512-batch.yaml", 1, 1, "LAPSE133", "error") in problems(root)
+
+
+def archive_problems(root: Path) -> set[tuple[str, int, int, str, str]]:
+    return {p for p in problems(root) if p[3] == "LAPSE134"}
+
+
+def test_an_archived_request_lies_in_the_month_its_window_ended(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(root, "archive/pci-prod/2026-11/inc-4400-in-place.yaml", request())
+    # An offset is read in UTC: 00:30+01:00 on December 1st ended in November.
+    place(
+        root,
+        "archive/pci-prod/2026-11/inc-4401-offset.yaml",
+        request(starts=None, expires='"2026-12-01T00:30:00+01:00"'),
+    )
+    place(
+        root,
+        "archive/pci-prod/emergency/2026-11/inc-4402-urgent.yaml",
+        request(starts=None, expires="2026-11-02T10:00:00Z"),
+    )
+    assert archive_problems(root) == set()
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "where"),
+    [
+        # The month folder disagrees with `expires`: a review by month would never see it.
+        ("archive/pci-prod/2026-10/inc-4410-moved.yaml", request(), (6, 10)),
+        ("archive/pci-prod/emergency/2026-12/inc-4411-late.yaml", request(), (6, 10)),
+        # The layout before month folders, and other shapes.
+        ("archive/pci-prod/inc-4412-flat.yaml", request(), (6, 10)),
+        ("archive/pci-prod/2026-11/extra/inc-4413-deep.yaml", request(), (6, 10)),
+        ("archive/pci-prod/2026-13/inc-4414-no-such-month.yaml", request(), (6, 10)),
+        ("archive/pci-prod/2026-11/inc-4415-other.yml", request(), (6, 10)),
+        # A quoted, repeated or missing `expires` is read as YAML, or refused.
+        (
+            "archive/pci-prod/2026-10/inc-4416-quoted.yaml",
+            request(expires="'2026-11-30T13:00:00Z'") + "# expires: 2026-10-01T00:00:00Z\n",
+            (6, 10),
+        ),
+        ("archive/pci-prod/2026-11/inc-4417-none.yaml", "requester: x\n", (1, 1)),
+        ("archive/pci-prod/2026-11/inc-4418-broken.yaml", "expires: [\n", (1, 1)),
+    ],
+)
+def test_an_archived_request_elsewhere_is_refused_where_its_expiry_is(
+    tmp_path: Path, path: str, text: str, where: tuple[int, int]
+) -> None:
+    root = make_repo(tmp_path)
+    place(root, path, text)
+    assert archive_problems(root) == {(path, *where, "LAPSE134", "error")}
+
+
+def test_the_fix_names_the_month_folder(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    place(root, "archive/pci-prod/emergency/inc-4420-flat.yaml", request())
+    found = [p for p in validate_repo(Repo.at(root), now=NOW).problems if p.rule == "LAPSE134"]
+    assert [p.hint for p in found] == [
+        "move it to archive/pci-prod/emergency/2026-11/inc-4420-flat.yaml"
+    ]
 
 
 def test_expired_file_not_being_changed_is_only_a_note(tmp_path: Path) -> None:

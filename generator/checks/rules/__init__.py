@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from generator.checks.archive_ends import ArchivedEnd
 from generator.checks.loading import Document
 from generator.core.model import Grant, Level, Policy, Problem, Request, Target
 
@@ -65,6 +66,8 @@ class RepoContext:
     now: datetime | None
     # Emergency requests in archive/, read for the rolling-window counts (LAPSE296, LAPSE297).
     archived_emergencies: tuple[Request, ...] = ()
+    # When each archived file says its window ended, for its month folder (LAPSE134).
+    archived_ends: tuple[ArchivedEnd, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from generator.checks.archive_ends import ArchivedEnd
 from generator.checks.rules import RepoContext, describe, rule
 from generator.core.model import Problem
-from generator.core.request_paths import parse_request_path
+from generator.core.request_paths import (
+    EMERGENCY_FOLDER,
+    RequestPath,
+    archive_month,
+    parse_request_path,
+)
 from generator.core.wording import did_you_mean
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
@@ -92,6 +98,51 @@ def unique_id(ctx: RepoContext) -> Iterator[Problem]:
                 f"id {where[1]!r} is already used by {first}",
                 "ids are never reused, so reports and audit trails stay unambiguous",
             )
+
+
+@rule(
+    "LAPSE134",
+    "An archived request lies at archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml, "
+    "in the month (UTC) its window ended.",
+    scope="repo",
+)
+def archive_month_folder(ctx: RepoContext) -> Iterator[Problem]:
+    # A review lists only the months of its period: a file in another month would never be
+    # reviewed, so every archived file is held to the month its `expires` names.
+    for end in ctx.archived_ends:
+        found = _misfiled(end)
+        if found is not None:
+            message, hint = found
+            yield Problem(end.path, end.line, end.col, "LAPSE134", "error", message, hint)
+
+
+def _misfiled(end: ArchivedEnd) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) for a file not in the month it ended; None when it is."""
+    if end.expires is None:
+        return (
+            "an archived request needs one readable `expires`, the month it is filed under",
+            "restore the file as it was merged",
+        )
+    where = parse_request_path(end.path)
+    month = archive_month(end.expires)
+    if where is None or where.folder != "archive":
+        found = "a file in archive/ outside archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml"
+    elif where.month != month:
+        found = f"filed under {where.month}/ but its window ended in {month}"
+    else:
+        return None
+    return found, f"move it to {_archive_place(end.path, month, where)}"
+
+
+def _archive_place(path: str, month: str, where: RequestPath | None) -> str:
+    if where is not None:
+        target, emergency, name = where.target, where.emergency, f"{where.id}.yaml"
+    else:
+        parts = path.split("/")
+        target = parts[1] if len(parts) > 2 else "<target>"
+        emergency, name = EMERGENCY_FOLDER in parts[2:-1], parts[-1]
+    middle = f"{EMERGENCY_FOLDER}/" if emergency else ""
+    return f"archive/{target}/{middle}{month}/{name}"
 
 
 # Checked by `lapse validate` when a file under terraform/grants/ is named, and by `lapse render

@@ -54,7 +54,7 @@ def request(
     return Request(
         id=id,
         target=target,
-        path=f"archive/{target}/{id}.yaml",
+        path=f"archive/{target}/{expires[:7]}/{id}.yaml",
         requester=requester,
         reason=reason,
         ticket="INC-4512",
