@@ -51,8 +51,7 @@ def _archived(few: int, many: int, rounds: int) -> Iterator[str]:
     for label, n in (("few", few), ("many", many)):
         for root, _ in _timing.corpus(n):
             kept = Path(str(root) + "-kept")
-            shutil.move(str(root / "requests"), str(root / "archive"))
-            (root / "requests").mkdir()
+            _archive_by_month(root)
             (root / "audit.jsonl").write_text("", encoding="utf-8")
             shutil.copytree(root, kept)
             folders.append(kept)
@@ -66,6 +65,23 @@ def _archived(few: int, many: int, rounds: int) -> Iterator[str]:
     ratio = found["many"].median / found["few"].median
     yield _timing.row(f"{few} archived requests", found["few"], 1.0, None)
     yield _timing.row(f"{many} archived / {few} archived", found["many"], ratio, ARCHIVE_TARGET)
+
+
+def _archive_by_month(root: Path) -> None:
+    """Moves every request to where `lapse expire` files it: the month its window ended."""
+    from generator.checks.archive_ends import archived_end  # noqa: PLC0415 - after _corpus
+    from generator.core.request_paths import archive_path, parse_request_path  # noqa: PLC0415
+
+    for file in sorted((root / "requests").rglob("*.yaml")):
+        name = file.relative_to(root).as_posix()
+        where, end = parse_request_path(name), archived_end(name, file)
+        if where is None or end.expires is None:
+            raise SystemExit(f"{name}: the corpus should hold only valid requests")
+        moved = root / archive_path(where.target, where.id, end.expires, emergency=where.emergency)
+        moved.parent.mkdir(parents=True, exist_ok=True)
+        file.rename(moved)
+    shutil.rmtree(root / "requests")
+    (root / "requests").mkdir()
 
 
 if __name__ == "__main__":

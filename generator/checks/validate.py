@@ -58,15 +58,7 @@ def validate_repo(
     limits the report to those paths (policy problems are always reported).
     """
     load_all()
-    policy_doc, policy, problems = _policy(repo)
-    roles, lock_problems = _roles(repo)
-    problems += lock_problems
-    if policy is not None:
-        problems += _policy_rules(policy_doc, policy, roles)
-    audit = read_coverage(repo.terraform) if repo.terraform.is_dir() else None
-    problems += _unreadable_audit(repo, audit)
-    if audit is not None and policy is not None:
-        problems += audit_config_problems(audit, policy, repo.relative(repo.terraform))
+    policy, roles, audit, problems = _policy_and_coverage(repo)
     files = repo.request_files()
     contexts, request_problems = _requests(
         repo, files, policy, roles, audit, now, set(time_checked)
@@ -93,6 +85,33 @@ def validate_repo(
     failed = {p.path for p in problems if p.level == "error"}
     valid = tuple(c.request for c in contexts if not _within(c.request.path, failed))
     return Validation(tuple(sorted(set(problems))), valid, policy)
+
+
+def validate_policy(repo: Repo) -> tuple[Policy | None, list[Problem]]:
+    """The policy and what makes it unusable: the policy, the roles lock, the audit coverage
+    and the Terraform configuration rules. Requests and archive/ are not read."""
+    load_all()
+    policy, _, _, problems = _policy_and_coverage(repo)
+    problems += _tree(repo, policy)
+    # What `validate_repo(..., only=())` reports, without reading a request.
+    keep = {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
+    found = [p for p in problems if p.path in keep or p.rule in TERRAFORM_RULES]
+    return policy, sorted(set(found))
+
+
+def _policy_and_coverage(
+    repo: Repo,
+) -> tuple[Policy | None, RolesLock | None, AuditCoverage | None, list[Problem]]:
+    policy_doc, policy, problems = _policy(repo)
+    roles, lock_problems = _roles(repo)
+    problems += lock_problems
+    if policy is not None:
+        problems += _policy_rules(policy_doc, policy, roles)
+    audit = read_coverage(repo.terraform) if repo.terraform.is_dir() else None
+    problems += _unreadable_audit(repo, audit)
+    if audit is not None and policy is not None:
+        problems += audit_config_problems(audit, policy, repo.relative(repo.terraform))
+    return policy, roles, audit, problems
 
 
 # Problems in terraform/*.tf concern every request, whichever files were changed.

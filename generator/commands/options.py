@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from generator.checks import problem_formats
-from generator.checks.validate import validate_repo
+from generator.checks.validate import validate_policy
 from generator.commands import output
 from generator.core.errors import ConfigError
 from generator.core.model import Policy
@@ -147,11 +147,11 @@ def show_problems(
 
 def policy_or_exit(repo: Repo) -> Policy:
     """The policy, or the problems that make it unusable (exit 1)."""
-    result = validate_repo(repo, now=None, only=())
-    if result.policy is None or result.errors:
-        show_problems(repo, result.problems)
+    policy, problems = validate_policy(repo)
+    if policy is None or any(p.level == "error" for p in problems):
+        show_problems(repo, problems)
         sys.exit(EXIT_FINDINGS)
-    return result.policy
+    return policy
 
 
 def finish(failed: bool) -> NoReturn:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from generator.checks.rules import REGISTRY, load_all
-from generator.checks.validate import validate_repo
+from generator.checks.validate import validate_policy, validate_repo
 from generator.core.model import RESOURCE_KINDS
 from generator.core.repo import Repo
 from tests.support import NOW, REPO, make_repo, place
@@ -328,3 +328,21 @@ def test_policy_tells_which_buckets_need_uniform_access() -> None:
     target = result.policy.targets["pci-prod"]
     assert target.uniform_access_buckets == {"settlement-exports", "chargeback-evidence"}
     assert target.bucket_projects["settlement-exports"] == "pci-prod-payments"
+
+
+def test_the_policy_alone_is_read_by_commands_that_need_only_it(tmp_path: Path) -> None:
+    # `lapse review`, `codeowners`, `simulate`... load the policy this way: a broken request
+    # or archived file is theirs to report (or not), and the archive's size costs nothing.
+    root = make_repo(tmp_path)
+    place(root, "requests/pci-prod/inc-4700-broken.yaml", "requester: [unclosed\n")
+    place(root, "archive/pci-prod/2020-01/inc-4701-broken.yaml", "expires: [\n")
+    policy, found = validate_policy(Repo.at(root))
+    assert policy is not None and found == []
+    assert {p.rule for p in validate_repo(Repo.at(root), now=None).problems} >= {
+        "LAPSE101",
+        "LAPSE134",
+    }
+    (root / "policy/policy.yaml").write_text("targets: [\n")
+    policy, found = validate_policy(Repo.at(root))
+    assert policy is None
+    assert [(p.path, p.rule) for p in found] == [("policy/policy.yaml", "LAPSE101")]
