@@ -46,17 +46,22 @@ def _script(name: str, *args: str) -> None:
 
 
 def _archived(few: int, many: int, rounds: int) -> Iterator[str]:
+    """One repository (policy, Terraform) with `many` archived requests, and a copy of it that
+    keeps only `few`: the two differ in the size of archive/ alone."""
     commands: dict[str, _timing.Command] = {}
     folders: list[Path] = []
-    for label, n in (("few", few), ("many", many)):
-        for root, _ in _timing.corpus(n):
-            kept = Path(str(root) + "-kept")
-            _archive_by_month(root)
-            (root / "audit.jsonl").write_text("", encoding="utf-8")
+    for root, _ in _timing.corpus(many):
+        _archive_by_month(root)
+        (root / "audit.jsonl").write_text("", encoding="utf-8")
+        for label in ("many", "few"):
+            kept = Path(f"{root}-{label}")
             shutil.copytree(root, kept)
             folders.append(kept)
-        args = ("review", "--source", "file:audit.jsonl", "--until", UNTIL, "--root", ".")
-        commands[label] = _timing.lapse(kept, *args)
+            if label == "few":
+                for extra in sorted((kept / "archive").rglob("*.yaml"))[few:]:
+                    extra.unlink()
+            args = ("review", "--source", "file:audit.jsonl", "--until", UNTIL, "--root", ".")
+            commands[label] = _timing.lapse(kept, *args)
     try:
         found = _timing.paired(commands, rounds)
     finally:
