@@ -1,19 +1,26 @@
-"""Audit entries from a BigQuery log sink, in one parameterized query.
+"""Audit entries from a BigQuery log sink, in one parameterized query per read.
 
 The sink writes `cloudaudit_googleapis_com_activity` and `..._data_access`, either as date-sharded
 tables (`_YYYYMMDD`) or as one partitioned table; a wildcard over each prefix reads both layouts,
 and `_TABLE_SUFFIX` bounds keep the scan to the days of the window. Principals and times travel as
 query parameters: no value from a request is ever written into the SQL text.
 
-Only columns every audit table has are read. The IAM binding deltas live in a column
-(`servicedata_v1_iam`) that the sink creates only once such an entry was written, so a query naming
-it would fail on most datasets; the review spots policy changes by their method name instead.
+An entry is read when the person is its caller, the first party of its delegation chain or its
+`principalSubject`, or when it adds or removes a binding whose condition lapse wrote (whoever
+made it: it dates a window). The sink adds a column only once an entry carrying the field was
+written (`servicedata_v1_iam`, `authenticationInfo.serviceAccountDelegationInfo`,
+`principalSubject`, `metadataJson`, resource labels such as `unique_id`), so a query naming one
+fails on a dataset that never saw it. The payload and the resource are therefore read whole, as
+`TO_JSON_STRING` text, and the optional fields are reached by JSON path, where an absent one is
+NULL; `sink_rows` turns the text back into a log entry. This bills every payload column of the
+window's rows. A wildcard query takes the schema of the newest matching table: a column only
+older shards have is not seen (the sink's newest shard has seen the fewest entries).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,7 +28,9 @@ from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Event
 from generator.core.retry import call_with_retry, describe
 from generator.review.events import read_entry
+from generator.review.following import Read, Reads, entry_key
 from generator.review.logging_source import is_transient
+from generator.review.sink_rows import row_entry
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 
 AUDIT_TABLES = ("cloudaudit_googleapis_com_activity", "cloudaudit_googleapis_com_data_access")
@@ -29,33 +38,59 @@ AUDIT_TABLES = ("cloudaudit_googleapis_com_activity", "cloudaudit_googleapis_com
 # the dataset is the one name that has to be written into the SQL text.
 _DATASET = re.compile(r"^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}$")
 
-_BRANCH = """SELECT
-  timestamp,
-  insertId,
-  logName,
-  STRUCT(
-    protopayload_auditlog.serviceName AS serviceName,
-    protopayload_auditlog.methodName AS methodName,
-    protopayload_auditlog.resourceName AS resourceName,
-    STRUCT(protopayload_auditlog.status.code AS code) AS status,
-    STRUCT(
-      protopayload_auditlog.authenticationInfo.principalEmail AS principalEmail
-    ) AS authenticationInfo,
-    STRUCT(protopayload_auditlog.requestMetadata.callerIp AS callerIp) AS requestMetadata,
-    ARRAY(
-      SELECT AS STRUCT info.permission, info.resource, info.granted
-      FROM UNNEST(protopayload_auditlog.authorizationInfo) AS info
-    ) AS authorizationInfo
-  ) AS protopayload_auditlog
-FROM `{table}*`
-WHERE (
-    _TABLE_SUFFIX = ''
-    OR _TABLE_SUFFIX BETWEEN FORMAT_DATE('_%Y%m%d', DATE(@start))
-      AND FORMAT_DATE('_%Y%m%d', DATE(@end))
+# The schema's names: `serviceAccountDelegationInfo` is a repeated record whose
+# `firstPartyPrincipal.principalEmail` names who started the chain; `principalSubject` is
+# `user:EMAIL` or `serviceAccount:EMAIL`; IAM's binding deltas are in
+# `servicedata_v1_iam.policyDelta.bindingDeltas`, newer services' in the `metadataJson` text
+# (`policyDelta.bindingDeltas`, BigQuery's `datasetChange.bindingDeltas`).
+_BRANCH = """SELECT timestamp, insertId, logName, resourceJson, payloadJson
+FROM (
+  SELECT
+    timestamp,
+    insertId,
+    logName,
+    TO_JSON_STRING(resource) AS resourceJson,
+    TO_JSON_STRING(protopayload_auditlog) AS payloadJson
+  FROM `{table}*`
+  WHERE (
+      _TABLE_SUFFIX = ''
+      OR _TABLE_SUFFIX BETWEEN FORMAT_DATE('_%Y%m%d', DATE(@start))
+        AND FORMAT_DATE('_%Y%m%d', DATE(@end))
+    )
+    AND timestamp >= @start
+    AND timestamp < @end
+)
+WHERE
+  LOWER(JSON_VALUE(payloadJson, '$.authenticationInfo.principalEmail')) IN UNNEST(@principals)
+  OR EXISTS (
+    SELECT 1
+    FROM UNNEST(
+      JSON_QUERY_ARRAY(payloadJson, '$.authenticationInfo.serviceAccountDelegationInfo')
+    ) AS link
+    WHERE LOWER(JSON_VALUE(link, '$.firstPartyPrincipal.principalEmail')) IN UNNEST(@principals)
   )
-  AND timestamp >= @start
-  AND timestamp < @end
-  AND LOWER(protopayload_auditlog.authenticationInfo.principalEmail) IN UNNEST(@principals)"""
+  OR REGEXP_REPLACE(
+    LOWER(JSON_VALUE(payloadJson, '$.authenticationInfo.principalSubject')),
+    r'^(user|serviceaccount):',
+    ''
+  ) IN UNNEST(@principals)
+  OR EXISTS (
+    SELECT 1
+    FROM UNNEST(ARRAY_CONCAT(
+      IFNULL(JSON_QUERY_ARRAY(payloadJson, '$.servicedata_v1_iam.policyDelta.bindingDeltas'), []),
+      IFNULL(
+        JSON_QUERY_ARRAY(JSON_VALUE(payloadJson, '$.metadataJson'), '$.policyDelta.bindingDeltas'),
+        []
+      ),
+      IFNULL(
+        JSON_QUERY_ARRAY(
+          JSON_VALUE(payloadJson, '$.metadataJson'), '$.datasetChange.bindingDeltas'
+        ),
+        []
+      )
+    )) AS delta
+    WHERE STARTS_WITH(JSON_VALUE(delta, '$.condition.title'), 'lapse/')
+  )"""
 
 
 class BigQueryClient(Protocol):
@@ -87,16 +122,6 @@ def query_parameters(principals: Collection[str], start: datetime, end: datetime
     ]
 
 
-def row_entry(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A result row in the shape of a log entry, so one normalizer serves every source."""
-    return {
-        "timestamp": row.get("timestamp"),
-        "insertId": row.get("insertId"),
-        "logName": row.get("logName"),
-        "protoPayload": row.get("protopayload_auditlog"),
-    }
-
-
 class BigQuerySource(GapRecord):
     """Events of a BigQuery log sink dataset ("PROJECT.DATASET")."""
 
@@ -118,24 +143,36 @@ class BigQuerySource(GapRecord):
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        wanted = wanted_principals(principals)
+        wanted = set(wanted_principals(principals))
         start, end = utc(start), utc(end)
-        where = f"{self.dataset} {window_text(start, end)}"
+        self.minted = {}  # this read's mintings call for its further reads
+        reads = Reads(wanted, start)
+        for read in reads.each(self.minted):
+            reads.asking(read.principals)
+            yield from self._read(read, reads, wanted, start, end)
+
+    def _read(
+        self, read: Read, reads: Reads, wanted: set[str], start: datetime, end: datetime
+    ) -> Iterator[Event]:
+        where = f"{self.dataset} {window_text(read.start, end)}"
         try:
-            rows = self._run(wanted, start, end)
+            rows = self._run(read.principals, read.start, end)
         except ServiceError as exc:
             self.record_gap(f"{where}: {exc}")
             return
         try:
-            wanted_now = set(wanted)
             for row in rows:
-                event = self.account(read_entry(row_entry(row)), where, wanted_now, start, end)
+                entry = row_entry(row)
+                found = read_entry(entry) if isinstance(entry, dict) else entry
+                if not reads.first_time(_row_key(row), found):
+                    continue
+                event = self.account(found, where, wanted, start, end)
                 if event is not None:
                     yield event
         except Exception as exc:  # any failed page is a gap, never a crash
             self.record_gap(f"{where}: reading the results stopped: {describe(exc)}")
 
-    def _run(self, wanted: frozenset[str], start: datetime, end: datetime) -> Any:
+    def _run(self, wanted: Collection[str], start: datetime, end: datetime) -> Any:
         from google.cloud import bigquery  # noqa: PLC0415 - heavy, only when used
 
         config = bigquery.QueryJobConfig(query_parameters=query_parameters(wanted, start, end))
@@ -152,3 +189,7 @@ class BigQuerySource(GapRecord):
             is_transient=is_transient,
             **options,
         )
+
+
+def _row_key(row: Any) -> tuple[str, str]:
+    return entry_key({"logName": row.get("logName"), "insertId": row.get("insertId")})

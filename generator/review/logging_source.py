@@ -3,6 +3,9 @@
 Every query names its time window explicitly: without a `timestamp` clause the client library
 silently narrows the read to the last 24 hours, which would make an old window look empty.
 
+Credentials minted during the read: see `following`; every read after the first asks for the
+service accounts a wanted person minted credentials for, from the minting on.
+
 Retrying: entries arrive in ascending timestamp order, so after a failed page the read is reopened
 from the timestamp of the last entry handed out, skipping the entries already handed out at exactly
 that timestamp. No page is fetched twice (the quota is about 60 reads a minute) and no entry is
@@ -22,6 +25,7 @@ from generator.core.errors import ServiceError
 from generator.core.model import Event
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 from generator.review.events import read_entry
+from generator.review.following import Read, Reads, entry_key
 from generator.review.sources import (
     GapRecord,
     rfc3339,
@@ -158,23 +162,38 @@ class LoggingSource(GapRecord):
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        wanted = wanted_principals(principals)
+        wanted = set(wanted_principals(principals))
         start, end = utc(start), utc(end)
-        for resource in self.resource_names:
-            for batch in principal_batches(wanted):
-                yield from self._resource_events(resource, batch, start, end)
+        self.minted = {}  # this read's mintings call for its further reads
+        reads = Reads(wanted, start)
+        for read in reads.each(self.minted):
+            for batch in principal_batches(read.principals):
+                # Every resource for one batch before the next: an entry naming principals
+                # of two batches is known again by the second (see `Reads.first_time`).
+                reads.asking(batch)
+                for resource in self.resource_names:
+                    batch_read = Read(read.start, frozenset(batch))
+                    yield from self._resource_events(
+                        resource, batch_read, reads, wanted, (start, end)
+                    )
 
     def _resource_events(
-        self, resource: str, principals: list[str], start: datetime, end: datetime
+        self,
+        resource: str,
+        read: Read,
+        reads: Reads,
+        wanted: set[str],
+        period: tuple[datetime, datetime],
     ) -> Iterator[Event]:
-        wanted = set(principals)
-        reader = _ResumableRead(self.client, resource, principals, start, end)
+        """`read` of one resource; events are counted against the review's whole `period`."""
+        end = period[1]
+        reader = _ResumableRead(self.client, resource, sorted(read.principals), read.start, end)
         options: dict[str, Any] = {"attempts": self._attempts}
         if self._sleep is not None:
             options["sleep"] = self._sleep
         while True:
             try:
-                event = call_with_retry(
+                found = call_with_retry(
                     reader.next_event,
                     what=f"reading audit logs of {resource}",
                     is_transient=is_transient,
@@ -183,11 +202,14 @@ class LoggingSource(GapRecord):
             except ServiceError as exc:
                 self.record_gap(f"{resource} {window_text(reader.resume_at, end)}: {exc}")
                 return
-            if event is None:
+            if found is None:
                 return
-            found = self.account(event, resource, wanted, start, end)
-            if found is not None:
-                yield found
+            key, event = found
+            if not reads.first_time(key, event):
+                continue
+            mine = self.account(event, resource, wanted, *period)
+            if mine is not None:
+                yield mine
 
 
 class _ResumableRead:
@@ -209,8 +231,9 @@ class _ResumableRead:
         self._stream: Iterator[LogEntryLike] | None = None
         self._seen_at_resume: set[tuple[str, str]] = set()
 
-    def next_event(self) -> Event | str | None:
-        """The next new audit event (or why an entry is not one), None when the window is read.
+    def next_event(self) -> tuple[tuple[str, str], Event | str] | None:
+        """(logName, insertId) and the next new audit event (or why an entry is not one), None
+        when the window is read.
 
         Raises what the API raised.
         """
@@ -225,9 +248,10 @@ class _ResumableRead:
                 raise
             if entry is None:
                 return None
-            event = read_entry(entry.to_api_repr())
+            raw = entry.to_api_repr()
+            event = read_entry(raw)
             if isinstance(event, str) or self._is_new(event):
-                return event
+                return entry_key(raw), event
 
     def _open(self) -> Iterator[LogEntryLike]:
         listing = self.client.list_entries(

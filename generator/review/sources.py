@@ -81,6 +81,8 @@ class GapRecord:
         self.gaps: list[str] = []
         self.principal_gaps: dict[str, list[str]] = {}
         self.accounting = Accounting()
+        # Each service account a wanted person minted credentials for, and the earliest minting.
+        self.minted: dict[str, datetime] = {}
 
     @property
     def complete(self) -> bool:
@@ -115,6 +117,8 @@ class GapRecord:
         minted = minted_account(read)
         if minted:
             wanted.add(minted)
+            if minted not in self.minted or read.timestamp < self.minted[minted]:
+                self.minted[minted] = read.timestamp
         return read
 
 
