@@ -15,99 +15,33 @@ from sqlglot import exp
 from generator.core.errors import ConfigError
 from generator.review.bigquery_source import BigQuerySource, audit_query
 
-from .conftest import at
+from .bigquery_rows import DATASET, URL, query_response
+from .conftest import at, load_entry
 
-URL = "https://bigquery.googleapis.com/bigquery/v2/projects/pci-audit-logs/queries"
-DATASET = "pci-audit-logs.cloudaudit"
 START, END = at("2026-12-01T09:00:00"), at("2026-12-01T13:00:00")
 
-# The sink's columns as the query returns them: protopayload_auditlog is a nested RECORD.
-SCHEMA = {
-    "fields": [
-        {"name": "timestamp", "type": "TIMESTAMP", "mode": "NULLABLE"},
-        {"name": "insertId", "type": "STRING", "mode": "NULLABLE"},
-        {"name": "logName", "type": "STRING", "mode": "NULLABLE"},
-        {
-            "name": "protopayload_auditlog",
-            "type": "RECORD",
-            "mode": "NULLABLE",
-            "fields": [
-                {"name": "serviceName", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "methodName", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "resourceName", "type": "STRING", "mode": "NULLABLE"},
-                {
-                    "name": "status",
-                    "type": "RECORD",
-                    "mode": "NULLABLE",
-                    "fields": [{"name": "code", "type": "INTEGER", "mode": "NULLABLE"}],
-                },
-                {
-                    "name": "authenticationInfo",
-                    "type": "RECORD",
-                    "mode": "NULLABLE",
-                    "fields": [{"name": "principalEmail", "type": "STRING", "mode": "NULLABLE"}],
-                },
-                {
-                    "name": "requestMetadata",
-                    "type": "RECORD",
-                    "mode": "NULLABLE",
-                    "fields": [{"name": "callerIp", "type": "STRING", "mode": "NULLABLE"}],
-                },
-                {
-                    "name": "authorizationInfo",
-                    "type": "RECORD",
-                    "mode": "REPEATED",
-                    "fields": [
-                        {"name": "permission", "type": "STRING", "mode": "NULLABLE"},
-                        {"name": "resource", "type": "STRING", "mode": "NULLABLE"},
-                        {"name": "granted", "type": "BOOLEAN", "mode": "NULLABLE"},
-                    ],
-                },
-            ],
-        },
-    ]
-}
 
-
-def cell(value: Any) -> dict[str, Any]:
-    return {"v": value}
-
-
-def row(
+def entry(
     insert_id: str,
-    micros: int,
+    timestamp: str,
     *,
-    status: str | None = None,
-    granted: str | None = "true",
+    status: dict[str, Any] | None = None,
+    granted: bool | None = True,
     caller_ip: str | None = "203.0.113.24",
 ) -> dict[str, Any]:
-    """One row in the REST `f`/`v` encoding (timestamps as int64 microseconds)."""
-    obj = "projects/_/buckets/settlement-exports/objects/2026-11-30/batch-4411.csv"
-    permissions = [cell({"f": [cell("storage.objects.get"), cell(obj), cell(granted)]})]
-    payload = [
-        cell("storage.googleapis.com"),
-        cell("storage.objects.get"),
-        cell(obj),
-        cell({"f": [cell(status)]}),
-        cell({"f": [cell("alice@example.com")]}),
-        cell({"f": [cell(caller_ip)]}),
-        cell(permissions),
-    ]
-    log = "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Fdata_access"
-    return {"f": [cell(str(micros)), cell(insert_id), cell(log), cell({"f": payload})]}
-
-
-def query_response(*rows: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": "bigquery#queryResponse",
-        "schema": SCHEMA,
-        "jobReference": {"projectId": "pci-audit-logs", "jobId": "job_Qx7", "location": "EU"},
-        "totalRows": str(len(rows)),
-        "rows": list(rows),
-        "totalBytesProcessed": "5242880",
-        "jobComplete": True,
-        "cacheHit": False,
-    }
+    """A Cloud Storage read in Cloud Logging's shape; `bigquery_rows` makes the sink's row."""
+    data = load_entry("storage_objects_get")
+    data["insertId"], data["timestamp"] = insert_id, timestamp
+    payload = data["protoPayload"]
+    payload["status"] = status or {}
+    for info in payload["authorizationInfo"]:
+        if granted is None:
+            info.pop("granted", None)
+        else:
+            info["granted"] = granted
+    if caller_ip is None:
+        payload.pop("requestMetadata", None)
+    return data
 
 
 def source() -> BigQuerySource:
@@ -138,18 +72,52 @@ def test_sql_uses_named_parameters_and_no_interpolated_principal() -> None:
     assert "alice" not in audit_query(DATASET)
 
 
-def test_sql_selects_the_sink_columns() -> None:
-    sql = audit_query(DATASET)
-    for column in (
-        "protopayload_auditlog.serviceName",
-        "protopayload_auditlog.methodName",
-        "protopayload_auditlog.resourceName",
-        "protopayload_auditlog.status.code",
-        "protopayload_auditlog.authenticationInfo.principalEmail",
-        "protopayload_auditlog.requestMetadata.callerIp",
-        "UNNEST(protopayload_auditlog.authorizationInfo)",
+def _outer_filters() -> list[str]:
+    """The alternatives of each branch's outer WHERE, as SQL text (one list per branch)."""
+    found = []
+    for select in parsed().find_all(exp.Select):
+        source = select.args.get("from_") or select.args.get("from")
+        where = select.args.get("where")
+        if where is None or source is None or not isinstance(source.this, exp.Subquery):
+            continue
+        found.append([part.sql(dialect="bigquery") for part in where.this.flatten()])
+    return [text for branch in found for text in branch]
+
+
+def test_sql_reads_the_person_as_caller_first_party_or_subject_and_every_lapse_binding() -> None:
+    """Each way an entry can concern a review is one alternative of each table's filter."""
+    filters = _outer_filters()
+    assert len(filters) == 2 * 4  # two tables, four alternatives each
+    caller, first_party, subject, lapse_change = filters[:4]
+    assert "'$.authenticationInfo.principalEmail'" in caller
+    assert "UNNEST(@principals)" in caller and "LOWER(" in caller
+    assert "'$.authenticationInfo.serviceAccountDelegationInfo'" in first_party
+    assert "'$.firstPartyPrincipal.principalEmail'" in first_party
+    assert "UNNEST(@principals)" in first_party
+    assert "'$.authenticationInfo.principalSubject'" in subject
+    assert "(user|serviceaccount):" in subject and "UNNEST(@principals)" in subject
+    for path in (
+        "'$.servicedata_v1_iam.policyDelta.bindingDeltas'",
+        "'$.policyDelta.bindingDeltas'",
+        "'$.datasetChange.bindingDeltas'",
+        "'$.metadataJson'",
+        "'$.condition.title'",
+        "'lapse/'",
     ):
-        assert column in sql
+        assert path in lapse_change
+    assert "@principals" not in lapse_change  # whoever made the change
+    assert filters[4:] == filters[:4]
+
+
+def test_sql_hands_over_the_whole_payload_and_resource_as_json() -> None:
+    """Optional sink columns are never named (a dataset that lacks one would refuse the query):
+    the payload and the resource travel as JSON text, optional fields are JSON paths."""
+    sql = audit_query(DATASET)
+    assert sql.count("TO_JSON_STRING(protopayload_auditlog) AS payloadJson") == 2
+    assert sql.count("TO_JSON_STRING(resource) AS resourceJson") == 2
+    columns = [c.sql(dialect="bigquery") for c in parsed().find_all(exp.Column)]
+    assert not any("servicedata" in c or "Delegation" in c or "Subject" in c for c in columns)
+    assert "ORDER BY timestamp, insertId" in sql
 
 
 @pytest.mark.parametrize(
@@ -165,8 +133,14 @@ def test_rows_become_events(http: responses.RequestsMock) -> None:
         responses.POST,
         URL,
         json=query_response(
-            row("1k9x2fhe3c1q", 1796116443123456),
-            row("denied-1", 1796116500000000, status="7", granted=None, caller_ip=None),
+            entry("1k9x2fhe3c1q", "2026-12-01T09:14:03.123456Z"),
+            entry(
+                "denied-1",
+                "2026-12-01T09:15:00Z",
+                status={"code": 7, "message": "PERMISSION_DENIED"},
+                granted=None,
+                caller_ip=None,
+            ),
         ),
     )
     src = source()
@@ -178,6 +152,24 @@ def test_rows_become_events(http: responses.RequestsMock) -> None:
     assert first.permissions[0][2] is True
     assert first.caller_ip == "203.0.113.24"
     assert (denied.status_code, denied.permissions[0][2], denied.caller_ip) == (7, False, "")
+    assert src.accounting.balanced and src.accounting.events == 2
+
+
+def test_a_row_whose_payload_is_not_json_is_counted_unreadable(
+    http: responses.RequestsMock,
+) -> None:
+    answer = query_response(entry("a", "2026-12-01T09:14:03Z"), entry("b", "2026-12-01T09:20:00Z"))
+    answer["rows"][1]["f"][4]["v"] = '{"serviceName": "storage.googleapis.com", '
+    http.add(responses.POST, URL, json=answer)
+    src = source()
+    assert [e.insert_id for e in src.events(["alice@example.com"], START, END)] == ["a"]
+    assert src.accounting.balanced
+    assert src.accounting.unreadable == [
+        (
+            f"{DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z)",
+            "protopayload_auditlog is not a JSON object in the query result",
+        )
+    ]
 
 
 def test_parameters_travel_in_the_request(http: responses.RequestsMock) -> None:
@@ -197,7 +189,7 @@ def test_parameters_travel_in_the_request(http: responses.RequestsMock) -> None:
 
 def test_transient_error_then_success(http: responses.RequestsMock) -> None:
     http.add(responses.POST, URL, status=503, json={"error": {"code": 503, "message": "backend"}})
-    http.add(responses.POST, URL, json=query_response(row("a", 1796116443123456)))
+    http.add(responses.POST, URL, json=query_response(entry("a", "2026-12-01T09:14:03Z")))
     src = source()
     assert [e.insert_id for e in src.events(["alice@example.com"], START, END)] == ["a"]
     assert src.complete
@@ -238,15 +230,18 @@ def test_failed_page_keeps_earlier_rows_and_records_a_gap() -> None:
         "timestamp": at("2026-12-01T09:30:00"),
         "insertId": "r1",
         "logName": "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Factivity",
-        "protopayload_auditlog": {
-            "serviceName": "cloudsql.googleapis.com",
-            "methodName": "cloudsql.instances.connect",
-            "resourceName": "instances/settlement-db",
-            "status": {"code": None},
-            "authenticationInfo": {"principalEmail": "alice@example.com"},
-            "requestMetadata": None,
-            "authorizationInfo": [],
-        },
+        "resourceJson": json.dumps({"type": "cloudsql_database", "labels": None}),
+        "payloadJson": json.dumps(
+            {
+                "serviceName": "cloudsql.googleapis.com",
+                "methodName": "cloudsql.instances.connect",
+                "resourceName": "instances/settlement-db",
+                "status": {"code": None},
+                "authenticationInfo": {"principalEmail": "alice@example.com"},
+                "requestMetadata": None,
+                "authorizationInfo": [],
+            }
+        ),
     }
     client = FakeClient(FailingRows(first))
     src = BigQuerySource(client, DATASET)

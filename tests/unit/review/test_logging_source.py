@@ -9,6 +9,7 @@ import pytest
 import responses
 from google.auth.credentials import AnonymousCredentials
 
+from generator.review.analysis import review_all
 from generator.review.logging_source import (
     LoggingSource,
     audit_filter,
@@ -16,7 +17,14 @@ from generator.review.logging_source import (
     principal_batches,
 )
 
-from .conftest import at, load_entry
+from .attribution_entries import (
+    PERSON,
+    RUNNER,
+    delegated_set_iam_policy,
+    mint_token,
+    secret_read,
+)
+from .conftest import GRACE, at, load_entry, subject
 
 URL = "https://logging.googleapis.com/v2/entries:list"
 START, END = at("2026-12-01T09:00:00"), at("2026-12-01T13:00:00")
@@ -178,3 +186,60 @@ def test_long_principal_lists_are_split() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="no UTC offset"):
         list(source().events(["alice@example.com"], START.replace(tzinfo=None), END))
+
+
+def test_a_token_minted_during_the_read_is_followed_from_its_minting(
+    http: responses.RequestsMock,
+) -> None:
+    """The person mints a token for the runner at 10:00; the runner reads a secret at 10:05.
+
+    The first listing's filter names only the person, so the runner's read is not in it: a
+    second listing asks for the runner from the minting on. The person's delegated call through
+    the runner is in both listings and is counted once.
+    """
+    through_runner = delegated_set_iam_policy("via-runner")
+    through_runner["timestamp"] = "2026-12-01T10:02:00Z"
+    through_runner["protoPayload"]["authenticationInfo"]["principalEmail"] = RUNNER
+    http.add(responses.POST, URL, json=page(mint_token(), through_runner))
+    http.add(
+        responses.POST,
+        URL,
+        json=page(through_runner, secret_read(RUNNER, "2026-12-01T10:05:00Z")),
+    )
+    src = source()
+    events = list(src.events([PERSON], START, END))
+
+    assert [e.insert_id for e in events] == ["minted-token", "via-runner", "runner-secret"]
+    first, second = (b["filter"] for b in bodies(http))
+    assert RUNNER not in first
+    assert f'principalEmail=("{RUNNER}")' in second
+    assert f'firstPartyPrincipal.principalEmail=("{RUNNER}")' in second
+    assert PERSON not in second
+    assert 'timestamp>="2026-12-01T10:00:00Z"' in second
+    assert 'timestamp<"2026-12-01T13:00:00Z"' in second
+    assert src.accounting.read == 3 and src.accounting.balanced
+    assert src.complete
+
+    (found,) = review_all([subject()], events, grace=GRACE)
+    theirs = [e for e in found.events_in_window if e.insert_id == "runner-secret"]
+    assert [(e.principal, e.chain) for e in theirs] == [(PERSON, (RUNNER,))]
+
+
+def test_a_follow_up_listing_covers_every_resource_in_scope(http: responses.RequestsMock) -> None:
+    """The token is minted in one project and used in another: both are listed again."""
+    other = "projects/pci-prod-ledger"
+    by_resource = [
+        (PROJECT, page(mint_token())),
+        (other, page()),
+        (PROJECT, page()),
+        (other, page(secret_read(RUNNER, "2026-12-01T10:05:00Z"))),
+    ]
+    for resource, answer in by_resource:
+        http.add(responses.POST, URL, json=answer)
+    src = source((PROJECT, other))
+    assert [e.insert_id for e in src.events([PERSON], START, END)] == [
+        "minted-token",
+        "runner-secret",
+    ]
+    listed = [(b["resourceNames"], RUNNER in b["filter"]) for b in bodies(http)]
+    assert listed == [([PROJECT], False), ([other], False), ([PROJECT], True), ([other], True)]
