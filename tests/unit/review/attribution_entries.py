@@ -109,9 +109,7 @@ def subject_only_connect() -> dict[str, Any]:
     return _entry("subject-only", "2026-12-01T09:50:00Z", DATA_ACCESS, resource, payload)
 
 
-def secret_read(
-    principal: str, timestamp: str, insert_id: str = "runner-secret"
-) -> dict[str, Any]:
+def secret_read(principal: str, timestamp: str, insert_id: str = "runner-secret") -> dict[str, Any]:
     """A secret read, the project named by number (the entry's labels name it)."""
     payload = {
         "authenticationInfo": {"principalEmail": principal},
@@ -143,7 +141,9 @@ def mint_token(timestamp: str = "2026-12-01T10:00:00Z") -> dict[str, Any]:
     name = f"projects/-/serviceAccounts/{RUNNER_ID}"
     payload = {
         "authenticationInfo": {"principalSubject": f"user:{PERSON}"},
-        "authorizationInfo": [{"permission": "iam.serviceAccounts.getAccessToken", "granted": True}],
+        "authorizationInfo": [
+            {"permission": "iam.serviceAccounts.getAccessToken", "granted": True}
+        ],
         "metadata": {"identityDelegationChain": [f"projects/-/serviceAccounts/{RUNNER}"]},
         "methodName": "GenerateAccessToken",
         "request": {
@@ -175,7 +175,12 @@ def export_out() -> dict[str, Any]:
         "resourceName": instance,
         "request": {
             "@type": "type.googleapis.com/google.cloud.sql.v1.SqlInstancesExportRequest",
-            "body": {"exportContext": {"uri": "gs://home-backup/settlement.sql", "kind": "sql#exportContext"}},
+            "body": {
+                "exportContext": {
+                    "uri": "gs://home-backup/settlement.sql",
+                    "kind": "sql#exportContext",
+                }
+            },
             "instance": "settlement-db",
             "project": "pci-prod-payments",
         },

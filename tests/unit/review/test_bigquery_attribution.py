@@ -41,7 +41,9 @@ def source() -> BigQuerySource:
     return BigQuerySource(client, DATASET, attempts=3, sleep=lambda _: None)
 
 
-def read(*entries: dict[str, Any], http: responses.RequestsMock) -> tuple[BigQuerySource, list[Any]]:
+def read(
+    *entries: dict[str, Any], http: responses.RequestsMock
+) -> tuple[BigQuerySource, list[Any]]:
     http.add(responses.POST, URL, json=query_response(*entries))
     src = source()
     return src, list(src.events([PERSON], START, END))
@@ -124,9 +126,7 @@ def test_a_token_minted_during_the_read_is_followed_from_its_minting(
     through_runner["protoPayload"]["authenticationInfo"]["principalEmail"] = RUNNER
     runner_read = secret_read(RUNNER, "2026-12-01T10:05:00Z")
     http.add(responses.POST, URL, json=query_response(mint_token(), through_runner))
-    http.add(
-        responses.POST, URL, json=query_response(through_runner, runner_read, job="job_Rf2")
-    )
+    http.add(responses.POST, URL, json=query_response(through_runner, runner_read, job="job_Rf2"))
     src = source()
     events = list(src.events([PERSON], START, END))
 

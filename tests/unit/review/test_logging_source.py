@@ -21,6 +21,7 @@ from .attribution_entries import (
     PERSON,
     RUNNER,
     delegated_set_iam_policy,
+    lapse_binding_by_terraform,
     mint_token,
     secret_read,
 )
@@ -234,7 +235,7 @@ def test_a_follow_up_listing_covers_every_resource_in_scope(http: responses.Requ
         (PROJECT, page()),
         (other, page(secret_read(RUNNER, "2026-12-01T10:05:00Z"))),
     ]
-    for resource, answer in by_resource:
+    for _, answer in by_resource:
         http.add(responses.POST, URL, json=answer)
     src = source((PROJECT, other))
     assert [e.insert_id for e in src.events([PERSON], START, END)] == [
@@ -243,3 +244,17 @@ def test_a_follow_up_listing_covers_every_resource_in_scope(http: responses.Requ
     ]
     listed = [(b["resourceNames"], RUNNER in b["filter"]) for b in bodies(http)]
     assert listed == [([PROJECT], False), ([other], False), ([PROJECT], True), ([other], True)]
+
+
+def test_a_lapse_binding_change_in_every_batch_is_counted_once(
+    http: responses.RequestsMock,
+) -> None:
+    """Every batch's filter asks for lapse binding changes: the second answer is known again."""
+    people = [PERSON, *(f"person-{i:04d}@example.com" for i in range(400))]
+    batches = principal_batches(people)
+    assert len(batches) > 1
+    for _ in batches:
+        http.add(responses.POST, URL, json=page(lapse_binding_by_terraform()))
+    src = source()
+    assert [e.insert_id for e in src.events(people, START, END)] == ["lapse-binding"]
+    assert src.accounting.read == 1 and src.accounting.balanced
