@@ -100,7 +100,7 @@ def _refuse_repeated_page_tokens(connection: Any) -> None:
 def audit_filter(principals: Collection[str], start: datetime, end: datetime) -> str:
     """The Logging query for audit entries of `principals` in [start, end)."""
     emails = " OR ".join(_quoted(p) for p in sorted(principals))
-    subjects = " OR ".join(_quoted(f"user:{p}") for p in sorted(principals))
+    subjects = " OR ".join(_quoted(subject_of(p)) for p in sorted(principals))
     # The person may be the caller, the first link of a delegation chain, or named by subject.
     auth = "protoPayload.authenticationInfo"
     # Whoever applied it, the SetIamPolicy adding a lapse binding dates a window.
@@ -121,13 +121,19 @@ def audit_filter(principals: Collection[str], start: datetime, end: datetime) ->
     )
 
 
+def subject_of(principal: str) -> str:
+    """How `principalSubject` names the principal: a followed service account is not a user."""
+    kind = "serviceAccount" if principal.endswith(".gserviceaccount.com") else "user"
+    return f"{kind}:{principal}"
+
+
 def principal_batches(principals: Collection[str]) -> list[list[str]]:
     """Principals in sorted groups whose part of the filter stays under the API's length limit."""
     batches: list[list[str]] = [[]]
     size = 0
     for principal in sorted(principals):
         # Each principal appears three times (caller, delegation, subject).
-        cost = 3 * (len(_quoted(principal)) + len(" OR ")) + len("user:")
+        cost = 3 * (len(_quoted(principal)) + len(" OR ")) + len("serviceAccount:")
         if batches[-1] and size + cost > _PRINCIPALS_BUDGET:
             batches.append([])
             size = 0

@@ -258,3 +258,8 @@ def test_a_lapse_binding_change_in_every_batch_is_counted_once(
     src = source()
     assert [e.insert_id for e in src.events(people, START, END)] == ["lapse-binding"]
     assert src.accounting.read == 1 and src.accounting.balanced
+
+
+def test_subjects_name_people_as_users_and_service_accounts_as_such() -> None:
+    text = audit_filter([PERSON, RUNNER], START, END)
+    assert f'principalSubject=("user:{PERSON}" OR "serviceAccount:{RUNNER}")' in text
