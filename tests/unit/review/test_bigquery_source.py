@@ -117,7 +117,7 @@ def test_sql_hands_over_the_whole_payload_and_resource_as_json() -> None:
     assert sql.count("TO_JSON_STRING(resource) AS resourceJson") == 2
     columns = [c.sql(dialect="bigquery") for c in parsed().find_all(exp.Column)]
     assert not any("servicedata" in c or "Delegation" in c or "Subject" in c for c in columns)
-    assert "ORDER BY timestamp, insertId" in sql
+    assert sql.rstrip().endswith("ORDER BY timestamp, insertId, logName")
 
 
 @pytest.mark.parametrize(
@@ -249,3 +249,13 @@ def test_failed_page_keeps_earlier_rows_and_records_a_gap() -> None:
     assert "reading the results stopped: ConnectionError: page 2" in src.gaps[0]
     (_, options) = client.calls[0]
     assert options["retry"] is None and options["job_retry"] is None
+
+
+def test_an_entry_the_sink_wrote_twice_is_counted_once(http: responses.RequestsMock) -> None:
+    twice = entry("dup", "2026-12-01T09:14:03Z")
+    http.add(
+        responses.POST, URL, json=query_response(twice, twice, entry("b", "2026-12-01T09:20:00Z"))
+    )
+    src = source()
+    assert [e.insert_id for e in src.events(["alice@example.com"], START, END)] == ["dup", "b"]
+    assert src.accounting.read == 2 and src.accounting.balanced
