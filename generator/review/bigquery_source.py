@@ -7,14 +7,18 @@ query parameters: no value from a request is ever written into the SQL text.
 
 An entry is read when the person is its caller, the first party of its delegation chain or its
 `principalSubject`, or when it adds or removes a binding whose condition lapse wrote (whoever
-made it: it dates a window). The sink adds a column only once an entry carrying the field was
-written (`servicedata_v1_iam`, `authenticationInfo.serviceAccountDelegationInfo`,
+made it: it dates a window). Google's "BigQuery schema for logs": "BigQuery table schemas for
+data received from Cloud Logging are based on the structure of the LogEntry type and the contents
+of the log entry payloads": a column appears once an entry carrying the field was written
+(`servicedata_v1_iam`, `authenticationInfo.serviceAccountDelegationInfo`,
 `principalSubject`, `metadataJson`, resource labels such as `unique_id`), so a query naming one
 fails on a dataset that never saw it. The payload and the resource are therefore read whole, as
 `TO_JSON_STRING` text, and the optional fields are reached by JSON path, where an absent one is
 NULL; `sink_rows` turns the text back into a log entry. This bills every payload column of the
-window's rows. A wildcard query takes the schema of the newest matching table: a column only
-older shards have is not seen (the sink's newest shard has seen the fewest entries).
+window's rows. One blind spot stays: a wildcard query takes the schema of the newest matching
+table, so with date-sharded tables a field that no entry of the newest day carried is not seen
+in older shards either. A sink writing one partitioned table (`--use-partitioned-tables`) has
+one schema and no such blind spot.
 """
 
 from __future__ import annotations
