@@ -263,3 +263,23 @@ def test_a_lapse_binding_change_in_every_batch_is_counted_once(
 def test_subjects_name_people_as_users_and_service_accounts_as_such() -> None:
     text = audit_filter([PERSON, RUNNER], START, END)
     assert f'principalSubject=("user:{PERSON}" OR "serviceAccount:{RUNNER}")' in text
+
+
+def test_an_account_minted_by_a_followed_account_is_followed_in_turn(
+    http: responses.RequestsMock,
+) -> None:
+    """The person mints for the runner; the runner mints for the ledger account; both are read."""
+    ledger = "ledger@pci-prod-payments.iam.gserviceaccount.com"
+    relay = mint_token("2026-12-01T10:10:00Z")
+    relay["insertId"] = "runner-mints-ledger"
+    relay["protoPayload"]["authenticationInfo"] = {"principalEmail": RUNNER}
+    relay["protoPayload"]["resourceName"] = f"projects/-/serviceAccounts/{ledger}"
+    http.add(responses.POST, URL, json=page(mint_token()))
+    http.add(responses.POST, URL, json=page(relay))
+    http.add(responses.POST, URL, json=page(secret_read(ledger, "2026-12-01T10:20:00Z", "l")))
+    src = source()
+    found = [e.insert_id for e in src.events([PERSON], START, END)]
+    assert found == ["minted-token", "runner-mints-ledger", "l"]
+    third = bodies(http)[2]["filter"]
+    assert f'principalEmail=("{ledger}")' in third
+    assert 'timestamp>="2026-12-01T10:10:00Z"' in third
