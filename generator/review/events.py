@@ -14,6 +14,7 @@ from typing import Any
 
 from generator.core.model import Event
 from generator.review.copies import copy_destination
+from generator.review.sink_rows import log_entry_payload
 
 # Where services put IAM binding changes. `serviceData` is the classic IAM AuditData; newer
 # services carry the same AuditData under `metadata`; BigQuery's BigQueryAuditMetadata reports
@@ -89,7 +90,9 @@ def _placed(entry: object) -> tuple[Mapping[str, Any], Mapping[str, Any], dateti
         return "not a JSON object"
     payload = _mapping(entry.get("protoPayload"))
     if payload is None:
-        payload = _mapping(entry.get("protopayload_auditlog"))
+        row = _mapping(entry.get("protopayload_auditlog"))
+        # A sink row saved to a file: its Struct fields are JSON text under other names.
+        payload = log_entry_payload(row) if row is not None else None
     if payload is None:
         return "no protoPayload: not an audit log entry"
     raw_time = entry.get("timestamp")

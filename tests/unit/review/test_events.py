@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +104,22 @@ def test_audit_data_under_metadata_is_read_too() -> None:
     event = normalize(entry)
     assert event is not None
     assert event.binding_deltas == (("ADD", "user:alice@example.com", "roles/cloudsql.admin"),)
+
+
+def test_a_sink_row_saved_to_a_file_reads_like_the_entry_it_came_from() -> None:
+    # The BigQuery sink renames on export: protoPayload -> protopayload_auditlog, a Struct
+    # becomes JSON text with a `Json` suffix, a typed serviceData a record named by its type.
+    for name, moved in (
+        ("set_iam_policy", ("serviceData", "servicedata_v1_iam")),
+        ("bigquery_dataset_change", ("metadata", "metadataJson")),
+    ):
+        entry = load_entry(name)
+        payload = dict(entry.pop("protoPayload"))
+        value = payload.pop(moved[0])
+        payload[moved[1]] = json.dumps(value) if moved[1].endswith("Json") else value
+        payload["responseJson"] = None
+        row = {**entry, "protopayload_auditlog": payload}
+        assert normalize(row) == fixture_event(name), name
 
 
 def test_missing_granted_means_denied_and_status_code_is_read() -> None:
