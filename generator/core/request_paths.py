@@ -12,8 +12,10 @@ LAPSE134 keeps every archived file in the month its `expires` names.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import PurePosixPath
 
 EMERGENCY_FOLDER = "emergency"
@@ -30,9 +32,15 @@ class RequestPath:
     month: str = ""  # archive/ only: YYYY-MM, the month its window ended
 
 
+@cache
 def parse_request_path(path: str) -> RequestPath | None:
-    """The parts of a request path, or None when `path` has none of the shapes."""
-    parts = PurePosixPath(path).parts
+    """The parts of a request path, or None when `path` has none of the shapes.
+
+    Every rule about a request asks, so answers are kept: thousands of paths, a few each.
+    """
+    parts: Sequence[str] = path.split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        parts = PurePosixPath(path).parts  # not a plain relative path: as pathlib reads it
     if len(parts) < 3 or parts[0] not in REQUEST_FOLDERS or not parts[-1].endswith(".yaml"):
         return None
     folder, stem = parts[0], parts[-1].removesuffix(".yaml")
