@@ -21,7 +21,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from generator.core.model import Event, Finding, Severity
-from generator.review.attribution import Mint, attributed, binding_appeared, mint_of
+from generator.review.attribution import (
+    Mint,
+    attributed,
+    binding_appeared,
+    handed_on,
+    mint_of,
+    relay_of,
+)
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
 from generator.review.tally import NO_ACTIVITY, SEVERITY_ORDER, Tally
@@ -128,6 +135,7 @@ def collect(
     wanted = {s.principal for s in subjects}
     policy_changes: list[Event] = []
     mints: dict[str, list[Mint]] = defaultdict(list)
+    relays: list[Mint] = []  # credentials other principals minted: handed on, maybe
     for event in events:
         spool.add(_READ, event)
         if event.delta_conditions:
@@ -135,8 +143,10 @@ def collect(
         mint = mint_of(event, wanted)
         if mint is not None:
             mints[mint.account].append(mint)
+        elif (relay := relay_of(event)) is not None:
+            relays.append(relay)
     dated = link_windows(with_binding_times(subjects, policy_changes))
-    return Collected(dated, dict(mints), spool)
+    return Collected(dated, handed_on(mints, relays), spool)
 
 
 def review_collected(

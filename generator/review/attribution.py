@@ -5,6 +5,7 @@ An event belongs to a person when they are its caller, the first party of its de
 person minted for that account was alive (GenerateAccessToken, SignJwt, SignBlob,
 GenerateIdToken, or a granted `iam.serviceAccounts.actAs` / `getAccessToken`). Such an event is
 handed to the person with the account put in front of its chain, so reports show the chain.
+A credential minted with a minted credential is the person's too (`handed_on`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ _ACCOUNT_MARKER = "serviceAccounts/"
 
 @dataclass(frozen=True, slots=True)
 class Mint:
-    """A credential for `account` that `person` obtained at `at` (entry `insert_id`)."""
+    """A credential for `account` that `person` obtained at `at` (entry `insert_id`), through
+    the accounts `via` when it was minted with another account's credential."""
 
     account: str
     at: datetime
     insert_id: str
     person: str
+    via: tuple[str, ...] = ()
 
 
 def mint_of(event: Event, wanted: Collection[str]) -> Mint | None:
@@ -41,6 +44,49 @@ def mint_of(event: Event, wanted: Collection[str]) -> Mint | None:
         return None
     account = credential_for(event)
     return Mint(account, event.timestamp, event.insert_id, person) if account else None
+
+
+def relay_of(event: Event) -> Mint | None:
+    """The credential another principal's event obtained: `person` is that principal."""
+    account = credential_for(event)
+    return (
+        Mint(account, event.timestamp, event.insert_id, event.principal.lower())
+        if account
+        else None
+    )
+
+
+def handed_on(
+    mints: Mapping[str, Sequence[Mint]],
+    relays: Sequence[Mint],
+    *,
+    lifetime: timedelta = TOKEN_LIFETIME,
+) -> dict[str, list[Mint]]:
+    """`mints` and every credential minted with one of them, however many accounts deep.
+
+    Whoever held X's credential when X minted Y's holds Y's too, from that minting on: a
+    person cannot step out of the review by minting through a second service account.
+    """
+    found = {account: list(held) for account, held in mints.items()}
+    known = {(m.account, m.insert_id, m.person) for held in found.values() for m in held}
+    grown = True
+    while grown:
+        grown = False
+        for relay in relays:
+            for held in list(found.get(relay.person, ())):
+                alive = (held.at, held.insert_id) < (relay.at, relay.insert_id)
+                if not alive or relay.at >= held.at + lifetime:
+                    continue
+                key = (relay.account, relay.insert_id, held.person)
+                if key in known or relay.account == held.person:
+                    continue
+                known.add(key)
+                via = (*held.via, relay.person)
+                found.setdefault(relay.account, []).append(
+                    Mint(relay.account, relay.at, relay.insert_id, held.person, via)
+                )
+                grown = True
+    return found
 
 
 def attributed(
@@ -59,15 +105,14 @@ def attributed(
     if person in wanted:
         return [event]
     moment = (event.timestamp, event.insert_id)
-    holders = sorted(
-        {
-            m.person
-            for m in mints.get(person, ())
-            if (m.at, m.insert_id) < moment and event.timestamp < m.at + lifetime
-        }
-    )
-    chain = (event.principal, *event.chain)
-    return [replace(event, principal=holder, chain=chain) for holder in holders]
+    holders: dict[str, tuple[str, ...]] = {}
+    for mint in sorted(mints.get(person, ()), key=lambda m: (m.at, m.insert_id)):
+        if (mint.at, mint.insert_id) < moment and event.timestamp < mint.at + lifetime:
+            holders.setdefault(mint.person, mint.via)
+    return [
+        replace(event, principal=holder, chain=(*via, event.principal, *event.chain))
+        for holder, via in sorted(holders.items())
+    ]
 
 
 def credential_for(event: Event) -> str:
