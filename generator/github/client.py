@@ -39,6 +39,7 @@ from generator.github.records import (
     hidden_marker,
     is_pull,
     is_transient,
+    markers_in,
     once,
     pull_info,
     status_of,
@@ -69,6 +70,7 @@ class GitHubClient:
         self._owner = owner
         self._sleep = sleep
         self._teams: dict[tuple[str, str], frozenset[str]] = {}
+        self._issues: dict[str, dict[str, int]] = {}  # see _own_issues
         self._github = Github(
             auth=Auth.Token(token),
             base_url=base_url,
@@ -228,8 +230,7 @@ class GitHubClient:
 
         Only an issue lapse's own identity opened counts: anyone can open an issue carrying
         the marker and the label, and must not silence an incident that way. The first label
-        narrows the search, so keep it stable (for example `lapse`). `assignees` (GitHub
-        logins) are set only when the issue is opened.
+        narrows the search (keep it stable, e.g. `lapse`); `assignees` are set on opening.
         """
         self._own_login()
         return self._call(
@@ -348,32 +349,37 @@ class GitHubClient:
             self._login = login
         return self._login
 
-    def _find_issue(self, marker: str, labels: Sequence[str]) -> int | None:
-        listing = self._repo.get_issues(state="all", labels=[labels[0]] if labels else NotSet)
-        own = (self._login or "").lower()
-        for issue in once(listing):
-            if is_pull(issue) or marker not in (issue.body or ""):
-                continue
-            if issue.user is not None and issue.user.login.lower() == own:
-                return issue.number
-        return None
+    def _own_issues(self, label: str) -> dict[str, int]:
+        """Marker -> number of lapse's own issues with `label` (newest first), listed once."""
+        if label not in self._issues:
+            found: dict[str, int] = {}
+            own, labelled = (self._login or "").lower(), [label] if label else NotSet
+            for issue in once(self._repo.get_issues(state="all", labels=labelled)):
+                if not is_pull(issue) and issue.user and issue.user.login.lower() == own:
+                    for marker in markers_in(issue.body or ""):
+                        found.setdefault(marker, issue.number)
+            self._issues[label] = found
+        return self._issues[label]
 
     def _ensure_issue(
         self, marker: str, title: str, body: str, labels: Sequence[str], assignees: Sequence[str]
     ) -> int:
-        found = self._find_issue(marker, labels)
-        if found is not None:
-            return found
-        if assignees:
-            return self._repo.create_issue(
+        label = labels[0] if labels else ""
+        known = self._own_issues(label)
+        if marker in known:
+            return known[marker]
+        try:
+            made = self._repo.create_issue(
                 title,
                 body=with_marker(body, marker),
                 labels=list(labels),
-                assignees=list(assignees),
-            ).number
-        return self._repo.create_issue(
-            title, body=with_marker(body, marker), labels=list(labels)
-        ).number
+                assignees=list(assignees) if assignees else NotSet,
+            )
+        except BaseException:
+            self._issues.pop(label, None)  # it may have opened anyway: a retry lists again
+            raise
+        known[marker] = made.number
+        return made.number
 
     def _find_comment(self, issue: Issue, marker: str) -> IssueComment | None:
         return next((c for c in once(issue.get_comments()) if marker in (c.body or "")), None)

@@ -8,6 +8,7 @@ person running lapse, and when a paginated listing goes round in circles.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +94,14 @@ def once(items: Iterable[T]) -> Iterator[T]:
 def hidden_marker(key: str) -> str:
     """The invisible HTML comment that identifies lapse's own issue or comment for `key`."""
     return f"<!-- lapse:{key} -->"
+
+
+def markers_in(body: str) -> list[str]:
+    """Every `hidden_marker` a body holds, in order."""
+    return _MARKER.findall(body)
+
+
+_MARKER = re.compile(r"<!-- lapse:.*? -->")
 
 
 def is_transient(error: BaseException) -> bool:

@@ -268,6 +268,45 @@ def test_ensure_issue_opens_one_with_its_marker(
     ]
 
 
+def test_many_issues_ensured_in_one_run_list_the_labelled_issues_once(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    # `lapse emergency check` and the review ensure one issue per grant: listing every
+    # labelled issue for each would grow with the square of the history.
+    filed = [
+        issue(50 + n, f"Emergency {n}.\n\n{hidden_marker(f'emergency/{n}')}") for n in range(5)
+    ]
+    http.add(responses.GET, f"{REPO}/issues", json=[issue(49, "Unrelated."), *filed])
+    http.add(responses.POST, f"{REPO}/issues", json=issue(60, "x"), status=201)
+
+    numbers = [client.ensure_issue(f"emergency/{n}", "E", "Body.", ["lapse"]) for n in range(6)]
+    again = client.ensure_issue("emergency/5", "E", "Body.", ["lapse"])
+
+    assert numbers == [50, 51, 52, 53, 54, 60] and again == 60
+    listings = [
+        c for c in http.calls if c.request.method == "GET" and "/issues" in str(c.request.url)
+    ]
+    assert len(listings) == 1
+    assert len(bodies(http, "POST", f"{REPO}/issues")) == 1
+
+
+def test_an_issue_opened_by_a_create_that_failed_is_found_by_the_retry(
+    http: responses.RequestsMock, client: GitHubClient, sleeps: list[float]
+) -> None:
+    marker = hidden_marker("review/pci-prod/inc-4512")
+    http.add(responses.GET, f"{REPO}/issues", json=[])
+    # GitHub opened it, but the answer was lost: the retry lists again rather than trusting
+    # what it listed before, and opens no second issue.
+    http.add(responses.POST, f"{REPO}/issues", json=shape("error_5xx"), status=502)
+    http.add(responses.GET, f"{REPO}/issues", json=[issue(58, f"Deviation.\n\n{marker}")])
+
+    number = client.ensure_issue("review/pci-prod/inc-4512", "Deviation", "Found.", ["lapse"])
+
+    assert number == 58
+    assert len(bodies(http, "POST", f"{REPO}/issues")) == 1
+    assert sleeps
+
+
 def test_upsert_comment_creates_then_edits_in_place(
     http: responses.RequestsMock, client: GitHubClient
 ) -> None:
