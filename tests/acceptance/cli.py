@@ -14,6 +14,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,13 @@ def lapse(line: str, *, cwd: Path, env: dict[str, str] | None = None) -> Run:
 
 @contextlib.contextmanager
 def _environment(env: dict[str, str]) -> Iterator[None]:
-    with mock.patch.dict(os.environ, env, clear=True):
-        yield
+    # The local zone is read once per process: tell the C library when TZ changes, both ways.
+    try:
+        with mock.patch.dict(os.environ, env, clear=True):
+            time.tzset()
+            yield
+    finally:
+        time.tzset()
 
 
 def _run_in_process(argv: list[str], *, cwd: Path, env: dict[str, str]) -> Run:
