@@ -222,3 +222,42 @@ def test_action_counts_count_denied_attempts() -> None:
     )
     (action,) = review_all([subject()], [event(), denied], grace=GRACE)[0].actions
     assert (action.count, action.denied) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "granted"),
+    [(7, True), (0, False)],
+    ids=["refused-without-a-denied-permission", "a-denied-permission-of-a-call-that-ran"],
+)
+def test_either_sign_of_a_denial_counts_it(status: int, granted: bool) -> None:
+    # Entries without authorizationInfo still carry status 7; a partly refused call, code 0.
+    resource = "projects/_/buckets/settlement-exports/objects/a.csv"
+    denied = event(permissions=(("storage.objects.get", resource, granted),), status=status)
+    (action,) = review_all([subject()], [denied], grace=GRACE)[0].actions
+    assert (action.count, action.denied) == (1, 1)
+
+
+def test_acting_as_a_service_account_makes_its_activity_the_persons() -> None:
+    account = "batch@pci-prod-payments.iam.gserviceaccount.com"
+    name = f"projects/pci-prod-payments/serviceAccounts/{account}"
+    act_as = event(
+        method="compute.instances.setServiceAccount",
+        service="compute.googleapis.com",
+        resource="projects/pci-prod-payments/zones/europe-west3-a/instances/vm-1",
+        permissions=(("iam.serviceAccounts.actAs", name, True),),
+        insert_id="act-as",
+    )
+    used = event(at_time="2026-12-01T09:45:00", principal=account, insert_id="used")
+    review = review_all([subject()], [act_as, used], grace=GRACE)[0]
+    delegated = [f for f in review.findings if f.kind == "delegation"]
+    assert [(f.evidence, f.message) for f in delegated] == [
+        (("used",), f"acted through alice@example.com -> {account}")
+    ]
+
+
+def test_a_snapshot_of_an_unnamed_resource_says_so() -> None:
+    snapshot = event(method="v1.compute.disks.createSnapshot", resource="", permissions=())
+    found = [f for f in review_all([subject()], [snapshot], grace=GRACE)[0].findings]
+    assert any(
+        f.message.startswith("v1.compute.disks.createSnapshot on ? copies data") for f in found
+    ), [f.message for f in found]
