@@ -25,6 +25,7 @@ from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Un
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 from generator.review.whose import others_only
 
+# The keys that name a principal, looked for on lines that are not JSON (see `_unparsed`).
 _KEYS = (b'"principalEmail"', b'"principalSubject"')
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.
 _MAX_LINE_GAPS = 20
