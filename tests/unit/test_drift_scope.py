@@ -6,28 +6,19 @@ The fixtures under tests/data/drift are shaped like the APIs' answers: Resource 
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import responses
 
 from generator.core.errors import ServiceError
 from generator.core.model import Binding
 from generator.gcp.dataset_access import member_of, policy_of_dataset
-from generator.gcp.iam_policies import IamPolicyReader
 from generator.lifecycle import drift, drift_text
 from generator.lifecycle.drift import DriftReport
+from tests.unit.test_drift import ALICE_SQL, BOB_LOGS, NOW, PROJECT_URL, reader
+from tests.unit.test_drift import policy as recorded
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "drift"
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-PROJECT_URL = (
-    "https://cloudresourcemanager.googleapis.com/v1/projects/pci-prod-payments:getIamPolicy"
-)
 DATASET_URL = (
     "https://bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/chargebacks"
 )
@@ -35,27 +26,6 @@ PEOPLE = [
     f"user:{name}@example.com"
     for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace")
 ]
-ALICE_SQL = Binding(
-    address="google_project_iam_member.inc-4512-settlement-batch_1f3a9c2e",
-    source="requests/pci-prod/inc-4512-settlement-batch.yaml",
-    kind="project",
-    resource="pci-prod-payments",
-    role="roles/cloudsql.client",
-    member="user:alice@example.com",
-    title="lapse/inc-4512-settlement-batch/1f3a9c2e",
-    description="INC-4512: Investigate failed settlement batch for merchant 4411",
-    expression='request.time >= timestamp("2026-12-01T09:00:00Z") && '
-    'request.time < timestamp("2026-12-01T13:00:00Z")',
-)
-BOB_LOGS = replace(
-    ALICE_SQL,
-    address="google_project_iam_member.inc-4519-ledger-replay_7c0d41b8",
-    source="requests/pci-prod/inc-4519-ledger-replay.yaml",
-    role="roles/logging.viewer",
-    member="user:bob@example.com",
-    title="lapse/inc-4519-ledger-replay/7c0d41b8",
-    expression='request.time < timestamp("2026-12-01T16:00:00Z")',
-)
 CAROL_DATASET = Binding(
     address="google_bigquery_dataset_iam_member.inc-4533-chargeback-query_3a335114",
     source="requests/pci-prod/inc-4533-chargeback-query.yaml",
@@ -68,15 +38,6 @@ CAROL_DATASET = Binding(
     expression='request.time >= timestamp("2026-12-03T14:00:00Z") && '
     'request.time < timestamp("2026-12-03T17:00:00Z")',
 )
-
-
-def recorded(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((DATA / name).read_text())
-    return loaded
-
-
-def reader() -> IamPolicyReader:
-    return IamPolicyReader(requests.Session(), sleep=lambda _: None)
 
 
 def project_drift(http: responses.RequestsMock, fixture: str) -> DriftReport:
