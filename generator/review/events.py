@@ -69,21 +69,6 @@ def read_entry(entry: object) -> Event | str:
     )
 
 
-def parties(entry: object) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
-    """(the person, the chain, the condition titles of the binding changes), exactly as
-    `read_entry` reads them; None when `read_entry` would not make an Event of `entry`.
-
-    Only the fields this reads decide whose an entry is: `review.parties_subset` decodes
-    those alone, so lines of other principals are told apart without parsing the rest.
-    """
-    placed = _placed(entry)
-    if isinstance(placed, str):
-        return None
-    payload = placed[1]
-    person, chain = actor(_mapping(payload.get("authenticationInfo")) or {})
-    return person, chain, tuple(delta[3] for delta in _binding_deltas(payload))
-
-
 def _placed(entry: object) -> tuple[Mapping[str, Any], Mapping[str, Any], datetime] | str:
     """(the entry, its audit payload, its time), or why the entry cannot be an Event."""
     if not isinstance(entry, Mapping):

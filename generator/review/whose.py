@@ -12,9 +12,9 @@ other line is parsed whole and read by `events.read_entry`, so nothing is decide
 - a delegation chain, a binding change (`serviceData`/`metadata` with a `policyDelta` or a
   `datasetChange`), a BigQuery sink row, no caller or no timestamp: present, so not plain.
 
-For the plain shape, `events.actor` names the caller and nobody else, and `events.parties`
-finds no condition titles; `tests/unit/review/test_whose.py` checks that every line this
-skips is one the full reading counts as another principal's.
+For the plain shape, `events.actor` names the caller and nobody else, and `read_entry` finds
+no binding change; `tests/unit/review/test_whose.py` checks that every line this skips is one
+the full reading counts as another principal's.
 """
 
 from __future__ import annotations
