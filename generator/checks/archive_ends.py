@@ -1,25 +1,21 @@
-"""When each archived request's window ended, read as cheaply as the file allows.
+"""When each archived request's window ended, as the loader reads it.
 
 An archived file is filed under the month its window ended (`archive/<target>/<YYYY-MM>/`), and
-readers that go by month trust that. Most files have one plain `expires:` line, read with a
-regular expression; any other file is loaded as YAML, so a quoted, commented or repeated key
-is read as the loader reads it.
+readers that go by month trust that (LAPSE134). The month is judged from the loaded value, the
+one every other decision about the request uses, and the file is held to LAPSE112 so that no
+other reading of it can place it in another month.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from generator.checks.loading import load
+from generator.checks.plain_reading import plain_reading
+from generator.core.model import Problem
 from generator.core.times import parse_instant
-
-# One top-level `expires:` line with a plain or quoted RFC 3339 value, and nothing after it.
-_EXPIRES_LINE = re.compile(
-    rb"^(expires):[ \t]*([\"']?)([0-9][0-9T:.+\-Z]+)\2[ \t]*\r?$", re.MULTILINE
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,20 +26,8 @@ class ArchivedEnd:
     expires: datetime | None
     line: int = 1
     col: int = 1
-
-
-def quick_expiry(raw: bytes) -> tuple[datetime, int, int] | None:
-    """(expires, line, column) from the file's only `expires` line; None when not that plain."""
-    found = list(_EXPIRES_LINE.finditer(raw))
-    if len(found) != 1 or raw.count(b"expires") != 1:
-        return None
-    match = found[0]
-    try:
-        moment = parse_instant(match[3].decode())
-    except ValueError:
-        return None
-    line = raw.count(b"\n", 0, match.start()) + 1
-    return moment, line, match.start(2) - match.start() + 1
+    # LAPSE112: the file's text reads otherwise than it loads.
+    problems: tuple[Problem, ...] = ()
 
 
 def archived_end(path: str, file: Path) -> ArchivedEnd:
@@ -51,9 +35,6 @@ def archived_end(path: str, file: Path) -> ArchivedEnd:
         raw = file.read_bytes()
     except OSError:
         return ArchivedEnd(path, None)
-    quick = quick_expiry(raw)
-    if quick is not None:
-        return ArchivedEnd(path, *quick)
     document = load(path, raw).document
     if document is None or not isinstance(document.data, dict):
         return ArchivedEnd(path, None)
@@ -63,4 +44,4 @@ def archived_end(path: str, file: Path) -> ArchivedEnd:
         moment = parse_instant(value) if isinstance(value, str) else None
     except ValueError:
         moment = None
-    return ArchivedEnd(path, moment, line, col)
+    return ArchivedEnd(path, moment, line, col, tuple(plain_reading(document, raw)))

@@ -118,8 +118,13 @@ def _decode(raw: bytes) -> str:
 
 
 def _position(before: str) -> Position:
-    lines = _LINE_BREAK.split(before)  # YAML's line breaks, as libyaml counts them
+    lines = split_lines(before)
     return len(lines), len(lines[-1]) + 1
+
+
+def split_lines(text: str) -> list[str]:
+    """`text`'s lines as YAML counts them (and so the lines of every position here)."""
+    return _LINE_BREAK.split(text)
 
 
 def _build(path: str, text: str) -> Document:

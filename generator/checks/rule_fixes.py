@@ -19,6 +19,9 @@ FIXES: dict[str, str] = {
     "LAPSE109": "Keep one document per file: remove the extra `---` and split the requests.",
     "LAPSE110": "Write the request as keys at the top level (requester, reason, ...), not a list.",
     "LAPSE111": "Flatten the structure; requests and policies are shallow by design.",
+    "LAPSE112": "Write the file as `lapse new` does: each key unquoted, each top-level key at the "
+    "first column of its own line, and a long value on one line (or indented under its key), "
+    "so that what reviewers read in the diff is what lapse reads.",
     "LAPSE120": "Follow the schema under schemas/: the message names the key and what it "
     "expects; the `# yaml-language-server` line gives editors completion.",
     "LAPSE130": "Move the file to requests/<target>/<id>.yaml (an emergency: "

@@ -15,6 +15,7 @@ from generator.checks import schema
 from generator.checks import values as build
 from generator.checks.archive_ends import archived_end
 from generator.checks.loading import Document, load
+from generator.checks.plain_reading import plain_reading
 from generator.checks.rules import (
     Check,
     PolicyContext,
@@ -72,6 +73,7 @@ def validate_repo(
     ends = tuple(
         archived_end(name, file) for name, file in zip(archive, archive_files, strict=True)
     )
+    problems += [problem for end in ends for problem in end.problems]
     repo_ctx = RepoContext(
         tuple(contexts), paths, archive, policy, now, tuple(emergencies), archived_ends=ends
     )
@@ -151,13 +153,18 @@ def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
     ]
 
 
-def _read(repo: Repo, path: Path) -> tuple[Document | None, list[Problem]]:
+def _read(
+    repo: Repo, path: Path, *, plain: bool = False
+) -> tuple[Document | None, list[Problem]]:
+    """The loaded file and its problems; `plain` also holds its text to one reading (LAPSE112)."""
     relative = repo.relative(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")]
     loaded = load(relative, raw)
+    if plain and loaded.document is not None:
+        return loaded.document, plain_reading(loaded.document, raw)
     return loaded.document, list(loaded.problems)
 
 
@@ -212,12 +219,14 @@ def _requests(
     request_checks = list(checks("request"))
     schema_path = repo.schema("access-request")
     for path in files:
-        document, found = _read(repo, path)
+        # The text's own problems (LAPSE112) are reported beside the request's.
+        document, found = _read(repo, path, plain=True)
         if document is not None:
-            found = schema.check(document, schema_path)
-            if not found:
+            schema_problems = schema.check(document, schema_path)
+            found += schema_problems
+            if not schema_problems:
                 built = build.request_from(document)
-                found = list(built.problems)
+                found += built.problems
                 if built.value is not None:
                     found += _request_rules(
                         built.value,

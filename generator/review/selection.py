@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from generator.checks.archive_ends import quick_expiry
+from generator.checks.plain_reading import quick_expiry
 from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
 from generator.core.git import is_shallow, mainline_additions

@@ -15,4 +15,9 @@ describe("LAPSE108", "No explicit tags (`!!python/...`, `!!str`, `!custom`).")
 describe("LAPSE109", "Exactly one YAML document per file.")
 describe("LAPSE110", "The top level is a mapping.")
 describe("LAPSE111", "Nesting stays shallow (16 levels).")
+describe(
+    "LAPSE112",
+    "A request reads as it loads: keys written plainly, each top-level key at the start of its "
+    "line, and no line inside a value that starts like a key.",
+)
 describe("LAPSE120", "The file matches its JSON Schema (schemas/).")
