@@ -104,19 +104,24 @@ def review(
     policy = options.policy_or_exit(repo)
     end = options.now_or_clock(now)
     period = reviewing.Period(since, end, grace)
-    due = reviewing.due(repo, period, force=force)
+    retention = timedelta(days=policy.limits.audit_log_retention_days)
+    due = reviewing.due(repo, period, force=force, retention=retention)
     reviews: list[Review] = []
     accounting = None
+    lock = load_lock(repo.roles_lock) if due.items or due.past_retention else None
     if due.items:
         source = audit_source(source_spec, project, reviewing.resource_names(policy, due.items))
         longest = max(t.max_duration for t in policy.targets.values())
-        lock = load_lock(repo.roles_lock)
         reviews = reviewing.run(
             repo, policy, lock, source, period, longest=longest, items=due.items, track=track
         )
         if isinstance(source, ManifestedExport):
             reviews = [_with_export_scope(r, policy, source) for r in reviews]
         accounting = source.accounting
+    if due.past_retention:
+        reviews += reviewing.past_retention(
+            repo, policy, lock, due.past_retention, grace=grace, retention=retention
+        )
     publishing = bool((open_pr or open_issues) and reviews)
     files: dict[str, str] = {}
     # Written one at a time: only a pull request needs every report at once.

@@ -151,6 +151,8 @@ class Limits:
     max_bindings_per_role_and_principal: int = 20
     reason_min_length: int = 15
     reason_max_length: int = 500
+    # How long the audit logs a review reads are kept (PCI DSS 10.5.1 asks a year or more).
+    audit_log_retention_days: int = 400
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ written by whoever caused it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from generator.core.model import Request, Severity
@@ -67,10 +68,15 @@ def report_texts(
         yield str(report_path(item, "md")), markdown_report(item, approval)
         yield str(report_path(item, "json")), json_report(item, approval)
     if reviews:
-        markdown, data = summary_report(reviews, period.since, period.until)
+        markdown, data = summary_report(reviews, reach(reviews, period), period.until)
         day = period.until.strftime("%Y-%m-%d")
         yield f"reports/summary/{day}.md", markdown
         yield f"reports/summary/{day}.json", data
+
+
+def reach(reviews: Sequence[Review], period: Period) -> datetime:
+    """Where this run's reviews begin: the period's start, or an earlier grant still due."""
+    return min([period.since, *(r.window_end for r in reviews)])
 
 
 def deviations(item: Review) -> bool:
@@ -113,7 +119,7 @@ def report_of(item: Review) -> str:
 def pr_body(reviews: Sequence[Review], period: Period) -> str:
     lines = [
         f"Post-access reviews of {len(reviews)} grants whose windows ended between "
-        f"{format_utc(period.since)} and {format_utc(period.until)}.",
+        f"{format_utc(reach(reviews, period))} and {format_utc(period.until)}.",
         "",
         "Approvers of each target own its reports: read what was done against what was "
         "approved, and merge this pull request as the sign-off (PCI DSS v4.0.1 7.2.4, 10.4.1).",

@@ -8,7 +8,7 @@ always holds the latest evidence, and a re-run changes nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,15 +18,16 @@ from generator.checks.plain_reading import quick_expiry
 from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
 from generator.core.git import is_shallow, mainline_additions
-from generator.core.model import Event, Policy, Problem, Request
+from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
-from generator.core.request_paths import archive_month, request_path
+from generator.core.request_paths import archive_month, parse_request_path, request_path
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
     ReviewSubject,
     collect,
     fetch_window,
+    review_all,
     review_collected,
 )
 from generator.review.sources import EventSource
@@ -42,32 +43,57 @@ class Period:
     grace: timedelta
 
 
-def due(repo: Repo, period: Period, *, force: bool = False) -> Due:
-    """Requests whose window ended in the period, grace included, and the archive's problems.
+# How long the audit logs a review reads are kept, unless the policy says otherwise.
+RETENTION = timedelta(days=Limits().audit_log_retention_days)
+# Grants that crossed the retention's edge this long ago are still listed, for their
+# INCOMPLETE report: a review that did not run for a few days still writes it.
+_PAST_RETENTION_BAND = timedelta(days=31)
 
-    Without `force`, a request whose complete report is on disk is listed as `reported` (its
-    findings are shown again, not reviewed again). Only the archive's month folders that the
-    period touches are listed, and a file there whose `expires` line alone shows it ended
-    outside the period is not parsed: the cost of a review follows the period, not the size
-    of archive/ (LAPSE134 keeps every archived file in the month it ended).
+
+def due(
+    repo: Repo, period: Period, *, force: bool = False, retention: timedelta = RETENTION
+) -> Due:
+    """The grants to review now, the complete reports of the period, and the archive's problems.
+
+    A grant is due once its window (plus grace) has ended and until a complete report for it
+    is on disk, however long ago it ended: one that ended in the period is listed as
+    `reported` when its complete report is there (its findings are shown again, not reviewed
+    again, unless `force`); one that ended before the period is due only while its report is
+    missing or INCOMPLETE. Audit logs are kept for `retention`: a grant that ended longer ago
+    than that with no report at all is `past_retention`, for an INCOMPLETE report that says so.
+
+    Only the archive's month folders from the retention's edge to the period's end are
+    listed; a file whose `expires` the fast path reads outside them is not parsed, nor one
+    from before the period whose complete report is there: the cost of a review follows the
+    retention, not the size of archive/ (LAPSE134 keeps every archived file in the month it
+    ended, which is also its report's).
     """
+    earliest = min(period.since, period.until - retention - _PAST_RETENTION_BAND)
     active, problems = read_requests(repo, repo.request_files())
-    listed = repo.archive_files_of(_months(period.since - _SLACK, period.until + _SLACK))
-    candidates = [path for path in listed if _may_end_in(str(path), period)]
+    recent = _months(period.since - _SLACK, period.until + _SLACK)
+    listed = repo.archive_files_of(_months(earliest - _SLACK, period.until + _SLACK))
+    candidates = [
+        path
+        for path in listed
+        if _may_end_in(str(path), earliest, period.until)
+        and not _finished_before(repo, path, recent)
+    ]
     archived, archive_problems = read_requests(repo, candidates)
     found = [(r, False) for r in active] + [(r, True) for r in archived]
-    ended = sorted(
-        ((request, was) for request, was in found if _ended_in(request, period)),
-        key=lambda item: (item[0].window.expires, item[0].id),
-    )
-    todo, reported = [], []
-    for request, was in ended:
+    todo, reported, past = [], [], []
+    for request, was in sorted(found, key=lambda item: (item[0].window.expires, item[0].id)):
+        ended = request.window.expires
+        if ended < earliest or ended + period.grace > period.until:
+            continue
         report = _report_json(repo, request)
-        if force or not _complete(report):
+        if ended < period.until - retention:
+            if not report.exists():
+                past.append((request, was))
+        elif not _complete(report) or (force and period.since <= ended):
             todo.append((request, was))
-        else:
+        elif period.since <= ended:
             reported.append(report)
-    return Due(todo, reported, [*problems, *archive_problems])
+    return Due(todo, reported, [*problems, *archive_problems], past)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +101,20 @@ class Due:
     items: list[tuple[Request, bool]]
     reported: list[Path]  # complete reports already on disk for grants of the period
     problems: list[Problem]
+    # Ended longer ago than the audit logs are kept, with no report: INCOMPLETE, saying so.
+    past_retention: list[tuple[Request, bool]] = field(default_factory=list)
 
 
-def _ended_in(request: Request, period: Period) -> bool:
-    ended = request.window.expires
-    return period.since <= ended and ended + period.grace <= period.until
+def _finished_before(repo: Repo, path: Path, recent: set[str]) -> bool:
+    """Whether an archived file of a month before the period's has its complete report.
+
+    Its report lies at `reports/<target>/<its month>/<id>.json`: the folder names the month
+    its window ended (LAPSE134), so the request need not be parsed to find it.
+    """
+    where = parse_request_path(repo.relative(path))
+    if where is None or where.folder != "archive" or where.month in recent:
+        return False
+    return _complete(repo.reports / where.target / where.month / f"{where.id}.json")
 
 
 def _report_json(repo: Repo, request: Request) -> Path:
@@ -102,15 +137,15 @@ def _months(first: datetime, last: datetime) -> set[str]:
     return found
 
 
-def _may_end_in(path: str, period: Period) -> bool:
-    """False only when the file's single plain `expires:` line ends outside the period."""
+def _may_end_in(path: str, earliest: datetime, until: datetime) -> bool:
+    """False only when the fast path reads an `expires` outside [earliest, until]."""
     try:
         with open(path, "rb") as stream:
             raw = stream.read()
     except OSError:
         return True  # read again, and reported, by read_requests
     quick = quick_expiry(raw)
-    return quick is None or period.since - _SLACK <= quick[0] <= period.until + _SLACK
+    return quick is None or earliest - _SLACK <= quick[0] <= until + _SLACK
 
 
 def _complete(report: Path) -> bool:
@@ -220,6 +255,25 @@ def run(
         principal_gaps=source.principal_gaps,
     )
     return [_with_coverage(r, policy, audit) for r in reviews]
+
+
+def past_retention(
+    repo: Repo,
+    policy: Policy,
+    lock: RolesLock | None,
+    items: Sequence[tuple[Request, bool]],
+    *,
+    grace: timedelta,
+    retention: timedelta,
+) -> list[Review]:
+    """INCOMPLETE reviews of grants whose audit logs are no longer kept: no log is read."""
+    why = (
+        f"the audit logs of this window are no longer kept (the policy's "
+        f"limits.audit_log_retention_days is {retention.days}) and no report was written before: "
+        "review it from an archive of the logs, if one was kept, and record the outcome"
+    )
+    found = subjects(repo, policy, lock, items)
+    return review_all(found, iter(()), grace=grace, gaps=(why,)) if found else []
 
 
 def _with_coverage(item: Review, policy: Policy, audit: AuditCoverage) -> Review:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,9 +102,13 @@ def test_since_takes_an_instant_or_a_duration(tmp_path: Path) -> None:
         for since in ("2026-12-02", "8d", "1w1d")
     ]
     assert both[0].out == both[1].out == both[2].out
-    # alice's request ended 2026-12-01T13:00Z, before the period; the other four after it
-    assert "inc-4512-settlement-batch" not in both[0].out
-    assert "4 grants reviewed" in both[0].out
+    # alice's request ended 2026-12-01T13:00Z, before the period, with no report: still due
+    assert "inc-4512-settlement-batch" in both[0].out
+    assert "5 grants reviewed" in both[0].out
+    for since in ("2026-12-02", "8d", "1w1d"):
+        summary = json.loads((tmp_path / since / "reports/summary/2026-12-10.json").read_text())
+        assert summary["until"] == "2026-12-10T00:00:00Z"
+        assert summary["since"] == "2026-12-01T13:00:00Z"  # the earliest grant still due
     bad = lapse("review --since yesterday", cwd=make_repo(tmp_path / "bad"))
     assert bad.code == 2
     assert "neither an instant" in bad.err
