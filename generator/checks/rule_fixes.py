@@ -19,6 +19,8 @@ FIXES: dict[str, str] = {
     "LAPSE109": "Keep one document per file: remove the extra `---` and split the requests.",
     "LAPSE110": "Write the request as keys at the top level (requester, reason, ...), not a list.",
     "LAPSE111": "Flatten the structure; requests and policies are shallow by design.",
+    "LAPSE115": "Restore the report from git, or delete it: the next `lapse review` reviews "
+    "the grant again and writes its report anew.",
     "LAPSE120": "Follow the schema under schemas/: the message names the key and what it "
     "expects; the `# yaml-language-server` line gives editors completion.",
     "LAPSE130": "Move the file to requests/<target>/<id>.yaml (an emergency: "

@@ -12,8 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
-
 from generator.checks.archive_ends import quick_expiry
 from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
@@ -29,6 +27,7 @@ from generator.review.analysis import (
     fetch_window,
     review_collected,
 )
+from generator.review.report_on_disk import read_report
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
@@ -62,11 +61,12 @@ def due(repo: Repo, period: Period, *, force: bool = False) -> Due:
     )
     todo, reported = [], []
     for request, was in ended:
-        report = _report_json(repo, request)
-        if force or not _complete(report):
+        report = read_report(repo, _report_json(repo, request))
+        problems += report.problems
+        if force or not report.complete:
             todo.append((request, was))
         else:
-            reported.append(report)
+            reported.append(report.path)
     return Due(todo, reported, [*problems, *archive_problems])
 
 
@@ -111,14 +111,6 @@ def _may_end_in(path: str, period: Period) -> bool:
         return True  # read again, and reported, by read_requests
     quick = quick_expiry(raw)
     return quick is None or period.since - _SLACK <= quick[0] <= period.until + _SLACK
-
-
-def _complete(report: Path) -> bool:
-    """A complete report is final; an incomplete or unreadable one is reviewed again."""
-    try:
-        return orjson.loads(report.read_bytes()).get("complete") is True
-    except (OSError, orjson.JSONDecodeError, AttributeError):
-        return False
 
 
 def subjects(

@@ -1,4 +1,5 @@
-"""LAPSE1xx: reading the file. Raised by generator.checks.loading and generator.checks.schema."""
+"""LAPSE1xx: reading the file. Raised by generator.checks.loading and generator.checks.schema
+(LAPSE115: generator.review.report_on_disk)."""
 
 from __future__ import annotations
 
@@ -15,4 +16,5 @@ describe("LAPSE108", "No explicit tags (`!!python/...`, `!!str`, `!custom`).")
 describe("LAPSE109", "Exactly one YAML document per file.")
 describe("LAPSE110", "The top level is a mapping.")
 describe("LAPSE111", "Nesting stays shallow (16 levels).")
+describe("LAPSE115", "A JSON report under reports/ reads as `lapse review` wrote it.")
 describe("LAPSE120", "The file matches its JSON Schema (schemas/).")
