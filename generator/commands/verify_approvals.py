@@ -25,9 +25,9 @@ def verify_approvals(sha: str, root: Path) -> None:
     # An emergency file that cannot be read could hide a repeat: named, and the run fails.
     history, unreadable = emergency_history(repo)
     repeats = repeat_paths(policy, history)
+    skipped = options.show_unreadable(repo, unreadable)
     result = verify(adapters.github(), policy, sha, repeat_emergencies=repeats)
     click.echo(result.to_json())
     for failure in result.failures:
         click.echo(f"not approved: {failure}", err=True)
-    skipped = options.show_unreadable(repo, unreadable)
     options.finish(not result.ok or skipped)

@@ -46,6 +46,7 @@ def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root:
     requests = validate_repo(repo, now=None).requests
     history, unreadable = emergency_history(repo)
     repeats = repeat_paths(policy, history)
+    skipped = options.show_unreadable(repo, unreadable)
     result = verify(
         repo,
         policy,
@@ -62,5 +63,4 @@ def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root:
     refused = sum(v.outcome != "verified" for v in result.verdicts)
     summary = f"{len(result.verdicts)} changes, {refused} not verified"
     click.echo(summary if refused else f"{len(result.verdicts)} changes, all verified", err=True)
-    skipped = options.show_unreadable(repo, unreadable)
     options.finish(failed=not result.ok or skipped)
