@@ -17,6 +17,7 @@ import responses
 
 from generator import cli
 from generator.commands import adapters
+from tests.acceptance.cli import lapse
 from tests.plans import git, plan
 from tests.support import export_manifest, make_repo, place, serve_empty_policies
 
@@ -145,3 +146,74 @@ def test_the_corpus_says_what_each_file_tries() -> None:
     listed = set(re.findall(r"^- `([^`]+)`", readme, re.MULTILINE))
     assert listed == {f"archive/{n}" for n in ARCHIVED} | {f"reports/{n}" for n in REPORTS}
 
+
+# --- the reproductions, as a person runs them ---------------------------------------------
+
+REVIEW = f"review --source file:{{log}} --until {AT} --since 30d"
+FAR = (
+    "requester: alice@example.com\n"
+    "reason: Investigate failed settlement batch for merchant 4411\n"
+    "ticket: INC-4600\n"
+    "starts: 2026-12-01T09:00:00Z\n"
+    "expires: 9999-12-31T23:59:59-23:59\n"
+    "grants:\n"
+    "  - role: roles/cloudsql.client\n"
+    "    project: pci-prod-payments\n"
+)
+
+
+def _sample_repo(tmp_path: Path) -> tuple[Path, Path]:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    assert lapse("render", cwd=root).code == 0
+    log = tmp_path / "audit.jsonl"
+    log.write_text("")
+    export_manifest(log)
+    return root, log
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "validate --at 2026-11-29T12:00:00Z",
+        "status --at 2026-11-29T12:00:00Z",
+        "simulate --at 2026-11-29T12:00:00Z",
+        REVIEW,
+    ],
+)
+def test_a_stray_note_in_the_archive_is_named_by_every_command(tmp_path: Path, line: str) -> None:
+    root, log = _sample_repo(tmp_path)
+    place(
+        root, "archive/pci-prod/2026-11/_note.yaml", "note: hello\nexpires: 2026-11-20T00:00:00Z\n"
+    )
+
+    run = lapse(line.format(log=log), cwd=root)
+
+    text = run.out + run.err
+    assert run.code == 1, text
+    assert named("archive/pci-prod/2026-11/_note.yaml", text), text
+    assert "unknown key 'note'" in text
+    if line == REVIEW:
+        assert "5 grants reviewed" in text  # the rest is still reviewed
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "validate --at 2026-11-29T12:00:00Z",
+        "status --at 2026-11-29T12:00:00Z",
+        "simulate --at 2026-11-29T12:00:00Z",
+        REVIEW,
+        "render",
+    ],
+)
+def test_an_archived_far_offset_is_a_located_problem(tmp_path: Path, line: str) -> None:
+    root, log = _sample_repo(tmp_path)
+    place(root, "archive/pci-prod/2026-12/inc-4600-far.yaml", FAR)
+
+    run = lapse(line.format(log=log), cwd=root)
+
+    text = run.out + run.err
+    assert "internal error" not in text and "OverflowError" not in text, text
+    assert run.code == 1, text
+    assert re.search(r"archive/pci-prod/2026-12/inc-4600-far\.yaml:5:10: (error \[)?LAPSE305", text)
+    assert "outside the years lapse computes with" in text
