@@ -253,11 +253,6 @@ def _request_rules(
     return [p for check in request_checks for p in check(ctx)]
 
 
-def archived_requests(repo: Repo) -> list[Request]:
-    """Requests in archive/ that still read as valid requests (they were, when merged)."""
-    return readable_requests(repo, repo.archive_files())
-
-
 def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:
     """Every file of `paths` that reads as a request, whatever the policy now says of it."""
     return read_requests(repo, paths)[0]

@@ -26,6 +26,8 @@ ARCHIVED = sorted(p.name for p in (CORPUS / "archive").iterdir())
 REPORTS = sorted(p.name for p in (CORPUS / "reports").iterdir())
 MONTH = "archive/pci-prod/2026-12"
 EMERGENCY = "archive/pci-prod/emergency/2026-12"
+# A few are also placed where requests live, next to the samples.
+REQUESTED = ["binary.yaml", "far-offset.yaml", "note.yaml", "year-one.yaml"]
 # Where the sample grants' reports go: each holds one hostile report.
 REPORT_PATHS = [
     "reports/pci-prod/2026-12/inc-4512-settlement-batch.json",
@@ -45,6 +47,7 @@ class Command:
     code: int  # 1 findings; 2 where the command refuses a repository that does not validate
     emergency_only: bool = False  # reads only archive/<target>/emergency/*.yaml
     reads_reports: bool = False
+    reads_requests: bool = True
 
 
 COMMANDS = {
@@ -52,7 +55,7 @@ COMMANDS = {
     "render": Command(("render",), 1),
     "render-check": Command(("render", "--check"), 1),
     "status": Command(("status", "--at", AT), 1),
-    "simulate": Command(("simulate", "--at", "2026-12-01T10:00:00Z"), 1),
+    "simulate": Command(("simulate", "--at", "2026-12-01T10:00:00Z"), 1, reads_requests=False),
     "review": Command(
         ("review", "--source", "file:{log}", "--until", AT, "--since", "30d"),
         1,
@@ -85,6 +88,8 @@ def hostile_repo(root: Path) -> Path:
         data = (CORPUS / "archive" / name).read_bytes()
         place(root, f"{MONTH}/{name}", data)
         place(root, f"{EMERGENCY}/{name}", data)
+    for name in REQUESTED:
+        place(root, f"requests/pci-prod/{name}", (CORPUS / "archive" / name).read_bytes())
     for name, path in zip(REPORTS, REPORT_PATHS, strict=True):
         place(root, path, (CORPUS / "reports" / name).read_bytes())
     git(root, "init", "-q", "-b", "main")  # as merged: the files are on main
@@ -134,6 +139,8 @@ def test_every_command_names_every_hostile_file_and_goes_on(
         read = [f"{EMERGENCY}/{n}" for n in ARCHIVED if n.endswith(".yaml")]
     else:
         read = [f"{folder}/{n}" for folder in (MONTH, EMERGENCY) for n in ARCHIVED]
+    if command.reads_requests and not command.emergency_only:
+        read += [f"requests/pci-prod/{n}" for n in REQUESTED]
     assert [path for path in read if not named(path, text)] == [], text
     if command.reads_reports:
         assert [path for path in REPORT_PATHS if not named(path, text)] == [], text
