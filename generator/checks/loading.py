@@ -100,7 +100,7 @@ def load(path: str, raw: bytes) -> Loaded:
 
 def _decode(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
-        raise _Refused(1, 1, "LAPSE103", f"file is {len(raw)} bytes; the limit is {MAX_BYTES}")
+        raise _Refused(1, 1, "LAPSE103", f"file is larger than the limit of {MAX_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -22,6 +22,8 @@ FIXES: dict[str, str] = {
     "LAPSE112": "Write the file as `lapse new` does: each key unquoted, each top-level key at the "
     "first column of its own line, and a long value on one line (or indented under its key), "
     "so that what reviewers read in the diff is what lapse reads.",
+    "LAPSE115": "Restore the report from git, or delete it: the next `lapse review` reviews "
+    "the grant again and writes its report anew.",
     "LAPSE120": "Follow the schema under schemas/: the message names the key and what it "
     "expects; the `# yaml-language-server` line gives editors completion.",
     "LAPSE130": "Move the file to requests/<target>/<id>.yaml (an emergency: "

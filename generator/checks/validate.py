@@ -14,7 +14,7 @@ from pathlib import Path
 from generator.checks import schema
 from generator.checks import values as build
 from generator.checks.archive_ends import archived_end
-from generator.checks.loading import Document, load
+from generator.checks.loading import MAX_BYTES, Document, load
 from generator.checks.plain_reading import plain_reading
 from generator.checks.rules import (
     Check,
@@ -28,7 +28,6 @@ from generator.checks.rules.audit import audit_config_problems
 from generator.checks.tree import tree_problems
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
-from generator.core.request_paths import parse_request_path
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 from generator.terraform.configuration import LAPSE_RESOURCE_TYPES
@@ -68,8 +67,11 @@ def validate_repo(
     paths = tuple(repo.relative(p) for p in files)
     archive_files = repo.archive_files()
     archive = tuple(repo.relative(p) for p in archive_files)
-    archived = [p for p in archive_files if _is_emergency(repo, p)]
-    emergencies = readable_requests(repo, archived)
+    # Every archived file is read whole, as every other command reads it: a file that would
+    # stop one of them is refused here first.
+    archived, archive_problems = read_requests(repo, archive_files)
+    problems += archive_problems
+    emergencies = [request for request in archived if request.emergency]
     ends = tuple(
         archived_end(name, file) for name, file in zip(archive, archive_files, strict=True)
     )
@@ -120,11 +122,6 @@ def _policy_and_coverage(
 TERRAFORM_RULES = frozenset({"LAPSE262", "LAPSE263", "LAPSE264"})
 
 
-def _is_emergency(repo: Repo, path: Path) -> bool:
-    where = parse_request_path(repo.relative(path))
-    return where is not None and where.emergency
-
-
 def _within(path: str, failed: set[str]) -> bool:
     """Whether `path` or a folder above it has an error (a symlinked folder, say)."""
     parts = path.split("/")
@@ -159,7 +156,8 @@ def _read(
     """The loaded file and its problems; `plain` also holds its text to one reading (LAPSE112)."""
     relative = repo.relative(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
     except OSError as exc:
         return None, [Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")]
     loaded = load(relative, raw)
@@ -262,11 +260,6 @@ def _request_rules(
     )
     contexts.append(ctx)
     return [p for check in request_checks for p in check(ctx)]
-
-
-def archived_requests(repo: Repo) -> list[Request]:
-    """Requests in archive/ that still read as valid requests (they were, when merged)."""
-    return readable_requests(repo, repo.archive_files())
 
 
 def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import read_requests, readable_requests, validate_repo
+from generator.checks.validate import read_requests, validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.model import Policy
@@ -39,13 +39,14 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
     policy = validate_repo(repo, now=None).policy
     if policy is None:
         raise ConfigError("policy/policy.yaml is not valid: run `lapse validate`")
-    current = readable_requests(repo, repo.request_files())
+    current, unreadable = read_requests(repo, repo.request_files())
     try:
         rendered = render_all(current)
     except RenderError as exc:
         raise ConfigError(str(exc)) from None
-    # A broken file under archive/ is reported where it is; the others are still compared.
-    archived, problems = read_requests(repo, repo.archive_files())
+    # A broken file is reported where it is; the others are still compared.
+    archived, unreadable_archived = read_requests(repo, repo.archive_files())
+    problems = [*unreadable, *unreadable_archived]
     for problem in problems:
         click.echo(
             f"{problem.path}:{problem.line}:{problem.col}: {problem.rule} {problem.message}",

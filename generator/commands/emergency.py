@@ -11,7 +11,7 @@ from generator.commands import adapters, options
 from generator.core.repo import Repo
 from generator.core.times import format_utc
 from generator.lifecycle import emergency_review as review
-from generator.lifecycle.emergency import emergency_requests
+from generator.lifecycle.emergency import emergency_history
 
 
 @click.group()
@@ -55,7 +55,7 @@ def check(now: datetime | None, root: Path) -> None:
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     moment = options.now_or_clock(now)
-    requests = emergency_requests(repo)
+    requests, unreadable = emergency_history(repo)
     for line in review.counts_text(policy, requests, moment):
         click.echo(line)
     expired = [r for r in requests if r.window.expires <= moment]
@@ -69,4 +69,5 @@ def check(now: datetime | None, root: Path) -> None:
     found = review.findings(states)
     for finding in found:
         click.echo(f"{finding.severity} {finding.kind}: {finding.message}", err=True)
-    options.finish(failed=bool(found))
+    skipped = options.show_unreadable(repo, unreadable)
+    options.finish(failed=bool(found) or skipped)

@@ -145,6 +145,13 @@ def show_problems(
     click.echo(text, nl=False, err=err)
 
 
+def show_unreadable(repo: Repo, problems: problem_formats.Problems) -> bool:
+    """Files the command read past, each shown where it goes wrong; whether there were any."""
+    if problems:
+        show_problems(repo, problems)
+    return bool(problems)
+
+
 def policy_or_exit(repo: Repo) -> Policy:
     """The policy, or the problems that make it unusable (exit 1)."""
     policy, problems = validate_policy(repo)

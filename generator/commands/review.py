@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
@@ -27,6 +26,7 @@ from generator.review.bigquery_source import BigQuerySource
 from generator.review.export_manifest import ManifestedExport, is_manifest
 from generator.review.file_source import FileSource
 from generator.review.logging_source import LoggingSource
+from generator.review.report_on_disk import read_report
 from generator.review.sources import CombinedSource, EventSource
 
 
@@ -135,7 +135,10 @@ def review(
     shown = [
         (publication.report_of(r), audit_report.review_data(r, actions=False), False)
         for r in reviews
-    ] + [(str(repo.relative(p.with_suffix(".md"))), _read_report(p), True) for p in due.reported]
+    ] + [
+        (str(repo.relative(p.with_suffix(".md"))), _read_report(repo, p), True)
+        for p in due.reported
+    ]
     output = run_text.as_json if fmt == "json" else run_text.text
     click.echo(output(shown, accounting, due.problems), nl=False)
     if publishing:
@@ -151,12 +154,10 @@ def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -
     return replace(item, gaps=(*item.gaps, *missing)) if missing else item
 
 
-def _read_report(path: Path) -> dict[str, Any]:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {"complete": False, "gaps": [f"{path}: unreadable report"]}
-    return data if isinstance(data, dict) else {"complete": False}
+def _read_report(repo: Repo, path: Path) -> dict[str, Any]:
+    # Read whole when it was listed; a file changed since then reads as incomplete.
+    data = read_report(repo, path).data
+    return data if data is not None else {"complete": False, "gaps": [f"{path}: unreadable"]}
 
 
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:

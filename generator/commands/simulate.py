@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import archived_requests
+from generator.checks.validate import read_requests
 from generator.commands import options, output
 from generator.core.errors import ConfigError
-from generator.core.model import Binding
+from generator.core.model import Binding, Problem
 from generator.core.repo import Repo
 from generator.core.wording import count, did_you_mean
 from generator.terraform import access_views
@@ -47,7 +47,8 @@ def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) 
     member = _member(repo, principal) if principal else None
     try:
         current = [judge(b, moment) for b in read_bindings(repo.grants)]
-        archived = [v for v in _archived(repo, moment) if v.active]
+        every, unreadable = _archived(repo, moment)
+        archived = [v for v in every if v.active]
     except (HclError, ConditionError, RenderError) as exc:
         raise ConfigError(str(exc)) from None
     files = {v.binding.source for v in current} | {v.binding.source for v in archived}
@@ -62,16 +63,18 @@ def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) 
     )
     if member is not None and not verdicts:
         output.say(f"{member} holds no binding in terraform/grants/ or archive/", err=True)
+    options.finish(options.show_unreadable(repo, unreadable))
 
 
-def _archived(repo: Repo, moment: datetime) -> list[Verdict]:
-    requests = archived_requests(repo)
+def _archived(repo: Repo, moment: datetime) -> tuple[list[Verdict], list[Problem]]:
+    """Every archived binding judged at `moment`, and the archived files that do not read."""
+    requests, unreadable = read_requests(repo, repo.archive_files())
     path_of = {grant_file_name(r): r.path for r in requests}
     bindings = [
         dataclasses.replace(b, source=path_of.get(b.source, b.source))
         for b in bindings_of_requests(requests)
     ]
-    return [judge(b, moment) for b in bindings]
+    return [judge(b, moment) for b in bindings], unreadable
 
 
 def _unseen(archived: list[Verdict], current: list[Verdict]) -> list[Verdict]:

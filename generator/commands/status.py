@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import archived_requests, readable_requests
+from generator.checks.validate import read_requests
 from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
@@ -16,7 +16,7 @@ from generator.core.tables import text_table
 from generator.core.times import DURATION_HELP, format_duration, format_utc
 from generator.core.wording import count
 from generator.lifecycle.emergency_review import standing_counts
-from generator.lifecycle.standing import standings
+from generator.lifecycle.standing import Standing, standings
 
 HEADERS = ("state", "request", "requester", "grants", "starts", "expires", "")
 
@@ -47,9 +47,11 @@ def status(
             raise ConfigError("--mine needs `git config user.email`; or pass --person EMAIL")
     moment = options.now_or_clock(now)
     found = git.changed_against_default(repo.root)
+    current, unreadable = read_requests(repo, repo.request_files())
+    archived, unreadable_archived = read_requests(repo, repo.archive_files())
     rows = standings(
-        readable_requests(repo, repo.request_files()),
-        archived_requests(repo),
+        current,
+        archived,
         changed=found[1] if found else (),
         now=moment,
         recent=recent,
@@ -58,8 +60,13 @@ def status(
     who = person or "everyone"
     if not rows:
         output.say(f"no requests for {who} (archived ones: ended within {format_duration(recent)})")
-        _emergencies(repo, moment)
-        return
+    else:
+        _table(rows, who, moment)
+    _emergencies(repo, moment)
+    options.finish(options.show_unreadable(repo, [*unreadable, *unreadable_archived]))
+
+
+def _table(rows: list[Standing], who: str, moment: datetime) -> None:
     table = [
         [
             row.state,
@@ -74,7 +81,6 @@ def status(
     ]
     click.echo(text_table(HEADERS, table), nl=False)
     output.say(f"{count(len(rows), 'request')} for {who} at {format_utc(moment)}")
-    _emergencies(repo, moment)
 
 
 def _emergencies(repo: Repo, moment: datetime) -> None:

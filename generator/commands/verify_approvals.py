@@ -8,7 +8,7 @@ import click
 
 from generator.commands import adapters, options
 from generator.core.repo import Repo
-from generator.lifecycle.emergency import repeat_paths
+from generator.lifecycle.emergency import emergency_history, repeat_paths
 
 
 @click.command("verify-approvals")
@@ -22,9 +22,12 @@ def verify_approvals(sha: str, root: Path) -> None:
 
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
-    repeats = repeat_paths(repo, policy)
+    # An emergency file that cannot be read could hide a repeat: named, and the run fails.
+    history, unreadable = emergency_history(repo)
+    repeats = repeat_paths(policy, history)
+    skipped = options.show_unreadable(repo, unreadable)
     result = verify(adapters.github(), policy, sha, repeat_emergencies=repeats)
     click.echo(result.to_json())
     for failure in result.failures:
         click.echo(f"not approved: {failure}", err=True)
-    options.finish(not result.ok)
+    options.finish(not result.ok or skipped)

@@ -10,7 +10,7 @@ from generator.checks.validate import validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
-from generator.lifecycle.emergency import repeat_paths
+from generator.lifecycle.emergency import emergency_history, repeat_paths
 from generator.lifecycle.verify_plan import verify_plan as verify
 from generator.terraform.plan import read_plan
 
@@ -44,7 +44,9 @@ def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root:
     changes = read_plan(text, source=str(plan_json))
     policy = options.policy_or_exit(repo)
     requests = validate_repo(repo, now=None).requests
-    repeats = repeat_paths(repo, policy)
+    history, unreadable = emergency_history(repo)
+    repeats = repeat_paths(policy, history)
+    skipped = options.show_unreadable(repo, unreadable)
     result = verify(
         repo,
         policy,
@@ -61,4 +63,4 @@ def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root:
     refused = sum(v.outcome != "verified" for v in result.verdicts)
     summary = f"{len(result.verdicts)} changes, {refused} not verified"
     click.echo(summary if refused else f"{len(result.verdicts)} changes, all verified", err=True)
-    options.finish(failed=not result.ok)
+    options.finish(failed=not result.ok or skipped)

@@ -7,23 +7,29 @@ History is what is in the repository: emergency files under requests/ and archiv
 from __future__ import annotations
 
 from generator.checks.emergency_history import repeat_emergencies
-from generator.checks.validate import readable_requests
-from generator.core.model import Policy, Request
+from generator.checks.validate import read_requests
+from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import parse_request_path
 
 
 def emergency_requests(repo: Repo) -> list[Request]:
     """Every readable emergency request under requests/ and archive/."""
+    return emergency_history(repo)[0]
+
+
+def emergency_history(repo: Repo) -> tuple[list[Request], list[Problem]]:
+    """Every readable emergency request under requests/ and archive/, and a located problem
+    for each emergency file that does not read as one: the counts cannot vouch for it."""
     files = [*repo.request_files(), *repo.archive_files()]
     chosen = [path for path in files if _is_emergency(repo.relative(path))]
-    return [request for request in readable_requests(repo, chosen) if request.emergency]
+    found, problems = read_requests(repo, chosen)
+    return [request for request in found if request.emergency], problems
 
 
-def repeat_paths(repo: Repo, policy: Policy) -> dict[str, str]:
+def repeat_paths(policy: Policy, history: list[Request]) -> dict[str, str]:
     """Emergency request path under requests/ -> the same person's emergency just before it,
     for each that needs the target's own approvers (`normal_approval_within`)."""
-    history = emergency_requests(repo)
     current = [r for r in history if r.path.startswith("requests/")]
     return {
         path: earlier.path for path, earlier in repeat_emergencies(current, history, policy).items()

@@ -234,10 +234,10 @@ def _expired_leftovers(
 def _refuse_problems(errors: Sequence[Problem], leftovers: Mapping[str, Request]) -> None:
     blocking = [p for p in errors if not (p.rule == DUPLICATE_ID_RULE and p.path in leftovers)]
     if blocking:
-        first = blocking[0]
+        # Each one named where it is: one file that stops the archive is found without a rerun.
+        listed = "".join(f"\n  {p.path}:{p.line}:{p.col}: {p.rule} {p.message}" for p in blocking)
         raise ConfigError(
-            f"the repository has {count(len(blocking), 'validation error')}, the first at "
-            f"{first.path}:{first.line}:{first.col} {first.rule} {first.message}; run "
+            f"the repository has {count(len(blocking), 'validation error')}:{listed}\nrun "
             "`lapse validate`, fix them, and expire again. Nothing was archived."
         )
 

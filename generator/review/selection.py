@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
-
 from generator.checks.plain_reading import quick_expiry
 from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
@@ -30,6 +28,7 @@ from generator.review.analysis import (
     review_all,
     review_collected,
 )
+from generator.review.report_on_disk import read_report
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
@@ -85,14 +84,15 @@ def due(
         ended = request.window.expires
         if ended < earliest or ended + period.grace > period.until:
             continue
-        report = _report_json(repo, request)
+        report = read_report(repo, _report_json(repo, request))
+        problems += report.problems
         if ended < period.until - retention:
-            if not report.exists():
+            if report.data is None and not report.problems:  # none at all
                 past.append((request, was))
-        elif not _complete(report) or (force and period.since <= ended):
+        elif not report.complete or (force and period.since <= ended):
             todo.append((request, was))
         elif period.since <= ended:
-            reported.append(report)
+            reported.append(report.path)
     return Due(todo, reported, [*problems, *archive_problems], past)
 
 
@@ -114,7 +114,8 @@ def _finished_before(repo: Repo, path: Path, recent: set[str]) -> bool:
     where = parse_request_path(repo.relative(path))
     if where is None or where.folder != "archive" or where.month in recent:
         return False
-    return _complete(repo.reports / where.target / where.month / f"{where.id}.json")
+    report = repo.reports / where.target / where.month / f"{where.id}.json"
+    return read_report(repo, report).complete
 
 
 def _report_json(repo: Repo, request: Request) -> Path:
@@ -146,14 +147,6 @@ def _may_end_in(path: str, earliest: datetime, until: datetime) -> bool:
         return True  # read again, and reported, by read_requests
     quick = quick_expiry(raw)
     return quick is None or earliest - _SLACK <= quick[0] <= until + _SLACK
-
-
-def _complete(report: Path) -> bool:
-    """A complete report is final; an incomplete or unreadable one is reviewed again."""
-    try:
-        return orjson.loads(report.read_bytes()).get("complete") is True
-    except (OSError, orjson.JSONDecodeError, AttributeError):
-        return False
 
 
 def subjects(

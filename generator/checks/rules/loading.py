@@ -1,4 +1,5 @@
-"""LAPSE1xx: reading the file. Raised by generator.checks.loading and generator.checks.schema."""
+"""LAPSE1xx: reading the file. Raised by generator.checks.loading and generator.checks.schema
+(LAPSE115: generator.review.report_on_disk)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,5 @@ describe(
     "A request reads as it loads: keys written plainly, each top-level key at the start of its "
     "line, and no line inside a value that starts like a key.",
 )
+describe("LAPSE115", "A JSON report under reports/ reads as `lapse review` wrote it.")
 describe("LAPSE120", "The file matches its JSON Schema (schemas/).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def archived(expires: str, ticket: str = "INC-5000") -> str:
     )
 
 
+def report(rid: str, *, complete: bool) -> str:
+    """The fields of a report that a review reads back."""
+    data = {"complete": complete, "request": {"id": rid}, "worst": None, "findings": [], "gaps": []}
+    return json.dumps(data)
+
+
 def test_only_the_months_of_the_retention_are_read(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     place(root, "archive/pci-prod/2026-11/inc-5001-in.yaml", archived("2026-11-20T10:00:00Z"))
@@ -32,10 +39,18 @@ def test_only_the_months_of_the_retention_are_read(tmp_path: Path) -> None:
     )
     # Ended before the period, and its complete report is there: passed over.
     place(root, "archive/pci-prod/2026-10/inc-5003-before.yaml", archived("2026-10-31T23:00:00Z"))
-    place(root, "reports/pci-prod/2026-10/inc-5003-before.json", '{"complete": true}')
+    place(
+        root,
+        "reports/pci-prod/2026-10/inc-5003-before.json",
+        report("inc-5003-before", complete=True),
+    )
     # A broken file whose complete report is there is not parsed: it was reviewed.
     place(root, "archive/pci-prod/2026-09/inc-5004-reviewed.yaml", "requester: [unclosed\n")
-    place(root, "reports/pci-prod/2026-09/inc-5004-reviewed.json", '{"complete": true}')
+    place(
+        root,
+        "reports/pci-prod/2026-09/inc-5004-reviewed.json",
+        report("inc-5004-reviewed", complete=True),
+    )
     # Broken files in months outside the retention (400 days and a month before the period's
     # end) and after the period: reading one would report it.
     for month in ("2025-06", "2025-08", "2027-01"):
@@ -102,10 +117,12 @@ def test_a_grant_that_ended_before_the_period_without_a_report_is_due(tmp_path: 
 def test_an_incomplete_report_keeps_it_due_and_a_complete_one_ends_that(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     place(root, "archive/pci-prod/2026-12/inc-5041-late.yaml", archived("2026-12-05T00:00:00Z"))
-    report = place(root, "reports/pci-prod/2026-12/inc-5041-late.json", '{"complete": false}')
+    report_file = place(
+        root, "reports/pci-prod/2026-12/inc-5041-late.json", report("inc-5041-late", complete=False)
+    )
     assert [r.id for r, _ in due(Repo.at(root), RECENT).items] == ["inc-5041-late"]
 
-    report.write_text('{"complete": true}')
+    report_file.write_text(report("inc-5041-late", complete=True))
     found = due(Repo.at(root), RECENT)
 
     assert found.items == []
@@ -127,7 +144,9 @@ def test_past_the_retention_a_grant_without_report_is_listed_for_an_incomplete_o
     # 410 days before AT: past the 400 days the logs are kept, within the month after.
     place(root, "archive/pci-prod/2025-10/inc-5043-old.yaml", archived("2025-10-26T00:00:00Z"))
     place(root, "archive/pci-prod/2025-10/inc-5044-old.yaml", archived("2025-10-26T00:00:00Z"))
-    place(root, "reports/pci-prod/2025-10/inc-5044-old.json", '{"complete": false}')
+    place(
+        root, "reports/pci-prod/2025-10/inc-5044-old.json", report("inc-5044-old", complete=False)
+    )
     # 399 days before: within the retention, due as any other.
     place(root, "archive/pci-prod/2025-11/inc-5045-kept.yaml", archived("2025-11-06T00:00:00Z"))
 

@@ -1,0 +1,99 @@
+"""A JSON report already under reports/, read back: complete and whole, or a located problem.
+
+A report decides whether a grant is reviewed again, and its findings are shown again on every
+run, so anything under reports/ is read as untrusted input: a file that is not JSON, not an
+object, or lacks the fields the run reads is LAPSE115 at the line it goes wrong on, and its
+grant is reviewed again (which writes the report anew).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from generator.core.model import Problem
+from generator.core.repo import Repo
+
+RULE = "LAPSE115"
+# Far above any report lapse writes (its rows per resource are aggregated).
+MAX_BYTES = 64 * 1024 * 1024
+_HINT = "delete it: the next `lapse review` reviews the grant again and writes it anew"
+
+
+@dataclass(frozen=True, slots=True)
+class OnDisk:
+    """A report read back: `data` when it is whole, `complete` only when it also says so."""
+
+    path: Path
+    data: dict[str, Any] | None = None
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return self.data is not None and self.data["complete"] is True
+
+
+def read_report(repo: Repo, path: Path) -> OnDisk:
+    """The report at `path`; no report at all is neither data nor a problem."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return OnDisk(path)
+    except OSError as exc:
+        return _refused(repo, path, 1, 1, f"cannot read: {exc.strerror}")
+    if len(raw) > MAX_BYTES:
+        return _refused(repo, path, 1, 1, f"larger than the limit of {MAX_BYTES} bytes")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _refused(repo, path, exc.lineno, exc.colno, f"not JSON: {exc.msg}")
+    wrong = _shape(data)
+    if wrong is not None:
+        key, why = wrong
+        line, col = _located(raw, key)
+        return _refused(repo, path, line, col, f"not a report as `lapse review` writes it: {why}")
+    return OnDisk(path, data)
+
+
+def _shape(data: Any) -> tuple[str, str] | None:
+    """(key, what is wrong) for the first field the run reads that is missing or mistyped."""
+    if not isinstance(data, dict):
+        return "", "the top level is not an object"
+    request = data.get("request")
+    checks = (
+        ("complete", isinstance(data.get("complete"), bool), "must be true or false"),
+        ("request", isinstance(request, dict) and isinstance(request.get("id"), str), _ID),
+        ("worst", data.get("worst") is None or isinstance(data.get("worst"), str), "a string"),
+        ("findings", _list_of(data.get("findings", []), dict), "must be a list of objects"),
+        ("gaps", _list_of(data.get("gaps", []), str), "must be a list of strings"),
+    )
+    for key, fine, why in checks:
+        if not fine:
+            return key, f"`{key}` {why}"
+    return None
+
+
+_ID = "must be an object with a string `id`"
+
+
+def _list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
+def _located(raw: bytes, key: str) -> tuple[int, int]:
+    """Line and column (1-based) of `"key":` in the file; 1:1 when it is absent."""
+    found = re.search(rb'"' + re.escape(key.encode()) + rb'"\s*:', raw) if key else None
+    if found is None:
+        return 1, 1
+    before = raw[: found.start()]
+    return before.count(b"\n") + 1, found.start() - (before.rfind(b"\n") + 1) + 1
+
+
+def _refused(repo: Repo, path: Path, line: int, col: int, message: str) -> OnDisk:
+    problem = Problem(repo.relative(path), line, col, RULE, "error", message, _HINT)
+    return OnDisk(path, None, (problem,))
