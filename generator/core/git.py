@@ -187,6 +187,12 @@ def changed_against_default(root: Path) -> tuple[str, list[str]] | None:
     return branch, changed_since(root, base)
 
 
+def merge_base_with_default(root: Path) -> str | None:
+    """The commit a pull request from HEAD to the default branch is compared with."""
+    branch = default_branch(root)
+    return None if branch is None else _quiet(root, "merge-base", "HEAD", branch) or None
+
+
 def untracked_even_ignored(root: Path, *folders: str) -> list[str]:
     """Files under `folders` git does not track, those .gitignore hides included."""
     listed = git(root, "ls-files", "--others", "-z", "--", *folders)
