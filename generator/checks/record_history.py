@@ -13,12 +13,14 @@ from pathlib import Path
 
 from generator.checks.rules import checks, load_all
 from generator.checks.rules.append_only import FOLDERS, HistoryContext, Reader
+from generator.core.errors import ConfigError
 from generator.core.model import Problem
 from generator.core.tree_changes import (
     FileChange,
     Side,
     commit_changes,
     commits_between,
+    git,
     read_side,
     tree_paths,
     worktree_changes,
@@ -63,6 +65,15 @@ def commit_problems(root: Path, commit: str) -> list[Problem]:
     """What `commit` changes under archive/ and reports/ against its first parent, judged."""
     changes = tuple(commit_changes(root, commit, FOLDERS))
     return judge(HistoryContext(changes, _reader(root), f"commit {commit[:12]} "))
+
+
+def merge_problems(root: Path, commit: str) -> list[Problem] | None:
+    """`commit_problems`, or None when `root` is no git checkout to read the commit from."""
+    try:
+        git(root, "rev-parse", "--is-inside-work-tree")
+    except ConfigError:
+        return None
+    return commit_problems(root, commit)
 
 
 def mainline_problems(root: Path, since: str) -> dict[str, list[Problem]]:

@@ -23,7 +23,7 @@ from generator.github import codeowners
 from generator.github.client import GitHubClient
 from generator.lifecycle import expire
 from generator.terraform.render import blocks, render_all
-from tests.plans import History, binding, plan, serve_history, start_history
+from tests.plans import History, binding, git, plan, serve_history, start_history
 from tests.support import make_repo, place
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -353,6 +353,12 @@ def merged(history: History, number: int, path: str, text: str, *approvers: str)
     return pull.merge
 
 
+def on_main(history: History) -> None:
+    """Commit what the test placed straight on main: an archive as earlier merges left it."""
+    git(history.root, "add", "-A")
+    git(history.root, "commit", "-qm", "archive as earlier merges left it")
+
+
 def verify_approvals(
     history: History, sha: str, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, Any, str]:
@@ -445,6 +451,7 @@ def test_a_repeat_emergency_within_the_window_needs_a_normal_approver(
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archived(history.root, "inc-6999-yesterday", "2026-11-28T22:00:00Z")
+    on_main(history)
     sha = merged(history, 54, EMERGENCY, request_text(), "frank-mueller")
     serve_history(http, history, TEAMS)
 
@@ -460,6 +467,7 @@ def test_a_repeat_emergency_approved_by_a_normal_approver_passes(
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archived(history.root, "inc-6999-yesterday", "2026-11-28T22:00:00Z")
+    on_main(history)
     sha = merged(history, 55, EMERGENCY, request_text(), "frank-mueller", "dave-li")
     serve_history(http, history, TEAMS)
     assert verify_approvals(history, sha, capsys)[0] == 0
@@ -470,6 +478,7 @@ def test_an_earlier_emergency_outside_the_repeat_window_needs_no_normal_approver
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archived(history.root, "inc-6998-last-week", "2026-11-22T03:00:00Z")
+    on_main(history)
     sha = merged(history, 56, EMERGENCY, request_text(), "frank-mueller")
     serve_history(http, history, TEAMS)
     code, evidence, _ = verify_approvals(history, sha, capsys)
