@@ -301,9 +301,10 @@ def test_codeowners_gives_the_emergency_folders_to_the_emergency_approvers(root:
     text = codeowners.section(policy)
     oncall = ("@example-org/payments-oncall", "@example-org/pci-access-approvers")
     normal = ("@example-org/pci-access-approvers",)
+    security = ("@example-org/security",)  # a record no on-call may edit or remove
     for path, owners in [
         (EMERGENCY, oncall),
-        ("archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml", oncall),
+        ("archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml", security),
         ("terraform/grants/pci-prod.emergency.inc-7001-payments-down.tf", oncall),
         (NORMAL, normal),
         ("terraform/grants/pci-prod.inc-7001-payments-down.tf", normal),
