@@ -42,10 +42,16 @@ def _reader(root: Path) -> Reader:
 
 
 def pull_request_problems(root: Path, base: str) -> list[Problem]:
-    """What the checkout changes under archive/ and reports/ against `base`, judged."""
-    net = tuple(worktree_changes(root, base, FOLDERS))
-    problems = judge(HistoryContext(net, _reader(root)))
-    seen = {p.path for p in problems}
+    """What the checkout and the branch change under archive/ and reports/ against `base`,
+    judged."""
+    on_disk = judge(HistoryContext(tuple(worktree_changes(root, base, FOLDERS)), _reader(root)))
+    # What the branch commits, which is what merges, even where the checkout shows otherwise.
+    committed = tuple(commit_changes(root, "HEAD", FOLDERS, parent=base))
+    seen = {p.path for p in on_disk}
+    problems = on_disk + [
+        p for p in judge(HistoryContext(committed, _reader(root))) if p.path not in seen
+    ]
+    seen |= {p.path for p in problems}
     on_base = tree_paths(root, base, RECORDS)
     for commit in commits_between(root, base, first_parent=False):
         touched = tuple(

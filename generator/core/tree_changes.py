@@ -19,6 +19,7 @@ from generator.core.errors import ConfigError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's tree with no entries
 SYMLINK = "120000"
+GITLINK = "160000"
 REGULAR = frozenset({"100644", "100755"})
 _ABSENT = frozenset({"000000"})
 _NO_BLOB = "0" * 40
@@ -64,10 +65,14 @@ def _parse_raw(text: str, *, on_disk: bool) -> list[FileChange]:
     return found
 
 
-def commit_changes(root: Path, commit: str, folders: Iterable[str]) -> list[FileChange]:
-    """What `commit` changed under `folders` against its first parent (a root commit: all)."""
-    parents = git(root, "rev-list", "--parents", "-n", "1", commit).split()
-    parent = parents[1] if len(parents) > 1 else EMPTY_TREE
+def commit_changes(
+    root: Path, commit: str, folders: Iterable[str], *, parent: str | None = None
+) -> list[FileChange]:
+    """What `commit` changed under `folders` against `parent`, by default its first parent
+    (a root commit: everything)."""
+    if parent is None:
+        parents = git(root, "rev-list", "--parents", "-n", "1", commit).split()
+        parent = parents[1] if len(parents) > 1 else EMPTY_TREE
     text = git(
         root,
         "diff-tree",
@@ -110,7 +115,10 @@ def disk_mode(file: Path) -> str | None:
 
 
 def read_side(root: Path, path: str, side: Side) -> bytes:
-    """The bytes of one side: the blob from git, or the file (a symlink: its target) on disk."""
+    """The bytes of one side: the blob from git, or the file (a symlink: its target) on disk;
+    a submodule's are the commit it names."""
+    if side.mode == GITLINK:
+        return side.blob.encode()
     if side.blob:
         return git_bytes(root, "cat-file", "blob", side.blob)
     file = root / path

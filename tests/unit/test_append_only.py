@@ -320,3 +320,17 @@ def test_a_report_added_as_a_symlink_is_refused(
     code, lines = validate(root, capsys)
     assert code == 1
     assert len(lines) == 1 and "as a symlink: a report is a plain file" in lines[0]
+
+
+def test_a_submodule_in_the_archive_is_a_located_problem(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = git(root, "rev-parse", "HEAD")
+    fake = "archive/pci-prod/2026-12/inc-4533-chargeback-query.yaml"
+    (root / "requests/pci-prod/inc-4533-chargeback-query.yaml").unlink()
+    git(root, "add", "-A")
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{head},{fake}")
+    git(root, "commit", "-qm", "A submodule where the record goes")
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert len(lines) == 1 and "as a submodule (160000)" in lines[0]
