@@ -40,6 +40,11 @@ FIXES: dict[str, str] = {
     "LAPSE141": "Remove the file from terraform/grants/: it holds only _module.tf and what "
     "`lapse render` writes; put configuration elsewhere under terraform/.",
     "LAPSE142": "Run `lapse render` and commit terraform/grants/ with the requests.",
+    "LAPSE150": "Restore archive/ as it is on the base branch (`git checkout BASE -- archive/`): "
+    "requests reach it only through `lapse expire` or `lapse withdraw`, which move a request's "
+    "bytes unchanged to the month of its `expires`, in the same commit that removes it.",
+    "LAPSE151": "Restore the report as it is on the base branch (`git checkout BASE -- "
+    "reports/`): a merged report is a sign-off; add a new report instead of changing one.",
     "LAPSE201": "Use your email as listed under `people` in policy/policy.yaml; to be added, "
     "ask the security owners in a separate change.",
     "LAPSE202": "Request with an email in one of the target's allowed domains.",

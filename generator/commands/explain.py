@@ -19,6 +19,7 @@ _SCOPES = {
     "repo": "all requests together",
     "policy": "the policy",
     "tree": "the files of the repository",
+    "history": "what a pull request or a commit on main changes",
 }
 
 

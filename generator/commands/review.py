@@ -14,6 +14,7 @@ import click
 
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
+from generator.core.git import committed_files
 from generator.core.model import Event, Policy
 from generator.core.repo import Repo
 from generator.gcp.roles import load_lock
@@ -124,8 +125,13 @@ def review(
         )
     publishing = bool((open_pr or open_issues) and reviews)
     files: dict[str, str] = {}
+
+    # A report on main is never rewritten (LAPSE151): a grant reviewed again gets a new edition.
+    taken = committed_files(repo.root, "reports").__contains__ if reviews else _nothing
+    reviews = [audit_report.next_edition(r, taken) for r in reviews]
     # Written one at a time: only a pull request needs every report at once.
-    for name, text in publication.report_texts(reviews, period, _approvals(repo, reviews)):
+    texts = publication.report_texts(reviews, period, _approvals(repo, reviews), taken)
+    for name, text in texts:
         target = repo.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -158,6 +164,10 @@ def _read_report(repo: Repo, path: Path) -> dict[str, Any]:
     # Read whole when it was listed; a file changed since then reads as incomplete.
     data = read_report(repo, path).data
     return data if data is not None else {"complete": False, "gaps": [f"{path}: unreadable"]}
+
+
+def _nothing(_: str) -> bool:
+    return False
 
 
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 import click
 
 from generator.checks import problem_formats
+from generator.checks.record_history import pull_request_problems
 from generator.checks.validate import Validation, validate_repo
 from generator.commands import options, output
 from generator.core import git
@@ -59,11 +60,14 @@ def validate(
     named = [path for raw in paths for path in checkable(repo, raw)]
     # A file named is one being changed; a folder only narrows the report.
     files = {repo.relative(Path(os.path.abspath(raw))) for raw in paths if not raw.is_dir()}
-    time_checked = (set(named) & files) | set(_changed(repo, changed_since))
+    base, changed = _changed(repo, changed_since)
+    time_checked = (set(named) & files) | set(changed)
     result = validate_repo(
         repo, now=options.now_or_clock(now), time_checked=time_checked, only=named or None
     )
     problems = [*result.problems, *_stale_grants(repo, result, named)]
+    if base is not None:  # archive/ and reports/ change only as lapse changes them
+        problems += pull_request_problems(repo.root, base)
     checked = _checked(repo, named)
     for path in checked:
         output.detail(f"checked {path}" + (" (time rules)" if path in time_checked else ""))
@@ -92,16 +96,19 @@ def _report(repo: Repo, problems: list[Problem], chosen: str, checked: int) -> N
         options.append_summary(problem_formats.summary_markdown(sorted(problems), checked))
 
 
-def _changed(repo: Repo, changed_since: str | None) -> list[str]:
+def _changed(repo: Repo, changed_since: str | None) -> tuple[str | None, list[str]]:
+    """(the commit changes are judged against, the files changed since), as a pull request's
+    check sees them; (None, []) outside git or without a default branch."""
     if changed_since:
-        return git.changed_since(repo.root, changed_since)
+        return changed_since, git.changed_since(repo.root, changed_since)
     found = git.changed_against_default(repo.root)
-    if found is None:
+    base = git.merge_base_with_default(repo.root)
+    if found is None or base is None:
         output.detail("time rules: only files named (no git, or no default branch)")
-        return []
+        return None, []
     branch, changed = found
     output.detail(f"time rules: {count(len(changed), 'file')} changed against {branch}")
-    return changed
+    return base, changed
 
 
 def _checked(repo: Repo, named: list[str]) -> list[str]:

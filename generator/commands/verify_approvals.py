@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from generator.checks.record_history import merge_problems
 from generator.commands import adapters, options
+from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.lifecycle.emergency import emergency_history, repeat_paths
+from generator.lifecycle.record_approvals import RecordVerdict, judge_records
 
 
 @click.command("verify-approvals")
 @click.option("--commit", "sha", required=True, metavar="SHA", help="The merge commit on main.")
 @options.root_option
 def verify_approvals(sha: str, root: Path) -> None:
-    """Prove every request merged by SHA had a valid approval; print the evidence as JSON."""
+    """Prove every request merged by SHA had a valid approval, and that SHA changed archive/
+    and reports/ only as lapse does (or the security owners approved); print the evidence."""
     from generator.github.approvals import (  # noqa: PLC0415 - loads PyGithub
         verify_approvals as verify,
     )
@@ -26,8 +31,20 @@ def verify_approvals(sha: str, root: Path) -> None:
     history, unreadable = emergency_history(repo)
     repeats = repeat_paths(policy, history)
     skipped = options.show_unreadable(repo, unreadable)
-    result = verify(adapters.github(), policy, sha, repeat_emergencies=repeats)
-    click.echo(result.to_json())
+    client = adapters.github()
+    result = verify(client, policy, sha, repeat_emergencies=repeats)
+    found = merge_problems(repo.root, sha)
+    records = judge_records({sha: found} if found else {}, policy, lambda: client)
+    evidence = {**result.evidence, "records": _records(found, records)}
+    click.echo(json.dumps(evidence, indent=2, sort_keys=True, ensure_ascii=False))
     for failure in result.failures:
         click.echo(f"not approved: {failure}", err=True)
-    options.finish(not result.ok or skipped)
+    for line in (line for record in records if not record.ok for line in record.lines()):
+        click.echo(f"not approved: {line.removeprefix('refused: ')}", err=True)
+    options.finish(not result.ok or skipped or not all(record.ok for record in records))
+
+
+def _records(found: list[Problem] | None, records: tuple[RecordVerdict, ...]) -> object:
+    if found is None:
+        return "not checked: the root is no git checkout to read the commit's changes from"
+    return [record.evidence for record in records]

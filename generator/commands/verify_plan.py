@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from generator.checks.record_history import mainline_problems
 from generator.checks.validate import validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
+from generator.core.wording import count
 from generator.lifecycle.emergency import emergency_history, repeat_paths
+from generator.lifecycle.record_approvals import judge_records
 from generator.lifecycle.verify_plan import verify_plan as verify
 from generator.terraform.plan import read_plan
 
@@ -22,7 +26,8 @@ from generator.terraform.plan import read_plan
     "since",
     metavar="SHA",
     help="The last commit applied from main; changes other than rendered bindings are allowed "
-    "only if every commit after it that changed terraform/ was approved by the security owners.",
+    "only if every commit after it that changed terraform/ was approved by the security owners, "
+    "and so are commits after it that changed archive/ or reports/ other than as lapse does.",
 )
 @click.option(
     "--evidence",
@@ -56,11 +61,25 @@ def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root:
         github=adapters.github,
         repeat_emergencies=repeats,
     )
+    found = mainline_problems(repo.root, since) if since else {}
+    records = judge_records(found, policy, adapters.github)
     for verdict in result.verdicts:
         click.echo(verdict.line())
+    for record in records:
+        for line in record.lines():
+            click.echo(line)
     if evidence is not None:
-        evidence.write_text(result.to_json() + "\n", encoding="utf-8")
+        data = {**result.evidence, "records": [record.evidence for record in records]}
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+        evidence.write_text(text + "\n", encoding="utf-8")
     refused = sum(v.outcome != "verified" for v in result.verdicts)
     summary = f"{len(result.verdicts)} changes, {refused} not verified"
     click.echo(summary if refused else f"{len(result.verdicts)} changes, all verified", err=True)
-    options.finish(failed=not result.ok or skipped)
+    wrong = sum(not record.ok for record in records)
+    if wrong:
+        click.echo(
+            f"{count(wrong, 'commit')} since {since} changed archive/ or reports/ "
+            "without the security owners' approval",
+            err=True,
+        )
+    options.finish(failed=not result.ok or skipped or wrong > 0)

@@ -187,6 +187,12 @@ def changed_against_default(root: Path) -> tuple[str, list[str]] | None:
     return branch, changed_since(root, base)
 
 
+def merge_base_with_default(root: Path) -> str | None:
+    """The commit a pull request from HEAD to the default branch is compared with."""
+    branch = default_branch(root)
+    return None if branch is None else _quiet(root, "merge-base", "HEAD", branch) or None
+
+
 def untracked_even_ignored(root: Path, *folders: str) -> list[str]:
     """Files under `folders` git does not track, those .gitignore hides included."""
     listed = git(root, "ls-files", "--others", "-z", "--", *folders)
@@ -197,3 +203,9 @@ def dirty_paths(root: Path) -> list[str]:
     """Paths with uncommitted changes, staged or not, and untracked files (ignored excluded)."""
     status = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames")
     return sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
+
+
+def committed_files(root: Path, folder: str) -> frozenset[str]:
+    """Files under `folder` in HEAD; none outside a git checkout or before the first commit."""
+    listed = _quiet(root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", folder)
+    return frozenset(path for path in (listed or "").split("\0") if path)

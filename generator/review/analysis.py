@@ -72,6 +72,8 @@ class Review:
     gaps: tuple[str, ...] = ()
     spool: EventSpool | None = field(default=None, compare=False, repr=False)
     spool_key: str = ""
+    # Reports on main are never rewritten (LAPSE151): a grant reviewed again gets edition 2, ...
+    edition: int = 1
 
     @property
     def complete(self) -> bool:

@@ -60,18 +60,35 @@ def report_files(
 
 
 def report_texts(
-    reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
+    reviews: Sequence[Review],
+    period: Period,
+    approvals: Approvals | None = None,
+    taken: Callable[[str], bool] = lambda _: False,
 ) -> Iterator[tuple[str, str]]:
-    """(repository path, text) of every report of this run, one at a time, summary last."""
+    """(repository path, text) of every report of this run, one at a time, summary last.
+
+    A summary never replaces one that is `taken` (on main): a second run of a day after the
+    first was merged writes `<day>.2.md`, and so on.
+    """
     for item in reviews:
         approval = (approvals or {}).get(item.subject.request.id)
         yield str(report_path(item, "md")), markdown_report(item, approval)
         yield str(report_path(item, "json")), json_report(item, approval)
     if reviews:
         markdown, data = summary_report(reviews, reach(reviews, period), period.until)
-        day = period.until.strftime("%Y-%m-%d")
-        yield f"reports/summary/{day}.md", markdown
-        yield f"reports/summary/{day}.json", data
+        day, edition = period.until.strftime("%Y-%m-%d"), 1
+        while taken(_summary(day, edition, "md")) or taken(_summary(day, edition, "json")):
+            edition += 1
+        yield _summary(day, edition, "md"), markdown
+        yield _summary(day, edition, "json"), data
+
+
+def _summary(day: str, edition: int, suffix: str) -> str:
+    return (
+        f"reports/summary/{day}.{suffix}"
+        if edition == 1
+        else f"reports/summary/{day}.{edition}.{suffix}"
+    )
 
 
 def reach(reviews: Sequence[Review], period: Period) -> datetime:

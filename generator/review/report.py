@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -48,14 +49,25 @@ PCI_DSS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def report_path(review: Review, suffix: str) -> PurePosixPath:
-    """`reports/<target>/<yyyy-mm of the window end>/<id>.<suffix>`."""
+def report_path(review: Review, suffix: str, edition: int | None = None) -> PurePosixPath:
+    """`reports/<target>/<yyyy-mm of the window end>/<id>.<suffix>`, or `<id>.<edition>.<suffix>`
+    for a grant reviewed again after a report of it reached main."""
     request = review.subject.request
     for part in (request.target, request.id, suffix):
         if not _SAFE_NAME.match(part):
             raise ValueError(f"{part!r} cannot be part of a report path")
     month = review.window_end.astimezone(UTC).strftime("%Y-%m")
-    return PurePosixPath("reports", request.target, month, f"{request.id}.{suffix}")
+    number = review.edition if edition is None else edition
+    name = f"{request.id}.{suffix}" if number == 1 else f"{request.id}.{number}.{suffix}"
+    return PurePosixPath("reports", request.target, month, name)
+
+
+def next_edition(review: Review, taken: Callable[[str], bool]) -> Review:
+    """`review` as the first edition of its report that no file (on main) holds yet."""
+    edition = 1
+    while any(taken(str(report_path(review, suffix, edition))) for suffix in ("md", "json")):
+        edition += 1
+    return replace(review, edition=edition)
 
 
 def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:

@@ -36,6 +36,11 @@ class OnDisk:
     def complete(self) -> bool:
         return self.data is not None and self.data["complete"] is True
 
+    @property
+    def exists(self) -> bool:
+        """Whether there is a file at all: whole (`data`) or a located problem."""
+        return self.data is not None or bool(self.problems)
+
 
 def read_report(repo: Repo, path: Path) -> OnDisk:
     """The report at `path`; no report at all is neither data nor a problem."""

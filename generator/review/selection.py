@@ -28,7 +28,7 @@ from generator.review.analysis import (
     review_all,
     review_collected,
 )
-from generator.review.report_on_disk import read_report
+from generator.review.report_on_disk import OnDisk, read_report
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
@@ -84,15 +84,17 @@ def due(
         ended = request.window.expires
         if ended < earliest or ended + period.grace > period.until:
             continue
-        report = read_report(repo, _report_json(repo, request))
-        problems += report.problems
+        month = request.window.expires.strftime("%Y-%m")
+        editions = _editions(repo, request.target, month, request.id)
+        problems += [problem for report in editions for problem in report.problems]
+        complete = [report.path for report in editions if report.complete]
         if ended < period.until - retention:
-            if report.data is None and not report.problems:  # none at all
+            if not editions:
                 past.append((request, was))
-        elif not report.complete or (force and period.since <= ended):
+        elif not complete or (force and period.since <= ended):
             todo.append((request, was))
         elif period.since <= ended:
-            reported.append(report.path)
+            reported.append(complete[-1])
     return Due(todo, reported, [*problems, *archive_problems], past)
 
 
@@ -108,19 +110,31 @@ class Due:
 def _finished_before(repo: Repo, path: Path, recent: set[str]) -> bool:
     """Whether an archived file of a month before the period's has its complete report.
 
-    Its report lies at `reports/<target>/<its month>/<id>.json`: the folder names the month
+    Its reports lie at `reports/<target>/<its month>/<id>[.N].json`: the folder names the month
     its window ended (LAPSE134), so the request need not be parsed to find it.
     """
     where = parse_request_path(repo.relative(path))
     if where is None or where.folder != "archive" or where.month in recent:
         return False
-    report = repo.reports / where.target / where.month / f"{where.id}.json"
-    return read_report(repo, report).complete
+    return any(report.complete for report in _editions(repo, where.target, where.month, where.id))
 
 
-def _report_json(repo: Repo, request: Request) -> Path:
-    month = request.window.expires.strftime("%Y-%m")
-    return repo.reports / request.target / month / f"{request.id}.json"
+def _editions(repo: Repo, target: str, month: str, request_id: str) -> list[OnDisk]:
+    """Every JSON report of a grant on disk, oldest edition first (`<id>.json`, `<id>.2.json`).
+
+    A grant is done once any edition is complete: a report on main is never rewritten, so a
+    grant reviewed again after an INCOMPLETE report gets the next edition (LAPSE151).
+    """
+    folder = repo.reports / target / month
+    found, edition = [], 1
+    while (report := read_report(repo, folder / _edition_name(request_id, edition))).exists:
+        found.append(report)
+        edition += 1
+    return found
+
+
+def _edition_name(request_id: str, edition: int) -> str:
+    return f"{request_id}.json" if edition == 1 else f"{request_id}.{edition}.json"
 
 
 # A day of slack either side: the full read decides near the edges.

@@ -37,7 +37,6 @@ REPORT_PATHS = [
     "reports/staging/2026-12/chg-1210-batch-runner.json",
 ]
 AT = "2026-12-10T00:00:00Z"
-MERGE = "e5bd3914e2e596debea16f433f57875b5b90bcd6"
 GITHUB = "https://api.github.com:443/repos/example-org/access"
 
 
@@ -76,7 +75,7 @@ COMMANDS = {
         2,
     ),
     "emergency-check": Command(("emergency", "check", "--at", AT), 1, emergency_only=True),
-    "verify-approvals": Command(("verify-approvals", "--commit", MERGE), 1, emergency_only=True),
+    "verify-approvals": Command(("verify-approvals", "--commit", "{head}"), 1, emergency_only=True),
     "verify-plan": Command(("verify-plan", "{plan}"), 1, emergency_only=True),
 }
 
@@ -119,15 +118,16 @@ def test_every_command_names_every_hostile_file_and_goes_on(
     export_manifest(log)
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(plan())
+    head = git(root, "rev-parse", "HEAD")  # the merge verify-approvals is asked about
     monkeypatch.setattr(adapters, "build_session", requests.Session)
     if name == "drift":
         serve_empty_policies(http)
     if name == "verify-approvals":
         monkeypatch.setenv("GITHUB_TOKEN", "t")
         monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
-        http.add(responses.GET, f"{GITHUB}/commits/{MERGE}/pulls", json=[])
+        http.add(responses.GET, f"{GITHUB}/commits/{head}/pulls", json=[])
     capsys.readouterr()
-    argv = [arg.format(log=log, plan=plan_file) for arg in command.argv]
+    argv = [arg.format(log=log, plan=plan_file, head=head) for arg in command.argv]
 
     code = cli.main([*argv, "--root", str(root)])
 

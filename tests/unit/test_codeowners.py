@@ -37,8 +37,14 @@ def test_each_target_folder_belongs_to_its_approvers_by_last_match() -> None:
     )
     assert codeowners.owners_of(text, "policy/policy.yaml")[1] == ("@example-org/security",)
     assert codeowners.owners_of(text, "terraform/audit_logging.tf")[1] == ("@example-org/security",)
-    for archived in ("archive/pci-prod/inc-1.yaml", "archive/pci-prod/2026-11/inc-1.yaml"):
-        assert codeowners.owners_of(text, archived)[1] == ("@example-org/pci-access-approvers",)
+    # archive/ is append-only and the security owners': no target's approvers own a record.
+    for archived in (
+        "archive/pci-prod/inc-1.yaml",
+        "archive/pci-prod/2026-11/inc-1.yaml",
+        "archive/pci-prod/emergency/2026-11/inc-1.yaml",
+        "archive/staging/2026-11/chg-1.yaml",
+    ):
+        assert codeowners.owners_of(text, archived)[1] == ("@example-org/security",), archived
     # A request's rendered grant file travels with it: its target's approvers own it.
     assert codeowners.owners_of(text, "terraform/grants/pci-prod.inc-1.tf")[1] == (
         "@example-org/pci-access-approvers",
@@ -88,7 +94,7 @@ def test_check_refuses_a_narrow_line_after_the_section(tmp_path: Path) -> None:
         handle.write("/policy/policy.yaml @mallory\n")
     run = lapse("codeowners --check", cwd=root)
     assert run.code == 1
-    assert "line 15: /policy/policy.yaml follows the generated section" in run.err
+    assert "line 13: /policy/policy.yaml follows the generated section" in run.err
 
 
 def test_a_later_line_that_steals_a_folder_is_caught() -> None:
@@ -142,3 +148,14 @@ def test_every_committed_path_has_its_owner() -> None:
             wanted = policy.security_owners
         found = codeowners.owners_of(text, path)
         assert found is not None and found[1] == wanted, path
+
+
+def test_no_line_above_the_section_gives_the_archive_to_a_target() -> None:
+    policy = _policy()
+    above = "/archive/pci-prod/emergency/ @example-org/payments-oncall\n"
+    text = codeowners.updated(above, policy)
+    found = codeowners.owners_of(text, "archive/pci-prod/emergency/2026-11/inc-7001.yaml")
+    assert found is not None and found[1] == ("@example-org/security",)
+    assert codeowners.shadowed(text, policy) == []
+    below = codeowners.updated("", policy) + above
+    assert any("follows the generated section" in t for t in codeowners.shadowed(below, policy))

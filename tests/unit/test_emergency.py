@@ -23,7 +23,7 @@ from generator.github import codeowners
 from generator.github.client import GitHubClient
 from generator.lifecycle import expire
 from generator.terraform.render import blocks, render_all
-from tests.plans import History, binding, plan, serve_history, start_history
+from tests.plans import History, binding, git, plan, serve_history, start_history
 from tests.support import make_repo, place
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -301,9 +301,10 @@ def test_codeowners_gives_the_emergency_folders_to_the_emergency_approvers(root:
     text = codeowners.section(policy)
     oncall = ("@example-org/payments-oncall", "@example-org/pci-access-approvers")
     normal = ("@example-org/pci-access-approvers",)
+    security = ("@example-org/security",)  # a record no on-call may edit or remove
     for path, owners in [
         (EMERGENCY, oncall),
-        ("archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml", oncall),
+        ("archive/pci-prod/emergency/2026-11/inc-7001-payments-down.yaml", security),
         ("terraform/grants/pci-prod.emergency.inc-7001-payments-down.tf", oncall),
         (NORMAL, normal),
         ("terraform/grants/pci-prod.inc-7001-payments-down.tf", normal),
@@ -351,6 +352,12 @@ def merged(history: History, number: int, path: str, text: str, *approvers: str)
     for login in approvers:
         pull.approve(login)
     return pull.merge
+
+
+def on_main(history: History) -> None:
+    """Commit what the test placed straight on main: an archive as earlier merges left it."""
+    git(history.root, "add", "-A")
+    git(history.root, "commit", "-qm", "archive as earlier merges left it")
 
 
 def verify_approvals(
@@ -445,6 +452,7 @@ def test_a_repeat_emergency_within_the_window_needs_a_normal_approver(
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archived(history.root, "inc-6999-yesterday", "2026-11-28T22:00:00Z")
+    on_main(history)
     sha = merged(history, 54, EMERGENCY, request_text(), "frank-mueller")
     serve_history(http, history, TEAMS)
 
@@ -460,6 +468,7 @@ def test_a_repeat_emergency_approved_by_a_normal_approver_passes(
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archived(history.root, "inc-6999-yesterday", "2026-11-28T22:00:00Z")
+    on_main(history)
     sha = merged(history, 55, EMERGENCY, request_text(), "frank-mueller", "dave-li")
     serve_history(http, history, TEAMS)
     assert verify_approvals(history, sha, capsys)[0] == 0
@@ -470,6 +479,7 @@ def test_an_earlier_emergency_outside_the_repeat_window_needs_no_normal_approver
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archived(history.root, "inc-6998-last-week", "2026-11-22T03:00:00Z")
+    on_main(history)
     sha = merged(history, 56, EMERGENCY, request_text(), "frank-mueller")
     serve_history(http, history, TEAMS)
     code, evidence, _ = verify_approvals(history, sha, capsys)

@@ -272,7 +272,14 @@ def test_every_rule_has_an_id_summary_and_family() -> None:
     for rule_id, rule in registry.items():
         assert rule_id.startswith("LAPSE") and len(rule_id) == 8
         assert rule.summary.endswith(".")
-        assert rule_id[5] in "123" and rule.scope in ("load", "request", "repo", "policy", "tree")
+        assert rule_id[5] in "123" and rule.scope in (
+            "load",
+            "request",
+            "repo",
+            "policy",
+            "tree",
+            "history",
+        )
 
 
 def test_audit_config_lapse_cannot_read_is_reported(tmp_path: Path) -> None:

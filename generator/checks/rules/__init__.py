@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from generator.terraform.audit_coverage import AuditCoverage
     from generator.terraform.configuration import Configuration
 
-Scope = Literal["load", "request", "repo", "policy", "tree"]
+Scope = Literal["load", "request", "repo", "policy", "tree", "history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +149,7 @@ def checks(scope: Scope) -> Iterator[Check]:
 def load_all() -> dict[str, Rule]:
     """Import every rule family so the registry is complete."""
     from generator.checks.rules import (  # noqa: F401, PLC0415 - imported for their registrations
+        append_only,
         audit,
         budgets,
         emergency,
