@@ -29,7 +29,7 @@ from generator.core.model import Policy, Request
 from generator.core.repo import Repo
 from generator.github.approvals import ReviewSource
 from generator.github.plan_approvals import PullApproval, request_approval, security_approval
-from generator.terraform.plan import GRANTS_MODULE, Change, differences, intended
+from generator.terraform.plan import Change, differences, intended
 from generator.terraform.render import Block
 
 Outcome = Literal["verified", "refused", "unchecked"]
@@ -164,7 +164,7 @@ def is_configuration(path: str) -> bool:
 def _judge_locally(change: Change, facts: _Facts) -> Verdict | _Pending:
     if change.is_rendered_binding:
         return _judge_binding(change, facts)
-    if change.module == GRANTS_MODULE or change.address.startswith(f"{GRANTS_MODULE}."):
+    if change.in_grants_module:
         return Verdict(
             change,
             "refused",
