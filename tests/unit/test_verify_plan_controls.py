@@ -126,6 +126,22 @@ def test_a_request_merged_with_a_rule_change_is_refused(
     assert rule_file in evidence["changes"][0]["reason"]
 
 
+@pytest.mark.parametrize("link", ["policy", "schemas", ".github"])
+def test_a_request_merged_with_a_rule_folder_replaced_by_a_link_is_refused(
+    history: History, http: responses.RequestsMock, link: str
+) -> None:
+    """GitHub lists a symlink that replaces a folder under the folder's own name."""
+    pull, _ = history.pull_request(42, "alice-ng", {REQUEST: TEXT})
+    pull.files.append(link)
+    pull.approve("carol-diaz")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, binding(rendered(history.root)))
+
+    assert code == 1
+    assert f"changes {link} together with requests" in evidence["changes"][0]["reason"]
+
+
 def review_without_commit(pull: plans.Pull, login: str) -> None:
     pull.reviews.append(
         shape(
