@@ -275,7 +275,8 @@ def read_results(root: Path = ROOT, *, with_changes: bool = True) -> list[Mutant
 
 
 def run_untested(chosen: Mapping[str, Sequence[str]], only: set[str] | None) -> None:
-    """Run each mutant no test reached, against its module's TEST_FILES; record the verdict.
+    """Run each mutant that no test reached, or that survived the tests mutmut chose, against
+    every file of its module's TEST_FILES; record that verdict.
 
     The mutant is chosen through the environment before Python starts, so code that runs at
     import (a rule registering itself) runs mutated too.
@@ -285,7 +286,7 @@ def run_untested(chosen: Mapping[str, Sequence[str]], only: set[str] | None) -> 
         codes = data["exit_code_by_key"]
         for name, code in sorted(codes.items()):
             module = module_of(name, chosen)
-            if code not in (5, 33) or module is None or (only is not None and name not in only):
+            if code not in (0, 5, 33) or module is None or (only is not None and name not in only):
                 continue
             codes[name] = untested_verdict(name, TEST_FILES[module])
             meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
@@ -297,7 +298,7 @@ def untested_verdict(name: str, files: Sequence[str]) -> int:
     env["PYTHONPATH"] = str(ROOT / "mutants")
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files]
     done = subprocess.run(command, cwd=ROOT / "mutants", env=env, capture_output=True, check=False)
-    print(f"{'killed' if done.returncode else 'survived'} (no test reached it): {name}")
+    print(f"{'killed' if done.returncode else 'survived'} by {', '.join(files)}: {name}")
     return 1 if done.returncode == 1 else 0 if done.returncode == 0 else done.returncode
 
 
