@@ -34,21 +34,68 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWN = ROOT / "tests" / "mutation" / "equivalent.yaml"
 
 # Module name -> mutant name patterns (mutmut names mutants `<module>.x_<function>__mutmut_<n>`).
+# The first module whose pattern matches a mutant is its module.
 MODULES: dict[str, tuple[str, ...]] = {
     "approvals": ("generator.github.approvals.*",),
+    "plan_approvals": ("generator.github.plan_approvals.*",),
+    "last_apply": ("generator.github.last_apply.*",),
     "codeowners": ("generator.github.codeowners.*",),
+    "hierarchy": ("generator.checks.rules.hierarchy.*",),
     "rules": ("generator.checks.rules.*",),
     "render": ("generator.terraform.render.*", "generator.terraform.hcl.*"),
+    "plan": ("generator.terraform.plan.*",),
+    "configuration": ("generator.terraform.configuration.*",),
     "conditions": ("generator.terraform.conditions.*",),
+    "verify_plan": ("generator.lifecycle.verify_plan.*",),
+    "repo": ("generator.core.repo.*",),
     "expire": ("generator.lifecycle.expire.*", "generator.github.request_pulls.*"),
-    # The review's attribution and severity: who did what, and how bad it was; and which
-    # lines of an export are never parsed because they are another principal's.
+    # Who did what: whose events are whose, through minted credentials and relays.
+    "attribution": ("generator.review.attribution.*",),
+    # The review's severity, and which lines of an export are never parsed because they are
+    # another principal's.
     "analysis": (
         "generator.review.analysis.*",
         "generator.review.tally.*",
-        "generator.review.attribution.*",
         "generator.review.verdicts.*",
         "generator.review.whose.*",
+    ),
+}
+# Every test file that exercises a module. mutmut runs, for each mutant, the tests that reached
+# its function while it collected statistics; a function that runs only at import (a rule's
+# registration, a module-level table) is reached by none, and its mutants are run here against
+# these files instead of being counted as untested.
+TEST_FILES: dict[str, tuple[str, ...]] = {
+    "approvals": ("tests/unit/test_approvals.py", "tests/unit/test_approvals_controls.py"),
+    "plan_approvals": (
+        "tests/unit/test_verify_plan.py",
+        "tests/unit/test_verify_plan_controls.py",
+    ),
+    "last_apply": ("tests/unit/test_last_apply.py",),
+    "codeowners": ("tests/unit/test_codeowners.py", "tests/unit/test_codeowners_controls.py"),
+    "hierarchy": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
+    "rules": (
+        "tests/unit/test_rules.py",
+        "tests/unit/test_rules_boundaries.py",
+        "tests/unit/test_configuration_rules.py",
+        "tests/unit/test_tree_controls.py",
+        "tests/unit/test_audit_logging.py",
+        "tests/unit/test_corpus.py",
+    ),
+    "render": ("tests/unit/test_render.py", "tests/unit/test_render_controls.py"),
+    "plan": ("tests/unit/test_verify_plan.py", "tests/unit/test_verify_plan_controls.py"),
+    "configuration": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
+    "conditions": ("tests/unit/test_conditions_controls.py", "tests/unit/test_simulate.py"),
+    "verify_plan": ("tests/unit/test_verify_plan.py", "tests/unit/test_verify_plan_controls.py"),
+    "repo": (
+        "tests/unit/test_configuration_rules.py",
+        "tests/unit/test_tree_controls.py",
+        "tests/unit/test_loader_paths.py",
+    ),
+    "expire": ("tests/unit/test_expire.py", "tests/acceptance/test_expire_controls.py"),
+    "attribution": ("tests/unit/review/test_attribution.py", "tests/unit/review/test_analysis.py"),
+    "analysis": (
+        "tests/unit/review/test_analysis.py",
+        "tests/unit/review/test_analysis_controls.py",
     ),
 }
 KILLED = {1, 3, 37}  # a failing test, pytest's internal error, the type checker
@@ -227,6 +274,34 @@ def read_results(root: Path = ROOT, *, with_changes: bool = True) -> list[Mutant
     return found
 
 
+def run_untested(chosen: Mapping[str, Sequence[str]], only: set[str] | None) -> None:
+    """Run each mutant that no test reached, or that survived the tests mutmut chose, against
+    every file of its module's TEST_FILES; record that verdict.
+
+    The mutant is chosen through the environment before Python starts, so code that runs at
+    import (a rule registering itself) runs mutated too.
+    """
+    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        codes = data["exit_code_by_key"]
+        for name, code in sorted(codes.items()):
+            module = module_of(name, chosen)
+            if code not in (0, 5, 33) or module is None or (only is not None and name not in only):
+                continue
+            codes[name] = untested_verdict(name, TEST_FILES[module])
+            meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
+
+
+def untested_verdict(name: str, files: Sequence[str]) -> int:
+    """pytest's exit status with the mutant `name` active: 1 kills it, 0 lets it survive."""
+    env = {**os.environ, "LAPSE_CLI_IN_PROCESS": "1", "MUTANT_UNDER_TEST": name}
+    env["PYTHONPATH"] = str(ROOT / "mutants")
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files]
+    done = subprocess.run(command, cwd=ROOT / "mutants", env=env, capture_output=True, check=False)
+    print(f"{'killed' if done.returncode else 'survived'} by {', '.join(files)}: {name}")
+    return 1 if done.returncode == 1 else 0 if done.returncode == 0 else done.returncode
+
+
 # --- hand-made mutants -------------------------------------------------------------------------
 
 COPIED = ("generator", "tests", "policy", "schemas", "terraform", "requests", "bench", ".github")
@@ -305,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not options.no_run and run_mutmut(patterns, options.max_children) != 0:
         print("mutmut failed; see its output above", file=sys.stderr)
         return 2
+    run_untested(chosen, set(patterns) if options.sample else None)
     mutants = [m for m in read_results() if module_of(m.name, chosen)]
     if options.sample:
         mutants = [m for m in mutants if m.name in set(patterns)]

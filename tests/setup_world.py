@@ -180,6 +180,9 @@ class World:
                 "private": True,
                 "visibility": "private",
                 "default_branch": "main",
+                "allow_squash_merge": True,
+                "allow_merge_commit": True,
+                "allow_rebase_merge": False,
                 "owner": {"login": OWNER, "id": 96123483, "type": "Organization"},
             },
         )
@@ -276,6 +279,8 @@ class World:
                         "target_type": "Organization",
                         "repository_selection": "selected",
                         "permissions": {
+                            "actions": "read",
+                            "deployments": "read",
                             "contents": "write",
                             "issues": "write",
                             "members": "read",

@@ -45,6 +45,14 @@ def bigquery_client(project: str) -> Any:
     return bigquery.Client(project=project)
 
 
+def github_repository() -> str:
+    """OWNER/NAME of this repository, as Actions sets it."""
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not repository:
+        raise ConfigError("set GITHUB_REPOSITORY (owner/name)")
+    return repository
+
+
 def github() -> GitHubClient:
     """The GitHub adapter for this repository, from the variables Actions sets."""
     from generator.github.client import GitHubClient

@@ -15,6 +15,7 @@ from generator.core.repo import Repo
 from generator.core.wording import count
 from generator.lifecycle.emergency import emergency_history, repeat_paths
 from generator.lifecycle.record_approvals import judge_records
+from generator.lifecycle.verify_plan import applied_baseline
 from generator.lifecycle.verify_plan import verify_plan as verify
 from generator.terraform.plan import read_plan
 
@@ -30,18 +31,33 @@ from generator.terraform.plan import read_plan
     "and so are commits after it that changed archive/ or reports/ other than as lapse does.",
 )
 @click.option(
+    "--since-last-apply",
+    "last_apply",
+    is_flag=True,
+    help="Take --since-commit from the record the apply job writes after a successful apply "
+    "(a deployment of production), checked against the workflow run that wrote it and main's "
+    "first-parent history. What the apply workflow uses.",
+)
+@click.option(
     "--evidence",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the verdict on every change, with its approvals, as JSON to this file.",
 )
 @options.root_option
-def verify_plan(plan_json: Path, since: str | None, evidence: Path | None, root: Path) -> None:
+def verify_plan(
+    plan_json: Path, since: str | None, last_apply: bool, evidence: Path | None, root: Path
+) -> None:
     """Check that every change in PLAN_JSON (`terraform show -json tfplan`) was approved.
 
     Exit 0 when every change is verified, 1 naming each refused change, 2 for usage or
     configuration, 3 when GitHub fails after retries.
     """
     repo = Repo.at(root)
+    if last_apply and since:
+        raise click.UsageError("give --since-commit or --since-last-apply, not both")
+    if last_apply:
+        since = applied_baseline(repo, adapters.github(), adapters.github_repository())
+        click.echo(f"the last apply applied {since}", err=True)
     try:
         text = plan_json.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

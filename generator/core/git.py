@@ -48,6 +48,16 @@ def head_commit(root: Path) -> str:
     return git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
 
 
+def on_first_parent_line(root: Path, sha: str) -> bool:
+    """Whether `sha` is HEAD or a first parent of it, however far back: a commit main held."""
+    return sha.lower() in git(root, "rev-list", "--first-parent", "HEAD").split()
+
+
+def first_commit(root: Path) -> str:
+    """The commit HEAD's first-parent line starts from."""
+    return git(root, "rev-list", "--first-parent", "--max-parents=0", "HEAD").split()[-1]
+
+
 def last_change(root: Path, path: str) -> str | None:
     """The newest commit on HEAD's first-parent line that changed `path`: on main, the merge
     (or squash) that brought its current content."""

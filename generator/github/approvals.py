@@ -133,13 +133,18 @@ def rules_changed_alongside(
     otherwise one pull request could name a new approver and have them approve it."""
     if not changed:
         return ()
-    rules = sorted(f.filename for f in files if f.filename.startswith(RULE_PATHS))
+    rules = sorted(f.filename for f in files if is_rule_path(f.filename))
     if not rules:
         return ()
     return (
         f"the pull request changes {', '.join(rules)} together with requests; the rules "
         "that judge approvals must be merged on their own first",
     )
+
+
+def is_rule_path(path: str) -> bool:
+    """A file of the rules, or a folder above one (a symlink that replaces `policy/`)."""
+    return path.startswith(RULE_PATHS) or any(rule.startswith(f"{path}/") for rule in RULE_PATHS)
 
 
 def merged_pull(pulls: Iterable[PullInfo], commit_sha: str) -> PullInfo | None:

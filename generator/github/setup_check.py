@@ -17,6 +17,7 @@ from generator.core.errors import ServiceError
 from generator.github.setup_expectations import (
     LABELS,
     Label,
+    merge_methods,
     required_checks,
     review_rules,
     ruleset_body,
@@ -58,6 +59,7 @@ def check_github(
     variables = facts.variables(needs)
     items = [
         *facts.branch_rules(needs.required_checks),
+        merge_methods(repository, repo),
         *facts.codeowners_errors(),
         *(item for handle in owners for item in facts.owner_access(handle)),
         *(item for env in needs.environments for item in facts.environment(env)),

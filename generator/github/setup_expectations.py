@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from generator.core.checklist import CheckItem, ok, wrong
+
 GITHUB_ACTIONS_APP_ID = 15368  # pins a required check to GitHub Actions
 
 
@@ -97,3 +99,18 @@ def required_checks(rules: list[Any], protection: dict[str, Any]) -> set[str]:
         found.update(str(c) for c in status.get("contexts") or [])
         found.update(str(c.get("context")) for c in status.get("checks") or [])
     return found
+
+
+def merge_methods(repository: str, settings: dict[str, Any]) -> CheckItem:
+    """Merge commits and squash merges only: `verify-plan` finds a request's pull request by the
+    commit that merged it, and a rebase merge writes commits no pull request merged."""
+    subject = "pull requests merge as merge commits or squashes, never rebased"
+    if settings.get("allow_rebase_merge") is False:
+        return ok("merging", subject)
+    said = "allowed" if settings.get("allow_rebase_merge") else "not visible to this token"
+    return wrong(
+        "merging",
+        subject,
+        f"rebase merging is {said}",
+        f"gh api -X PATCH repos/{repository} -F allow_rebase_merge=false",
+    )

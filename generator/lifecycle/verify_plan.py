@@ -24,12 +24,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from generator.core.git import first_parent_changes, head_commit, last_change, require_full_history
+from generator.core.errors import ConfigError
+from generator.core.git import (
+    first_commit,
+    first_parent_changes,
+    head_commit,
+    last_change,
+    on_first_parent_line,
+    require_full_history,
+)
 from generator.core.model import Policy, Request
 from generator.core.repo import Repo
 from generator.github.approvals import ReviewSource
+from generator.github.last_apply import FIX, JsonReader, last_applied
 from generator.github.plan_approvals import PullApproval, request_approval, security_approval
-from generator.terraform.plan import GRANTS_MODULE, Change, differences, intended
+from generator.terraform.plan import Change, differences, intended
 from generator.terraform.render import Block
 
 Outcome = Literal["verified", "refused", "unchecked"]
@@ -139,6 +148,23 @@ def verify_plan(
     return PlanVerification(head_commit(repo.root), since, verdicts)
 
 
+def applied_baseline(repo: Repo, reader: JsonReader, repository: str) -> str:
+    """The commit the last successful apply applied (`github.last_apply`), on main's
+    first-parent line; that line's first commit while no apply has recorded one."""
+    require_full_history(repo.root, "main's first-parent history cannot be followed")
+    record = last_applied(reader, repository)
+    if record is None:
+        return first_commit(repo.root)
+    if not on_first_parent_line(repo.root, record.sha):
+        raise ConfigError(
+            f"deployment {record.deployment} records {record.sha[:12]} as applied, but that "
+            "commit is not on main's first-parent history (main was rewritten, or the record "
+            "was not written by an apply of main): "
+            + FIX.format(repository=repository, id=record.deployment)
+        )
+    return record.sha
+
+
 def _configuration_commits(repo: Repo, since: str | None, changes: list[Change]) -> tuple[str, ...]:
     if since is None or all(c.is_rendered_binding for c in changes):
         return ()
@@ -164,7 +190,7 @@ def is_configuration(path: str) -> bool:
 def _judge_locally(change: Change, facts: _Facts) -> Verdict | _Pending:
     if change.is_rendered_binding:
         return _judge_binding(change, facts)
-    if change.module == GRANTS_MODULE or change.address.startswith(f"{GRANTS_MODULE}."):
+    if change.in_grants_module:
         return Verdict(
             change,
             "refused",

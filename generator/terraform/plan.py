@@ -59,6 +59,16 @@ class Change:
             and self.provider in GOOGLE_PROVIDERS
         )
 
+    @property
+    def in_grants_module(self) -> bool:
+        """Whether it sits in the grants module, an instance of it, or a module inside it."""
+        inside = (f"{GRANTS_MODULE}.", f"{GRANTS_MODULE}[")
+        return (
+            self.module == GRANTS_MODULE
+            or (self.module or "").startswith(inside)
+            or self.address.startswith(inside)
+        )
+
 
 def read_plan(text: str, *, source: str) -> list[Change]:
     """Every change of the plan but no-ops; ConfigError when it is not a plan's JSON."""

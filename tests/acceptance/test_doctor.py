@@ -96,7 +96,8 @@ def test_a_setup_done_as_the_readme_says_is_all_green(
         "`production` deploys from main only",
         "`lapse-automation` deploys from main only",
         "labels: lapse-alert",
-        "GitHub App permissions: contents: write, issues: write, members: read",
+        "GitHub App permissions: actions: read, contents: write, deployments: read, issues: write",
+        "merge commits or squashes, never rebased",
         "lapse-apply trusts environment:production",
         "lapse-review has roles/logging.privateLogViewer on project pci-prod-payments",
         "cloudsql.googleapis.com on project pci-prod-payments: ADMIN_READ, DATA_READ, DATA_WRITE",
@@ -306,6 +307,13 @@ def _dataset_without_granter(world: w.World) -> None:
             "access": [{"role": "OWNER", "specialGroup": "projectOwners"}],
         },
     )
+
+
+def repository(world: w.World) -> dict[str, Any]:
+    answer = world.answers[("GET", w.REPO)]
+    assert isinstance(answer, tuple)
+    body: dict[str, Any] = answer[1]
+    return body
 
 
 def _gone(where: str) -> Breakage:
@@ -536,6 +544,20 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         "resources: service account batch-runner@stg-payments.iam.gserviceaccount.com",
         "missing",
         "remove it from policy/policy.yaml",
+    ),
+    "rebase merging allowed": (
+        lambda world: world.get(w.REPO, {**repository(world), "allow_rebase_merge": True}),
+        "never rebased",
+        "wrong",
+        "gh api -X PATCH repos/example-org/access -F allow_rebase_merge=false",
+    ),
+    "merge settings not visible": (
+        lambda world: world.get(
+            w.REPO, {k: v for k, v in repository(world).items() if k != "allow_rebase_merge"}
+        ),
+        "never rebased",
+        "wrong",
+        "allow_rebase_merge=false",
     ),
     "project missing": (
         _gone(f"{w.CRM}/v3/projects/stg-payments"),

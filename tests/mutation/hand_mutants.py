@@ -31,7 +31,117 @@ TALLY = "generator/review/tally.py"
 VERDICTS = "generator/review/verdicts.py"
 ANALYSIS_TESTS = "tests/unit/review/test_analysis_controls.py::"
 
-MUTANTS = (
+
+VERIFY_PLAN = "generator/lifecycle/verify_plan.py"
+PLAN_TESTS = "tests/unit/test_verify_plan_controls.py::"
+TREE_TESTS = "tests/unit/test_tree_controls.py::"
+LAST_APPLY_TESTS = "tests/unit/test_last_apply.py::"
+
+PLAN_MUTANTS = (
+    HandMutant(
+        "a plan holding a rendered binding skips the configuration check",
+        VERIFY_PLAN,
+        "all(c.is_rendered_binding for c in changes)",
+        "any(c.is_rendered_binding for c in changes)",
+        (PLAN_TESTS + "test_a_rendered_binding_in_the_plan_does_not_skip_the_configuration_check",),
+    ),
+    HandMutant(
+        "a configuration pull request without reviews counts as approved",
+        "generator/github/plan_approvals.py",
+        "    if accepted:",
+        "    if accepted or not rejected:",
+        (PLAN_TESTS + "test_a_configuration_pull_request_without_reviews_is_refused",),
+    ),
+    HandMutant(
+        "only the newest configuration commit is checked",
+        VERIFY_PLAN,
+        "commits=facts.configuration_commits)",
+        "commits=facts.configuration_commits[:1])",
+        (PLAN_TESTS + "test_every_configuration_commit_since_the_last_apply_is_checked",),
+    ),
+    HandMutant(
+        "an approval where the request was absent or unreadable counts",
+        "generator/github/plan_approvals.py",
+        "        except FileUnreadable:\n            return False",
+        "        except FileUnreadable:\n            return True",
+        (PLAN_TESTS + "test_an_approval_where_the_request_was_not_readable_does_not_count",),
+    ),
+    HandMutant(
+        "a request merged with a rule change passes verify-plan",
+        "generator/github/plan_approvals.py",
+        "reasons = (*problems, *verdict.reasons)",
+        "reasons = verdict.reasons",
+        (PLAN_TESTS + "test_a_request_merged_with_a_rule_change_is_refused",),
+    ),
+    HandMutant(
+        "a review without commit_id approves the file at the default branch",
+        "generator/github/plan_approvals.py",
+        'if not sha:\n            return "approved no known commit"',
+        "if False:\n            pass",
+        (PLAN_TESTS + "test_a_request_approval_without_a_commit_does_not_count",),
+    ),
+    HandMutant(
+        "_module.tf commits are not configuration",
+        VERIFY_PLAN,
+        ' and name != "_module.tf")',
+        ")",
+        (PLAN_TESTS + "test_hand_written_terraform_in_the_grants_folder_is_configuration",),
+    ),
+    HandMutant(
+        "a module nested in the grants module is configuration",
+        "generator/terraform/plan.py",
+        'or (self.module or "").startswith(inside)\n            or self.address.startswith(inside)',
+        'or self.address.startswith(f"{GRANTS_MODULE}.")',
+        (PLAN_TESTS + "test_a_resource_in_a_module_inside_the_grants_module_is_refused",),
+    ),
+    HandMutant(
+        "a folder lapse reads replaced by a symlink is not reported",
+        "generator/core/repo.py",
+        "if (self.root / name).is_symlink():\n                found.append(name)",
+        "if False:\n                pass",
+        (TREE_TESTS + "test_a_folder_lapse_reads_replaced_by_a_symlink_is_reported",),
+    ),
+    HandMutant(
+        "a project reached through a bucket is in no target",
+        "generator/checks/rules/hierarchy.py",
+        'set(target.resources.get("project", ())) | set(target.bucket_projects.values())',
+        'set(target.resources.get("project", ()))',
+        (TREE_TESTS + "test_a_project_reached_through_a_bucket_of_another_target_is_reported",),
+    ),
+    HandMutant(
+        "`..` above the repository root is dropped",
+        "generator/terraform/configuration.py",
+        "            if not parts:\n                return False\n            parts.pop()",
+        "            if parts:\n                parts.pop()",
+        (TREE_TESTS + "test_a_module_source_above_the_repository_is_refused",),
+    ),
+    HandMutant(
+        "relays are followed in one pass",
+        "generator/review/attribution.py",
+        "                grown = True\n    return found",
+        "                grown = False\n    return found",
+        (
+            "tests/unit/review/test_attribution.py::"
+            "test_relays_read_newest_first_still_reach_the_person",
+        ),
+    ),
+    HandMutant(
+        "a baseline from a dispatched run is taken",
+        "generator/github/last_apply.py",
+        'if run.get("event") != "push":',
+        "if False:",
+        (LAST_APPLY_TESTS + "test_a_record_not_written_by_an_apply_of_a_push_to_main_is_refused",),
+    ),
+    HandMutant(
+        "a baseline off main's first-parent line is taken",
+        "generator/core/git.py",
+        'git(root, "rev-list", "--first-parent", "HEAD")',
+        'git(root, "rev-list", "HEAD")',
+        (LAST_APPLY_TESTS + "test_a_commit_off_mains_first_parent_line_is_refused",),
+    ),
+)
+
+MUTANTS = (*PLAN_MUTANTS,
     HandMutant(
         "a modified request needs no approval",
         APPROVALS,

@@ -270,7 +270,8 @@ def test_validate_cancels_superseded_runs_and_checks_pull_requests() -> None:
 LAPSE_RUN = re.compile(r"(?:^|[\s;&|(])(?:lapse|python3?\s+(?:-\w+\s+)*-m\s+generator)\s+([a-z-]+)")
 READS_HISTORY = {"review", "expire", "drift", "verify-approvals", "verify-plan"}
 TOOL_PATH = ".lapse-tool"
-LOCK = f"{TOOL_PATH}/requirements/lapse.txt"
+TOOL = f'"$GITHUB_WORKSPACE/{TOOL_PATH}"'  # as installed from outside the checkout
+LOCK = f'"$GITHUB_WORKSPACE/{TOOL_PATH}/requirements/lapse.txt"'
 
 
 def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
@@ -336,7 +337,7 @@ def test_no_credentialed_job_installs_the_checked_out_tree() -> None:
         for line in installs:
             hashed = f"--require-hashes --no-deps -r {LOCK}" in re.sub(r"\s+", " ", line)
             flat = re.sub(r"\s+", " ", line)
-            tool = flat.endswith(f"--no-deps --no-index --no-build-isolation ./{TOOL_PATH}")
+            tool = flat.endswith(f"--no-deps --no-index --no-build-isolation {TOOL}")
             assert hashed or tool, f"{where}: installs something unpinned: {line}"
         tools = [s for s in checkout_steps(job) if (s.get("with") or {}).get("path") == TOOL_PATH]
         assert len(tools) == 1, f"{where}: lapse needs a checkout of its own at {TOOL_PATH}"
@@ -383,13 +384,8 @@ def test_apply_applies_the_plan_it_verified() -> None:
     job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
     plan = step_index(job, "plan -input=false -no-color -out=tfplan")
     shown = step_index(job, "show -json tfplan > plan.json")
-    verify = step_index(job, '-m generator verify-plan plan.json --since-commit "$APPLIED"')
-    assert "--evidence verify-plan.json" in steps(job)[verify]["run"]
-    applied = next(s for s in steps(job) if s.get("id") == "applied")
-    assert steps(job)[verify]["env"]["APPLIED"] == "${{ steps.applied.outputs.sha }}"
-    assert "--workflow apply.yml --branch main" in applied["run"]
-    assert "--status success" in applied["run"] and "merge-base --is-ancestor" in applied["run"]
-    assert steps(job).index(applied) < verify
+    verify = step_index(job, '-m generator verify-plan "$GITHUB_WORKSPACE/plan.json"')
+    assert "--evidence \"$GITHUB_WORKSPACE/verify-plan.json\"" in steps(job)[verify]["run"]
     apply = step_index(job, "apply -input=false -auto-approve tfplan")
     assert plan <= shown < verify < apply
     assert step_index(job, "-m generator validate") < plan
@@ -481,6 +477,8 @@ def test_required_checks_are_the_jobs_every_pull_request_reports() -> None:
         "issues": "write",
         "members": "read",
         "pull_requests": "write",
+        "deployments": "read",
+        "actions": "read",
     }
 
 
@@ -540,7 +538,7 @@ def test_the_readme_ruleset_is_complete_and_requires_the_real_checks() -> None:
 
 PYTHON_ALLOWED = (
     re.compile(r"python3? -I -m generator [a-z-]+"),  # lapse, isolated
-    re.compile(r"python3? -m pip install "),  # the two pinned installs, checked above
+    re.compile(r"python3? -I -m pip install "),  # the two pinned installs, checked above
     re.compile(r"python3? -I - <<'PY'$"),  # a script written in the workflow itself
 )
 RUNS_TREE_CODE = re.compile(
@@ -602,3 +600,57 @@ def test_the_scheduled_review_checks_emergency_sign_offs() -> None:
     """An emergency grant nobody signed off must surface without anyone remembering to look."""
     (job,) = [j for f, _, j in all_jobs() if f == "review.yml" and "review" in lapse_commands(j)]
     assert any("generator emergency check" in script for script in scripts(job))
+
+
+def test_the_baseline_is_the_record_only_a_successful_apply_writes() -> None:
+    """verify-plan reads its baseline from the deployment the apply job records after a
+    successful apply on a push; no list of runs, which a dispatch or a branch named main fills."""
+    job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
+    verify = step_index(job, "-m generator verify-plan")
+    assert "--since-last-apply" in steps(job)[verify]["run"]
+    assert "--since-commit" not in steps(job)[verify]["run"]
+    assert "gh run list" not in yaml.safe_dump(job)
+    assert job["permissions"].get("deployments") == "write"
+    assert "actions" not in job["permissions"], "the runs are read with the App's token"
+    record = step_index(job, '"repos/$GITHUB_REPOSITORY/deployments"')
+    step = steps(job)[record]
+    assert step["if"] == "${{ github.event_name == 'push' }}"
+    for needed in ('task: "lapse-apply"', "payload: {run_id: $run}", 'environment: "production"'):
+        assert needed in step["run"], needed
+    assert "-F auto_inactive=false" in step["run"], "an older record stays a baseline"
+    assert step_index(job, "apply -input=false -auto-approve tfplan") < record
+    assert record < step_index(job, "-m generator emergency notify")
+
+
+def python_calls(line: str) -> list[str]:
+    return re.findall(r"\bpython3?\b[^;&|]*", line)
+
+
+def test_credentialed_jobs_run_python_isolated_outside_the_checkout() -> None:
+    """With the checkout as working directory, `python -m pip` imports a root `pip/` package of
+    the tree: in every job that holds credentials (OIDC or a secret), every python runs with -I,
+    from the runner's temporary folder, and lapse is pointed at the checkout with --root."""
+    checked = set()
+    for file, name, job in all_jobs():
+        if not holds_credentials(job):
+            continue
+        default = ((job.get("defaults") or {}).get("run") or {}).get("working-directory")
+        for step in steps(job):
+            script = str(step.get("run", "")).replace("\\\n", " ")
+            calls = [call for line in script.splitlines() for call in python_calls(line)]
+            if not calls:
+                continue
+            checked.add(name)
+            where = f"{file}: {name}: {step.get('name')}"
+            assert step.get("working-directory", default) == "${{ runner.temp }}", where
+            for call in calls:
+                assert re.match(r"python3? -I[ \n]", call + " "), f"{where}: {call}"
+                if " -m generator " in call and "--help" not in call:
+                    assert '--root "$GITHUB_WORKSPACE"' in call, f"{where}: {call}"
+    assert checked >= {"plan", "apply", "expire", "review", "drift"}
+
+
+def test_the_isolation_check_sees_the_ways_around_it() -> None:
+    assert python_calls("python -m pip install x") == ["python -m pip install x"]
+    assert not re.match(r"python3? -I[ \n]", "python -Im pip ")
+    assert python_calls("cd x && python3 -I - <<'PY'") == ["python3 -I - <<'PY'"]

@@ -77,3 +77,20 @@ def test_a_relay_before_the_persons_minting_or_after_its_token_is_not_theirs() -
         ("deeper", (FIRST, SECOND))
     ]
     assert "alice@example.com" not in found
+
+
+def test_relays_read_newest_first_still_reach_the_person() -> None:
+    """A source may hand the entries in any order: a minting read before the one whose
+    credential it used is still the person's once that one is known, however deep."""
+    third = "relay-3@pci-prod-payments.iam.gserviceaccount.com"
+    events = [
+        secret_read(third, "2026-12-01T10:05:00"),
+        mint(SECOND, third, "2026-12-01T10:03:00", "mint-3"),
+        mint(FIRST, SECOND, "2026-12-01T10:02:00", "mint-2"),
+        mint("alice@example.com", FIRST, "2026-12-01T10:00:00", "mint-1"),
+    ]
+
+    review = review_all([subject()], events, grace=GRACE)[0]
+
+    delegations = [f.message for f in review.findings if f.kind == "delegation"]
+    assert f"acted through alice@example.com -> {FIRST} -> {SECOND} -> {third}" in delegations

@@ -1,0 +1,58 @@
+"""`lapse validate` on a tree: the checks that keep a target's reach and the configuration's
+sources where they belong, each shown by the way around it that it stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.checks.validate import validate_repo
+from generator.core.repo import READ_FOLDERS, Repo
+from tests.support import make_repo, place
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def problems(root: Path) -> set[tuple[str, int, int, str]]:
+    result = validate_repo(Repo.at(root), now=None)
+    return {(p.path, p.line, p.col, p.rule) for p in result.problems}
+
+
+@pytest.mark.parametrize("folder", READ_FOLDERS)
+def test_a_folder_lapse_reads_replaced_by_a_symlink_is_reported(root: Path, folder: str) -> None:
+    """Rules that look for paths under policy/ would not see a change there; ownership and
+    review follow the link's own path, not the files it points at."""
+    (root / folder).mkdir(exist_ok=True)
+    (root / folder / "README.md").write_text("kept\n")
+    shutil.move(root / folder, root / "elsewhere")
+    os.symlink("elsewhere", root / folder)
+
+    assert (folder, 1, 1, "LAPSE140") in problems(root)
+
+
+def test_a_project_reached_through_a_bucket_of_another_target_is_reported(root: Path) -> None:
+    path = root / "policy/policy.yaml"
+    text = path.read_text()
+    old = "      project:\n        - stg-payments\n"
+    assert text.count(old) == 1
+    bucket = "      bucket:\n        stg-exports:\n          project: pci-prod-payments\n"
+    path.write_text(text.replace(old, old + bucket))
+    staging = path.read_text().splitlines().index("  staging:") + 1
+
+    assert ("policy/policy.yaml", staging, 3, "LAPSE278") in problems(root)
+
+
+@pytest.mark.parametrize(
+    "source", ["../../terraform/grants", "../../../repo/terraform/grants", "./../../terraform"]
+)
+def test_a_module_source_above_the_repository_is_refused(root: Path, source: str) -> None:
+    """Climbing out of the repository and back into a folder of the same name is outside it."""
+    place(root, "terraform/extra.tf", f'module "m" {{\n  source = "{source}"\n}}\n')
+
+    assert ("terraform/extra.tf", 2, 3, "LAPSE284") in problems(root)
