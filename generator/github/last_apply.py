@@ -52,8 +52,10 @@ def last_applied(reader: JsonReader, repository: str) -> AppliedRecord | None:
     return None
 
 
-def _record(reader: JsonReader, repository: str, deployment: Any) -> AppliedRecord | None:
-    number = deployment.get("id") if isinstance(deployment, dict) else None
+def _record(
+    reader: JsonReader, repository: str, deployment: dict[str, Any]
+) -> AppliedRecord | None:
+    number = deployment.get("id")
     if not isinstance(number, int):
         raise ConfigError(f"GitHub listed a deployment without an id: {deployment!r:.200}")
     statuses = _list(

@@ -4,6 +4,7 @@ that wrote it and main's first-parent history. GitHub is served over HTTP in its
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,11 +107,11 @@ def test_a_record_whose_run_failed_or_that_was_marked_inactive_is_passed_over(
 ) -> None:
     first = head(history)
     change_audit_config(history, 50, "carol-diaz")
-    failed = head(history)
+    failed = head(history)  # its statuses listed oldest first: the newest one decides
     change_audit_config(history, 51, "dave-li")
     inactive = head(history)
     records = [record(inactive, 3), record(failed, 2, run=22), record(first, 1, run=11)]
-    statuses = {3: [status("inactive", 9), status("success", 8)], 2: [status()], 1: []}
+    statuses = {3: [status("success", 8), status("inactive", 9)], 2: [status()], 1: []}
     runs = {22: workflow_run(failed, 22, conclusion="failure"), 11: workflow_run(first, 11)}
     serve_records(http, records, statuses, runs)
     serve_history(http, history, TEAMS)
@@ -218,3 +219,18 @@ def test_since_commit_and_since_last_apply_together_are_a_usage_error(
     code, _ = since_last_apply(history, "--since-commit", head(history))
     assert code == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_a_shallow_checkout_is_refused_before_the_record_is_trusted(
+    history: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change_audit_config(history, 50, "grace-hopkins")
+    shallow = tmp_path / "shallow"
+    plans.git(tmp_path, "clone", "-q", "--depth", "1", f"file://{history.root}", str(shallow))
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan(audit_change()))
+
+    code = cli.main(["verify-plan", str(plan_file), "--root", str(shallow), "--since-last-apply"])
+
+    assert code == 2
+    assert "shallow" in capsys.readouterr().err

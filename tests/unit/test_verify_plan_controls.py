@@ -254,3 +254,18 @@ def test_a_look_alike_module_is_configuration_not_grants(
 
     assert code == 0
     assert "restores what was applied" in evidence["changes"][0]["reason"]
+
+
+def test_a_configuration_commit_pushed_without_a_pull_request_is_refused(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = head(history)
+    history.write({AUDIT: (history.root / AUDIT).read_text() + "# pushed\n"})
+    plans.git(history.root, "commit", "-qam", "pushed straight to main")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 1
+    assert evidence["changes"][0]["verdict"] == "refused"
+    assert "no pull request merged this commit" in evidence["changes"][0]["reason"]
