@@ -150,9 +150,7 @@ def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
     ]
 
 
-def _read(
-    repo: Repo, path: Path, *, plain: bool = False
-) -> tuple[Document | None, list[Problem]]:
+def _read(repo: Repo, path: Path, *, plain: bool = False) -> tuple[Document | None, list[Problem]]:
     """The loaded file and its problems; `plain` also holds its text to one reading (LAPSE112)."""
     relative = repo.relative(path)
     try:

@@ -8,7 +8,6 @@ import textwrap
 
 import click
 
-from generator.checks.rule_fixes import FIXES
 from generator.checks.rules import REGISTRY, Rule, load_all
 from generator.core.errors import ConfigError
 from generator.core.wording import did_you_mean
@@ -42,7 +41,7 @@ def explain(rule_id: str) -> None:
     family = _family(entry)
     if family:
         click.echo(f"\n{family}")
-    click.echo("\n" + textwrap.fill(f"Fix: {FIXES[entry.id]}", width=96))
+    click.echo("\n" + textwrap.fill(f"Fix: {entry.fix}", width=96))
 
 
 def _family(entry: Rule) -> str:

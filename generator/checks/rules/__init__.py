@@ -1,8 +1,10 @@
 """The rule registry.
 
 Each rule has a stable id that appears in every problem it raises and in the README's rule
-table. Rules are plain functions registered with `@rule`; one module per family. Adding a
-rule is one function here and three lines of test.
+table. Rules are plain functions registered with `@rule`; one module per family. A rule's
+registration carries all that is said about it: its summary (the README's rule table), its
+scope and level, and its fix (`lapse explain`). Adding a rule is one function in its family
+and three lines of test (ARCHITECTURE.md, "How to add a rule").
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class Rule:
     summary: str
     scope: Scope
     level: Level
+    fix: str  # what to do about its problem, for `lapse explain`
     check: Check | None = field(default=None, compare=False)
 
 
@@ -116,12 +119,12 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(
-    rule_id: str, summary: str, *, scope: Scope, level: Level = "error"
+    rule_id: str, summary: str, *, scope: Scope, fix: str, level: Level = "error"
 ) -> Callable[[Check], Check]:
     """Register a check function under a stable id."""
 
     def register(check: Check) -> Check:
-        describe(rule_id, summary, scope=scope, level=level, check=check)
+        describe(rule_id, summary, scope=scope, level=level, fix=fix, check=check)
         return check
 
     return register
@@ -133,11 +136,13 @@ def describe(
     *,
     scope: Scope = "load",
     level: Level = "error",
+    fix: str,
     check: Check | None = None,
 ) -> None:
+    """Register a rule whose check runs elsewhere (the loader, the schema) under a stable id."""
     if rule_id in REGISTRY:
         raise ValueError(f"rule id {rule_id} registered twice")
-    REGISTRY[rule_id] = Rule(rule_id, summary, scope, level, check)
+    REGISTRY[rule_id] = Rule(rule_id, summary, scope, level, fix, check)
 
 
 def checks(scope: Scope) -> Iterator[Check]:

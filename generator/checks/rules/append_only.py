@@ -57,6 +57,9 @@ class HistoryContext:
     "archive/ changes only by the move `lapse expire` or `lapse withdraw` makes: a request's "
     "bytes, from requests/ to the month of its expires.",
     scope="history",
+    fix="Restore archive/ as it is on the base branch (`git checkout BASE -- archive/`): "
+    "requests reach it only through `lapse expire` or `lapse withdraw`, which move a request's "
+    "bytes unchanged to the month of its `expires`, in the same commit that removes it.",
 )
 def archive_changes(ctx: HistoryContext) -> Iterator[Problem]:
     moves = _Moves.of(ctx)
@@ -76,6 +79,8 @@ def archive_changes(ctx: HistoryContext) -> Iterator[Problem]:
     REPORTS_RULE,
     "A report on the base branch is never edited, moved or removed; new reports are plain files.",
     scope="history",
+    fix="Restore the report as it is on the base branch (`git checkout BASE -- "
+    "reports/`): a merged report is a sign-off; add a new report instead of changing one.",
 )
 def report_changes(ctx: HistoryContext) -> Iterator[Problem]:
     for change in ctx.changes:

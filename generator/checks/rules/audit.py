@@ -12,16 +12,21 @@ describe(
     "LAPSE262",
     "terraform/*.tf parses, and audit configs use literal values lapse can read.",
     scope="policy",
+    fix="Write audit configs in terraform/ with literal project, service and log types.",
 )
 describe(
     "LAPSE263",
     "Every audit config in a target's scope turns on ADMIN_READ, DATA_READ and DATA_WRITE.",
     scope="policy",
+    fix="Add an audit_log_config block for each of ADMIN_READ, DATA_READ and DATA_WRITE "
+    "to the audit config the message names.",
 )
 describe(
     "LAPSE264",
     "The grants module depends_on every audit config, so logging is on before access.",
     scope="policy",
+    fix="List every audit config in the grants module's depends_on, so logging is on "
+    "before any access begins.",
 )
 _TYPES = ", ".join(sorted(REQUIRED_LOG_TYPES))
 
@@ -39,6 +44,8 @@ def scope_of(grant: Grant, bucket_projects: dict[str, str]) -> tuple[str, str] |
     "Audit logs (ADMIN_READ, DATA_READ, DATA_WRITE) cover the target's audit_services "
     "where access is granted.",
     scope="request",
+    fix="Turn on Data Access audit logs for the service on that project in "
+    "terraform/audit_logging.tf first, so the review can see what was done.",
 )
 def logging_on(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.audit is None:
@@ -69,6 +76,7 @@ def logging_on(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE261",
     "The requester is not exempted from audit logging where access is granted.",
     scope="request",
+    fix="Remove the requester's exemption from audit logging before granting access.",
 )
 def not_exempted(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.audit is None:

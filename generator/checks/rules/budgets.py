@@ -26,6 +26,8 @@ def _ordered(contexts: tuple[RequestContext, ...]) -> list[RequestContext]:
     "LAPSE240",
     "A person holds at most max_active_requests_per_person unexpired requests.",
     scope="repo",
+    fix="Wait for one of your requests to expire, `lapse withdraw` one you no longer "
+    "need, or extend an existing request instead of adding one.",
 )
 def active_per_person(ctx: RepoContext) -> Iterator[Problem]:
     if ctx.policy is None or ctx.now is None:
@@ -66,6 +68,7 @@ def _grants_over(
     "LAPSE241",
     "A resource carries at most max_conditional_bindings_per_resource grants.",
     scope="repo",
+    fix="Wait for `lapse expire` to archive expired requests on that resource.",
 )
 def bindings_per_resource(ctx: RepoContext) -> Iterator[Problem]:
     if ctx.policy is None:
@@ -85,6 +88,7 @@ def bindings_per_resource(ctx: RepoContext) -> Iterator[Problem]:
     "LAPSE242",
     "One person holds one role on one resource at most max_bindings_per_role_and_principal times.",
     scope="repo",
+    fix="Combine the windows into one request, or wait for older ones to expire.",
 )
 def same_role_and_principal(ctx: RepoContext) -> Iterator[Problem]:
     if ctx.policy is None:

@@ -16,7 +16,13 @@ from generator.core.model import Problem
 from generator.core.times import format_duration
 
 
-@rule("LAPSE290", "An emergency request is for a target with an emergency block.", scope="request")
+@rule(
+    "LAPSE290",
+    "An emergency request is for a target with an emergency block.",
+    scope="request",
+    fix="Move the file to requests/<target>/ and ask the target's approvers: this "
+    "target has no emergency access in policy/policy.yaml.",
+)
 def emergency_allowed(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.request.emergency and ctx.target.emergency is None:
         yield ctx.problem(
@@ -27,7 +33,13 @@ def emergency_allowed(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE291", "An emergency window is no longer than emergency.max_duration.", scope="request")
+@rule(
+    "LAPSE291",
+    "An emergency window is no longer than emergency.max_duration.",
+    scope="request",
+    fix="Ask for no longer than the target's emergency.max_duration; a normal request "
+    "can follow if the work runs over.",
+)
 def emergency_duration(ctx: RequestContext) -> Iterator[Problem]:
     limits = ctx.target.emergency
     window = ctx.request.window
@@ -51,6 +63,8 @@ def emergency_duration(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE298",
     "An emergency starts at once: starts is not after now (for new or changed requests).",
     scope="request",
+    fix="Leave starts out so access begins at merge; planned work is a normal "
+    "request for the target's approvers.",
 )
 def emergency_now(ctx: RequestContext) -> Iterator[Problem]:
     starts = ctx.request.window.starts
@@ -66,7 +80,13 @@ def emergency_now(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE292", "An emergency grant's role is one of emergency.roles.", scope="request")
+@rule(
+    "LAPSE292",
+    "An emergency grant's role is one of emergency.roles.",
+    scope="request",
+    fix="Ask only for a role listed under the target's emergency.roles; anything more "
+    "is a normal request for the target's approvers.",
+)
 def emergency_roles(ctx: RequestContext) -> Iterator[Problem]:
     limits = ctx.target.emergency
     if not ctx.request.emergency or limits is None:
@@ -82,7 +102,12 @@ def emergency_roles(ctx: RequestContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE293", "An emergency ticket matches emergency.ticket_pattern.", scope="request")
+@rule(
+    "LAPSE293",
+    "An emergency ticket matches emergency.ticket_pattern.",
+    scope="request",
+    fix="Name the incident that needs the access, matching emergency.ticket_pattern.",
+)
 def emergency_ticket(ctx: RequestContext) -> Iterator[Problem]:
     limits = ctx.target.emergency
     if not ctx.request.emergency or limits is None:
@@ -97,7 +122,12 @@ def emergency_ticket(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE294", "Every emergency role is one of its target's roles.", scope="policy")
+@rule(
+    "LAPSE294",
+    "Every emergency role is one of its target's roles.",
+    scope="policy",
+    fix="List under emergency.roles only roles the target itself allows.",
+)
 def emergency_roles_subset(ctx: PolicyContext) -> Iterator[Problem]:
     for name, target in ctx.policy.targets.items():
         if target.emergency is None:
@@ -112,7 +142,12 @@ def emergency_roles_subset(ctx: PolicyContext) -> Iterator[Problem]:
                 )
 
 
-@rule("LAPSE295", "emergency.max_duration is at most the target's max_duration.", scope="policy")
+@rule(
+    "LAPSE295",
+    "emergency.max_duration is at most the target's max_duration.",
+    scope="policy",
+    fix="Make emergency.max_duration no longer than the target's max_duration.",
+)
 def emergency_shorter(ctx: PolicyContext) -> Iterator[Problem]:
     for name, target in ctx.policy.targets.items():
         if target.emergency and target.emergency.max_duration > target.max_duration:
@@ -129,6 +164,8 @@ def emergency_shorter(ctx: PolicyContext) -> Iterator[Problem]:
     "LAPSE296",
     "One person's emergencies in the rolling window stay within emergency.max_per_person.",
     scope="repo",
+    fix="Ask the target's approvers with a normal request: you have used the "
+    "emergency path as often as the window allows.",
 )
 def per_person(ctx: RepoContext) -> Iterator[Problem]:
     yield from _over_limit(ctx, "LAPSE296")
@@ -138,6 +175,8 @@ def per_person(ctx: RepoContext) -> Iterator[Problem]:
     "LAPSE297",
     "A target's emergencies in the rolling window stay within emergency.max_per_target.",
     scope="repo",
+    fix="Ask the target's approvers with a normal request: the target's emergency "
+    "path has been used as often as the window allows.",
 )
 def per_target(ctx: RepoContext) -> Iterator[Problem]:
     yield from _over_limit(ctx, "LAPSE297")

@@ -29,6 +29,8 @@ def hierarchy_nodes(target: Target) -> list[tuple[str, int, str]]:
     "A folder or organization may be granted only on its target's own hierarchy, "
     "and on no other target's.",
     scope="policy",
+    fix="Grant folders and organizations only within the target's own hierarchy; move "
+    "the resource to the target that owns it.",
 )
 def reach_stays_in_target(ctx: PolicyContext) -> Iterator[Problem]:
     for name, target in ctx.policy.targets.items():
@@ -62,6 +64,7 @@ def reach_stays_in_target(ctx: PolicyContext) -> Iterator[Problem]:
     "LAPSE277",
     "Once any target may grant a folder or organization, every target names its hierarchy.",
     scope="policy",
+    fix="Name every target's hierarchy (its folders or organization) in the policy.",
 )
 def hierarchy_named(ctx: PolicyContext) -> Iterator[Problem]:
     if not any(hierarchy_nodes(t) for t in ctx.policy.targets.values()):
@@ -87,7 +90,12 @@ def _projects(target: Target) -> set[str]:
     return found
 
 
-@rule("LAPSE278", "A project belongs to one target.", scope="policy")
+@rule(
+    "LAPSE278",
+    "A project belongs to one target.",
+    scope="policy",
+    fix="List the project under one target only; split access by target, not by copy.",
+)
 def one_target_per_project(ctx: PolicyContext) -> Iterator[Problem]:
     owner: dict[str, str] = {}
     for name, target in ctx.policy.targets.items():

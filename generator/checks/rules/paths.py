@@ -28,6 +28,8 @@ def _layout(path: str) -> tuple[str, str] | None:
     "LAPSE130",
     "A request lives at requests/<target>/<id>.yaml (or requests/<target>/emergency/<id>.yaml).",
     scope="repo",
+    fix="Move the file to requests/<target>/<id>.yaml (an emergency: "
+    "requests/<target>/emergency/<id>.yaml), with the .yaml extension.",
 )
 def layout(ctx: RepoContext) -> Iterator[Problem]:
     for path in ctx.paths:
@@ -44,7 +46,13 @@ def layout(ctx: RepoContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE131", "The folder names a target of the policy.", scope="repo")
+@rule(
+    "LAPSE131",
+    "The folder names a target of the policy.",
+    scope="repo",
+    fix="Put the request in the folder of a target the policy defines (see "
+    "policy/policy.yaml `targets`).",
+)
 def known_target(ctx: RepoContext) -> Iterator[Problem]:
     if ctx.policy is None:
         return
@@ -64,7 +72,13 @@ def known_target(ctx: RepoContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE132", "The id (file name) matches ^[a-z0-9][a-z0-9-]{2,62}$.", scope="repo")
+@rule(
+    "LAPSE132",
+    "The id (file name) matches ^[a-z0-9][a-z0-9-]{2,62}$.",
+    scope="repo",
+    fix="Rename the file: 3-63 lowercase letters, digits or dashes, e.g. "
+    "inc-4512-settlement-batch.yaml.",
+)
 def id_pattern(ctx: RepoContext) -> Iterator[Problem]:
     for path in ctx.paths:
         where = _layout(path)
@@ -80,7 +94,12 @@ def id_pattern(ctx: RepoContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE133", "The id is unique across requests/ and archive/.", scope="repo")
+@rule(
+    "LAPSE133",
+    "The id is unique across requests/ and archive/.",
+    scope="repo",
+    fix="Choose a new id (file name): ids are never reused across requests/ and archive/.",
+)
 def unique_id(ctx: RepoContext) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for path in (*ctx.archive_paths, *ctx.paths):
@@ -105,6 +124,8 @@ def unique_id(ctx: RepoContext) -> Iterator[Problem]:
     "An archived request lies at archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml, "
     "in the month (UTC) its window ended.",
     scope="repo",
+    fix="Move the archived file to archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml, "
+    "YYYY-MM being the month (UTC) of its `expires`; `lapse expire` files them so.",
 )
 def archive_month_folder(ctx: RepoContext) -> Iterator[Problem]:
     # A review lists only the months of its period: a file in another month would never be
@@ -147,4 +168,8 @@ def _archive_place(path: str, month: str, where: RequestPath | None) -> str:
 
 # Checked by `lapse validate` when a file under terraform/grants/ is named, and by `lapse render
 # --check` for the whole folder.
-describe("LAPSE142", "A file named under terraform/grants/ is what `lapse render` writes for it.")
+describe(
+    "LAPSE142",
+    "A file named under terraform/grants/ is what `lapse render` writes for it.",
+    fix="Run `lapse render` and commit terraform/grants/ with the requests.",
+)

@@ -10,10 +10,20 @@ from generator.checks.rules.principals import NOT_PEOPLE
 from generator.checks.rules.resources import BASIC_ROLES
 from generator.core.model import Problem
 
-describe("LAPSE274", "Every target's ticket_pattern is a valid regular expression.", scope="policy")
+describe(
+    "LAPSE274",
+    "Every target's ticket_pattern is a valid regular expression.",
+    scope="policy",
+    fix="Fix the regular expression in the target's ticket_pattern.",
+)
 
 
-@rule("LAPSE271", "Every person's email is in a domain some target allows.", scope="policy")
+@rule(
+    "LAPSE271",
+    "Every person's email is in a domain some target allows.",
+    scope="policy",
+    fix="Add the person's email domain to a target, or correct the email.",
+)
 def person_domain(ctx: PolicyContext) -> Iterator[Problem]:
     domains = {d for target in ctx.policy.targets.values() for d in target.domains}
     for login, email in ctx.policy.people.items():
@@ -26,7 +36,12 @@ def person_domain(ctx: PolicyContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE272", "One email belongs to one GitHub login: no shared identities.", scope="policy")
+@rule(
+    "LAPSE272",
+    "One email belongs to one GitHub login: no shared identities.",
+    scope="policy",
+    fix="Give each GitHub login its own email; shared identities defeat attribution.",
+)
 def shared_identity(ctx: PolicyContext) -> Iterator[Problem]:
     logins: dict[str, list[str]] = defaultdict(list)
     for login, email in ctx.policy.people.items():
@@ -41,7 +56,12 @@ def shared_identity(ctx: PolicyContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE273", "People are people: no service accounts in the people map.", scope="policy")
+@rule(
+    "LAPSE273",
+    "People are people: no service accounts in the people map.",
+    scope="policy",
+    fix="List people only; remove the service account from `people`.",
+)
 def people_are_people(ctx: PolicyContext) -> Iterator[Problem]:
     for login, email in ctx.policy.people.items():
         if email.endswith(NOT_PEOPLE):
@@ -53,7 +73,12 @@ def people_are_people(ctx: PolicyContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE275", "No target allows a basic role (owner, editor, viewer).", scope="policy")
+@rule(
+    "LAPSE275",
+    "No target allows a basic role (owner, editor, viewer).",
+    scope="policy",
+    fix="Remove roles/owner, roles/editor and roles/viewer from the target's roles.",
+)
 def no_basic_roles(ctx: PolicyContext) -> Iterator[Problem]:
     for name, target in ctx.policy.targets.items():
         for index, role in enumerate(target.roles):

@@ -21,7 +21,13 @@ def _emails(people: dict[str, str]) -> frozenset[str]:
     return _EMAILS[0][1]
 
 
-@rule("LAPSE201", "The requester is a person listed in the policy's people.", scope="request")
+@rule(
+    "LAPSE201",
+    "The requester is a person listed in the policy's people.",
+    scope="request",
+    fix="Use your email as listed under `people` in policy/policy.yaml; to be added, "
+    "ask the security owners in a separate change.",
+)
 def known_person(ctx: RequestContext) -> Iterator[Problem]:
     # Exact comparison: a look-alike character makes a different identity.
     if ctx.request.requester not in _emails(ctx.policy.people):
@@ -35,7 +41,12 @@ def known_person(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE202", "The requester's email domain is allowed for the target.", scope="request")
+@rule(
+    "LAPSE202",
+    "The requester's email domain is allowed for the target.",
+    scope="request",
+    fix="Request with an email in one of the target's allowed domains.",
+)
 def allowed_domain(ctx: RequestContext) -> Iterator[Problem]:
     domain = ctx.request.requester.rpartition("@")[2]
     if domain not in ctx.target.domains:
@@ -51,6 +62,8 @@ def allowed_domain(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE203",
     "Only people get access: never service accounts, groups, domains or the public.",
     scope="request",
+    fix="Request access for yourself as a person; service accounts, groups and "
+    "domains are never grantees.",
 )
 def person_principal(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.request.requester.endswith(NOT_PEOPLE):

@@ -13,7 +13,12 @@ from generator.core.wording import did_you_mean
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 
 
-@rule("LAPSE210", "Basic roles (owner, editor, viewer) are refused everywhere.", scope="request")
+@rule(
+    "LAPSE210",
+    "Basic roles (owner, editor, viewer) are refused everywhere.",
+    scope="request",
+    fix="Ask for a predefined role that fits the task (e.g. roles/cloudsql.client).",
+)
 def basic_roles(ctx: RequestContext) -> Iterator[Problem]:
     for grant in ctx.request.grants:
         if grant.role in BASIC_ROLES:
@@ -26,7 +31,13 @@ def basic_roles(ctx: RequestContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE211", "The role is allowed for the target.", scope="request")
+@rule(
+    "LAPSE211",
+    "The role is allowed for the target.",
+    scope="request",
+    fix="Choose one of the roles the target allows (the hint lists them); to allow "
+    "another, change the policy in a security-reviewed pull request.",
+)
 def allowed_role(ctx: RequestContext) -> Iterator[Problem]:
     for grant in ctx.request.grants:
         if grant.role not in BASIC_ROLES and grant.role not in ctx.target.roles:
@@ -39,7 +50,12 @@ def allowed_role(ctx: RequestContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE220", "The resource is allowed for the target.", scope="request")
+@rule(
+    "LAPSE220",
+    "The resource is allowed for the target.",
+    scope="request",
+    fix="Name a resource the target allows (the hint lists them), spelled as there.",
+)
 def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
     for grant in ctx.request.grants:
         allowed = ctx.target.resources.get(grant.kind, ())
@@ -57,6 +73,8 @@ def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE222",
     "Every bucket a target allows is marked uniform_bucket_level_access: required.",
     scope="policy",
+    fix="Mark the bucket `uniform_bucket_level_access: required` in the target (and "
+    "enforce it on the bucket): object ACLs would grant access no condition ends.",
 )
 def uniform_bucket_access(ctx: PolicyContext) -> Iterator[Problem]:
     for name, target in ctx.policy.targets.items():
@@ -81,7 +99,12 @@ def _canonical_names(kind: str, names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(Grant("", kind, name).canonical for name in names)
 
 
-@rule("LAPSE230", "No grant appears twice in one request.", scope="request")
+@rule(
+    "LAPSE230",
+    "No grant appears twice in one request.",
+    scope="request",
+    fix="Remove the repeated grant.",
+)
 def duplicate_grants(ctx: RequestContext) -> Iterator[Problem]:
     seen: dict[tuple[str, str, str], int] = {}
     for grant in ctx.request.grants:
@@ -97,7 +120,12 @@ def duplicate_grants(ctx: RequestContext) -> Iterator[Problem]:
         seen.setdefault(key, grant.line)
 
 
-@rule("LAPSE231", "The ticket matches the target's ticket_pattern.", scope="request")
+@rule(
+    "LAPSE231",
+    "The ticket matches the target's ticket_pattern.",
+    scope="request",
+    fix="Use a ticket id of the form the target's ticket_pattern requires, e.g. INC-4512.",
+)
 def ticket_pattern(ctx: RequestContext) -> Iterator[Problem]:
     if not re.search(ctx.target.ticket_pattern, ctx.request.ticket):
         yield ctx.problem(
@@ -108,7 +136,12 @@ def ticket_pattern(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE232", "The reason is long enough to judge and short enough to read.", scope="request")
+@rule(
+    "LAPSE232",
+    "The reason is long enough to judge and short enough to read.",
+    scope="request",
+    fix="Explain why this access is needed now, in a sentence or two.",
+)
 def reason_length(ctx: RequestContext) -> Iterator[Problem]:
     size = len(ctx.request.reason.strip())
     low, high = ctx.policy.limits.reason_min_length, ctx.policy.limits.reason_max_length
@@ -124,4 +157,5 @@ def reason_length(ctx: RequestContext) -> Iterator[Problem]:
 describe(
     "LAPSE221",
     "The resource is of a kind that accepts conditional bindings (Pub/Sub does not).",
+    fix="Ask for access at a level that accepts IAM conditions (e.g. the project).",
 )

@@ -13,7 +13,12 @@ from generator.checks.rules.resources import BASIC_ROLES
 from generator.core.model import Problem
 from generator.gcp.roles import persistence_permissions
 
-describe("LAPSE252", "policy/roles.lock.json is readable and well formed.", scope="policy")
+describe(
+    "LAPSE252",
+    "policy/roles.lock.json is readable and well formed.",
+    scope="policy",
+    fix="Restore policy/roles.lock.json from git, or run `lapse roles sync`.",
+)
 
 
 _JUDGED: dict[int, tuple[tuple[str, ...], dict[str, list[str]]]] = {}
@@ -36,7 +41,12 @@ def _offending(groups: dict[str, list[str]]) -> str:
     return f"{shown} ({', '.join(sorted(groups))})"
 
 
-@rule("LAPSE250", "Every requested role is in policy/roles.lock.json.", scope="request")
+@rule(
+    "LAPSE250",
+    "Every requested role is in policy/roles.lock.json.",
+    scope="request",
+    fix="Run `lapse roles sync --role ROLE` and commit policy/roles.lock.json.",
+)
 def role_known(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.roles is None:
         return  # LAPSE252 already says the lock file is unusable
@@ -55,6 +65,8 @@ def role_known(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE251",
     "Roles whose permissions let access outlive its window are refused.",
     scope="request",
+    fix="Ask for a role without permissions that create lasting access (IAM policy, "
+    "keys, tokens, deployments), or get a written persistence exception in the policy.",
 )
 def no_persistence(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.roles is None:
@@ -78,6 +90,7 @@ def no_persistence(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE253",
     "A target allows no persistence-capable role without a written exception.",
     scope="policy",
+    fix="Remove the role from the target, or add a written persistence_exceptions entry.",
 )
 def policy_persistence(ctx: PolicyContext) -> Iterator[Problem]:
     if ctx.roles is None:
@@ -99,7 +112,12 @@ def policy_persistence(ctx: PolicyContext) -> Iterator[Problem]:
                 )
 
 
-@rule("LAPSE254", "Every role a target allows is in policy/roles.lock.json.", scope="policy")
+@rule(
+    "LAPSE254",
+    "Every role a target allows is in policy/roles.lock.json.",
+    scope="policy",
+    fix="Run `lapse roles sync` so every allowed role is in the lock file.",
+)
 def policy_roles_known(ctx: PolicyContext) -> Iterator[Problem]:
     if ctx.roles is None:
         return

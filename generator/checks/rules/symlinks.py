@@ -11,6 +11,8 @@ from generator.core.model import Problem
 describe(
     "LAPSE141",
     "terraform/grants/ holds only _module.tf and the files `lapse render` writes.",
+    fix="Remove the file from terraform/grants/: it holds only _module.tf and what "
+    "`lapse render` writes; put configuration elsewhere under terraform/.",
 )
 
 
@@ -18,6 +20,8 @@ describe(
     "LAPSE140",
     "No symlinks under requests/, archive/, policy/, schemas/ or terraform/.",
     scope="tree",
+    fix="Replace the symlink with the file itself: a link can point reviewers at one "
+    "file and Terraform at another.",
 )
 def no_symlinks(ctx: TreeContext) -> Iterator[Problem]:
     for path in ctx.symlinks:

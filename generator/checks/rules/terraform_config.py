@@ -63,7 +63,12 @@ def _is_override(name: str) -> bool:
     return stem == "override" or stem.endswith("_override")
 
 
-@rule("LAPSE280", "terraform/ holds only .tf files (and .terraform.lock.hcl).", scope="tree")
+@rule(
+    "LAPSE280",
+    "terraform/ holds only .tf files (and .terraform.lock.hcl).",
+    scope="tree",
+    fix="Keep only .tf files (and .terraform.lock.hcl) under terraform/; move the rest.",
+)
 def only_tf_files(ctx: TreeContext) -> Iterator[Problem]:
     for path in ctx.configuration.entries if ctx.configuration else ():
         name = path.rpartition("/")[2]  # entries are relative POSIX paths
@@ -79,7 +84,12 @@ def only_tf_files(ctx: TreeContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE281", "No override files (override.tf, *_override.tf).", scope="tree")
+@rule(
+    "LAPSE281",
+    "No override files (override.tf, *_override.tf).",
+    scope="tree",
+    fix="Fold the override into the file it overrides: overrides hide changes from review.",
+)
 def no_overrides(ctx: TreeContext) -> Iterator[Problem]:
     for file in _files(ctx):
         if _is_override(PurePosixPath(file.path).name):
@@ -93,7 +103,13 @@ def no_overrides(ctx: TreeContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE282", "No provisioners or connections: they run commands.", scope="tree")
+@rule(
+    "LAPSE282",
+    "No provisioners or connections: they run commands.",
+    scope="tree",
+    fix="Remove the provisioner or connection block; Terraform here only manages IAM "
+    "and audit configuration.",
+)
 def no_provisioners(ctx: TreeContext) -> Iterator[Problem]:
     for path, block in _blocks(ctx):
         if block.kind in ("provisioner", "connection"):
@@ -112,6 +128,7 @@ def no_provisioners(ctx: TreeContext) -> Iterator[Problem]:
     "LAPSE283",
     "Data sources are Google's only (no external, http, ...) and read no credentials.",
     scope="tree",
+    fix="Use Google data sources only, and none that read credentials or secrets.",
 )
 def google_data_sources(ctx: TreeContext) -> Iterator[Problem]:
     for path, block in _blocks(ctx):
@@ -129,7 +146,12 @@ def google_data_sources(ctx: TreeContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE284", "Modules come from folders inside terraform/.", scope="tree")
+@rule(
+    "LAPSE284",
+    "Modules come from folders inside terraform/.",
+    scope="tree",
+    fix="Use a module from a folder inside terraform/, reviewed with the rest.",
+)
 def local_modules(ctx: TreeContext) -> Iterator[Problem]:
     folder = ctx.configuration.folder if ctx.configuration else "terraform"
     for path, block in _blocks(ctx):
@@ -150,7 +172,12 @@ def local_modules(ctx: TreeContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE285", "Providers are google and google-beta only.", scope="tree")
+@rule(
+    "LAPSE285",
+    "Providers are google and google-beta only.",
+    scope="tree",
+    fix="Use the google or google-beta provider only.",
+)
 def google_providers(ctx: TreeContext) -> Iterator[Problem]:
     for path, block in _blocks(ctx):
         if block.kind == "provider" and block.labels and block.labels[0] not in GOOGLE_PROVIDERS:
@@ -182,7 +209,13 @@ def _provider_problem(path: str, line: int, col: int, name: str) -> Problem:
     )
 
 
-@rule("LAPSE286", "Resource types come from the allowlist (policy can extend it).", scope="tree")
+@rule(
+    "LAPSE286",
+    "Resource types come from the allowlist (policy can extend it).",
+    scope="tree",
+    fix="Use an allowed resource type, or extend the allowlist in the policy in a "
+    "security-reviewed change.",
+)
 def allowed_resource_types(ctx: TreeContext) -> Iterator[Problem]:
     for path, block in _blocks(ctx):
         if block.kind == "resource" and block.labels and block.labels[0] not in ctx.resource_types:
@@ -197,7 +230,12 @@ def allowed_resource_types(ctx: TreeContext) -> Iterator[Problem]:
             )
 
 
-@rule("LAPSE287", "Every .tf file under terraform/ is readable HCL.", scope="tree")
+@rule(
+    "LAPSE287",
+    "Every .tf file under terraform/ is readable HCL.",
+    scope="tree",
+    fix="Fix the HCL syntax at the line shown; `terraform fmt` points at the same place.",
+)
 def readable(ctx: TreeContext) -> Iterator[Problem]:
     for file in _files(ctx):
         if file.error is not None:
@@ -217,6 +255,8 @@ def readable(ctx: TreeContext) -> Iterator[Problem]:
     "Top-level blocks: terraform, provider, resource, data, module, variable, locals, "
     "output, moved.",
     scope="tree",
+    fix="Keep to terraform, provider, resource, data, module, variable, locals, output "
+    "and moved blocks.",
 )
 def known_blocks(ctx: TreeContext) -> Iterator[Problem]:
     for file in _files(ctx):
@@ -242,7 +282,12 @@ def _without_plain_strings(text: str) -> str:
     return _STRING.sub(lambda m: m.group(0) if re.search(r"[$%]\{", m.group(0)) else '""', text)
 
 
-@rule("LAPSE289", "No functions that read files (file, templatefile, ...).", scope="tree")
+@rule(
+    "LAPSE289",
+    "No functions that read files (file, templatefile, ...).",
+    scope="tree",
+    fix="Write the value into the configuration instead of reading it from a file.",
+)
 def no_file_functions(ctx: TreeContext) -> Iterator[Problem]:
     for path, block in _blocks(ctx):
         for attribute in block.attributes:

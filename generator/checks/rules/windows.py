@@ -13,17 +13,29 @@ from generator.checks.rules import RequestContext, describe, rule
 from generator.core.model import Problem
 from generator.core.times import format_duration
 
-describe("LAPSE305", "starts and expires are real instants (no 31 February, no hour 24).")
+describe(
+    "LAPSE305",
+    "starts and expires are real instants (no 31 February, no hour 24).",
+    fix="Write a real instant, RFC 3339 with an offset, e.g. 2026-12-01T09:00:00Z.",
+)
 
 
-@rule("LAPSE301", "expires is after starts.", scope="request")
+@rule(
+    "LAPSE301", "expires is after starts.", scope="request", fix="Make expires later than starts."
+)
 def ordered(ctx: RequestContext) -> Iterator[Problem]:
     window = ctx.request.window
     if window.starts is not None and window.expires <= window.starts:
         yield ctx.problem("LAPSE301", ("expires",), "expires must be after starts")
 
 
-@rule("LAPSE302", "The window is no longer than the target's max_duration.", scope="request")
+@rule(
+    "LAPSE302",
+    "The window is no longer than the target's max_duration.",
+    scope="request",
+    fix="Ask for less time (the target's max_duration); without starts the window "
+    "counts from now. A new request can follow if the work runs over.",
+)
 def duration(ctx: RequestContext) -> Iterator[Problem]:
     window = ctx.request.window
     start = window.starts
@@ -44,7 +56,13 @@ def duration(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE303", "expires is in the future (for new or changed requests).", scope="request")
+@rule(
+    "LAPSE303",
+    "expires is in the future (for new or changed requests).",
+    scope="request",
+    fix="Choose an expires in the future; for a merged request this is information: "
+    "`lapse expire` archives it.",
+)
 def not_expired(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.now is None or ctx.request.window.expires > ctx.now:
         return
@@ -61,7 +79,12 @@ def not_expired(ctx: RequestContext) -> Iterator[Problem]:
         )
 
 
-@rule("LAPSE304", "starts is within the target's max_lead_time from now.", scope="request")
+@rule(
+    "LAPSE304",
+    "starts is within the target's max_lead_time from now.",
+    scope="request",
+    fix="Request closer to the work: starts within the target's max_lead_time.",
+)
 def lead_time(ctx: RequestContext) -> Iterator[Problem]:
     starts = ctx.request.window.starts
     if not ctx.time_checked or starts is None or ctx.now is None:
