@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -27,6 +26,7 @@ from generator.review.bigquery_source import BigQuerySource
 from generator.review.export_manifest import ManifestedExport, is_manifest
 from generator.review.file_source import FileSource
 from generator.review.logging_source import LoggingSource
+from generator.review.outcome import GrantReport, ReviewRun
 from generator.review.report_on_disk import read_report
 from generator.review.sources import CombinedSource, EventSource
 
@@ -138,19 +138,17 @@ def review(
         if publishing:
             files[name] = text
     # The run's text reads findings and gaps, never the rows per resource.
-    shown = [
-        (publication.report_of(r), audit_report.review_data(r, actions=False), False)
-        for r in reviews
-    ] + [
-        (str(repo.relative(p.with_suffix(".md"))), _read_report(repo, p), True)
-        for p in due.reported
-    ]
+    run = ReviewRun(
+        tuple(GrantReport.of(publication.report_of(r), r) for r in reviews)
+        + tuple(_read_report(repo, p) for p in due.reported),
+        accounting,
+        tuple(due.problems),
+    )
     output = run_text.as_json if fmt == "json" else run_text.text
-    click.echo(output(shown, accounting, due.problems), nl=False)
+    click.echo(output(run), nl=False)
     if publishing:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
-    code = run_text.exit_code([data for _, data, _ in shown])
-    sys.exit(1 if due.problems and code == 0 else code)
+    sys.exit(run.exit_code)
 
 
 def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -> Review:
@@ -160,10 +158,13 @@ def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -
     return replace(item, gaps=(*item.gaps, *missing)) if missing else item
 
 
-def _read_report(repo: Repo, path: Path) -> dict[str, Any]:
+def _read_report(repo: Repo, path: Path) -> GrantReport:
     # Read whole when it was listed; a file changed since then reads as incomplete.
+    shown = str(repo.relative(path.with_suffix(".md")))
     data = read_report(repo, path).data
-    return data if data is not None else {"complete": False, "gaps": [f"{path}: unreadable"]}
+    return (
+        GrantReport.unreadable(shown, str(path)) if data is None else GrantReport.read(shown, data)
+    )
 
 
 def _nothing(_: str) -> bool:

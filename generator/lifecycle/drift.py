@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from generator.core.model import Binding
+from generator.core.findings import FindingKind
+from generator.core.model import Binding, Severity
 from generator.gcp.iam_policies import canonical_resource
 from generator.lifecycle.live_policy import (
     LiveGrant,
@@ -29,7 +30,6 @@ from generator.lifecycle.live_policy import (
     window_state,
 )
 
-DriftSeverity = Literal["CRITICAL", "HIGH", "MEDIUM", "INFO"]
 PolicyKey = tuple[str, str]  # (kind, canonical resource name)
 
 TITLE_PREFIX = "lapse/"
@@ -44,10 +44,10 @@ class DriftFinding:
 
     `kind` and `resource` name the policy (canonical spelling); `role`, `member` and `title`
     name the grant, empty when the finding is about the policy as a whole. `rule` says which
-    check found it (`condition-stripped`, `orphan`, ...).
+    check found it: the `FindingKind` id (`condition-stripped`, `orphan`, ...).
     """
 
-    severity: DriftSeverity
+    severity: Severity
     kind: str
     resource: str
     role: str
@@ -146,10 +146,10 @@ def _compare_policy(
 
 
 def _finding(
-    severity: DriftSeverity, rule: str, key: PolicyKey, grant: LiveGrant | Binding, message: str
+    kind: FindingKind, key: PolicyKey, grant: LiveGrant | Binding, message: str
 ) -> DriftFinding:
     return DriftFinding(
-        severity, key[0], key[1], grant.role, grant.member, grant.title, message, rule
+        kind.severity, key[0], key[1], grant.role, grant.member, grant.title, message, kind.id
     )
 
 
@@ -164,8 +164,7 @@ def _check_rendered(
         return _changed(key, binding, present)
     if window_state(binding.expression, now) == "active":
         return _finding(
-            "MEDIUM",
-            "missing",
+            FindingKind.MISSING,
             key,
             binding,
             f"{binding.source} grants this now, but the live policy does not hold it: "
@@ -180,16 +179,14 @@ def _unconditional(
     version_note = f" (live policy version {live.version})" if live.version < 3 else ""
     if conditional_present:
         return _finding(
-            "CRITICAL",
-            "overridden-by-unconditional",
+            FindingKind.OVERRIDDEN_BY_UNCONDITIONAL,
             key,
             binding,
             f"an unconditional binding of the same role to the same member sits beside the "
             f"conditional grant from {binding.source}: access no longer ends at expiry",
         )
     return _finding(
-        "CRITICAL",
-        "condition-stripped",
+        FindingKind.CONDITION_STRIPPED,
         key,
         binding,
         f"the grant from {binding.source} is live without its condition{version_note}: "
@@ -202,16 +199,14 @@ def _changed(key: PolicyKey, binding: Binding, present: LiveGrant) -> DriftFindi
         return None
     if outlasts(present.expression, binding.expression):
         return _finding(
-            "HIGH",
-            "condition-extended",
+            FindingKind.CONDITION_EXTENDED,
             key,
             binding,
             f"the live condition grants access after the window approved in {binding.source} "
             f"ends (live: {present.expression!r}): access outlives its approval",
         )
     return _finding(
-        "MEDIUM",
-        "condition-changed",
+        FindingKind.CONDITION_CHANGED,
         key,
         binding,
         f"the live condition differs from the one rendered from {binding.source} "
@@ -260,8 +255,7 @@ def _check_lapse_grant(
             else "its request is no longer rendered, yet Terraform did not remove it: re-apply"
         )
         return _finding(
-            "HIGH",
-            "expired-still-present",
+            FindingKind.EXPIRED_STILL_PRESENT,
             key,
             grant,
             f"the condition has expired but the binding is still in the policy, counting "
@@ -275,8 +269,7 @@ def _check_lapse_grant(
         else "no rendered grant in the repository has this title, role and member here"
     )
     return _finding(
-        "HIGH",
-        "orphan",
+        FindingKind.ORPHAN,
         key,
         grant,
         f"a lapse-titled binding the repository does not account for: {origin}",
@@ -302,8 +295,7 @@ def _check_people(
 
 def _standing(key: PolicyKey, grant: LiveGrant) -> DriftFinding:
     return _finding(
-        "HIGH",
-        "unexpected",
+        FindingKind.UNEXPECTED_STANDING,
         key,
         grant,
         "a person in the policy's people holds this role with no condition: standing access "
@@ -314,15 +306,13 @@ def _standing(key: PolicyKey, grant: LiveGrant) -> DriftFinding:
 def _side_channel(key: PolicyKey, grant: LiveGrant, state: str) -> DriftFinding:
     if state == "expired":
         return _finding(
-            "INFO",
-            "unexpected",
+            FindingKind.UNEXPECTED_EXPIRED,
             key,
             grant,
             "an expired conditional binding for a person, not made by lapse: remove it",
         )
     return _finding(
-        "MEDIUM",
-        "unexpected",
+        FindingKind.UNEXPECTED_ACTIVE,
         key,
         grant,
         f"a conditional binding for a person ({state}) that lapse did not make: access "
@@ -337,8 +327,9 @@ def _check_version(
     if live.version >= 3 or not current or any(f.severity == "CRITICAL" for f in found):
         return None
     expected = len({(b.role, b.member, b.title) for b in current})
+    kind = FindingKind.CONDITION_STRIPPED
     return DriftFinding(
-        "CRITICAL",
+        kind.severity,
         key[0],
         key[1],
         "",
@@ -347,7 +338,7 @@ def _check_version(
         f"the live policy is version {live.version}, holding no conditions, while "
         f"{expected} conditional grant(s) are rendered for it: a version-1 write may "
         "have dropped them",
-        "condition-stripped",
+        kind.id,
     )
 
 

@@ -18,8 +18,9 @@ from datetime import datetime
 from typing import Protocol
 
 from generator.checks.validate import validate_repo
+from generator.core.findings import FindingKind
 from generator.core.git import git
-from generator.core.model import Finding, Policy, Request, Severity, Target
+from generator.core.model import Finding, Policy, Request, Target
 from generator.core.repo import Repo
 from generator.core.request_paths import parse_request_path
 from generator.core.times import format_duration, format_utc
@@ -119,9 +120,7 @@ def sign_offs(
 
 def findings(states: Iterable[SignOff]) -> list[Finding]:
     return [
-        Finding(
-            Severity.HIGH,
-            "emergency-not-signed-off",
+        FindingKind.EMERGENCY_NOT_SIGNED_OFF.finding(
             f"{state.request.path}: emergency access of {state.request.requester} for "
             f"{state.request.ticket} was not signed off by an approver of "
             f"{state.request.target} by {format_utc(state.due)} (issue #{state.issue})",

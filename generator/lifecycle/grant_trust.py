@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from generator.core.findings import FindingKind
 from generator.lifecycle.drift import DriftFinding
 from generator.terraform.hcl import HclError, load
 
@@ -66,8 +67,9 @@ def _module_problem(data: bytes) -> str:
 
 
 def _finding(where: str, why: str) -> DriftFinding:
+    kind = FindingKind.UNTRUSTED_GRANT_FILE
     return DriftFinding(
-        "HIGH",
+        kind.severity,
         "file",
         where,
         "",
@@ -75,5 +77,5 @@ def _finding(where: str, why: str) -> DriftFinding:
         "",
         f"{where} {why}: Terraform applies it, yet no approved request accounts for it; "
         "the grants expected live are taken from the requests instead",
-        "untrusted-grant-file",
+        kind.id,
     )

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from generator.core.model import Request, Severity
+from generator.core.model import Request
 from generator.core.request_paths import request_path
 from generator.core.times import format_utc
 from generator.review.analysis import Review
 from generator.review.escaping import code, md
+from generator.review.outcome import DEVIATIONS
 from generator.review.report import json_report, markdown_report, report_path, summary_report
 from generator.review.selection import Period
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 BRANCH = "lapse/review"
 INCIDENT_LABELS = ("security-incident", "lapse-review")
-DEVIATIONS = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
 
 
 Approvals = Mapping[str, Mapping[str, object]]

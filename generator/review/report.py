@@ -18,9 +18,13 @@ from typing import Any
 import jinja2
 import orjson
 
-from generator.core.model import Finding, Severity
+from generator.core.model import Finding
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
+from generator.review.outcome import (
+    exit_code,  # noqa: F401 - a report's exit code, defined there
+    finding_data,
+)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "review"
 SCHEMA = "lapse.review/1"
@@ -124,7 +128,7 @@ def review_data(
         "complete": review.complete,
         "gaps": list(review.gaps),
         "events": {"in_window": review.count_in_window, "after": review.count_after},
-        "findings": [_finding_data(f) for f in review.findings],
+        "findings": [finding_data(f) for f in review.findings],
         "worst": review.worst.value if review.worst else None,
         "pci_dss": [{"requirement": r, "parts": p, "evidence": e} for r, p, e in PCI_DSS],
     }
@@ -147,18 +151,6 @@ def summary_report(reviews: Iterable[Review], since: datetime, until: datetime) 
         .render(reviews=chosen, totals=data["totals"], since=since, until=until)
     )
     return markdown, _dumps(data)
-
-
-def exit_code(reviews: Iterable[Review]) -> int:
-    """1 when any review has a deviation (CRITICAL, HIGH or MEDIUM) or is incomplete, else 0."""
-    for review in reviews:
-        if not review.complete or review.worst in (
-            Severity.CRITICAL,
-            Severity.HIGH,
-            Severity.MEDIUM,
-        ):
-            return 1
-    return 0
 
 
 def _summary_data(reviews: Sequence[Review], since: datetime, until: datetime) -> dict[str, Any]:
@@ -201,15 +193,6 @@ def _action_data(action: ActionCount) -> dict[str, Any]:
         "denied": action.denied,
         "first": _iso(action.first),
         "last": _iso(action.last),
-    }
-
-
-def _finding_data(finding: Finding) -> dict[str, Any]:
-    return {
-        "severity": finding.severity.value,
-        "kind": finding.kind,
-        "message": finding.message,
-        "evidence": list(finding.evidence),
     }
 
 

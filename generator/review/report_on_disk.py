@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from generator.core.model import Problem
+from generator.core.model import Problem, Severity
 from generator.core.repo import Repo
 
 RULE = "LAPSE115"
@@ -70,11 +70,14 @@ def _shape(data: Any) -> tuple[str, str] | None:
     if not isinstance(data, dict):
         return "", "the top level is not an object"
     request = data.get("request")
+    findings = data.get("findings", [])
+    listed = _list_of(findings, dict)
     checks = (
         ("complete", isinstance(data.get("complete"), bool), "must be true or false"),
         ("request", isinstance(request, dict) and isinstance(request.get("id"), str), _ID),
-        ("worst", data.get("worst") is None or isinstance(data.get("worst"), str), "a string"),
-        ("findings", _list_of(data.get("findings", []), dict), "must be a list of objects"),
+        ("worst", data.get("worst") is None or data.get("worst") in _SEVERITIES, _SEVERITY),
+        ("findings", listed, "must be a list of objects"),
+        ("findings", not listed or all(map(_is_finding, findings)), _FINDING),
         ("gaps", _list_of(data.get("gaps", []), str), "must be a list of strings"),
     )
     for key, fine, why in checks:
@@ -84,6 +87,22 @@ def _shape(data: Any) -> tuple[str, str] | None:
 
 
 _ID = "must be an object with a string `id`"
+# A tuple, not a set: a list or an object read from the file cannot be hashed.
+_SEVERITIES = tuple(s.value for s in Severity)
+_SEVERITY = "must be null or one of " + ", ".join(_SEVERITIES)
+_FINDING = (
+    "must each have a `severity` (" + ", ".join(_SEVERITIES) + "), a string "
+    "`kind` and `message`, and `evidence`, a list of strings"
+)
+
+
+def _is_finding(finding: dict[str, Any]) -> bool:
+    return (
+        finding.get("severity") in _SEVERITIES
+        and isinstance(finding.get("kind"), str)
+        and isinstance(finding.get("message"), str)
+        and _list_of(finding.get("evidence"), str)
+    )
 
 
 def _list_of(value: Any, kind: type) -> bool:

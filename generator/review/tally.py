@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from generator.core.findings import FindingKind
 from generator.core.model import Event, Finding, Severity
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
-from generator.review.verdicts import Phase, event_findings
+from generator.review.verdicts import Observation, Phase, event_findings
 
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO)
 NO_ACTIVITY = "No activity in the window: was the grant needed?"
-
-Key = tuple[Severity, str, str]
 
 
 class Tally:
@@ -31,7 +30,7 @@ class Tally:
         self.in_window = 0
         self.after = 0
         self.first_at: datetime | None = None
-        self._evidence: dict[Key, list[tuple[datetime, str]]] = defaultdict(list)
+        self._evidence: dict[Observation, list[tuple[datetime, str]]] = defaultdict(list)
 
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on."""
@@ -53,26 +52,26 @@ class Tally:
     def findings(self) -> tuple[Finding, ...]:
         """The deviations the events showed, most severe first, each with its evidence."""
         findings = [
-            Finding(s, k, m, tuple(dict.fromkeys(i for _, i in sorted(seen))))
-            for (s, k, m), seen in self._evidence.items()
+            kind.finding(message, tuple(dict.fromkeys(i for _, i in sorted(seen))))
+            for (kind, message), seen in self._evidence.items()
         ]
         findings.extend(unchecked_roles(self.subject))
         if not self.in_window:
-            findings.append(Finding(Severity.INFO, "no-activity", NO_ACTIVITY))
+            findings.append(FindingKind.NO_ACTIVITY.finding(NO_ACTIVITY))
         return tuple(sorted(findings, key=_finding_order))
 
 
-def event_evidence(subject: ReviewSubject, event: Event, grace: timedelta) -> list[Key]:
+def event_evidence(subject: ReviewSubject, event: Event, grace: timedelta) -> list[Observation]:
     """Every finding one event is evidence of, for this grant."""
-    found: list[Key] = []
+    found: list[Observation] = []
     phase = phase_of(event.timestamp, subject.request.window.expires, grace)
     for item in event_findings(subject, event, phase):
         found.append(_unless_explained(subject, event, grace, item))
     for other in _also_covered_by(subject, event):
-        found.append((Severity.INFO, "overlap", f"also in the window of {other}"))
+        found.append((FindingKind.OVERLAP, f"also in the window of {other}"))
     if event.chain:
         chain = " -> ".join((event.principal, *event.chain))
-        found.append((Severity.INFO, "delegation", f"acted through {chain}"))
+        found.append((FindingKind.DELEGATION, f"acted through {chain}"))
     return found
 
 
@@ -82,16 +81,18 @@ def phase_of(at: datetime, expires: datetime, grace: timedelta) -> Phase:
     return Phase.GRACE if at < expires + grace else Phase.AFTER
 
 
-def _unless_explained(subject: ReviewSubject, event: Event, grace: timedelta, found: Key) -> Key:
+def _unless_explained(
+    subject: ReviewSubject, event: Event, grace: timedelta, found: Observation
+) -> Observation:
     """Use this grant does not explain (out of scope, or after its end) but another grant of
     the person in force then does, is INFO, named so; IAM changes and copies stay as they are."""
-    _, kind, message = found
-    if kind not in ("unexplained", "binding-not-expired"):
+    kind, message = found
+    if kind not in (FindingKind.UNEXPLAINED, FindingKind.BINDING_NOT_EXPIRED):
         return found
     other = _explained_by_other(subject, event, grace)
     if not other:
         return found
-    return Severity.INFO, "explained-by-other-grant", f"{message}; explained by {other}"
+    return FindingKind.EXPLAINED_BY_OTHER_GRANT, f"{message}; explained by {other}"
 
 
 def _also_covered_by(subject: ReviewSubject, event: Event) -> list[str]:
@@ -106,8 +107,8 @@ def _explained_by_other(subject: ReviewSubject, event: Event, grace: timedelta) 
             continue
         phase = phase_of(event.timestamp, other.request.window.expires, grace)
         if not any(
-            severity in (Severity.CRITICAL, Severity.HIGH)
-            for severity, _, _ in event_findings(other, event, phase)
+            kind.severity in (Severity.CRITICAL, Severity.HIGH)
+            for kind, _ in event_findings(other, event, phase)
         ):
             return other.request.id
     return ""
@@ -120,11 +121,9 @@ def _finding_order(finding: Finding) -> tuple[int, str, str]:
 def unchecked_roles(subject: ReviewSubject) -> list[Finding]:
     missing = sorted({g.role for g in subject.request.grants} - set(subject.permissions_by_role))
     return [
-        Finding(
-            Severity.INFO,
-            "unchecked-role",
+        FindingKind.UNCHECKED_ROLE.finding(
             f"{role} is not in the roles lock: its permissions were not checked"
-            " (run `lapse roles sync`)",
+            " (run `lapse roles sync`)"
         )
         for role in missing
     ]

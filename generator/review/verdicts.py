@@ -19,7 +19,8 @@ import re
 from collections.abc import Iterator
 from enum import Enum
 
-from generator.core.model import Event, Grant, Severity
+from generator.core.findings import FindingKind
+from generator.core.model import Event, Grant
 from generator.review.copies import UNKNOWN, is_snapshot
 from generator.review.scope import covers
 from generator.review.subjects import ReviewSubject
@@ -41,7 +42,8 @@ _PERMISSION_SHAPE = re.compile(r"^[a-z][a-z0-9]*\.[a-zA-Z]+\.[a-zA-Z]+$")
 # REST verbs whose permission has another verb.
 _VERB_PERMISSION = {"insert": "create", "patch": "update"}
 
-Finding = tuple[Severity, str, str]
+# What one event shows: the kind of finding and its message.
+Observation = tuple[FindingKind, str]
 
 
 class Phase(Enum):
@@ -50,12 +52,12 @@ class Phase(Enum):
     AFTER = "after"
 
 
-def event_findings(subject: ReviewSubject, event: Event, phase: Phase) -> Iterator[Finding]:
+def event_findings(subject: ReviewSubject, event: Event, phase: Phase) -> Iterator[Observation]:
     if is_persistence(event):
-        yield Severity.CRITICAL, "persistence", _persistence_message(event)
+        yield FindingKind.PERSISTENCE, _persistence_message(event)
         return
     for permission, resource in _denied_checks(event):
-        yield Severity.MEDIUM, "denied", f"{_what(event, permission)} on {resource or '?'} denied"
+        yield FindingKind.DENIED, f"{_what(event, permission)} on {resource or '?'} denied"
     if event.status_code == PERMISSION_DENIED:
         return
     if succeeded(event):
@@ -63,16 +65,14 @@ def event_findings(subject: ReviewSubject, event: Event, phase: Phase) -> Iterat
     for permission, resource, reason in _used(subject, event):
         if phase is Phase.AFTER and not reason:
             yield (
-                Severity.CRITICAL,
-                "binding-not-expired",
+                FindingKind.BINDING_NOT_EXPIRED,
                 f"{_what(event, permission)} on {resource} succeeded after the grant expired"
                 " (and its grace period): the binding did not expire",
             )
         elif reason:
             when = " after the grant expired" if phase is Phase.AFTER else ""
             yield (
-                Severity.HIGH,
-                "unexplained",
+                FindingKind.UNEXPLAINED,
                 f"{_what(event, permission)} on {resource or '?'}{when} is not explained by this"
                 f" grant: {reason}",
             )
@@ -104,12 +104,11 @@ def permission_of_method(event: Event) -> str:
     return f"{service}.{collection}.{_VERB_PERMISSION.get(verb, verb)}"
 
 
-def _copies(subject: ReviewSubject, event: Event) -> Iterator[Finding]:
+def _copies(subject: ReviewSubject, event: Event) -> Iterator[Observation]:
     what = event.method or "a copy"
     if is_snapshot(event.method):
         yield (
-            Severity.HIGH,
-            "exfiltration",
+            FindingKind.EXFILTRATION,
             f"{what} on {event.resource_name or '?'} copies data into a snapshot or image that"
             " outlives the window and can be moved out of the environment",
         )
@@ -119,8 +118,7 @@ def _copies(subject: ReviewSubject, event: Event) -> Iterator[Finding]:
         return
     if destination == UNKNOWN:
         yield (
-            Severity.HIGH,
-            "exfiltration",
+            FindingKind.EXFILTRATION,
             f"{what} on {event.resource_name or '?'} copied data to a destination the entry"
             " does not show: possibly out of the environment",
         )
@@ -128,8 +126,7 @@ def _copies(subject: ReviewSubject, event: Event) -> Iterator[Finding]:
     name = _storage_name(destination)
     if not _covering(subject, name, event.log_name):
         yield (
-            Severity.HIGH,
-            "exfiltration",
+            FindingKind.EXFILTRATION,
             f"{what} copied data from {event.resource_name or '?'} to {destination}, outside"
             " the granted resources: a copy out of the environment, whatever the role allows",
         )
