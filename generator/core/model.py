@@ -14,9 +14,9 @@ from generator.core import resource_kinds
 
 Level = Literal["error", "warning", "info"]
 
-# The resource kinds lapse grants, in the order the schema lists them (resource_kinds.keys()
+# The resource kinds lapse grants, in the order the schema lists them (resource_kinds.names()
 # also holds any registered since).
-RESOURCE_KINDS: tuple[str, ...] = resource_kinds.keys()
+RESOURCE_KINDS: tuple[str, ...] = resource_kinds.names()
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -129,7 +129,7 @@ def kinds() -> tuple[ResourceKind, ...]:
     return tuple(_REGISTRY.values())
 
 
-def keys() -> tuple[str, ...]:
+def names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 

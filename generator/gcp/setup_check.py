@@ -204,9 +204,9 @@ class GcpCheck:
         member = f"serviceAccount:{email}"
         for target in self.policy.targets.values():
             for kind in resource_kinds.kinds():
-                if kind.setup.granter_command is None:
-                    continue
-                for name in target.resources.get(kind.key, ()):
+                for name in (
+                    target.resources.get(kind.key, ()) if kind.setup.granter_command else ()
+                ):
                     home = resource_kinds.home_project(kind.key, name, target.bucket_projects)
                     item = self._granted(kind, name, home, role, member)
                     if item is not None:
@@ -228,13 +228,16 @@ class GcpCheck:
         chain = self._chain("project", project) if project else []
         policies = [own, *(self._policy(node) for node in chain)]
         subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind.title} {name}"
-        if any(member in members_by_role(policy).get(role, set()) for policy in policies):
+        command = kind.setup.granter_command
+        if command is None or any(
+            member in members_by_role(policy).get(role, set()) for policy in policies
+        ):
             return ok("Google Cloud", subject)
         return missing(
             "Google Cloud",
             subject,
             "the apply identity cannot set this resource's IAM policy",
-            kind.setup.granter_command(name, project, member, role),
+            command(name, project, member, role),
         )
 
     def _organization(self) -> str | None:
