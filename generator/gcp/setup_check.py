@@ -204,11 +204,10 @@ class GcpCheck:
         member = f"serviceAccount:{email}"
         for target in self.policy.targets.values():
             for kind in resource_kinds.kinds():
-                for name in (
-                    target.resources.get(kind.key, ()) if kind.setup.granter_command else ()
-                ):
+                command = kind.setup.granter_command
+                for name in target.resources.get(kind.key, ()) if command else ():
                     home = resource_kinds.home_project(kind.key, name, target.bucket_projects)
-                    item = self._granted(kind, name, home, role, member)
+                    item = self._granted(kind, name, home, (role, member), command)
                     if item is not None:
                         yield item
             for kind in resource_kinds.kinds():
@@ -217,8 +216,14 @@ class GcpCheck:
                         yield self._role("apply", email, role, kind.key, name.split("/")[-1])
 
     def _granted(
-        self, kind: ResourceKind, name: str, project: str | None, role: str, member: str
+        self,
+        kind: ResourceKind,
+        name: str,
+        project: str | None,
+        granter: tuple[str, str],
+        command: Callable[[str, str | None, str, str], str],
     ) -> CheckItem | None:
+        role, member = granter
         try:
             own = self.api.policies.get_policy(kind.key, name)
         except ServiceError as exc:
@@ -228,10 +233,7 @@ class GcpCheck:
         chain = self._chain("project", project) if project else []
         policies = [own, *(self._policy(node) for node in chain)]
         subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind.title} {name}"
-        command = kind.setup.granter_command
-        if command is None or any(
-            member in members_by_role(policy).get(role, set()) for policy in policies
-        ):
+        if any(member in members_by_role(policy).get(role, set()) for policy in policies):
             return ok("Google Cloud", subject)
         return missing(
             "Google Cloud",
