@@ -205,7 +205,9 @@ class GcpCheck:
         for target in self.policy.targets.values():
             for kind in resource_kinds.kinds():
                 command = kind.setup.granter_command
-                for name in target.resources.get(kind.key, ()) if command else ():
+                if command is None:
+                    continue  # a node: the role is checked there (`roles`, below)
+                for name in target.resources.get(kind.key, ()):
                     home = resource_kinds.home_project(kind.key, name, target.bucket_projects)
                     item = self._granted(kind, name, home, (role, member), command)
                     if item is not None:
