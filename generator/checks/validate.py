@@ -30,7 +30,7 @@ from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
-from generator.terraform.configuration import LAPSE_RESOURCE_TYPES
+from generator.terraform.configuration import lapse_resource_types
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ def _within(path: str, failed: set[str]) -> bool:
 
 def _tree(repo: Repo, policy: Policy | None) -> list[Problem]:
     extra = policy.terraform_resource_types if policy else ()
-    return tree_problems(repo, LAPSE_RESOURCE_TYPES | frozenset(extra))
+    return tree_problems(repo, lapse_resource_types() | frozenset(extra))
 
 
 def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from generator.checks.loading import Document
+from generator.core import resource_kinds
 from generator.core.model import (
-    RESOURCE_KINDS,
     Emergency,
     Grant,
     Limits,
@@ -81,7 +81,7 @@ def _stem(name: str) -> str:
 
 
 def _grant(document: Document, index: int, raw: dict[str, str]) -> Grant:
-    kind = next(key for key in RESOURCE_KINDS if key in raw)
+    kind = next(key for key in resource_kinds.names() if key in raw)
     line, col = document.at("grants", index)
     return Grant(role=raw["role"], kind=kind, resource=raw[kind], line=line, col=col)
 
@@ -131,7 +131,13 @@ def _target(
     if problems:
         return None, problems
     resources = raw["resources"]
-    buckets: dict[str, Any] = dict(resources.get("bucket", {}))
+    # A kind whose names do not say their project (a bucket) is placed by the policy.
+    buckets: dict[str, Any] = {
+        name: entry
+        for kind in resource_kinds.kinds()
+        if kind.placed_by_policy
+        for name, entry in resources.get(kind.key, {}).items()
+    }
     target = Target(
         name=name,
         approvers=tuple(raw["approvers"]),
@@ -140,7 +146,7 @@ def _target(
         ticket_pattern=raw["ticket_pattern"],
         domains=tuple(raw["domains"]),
         roles=tuple(raw["roles"]),
-        resources={kind: tuple(resources.get(kind, ())) for kind in RESOURCE_KINDS},
+        resources={kind: tuple(resources.get(kind, ())) for kind in resource_kinds.names()},
         bucket_projects={name: _bucket_project(entry) for name, entry in buckets.items()},
         audit_services=tuple(raw["audit_services"]),
         persistence_exceptions=dict(raw.get("persistence_exceptions", {})),

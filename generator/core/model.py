@@ -10,18 +10,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from generator.core import resource_kinds
+
 Level = Literal["error", "warning", "info"]
 
-# The seven resource kinds a grant may name, in the order they appear in the schema.
-RESOURCE_KINDS: tuple[str, ...] = (
-    "project",
-    "folder",
-    "organization",
-    "bucket",
-    "secret",
-    "dataset",
-    "service_account",
-)
+# The resource kinds lapse grants, in the order the schema lists them (resource_kinds.names()
+# also holds any registered since).
+RESOURCE_KINDS: tuple[str, ...] = resource_kinds.names()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,25 +60,12 @@ class Grant:
     @property
     def canonical(self) -> str:
         """The resource name in one spelling: datasets as PROJECT.DATASET."""
-        if self.kind == "dataset" and self.resource.startswith("projects/"):
-            _, project, _, dataset = self.resource.split("/", 3)
-            return f"{project}.{dataset}"
-        return self.resource
+        return resource_kinds.canonical(self.kind, self.resource)
 
     @property
     def project(self) -> str | None:
         """The project that holds the resource, when the name says so."""
-        if self.kind == "project":
-            return self.resource
-        if self.kind in ("secret", "dataset") and self.resource.startswith("projects/"):
-            return self.resource.split("/")[1]
-        if self.kind == "dataset":
-            return self.resource.split(".", 1)[0]
-        if self.kind == "service_account":
-            domain = self.resource.rpartition("@")[2]
-            if domain.endswith(".iam.gserviceaccount.com"):
-                return domain.removesuffix(".iam.gserviceaccount.com")
-        return None
+        return resource_kinds.home_project(self.kind, self.resource)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.core import resource_kinds
 from generator.core.checklist import CheckItem, missing, ok, wrong
 from generator.core.model import Target
 
@@ -53,59 +54,15 @@ def coverage(
 
 def projects_of(target: Target) -> list[str]:
     """The projects a target's grants live in: named projects, and the homes of its resources."""
-    found = list(target.resources.get("project", ()))
-    found += list(target.bucket_projects.values())
-    for secret in target.resources.get("secret", ()):
-        found.append(secret.split("/")[1])
-    for dataset in target.resources.get("dataset", ()):
-        found.append(dataset_path(dataset).split("/")[1])
-    return list(dict.fromkeys(found))
-
-
-def dataset_path(dataset: str) -> str:
-    if dataset.startswith("projects/"):
-        return dataset
-    project, _, name = dataset.partition(".")
-    return f"projects/{project}/datasets/{name}"
+    found = [
+        resource_kinds.home_project(kind.key, name, target.bucket_projects)
+        for kind in resource_kinds.kinds()
+        if kind.setup.home_checked
+        for name in target.resources.get(kind.key, ())
+    ]
+    return list(dict.fromkeys(project for project in found if project))
 
 
 def grant_command(kind: str, name: str, member: str, role: str) -> str:
-    scope = {
-        "project": f"projects add-iam-policy-binding {name}",
-        "folder": f"resource-manager folders add-iam-policy-binding {name}",
-        "organization": f"organizations add-iam-policy-binding {name}",
-    }[kind]
-    return f"gcloud {scope} --condition=None --member {member} --role {role}"
-
-
-def home_project(kind: str, name: str, target: Target) -> str | None:
-    """The project a bucket, secret, dataset or service account lives in, when known."""
-    if kind == "bucket":
-        return target.bucket_projects.get(name)
-    if kind == "secret":
-        return name.split("/")[1]
-    if kind == "dataset":
-        return dataset_path(name).split("/")[1]
-    domain = name.rpartition("@")[2]
-    suffix = ".iam.gserviceaccount.com"
-    return domain.removesuffix(suffix) if domain.endswith(suffix) else None
-
-
-def granter_command(kind: str, name: str, project: str | None, member: str, role: str) -> str:
-    if kind == "bucket":
-        return (
-            f"gcloud storage buckets add-iam-policy-binding gs://{name} "
-            f"--member {member} --role {role}"
-        )
-    if kind == "secret":
-        secret = name.rsplit("/", 1)[-1]
-        return (
-            f"gcloud secrets add-iam-policy-binding {secret} --project {project} "
-            f"--condition=None --member {member} --role {role}"
-        )
-    if kind == "service_account":
-        return (
-            f"gcloud iam service-accounts add-iam-policy-binding {name} --condition=None "
-            f"--member {member} --role {role}"
-        )
-    return f"BigQuery → dataset {name} → Sharing → Permissions → Add principal {member} with {role}"
+    scope = resource_kinds.get(kind).setup.binding_command
+    return f"gcloud {scope} {name} --condition=None --member {member} --role {role}"

@@ -15,177 +15,48 @@ of its own in the documented API: its access list is read with `datasets.get` an
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
+from generator.core import resource_kinds
 from generator.core.errors import ConfigError
+from generator.core.resource_kinds import ResourceKind
+from generator.core.resource_names import (
+    POLICY_VERSION,
+    PolicyRequest,
+)
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 from generator.gcp.dataset_access import policy_of_dataset
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-POLICY_VERSION = 3
 TIMEOUT_SECONDS = (10.0, 60.0)  # (connect, read)
-
-CRM = "https://cloudresourcemanager.googleapis.com"
-STORAGE = "https://storage.googleapis.com/storage/v1"
-SM = "https://secretmanager.googleapis.com/v1"  # Secret Manager
-BIGQUERY = "https://bigquery.googleapis.com/bigquery/v2"
-IAM = "https://iam.googleapis.com/v1"
-
-# Resource Manager: the options travel in a POST body (GetIamPolicyRequest).
-_OPTIONS_BODY: dict[str, Any] = {"options": {"requestedPolicyVersion": POLICY_VERSION}}
-# Secret Manager, IAM service accounts: the same options as a query parameter, empty body.
-_OPTIONS_QUERY = {"options.requestedPolicyVersion": str(POLICY_VERSION)}
-# Cloud Storage's JSON API spells the parameter its own way, and BigQuery's datasets.get its own.
-_STORAGE_QUERY = {"optionsRequestedPolicyVersion": str(POLICY_VERSION)}
-_DATASET_QUERY = {"accessPolicyVersion": str(POLICY_VERSION)}
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyRequest:
-    """The one HTTP call that reads a resource's allow policy."""
-
-    method: str
-    url: str
-    params: dict[str, str] | None = None
-    body: dict[str, Any] | None = None
-
 
 # ---------------------------------------------------------------------------
 # Resource names: one canonical spelling per resource, so that a grant written as
-# `P.D` and one written as `projects/P/datasets/D` are checked against one policy.
+# `P.D` and one written as `projects/P/datasets/D` are checked against one policy. Each kind's
+# spelling and its request, as documented in the API's REST reference, are its
+# `resource_kinds` entry's.
+
+
+def _kind(kind: str, resource: str) -> ResourceKind:
+    try:
+        return resource_kinds.get(kind)
+    except KeyError:
+        raise ConfigError(f"unknown resource kind {kind!r} for {resource!r}") from None
 
 
 def canonical_resource(kind: str, resource: str) -> str:
     """The one spelling of `resource` that lapse uses as the policy's identity."""
-    normalize = _CANONICAL.get(kind)
-    if normalize is None:
-        raise ConfigError(f"unknown resource kind {kind!r} for {resource!r}")
-    text = resource.strip()
-    canonical = normalize(text)
+    canonical = _kind(kind, resource).policy.name(resource.strip())
     if not canonical:
         raise ConfigError(f"{kind} {resource!r} is not a resource name lapse can read")
     return canonical
 
 
-def _project(text: str) -> str:
-    name = text.removeprefix("projects/")
-    return name if name and "/" not in name else ""
-
-
-def _folder(text: str) -> str:
-    number = text.removeprefix("folders/")
-    return f"folders/{number}" if number.isdigit() else ""
-
-
-def _organization(text: str) -> str:
-    number = text.removeprefix("organizations/")
-    return number if number.isdigit() else ""
-
-
-def _bucket(text: str) -> str:
-    name = text.removeprefix("gs://").rstrip("/")
-    return name if name and "/" not in name else ""
-
-
-def _secret(text: str) -> str:
-    parts = text.split("/")
-    ok = len(parts) == 4 and parts[0] == "projects" and parts[2] == "secrets"
-    return text if ok and all(parts) else ""
-
-
-def _dataset(text: str) -> str:
-    parts = text.split("/")
-    if len(parts) == 4 and parts[0] == "projects" and parts[2] == "datasets" and all(parts):
-        return text
-    project, dot, dataset = text.partition(".")
-    if dot and project and dataset and "/" not in text and "." not in dataset:
-        return f"projects/{project}/datasets/{dataset}"
-    return ""
-
-
-def _service_account(text: str) -> str:
-    email = text.rpartition("/serviceAccounts/")[2] if text.startswith("projects/") else text
-    return email if "@" in email and "/" not in email else ""
-
-
-_CANONICAL: dict[str, Callable[[str], str]] = {
-    "project": _project,
-    "folder": _folder,
-    "organization": _organization,
-    "bucket": _bucket,
-    "secret": _secret,
-    "dataset": _dataset,
-    "service_account": _service_account,
-}
-
-
-# ---------------------------------------------------------------------------
-# One request shape per kind, each as documented in the API's REST reference.
-
-
 def policy_request(kind: str, resource: str) -> PolicyRequest:
     """The call that reads one resource's allow policy, asking for policy version 3."""
-    name = canonical_resource(kind, resource)
-    return _REQUESTS[kind](name)
-
-
-def _segments(path: str) -> str:
-    # Quote each path segment, keeping the separators the API's URL template expects.
-    return "/".join(quote(part, safe="@") for part in path.split("/"))
-
-
-def _project_request(name: str) -> PolicyRequest:
-    # v1 takes the project ID itself in the path (v3 would want projects/{number-or-id}).
-    return PolicyRequest(
-        "POST", f"{CRM}/v1/projects/{_segments(name)}:getIamPolicy", body=_OPTIONS_BODY
-    )
-
-
-def _folder_request(name: str) -> PolicyRequest:
-    return PolicyRequest("POST", f"{CRM}/v3/{_segments(name)}:getIamPolicy", body=_OPTIONS_BODY)
-
-
-def _organization_request(name: str) -> PolicyRequest:
-    return PolicyRequest(
-        "POST", f"{CRM}/v3/organizations/{_segments(name)}:getIamPolicy", body=_OPTIONS_BODY
-    )
-
-
-def _bucket_request(name: str) -> PolicyRequest:
-    return PolicyRequest("GET", f"{STORAGE}/b/{quote(name, safe='')}/iam", params=_STORAGE_QUERY)
-
-
-def _secret_request(name: str) -> PolicyRequest:
-    return PolicyRequest("GET", f"{SM}/{_segments(name)}:getIamPolicy", params=_OPTIONS_QUERY)
-
-
-def _dataset_request(name: str) -> PolicyRequest:
-    # datasets.get: the access list, conditions included, is part of the dataset resource.
-    return PolicyRequest("GET", f"{BIGQUERY}/{_segments(name)}", params=_DATASET_QUERY)
-
-
-def _service_account_request(name: str) -> PolicyRequest:
-    # `-` lets the API infer the project from the account's email.
-    return PolicyRequest(
-        "POST",
-        f"{IAM}/projects/-/serviceAccounts/{_segments(name)}:getIamPolicy",
-        params=_OPTIONS_QUERY,
-    )
-
-
-_REQUESTS: dict[str, Callable[[str], PolicyRequest]] = {
-    "project": _project_request,
-    "folder": _folder_request,
-    "organization": _organization_request,
-    "bucket": _bucket_request,
-    "secret": _secret_request,
-    "dataset": _dataset_request,
-    "service_account": _service_account_request,
-}
+    return _kind(kind, resource).policy.request(canonical_resource(kind, resource))
 
 
 # ---------------------------------------------------------------------------
@@ -224,7 +95,8 @@ class IamPolicyReader:
     def get_policy(self, kind: str, resource: str) -> dict[str, Any]:
         """The raw policy JSON (`version`, `etag`, `bindings`) of one resource."""
         request = policy_request(kind, resource)
-        read = self._send if kind != "dataset" else self._send_dataset
+        access_list = resource_kinds.get(kind).policy.access_list
+        read = self._send_dataset if access_list else self._send
         return call_with_retry(
             lambda: read(request),
             what=f"reading the IAM policy of {kind} {canonical_resource(kind, resource)}",

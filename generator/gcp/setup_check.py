@@ -11,29 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
+from generator.core import resource_kinds
 from generator.core.checklist import CheckItem, missing, ok, wrong
 from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
+from generator.core.resource_kinds import ResourceKind
+from generator.core.resource_names import CRM, IAM, account_url
 from generator.core.retry import call_with_retry
-from generator.gcp.effective_access import (
-    coverage,
-    dataset_path,
-    grant_command,
-    granter_command,
-    home_project,
-    members_by_role,
-    projects_of,
-)
+from generator.gcp.effective_access import coverage, grant_command, members_by_role, projects_of
 from generator.gcp.iam_policies import (
-    BIGQUERY,
-    CRM,
-    IAM,
-    SM,
-    STORAGE,
     TIMEOUT_SECONDS,
     HttpStatusError,
     IamPolicyReader,
@@ -55,13 +44,9 @@ VARIABLES = {
 PLAN_ROLES = ("roles/iam.securityReviewer", "roles/browser")
 REVIEW_ROLES = ("roles/logging.viewer", "roles/logging.privateLogViewer")
 # The custom role the README has the apply identity hold on buckets, secrets, datasets, service
-# accounts and the organization: set IAM policies there, nothing else.
+# accounts and the organization: set IAM policies there, nothing else (each kind's entry says
+# whether it takes this role or a predefined one).
 GRANTER_ROLE = "lapseIamGranter"
-GRANTER_KINDS = ("bucket", "secret", "dataset", "service_account")
-APPLY_ROLES = {
-    "project": "roles/resourcemanager.projectIamAdmin",
-    "folder": "roles/resourcemanager.folderIamAdmin",
-}
 
 
 class GoogleJson:
@@ -145,9 +130,7 @@ class GcpCheck:
                 "Google Cloud", subject, f"variable {VARIABLES[name]} is not set", "README, step 6"
             )
             return
-        found = self.api.get(
-            f"{IAM}/projects/-/serviceAccounts/{quote(email, safe='@')}", f"reading {email}"
-        )
+        found = self.api.get(account_url(email), f"reading {email}")
         if found is None:
             yield missing(
                 "Google Cloud", subject, f"{email} does not exist", "README, setup step 6"
@@ -191,8 +174,9 @@ class GcpCheck:
             if emails["plan"]:
                 for role in PLAN_ROLES:
                     yield self._role("plan", emails["plan"], role, kind, name)
-            if emails["apply"] and kind in APPLY_ROLES:
-                yield self._role("apply", emails["apply"], APPLY_ROLES[kind], kind, name)
+            apply_role = resource_kinds.get(kind).setup.apply_role
+            if emails["apply"] and apply_role:
+                yield self._role("apply", emails["apply"], apply_role, kind, name)
             if emails["review"] and kind == "project":
                 for role in REVIEW_ROLES:
                     yield self._role("review", emails["review"], role, kind, name)
@@ -219,33 +203,45 @@ class GcpCheck:
         role = f"{organization}/roles/{GRANTER_ROLE}"
         member = f"serviceAccount:{email}"
         for target in self.policy.targets.values():
-            for kind in GRANTER_KINDS:
-                for name in target.resources.get(kind, ()):
-                    item = self._granted(kind, name, home_project(kind, name, target), role, member)
+            for kind in resource_kinds.kinds():
+                command = kind.setup.granter_command
+                if command is None:
+                    continue  # a node: the role is checked there (`roles`, below)
+                for name in target.resources.get(kind.key, ()):
+                    home = resource_kinds.home_project(kind.key, name, target.bucket_projects)
+                    item = self._granted(kind, name, home, (role, member), command)
                     if item is not None:
                         yield item
-            for name in target.resources.get("organization", ()):
-                yield self._role("apply", email, role, "organization", name.split("/")[-1])
+            for kind in resource_kinds.kinds():
+                if kind.node and not kind.setup.apply_role:
+                    for name in target.resources.get(kind.key, ()):
+                        yield self._role("apply", email, role, kind.key, name.split("/")[-1])
 
     def _granted(
-        self, kind: str, name: str, project: str | None, role: str, member: str
+        self,
+        kind: ResourceKind,
+        name: str,
+        project: str | None,
+        granter: tuple[str, str],
+        command: Callable[[str, str | None, str, str], str],
     ) -> CheckItem | None:
+        role, member = granter
         try:
-            own = self.api.policies.get_policy(kind, name)
+            own = self.api.policies.get_policy(kind.key, name)
         except ServiceError as exc:
             if isinstance(exc.__cause__, HttpStatusError) and exc.__cause__.status == 404:
                 return None  # it does not exist: `resources` says so
             raise
         chain = self._chain("project", project) if project else []
         policies = [own, *(self._policy(node) for node in chain)]
-        subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind.replace('_', ' ')} {name}"
+        subject = f"lapse-apply has {role.rsplit('/', 1)[-1]} on {kind.title} {name}"
         if any(member in members_by_role(policy).get(role, set()) for policy in policies):
             return ok("Google Cloud", subject)
         return missing(
             "Google Cloud",
             subject,
             "the apply identity cannot set this resource's IAM policy",
-            granter_command(kind, name, project, member, role),
+            command(name, project, member, role),
         )
 
     def _organization(self) -> str | None:
@@ -273,57 +269,41 @@ class GcpCheck:
     # --- the allowed resources exist ----------------------------------------------------------
 
     def resources(self, target: Target) -> Iterator[CheckItem]:
-        for bucket in target.resources.get("bucket", ()):
-            yield self._bucket(bucket)
-        for dataset in target.resources.get("dataset", ()):
-            yield self._exists("dataset", dataset, f"{BIGQUERY}/{dataset_path(dataset)}")
-        for secret in target.resources.get("secret", ()):
-            yield self._exists("secret", secret, f"{SM}/{secret}")
-        for account in target.resources.get("service_account", ()):
-            url = f"{IAM}/projects/-/serviceAccounts/{quote(account, safe='@')}"
-            yield self._exists("service account", account, url)
-        for project in projects_of(target):
-            yield self._exists("project", project, f"{CRM}/v3/projects/{quote(project)}")
-        for folder in target.resources.get("folder", ()):
-            yield self._exists("folder", folder, f"{CRM}/v3/{folder}")
+        """Each allowed resource the name of which says it; then the projects and folders."""
+        ordered = sorted(resource_kinds.kinds(), key=lambda kind: bool(kind.node))
+        for kind in ordered:
+            names = (
+                projects_of(target) if kind.key == "project" else target.resources.get(kind.key, ())
+            )
+            for name in names if kind.setup.exists else ():
+                yield self._exists(kind, name)
 
-    def _bucket(self, bucket: str) -> CheckItem:
-        found = self.api.get(f"{STORAGE}/b/{quote(bucket, safe='')}", f"reading bucket {bucket}")
-        subject = f"bucket {bucket}"
+    def _exists(self, kind: ResourceKind, name: str) -> CheckItem:
+        assert kind.setup.exists is not None
+        found = self.api.get(kind.setup.exists(name), f"reading {kind.title} {name}")
+        if kind.setup.judge is not None:
+            return kind.setup.judge(name, found)
         if found is None:
-            return missing("resources", subject, "does not exist", "fix policy/policy.yaml")
-        uniform = (found.get("iamConfiguration") or {}).get("uniformBucketLevelAccess") or {}
-        if uniform.get("enabled"):
-            return ok("resources", subject, "uniform bucket-level access on")
-        return wrong(
-            "resources",
-            subject,
-            "uniform bucket-level access is off: IAM conditions on the bucket do not work",
-            f"gcloud storage buckets update gs://{bucket} --uniform-bucket-level-access",
-        )
-
-    def _exists(self, kind: str, name: str, url: str) -> CheckItem:
-        if self.api.get(url, f"reading {kind} {name}") is None:
             return missing(
                 "resources",
-                f"{kind} {name}",
+                f"{kind.title} {name}",
                 "does not exist",
                 "create it, or remove it from policy/policy.yaml",
             )
-        return ok("resources", f"{kind} {name}")
+        return ok("resources", f"{kind.title} {name}")
 
     # --- the resource hierarchy ----------------------------------------------------------
 
     def _scope(self, target: Target | None = None) -> list[tuple[str, str]]:
+        """(kind, id) of every project, folder and organization in scope."""
         targets = [target] if target else list(self.policy.targets.values())
         found: dict[tuple[str, str], None] = {}
         for each in targets:
             for project in projects_of(each):
                 found[("project", project)] = None
-            for folder in each.resources.get("folder", ()):
-                found[("folder", folder.removeprefix("folders/"))] = None
-            for org in each.resources.get("organization", ()):
-                found[("organization", org.removeprefix("organizations/"))] = None
+            for kind in resource_kinds.kinds():
+                for name in each.resources.get(kind.key, ()) if kind.reaches_down else ():
+                    found[(kind.key, name.removeprefix(f"{kind.node}/"))] = None
         return list(found)
 
     def _chain(self, kind: str, name: str) -> list[str]:
@@ -331,7 +311,7 @@ class GcpCheck:
 
         A resource that does not exist has its own `missing` item (see `resources`).
         """
-        node: str | None = f"{kind}s/{name}" if kind != "project" else f"projects/{name}"
+        node: str | None = f"{resource_kinds.get(kind).node}/{name}"
         chain: list[str] = []
         while node is not None and node not in chain:
             if node not in self._parents and not node.startswith("organizations/"):
@@ -345,11 +325,7 @@ class GcpCheck:
 
     def _policy(self, node: str) -> dict[str, Any]:
         if node not in self._policies:
-            kind, _, name = node.partition("/")
-            if kind == "projects":
-                self._policies[node] = self.api.policies.get_policy("project", name)
-            elif kind == "folders":
-                self._policies[node] = self.api.policies.get_policy("folder", node)
-            else:
-                self._policies[node] = self.api.policies.get_policy("organization", name)
+            collection = node.partition("/")[0]
+            kind = next((k.key for k in resource_kinds.kinds() if k.node == collection), "")
+            self._policies[node] = self.api.policies.get_policy(kind or "organization", node)
         return self._policies[node]

@@ -272,7 +272,7 @@ class _Repo:
             "labels",
             label.name,
             "lapse finds its own issues and pull requests by this label",
-            f'gh label create {label.name} --repo {self.full} --color {label.color} '
+            f"gh label create {label.name} --repo {self.full} --color {label.color} "
             f'--description "{label.description}"',
         )
 

@@ -31,9 +31,7 @@ LABELS = (
         "b60205",
         "A deviation from approved access: handle as a security incident",
     ),
-    Label(
-        "lapse-alert", "b60205", "A lapse workflow failed: production access may be out of date"
-    ),
+    Label("lapse-alert", "b60205", "A lapse workflow failed: production access may be out of date"),
 )
 
 

@@ -124,9 +124,7 @@ def _environment(job: dict[str, Any]) -> str:
 
 def _merge_app_permissions(permissions: dict[str, str], job: dict[str, Any]) -> None:
     for step in job.get("steps") or []:
-        if not isinstance(step, dict) or not str(step.get("uses", "")).startswith(
-            APP_TOKEN_ACTION
-        ):
+        if not isinstance(step, dict) or not str(step.get("uses", "")).startswith(APP_TOKEN_ACTION):
             continue
         for key, level in (step.get("with") or {}).items():
             if not str(key).startswith("permission-") or str(level) not in _LEVELS:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from generator.core.model import RESOURCE_KINDS
+from generator.core import resource_kinds
 from generator.core.repo import Repo
 from generator.core.times import format_utc
 
@@ -42,8 +42,9 @@ def parse_grant(text: str) -> NewGrant:
     kind = kind.strip().replace("-", "_")
     if not equals or not colon or not role.strip() or not name.strip():
         raise ValueError(f"{text!r} is not a grant; write {GRANT_FORM}")
-    if kind not in RESOURCE_KINDS:
-        raise ValueError(f"{kind!r} is not a resource kind; kinds: {', '.join(RESOURCE_KINDS)}")
+    if kind not in resource_kinds.names():
+        kinds = ", ".join(resource_kinds.names())
+        raise ValueError(f"{kind!r} is not a resource kind; kinds: {kinds}")
     return NewGrant(role.strip(), kind, name.strip())
 
 

@@ -4,27 +4,31 @@ Names are compared after three rewrites: a full resource name loses its service 
 (`//cloudresourcemanager.googleapis.com/projects/p` -> `projects/p`); a name relative to a project
 (Cloud SQL logs `instances/db`) is read in the project whose log holds the entry; and a project
 number is replaced by the project ID when `project_numbers` knows it (Secret Manager and Resource
-Manager log numbers). Then a grant covers a name when:
+Manager log numbers). Then a grant covers a name as its kind's `audit.reach` says
+(`core/resource_kinds.py`):
 
-- project P: the name is `projects/P` or below it, or a bucket (`projects/_/buckets/B...`) that
-  `project_of` places in P;
-- folder F: the name is `folders/F` or below it, or lies in a project (by the rule above) that
-  `folder_of` places in F. Names do not show ancestry, so without `folder_of` a folder grant
-  explains folder-level actions only;
-- organization O: any name. Every source reads only the logs of resources in the target's scope,
-  all of which belong to the organization, and names do not show ancestry;
-- bucket B: `projects/<any>/buckets/B` or below it (bucket names are global);
-- secret `projects/P/secrets/S`: that name or below it (its versions);
-- dataset `P.D` or `projects/P/datasets/D`: `projects/P/datasets/D` or below it (its tables);
-- service account E: any name with the segments `serviceAccounts/E` (email, case-insensitive).
+- `project` (a project P): the name is `projects/P` or below it, or a bucket
+  (`projects/_/buckets/B...`) that `project_of` places in P;
+- `folder` (a folder F): the name is `folders/F` or below it, or lies in a project (by the rule
+  above) that `folder_of` places in F. Names do not show ancestry, so without `folder_of` a
+  folder grant explains folder-level actions only;
+- `everything` (an organization): any name. Every source reads only the logs of resources in
+  the target's scope, all of which belong to the organization, and names do not show ancestry;
+- `bucket` (a bucket B): `projects/<any>/buckets/B` or below it (bucket names are global);
+- `account` (a service account E): any name with the segments `serviceAccounts/E` (email,
+  case-insensitive);
+- `below` (a secret `projects/P/secrets/S`, a dataset `P.D` or `projects/P/datasets/D`, ...):
+  the kind's audit name or below it (a secret's versions, a dataset's tables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from generator.core import resource_kinds
 from generator.core.model import Grant
+from generator.core.resource_kinds import Reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +57,7 @@ def canonical(name: str, hierarchy: Hierarchy, log_name: str = "") -> str:
 
 def grant_name(grant: Grant) -> str:
     """The resource name a grant's resource has in audit logs."""
-    kind, resource = grant.kind, grant.resource
-    if kind == "project":
-        return f"projects/{resource}"
-    if kind == "folder":
-        return resource if resource.startswith("folders/") else f"folders/{resource}"
-    if kind == "organization":
-        return resource if resource.startswith("organizations/") else f"organizations/{resource}"
-    if kind == "bucket":
-        return f"projects/_/buckets/{resource}"
-    if kind == "dataset" and not resource.startswith("projects/"):
-        project, _, dataset = resource.partition(".")
-        return f"projects/{project}/datasets/{dataset}"
-    if kind == "service_account":
-        return f"projects/-/serviceAccounts/{resource}"
-    return resource
+    return resource_kinds.get(grant.kind).audit.name(grant.resource)
 
 
 def covers(grant: Grant, name: str, hierarchy: Hierarchy, log_name: str = "") -> bool:
@@ -75,20 +65,43 @@ def covers(grant: Grant, name: str, hierarchy: Hierarchy, log_name: str = "") ->
     if not name:
         return False
     name = canonical(name, hierarchy, log_name)
-    kind = grant.kind
-    if kind == "organization":
-        return True
-    if kind == "project":
-        return _owning_project(name, hierarchy) == grant.resource
-    if kind == "folder":
-        folder = grant_name(grant)
-        project = _owning_project(name, hierarchy)
-        return _under(name, folder) or hierarchy.folder_of.get(project) == folder
-    if kind == "bucket":
-        return _bucket(name) == grant.resource
-    if kind == "service_account":
-        return _service_account(name) == grant.resource.lower()
+    return _REACHES[resource_kinds.get(grant.kind).audit.reach](grant, name, hierarchy)
+
+
+def _everything(_grant: Grant, _name: str, _hierarchy: Hierarchy) -> bool:
+    return True
+
+
+def _in_project(grant: Grant, name: str, hierarchy: Hierarchy) -> bool:
+    return _owning_project(name, hierarchy) == grant.resource
+
+
+def _in_folder(grant: Grant, name: str, hierarchy: Hierarchy) -> bool:
+    folder = grant_name(grant)
+    project = _owning_project(name, hierarchy)
+    return _under(name, folder) or hierarchy.folder_of.get(project) == folder
+
+
+def _same_bucket(grant: Grant, name: str, _hierarchy: Hierarchy) -> bool:
+    return _bucket(name) == grant.resource
+
+
+def _same_account(grant: Grant, name: str, _hierarchy: Hierarchy) -> bool:
+    return _service_account(name) == grant.resource.lower()
+
+
+def _below(grant: Grant, name: str, hierarchy: Hierarchy) -> bool:
     return _under(name, canonical(grant_name(grant), hierarchy))
+
+
+_REACHES: dict[Reach, Callable[[Grant, str, Hierarchy], bool]] = {
+    "everything": _everything,
+    "project": _in_project,
+    "folder": _in_folder,
+    "bucket": _same_bucket,
+    "account": _same_account,
+    "below": _below,
+}
 
 
 def _under(name: str, parent: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from generator.checks.plain_reading import quick_expiry
 from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
+from generator.core import resource_kinds
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
@@ -212,11 +213,7 @@ def resource_names(policy: Policy, items: Sequence[tuple[Request, bool]]) -> lis
             scope = scope_of(grant, buckets)
             if scope is not None:
                 kind, name = scope
-                names.add(
-                    {"project": f"projects/{name}", "organization": f"organizations/{name}"}.get(
-                        kind, name
-                    )
-                )
+                names.add(resource_kinds.get(kind).audit.name(name))
     return sorted(names)
 
 

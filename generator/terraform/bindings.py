@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.core import resource_kinds
 from generator.core.model import Binding, Request
+from generator.core.resource_kinds import ResourceKind
 from generator.terraform.hcl import HclError, Resource, parse
-from generator.terraform.render import RESOURCE_TYPES, render_all
-
-KIND_OF_TYPE = {type_: kind for kind, type_ in RESOURCE_TYPES.items()}
+from generator.terraform.render import render_all
 
 
-def resource_of(resource: Resource, kind: str) -> str:
-    """The grant's resource name, in the spelling requests use."""
-    read = resource.string
-    if kind == "organization":
-        return read("org_id")
-    if kind == "secret":
-        return f"projects/{read('project')}/secrets/{read('secret_id')}"
-    if kind == "dataset":
-        return f"{read('project')}.{read('dataset_id')}"
-    if kind == "service_account":
-        return read("service_account_id").rpartition("/")[2]
-    return read(kind)
+def kind_of(resource: Resource) -> ResourceKind | None:
+    """The grant kind a resource block is, None for any other block."""
+    return resource_kinds.by_terraform_type(resource.type)
 
 
 def binding_of(resource: Resource, source: str) -> Binding:
-    kind = KIND_OF_TYPE[resource.type]
+    kind = kind_of(resource)
+    if kind is None:
+        raise HclError(f"{resource.address}: {resource.type} grants no kind lapse knows")
     conditions = resource.blocks("condition")
     if len(conditions) != 1:
         raise HclError(f"{resource.address}: a grant must carry exactly one condition block")
@@ -34,8 +27,8 @@ def binding_of(resource: Resource, source: str) -> Binding:
     return Binding(
         address=resource.address,
         source=source,
-        kind=kind,
-        resource=resource_of(resource, kind),
+        kind=kind.key,
+        resource=kind.read_back(resource.string),
         role=resource.string("role"),
         member=resource.string("member"),
         title=resource.string("title", condition),
@@ -53,7 +46,7 @@ def read_bindings(grants_dir: Path) -> list[Binding]:
         except (OSError, UnicodeDecodeError) as exc:
             raise HclError(f"{path.name}: cannot read: {exc}") from None
         for resource in parse(text, source=path.name):
-            if resource.type in KIND_OF_TYPE:
+            if kind_of(resource) is not None:
                 found.append(binding_of(resource, path.name))
             elif resource.type.endswith(("_iam_binding", "_iam_policy")):
                 raise HclError(
@@ -75,5 +68,5 @@ def bindings_of_requests(requests: list[Request]) -> list[Binding]:
         binding_of(resource, name)
         for name, text in render_all(requests).items()
         for resource in parse(text, source=name)
-        if resource.type in KIND_OF_TYPE
+        if kind_of(resource) is not None
     ]

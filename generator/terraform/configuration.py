@@ -16,19 +16,25 @@ from typing import Any
 
 import orjson
 
-from generator.core import cache
-from generator.terraform.render import RESOURCE_TYPES
+from generator.core import cache, resource_kinds
 
 # The resource types lapse itself writes or relies on: the grants, and the audit configs that
 # must cover them. policy/policy.yaml may add more (terraform_resource_types).
-LAPSE_RESOURCE_TYPES = frozenset(
-    {
-        *RESOURCE_TYPES.values(),
-        "google_project_iam_audit_config",
-        "google_folder_iam_audit_config",
-        "google_organization_iam_audit_config",
-    }
+AUDIT_CONFIG_TYPES = (
+    "google_project_iam_audit_config",
+    "google_folder_iam_audit_config",
+    "google_organization_iam_audit_config",
 )
+
+
+def lapse_resource_types() -> frozenset[str]:
+    """The registered kinds' grant types and the audit configs."""
+    return frozenset(
+        {*(kind.terraform_type for kind in resource_kinds.kinds()), *AUDIT_CONFIG_TYPES}
+    )
+
+
+LAPSE_RESOURCE_TYPES = lapse_resource_types()  # those of the kinds lapse is built with
 # What Terraform and CI leave in the folder, which Terraform never reads as configuration.
 LOCAL_STATE = (".terraform",)
 LOCAL_FILES = frozenset({"tfplan"})

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator.core import resource_kinds
 from generator.core.errors import ConfigError
 from generator.core.model import Request
-from generator.terraform.render import RESOURCE_TYPES, Block, blocks
+from generator.terraform.render import Block, blocks
 
 GRANTS_MODULE = "module.grants"
-BINDING_TYPES = frozenset(RESOURCE_TYPES.values())
 GOOGLE_PROVIDERS = frozenset(
     {"registry.terraform.io/hashicorp/google", "registry.terraform.io/hashicorp/google-beta"}
 )
@@ -52,7 +52,7 @@ class Change:
         """Whether this is a binding where `lapse render` puts them, as it names them."""
         return (
             self.mode == "managed"
-            and self.type in BINDING_TYPES
+            and resource_kinds.by_terraform_type(self.type) is not None
             and self.module == GRANTS_MODULE
             and not self.indexed
             and self.address == f"{GRANTS_MODULE}.{self.type}.{self.name}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from generator.core import resource_kinds
 from generator.core.model import Grant, Request
 from generator.core.times import format_utc
 from generator.terraform.hcl import HclError, Resource, parse
@@ -24,20 +25,6 @@ if TYPE_CHECKING:
 
 TITLE_PREFIX = "lapse/"
 DESCRIPTION_LIMIT = 256
-
-# grant kind -> the Terraform resource that adds one conditional member, non-authoritatively.
-# google_bigquery_dataset_iam_member accepts a condition since provider 7.9.0 and matches its
-# entry on role + member + the whole condition, so two windows for one person never collide
-# (google_bigquery_dataset_access matches on role + member only; never mix the two).
-RESOURCE_TYPES = {
-    "project": "google_project_iam_member",
-    "folder": "google_folder_iam_member",
-    "organization": "google_organization_iam_member",
-    "bucket": "google_storage_bucket_iam_member",
-    "secret": "google_secret_manager_secret_iam_member",
-    "dataset": "google_bigquery_dataset_iam_member",
-    "service_account": "google_service_account_iam_member",
-}
 
 
 class RenderError(Exception):
@@ -61,25 +48,7 @@ class Block:
 
 
 def scoping_arguments(grant: Grant) -> tuple[tuple[str, str], ...]:
-    kind, name = grant.kind, grant.resource
-    if kind == "project":
-        return (("project", name),)
-    if kind == "folder":
-        return (("folder", name),)
-    if kind == "organization":
-        return (("org_id", name),)
-    if kind == "bucket":
-        return (("bucket", name),)
-    if kind == "secret":
-        _, project, _, secret = name.split("/", 3)
-        return (("project", project), ("secret_id", secret))
-    if kind == "dataset":
-        project, dataset = grant.canonical.split(".", 1)
-        return (("project", project), ("dataset_id", dataset))
-    if kind == "service_account":
-        project = grant.project or "-"
-        return (("service_account_id", f"projects/{project}/serviceAccounts/{name}"),)
-    raise ValueError(f"unknown grant kind {kind!r}")
+    return resource_kinds.get(grant.kind).arguments(grant.resource)
 
 
 def arguments(grant: Grant, requester: str) -> tuple[tuple[str, str], ...]:
@@ -128,7 +97,7 @@ def description(request: Request) -> str:
 def blocks(request: Request) -> list[Block]:
     found = [
         Block(
-            type=RESOURCE_TYPES[grant.kind],
+            type=resource_kinds.get(grant.kind).terraform_type,
             name=resource_name(request.id, grant),
             arguments=arguments(grant, request.requester),
             title=f"{TITLE_PREFIX}{request.id}/{grant_key(grant)}",

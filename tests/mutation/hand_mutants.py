@@ -104,8 +104,8 @@ PLAN_MUTANTS = (
     HandMutant(
         "a project reached through a bucket is in no target",
         "generator/checks/rules/hierarchy.py",
-        'set(target.resources.get("project", ())) | set(target.bucket_projects.values())',
-        'set(target.resources.get("project", ()))',
+        "resource_kinds.home_project(kind.key, name, target.bucket_projects)",
+        "resource_kinds.home_project(kind.key, name, {})",
         (TREE_TESTS + "test_a_project_reached_through_a_bucket_of_another_target_is_reported",),
     ),
     HandMutant(

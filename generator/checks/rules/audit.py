@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.checks.rules import RequestContext, describe, rule
+from generator.core import resource_kinds
 from generator.core.model import Grant, Policy, Problem, Target
 from generator.terraform.audit_coverage import REQUIRED_LOG_TYPES, AuditConfig, AuditCoverage
 
@@ -33,10 +34,12 @@ _TYPES = ", ".join(sorted(REQUIRED_LOG_TYPES))
 
 def scope_of(grant: Grant, bucket_projects: dict[str, str]) -> tuple[str, str] | None:
     """The project, folder or organization whose audit configuration covers the grant."""
-    if grant.kind in ("folder", "organization"):
+    project = resource_kinds.home_project(grant.kind, grant.resource, bucket_projects)
+    if project:
+        return "project", project
+    if resource_kinds.get(grant.kind).reaches_down:  # a folder or the organization: its own
         return grant.kind, grant.resource
-    project = bucket_projects.get(grant.resource) if grant.kind == "bucket" else grant.project
-    return ("project", project) if project else None
+    return None
 
 
 @rule(

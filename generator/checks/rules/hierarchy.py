@@ -11,17 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.checks.rules import PolicyContext, rule
-from generator.core.model import Grant, Problem, Target
+from generator.core import resource_kinds
+from generator.core.model import Problem, Target
 
 
 def hierarchy_nodes(target: Target) -> list[tuple[str, int, str]]:
     """(kind, index, node) of each folder or organization the target may grant."""
-    folders = [("folder", i, name) for i, name in enumerate(target.resources.get("folder", ()))]
-    organizations = [
-        ("organization", i, f"organizations/{name}")
-        for i, name in enumerate(target.resources.get("organization", ()))
+    return [
+        (kind.key, i, kind.audit.name(name))
+        for kind in resource_kinds.kinds()
+        if kind.reaches_down
+        for i, name in enumerate(target.resources.get(kind.key, ()))
     ]
-    return folders + organizations
 
 
 @rule(
@@ -81,13 +82,12 @@ def hierarchy_named(ctx: PolicyContext) -> Iterator[Problem]:
 
 
 def _projects(target: Target) -> set[str]:
-    found = set(target.resources.get("project", ())) | set(target.bucket_projects.values())
-    for kind in ("secret", "dataset", "service_account"):
-        for resource in target.resources.get(kind, ()):
-            project = Grant("", kind, resource).project
-            if project:
-                found.add(project)
-    return found
+    return {
+        project
+        for kind in resource_kinds.kinds()
+        for name in target.resources.get(kind.key, ())
+        if (project := resource_kinds.home_project(kind.key, name, target.bucket_projects))
+    }
 
 
 @rule(
