@@ -107,7 +107,7 @@ class BranchRules:
             (found.dismiss_stale, "stale approvals dismissed on push", ""),
             (found.last_push, "the last pusher cannot approve their own push", ""),
             *self._check_items(found, checks),
-            (found.strict or not checks, "required checks pass on an up-to-date branch", ""),
+            (found.strict or not checks, "checks pass on an up-to-date branch (strict)", ""),
         ]
         fix = self._ruleset_fix(checks)
         for satisfied, subject, said in wanted:
