@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
@@ -31,7 +31,7 @@ IDENTITIES = {
     "review": "lapse-review@acme-lapse-admin.iam.gserviceaccount.com",
 }
 APP_SLUG = "acme-lapse"
-TEAMS = ("security", "pci-access-approvers", "platform-leads")
+TEAMS = ("security", "pci-access-approvers", "platform-leads", "payments-oncall")
 ENVIRONMENTS = ("production", "lapse-automation")
 LABELS = (
     "lapse-expire",
@@ -59,6 +59,11 @@ GRANTER = f"organizations/{ORG_ID}/roles/lapseIamGranter"
 STAGING_ACCOUNT = "batch-runner@stg-payments.iam.gserviceaccount.com"
 
 Answer = tuple[int, Any]
+# The README's mapping, as an operator would type it (spacing differs from lapse's constant).
+CONTEXT_MAPPING = (
+    "has(assertion.environment) ? 'environment:' + assertion.environment : "
+    "assertion.event_name == 'pull_request' ? 'pull_request' : 'ref:' + assertion.ref"
+)
 
 
 def pull_request_rule(**changes: Any) -> dict[str, Any]:
@@ -119,7 +124,7 @@ def google_error(status: int, reason: str) -> Answer:
 
 
 class World:
-    """Answers keyed by (method, host + path); the query string is not part of the key."""
+    """Answers keyed by (method, host + path); of the query only `page` past 1 (`?page=2`)."""
 
     def __init__(self) -> None:
         self.answers: dict[tuple[str, str], Answer | Callable[[], Answer]] = {}
@@ -151,6 +156,9 @@ class World:
     def _answer(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         url = urlsplit(str(request.url))
         where = f"{url.hostname}{url.path}"
+        page = parse_qs(url.query).get("page", ["1"])[0]
+        if page != "1":  # later pages of a listing are answered only where a test sets them
+            where = f"{where}?page={page}"
         key = (str(request.method), where)
         self.calls.append(key)
         answer = self.answers.get(key)
@@ -194,7 +202,14 @@ class World:
         self.get(f"{REPO}/rulesets/42", ruleset(42, "lapse-main", "Repository"))
         self.get(f"api.github.com/orgs/{OWNER}/rulesets/73", ruleset(73, "checks", "Organization"))
         self.get(f"{REPO}/codeowners/errors", {"errors": []})
-        self.get(f"{REPO}/actions/oidc/customization/sub", {"use_default": True})
+        self.get(
+            f"{REPO}/actions/oidc/customization/sub",
+            {
+                "use_default": True,
+                "use_immutable_subject": False,
+                "sub_claim_prefix": f"repo:{OWNER}/{NAME}",
+            },
+        )
         for slug in TEAMS:
             self.get(
                 f"api.github.com/orgs/{OWNER}/teams/{slug}",
@@ -303,8 +318,8 @@ class World:
                 "disabled": False,
                 "attributeMapping": {
                     "google.subject": "assertion.sub",
-                    "attribute.subject": "assertion.sub",
                     "attribute.repository_id": "assertion.repository_id",
+                    "attribute.context": CONTEXT_MAPPING,
                 },
                 "attributeCondition": "assertion.repository_id=='731642993'",
                 "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"},
@@ -318,8 +333,7 @@ class World:
         for name, email in IDENTITIES.items():
             self.get(f"{IAM}/projects/-/serviceAccounts/{email}", service_account(email))
             members = [
-                f"principalSet://iam.googleapis.com/{POOL}/attribute.subject/"
-                f"repo:{OWNER}/{NAME}:{subject}"
+                f"principalSet://iam.googleapis.com/{POOL}/attribute.context/{subject}"
                 for subject in subjects[name]
             ]
             self.policy(

@@ -17,15 +17,15 @@ from generator.core.repo import Repo
 from generator.github.workflow_needs import read_needs
 
 CREDENTIALS_HINT = (
-    "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of a "
-    "repository admin who can read the organization's teams and App installations (for example "
+    "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of an "
+    "organization owner (App installations and organization rulesets need one) (for example "
     "GITHUB_TOKEN=$(gh auth token)) and GITHUB_REPOSITORY=OWNER/NAME"
 )
 
 READER_HINT = (
     "lapse doctor reads rulesets, branch protection, environments, variables, secret names and "
-    "the organization's App installations: run it with a repository admin's token who is an "
-    "organization owner or can read these (GITHUB_TOKEN=$(gh auth token))"
+    "the organization's App installations: run it with an organization owner's token "
+    "(GITHUB_TOKEN=$(gh auth token)); what such a token still cannot read is shown as cannot tell"
 )
 
 
@@ -65,7 +65,8 @@ def doctor(app_slug: str | None, root: Path) -> None:
     except ConfigError as exc:
         click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
     else:
-        cloud = GcpCheck(GoogleJson(session), policy, repository, github.variables).items()
+        subject = (github.subject_prefix, github.subject_note)
+        cloud = GcpCheck(GoogleJson(session), policy, repository, github.variables, subject).items()
         click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
         items += cloud
     click.echo("\n" + summary(items))
@@ -73,10 +74,12 @@ def doctor(app_slug: str | None, root: Path) -> None:
 
 
 def owners(policy: Policy) -> list[str]:
-    """Every code owner CODEOWNERS names: the security owners and each target's approvers."""
+    """Every code owner CODEOWNERS names: the security owners, each target's approvers and its
+    emergency approvers."""
     handles = [*policy.security_owners]
     for target in policy.targets.values():
         handles += target.approvers
+        handles += target.emergency.approvers if target.emergency else ()
     return list(dict.fromkeys(handles))
 
 

@@ -15,6 +15,7 @@ class State(StrEnum):
     OK = "ok"
     MISSING = "missing"
     WRONG = "wrong"
+    UNKNOWN = "cannot tell"  # not readable with this token, or not wholly: never taken as ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,10 @@ def missing(area: str, subject: str, detail: str, fix: str) -> CheckItem:
 
 def wrong(area: str, subject: str, detail: str, fix: str) -> CheckItem:
     return CheckItem(area, subject, State.WRONG, detail, fix)
+
+
+def cannot_tell(area: str, subject: str, detail: str, fix: str) -> CheckItem:
+    return CheckItem(area, subject, State.UNKNOWN, detail, fix)
 
 
 def anything_wrong(items: Iterable[CheckItem]) -> bool:

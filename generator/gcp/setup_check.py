@@ -28,11 +28,18 @@ from generator.gcp.iam_policies import (
     IamPolicyReader,
     is_transient,
 )
+from generator.gcp.workload_trust import (
+    ATTRIBUTE_MAPPING,
+    IDENTITY_SECTION,
+    WIF_SECTION,
+    maps_context,
+    trust_items,
+)
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 # The identities the README creates, the subjects each trusts and the roles it holds.
 SUBJECTS = {
-    "plan": ("pull_request", "environment:lapse-automation"),
+    "plan": ("pull_request", "environment:lapse-automation"),  # GitHub's `context` of each job
     "apply": ("environment:production",),
     "review": ("environment:lapse-automation",),
 }
@@ -82,6 +89,7 @@ class GcpCheck:
     policy: Policy
     repository: str
     variables: dict[str, str]
+    subject: tuple[str | None, str] = (None, "GitHub's subject settings were not read")
     _parents: dict[str, str | None] = field(default_factory=dict)
     _policies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -101,7 +109,7 @@ class GcpCheck:
     def provider(self) -> Iterator[CheckItem]:
         name = self.variables.get("WIF_PROVIDER", "")
         subject = "Workload Identity provider"
-        fix = "README, setup step 5 (gcloud iam workload-identity-pools providers create-oidc)"
+        fix = f"{WIF_SECTION} (gcloud iam workload-identity-pools providers create-oidc)"
         if not name:
             yield missing("Google Cloud", subject, "variable WIF_PROVIDER is not set", fix)
             return
@@ -120,6 +128,14 @@ class GcpCheck:
                 f"gcloud iam workload-identity-pools providers update-oidc {name} "
                 "--attribute-condition \"assertion.repository_id=='REPO_ID'\"",
             )
+        elif not maps_context(found):
+            yield wrong(
+                "Google Cloud",
+                subject,
+                "attribute.context is not mapped as lapse's identities expect",
+                f"gcloud iam workload-identity-pools providers update-oidc {name} "
+                f'--attribute-mapping "{ATTRIBUTE_MAPPING}"  ({WIF_SECTION})',
+            )
         else:
             yield ok("Google Cloud", subject, name)
 
@@ -127,13 +143,13 @@ class GcpCheck:
         subject = f"identity lapse-{name}"
         if not email:
             yield missing(
-                "Google Cloud", subject, f"variable {VARIABLES[name]} is not set", "README, step 6"
+                "Google Cloud", subject, f"variable {VARIABLES[name]} is not set", IDENTITY_SECTION
             )
             return
         found = self.api.get(account_url(email), f"reading {email}")
         if found is None:
             yield missing(
-                "Google Cloud", subject, f"{email} does not exist", "README, setup step 6"
+                "Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION
             )
             return
         if found.get("disabled"):
@@ -148,22 +164,8 @@ class GcpCheck:
     def _trust(self, name: str, email: str) -> Iterator[CheckItem]:
         pool = self.variables.get("WIF_PROVIDER", "").partition("/providers/")[0]
         members = members_by_role(self.api.policies.get_policy("service_account", email))
-        for subject in SUBJECTS[name]:
-            principal = (
-                f"principalSet://iam.googleapis.com/{pool}/attribute.subject/"
-                f"repo:{self.repository}:{subject}"
-            )
-            what = f"lapse-{name} trusts {subject}"
-            if principal in members.get("roles/iam.workloadIdentityUser", set()):
-                yield ok("Google Cloud", what)
-            else:
-                yield missing(
-                    "Google Cloud",
-                    what,
-                    f"{email} has no roles/iam.workloadIdentityUser for {principal}",
-                    f"gcloud iam service-accounts add-iam-policy-binding {email} "
-                    f"--role roles/iam.workloadIdentityUser --member '{principal}'",
-                )
+        trusted = members.get("roles/iam.workloadIdentityUser", set())
+        yield from trust_items(name, email, pool, SUBJECTS[name], trusted, self.subject)
 
     # --- roles, judged on the effective policy -----------------------------------------------
 

@@ -1,18 +1,18 @@
 """A thin adapter over PyGithub: the few GitHub operations lapse needs, each idempotent.
 
-PyGithub's own retry and throttling are off; every call goes through `call_with_retry` so one
-policy decides what is transient, and tests inject a no-op `sleep`. Each retried unit is a whole
-read-then-write step (find the issue, else create it), so retrying a write that timed out after
-it succeeded finds the result instead of writing it twice.
-
-Objects are created lazily, so no request leaves this module except inside a retried unit, and
-every unit returns plain values rather than PyGithub objects that would fetch on attribute access.
+PyGithub's retry and throttling are off: `call_with_retry` decides what is transient, and
+`rate_limits.RateLimitWaits` waits out rate limits as GitHub documents them (tests inject
+`sleep` and `clock`). Each retried unit is a whole read-then-write step (find the issue, else
+create it), so retrying a write that timed out after it succeeded finds the result instead.
+Objects are created lazily, so no request leaves this module except inside a retried unit;
+every unit returns plain values, not PyGithub objects that would fetch on attribute access.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from github import Auth, Github
@@ -28,6 +28,7 @@ from github.PullRequest import PullRequest
 
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.retry import call_with_retry
+from generator.github.rate_limits import RateLimitWaits
 from generator.github.records import (
     DEFAULT_BASE_URL,
     FILE_MODE,
@@ -59,16 +60,17 @@ class GitHubClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
         login: str | None = None,
     ) -> None:
         owner, _, name = repo_full_name.partition("/")
-        # The login lapse acts as: only issues it opened count as already filed.
-        self._login = login
+        self._login = login  # only issues lapse's own login opened count as already filed
         if not owner or not name or "/" in name:
             raise ConfigError(f"GitHub repository must be OWNER/NAME, got {repo_full_name!r}")
         self._full_name = repo_full_name
         self._owner = owner
-        self._sleep = sleep
+        self._waits = RateLimitWaits(sleep=sleep, clock=clock)  # one budget for the whole run
+        self._retry: dict[str, Any] = {"is_transient": is_transient, "sleep": sleep}
         self._teams: dict[tuple[str, str], frozenset[str]] = {}
         self._issues: dict[str, dict[str, int]] = {}  # see _own_issues
         self._github = Github(
@@ -228,10 +230,9 @@ class GitHubClient:
     ) -> int:
         """The number of the one issue for `key`, opened unless one exists (open or closed).
 
-        Only an issue lapse's own identity opened counts: anyone can open an issue carrying
-        the marker and the label, and must not silence an incident that way. The first label
-        narrows the search (keep it stable, e.g. `lapse`); `assignees` are set on opening.
-        """
+        Only an issue lapse's own identity opened counts: anyone can open one with the marker
+        and label, and must not silence an incident that way. The first label narrows the
+        search (keep it stable); `assignees` are set on opening."""
         self._own_login()
         return self._call(
             f"ensuring one issue for {key} in {self._full_name}",
@@ -268,11 +269,10 @@ class GitHubClient:
     def _call(self, what: str, call: Callable[[], T]) -> T:
         try:
             return call_with_retry(
-                call, what=f"GitHub {what}", is_transient=is_transient, sleep=self._sleep
+                partial(self._waits.run, call), what=f"GitHub {what}", **self._retry
             )
         except ServiceError as error:
-            hint = HINTS.get(status_of(error.__cause__) or 0)
-            if hint is None:
+            if (hint := HINTS.get(status_of(error.__cause__) or 0)) is None:
                 raise
             raise ServiceError(f"{error}; {hint}") from error.__cause__
 

@@ -110,19 +110,8 @@ def is_transient(error: BaseException) -> bool:
         return True
     if not isinstance(error, GithubException):
         return False
-    return error.status in RETRYABLE_STATUS or (error.status == 403 and rate_limited(error))
-
-
-def rate_limited(error: GithubException) -> bool:
-    # GitHub answers both primary and secondary rate limits with 403 (sometimes 429); only the
-    # headers or the message tell them apart from a real permission error.
-    headers = {key.lower(): str(value) for key, value in (error.headers or {}).items()}
-    message = error.data.get("message", "") if isinstance(error.data, dict) else ""
-    return (
-        headers.get("x-ratelimit-remaining") == "0"
-        or "retry-after" in headers
-        or "rate limit" in str(message).lower()
-    )
+    # Rate limits (403 or 429 with GitHub's signs) never get here: rate_limits waits them out.
+    return error.status in RETRYABLE_STATUS
 
 
 def status_of(error: BaseException | None) -> int | None:

@@ -6,31 +6,22 @@ checklist item whose fix is a command, a settings page or a JSON body the person
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
-from generator.core.checklist import CheckItem, missing, ok, wrong
+from generator.core.checklist import CheckItem, cannot_tell, missing, ok, wrong
 from generator.core.errors import ServiceError
-from generator.github.setup_expectations import (
-    LABELS,
-    Label,
-    merge_methods,
-    required_checks,
-    review_rules,
-    ruleset_body,
-)
+from generator.github.branch_rules import BranchRules
+from generator.github.oidc_subject import oidc_subject
+from generator.github.setup_expectations import LABELS, Label, merge_methods
+from generator.github.setup_reading import SECTIONS, JsonReader, SetupReader, Unreadable
 from generator.github.workflow_needs import WorkflowNeeds
 
 REPOSITORY_JSON = "application/vnd.github.v3.repository+json"
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 LEVELS = {"read": 1, "write": 2}
-
-
-class JsonReader(Protocol):
-    def read_json(self, path: str, *, accept: str | None = None) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +30,8 @@ class GitHubCheck:
 
     items: tuple[CheckItem, ...]
     variables: dict[str, str]
+    subject_prefix: str | None = None  # the `sub` before `:context`; None when unknown
+    subject_note: str = ""  # why the prefix is unknown
 
 
 def check_github(
@@ -55,26 +48,27 @@ def check_github(
         raise ServiceError(
             f"GitHub GET /repos/{repository} failed: not found, or not visible to this token"
         )
-    facts = _Repo(reader, owner, name, str(repo.get("default_branch") or "main"), repo)
-    variables = facts.variables(needs)
+    branch = str(repo.get("default_branch") or "main")
+    facts = _Repo(SetupReader(reader), owner, name, branch, repo)
+    variables, unread = facts.variables(needs)
     items = [
-        *facts.branch_rules(needs.required_checks),
+        *BranchRules(facts.read, owner, repository, branch).items(needs.required_checks),
         merge_methods(repository, repo),
         *facts.codeowners_errors(),
         *(item for handle in owners for item in facts.owner_access(handle)),
         *(item for env in needs.environments for item in facts.environment(env)),
         *(facts.label(label) for label in LABELS),
-        *facts.variable_items(needs, variables),
+        *facts.variable_items(needs, variables, unread),
         *facts.secret_items(needs),
         *facts.app(app_slug, needs.app_permissions),
-        facts.oidc_subject(),
     ]
-    return GitHubCheck(tuple(items), variables)
+    subject = oidc_subject(facts.read, repository, repo)
+    return GitHubCheck((*items, subject.item), variables, subject.prefix, subject.note)
 
 
 @dataclass(frozen=True, slots=True)
 class _Repo:
-    reader: JsonReader
+    read: SetupReader
     owner: str
     name: str
     default_branch: str
@@ -92,65 +86,18 @@ class _Repo:
     def in_organization(self) -> bool:
         return str((self.data.get("owner") or {}).get("type", "")) == "Organization"
 
-    # --- branch rules ------------------------------------------------------------------
-
-    def branch_rules(self, checks: Sequence[str]) -> Iterator[CheckItem]:
-        branch = quote(self.default_branch, safe="")
-        rules = self.reader.read_json(f"{self.path}/rules/branches/{branch}") or []
-        protection = self.reader.read_json(f"{self.path}/branches/{branch}/protection") or {}
-        review = review_rules(rules, protection)
-        present = required_checks(rules, protection)
-        area = f"branch rules ({self.default_branch})"
-        wanted = [
-            (review["pull_request"], "pull requests required"),
-            (review["code_owner"], "code-owner review required"),
-            (review["dismiss_stale"], "stale approvals dismissed on push"),
-            *((check in present, f"required check `{check}`") for check in checks),
-        ]
-        wanted.append((not self._bypassed(rules, protection), "nobody bypasses them"))
-        # One ruleset fixes them all: its body is shown once, at the first item it fixes.
-        fix = self._ruleset_fix(checks)
-        for satisfied, subject in wanted:
-            if satisfied:
-                yield ok(area, subject)
-                continue
-            state = missing if subject.startswith("required check") else wrong
-            detail = (
-                "a ruleset has bypass actors, or branch protection exempts admins"
-                if subject == "nobody bypasses them"
-                else "not required by a ruleset or branch protection"
-            )
-            yield state(area, subject, detail, fix)
-            fix = "the ruleset shown above (one ruleset sets every branch rule)"
-
-    def _bypassed(self, rules: list[Any], protection: dict[str, Any]) -> bool:
-        """Whether someone may merge around the rules: bypass actors, or admins exempted."""
-        if protection and not (protection.get("enforce_admins") or {}).get("enabled"):
-            return True
-        sources = {
-            (str(rule.get("ruleset_source_type")), rule.get("ruleset_id"))
-            for rule in rules
-            if isinstance(rule, dict) and rule.get("ruleset_id") is not None
-        }
-        for source, ruleset_id in sorted(sources, key=str):
-            where = f"/orgs/{self.owner}" if source == "Organization" else self.path
-            ruleset = self.reader.read_json(f"{where}/rulesets/{ruleset_id}") or {}
-            if ruleset.get("bypass_actors"):
-                return True
-        return False
-
-    def _ruleset_fix(self, checks: Sequence[str]) -> str:
-        body = json.dumps(ruleset_body(checks), indent=2)
-        return (
-            f"gh api -X POST repos/{self.full}/rulesets --input - <<'EOF'\n{body}\nEOF\n"
-            f"(or edit the existing ruleset: https://github.com/{self.full}/settings/rules)"
-        )
+    def unknown(self, area: str, subject: str, unread: Unreadable) -> CheckItem:
+        fix = f"run lapse doctor as {SECTIONS['doctor']} says"
+        return cannot_tell(area, subject, unread.reason, fix)
 
     # --- CODEOWNERS ----------------------------------------------------------------------
 
     def codeowners_errors(self) -> Iterator[CheckItem]:
         ref = quote(self.default_branch, safe="")
-        found = self.reader.read_json(f"{self.path}/codeowners/errors?ref={ref}")
+        found = self.read.get(f"{self.path}/codeowners/errors?ref={ref}")
+        if isinstance(found, Unreadable):
+            yield self.unknown("CODEOWNERS", ".github/CODEOWNERS", found)
+            return
         if found is None:
             yield missing(
                 "CODEOWNERS",
@@ -184,7 +131,10 @@ class _Repo:
 
     def _team_access(self, org: str, slug: str) -> Iterator[CheckItem]:
         subject = f"@{org}/{slug}"
-        team = self.reader.read_json(f"/orgs/{org}/teams/{slug}")
+        team = self.read.get(f"/orgs/{org}/teams/{slug}")
+        if isinstance(team, Unreadable):
+            yield self.unknown("code owners", subject, team)
+            return
         if team is None:
             yield missing(
                 "code owners",
@@ -200,22 +150,27 @@ class _Repo:
                 "the team is secret: GitHub ignores secret teams in CODEOWNERS",
                 f"gh api -X PATCH orgs/{org}/teams/{slug} -f privacy=closed",
             )
-        access = self.reader.read_json(
+        access = self.read.get(
             f"/orgs/{org}/teams/{slug}/repos/{self.full}", accept=REPOSITORY_JSON
         )
-        allowed = access is not None and bool((access.get("permissions") or {}).get("push"))
-        if not allowed:
+        allowed = isinstance(access, dict) and bool((access.get("permissions") or {}).get("push"))
+        if isinstance(access, Unreadable):
+            yield self.unknown("code owners", subject, access)
+        elif not allowed:
             yield wrong(
                 "code owners",
                 subject,
                 "needs write access to the repository, or GitHub ignores its CODEOWNERS lines",
-                f"gh api -X PUT orgs/{org}/teams/{slug}/repos/{self.full} -f permission=push",
+                f"gh api -X PUT orgs/{org}/teams/{slug}/repos/{self.full} -f permission=push"
+                f"  ({SECTIONS['owners']})",
             )
         elif team.get("privacy") != "secret":
             yield ok("code owners", subject, "visible, with write access")
 
     def _user_access(self, login: str) -> CheckItem:
-        found = self.reader.read_json(f"{self.path}/collaborators/{login}/permission")
+        found = self.read.get(f"{self.path}/collaborators/{login}/permission")
+        if isinstance(found, Unreadable):
+            return self.unknown("code owners", f"@{login}", found)
         permission = str((found or {}).get("permission", "none"))
         if permission in WRITE_ROLES:
             return ok("code owners", f"@{login}", f"{permission} access")
@@ -230,8 +185,11 @@ class _Repo:
 
     def environment(self, env: str) -> Iterator[CheckItem]:
         subject = f"`{env}` deploys from {self.default_branch} only"
-        found = self.reader.read_json(f"{self.path}/environments/{env}")
+        found = self.read.get(f"{self.path}/environments/{env}")
         fix = self._environment_fix(env)
+        if isinstance(found, Unreadable):
+            yield self.unknown("environments", subject, found)
+            return
         if found is None:
             yield missing("environments", subject, "the environment does not exist", fix)
             return
@@ -242,10 +200,14 @@ class _Repo:
         if policy.get("protected_branches") or not policy.get("custom_branch_policies"):
             yield wrong("environments", subject, "any protected branch may deploy to it", fix)
             return
-        listed = self.reader.read_json(f"{self.path}/environments/{env}/deployment-branch-policies")
+        listed = self.read.listing(
+            f"{self.path}/environments/{env}/deployment-branch-policies", "branch_policies"
+        )
+        if isinstance(listed, Unreadable):
+            yield self.unknown("environments", subject, listed)
+            return
         names = sorted(
-            (str(item.get("name")), str(item.get("type", "branch")))
-            for item in (listed or {}).get("branch_policies") or []
+            (str(item.get("name")), str(item.get("type", "branch"))) for item in listed or []
         )
         if names == [(self.default_branch, "branch")]:
             yield ok("environments", subject)
@@ -260,13 +222,16 @@ class _Repo:
             '"custom_branch_policies": true}}\nEOF\n'
             f"gh api -X POST repos/{self.full}/environments/{env}/deployment-branch-policies "
             f"-f name={self.default_branch} -f type=branch   (and delete any other policy: "
-            f"https://github.com/{self.full}/settings/environments)"
+            f"https://github.com/{self.full}/settings/environments; {SECTIONS['environments']})"
         )
 
     # --- labels, variables, secrets ------------------------------------------------------
 
     def label(self, label: Label) -> CheckItem:
-        if self.reader.read_json(f"{self.path}/labels/{quote(label.name, safe='')}") is not None:
+        found = self.read.get(f"{self.path}/labels/{quote(label.name, safe='')}")
+        if isinstance(found, Unreadable):
+            return self.unknown("labels", label.name, found)
+        if found is not None:
             return ok("labels", label.name)
         return missing(
             "labels",
@@ -276,75 +241,70 @@ class _Repo:
             f'--description "{label.description}"',
         )
 
-    def variables(self, needs: WorkflowNeeds) -> dict[str, str]:
-        """Variables the workflows can read: organization, then repository, then environment."""
+    def variables(self, needs: WorkflowNeeds) -> tuple[dict[str, str], Unreadable | None]:
+        """Variables the workflows can read: organization, then repository, then environment;
+        and why some listing could not be read wholly, if one could not."""
         found: dict[str, str] = {}
-        paths = [f"{self.path}/actions/variables?per_page=30"]
+        paths = [f"{self.path}/actions/variables"]
         if self.in_organization:
-            paths.insert(0, f"{self.path}/actions/organization-variables?per_page=30")
-        paths += [
-            f"{self.path}/environments/{env}/variables?per_page=30" for env in needs.environments
-        ]
+            paths.insert(0, f"{self.path}/actions/organization-variables")
+        paths += [f"{self.path}/environments/{env}/variables" for env in needs.environments]
+        unread = None
         for path in paths:
-            for item in (self.reader.read_json(path) or {}).get("variables") or []:
+            listed = self.read.listing(path, "variables")
+            if isinstance(listed, Unreadable):
+                unread = unread or listed
+                continue
+            for item in listed or []:
                 found[str(item.get("name"))] = str(item.get("value", ""))
-        return found
+        return found, unread
 
-    def variable_items(self, needs: WorkflowNeeds, found: dict[str, str]) -> Iterator[CheckItem]:
+    def variable_items(
+        self, needs: WorkflowNeeds, found: dict[str, str], unread: Unreadable | None
+    ) -> Iterator[CheckItem]:
         for name in needs.variables:
             yield (
                 ok("variables", name, found[name])
                 if found.get(name)
+                else self.unknown("variables", name, unread)
+                if unread is not None
                 else missing(
                     "variables",
                     name,
                     "the workflows read it; it is not set",
-                    f"gh variable set {name} --repo {self.full} --body VALUE  (README, setup)",
+                    f"gh variable set {name} --repo {self.full} --body VALUE  ({_section(name)})",
                 )
             )
 
     def secret_items(self, needs: WorkflowNeeds) -> Iterator[CheckItem]:
-        shared = self._secret_names(f"{self.path}/actions/secrets?per_page=100")
+        shared = self._secret_names(f"{self.path}/actions/secrets")
         if self.in_organization:
-            shared |= self._secret_names(f"{self.path}/actions/organization-secrets?per_page=100")
+            shared = _union(shared, self._secret_names(f"{self.path}/actions/organization-secrets"))
         for env, names in needs.secrets.items():
-            available = shared | (
-                self._secret_names(f"{self.path}/environments/{env}/secrets?per_page=100")
-                if env
-                else set()
-            )
+            own = self._secret_names(f"{self.path}/environments/{env}/secrets") if env else set()
+            available = _union(shared, own)
             where = f"environment {env}" if env else "repository"
             for name in names:
-                yield (
-                    ok("secrets", f"{name} ({where})")
-                    if name in available
-                    else missing(
+                subject = f"{name} ({where})"
+                if isinstance(available, set) and name in available:
+                    yield ok("secrets", subject)
+                elif isinstance(available, Unreadable):
+                    yield self.unknown("secrets", subject, available)
+                else:
+                    yield missing(
                         "secrets",
-                        f"{name} ({where})",
+                        subject,
                         "the workflows read it; it is not set",
                         f"gh secret set {name} --repo {self.full}"
                         + (f" --env {env}" if env else "")
-                        + " < FILE",
+                        + f" < FILE  ({SECTIONS['app']})",
                     )
-                )
 
-    def _secret_names(self, path: str) -> set[str]:
-        listed = (self.reader.read_json(path) or {}).get("secrets") or []
-        return {str(secret.get("name")) for secret in listed}
-
-    def oidc_subject(self) -> CheckItem:
-        """The cloud identities trust GitHub's default subject, `repo:O/R:environment:E`."""
-        found = self.reader.read_json(f"{self.path}/actions/oidc/customization/sub") or {}
-        subject = "OIDC token subject is GitHub's default"
-        if found.get("use_default", True):
-            return ok("Actions", subject)
-        return wrong(
-            "Actions",
-            subject,
-            f"customized to {', '.join(found.get('include_claim_keys') or [])}: the identities "
-            "trust repo:OWNER/REPO:pull_request and repo:OWNER/REPO:environment:NAME",
-            f"gh api -X PUT repos/{self.full}/actions/oidc/customization/sub -F use_default=true",
-        )
+    def _secret_names(self, path: str) -> set[str] | Unreadable:
+        listed = self.read.listing(path, "secrets")
+        if isinstance(listed, Unreadable):
+            return listed
+        return {str(secret.get("name")) for secret in listed or []}
 
     # --- the GitHub App ------------------------------------------------------------------
 
@@ -367,14 +327,24 @@ class _Repo:
                 "run again with --app-slug SLUG (https://github.com/apps/SLUG)",
             )
             return
-        listing = self.reader.read_json(f"/orgs/{self.owner}/installations?per_page=100") or {}
-        installs = [i for i in listing.get("installations") or [] if i.get("app_slug") == slug]
+        listing = self.read.listing(f"/orgs/{self.owner}/installations", "installations")
+        if isinstance(listing, Unreadable):
+            yield cannot_tell(
+                "GitHub App",
+                subject,
+                f"{listing.reason}; listing the organization's App installations needs an "
+                "organization owner's token",
+                f"run lapse doctor as an owner of {self.owner} ({SECTIONS['doctor']})",
+            )
+            return
+        installs = [i for i in listing or [] if i.get("app_slug") == slug]
         if not installs:
             yield missing(
                 "GitHub App",
                 subject,
                 f"{slug} is not installed on {self.owner}",
-                f"https://github.com/apps/{slug}/installations/new (this repository only)",
+                f"https://github.com/apps/{slug}/installations/new (this repository only; "
+                f"{SECTIONS['app']})",
             )
             return
         granted = installs[0].get("permissions") or {}
@@ -393,3 +363,18 @@ class _Repo:
             f"https://github.com/organizations/{self.owner}/settings/apps/{slug}/permissions, "
             "then accept the new permissions on the installation",
         )
+
+
+def _section(variable: str) -> str:
+    """The README section that sets `variable`."""
+    if variable.startswith("LAPSE_APP"):
+        return SECTIONS["app"]
+    if variable == "WIF_PROVIDER":
+        return SECTIONS["wif"]
+    return SECTIONS["identities"]
+
+
+def _union(first: set[str] | Unreadable, second: set[str] | Unreadable) -> set[str] | Unreadable:
+    if isinstance(first, Unreadable):
+        return first
+    return second if isinstance(second, Unreadable) else first | second

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.core.checklist import CheckItem, ok, wrong
+from generator.core.checklist import CheckItem, cannot_tell, ok, wrong
 
 GITHUB_ACTIONS_APP_ID = 15368  # pins a required check to GitHub Actions
 
@@ -70,45 +70,21 @@ def ruleset_body(checks: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def review_rules(rules: list[Any], protection: dict[str, Any]) -> dict[str, bool]:
-    found = {"pull_request": False, "code_owner": False, "dismiss_stale": False}
-    for rule in rules:
-        if isinstance(rule, dict) and rule.get("type") == "pull_request":
-            parameters = rule.get("parameters") or {}
-            found["pull_request"] = True
-            found["code_owner"] |= bool(parameters.get("require_code_owner_review"))
-            found["dismiss_stale"] |= bool(parameters.get("dismiss_stale_reviews_on_push"))
-    reviews = protection.get("required_pull_request_reviews")
-    if isinstance(reviews, dict):
-        found["pull_request"] = True
-        found["code_owner"] |= bool(reviews.get("require_code_owner_reviews"))
-        found["dismiss_stale"] |= bool(reviews.get("dismiss_stale_reviews"))
-    return found
-
-
-def required_checks(rules: list[Any], protection: dict[str, Any]) -> set[str]:
-    found: set[str] = set()
-    for rule in rules:
-        if isinstance(rule, dict) and rule.get("type") == "required_status_checks":
-            for check in (rule.get("parameters") or {}).get("required_status_checks") or []:
-                found.add(str(check.get("context")))
-    status = protection.get("required_status_checks")
-    if isinstance(status, dict):
-        found.update(str(c) for c in status.get("contexts") or [])
-        found.update(str(c.get("context")) for c in status.get("checks") or [])
-    return found
-
-
 def merge_methods(repository: str, settings: dict[str, Any]) -> CheckItem:
     """Merge commits and squash merges only: `verify-plan` finds a request's pull request by the
     commit that merged it, and a rebase merge writes commits no pull request merged."""
     subject = "pull requests merge as merge commits or squashes, never rebased"
-    if settings.get("allow_rebase_merge") is False:
-        return ok("merging", subject)
-    said = "allowed" if settings.get("allow_rebase_merge") else "not visible to this token"
-    return wrong(
-        "merging",
-        subject,
-        f"rebase merging is {said}",
-        f"gh api -X PATCH repos/{repository} -F allow_rebase_merge=false",
+    fix = (
+        f"gh api -X PATCH repos/{repository} -F allow_rebase_merge=false -F allow_merge_commit=true"
+        "  (README, Setting up a repository, 3. GitHub Actions settings)"
     )
+    known = [settings.get(key) for key in ("allow_rebase_merge", "allow_merge_commit")]
+    if any(value is None for value in known) or settings.get("allow_squash_merge") is None:
+        return cannot_tell(
+            "merging", subject, "the merge settings are not visible to this token", fix
+        )
+    if settings["allow_rebase_merge"]:
+        return wrong("merging", subject, "rebase merging is allowed", fix)
+    if not (settings["allow_merge_commit"] or settings["allow_squash_merge"]):
+        return wrong("merging", subject, "neither merge commits nor squash merges are allowed", fix)
+    return ok("merging", subject)
