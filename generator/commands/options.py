@@ -15,6 +15,7 @@ from generator.checks import problem_formats
 from generator.checks.validate import validate_policy
 from generator.commands import output
 from generator.core.errors import ConfigError
+from generator.core.formats import Formats
 from generator.core.model import Policy
 from generator.core.repo import Repo, find_root
 from generator.core.times import (
@@ -79,6 +80,21 @@ def output_format(value: str | None) -> str:
     if value is not None:
         return value
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def format_option(
+    formats: Formats[Any], *, unset: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format`, offering the keys of `formats` and defaulting to the first; with `unset`
+    (its help), no default: the command chooses, as that help says."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default=None if unset else formats.default,
+        show_default=not unset,
+        help=unset,
+    )
 
 
 def _root(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
