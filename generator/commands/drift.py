@@ -21,9 +21,7 @@ from generator.terraform.render import RenderError, render_all
 
 
 @click.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@options.format_option(drift_text.FORMATS)
 @click.option(
     "--open-issues",
     is_flag=True,
@@ -64,8 +62,7 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
     report = drifting.DriftReport(
         drifting.in_order((*report.findings, *distrusted)), report.resources_checked
     )
-    text = drift_text.to_json(report) if fmt == "json" else drift_text.to_text(report)
-    click.echo(text, nl=False)
+    click.echo(drift_text.FORMATS.write(fmt, report), nl=False)
     if open_issues:
         _open_incidents(report)
     code = drift_text.report_exit_code(report)

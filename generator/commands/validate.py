@@ -36,11 +36,9 @@ STALE_GRANTS_RULE = "LAPSE142"
     "[default: the merge base with the default branch, as a pull request sees it].",
 )
 @options.now_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(problem_formats.FORMATS),
-    help="Output format [default: github inside GitHub Actions, else text].",
+@options.format_option(
+    problem_formats.FORMATS,
+    unset="Output format [default: github inside GitHub Actions, else text].",
 )
 @options.root_option
 def validate(

@@ -27,7 +27,9 @@ class ConditionError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Judgement:
+    """A binding's condition judged at an instant: whether it holds, and its window."""
+
     binding: Binding
     active: bool
     starts: datetime | None
@@ -94,6 +96,6 @@ def window(expression: str) -> tuple[datetime | None, datetime | None]:
     return starts, expires
 
 
-def judge(binding: Binding, at: datetime) -> Verdict:
+def judge(binding: Binding, at: datetime) -> Judgement:
     starts, expires = window(binding.expression)
-    return Verdict(binding, evaluate(binding.expression, at), starts, expires)
+    return Judgement(binding, evaluate(binding.expression, at), starts, expires)
