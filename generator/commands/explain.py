@@ -10,6 +10,7 @@ import click
 
 from generator.checks.rule_fixes import FIXES
 from generator.checks.rules import REGISTRY, Rule, load_all
+from generator.commands import options
 from generator.core.errors import ConfigError
 from generator.core.wording import did_you_mean
 
@@ -25,7 +26,7 @@ _SCOPES = {
 
 @click.command()
 @click.argument("rule_id", metavar="RULE")
-def explain(rule_id: str) -> None:
+def explain(rule_id: str) -> int:
     """Print a rule's meaning and its fix, e.g. `lapse explain LAPSE302`."""
     rules = load_all()
     wanted = rule_id.strip().upper()
@@ -43,6 +44,7 @@ def explain(rule_id: str) -> None:
     if family:
         click.echo(f"\n{family}")
     click.echo("\n" + textwrap.fill(f"Fix: {FIXES[entry.id]}", width=96))
+    return options.EXIT_CLEAN
 
 
 def _family(entry: Rule) -> str:

@@ -95,7 +95,7 @@ def review(
     force: bool,
     fmt: str,
     root: Path,
-) -> None:
+) -> int:
     """Post-access review: what each grantee did, against what was approved.
 
     Exits 1 when any report of the period (new or already on disk) has a CRITICAL, HIGH or
@@ -150,7 +150,7 @@ def review(
     if publishing:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     code = run_text.exit_code([data for _, data, _ in shown])
-    sys.exit(1 if due.problems and code == 0 else code)
+    return 1 if due.problems and code == 0 else code
 
 
 def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -> Review:

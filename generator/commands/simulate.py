@@ -20,9 +20,8 @@ from generator.core.repo import Repo
 from generator.core.wording import count, did_you_mean
 from generator.terraform import access_views
 from generator.terraform.bindings import bindings_of_requests, read_bindings
-from generator.terraform.conditions import ConditionError, Judgement, judge
-from generator.terraform.hcl import HclError
-from generator.terraform.render import RenderError, grant_file_name
+from generator.terraform.conditions import Judgement, judge
+from generator.terraform.render import grant_file_name
 
 
 @click.command()
@@ -34,17 +33,14 @@ from generator.terraform.render import RenderError, grant_file_name
 )
 @options.format_option(access_views.FORMATS)
 @options.root_option
-def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) -> None:
+def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) -> int:
     """Which bindings are active at an instant (rendered, and archived ones active then)."""
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
     member = _member(repo, principal) if principal else None
-    try:
-        current = [judge(b, moment) for b in read_bindings(repo.grants)]
-        every, unreadable = _archived(repo, moment)
-        archived = [v for v in every if v.active]
-    except (HclError, ConditionError, RenderError) as exc:
-        raise ConfigError(str(exc)) from None
+    current = [judge(b, moment) for b in read_bindings(repo.grants)]
+    every, unreadable = _archived(repo, moment)
+    archived = [v for v in every if v.active]
     files = {v.binding.source for v in current} | {v.binding.source for v in archived}
     judgements = [*current, *_unseen(archived, current)]
     if member is not None:
@@ -58,7 +54,7 @@ def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) 
     )
     if member is not None and not judgements:
         output.say(f"{member} holds no binding in terraform/grants/ or archive/", err=True)
-    options.finish(options.show_unreadable(repo, unreadable))
+    return options.outcome(options.show_unreadable(repo, unreadable))
 
 
 def _archived(repo: Repo, moment: datetime) -> tuple[list[Judgement], list[Problem]]:

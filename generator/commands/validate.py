@@ -47,7 +47,7 @@ def validate(
     now: datetime | None,
     fmt: str | None,
     root: Path,
-) -> None:
+) -> int:
     """Check the policy and every request; print all problems, then exit.
 
     Time rules (expiry in the future, lead time, duration from now) apply to the files named
@@ -71,7 +71,7 @@ def validate(
         output.detail(f"checked {path}" + (" (time rules)" if path in time_checked else ""))
     chosen = options.output_format(fmt)
     _report(repo, problems, chosen, len(checked))
-    options.finish(any(p.level == "error" for p in problems))
+    return options.outcome(any(p.level == "error" for p in problems))
 
 
 def _report(repo: Repo, problems: list[Problem], chosen: str, checked: int) -> None:

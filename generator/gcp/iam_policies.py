@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import requests
 
-from generator.core.errors import ConfigError
+from generator.core.errors import ConfigError, ServiceError
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 from generator.gcp.dataset_access import policy_of_dataset
 
@@ -192,7 +192,7 @@ _REQUESTS: dict[str, Callable[[str], PolicyRequest]] = {
 # The adapter.
 
 
-class HttpStatusError(Exception):
+class HttpStatusError(ServiceError):
     """A response with an error status, carrying the status for retry decisions."""
 
     def __init__(self, status: int, detail: str) -> None:

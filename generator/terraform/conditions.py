@@ -17,12 +17,13 @@ import celpy
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
+from generator.core.errors import ConfigError
 from generator.core.model import Binding
 
 _TICK = timedelta(microseconds=1)
 
 
-class ConditionError(ValueError):
+class ConditionError(ConfigError, ValueError):
     """A condition that cel-python cannot compile or evaluate to a boolean."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from generator.core.errors import ConfigError
 from generator.core.model import Grant, Request
 from generator.core.times import format_utc
 from generator.terraform.hcl import HclError, Resource, parse
@@ -40,7 +41,7 @@ RESOURCE_TYPES = {
 }
 
 
-class RenderError(Exception):
+class RenderError(ConfigError):
     """The rendered text does not say what was intended. Nothing is written."""
 
 
