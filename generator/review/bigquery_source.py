@@ -105,7 +105,7 @@ WHERE
 class BigQueryClient(Protocol):
     """The part of `google.cloud.bigquery.Client` this source uses."""
 
-    def query_and_wait(self, query: str, **options: Any) -> Any: ...
+    def query_and_wait(self, _query: str, /, **options: Any) -> Any: ...
 
 
 def audit_query(dataset: str) -> str:

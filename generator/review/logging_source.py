@@ -53,9 +53,7 @@ class LoggingClient(Protocol):
         resource_names: Sequence[str] | None = ...,
         filter_: str | None = ...,
         order_by: str | None = ...,
-        max_results: int | None = ...,
         page_size: int | None = ...,
-        page_token: str | None = ...,
     ) -> Iterator[LogEntryLike]: ...
 
 
