@@ -8,7 +8,6 @@ import click
 
 from generator.checks.validate import validate_repo
 from generator.commands import options, output
-from generator.core.errors import ConfigError
 from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.tables import text_table
@@ -34,7 +33,7 @@ def render(check: bool, root: Path) -> int:
     try:
         files = verified.render_files(result.requests, on_disk)
     except RenderError as exc:
-        raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
+        raise RenderError(f"refusing to write terraform/grants/: {exc}") from exc
     changes = grants_folder.compare(repo.grants, files, on_disk)
     strays = stray_problems(repo, files, on_disk)
     if check:

@@ -196,7 +196,7 @@ def _stale_grants(repo: Repo, result: Validation, named: list[str]) -> list[Prob
     try:
         changes = grants_folder.compare(repo.grants, render_all(result.requests))
     except RenderError as exc:
-        raise ConfigError(f"cannot render the requests to compare: {exc}") from None
+        raise RenderError(f"cannot render the requests to compare: {exc}") from exc
     stale = {f"terraform/grants/{name}" for name in (*changes.write, *changes.remove)}
     return [
         Problem(
