@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from generator.commands import output
-from generator.core.errors import LapseError
+from generator.core.errors import LapseError, debugging, show_when_debugging
 
 COMMANDS = {
     "new": "generator.commands.new:new",
@@ -97,9 +97,10 @@ def cli(ctx: click.Context, directory: Path | None, quiet: bool, verbose: bool) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: one place maps errors to exit codes and keeps tracebacks from users."""
+    """Entry point: a command returns its exit code; errors become theirs here, the one place,
+    and tracebacks are kept from users unless LAPSE_DEBUG is set."""
     try:
-        cli.main(
+        code = cli.main(
             args=list(argv) if argv is not None else None, prog_name="lapse", standalone_mode=False
         )
     except click.exceptions.Exit as done:
@@ -111,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 2
     except LapseError as exc:
-        click.echo(f"lapse: error: {exc}", err=True)
+        if not exc.shown:
+            click.echo(f"lapse: error: {exc}", err=True)
+            show_when_debugging(exc)
         return exc.exit_code
     except SystemExit as done:
         return int(done.code or 0) if not isinstance(done.code, str) else 2
@@ -119,14 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _missing_credentials(exc):
             click.echo(f"lapse: error: {CREDENTIALS_HELP}", err=True)
             return 2
-        if os.environ.get("LAPSE_DEBUG"):
+        if debugging():
             raise
         click.echo(
             f"lapse: internal error: {type(exc).__name__}: {exc} (set LAPSE_DEBUG=1 for details)",
             err=True,
         )
         return 2
-    return 0
+    return code if isinstance(code, int) else 0  # a group shown its help returns None
 
 
 def _missing_credentials(exc: BaseException) -> bool:

@@ -41,7 +41,7 @@ class _ComposingLoader(_LOADER):  # type: ignore[valid-type,misc]
         for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+    def descend_resolver(self, _node: Any, _index: Any) -> None:
         return None
 
     def ascend_resolver(self) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import orjson
 
+from generator.core.formats import Formats
 from generator.core.model import Problem
 from generator.core.wording import count
 
@@ -13,7 +15,6 @@ Problems = Iterable[Problem]
 SourceLine = Callable[[str, int], str | None]  # (path, line) -> the text of that line
 Paint = Callable[[str, str], str]  # (style, text) -> text, coloured for a terminal
 
-FORMATS = ("text", "json", "github")
 # GitHub shows at most 10 annotations of each kind per step; the full list follows them.
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 _QUOTED = 160  # characters of a source line shown under a problem
@@ -129,6 +130,25 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").replace("`", "'").split())
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Problems as shown: sorted, with the files checked; text also quotes and paints."""
+
+    problems: Sequence[Problem]
+    checked: int | None = None
+    source: SourceLine | None = None
+    paint: Paint | None = None
+
+
+FORMATS: Formats[Listing] = Formats(
+    {
+        "text": lambda x: to_text(x.problems, checked=x.checked, source=x.source, paint=x.paint),
+        "json": lambda x: to_json(x.problems, x.checked),
+        "github": lambda x: to_github(x.problems, x.checked),
+    }
+)
+
+
 def render(
     problems: Iterable[Problem],
     fmt: str,
@@ -137,9 +157,4 @@ def render(
     source: SourceLine | None = None,
     paint: Paint | None = None,
 ) -> str:
-    ordered = sorted(problems)
-    if fmt == "json":
-        return to_json(ordered, checked)
-    if fmt == "github":
-        return to_github(ordered, checked)
-    return to_text(ordered, checked=checked, source=source, paint=paint)
+    return FORMATS.write(fmt, Listing(sorted(problems), checked, source, paint))

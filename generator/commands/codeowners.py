@@ -14,7 +14,7 @@ from generator.github import codeowners as owners
 @click.command()
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if stale or overridden.")
 @options.root_option
-def codeowners(check: bool, root: Path) -> None:
+def codeowners(check: bool, root: Path) -> int:
     """Write the policy-driven section of .github/CODEOWNERS."""
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
@@ -33,11 +33,12 @@ def codeowners(check: bool, root: Path) -> None:
                 "run `lapse codeowners`, and remove every line after the generated section",
                 err=True,
             )
-            options.finish(failed=True)
+            return options.outcome(True)
         output.say("2 files checked: .github/CODEOWNERS is current with policy/policy.yaml")
-        return
+        return options.EXIT_CLEAN
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(wanted, encoding="utf-8")
     for message in owners.shadowed(wanted, policy):
         click.echo(f"warning: .github/CODEOWNERS: {message}", err=True)
     click.echo("wrote .github/CODEOWNERS")
+    return options.EXIT_CLEAN

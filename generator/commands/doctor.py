@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +36,7 @@ READER_HINT = (
     help="The GitHub App the workflows use (https://github.com/apps/SLUG); env LAPSE_APP_SLUG.",
 )
 @options.root_option
-def doctor(app_slug: str | None, root: Path) -> None:
+def doctor(app_slug: str | None, root: Path) -> int:
     """Check the GitHub and Google Cloud setup; print each item, and the fix of what is not right.
 
     Reads only. Exit 0 when everything is right, 1 when something is missing or wrong, 2 without
@@ -70,7 +69,7 @@ def doctor(app_slug: str | None, root: Path) -> None:
         click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
         items += cloud
     click.echo("\n" + summary(items))
-    sys.exit(options.EXIT_FINDINGS if anything_wrong(items) else options.EXIT_CLEAN)
+    return options.outcome(anything_wrong(items))
 
 
 def owners(policy: Policy) -> list[str]:

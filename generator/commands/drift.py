@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -17,13 +16,11 @@ from generator.lifecycle import drift as drifting
 from generator.lifecycle import drift_text
 from generator.lifecycle.grant_trust import untrusted_grant_files
 from generator.terraform.bindings import bindings_of_requests
-from generator.terraform.render import RenderError, render_all
+from generator.terraform.render import render_all
 
 
 @click.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@options.format_option(drift_text.FORMATS)
 @click.option(
     "--open-issues",
     is_flag=True,
@@ -31,7 +28,7 @@ from generator.terraform.render import RenderError, render_all
 )
 @options.now_option
 @options.root_option
-def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None:
+def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> int:
     """Compare live IAM policies (version 3) with the grants in the repository."""
     from generator.gcp.iam_policies import IamPolicyReader  # noqa: PLC0415 - loads google-auth
 
@@ -40,10 +37,7 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
     if policy is None:
         raise ConfigError("policy/policy.yaml is not valid: run `lapse validate`")
     current, unreadable = read_requests(repo, repo.request_files())
-    try:
-        rendered = render_all(current)
-    except RenderError as exc:
-        raise ConfigError(str(exc)) from None
+    rendered = render_all(current)
     # A broken file is reported where it is; the others are still compared.
     archived, unreadable_archived = read_requests(repo, repo.archive_files())
     problems = [*unreadable, *unreadable_archived]
@@ -64,12 +58,11 @@ def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> None
     report = drifting.DriftReport(
         drifting.in_order((*report.findings, *distrusted)), report.resources_checked
     )
-    text = drift_text.to_json(report) if fmt == "json" else drift_text.to_text(report)
-    click.echo(text, nl=False)
+    click.echo(drift_text.FORMATS.write(fmt, report), nl=False)
     if open_issues:
         _open_incidents(report)
     code = drift_text.report_exit_code(report)
-    sys.exit(1 if problems and code == 0 else code)
+    return 1 if problems and code == 0 else code
 
 
 def allowed_resources(policy: Policy) -> list[tuple[str, str]]:

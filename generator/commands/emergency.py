@@ -29,7 +29,7 @@ def emergency() -> None:
     "[default: SHA's first parent].",
 )
 @options.root_option
-def notify(sha: str, since: str | None, root: Path) -> None:
+def notify(sha: str, since: str | None, root: Path) -> int:
     """Open one issue per emergency request SHA brought in, for the target's approvers.
 
     Run after apply, from a checkout of SHA. Re-runs find the issues they opened.
@@ -39,15 +39,16 @@ def notify(sha: str, since: str | None, root: Path) -> None:
     requests = review.brought_in(repo, sha, since)
     if not requests:
         click.echo(f"{sha[:12]} brought in no emergency request")
-        return
+        return options.EXIT_CLEAN
     for notice in review.notify(adapters.github(), policy, requests):
         click.echo(f"issue #{notice.issue}: {notice.request.path}")
+    return options.EXIT_CLEAN
 
 
 @emergency.command()
 @options.now_option
 @options.root_option
-def check(now: datetime | None, root: Path) -> None:
+def check(now: datetime | None, root: Path) -> int:
     """Report every expired emergency grant whose sign-off is overdue; show the counts.
 
     Exit 0 when every sign-off that is due was given, 1 naming each missing one.
@@ -70,4 +71,4 @@ def check(now: datetime | None, root: Path) -> None:
     for finding in found:
         click.echo(f"{finding.severity} {finding.kind}: {finding.message}", err=True)
     skipped = options.show_unreadable(repo, unreadable)
-    options.finish(failed=bool(found) or skipped)
+    return options.outcome(bool(found) or skipped)

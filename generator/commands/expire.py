@@ -15,6 +15,7 @@ from generator.core.wording import count
 from generator.github import request_pulls
 from generator.lifecycle import checkout, expiry_text
 from generator.lifecycle import expire as expiry
+from generator.lifecycle.expiry_plan import ExpiryPlan
 
 if TYPE_CHECKING:
     from generator.github.client import GitHubClient
@@ -64,7 +65,7 @@ def expire(
     allow_other_branch: bool,
     now: datetime | None,
     root: Path,
-) -> None:
+) -> int:
     """Archive expired requests (moved unchanged to archive/), removing their grants."""
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
@@ -76,26 +77,27 @@ def expire(
             f"reminded on {count(len(numbers), 'pull request')}"
             + (": " + ", ".join(f"#{n}" for n in numbers) if numbers else "")
         )
-        return
+        return options.EXIT_CLEAN
     client = adapters.github() if mode == "pr" and not dry_run else None
     lookup = _source_prs(repo, client)
     plan = expiry.plan_expiry(repo, moment, grace or timedelta(0), lookup)
     click.echo(expiry_text.describe(plan), nl=False)
     if dry_run or plan.empty:
-        return
+        return options.EXIT_CLEAN
     if client is not None:
         pull = expiry.apply_pr(client, plan)
         click.echo(f"pull request: {pull.html_url}" if pull else "nothing to do")
-        return
+        return options.EXIT_CLEAN
     branch = checkout.refuse_unsafe(
         repo.root, allow_dirty=allow_dirty, allow_other_branch=allow_other_branch
     )
     show_commit(plan, branch)
     sha = expiry.apply_local(repo, plan, expiry_text.commit_message(plan))
     click.echo(f"committed {sha}" if sha else "no commit")
+    return options.EXIT_CLEAN
 
 
-def show_commit(plan: expiry.ExpiryPlan, branch: str) -> None:
+def show_commit(plan: ExpiryPlan, branch: str) -> None:
     """Exactly the paths the local commit will hold, before it is made."""
     click.echo(f"committing {count(len(plan.changes), 'path')} on {branch}, nothing else:")
     for path, content in plan.changes.items():

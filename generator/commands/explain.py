@@ -9,6 +9,7 @@ import textwrap
 import click
 
 from generator.checks.rules import REGISTRY, Rule, load_all
+from generator.commands import options
 from generator.core.errors import ConfigError
 from generator.core.wording import did_you_mean
 
@@ -24,7 +25,7 @@ _SCOPES = {
 
 @click.command()
 @click.argument("rule_id", metavar="RULE")
-def explain(rule_id: str) -> None:
+def explain(rule_id: str) -> int:
     """Print a rule's meaning and its fix, e.g. `lapse explain LAPSE302`."""
     rules = load_all()
     wanted = rule_id.strip().upper()
@@ -42,6 +43,7 @@ def explain(rule_id: str) -> None:
     if family:
         click.echo(f"\n{family}")
     click.echo("\n" + textwrap.fill(f"Fix: {entry.fix}", width=96))
+    return options.EXIT_CLEAN
 
 
 def _family(entry: Rule) -> str:

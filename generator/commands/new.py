@@ -91,7 +91,7 @@ def new(
     now: datetime | None,
     root: Path,
     **resources: str | None,
-) -> None:
+) -> int:
     """Write a new request file under requests/<target>/, checked by every rule of validate."""
     repo = Repo.at(root)
     chosen = [*grants, *_flag_grant(roles, resources)] or _asked_grants()
@@ -116,14 +116,15 @@ def new(
     if problems:
         options.show_problems(repo, problems, texts={relative: text})
         click.echo(f"refused: {relative} not written", err=True)
-        options.finish(failed=True)
+        return options.outcome(True)
     if not dry_run:
         click.echo(f"wrote {relative}")
     _describe(draft, moment)
     if dry_run:
         click.echo("nothing written (--dry-run)")
-        return
+        return options.EXIT_CLEAN
     _next_steps(repo, relative, draft)
+    return options.EXIT_CLEAN
 
 
 def _flag_grant(roles: tuple[str, ...], resources: dict[str, str | None]) -> list[NewGrant]:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from generator.checks import problem_formats
 from generator.checks.validate import validate_policy
 from generator.commands import output
-from generator.core.errors import ConfigError
+from generator.core.errors import ConfigError, ProblemsShown
+from generator.core.formats import Formats
 from generator.core.model import Policy
 from generator.core.repo import Repo, find_root
 from generator.core.times import (
@@ -79,6 +79,21 @@ def output_format(value: str | None) -> str:
     if value is not None:
         return value
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def format_option(
+    formats: Formats[Any], *, unset: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format`, offering the keys of `formats` and defaulting to the first; with `unset`
+    (its help), no default: the command chooses, as that help says."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default=None if unset else formats.default,
+        show_default=not unset,
+        help=unset,
+    )
 
 
 def _root(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
@@ -153,13 +168,14 @@ def show_unreadable(repo: Repo, problems: problem_formats.Problems) -> bool:
 
 
 def policy_or_exit(repo: Repo) -> Policy:
-    """The policy, or the problems that make it unusable (exit 1)."""
+    """The policy, or the problems that make it unusable shown, and the command ends (exit 1)."""
     policy, problems = validate_policy(repo)
     if policy is None or any(p.level == "error" for p in problems):
         show_problems(repo, problems)
-        sys.exit(EXIT_FINDINGS)
+        raise ProblemsShown
     return policy
 
 
-def finish(failed: bool) -> NoReturn:
-    sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+def outcome(failed: bool) -> int:
+    """A command's exit code: 1 when it found something to fix, else 0."""
+    return EXIT_FINDINGS if failed else EXIT_CLEAN

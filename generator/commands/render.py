@@ -8,7 +8,6 @@ import click
 
 from generator.checks.validate import validate_repo
 from generator.commands import options, output
-from generator.core.errors import ConfigError
 from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.tables import text_table
@@ -21,7 +20,7 @@ from generator.terraform.render import RenderError
 @click.command()
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if out of date.")
 @options.root_option
-def render(check: bool, root: Path) -> None:
+def render(check: bool, root: Path) -> int:
     """Validate, then write terraform/grants/ (one file per request). Never reads the clock."""
     repo = Repo.at(root)
     result = validate_repo(repo, now=None)
@@ -29,12 +28,12 @@ def render(check: bool, root: Path) -> None:
         named = {f"{request.id}.tf": "" for request in result.requests}
         options.show_problems(repo, [*result.problems, *stray_problems(repo, named)])
         click.echo("nothing written: fix the problems above first", err=True)
-        options.finish(failed=True)
+        return options.outcome(True)
     on_disk = grants_folder.existing(repo.grants)
     try:
         files = verified.render_files(result.requests, on_disk)
     except RenderError as exc:
-        raise ConfigError(f"refusing to write terraform/grants/: {exc}") from None
+        raise RenderError(f"refusing to write terraform/grants/: {exc}") from exc
     changes = grants_folder.compare(repo.grants, files, on_disk)
     strays = stray_problems(repo, files, on_disk)
     if check:
@@ -45,10 +44,10 @@ def render(check: bool, root: Path) -> None:
             click.echo("terraform/grants/ is out of date: run `lapse render`", err=True)
         _report(repo, strays)
         if not changes.clean or strays:
-            options.finish(failed=True)
+            return options.outcome(True)
         checked = count(len(repo.request_files()), "request file")
         output.say(f"{checked} checked: terraform/grants/ is up to date")
-        return
+        return options.EXIT_CLEAN
     grants_folder.apply(repo.grants, changes)
     click.echo(text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)
     checked = count(len(repo.request_files()), "request file")
@@ -58,7 +57,8 @@ def render(check: bool, root: Path) -> None:
     )
     _report(repo, strays)
     if strays:
-        options.finish(failed=True)
+        return options.outcome(True)
+    return options.EXIT_CLEAN
 
 
 def stray_problems(

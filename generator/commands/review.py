@@ -95,7 +95,7 @@ def review(
     force: bool,
     fmt: str,
     root: Path,
-) -> None:
+) -> int:
     """Post-access review: what each grantee did, against what was approved.
 
     Exits 1 when any report of the period (new or already on disk) has a CRITICAL, HIGH or
@@ -148,7 +148,7 @@ def review(
     click.echo(output(run), nl=False)
     if publishing:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
-    sys.exit(run.exit_code)
+    return run.exit_code
 
 
 def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -> Review:

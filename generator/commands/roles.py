@@ -27,7 +27,7 @@ def roles() -> None:
     help="Role to read (repeatable) [default: every role the policy allows].",
 )
 @options.root_option
-def sync(names: tuple[str, ...], root: Path) -> None:
+def sync(names: tuple[str, ...], root: Path) -> int:
     """Read roles from the IAM API and update the lock file; print what changed."""
     from generator.gcp.role_sync import (  # noqa: PLC0415 - loads google's clients
         format_changes,
@@ -44,3 +44,4 @@ def sync(names: tuple[str, ...], root: Path) -> None:
     write_lock(repo.roles_lock, fresh)  # only reached when every role was read
     for line in format_changes(changes):
         click.echo(line)
+    return options.EXIT_CLEAN

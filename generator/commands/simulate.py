@@ -20,9 +20,8 @@ from generator.core.repo import Repo
 from generator.core.wording import count, did_you_mean
 from generator.terraform import access_views
 from generator.terraform.bindings import bindings_of_requests, read_bindings
-from generator.terraform.conditions import ConditionError, Verdict, judge
-from generator.terraform.hcl import HclError
-from generator.terraform.render import RenderError, grant_file_name
+from generator.terraform.conditions import Judgement, judge
+from generator.terraform.render import grant_file_name
 
 
 @click.command()
@@ -32,41 +31,33 @@ from generator.terraform.render import RenderError, grant_file_name
     metavar="P",
     help="Only this person: a login from the policy's people, an email, or user:EMAIL.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@options.format_option(access_views.FORMATS)
 @options.root_option
-def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) -> None:
+def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) -> int:
     """Which bindings are active at an instant (rendered, and archived ones active then)."""
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
     member = _member(repo, principal) if principal else None
-    try:
-        current = [judge(b, moment) for b in read_bindings(repo.grants)]
-        every, unreadable = _archived(repo, moment)
-        archived = [v for v in every if v.active]
-    except (HclError, ConditionError, RenderError) as exc:
-        raise ConfigError(str(exc)) from None
+    current = [judge(b, moment) for b in read_bindings(repo.grants)]
+    every, unreadable = _archived(repo, moment)
+    archived = [v for v in every if v.active]
     files = {v.binding.source for v in current} | {v.binding.source for v in archived}
-    verdicts = [*current, *_unseen(archived, current)]
+    judgements = [*current, *_unseen(archived, current)]
     if member is not None:
-        verdicts = [v for v in verdicts if v.binding.member == member]
-    click.echo(access_views.render(verdicts, moment, fmt), nl=False)
+        judgements = [v for v in judgements if v.binding.member == member]
+    shot = access_views.Snapshot.of(judgements, moment)
+    click.echo(access_views.FORMATS.write(fmt, shot), nl=False)
     output.say(
         f"{count(len(files), 'file')} read ({count(len(archived), 'archived binding')} "
         "active then)",
         err=True,
     )
-    if member is not None and not verdicts:
+    if member is not None and not judgements:
         output.say(f"{member} holds no binding in terraform/grants/ or archive/", err=True)
-    options.finish(options.show_unreadable(repo, unreadable))
+    return options.outcome(options.show_unreadable(repo, unreadable))
 
 
-def _archived(repo: Repo, moment: datetime) -> tuple[list[Verdict], list[Problem]]:
+def _archived(repo: Repo, moment: datetime) -> tuple[list[Judgement], list[Problem]]:
     """Every archived binding judged at `moment`, and the archived files that do not read."""
     requests, unreadable = read_requests(repo, repo.archive_files())
     path_of = {grant_file_name(r): r.path for r in requests}
@@ -77,7 +68,7 @@ def _archived(repo: Repo, moment: datetime) -> tuple[list[Verdict], list[Problem
     return [judge(b, moment) for b in bindings], unreadable
 
 
-def _unseen(archived: list[Verdict], current: list[Verdict]) -> list[Verdict]:
+def _unseen(archived: list[Judgement], current: list[Judgement]) -> list[Judgement]:
     # A run of `lapse expire` that stopped half way leaves a request in both places: count once.
     known = {_key(v.binding) for v in current}
     return [v for v in archived if _key(v.binding) not in known]

@@ -36,7 +36,7 @@ HEADERS = ("state", "request", "requester", "grants", "starts", "expires", "")
 @options.root_option
 def status(
     mine: bool, person: str | None, recent: timedelta, now: datetime | None, root: Path
-) -> None:
+) -> int:
     """List requests and where each stands: in review, pending, active, expired."""
     repo = Repo.at(root)
     if mine and person:
@@ -63,7 +63,7 @@ def status(
     else:
         _table(rows, who, moment)
     _emergencies(repo, moment)
-    options.finish(options.show_unreadable(repo, [*unreadable, *unreadable_archived]))
+    return options.outcome(options.show_unreadable(repo, [*unreadable, *unreadable_archived]))
 
 
 def _table(rows: list[Standing], who: str, moment: datetime) -> None:

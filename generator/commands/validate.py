@@ -36,11 +36,9 @@ STALE_GRANTS_RULE = "LAPSE142"
     "[default: the merge base with the default branch, as a pull request sees it].",
 )
 @options.now_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(problem_formats.FORMATS),
-    help="Output format [default: github inside GitHub Actions, else text].",
+@options.format_option(
+    problem_formats.FORMATS,
+    unset="Output format [default: github inside GitHub Actions, else text].",
 )
 @options.root_option
 def validate(
@@ -49,7 +47,7 @@ def validate(
     now: datetime | None,
     fmt: str | None,
     root: Path,
-) -> None:
+) -> int:
     """Check the policy and every request; print all problems, then exit.
 
     Time rules (expiry in the future, lead time, duration from now) apply to the files named
@@ -73,7 +71,7 @@ def validate(
         output.detail(f"checked {path}" + (" (time rules)" if path in time_checked else ""))
     chosen = options.output_format(fmt)
     _report(repo, problems, chosen, len(checked))
-    options.finish(any(p.level == "error" for p in problems))
+    return options.outcome(any(p.level == "error" for p in problems))
 
 
 def _report(repo: Repo, problems: list[Problem], chosen: str, checked: int) -> None:
@@ -198,7 +196,7 @@ def _stale_grants(repo: Repo, result: Validation, named: list[str]) -> list[Prob
     try:
         changes = grants_folder.compare(repo.grants, render_all(result.requests))
     except RenderError as exc:
-        raise ConfigError(f"cannot render the requests to compare: {exc}") from None
+        raise RenderError(f"cannot render the requests to compare: {exc}") from exc
     stale = {f"terraform/grants/{name}" for name in (*changes.write, *changes.remove)}
     return [
         Problem(

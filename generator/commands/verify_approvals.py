@@ -18,7 +18,7 @@ from generator.lifecycle.record_approvals import RecordVerdict, judge_records
 @click.command("verify-approvals")
 @click.option("--commit", "sha", required=True, metavar="SHA", help="The merge commit on main.")
 @options.root_option
-def verify_approvals(sha: str, root: Path) -> None:
+def verify_approvals(sha: str, root: Path) -> int:
     """Prove every request merged by SHA had a valid approval, and that SHA changed archive/
     and reports/ only as lapse does (or the security owners approved); print the evidence."""
     from generator.github.approvals import (  # noqa: PLC0415 - loads PyGithub
@@ -41,7 +41,7 @@ def verify_approvals(sha: str, root: Path) -> None:
         click.echo(f"not approved: {failure}", err=True)
     for line in (line for record in records if not record.ok for line in record.lines()):
         click.echo(f"not approved: {line.removeprefix('refused: ')}", err=True)
-    options.finish(not result.ok or skipped or not all(record.ok for record in records))
+    return options.outcome(not result.ok or skipped or not all(record.ok for record in records))
 
 
 def _records(found: list[Problem] | None, records: tuple[RecordVerdict, ...]) -> object:

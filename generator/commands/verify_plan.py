@@ -46,7 +46,7 @@ from generator.terraform.plan import read_plan
 @options.root_option
 def verify_plan(
     plan_json: Path, since: str | None, last_apply: bool, evidence: Path | None, root: Path
-) -> None:
+) -> int:
     """Check that every change in PLAN_JSON (`terraform show -json tfplan`) was approved.
 
     Exit 0 when every change is verified, 1 naming each refused change, 2 for usage or
@@ -98,4 +98,4 @@ def verify_plan(
             "without the security owners' approval",
             err=True,
         )
-    options.finish(failed=not result.ok or skipped or wrong > 0)
+    return options.outcome(not result.ok or skipped or wrong > 0)

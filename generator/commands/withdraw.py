@@ -34,7 +34,7 @@ def withdraw(
     allow_dirty: bool,
     now: datetime | None,
     root: Path,
-) -> None:
+) -> int:
     """End a grant before it expires: archive it as expiry would, in one commit.
 
     On the default branch the commit goes on a new branch withdraw/ID, ready for a pull
@@ -49,7 +49,7 @@ def withdraw(
         click.echo(f"  ends: {grant.role} on {grant.kind.replace('_', ' ')} {grant.resource}")
     if dry_run:
         show_commit(plan, "(dry run: nothing committed)")
-        return
+        return options.EXIT_CLEAN
     branch = checkout.refuse_unsafe(repo.root, allow_dirty=allow_dirty, allow_other_branch=True)
     default = git.default_branch(repo.root)
     if default is not None and branch == default.removeprefix("origin/"):
@@ -61,3 +61,4 @@ def withdraw(
     sha = expiry.apply_local(repo, plan, message)
     click.echo(f"committed {sha}" if sha else "no commit")
     output.say("next: git push -u origin HEAD, then open a pull request (gh pr create --fill)")
+    return options.EXIT_CLEAN

@@ -39,9 +39,6 @@ class Window:
     starts: datetime | None
     expires: datetime
 
-    def contains(self, at: datetime) -> bool:
-        return (self.starts is None or self.starts <= at) and at < self.expires
-
     @property
     def duration(self) -> timedelta | None:
         return None if self.starts is None else self.expires - self.starts

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from generator.core.errors import ServiceError
+from generator.core.errors import PROGRAMMING_ERRORS, ServiceError
 
 T = TypeVar("T")
 
@@ -35,11 +35,14 @@ def call_with_retry(
 ) -> T:
     """Run `call`; on a transient failure wait 1, 2, 4, ... seconds and try again.
 
-    A permanent failure, or the last transient one, becomes a ServiceError naming `what`.
+    A permanent failure, or the last transient one, becomes a ServiceError naming `what`, the
+    failure kept as its cause. A programming error is no failure of the service: it passes.
     """
     for attempt in range(1, attempts + 1):
         try:
             return call()
+        except PROGRAMMING_ERRORS:
+            raise
         except Exception as exc:
             if not is_transient(exc) or attempt == attempts:
                 raise ServiceError(f"{what} failed: {describe(exc)}") from exc

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from generator.core.errors import ConfigError
+
 _DURATION = re.compile(r"^([1-9][0-9]{0,3})([mhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _TYPED_DURATION = re.compile(
@@ -57,7 +59,7 @@ def parse_instant(text: str) -> datetime:
     return moment
 
 
-class OutOfRange(ValueError):
+class OutOfRange(ConfigError, ValueError):
     """A real instant, outside the years lapse computes with."""
 
     def __init__(self, text: str) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from generator.core.errors import ServiceError
+
 LEGACY_ROLES = {
     "READER": "roles/bigquery.dataViewer",
     "WRITER": "roles/bigquery.dataEditor",
@@ -25,7 +27,7 @@ _PREFIXES = {"groupByEmail": "group:", "domain": "domain:", "specialGroup": "spe
 _PUBLIC = {"allAuthenticatedUsers": "allAuthenticatedUsers", "allUsers": "allUsers"}
 
 
-class DatasetAccessError(ValueError):
+class DatasetAccessError(ServiceError, ValueError):
     """The access list cannot be read as it is enforced (conditions hidden, bad shape)."""
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from generator.core import resource_kinds
-from generator.core.errors import ConfigError
+from generator.core.errors import ConfigError, ServiceError
 from generator.core.resource_kinds import ResourceKind
 from generator.core.resource_names import (
     POLICY_VERSION,
@@ -63,7 +63,7 @@ def policy_request(kind: str, resource: str) -> PolicyRequest:
 # The adapter.
 
 
-class HttpStatusError(Exception):
+class HttpStatusError(ServiceError):
     """A response with an error status, carrying the status for retry decisions."""
 
     def __init__(self, status: int, detail: str) -> None:

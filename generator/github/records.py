@@ -72,7 +72,7 @@ class FileUnreadable(ServiceError):
     """A file is missing at a ref, is not a regular file, or is not UTF-8 text."""
 
 
-class PaginationLoop(Exception):
+class PaginationLoop(ServiceError):
     """GitHub's pages handed back an item already seen: following them would never end."""
 
 

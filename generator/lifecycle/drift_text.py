@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import asdict
 
+from generator.core.formats import Formats
 from generator.lifecycle.drift import (
     INCIDENT_SEVERITIES,
     SEVERITY_RANK,
@@ -62,6 +63,9 @@ def to_json(report: DriftReport) -> str:
         "summary": _counts(report),
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+FORMATS: Formats[DriftReport] = Formats({"text": to_text, "json": to_json})
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,6 @@ unless its copy in `archive/` travels with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -27,10 +26,10 @@ from generator.core.git import git
 from generator.core.model import Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import archive_path, parse_request_path
-from generator.core.times import format_utc
 from generator.core.wording import count
 from generator.github.records import PullInfo
 from generator.github.request_pulls import SourcePR
+from generator.lifecycle.expiry_plan import ExpiredRequest, ExpiryPlan
 from generator.lifecycle.expiry_text import (
     commit_message,
     pr_body,
@@ -68,42 +67,6 @@ class Commenter(Protocol):
     """What `remind` needs from GitHub."""
 
     def comment_once(self, number: int, marker: str, body: str) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiredRequest:
-    """One request to archive, with what the pull request body says about it."""
-
-    request: Request
-    archive_path: str
-    content: bytes  # the file's bytes as read from disk: archived unchanged
-    grants_path: str | None  # the rendered grants file the change deletes, if there is one
-    already_archived: bool  # archive/ already holds these exact bytes (an interrupted run)
-    source_pr: int | None
-
-    @property
-    def path(self) -> str:
-        return self.request.path
-
-    @property
-    def expired_at(self) -> str:
-        return format_utc(self.request.window.expires)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiryPlan:
-    """Everything one expiry run changes: `changes` maps paths to bytes, or None to delete."""
-
-    cutoff: datetime  # requests whose `expires` is at or before this instant are archived
-    items: tuple[ExpiredRequest, ...] = ()
-    changes: Mapping[str, bytes | None] = field(default_factory=dict)
-    # Grants files the re-render changes beyond the expired requests' own deletions. Empty when
-    # terraform/grants/ was up to date; anything here is listed for reviewers to look at.
-    rerendered: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.items
 
 
 # --- planning ------------------------------------------------------------------------------

@@ -6,13 +6,10 @@ In: an `ExpiryPlan` (or a request about to end). Out: plain text and Markdown; p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from generator.core.model import Request
 from generator.core.times import format_duration, format_utc
-
-if TYPE_CHECKING:
-    from generator.lifecycle.expire import ExpiryPlan
+from generator.lifecycle.expiry_plan import ExpiryPlan
 
 MAX_BODY_ROWS = 200
 

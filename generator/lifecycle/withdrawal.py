@@ -14,7 +14,8 @@ from generator.core.model import Request
 from generator.core.repo import Repo
 from generator.core.times import format_utc
 from generator.core.wording import did_you_mean
-from generator.lifecycle.expire import ExpiryPlan, plan_archive
+from generator.lifecycle.expire import plan_archive
+from generator.lifecycle.expiry_plan import ExpiryPlan
 
 MIN_REASON = 10
 

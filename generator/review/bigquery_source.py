@@ -28,7 +28,12 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from generator.core.errors import ConfigError, ServiceError
+from generator.core.errors import (
+    PROGRAMMING_ERRORS,
+    ConfigError,
+    ServiceError,
+    show_when_debugging,
+)
 from generator.core.model import Event
 from generator.core.retry import call_with_retry, describe
 from generator.review.events import read_entry
@@ -100,7 +105,7 @@ WHERE
 class BigQueryClient(Protocol):
     """The part of `google.cloud.bigquery.Client` this source uses."""
 
-    def query_and_wait(self, query: str, **options: Any) -> Any: ...
+    def query_and_wait(self, _query: str, /, **options: Any) -> Any: ...
 
 
 def audit_query(dataset: str) -> str:
@@ -163,6 +168,7 @@ class BigQuerySource(GapRecord):
         try:
             rows = self._run(read.principals, read.start, end)
         except ServiceError as exc:
+            show_when_debugging(exc)
             self.record_gap(f"{where}: {exc}")
             return
         previous = ("", "")
@@ -181,7 +187,10 @@ class BigQuerySource(GapRecord):
                 event = self.account(found, where, wanted, start, end)
                 if event is not None:
                     yield event
-        except Exception as exc:  # any failed page is a gap, never a crash
+        except PROGRAMMING_ERRORS:
+            raise
+        except Exception as exc:  # a page the service failed to give is a gap, never a crash
+            show_when_debugging(exc)
             self.record_gap(f"{where}: reading the results stopped: {describe(exc)}")
 
     def _run(self, wanted: Collection[str], start: datetime, end: datetime) -> Any:

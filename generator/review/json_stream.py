@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from generator.core.errors import ConfigError
+
 _CHUNK = 1 << 20
 # One value larger than this is taken as a broken file rather than buffered further.
 _MAX_ELEMENT = 64 << 20
@@ -35,7 +37,7 @@ class ByteStream(Protocol):
     def __iter__(self) -> Iterator[bytes]: ...
 
 
-class Malformed(Exception):
+class Malformed(ConfigError):
     """The file stops being the JSON it claims to be, at `line`."""
 
     def __init__(self, line: int, reason: str) -> None:

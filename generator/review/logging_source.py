@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import requests
 from google.api_core import exceptions as api_exceptions
 
-from generator.core.errors import ServiceError
+from generator.core.errors import ServiceError, show_when_debugging
 from generator.core.model import Event
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 from generator.review.events import read_entry
@@ -53,9 +53,7 @@ class LoggingClient(Protocol):
         resource_names: Sequence[str] | None = ...,
         filter_: str | None = ...,
         order_by: str | None = ...,
-        max_results: int | None = ...,
         page_size: int | None = ...,
-        page_token: str | None = ...,
     ) -> Iterator[LogEntryLike]: ...
 
 
@@ -70,7 +68,7 @@ def logging_client(project: str, credentials: Any = None) -> Any:
     return client
 
 
-class RepeatedPageToken(Exception):
+class RepeatedPageToken(ServiceError):
     """The API handed back a page token it had already given: following it would never end."""
 
 
@@ -206,6 +204,7 @@ class LoggingSource(GapRecord):
                     **options,
                 )
             except ServiceError as exc:
+                show_when_debugging(exc)
                 self.record_gap(f"{resource} {window_text(reader.resume_at, end)}: {exc}")
                 return
             if found is None:

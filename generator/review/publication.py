@@ -52,13 +52,6 @@ def approval_evidence(
     }
 
 
-def report_files(
-    reviews: Sequence[Review], period: Period, approvals: Approvals | None = None
-) -> dict[str, str]:
-    """Repository path -> text of every report of this run, summary included."""
-    return dict(report_texts(reviews, period, approvals))
-
-
 def report_texts(
     reviews: Sequence[Review],
     period: Period,

@@ -181,10 +181,6 @@ def window_text(start: datetime, end: datetime) -> str:
     return f"[{rfc3339(start)}, {rfc3339(end)})"
 
 
-def selected(event: Event, wanted: Collection[str], start: datetime, end: datetime) -> bool:
-    return involves(event, wanted) and start <= event.timestamp < end
-
-
 def involves(event: Event, wanted: Collection[str]) -> bool:
     """True when the person behind the event, or a link of its chain, is wanted."""
     return names_wanted(event.principal, event.chain, wanted)

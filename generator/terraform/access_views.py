@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
+from generator.core.formats import Formats
 from generator.core.model import Request
 from generator.core.tables import markdown_table, text_table
 from generator.core.times import format_duration, format_utc
-from generator.terraform.conditions import Verdict
+from generator.terraform.conditions import Judgement
 
 ACCESS_HEADERS = ("requester", "role", "resource", "starts", "expires", "request")
 VERDICT_HEADERS = ("active", "member", "role", "resource", "starts", "expires", "time left")
@@ -32,41 +34,64 @@ def access_rows(requests: Iterable[Request]) -> list[list[str]]:
     return sorted(rows, key=lambda row: (row[4], row[0], row[1], row[2]))
 
 
-def _left(verdict: Verdict, at: datetime) -> str:
-    left = verdict.time_left(at)
+def _left(judgement: Judgement, at: datetime) -> str:
+    left = judgement.time_left(at)
     if left is None:
         return "-"
     return format_duration(left)
 
 
-def _row(verdict: Verdict, at: datetime) -> list[str]:
-    b = verdict.binding
+def _row(judgement: Judgement, at: datetime) -> list[str]:
+    b = judgement.binding
     return [
-        "yes" if verdict.active else "no",
+        "yes" if judgement.active else "no",
         b.member,
         b.role,
         f"{b.kind} {b.resource}",
-        format_utc(verdict.starts) if verdict.starts else "-",
-        format_utc(verdict.expires) if verdict.expires else "never",
-        _left(verdict, at),
+        format_utc(judgement.starts) if judgement.starts else "-",
+        format_utc(judgement.expires) if judgement.expires else "never",
+        _left(judgement, at),
     ]
 
 
-def render(verdicts: Sequence[Verdict], at: datetime, fmt: str) -> str:
-    ordered = sorted(verdicts, key=lambda v: (not v.active, v.binding.member, v.binding.address))
-    if fmt == "json":
-        return _json(ordered, at)
-    rows = [_row(v, at) for v in ordered]
-    active = sum(v.active for v in ordered)
-    if fmt == "markdown":
-        title = f"### Temporary access at {format_utc(at)}\n\n"
-        return title + markdown_table(VERDICT_HEADERS, rows) + f"\n{active} of {len(rows)} active\n"
-    return (
-        text_table(VERDICT_HEADERS, rows) + f"{active} of {len(rows)} active at {format_utc(at)}\n"
+def _active_first(judgement: Judgement) -> tuple[bool, str, str]:
+    return not judgement.active, judgement.binding.member, judgement.binding.address
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Bindings judged at one instant, active ones first: what `lapse simulate` shows."""
+
+    judgements: Sequence[Judgement]
+    at: datetime
+
+    @classmethod
+    def of(cls, judgements: Iterable[Judgement], at: datetime) -> Snapshot:
+        return cls(sorted(judgements, key=_active_first), at)
+
+    def rows(self) -> list[list[str]]:
+        return [_row(v, self.at) for v in self.judgements]
+
+    @property
+    def active(self) -> int:
+        return sum(v.active for v in self.judgements)
+
+
+def _text(shot: Snapshot) -> str:
+    rows = shot.rows()
+    return text_table(VERDICT_HEADERS, rows) + (
+        f"{shot.active} of {len(rows)} active at {format_utc(shot.at)}\n"
     )
 
 
-def _json(verdicts: Sequence[Verdict], at: datetime) -> str:
+def _markdown(shot: Snapshot) -> str:
+    rows = shot.rows()
+    title = f"### Temporary access at {format_utc(shot.at)}\n\n"
+    tally = f"\n{shot.active} of {len(rows)} active\n"
+    return title + markdown_table(VERDICT_HEADERS, rows) + tally
+
+
+def _json(shot: Snapshot) -> str:
     records = [
         {
             "address": v.binding.address,
@@ -80,9 +105,12 @@ def _json(verdicts: Sequence[Verdict], at: datetime) -> str:
             "active": v.active,
             "starts": format_utc(v.starts) if v.starts else None,
             "expires": format_utc(v.expires) if v.expires else None,
-            "seconds_left": int(left.total_seconds()) if (left := v.time_left(at)) else None,
+            "seconds_left": int(left.total_seconds()) if (left := v.time_left(shot.at)) else None,
         }
-        for v in verdicts
+        for v in shot.judgements
     ]
-    body = {"at": format_utc(at), "bindings": records}
+    body = {"at": format_utc(shot.at), "bindings": records}
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+FORMATS: Formats[Snapshot] = Formats({"text": _text, "json": _json, "markdown": _markdown})

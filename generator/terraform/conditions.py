@@ -17,17 +17,20 @@ import celpy
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
+from generator.core.errors import ConfigError
 from generator.core.model import Binding
 
 _TICK = timedelta(microseconds=1)
 
 
-class ConditionError(ValueError):
+class ConditionError(ConfigError, ValueError):
     """A condition that cel-python cannot compile or evaluate to a boolean."""
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Judgement:
+    """A binding's condition judged at an instant: whether it holds, and its window."""
+
     binding: Binding
     active: bool
     starts: datetime | None
@@ -94,6 +97,6 @@ def window(expression: str) -> tuple[datetime | None, datetime | None]:
     return starts, expires
 
 
-def judge(binding: Binding, at: datetime) -> Verdict:
+def judge(binding: Binding, at: datetime) -> Judgement:
     starts, expires = window(binding.expression)
-    return Verdict(binding, evaluate(binding.expression, at), starts, expires)
+    return Judgement(binding, evaluate(binding.expression, at), starts, expires)

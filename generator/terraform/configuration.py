@@ -56,18 +56,18 @@ class Attribute:
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
+class LocatedBlock:
     kind: str
     labels: tuple[str, ...]
     line: int
     col: int
     attributes: tuple[Attribute, ...]
-    blocks: tuple[Block, ...]
+    blocks: tuple[LocatedBlock, ...]
 
     def attribute(self, name: str) -> Attribute | None:
         return next((a for a in self.attributes if a.name == name), None)
 
-    def walk(self) -> list[Block]:
+    def walk(self) -> list[LocatedBlock]:
         """This block and every block inside it, in order."""
         return [self, *(inner for block in self.blocks for inner in block.walk())]
 
@@ -75,7 +75,7 @@ class Block:
 @dataclass(frozen=True, slots=True)
 class TerraformFile:
     path: str  # relative to the repository
-    blocks: tuple[Block, ...]
+    blocks: tuple[LocatedBlock, ...]
     error: tuple[int, int, str] | None = None  # line, column, why it cannot be read
 
 
@@ -179,10 +179,10 @@ def _decoded(relative: str, raw: bytes) -> TerraformFile:
     return parse_text(relative, text)
 
 
-def _frozen(item: TerraformFile | Block | Attribute) -> Any:
+def _frozen(item: TerraformFile | LocatedBlock | Attribute) -> Any:
     if isinstance(item, Attribute):
         return [item.name, item.text, item.line, item.col]
-    if isinstance(item, Block):
+    if isinstance(item, LocatedBlock):
         attributes = [_frozen(a) for a in item.attributes]
         inner = [_frozen(b) for b in item.blocks]
         return [item.kind, list(item.labels), item.line, item.col, attributes, inner]
@@ -200,9 +200,9 @@ def _thawed(frozen: str) -> TerraformFile | None:
     return TerraformFile(str(path), found, why)
 
 
-def _thawed_block(raw: list[Any]) -> Block:
+def _thawed_block(raw: list[Any]) -> LocatedBlock:
     kind, labels, line, col, attributes, inner = raw
-    return Block(
+    return LocatedBlock(
         str(kind),
         tuple(map(str, labels)),
         int(line),
@@ -243,11 +243,11 @@ def _child(node: Any, name: str) -> Any:
     )
 
 
-def _blocks(body: Any, text: str) -> tuple[Block, ...]:
+def _blocks(body: Any, text: str) -> tuple[LocatedBlock, ...]:
     return tuple(_block(c, text) for c in body.children if getattr(c, "data", None) == "block")
 
 
-def _block(node: Any, text: str) -> Block:
+def _block(node: Any, text: str) -> LocatedBlock:
     parts = [c for c in node.children if hasattr(c, "data")]
     body = next((c for c in parts if c.data == "body"), None)
     heads = [c for c in parts if c.data != "body"]
@@ -259,7 +259,7 @@ def _block(node: Any, text: str) -> Block:
     )
     inner = _blocks(body, text) if body is not None else ()
     kind = _source(heads[0], text).strip() if heads else ""
-    return Block(kind, labels, node.meta.line, node.meta.column, attributes, inner)
+    return LocatedBlock(kind, labels, node.meta.line, node.meta.column, attributes, inner)
 
 
 def _attribute(node: Any, text: str) -> Attribute:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from generator.core.errors import ConfigError
+
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _TOKEN = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 
 
-class HclError(ValueError):
+class HclError(ConfigError, ValueError):
     """Terraform text that python-hcl2 cannot read, or a value that is not a literal."""
 
 

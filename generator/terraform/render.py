@@ -16,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from generator.core import resource_kinds
+from generator.core.errors import ConfigError
 from generator.core.model import Grant, Request
 from generator.core.times import format_utc
 from generator.terraform.hcl import HclError, Resource, parse
@@ -27,7 +28,7 @@ TITLE_PREFIX = "lapse/"
 DESCRIPTION_LIMIT = 256
 
 
-class RenderError(Exception):
+class RenderError(ConfigError):
     """The rendered text does not say what was intended. Nothing is written."""
 
 

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from generator.checks.rules import TreeContext, rule
 from generator.core.model import Problem
-from generator.terraform.configuration import Block, TerraformFile, module_source_inside
+from generator.terraform.configuration import LocatedBlock, TerraformFile, module_source_inside
 
 GOOGLE_SOURCES = frozenset(
     {
@@ -51,7 +51,7 @@ def _files(ctx: TreeContext) -> tuple[TerraformFile, ...]:
     return ctx.configuration.files if ctx.configuration else ()
 
 
-def _blocks(ctx: TreeContext) -> Iterator[tuple[str, Block]]:
+def _blocks(ctx: TreeContext) -> Iterator[tuple[str, LocatedBlock]]:
     for file in _files(ctx):
         for block in file.blocks:
             for inner in block.walk():

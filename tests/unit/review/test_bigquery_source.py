@@ -251,6 +251,37 @@ def test_failed_page_keeps_earlier_rows_and_records_a_gap() -> None:
     assert options["retry"] is None and options["job_retry"] is None
 
 
+class BuggyRows:
+    """Rows whose reading stops on a mistake of lapse's own, not of BigQuery's."""
+
+    def __iter__(self) -> Any:
+        raise TypeError("'NoneType' object is not subscriptable")
+
+
+def test_a_programming_error_reading_rows_is_raised_not_a_gap() -> None:
+    src = BigQuerySource(FakeClient(BuggyRows()), DATASET)
+    with pytest.raises(TypeError, match="not subscriptable"):
+        list(src.events(["alice@example.com"], START, END))
+    assert src.gaps == []
+
+
+class BuggyClient:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def query_and_wait(self, query: str, **options: Any) -> Any:
+        self.calls += 1
+        raise AttributeError("'QueryJobConfig' object has no attribute 'labels'")
+
+
+def test_a_programming_error_querying_is_raised_at_once_not_a_gap() -> None:
+    client = BuggyClient()
+    src = BigQuerySource(client, DATASET, attempts=3, sleep=lambda _: None)
+    with pytest.raises(AttributeError, match="no attribute"):
+        list(src.events(["alice@example.com"], START, END))
+    assert (src.gaps, client.calls) == ([], 1)
+
+
 def test_an_entry_the_sink_wrote_twice_is_counted_once(http: responses.RequestsMock) -> None:
     twice = entry("dup", "2026-12-01T09:14:03Z")
     http.add(

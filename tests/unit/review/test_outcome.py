@@ -68,12 +68,17 @@ def test_the_exit_code_of_a_review_is_computed_in_one_place() -> None:
     }
     assert defining == {"review/outcome.py"}
     command = ast.parse((package / "commands" / "review.py").read_text())
-    exits = [
-        node.args[0]
+    function = next(
+        node
         for node in ast.walk(command)
-        if isinstance(node, ast.Call) and ast.unparse(node.func) == "sys.exit"
+        if isinstance(node, ast.FunctionDef) and node.name == "review"
+    )
+    returned = [
+        ast.unparse(node.value)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Return) and node.value is not None
     ]
-    assert [ast.unparse(a) for a in exits] == ["run.exit_code"]
+    assert returned == ["run.exit_code"]
 
 
 @pytest.mark.parametrize("index", range(5))
