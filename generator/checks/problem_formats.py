@@ -138,11 +138,22 @@ class Listing:
     checked: int | None = None
     source: SourceLine | None = None
     paint: Paint | None = None
+    quiet: bool = False  # text: errors and warnings only, without the tally
+
+
+def _quiet_text(listing: Listing) -> str:
+    if not listing.quiet:
+        return to_text(
+            listing.problems, checked=listing.checked, source=listing.source, paint=listing.paint
+        )
+    shown = [p for p in listing.problems if p.level != "info"]
+    text = to_text(shown, checked=listing.checked, source=listing.source, paint=listing.paint)
+    return "".join(text.splitlines(keepends=True)[:-1])
 
 
 FORMATS: Formats[Listing] = Formats(
     {
-        "text": lambda x: to_text(x.problems, checked=x.checked, source=x.source, paint=x.paint),
+        "text": _quiet_text,
         "json": lambda x: to_json(x.problems, x.checked),
         "github": lambda x: to_github(x.problems, x.checked),
     }
@@ -156,5 +167,10 @@ def render(
     checked: int | None = None,
     source: SourceLine | None = None,
     paint: Paint | None = None,
+    quiet: bool = False,
 ) -> str:
-    return FORMATS.write(fmt, Listing(sorted(problems), checked, source, paint))
+    return FORMATS.write(fmt, Listing(sorted(problems), checked, source, paint, quiet))
+
+
+# The formats whose run also appends a summary to the job's page ($GITHUB_STEP_SUMMARY).
+WITH_SUMMARY = frozenset({"github"})

@@ -80,9 +80,7 @@ from generator.review.sources import CombinedSource, EventSource
     is_flag=True,
     help="Review again the grants whose complete report is already on disk.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@options.format_option(run_text.FORMATS)
 @options.root_option
 def review(
     source_spec: str,
@@ -144,8 +142,7 @@ def review(
         accounting,
         tuple(due.problems),
     )
-    output = run_text.as_json if fmt == "json" else run_text.text
-    click.echo(output(run), nl=False)
+    click.echo(run_text.FORMATS.write(fmt, run), nl=False)
     if publishing:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     return run.exit_code

@@ -75,22 +75,18 @@ def validate(
 
 
 def _report(repo: Repo, problems: list[Problem], chosen: str, checked: int) -> None:
-    if chosen == "text":
-        shown = problems
-        if output.verbosity() == output.QUIET:
-            shown = [p for p in problems if p.level != "info"]
-        text = problem_formats.to_text(
-            sorted(shown),
+    click.echo(
+        problem_formats.render(
+            problems,
+            chosen,
             checked=checked,
             source=output.source_lines(repo),
             paint=output.painter(err=False),
-        )
-        if output.verbosity() == output.QUIET:
-            text = "".join(text.splitlines(keepends=True)[:-1])  # problems only, no tally
-        click.echo(text, nl=False)
-        return
-    click.echo(problem_formats.render(problems, chosen, checked=checked), nl=False)
-    if chosen == "github":
+            quiet=output.verbosity() == output.QUIET,
+        ),
+        nl=False,
+    )
+    if chosen in problem_formats.WITH_SUMMARY:
         options.append_summary(problem_formats.summary_markdown(sorted(problems), checked))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import orjson
 
+from generator.core.formats import Formats
 from generator.core.model import Problem
 from generator.review.outcome import ReviewRun, finding_data
 
@@ -73,6 +74,9 @@ def as_json(run: ReviewRun) -> str:
         "exit_code": run.reports_exit_code,
     }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+
+
+FORMATS: Formats[ReviewRun] = Formats({"text": text, "json": as_json})
 
 
 def _problem_line(problem: Problem) -> str:

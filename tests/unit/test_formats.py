@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+
 import click
 import pytest
 from click.testing import CliRunner
 
+from generator.cli import cli
 from generator.commands import options
 from generator.core.formats import Formats
+from tests.support import REPO
 
 
 def test_a_map_writes_by_name_and_defaults_to_its_first_entry() -> None:
@@ -39,3 +44,47 @@ def test_the_option_offers_exactly_the_keys() -> None:
     assert refused.exit_code == 2
     assert "'text', 'markdown'" in refused.output
     assert "[default: text]" in runner.invoke(show, ["--help"]).output
+
+
+def test_every_format_option_of_every_command_is_read_from_a_map() -> None:
+    """One way to dispatch a format: a command that spelled its own `--format` choices (or
+    branched on a format's name) would drift from the writers it has."""
+    seen = 0
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None
+        subcommands = getattr(command, "commands", {}).values() or [command]
+        for param in [p for c in subcommands for p in c.params]:
+            if "--format" not in getattr(param, "opts", ()):
+                continue
+            seen += 1
+            assert isinstance(param.type, click.Choice), name
+            choices = list(param.type.choices)
+            assert any(list(formats) == choices for formats in _maps()), (
+                f"lapse {name} --format offers {choices}, which no format map has"
+            )
+    assert seen >= 4
+
+
+def _maps() -> list[Formats[object]]:
+    modules = (
+        "generator.checks.problem_formats",
+        "generator.lifecycle.drift_text",
+        "generator.terraform.access_views",
+        "generator.review.run_text",
+    )
+    return [importlib.import_module(m).FORMATS for m in modules]
+
+
+def test_no_command_branches_on_a_format_name() -> None:
+    """`--format` is spelled once, in `options.format_option`, and no command compares names."""
+    for path in sorted((REPO / "generator" / "commands").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value == "--format":
+                assert path.name == "options.py", f"{path.name}:{node.lineno} spells --format"
+            if isinstance(node, ast.Compare) and any(
+                isinstance(c, ast.Constant) and c.value in ("json", "text", "markdown", "github")
+                for c in node.comparators
+            ):
+                raise AssertionError(f"{path.name}:{node.lineno} compares a format's name")
