@@ -136,6 +136,10 @@ def _logging(http: responses.RequestsMock) -> None:
     late["timestamp"] = "2026-12-01T15:20:41.905528Z"  # two hours after the grant expired
     late["receiveTimestamp"] = "2026-12-01T15:20:42.105528Z"
     http.add(responses.POST, LOGGING, json={"entries": [late]})
+    # The sample folder grant's projects, listed through Resource Manager.
+    from tests.acceptance.test_folder_review import serve_tree
+
+    serve_tree(http)
 
 
 @dataclass(frozen=True)
