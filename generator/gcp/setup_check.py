@@ -8,10 +8,11 @@ those of its folders and organization, because IAM and audit logging inherit dow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -19,6 +20,7 @@ from generator.core.checklist import CheckItem, missing, ok, wrong
 from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
 from generator.core.retry import call_with_retry
+from generator.gcp.doctor_access import guarded
 from generator.gcp.effective_access import (
     coverage,
     dataset_path,
@@ -99,17 +101,22 @@ class GcpCheck:
     variables: dict[str, str]
     _parents: dict[str, str | None] = field(default_factory=dict)
     _policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _projects: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def items(self) -> list[CheckItem]:
+        """Every item; a call refused for want of a permission ends only its own part, with an
+        item naming the permission (`doctor_access`)."""
         emails = {name: self.variables.get(var, "") for name, var in VARIABLES.items()}
-        return [
-            *self.provider(),
-            *(item for name, email in emails.items() for item in self.identity(name, email)),
-            *self.roles(emails),
-            *self.granter(emails["apply"]),
-            *(item for target in self.policy.targets.values() for item in self.audit(target)),
-            *(item for target in self.policy.targets.values() for item in self.resources(target)),
+        targets = list(self.policy.targets.values())
+        units: list[Callable[[], Iterable[CheckItem]]] = [
+            self.provider,
+            *(partial(self.identity, name, email) for name, email in emails.items()),
+            partial(self.roles, emails),
+            partial(self.granter, emails["apply"]),
+            *(partial(self.audit, target) for target in targets),
+            *(partial(self.resources, target) for target in targets),
         ]
+        return [item for unit in units for item in guarded(unit)]
 
     # --- Workload Identity Federation and the identities -----------------------------------
 
@@ -273,19 +280,47 @@ class GcpCheck:
     # --- the allowed resources exist ----------------------------------------------------------
 
     def resources(self, target: Target) -> Iterator[CheckItem]:
-        for bucket in target.resources.get("bucket", ()):
-            yield self._bucket(bucket)
-        for dataset in target.resources.get("dataset", ()):
-            yield self._exists("dataset", dataset, f"{BIGQUERY}/{dataset_path(dataset)}")
-        for secret in target.resources.get("secret", ()):
-            yield self._exists("secret", secret, f"{SM}/{secret}")
-        for account in target.resources.get("service_account", ()):
-            url = f"{IAM}/projects/-/serviceAccounts/{quote(account, safe='@')}"
-            yield self._exists("service account", account, url)
-        for project in projects_of(target):
-            yield self._exists("project", project, f"{CRM}/v3/projects/{quote(project)}")
-        for folder in target.resources.get("folder", ()):
-            yield self._exists("folder", folder, f"{CRM}/v3/{folder}")
+        # Each resource on its own: one refused read leaves the others checked.
+        named = target.resources.get
+        accounts = f"{IAM}/projects/-/serviceAccounts"
+        reads = [
+            *(partial(self._bucket, b) for b in named("bucket", ())),
+            *(
+                partial(self._exists, "dataset", d, f"{BIGQUERY}/{dataset_path(d)}")
+                for d in named("dataset", ())
+            ),
+            *(partial(self._exists, "secret", s, f"{SM}/{s}") for s in named("secret", ())),
+            *(
+                partial(self._exists, "service account", a, f"{accounts}/{quote(a, safe='@')}")
+                for a in named("service_account", ())
+            ),
+            *(partial(self._project_exists, p) for p in projects_of(target)),
+            *(partial(self._exists, "folder", f, f"{CRM}/v3/{f}") for f in named("folder", ())),
+        ]
+        for read in reads:
+            yield from guarded(lambda read=read: [read()])  # type: ignore[misc]
+
+    def _project_exists(self, project: str) -> CheckItem:
+        if self._project(project) is not None:
+            return ok("resources", f"project {project}")
+        return missing(
+            "resources",
+            f"project {project}",
+            "projects.search finds no such project: it does not exist, or the doctor's"
+            " identity lacks resourcemanager.projects.get on it",
+            "create it, or remove it from policy/policy.yaml",
+        )
+
+    def _project(self, project: str) -> dict[str, Any] | None:
+        """The project found by its ID: Resource Manager v3 gets a project by number only,
+        so it is found with `projects.search` (`id:` query), which names its number and parent."""
+        if project not in self._projects:
+            query = urlencode({"query": f"id:{project}"})
+            found = self.api.get(f"{CRM}/v3/projects:search?{query}", f"finding {project}")
+            listed = (found or {}).get("projects") or ()
+            hits = [p for p in listed if isinstance(p, dict) and p.get("projectId") == project]
+            self._projects[project] = hits[0] if hits else None
+        return self._projects[project]
 
     def _bucket(self, bucket: str) -> CheckItem:
         found = self.api.get(f"{STORAGE}/b/{quote(bucket, safe='')}", f"reading bucket {bucket}")
@@ -335,7 +370,11 @@ class GcpCheck:
         chain: list[str] = []
         while node is not None and node not in chain:
             if node not in self._parents and not node.startswith("organizations/"):
-                found = self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
+                found = (
+                    self._project(node.removeprefix("projects/"))
+                    if node.startswith("projects/")
+                    else self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
+                )
                 if found is None:
                     return chain
                 self._parents[node] = found.get("parent") or None

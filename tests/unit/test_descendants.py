@@ -80,3 +80,23 @@ def test_a_tree_deeper_than_resource_manager_allows_is_a_gap(
 
     (gap,) = tree(http, answer).descendants(["folders/0"]).gaps
     assert "nested deeper than 10" in gap[1]
+
+
+def test_the_readme_creates_the_doctor_role_with_every_permission_doctor_uses() -> None:
+    from pathlib import Path
+
+    from generator.gcp.doctor_access import DOCTOR_PERMISSIONS, permission_of
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = readme.splitlines()
+    start = next(i for i, text in enumerate(lines) if "roles create lapseDoctor" in text)
+    line = next(text for text in lines[start:] if text.strip().startswith("--permissions"))
+    assert tuple(line.split()[1].split(",")) == DOCTOR_PERMISSIONS
+    crm = "https://cloudresourcemanager.googleapis.com"
+    assert permission_of("GET", f"{crm}/v3/projects:search?query=id%3Ap") == (
+        "resourcemanager.projects.get"
+    )
+    assert permission_of("POST", f"{crm}/v1/projects/p:getIamPolicy") == (
+        "resourcemanager.projects.getIamPolicy"
+    )
+    assert permission_of("DELETE", f"{crm}/v3/folders/1") == ""
