@@ -121,8 +121,7 @@ def attributed(
         # event is theirs, through the links that follow them.
         links = [n.lower() for n in (event.principal, *event.chain)]
         return [
-            replace(event, principal=who, chain=event.chain[links.index(who) :])
-            for who in people
+            replace(event, principal=who, chain=event.chain[links.index(who) :]) for who in people
         ]
     moment = (event.timestamp, event.insert_id)
     holders: dict[str, tuple[str, ...]] = {}

@@ -293,7 +293,8 @@ def run(
         principal_gaps=source.principal_gaps,
     )
     reviews = [
-        replace(r, gaps=(*r.gaps, *listed)) if (listed := listing_gaps(r.subject.request, below))
+        replace(r, gaps=(*r.gaps, *listed))
+        if (listed := listing_gaps(r.subject.request, below))
         else r
         for r in reviews
     ]

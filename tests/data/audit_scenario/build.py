@@ -153,9 +153,7 @@ def cases() -> list[dict[str, Any]]:
     entry = json.loads(json.dumps(connect))
     lines.append(placed(entry, "first-party-after-expiry", "13:40:00"))
     # No authorizationInfo, and a method that names no permission, in the granted project.
-    entry = retext(
-        original("elastic-integrations-fork.jsonl", 22), {"elastic-siem": PROJECT}
-    )
+    entry = retext(original("elastic-integrations-fork.jsonl", 22), {"elastic-siem": PROJECT})
     entry["protoPayload"]["authenticationInfo"] = {"principalEmail": PERSON}
     lines.append(placed(entry, "unknown-permission", "12:10:00"))
     # Someone else's entry, for the accounting.
