@@ -113,15 +113,16 @@ def attributed(
     are read sorted) for `lifetime`, so the events may come in any order.
     """
     person = event.principal.lower()
-    if person in wanted:
-        return [event]
     people = named(event, wanted)
     if people:
-        # Named inside the chain (a Google-managed first party in front of them, say): the
-        # event is theirs, through the links that follow them.
+        # Named anywhere in it (behind a Google-managed first party, say): the event is each
+        # named person's, through the links that follow them.
         links = [n.lower() for n in (event.principal, *event.chain)]
         return [
-            replace(event, principal=who, chain=event.chain[links.index(who) :]) for who in people
+            event
+            if who == person
+            else replace(event, principal=who, chain=event.chain[links.index(who) :])
+            for who in people
         ]
     moment = (event.timestamp, event.insert_id)
     holders: dict[str, tuple[str, ...]] = {}

@@ -107,3 +107,15 @@ def test_a_copy_out_is_one_finding_not_two() -> None:
     late = replace(export, timestamp=export.timestamp.replace(hour=14), insert_id="late")
     found = kinds([late])
     assert (Severity.HIGH, "exfiltration") in found
+
+
+def test_two_reviewed_people_in_one_chain_each_get_the_event() -> None:
+    bob = subject(request(id="inc-4530-other", requester="bob@example.com"))
+    used = connect(
+        "2026-12-01T10:00:00",
+        "cloudsql.instances.login",
+        principal="alice@example.com",
+        chain=("bob@example.com",),
+    )
+    reviews = review_all([subject(), bob], [used], grace=GRACE)
+    assert [r.count_in_window for r in reviews] == [1, 1]
