@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 import responses
 
+from tests.google_contract import contract_report, google_contract  # noqa: F401 - autouse
+
 
 @pytest.fixture(autouse=True)
 def http() -> Iterator[responses.RequestsMock]:

@@ -161,12 +161,24 @@ class World:
             where = f"{where}?page={page}"
         key = (str(request.method), where)
         self.calls.append(key)
+        if where == f"{CRM}/v3/projects:search":
+            return self._search(parse_qs(url.query).get("query", [""])[0])
         answer = self.answers.get(key)
         if answer is None:
             self.unknown.append(f"{request.method} {where}")
             return 418, {}, json.dumps({"message": f"no answer for {where}"})
         status, body = answer() if callable(answer) else answer
         return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def _search(self, query: str) -> tuple[int, dict[str, str], str]:
+        """projects.search by `id:P`: the project registered under its ID, if it is there."""
+        project = query.removeprefix("id:")
+        answer = self.answers.get(("GET", f"{CRM}/v3/projects/{project}"))
+        status, body = (answer() if callable(answer) else answer) if answer else (404, {})
+        if status == 403:
+            return status, {"Content-Type": "application/json"}, json.dumps(body)
+        found = {"projects": [body]} if status == 200 else {}
+        return 200, {"Content-Type": "application/json"}, json.dumps(found)
 
     @staticmethod
     def _policy_path(resource: str) -> str:

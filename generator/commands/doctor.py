@@ -39,9 +39,11 @@ READER_HINT = (
 def doctor(app_slug: str | None, root: Path) -> int:
     """Check the GitHub and Google Cloud setup; print each item, and the fix of what is not right.
 
-    Reads only. Exit 0 when everything is right, 1 when something is missing or wrong, 2 without
-    credentials, 3 when GitHub or Google Cloud fails after retries.
+    Reads only. Exit 0 when everything is right, 1 when something is missing or wrong (a
+    permission the doctor's identity lacks is named as such), 2 without credentials, 3 when
+    GitHub or Google Cloud fails after retries.
     """
+    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
     from generator.gcp.setup_check import GcpCheck, GoogleJson  # noqa: PLC0415 - google-auth
     from generator.github.setup_check import check_github  # noqa: PLC0415 - PyGithub
 
@@ -65,7 +67,8 @@ def doctor(app_slug: str | None, root: Path) -> int:
         click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
     else:
         subject = (github.subject_prefix, github.subject_note)
-        cloud = GcpCheck(GoogleJson(session), policy, repository, github.variables, subject).items()
+        api = GoogleJson(DoctorSession(session))
+        cloud = GcpCheck(api, policy, repository, github.variables, subject).items()
         click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
         items += cloud
     click.echo("\n" + summary(items))

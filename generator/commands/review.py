@@ -16,6 +16,7 @@ from generator.core.errors import ConfigError
 from generator.core.git import committed_files
 from generator.core.model import Event, Policy
 from generator.core.repo import Repo
+from generator.gcp.descendants import Descendants, ProjectTree
 from generator.gcp.roles import load_lock
 from generator.github import request_pulls
 from generator.review import publication, run_text
@@ -109,10 +110,22 @@ def review(
     accounting = None
     lock = load_lock(repo.roles_lock) if due.items or due.past_retention else None
     if due.items:
-        source = audit_source(source_spec, project, reviewing.resource_names(policy, due.items))
+        scope = reviewing.resource_names(policy, due.items)
+        below = projects_below(scope) if source_spec == "logging" else None
+        if below is not None:
+            scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
+        source = audit_source(source_spec, project, scope)
         longest = max(t.max_duration for t in policy.targets.values())
         reviews = reviewing.run(
-            repo, policy, lock, source, period, longest=longest, items=due.items, track=track
+            repo,
+            policy,
+            lock,
+            source,
+            period,
+            longest=longest,
+            items=due.items,
+            track=track,
+            below=below,
         )
         if isinstance(source, ManifestedExport):
             reviews = [_with_export_scope(r, policy, source) for r in reviews]
@@ -221,6 +234,12 @@ def _publish(
                     list(publication.INCIDENT_LABELS),
                 )
                 click.echo(f"incident #{number}: {request.id}", err=True)
+
+
+def projects_below(scope: list[str]) -> Descendants | None:
+    """The projects below the folders and organizations in scope: their logs hold the use."""
+    parents = [n for n in scope if n.startswith(("folders/", "organizations/"))]
+    return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
 
 def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:

@@ -31,6 +31,7 @@ def sync(names: tuple[str, ...], root: Path) -> int:
     """Read roles from the IAM API and update the lock file; print what changed."""
     from generator.gcp.role_sync import (  # noqa: PLC0415 - loads google's clients
         format_changes,
+        persistence_warnings,
         sync_roles,
     )
 
@@ -44,4 +45,6 @@ def sync(names: tuple[str, ...], root: Path) -> int:
     write_lock(repo.roles_lock, fresh)  # only reached when every role was read
     for line in format_changes(changes):
         click.echo(line)
+    for line in persistence_warnings(changes):
+        click.echo(line, err=True)
     return options.EXIT_CLEAN

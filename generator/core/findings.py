@@ -27,6 +27,12 @@ class FindingKind(Enum):
     EXFILTRATION = ("exfiltration", HIGH, "10.4.3, 12.10.x", "a copy out of the granted resources")
     UNEXPLAINED = ("unexplained", HIGH, "10.4.1, 10.4.3", "use outside the grant's resources")
     DENIED = ("denied", MEDIUM, "10.4.3", "an attempt the grant did not allow")
+    UNVERIFIABLE = (
+        "unverifiable",
+        MEDIUM,
+        "10.4.1, 10.4.3",
+        "use on the granted resources no permission of the grant can be shown to allow",
+    )
     EXPLAINED_BY_OTHER_GRANT = (
         "explained-by-other-grant",
         INFO,

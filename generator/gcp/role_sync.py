@@ -12,7 +12,13 @@ from typing import Any, Protocol
 
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.retry import call_with_retry
-from generator.gcp.roles import RoleInfo, RolesLock, is_iso_date, role_source
+from generator.gcp.roles import (
+    RoleInfo,
+    RolesLock,
+    default_rules,
+    is_iso_date,
+    role_source,
+)
 
 _TRANSIENT = ("TooManyRequests", "ServiceUnavailable", "InternalServerError", "DeadlineExceeded")
 
@@ -141,4 +147,24 @@ def format_changes(changes: Iterable[RoleChange]) -> list[str]:
         else:
             lines += [f"{change.name}: +{p}" for p in change.added]
             lines += [f"{change.name}: -{p}" for p in change.removed]
+    return lines
+
+
+def persistence_warnings(changes: Iterable[RoleChange]) -> list[str]:
+    """One line per synced role that gained a permission of a persistence class.
+
+    A role a target allows today may be refused once the lock holds what it gained
+    (LAPSE251, LAPSE253): said at the sync, before a request meets it.
+    """
+    rules = default_rules()
+    lines = []
+    for change in changes:
+        if change.new:
+            continue
+        for group, hits in rules.persistence_permissions(change.added).items():
+            kind = next((g.kind for g in rules.groups if g.name == group), group)
+            lines.append(
+                f"warning: {change.name} gained {', '.join(hits)}, which can leave access"
+                f" behind ({kind}: {group}): LAPSE251/LAPSE253 refuse it unless excepted"
+            )
     return lines

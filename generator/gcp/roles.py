@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +30,11 @@ _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 _PREDEFINED = re.compile(r"^roles/[A-Za-z0-9_.]+$")
 _CUSTOM = re.compile(r"^(projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+$")
-_EXACT = re.compile(r"^[a-z][a-z0-9-]*(\.[A-Za-z][A-Za-z0-9]*){2,}$")
+# `service.resource.verb`, or as IAM names some of its own, `iam.googleapis.com/resource.verb`.
+_EXACT = re.compile(
+    r"^(?:[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+/[A-Za-z][A-Za-z0-9]*"
+    r"|[a-z][a-z0-9-]*\.[A-Za-z][A-Za-z0-9]*)(?:\.[A-Za-z][A-Za-z0-9]*)+$"
+)
 _SUFFIX = re.compile(r"^\*\.[A-Za-z][A-Za-z0-9]*$")
 _ROLE_KEYS = frozenset({"title", "stage", "permissions", "read", "source"})
 
@@ -46,6 +50,8 @@ class PersistenceGroup:
     name: str
     risk: str
     patterns: tuple[str, ...]
+    # The persistence class (`classes` in the data file): why such access outlives a window.
+    kind: str = ""
 
     def matching(self, permissions: Iterable[str]) -> list[str]:
         """The permissions this group catches, sorted and unique."""
@@ -56,9 +62,11 @@ class PersistenceGroup:
 
 @dataclass(frozen=True, slots=True)
 class PersistenceRules:
-    """The groups of `generator/data/persistence_permissions.yaml`, in file order."""
+    """The groups of `generator/data/persistence_permissions.yaml`, in file order, and the
+    classes they belong to (name -> why access of that class outlives a window)."""
 
     groups: tuple[PersistenceGroup, ...]
+    classes: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> PersistenceRules:
@@ -75,7 +83,19 @@ class PersistenceRules:
         groups = document.get("groups") if isinstance(document, dict) else None
         if not isinstance(groups, dict) or not groups:
             raise ConfigError("persistence rules need a non-empty `groups` mapping")
-        return cls(tuple(_group(str(name), body) for name, body in groups.items()))
+        raw = document.get("classes", {})
+        if not isinstance(raw, dict) or not all(
+            isinstance(why, str) and why.strip() for why in raw.values()
+        ):
+            raise ConfigError("persistence rules: `classes` maps each class to its reason")
+        classes = {str(name): " ".join(why.split()) for name, why in raw.items()}
+        found = tuple(_group(str(name), body) for name, body in groups.items())
+        for group in found:
+            if classes and group.kind not in classes:
+                raise ConfigError(
+                    f"persistence group {group.name} needs a `class` among {', '.join(classes)}"
+                )
+        return cls(found, MappingProxyType(classes))
 
     def risk(self, group: str) -> str:
         """The text shown when a role is refused for `group`."""
@@ -104,11 +124,14 @@ def _group(name: str, body: object) -> PersistenceGroup:
             raise ConfigError(
                 f"persistence group {name}: {pattern!r} is not `service.resource.verb` or `*.verb`"
             )
-    return PersistenceGroup(name, " ".join(risk.split()), tuple(patterns))
+    kind = body.get("class", "")
+    if not isinstance(kind, str):
+        raise ConfigError(f"persistence group {name}: `class` is a name")
+    return PersistenceGroup(name, " ".join(risk.split()), tuple(patterns), kind)
 
 
 def is_permission_pattern(pattern: str) -> bool:
-    """An exact permission name, or a `*.verb` suffix wildcard."""
+    """An exact permission name (`iam.googleapis.com/...` too), or a `*.verb` suffix wildcard."""
     return bool(_EXACT.match(pattern) or _SUFFIX.match(pattern))
 
 

@@ -8,9 +8,11 @@ those of its folders and organization, because IAM and audit logging inherit dow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -21,6 +23,7 @@ from generator.core.model import Policy, Target
 from generator.core.resource_kinds import ResourceKind
 from generator.core.resource_names import CRM, IAM, account_url
 from generator.core.retry import call_with_retry
+from generator.gcp.doctor_access import guarded
 from generator.gcp.effective_access import coverage, grant_command, members_by_role, projects_of
 from generator.gcp.iam_policies import (
     TIMEOUT_SECONDS,
@@ -92,17 +95,22 @@ class GcpCheck:
     subject: tuple[str | None, str] = (None, "GitHub's subject settings were not read")
     _parents: dict[str, str | None] = field(default_factory=dict)
     _policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _projects: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def items(self) -> list[CheckItem]:
+        """Every item; a call refused for want of a permission ends only its own part, with an
+        item naming the permission (`doctor_access`)."""
         emails = {name: self.variables.get(var, "") for name, var in VARIABLES.items()}
-        return [
-            *self.provider(),
-            *(item for name, email in emails.items() for item in self.identity(name, email)),
-            *self.roles(emails),
-            *self.granter(emails["apply"]),
-            *(item for target in self.policy.targets.values() for item in self.audit(target)),
-            *(item for target in self.policy.targets.values() for item in self.resources(target)),
+        targets = list(self.policy.targets.values())
+        units: list[Callable[[], Iterable[CheckItem]]] = [
+            self.provider,
+            *(partial(self.identity, name, email) for name, email in emails.items()),
+            partial(self.roles, emails),
+            partial(self.granter, emails["apply"]),
+            *(partial(self.audit, target) for target in targets),
+            *(partial(self.resources, target) for target in targets),
         ]
+        return [item for unit in units for item in guarded(unit)]
 
     # --- Workload Identity Federation and the identities -----------------------------------
 
@@ -271,14 +279,39 @@ class GcpCheck:
     # --- the allowed resources exist ----------------------------------------------------------
 
     def resources(self, target: Target) -> Iterator[CheckItem]:
-        """Each allowed resource the name of which says it; then the projects and folders."""
-        ordered = sorted(resource_kinds.kinds(), key=lambda kind: bool(kind.node))
-        for kind in ordered:
-            names = (
-                projects_of(target) if kind.key == "project" else target.resources.get(kind.key, ())
-            )
-            for name in names if kind.setup.exists else ():
-                yield self._exists(kind, name)
+        """Each allowed resource the name of which says it; then the projects and folders.
+        Each read on its own: one refused read leaves the others checked."""
+        reads: list[Callable[[], CheckItem]] = []
+        for kind in sorted(resource_kinds.kinds(), key=lambda kind: bool(kind.node)):
+            if kind.key == "project":  # found by ID with projects.search (`_project`)
+                reads += [partial(self._project_exists, p) for p in projects_of(target)]
+            elif kind.setup.exists is not None:
+                names = target.resources.get(kind.key, ())
+                reads += [partial(self._exists, kind, name) for name in names]
+        for read in reads:
+            yield from guarded(lambda read=read: [read()])  # type: ignore[misc]
+
+    def _project_exists(self, project: str) -> CheckItem:
+        if self._project(project) is not None:
+            return ok("resources", f"project {project}")
+        return missing(
+            "resources",
+            f"project {project}",
+            "projects.search finds no such project: it does not exist, or the doctor's"
+            " identity lacks resourcemanager.projects.get on it",
+            "create it, or remove it from policy/policy.yaml",
+        )
+
+    def _project(self, project: str) -> dict[str, Any] | None:
+        """The project found by its ID: Resource Manager v3 gets a project by number only,
+        so it is found with `projects.search` (`id:` query), which names its number and parent."""
+        if project not in self._projects:
+            query = urlencode({"query": f"id:{project}"})
+            found = self.api.get(f"{CRM}/v3/projects:search?{query}", f"finding {project}")
+            listed = (found or {}).get("projects") or ()
+            hits = [p for p in listed if isinstance(p, dict) and p.get("projectId") == project]
+            self._projects[project] = hits[0] if hits else None
+        return self._projects[project]
 
     def _exists(self, kind: ResourceKind, name: str) -> CheckItem:
         assert kind.setup.exists is not None
@@ -317,7 +350,11 @@ class GcpCheck:
         chain: list[str] = []
         while node is not None and node not in chain:
             if node not in self._parents and not node.startswith("organizations/"):
-                found = self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
+                found = (
+                    self._project(node.removeprefix("projects/"))
+                    if node.startswith("projects/")
+                    else self.api.get(f"{CRM}/v3/{node}", f"reading {node}")
+                )
                 if found is None:
                     return chain
                 self._parents[node] = found.get("parent") or None

@@ -1,7 +1,9 @@
 """Whose events are whose, and when each binding really appeared. Pure functions.
 
-An event belongs to a person when they are its caller, the first party of its delegation chain
-(`events.actor` reads both), or when it is a service account's activity while a credential the
+An event belongs to a person when they appear anywhere in it: its caller or any link of its
+delegation chain (`events.actor` reads both; a Google-managed first party in front of the
+person, as Cloud SQL's connector writes it, hides nobody), or when it is a service account's
+activity while a credential the
 person minted for that account was alive (GenerateAccessToken, SignJwt, SignBlob,
 GenerateIdToken, or a granted `iam.serviceAccounts.actAs` / `getAccessToken`). Such an event is
 handed to the person with the account put in front of its chain, so reports show the chain.
@@ -37,13 +39,22 @@ class Mint:
     via: tuple[str, ...] = ()
 
 
+def named(event: Event, wanted: Collection[str]) -> list[str]:
+    """The wanted people the event names, as its caller or as a link of its chain."""
+    return [
+        who
+        for who in dict.fromkeys(n.lower() for n in (event.principal, *event.chain))
+        if who in wanted
+    ]
+
+
 def mint_of(event: Event, wanted: Collection[str]) -> Mint | None:
     """The credential a wanted person's event obtained, if any."""
-    person = event.principal.lower()
-    if person not in wanted:
+    people = named(event, wanted)
+    if not people:
         return None
     account = credential_for(event)
-    return Mint(account, event.timestamp, event.insert_id, person) if account else None
+    return Mint(account, event.timestamp, event.insert_id, people[0]) if account else None
 
 
 def relay_of(event: Event) -> Mint | None:
@@ -102,8 +113,17 @@ def attributed(
     are read sorted) for `lifetime`, so the events may come in any order.
     """
     person = event.principal.lower()
-    if person in wanted:
-        return [event]
+    people = named(event, wanted)
+    if people:
+        # Named anywhere in it (behind a Google-managed first party, say): the event is each
+        # named person's, through the links that follow them.
+        links = [n.lower() for n in (event.principal, *event.chain)]
+        return [
+            event
+            if who == person
+            else replace(event, principal=who, chain=event.chain[links.index(who) :])
+            for who in people
+        ]
     moment = (event.timestamp, event.insert_id)
     holders: dict[str, tuple[str, ...]] = {}
     for mint in sorted(mints.get(person, ()), key=lambda m: (m.at, m.insert_id)):

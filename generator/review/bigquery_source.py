@@ -51,7 +51,7 @@ _DATASET = re.compile(r"^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-
 # `firstPartyPrincipal.principalEmail` names who started the chain; `principalSubject` is
 # `user:EMAIL` or `serviceAccount:EMAIL`; IAM's binding deltas are in
 # `servicedata_v1_iam.policyDelta.bindingDeltas`, newer services' in the `metadataJson` text
-# (`policyDelta.bindingDeltas`, BigQuery's `datasetChange.bindingDeltas`).
+# (`policyDelta.bindingDeltas`; BigQuery's own `datasetChange` holds no deltas, see `events`).
 _BRANCH = """SELECT timestamp, insertId, logName, resourceJson, payloadJson
 FROM (
   SELECT
@@ -89,12 +89,6 @@ WHERE
       IFNULL(JSON_QUERY_ARRAY(payloadJson, '$.servicedata_v1_iam.policyDelta.bindingDeltas'), []),
       IFNULL(
         JSON_QUERY_ARRAY(JSON_VALUE(payloadJson, '$.metadataJson'), '$.policyDelta.bindingDeltas'),
-        []
-      ),
-      IFNULL(
-        JSON_QUERY_ARRAY(
-          JSON_VALUE(payloadJson, '$.metadataJson'), '$.datasetChange.bindingDeltas'
-        ),
         []
       )
     )) AS delta

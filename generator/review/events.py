@@ -17,12 +17,14 @@ from generator.review.copies import copy_destination
 from generator.review.sink_rows import log_entry_payload
 
 # Where services put IAM binding changes. `serviceData` is the classic IAM AuditData; newer
-# services carry the same AuditData under `metadata`; BigQuery's BigQueryAuditMetadata reports
-# dataset access changes as `metadata.datasetChange.bindingDeltas`.
+# services carry the same AuditData under `metadata`. BigQuery's BigQueryAuditMetadata has no
+# deltas: its `datasetChange` holds the dataset as it is after the change (`dataset.acl.policy`),
+# which cannot tell when a binding appeared (it may have been there before), so a dataset
+# binding is not dated from it and its window starts from the next source (`starts`, or the
+# commit on main that brought the request in).
 _DELTA_PATHS: tuple[tuple[str, ...], ...] = (
     ("serviceData", "policyDelta", "bindingDeltas"),
     ("metadata", "policyDelta", "bindingDeltas"),
-    ("metadata", "datasetChange", "bindingDeltas"),
 )
 
 

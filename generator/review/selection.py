@@ -20,6 +20,7 @@ from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import archive_month, parse_request_path, request_path
+from generator.gcp.descendants import Descendants
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
@@ -30,6 +31,7 @@ from generator.review.analysis import (
     review_collected,
 )
 from generator.review.report_on_disk import OnDisk, read_report
+from generator.review.scope import grant_name
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
@@ -165,7 +167,11 @@ def _may_end_in(path: str, earliest: datetime, until: datetime) -> bool:
 
 
 def subjects(
-    repo: Repo, policy: Policy, lock: RolesLock | None, items: Sequence[tuple[Request, bool]]
+    repo: Repo,
+    policy: Policy,
+    lock: RolesLock | None,
+    items: Sequence[tuple[Request, bool]],
+    below: Descendants | None = None,
 ) -> list[ReviewSubject]:
     permissions = {name: frozenset(info.permissions) for name, info in (lock or {}).items()}
     additions = mainline_additions(repo.root, "requests") if items else {}
@@ -185,9 +191,33 @@ def subjects(
                 project_of=policy.targets[request.target].bucket_projects
                 if request.target in policy.targets
                 else {},
+                folder_of=folders_of(policy, request, below),
             )
         )
     return found
+
+
+def folders_of(policy: Policy, request: Request, below: Descendants | None) -> dict[str, str]:
+    """project ID -> the folder granted above it: the projects Resource Manager listed below
+    each granted folder, else the target's own projects below a folder of its `hierarchy`."""
+    target = policy.targets.get(request.target)
+    folders = [grant_name(g) for g in request.grants if g.kind == "folder"]
+    found: dict[str, str] = {}
+    for folder in folders:
+        listed = below.projects.get(folder) if below is not None else None
+        if listed is None and target is not None and folder in target.hierarchy:
+            listed = list(target.resources.get("project", ()))
+        for project in listed or ():
+            found.setdefault(project, folder)
+    return found
+
+
+def listing_gaps(request: Request, below: Descendants | None) -> list[str]:
+    """Why the projects below the request's folder or organization grants were not all read."""
+    if below is None:
+        return []
+    parents = {grant_name(g) for g in request.grants if g.kind in ("folder", "organization")}
+    return [gap for parent, gap in below.gaps if parent in parents]
 
 
 def history_gaps(repo: Repo) -> list[str]:
@@ -242,8 +272,9 @@ def run(
     longest: timedelta,
     items: Sequence[tuple[Request, bool]],
     track: TrackFn | None = None,
+    below: Descendants | None = None,
 ) -> list[Review]:
-    found = subjects(repo, policy, lock, items)
+    found = subjects(repo, policy, lock, items, below)
     if not found:
         return []
     principals, start, end = fetch_window(found, until=period.until, longest=longest)
@@ -258,6 +289,12 @@ def run(
         gaps=(*source.gaps, *history),
         principal_gaps=source.principal_gaps,
     )
+    reviews = [
+        replace(r, gaps=(*r.gaps, *listed))
+        if (listed := listing_gaps(r.subject.request, below))
+        else r
+        for r in reviews
+    ]
     return [_with_coverage(r, policy, audit) for r in reviews]
 
 

@@ -6,11 +6,14 @@
 | a permission used within the grant's scope                     | after         | CRITICAL |
 | a copy out of the granted resources, or a snapshot             | any           | HIGH     |
 | a permission used outside the granted resources or role        | any           | HIGH     |
+| an action in scope whose permission cannot be determined       | window, grace | MEDIUM   |
 | a denied attempt (status 7 or `granted` false)                 | any           | MEDIUM   |
 
 An entry without `authorizationInfo` is judged by the permission its method names
-(`v1.compute.instances.stop` needs `compute.instances.stop`) when the method names one, else by
-its resource alone.
+(`v1.compute.instances.stop` needs `compute.instances.stop`) when the method names one. When
+it names none, the resource alone cannot explain the action: it is `unverifiable`, never
+passed as explained. An event counts once: a copy out (or a snapshot) is that finding, not
+also an unexplained use of the permission the copy needed (a use after expiry is still named).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ _KEY_METHODS = frozenset(
     }
 )
 PERMISSION_DENIED = 7
+# The reason `_used` gives for an action in scope whose permission no field of the entry names.
+UNVERIFIABLE = "unverifiable"
 _API_VERSION = re.compile(r"^(?:v\d+\w*|beta|alpha)\.")
 _PERMISSION_SHAPE = re.compile(r"^[a-z][a-z0-9]*\.[a-zA-Z]+\.[a-zA-Z]+$")
 # REST verbs whose permission has another verb.
@@ -60,16 +65,24 @@ def event_findings(subject: ReviewSubject, event: Event, phase: Phase) -> Iterat
         yield FindingKind.DENIED, f"{_what(event, permission)} on {resource or '?'} denied"
     if event.status_code == PERMISSION_DENIED:
         return
-    if succeeded(event):
-        yield from _copies(subject, event)
+    copies = list(_copies(subject, event)) if succeeded(event) else []
+    yield from copies
     for permission, resource, reason in _used(subject, event):
-        if phase is Phase.AFTER and not reason:
+        if reason == UNVERIFIABLE and phase is not Phase.AFTER:
+            if copies:
+                continue
+            yield (
+                FindingKind.UNVERIFIABLE,
+                f"{_what(event, permission)} on {resource}: the entry names no permission and"
+                " its method maps to none, so this grant cannot be shown to allow it",
+            )
+        elif phase is Phase.AFTER and (not reason or reason == UNVERIFIABLE):
             yield (
                 FindingKind.BINDING_NOT_EXPIRED,
                 f"{_what(event, permission)} on {resource} succeeded after the grant expired"
                 " (and its grace period): the binding did not expire",
             )
-        elif reason:
+        elif reason and not copies:
             when = " after the grant expired" if phase is Phase.AFTER else ""
             yield (
                 FindingKind.UNEXPLAINED,
@@ -167,7 +180,8 @@ def _used(subject: ReviewSubject, event: Event) -> Iterator[tuple[str, str, str]
             name = event.resource_name
             yield permission, name, scope_reason(subject, permission, name, event.log_name)
         else:
-            yield "", event.resource_name, _resource_reason(subject, event)
+            reason = _resource_reason(subject, event)
+            yield "", event.resource_name, reason or UNVERIFIABLE
         return
     for permission, resource, granted in event.permissions:
         if granted:
@@ -190,7 +204,10 @@ def scope_reason(subject: ReviewSubject, permission: str, resource: str, log_nam
     if any(_allows(subject, g, permission) for g in covering):
         return ""
     roles = ", ".join(sorted({g.role for g in covering}))
-    return f"permission not in {roles}"
+    # Every role of the grant is named: those that cover the resource, then the others.
+    elsewhere = sorted({g.role for g in subject.request.grants} - {g.role for g in covering})
+    beyond = f"; {', '.join(elsewhere)} not granted on it" if elsewhere else ""
+    return f"permission not in {roles}{beyond}"
 
 
 def _covering(subject: ReviewSubject, resource: str, log_name: str) -> list[Grant]:

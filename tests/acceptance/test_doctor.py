@@ -677,3 +677,44 @@ def test_classic_protection_that_exempts_admins_is_a_bypass(
     code, out, _ = doctor(root, capsys)
     assert code == 1
     assert line_of(out, "nobody bypasses them").split()[0] == "wrong"
+
+
+def test_an_identity_with_only_security_reviewer_is_told_each_missing_permission(
+    world: w.World, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # roles/iam.securityReviewer reads IAM policies, not the resources themselves.
+    denied = w.google_error(403, "PERMISSION_DENIED")
+    refused = {
+        f"{w.IAM}/{w.PROVIDER}": "iam.workloadIdentityPoolProviders.get",
+        "storage.googleapis.com/storage/v1/b/settlement-exports": "storage.buckets.get",
+        "bigquery.googleapis.com/bigquery/v2/projects/pci-prod-analytics/datasets/chargebacks": (
+            "bigquery.datasets.get"
+        ),
+        "secretmanager.googleapis.com/v1/projects/pci-prod-payments/secrets/"
+        "settlement-db-readonly": "secretmanager.secrets.get",
+    }
+    for where in refused:
+        world.set("GET", where, denied)
+
+    code, out, err = doctor(root, capsys)
+
+    assert code == 1, out + err
+    assert "Traceback" not in err
+    for where, permission in refused.items():
+        block = fix_after(out, f"lapse doctor may use {permission}")
+        assert block.split()[0] == "missing", block
+        assert where.split("/v1/")[-1].split("/v2/")[-1] in block, block
+        assert "lapseDoctor" in block
+    # The other resources were still checked, each on its own.
+    assert "ok       resources: bucket chargeback-evidence" in out
+    assert world.calls.count(("GET", f"{w.IAM}/{w.PROVIDER}")) == 1  # a 403 is not retried
+
+
+def test_doctor_finds_projects_by_id_with_projects_search(
+    world: w.World, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = doctor(root, capsys)
+    assert code == 0, out + err
+    searched = [c for c in world.calls if c[1].endswith("/v3/projects:search")]
+    assert searched
+    assert not [c for c in world.calls if "/v3/projects/" in c[1] and "getIamPolicy" not in c[1]]

@@ -124,11 +124,16 @@ def _iam(http: responses.RequestsMock) -> None:
     )
     for pattern in (
         r"https://secretmanager\.googleapis\.com/.*",
-        r"https://bigquery\.googleapis\.com/.*",
         r"https://iam\.googleapis\.com/.*",
     ):
         http.add(responses.GET, re.compile(pattern), json=healthy)
         http.add(responses.POST, re.compile(pattern), json=healthy)
+    # BigQuery has no getIamPolicy for datasets: datasets.get answers with the access list.
+    http.add(
+        responses.GET,
+        re.compile(r"https://bigquery\.googleapis\.com/.*"),
+        json={"kind": "bigquery#dataset", "etag": "BwYbH9aE6Kc=", "access": []},
+    )
 
 
 def _logging(http: responses.RequestsMock) -> None:
@@ -136,6 +141,10 @@ def _logging(http: responses.RequestsMock) -> None:
     late["timestamp"] = "2026-12-01T15:20:41.905528Z"  # two hours after the grant expired
     late["receiveTimestamp"] = "2026-12-01T15:20:42.105528Z"
     http.add(responses.POST, LOGGING, json={"entries": [late]})
+    # The sample folder grant's projects, listed through Resource Manager.
+    from tests.acceptance.test_folder_review import serve_tree
+
+    serve_tree(http)
 
 
 @dataclass(frozen=True)
@@ -203,8 +212,13 @@ def test_an_empty_answer_is_told_apart_from_the_healthy_one(
     if adapter == "github":
         http.add(chosen.method, chosen.url, json=[])
     elif adapter == "iam":
-        http.add(chosen.method, re.compile(r"https://.*"), json={"version": 3, "bindings": []})
-        http.add(responses.GET, re.compile(r"https://.*"), json={"version": 3, "bindings": []})
+        empty_dataset = {"kind": "bigquery#dataset", "etag": "BwYbH9aE6Kc=", "access": []}
+        http.add(
+            responses.GET, re.compile(r"https://bigquery\.googleapis\.com/.*"), json=empty_dataset
+        )
+        others = re.compile(r"https://(?!bigquery\.).*")
+        http.add(chosen.method, others, json={"version": 3, "bindings": []})
+        http.add(responses.GET, others, json={"version": 3, "bindings": []})
     else:
         http.add(chosen.method, chosen.url, json={"entries": []})
 

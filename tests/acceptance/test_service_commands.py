@@ -64,6 +64,26 @@ def test_roles_sync_prints_added_permissions_and_writes_the_lock(
     assert cli.main(["validate", "--root", str(root)]) == 1  # the lock now makes it dangerous
 
 
+def test_roles_sync_warns_when_a_role_gains_a_persistence_permission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path)
+    before = load_lock(root / LOCK)["roles/logging.viewer"].permissions
+    gained = sorted([*before, "logging.sinks.create", "logging.buckets.list"])
+    fake = FakeIAM({"roles/logging.viewer": _role("roles/logging.viewer", gained)})
+    monkeypatch.setattr(adapters, "build_iam_client", lambda: fake)
+
+    code = cli.main(["roles", "sync", "--role", "roles/logging.viewer", "--root", str(root)])
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err == (
+        "warning: roles/logging.viewer gained logging.sinks.create, which can leave access"
+        " behind (log_routing: log_routing): LAPSE251/LAPSE253 refuse it unless excepted\n"
+    )
+    assert cli.main(["validate", "--root", str(root)]) == 1
+
+
 def test_roles_sync_failure_on_one_role_leaves_the_file_untouched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

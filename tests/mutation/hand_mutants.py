@@ -340,11 +340,21 @@ MUTANTS = (*PLAN_MUTANTS,
     HandMutant(
         "an entry without authorizationInfo skips the coverage check",
         VERDICTS,
-        'yield "", event.resource_name, _resource_reason(subject, event)',
-        'yield "", event.resource_name, ""',
+        "reason = _resource_reason(subject, event)",
+        'reason = ""',
         (
             ANALYSIS_TESTS
             + "test_an_entry_without_authorization_info_outside_the_grant_is_unexplained",
+        ),
+    ),
+    HandMutant(
+        "an action whose permission cannot be told passes as explained",
+        VERDICTS,
+        'yield "", event.resource_name, reason or UNVERIFIABLE',
+        'yield "", event.resource_name, reason',
+        (
+            "tests/unit/review/test_whole_chain.py::"
+            "test_an_action_whose_permission_cannot_be_told_is_unverifiable",
         ),
     ),
     HandMutant(

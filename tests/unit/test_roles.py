@@ -162,8 +162,13 @@ def test_every_group_has_a_risk_text() -> None:
         "custom_roles",
         "org_policy",
         "credentials",
+        "federation",
         "tokens_and_impersonation",
         "workloads_as_service_account",
+        "gke_workloads",
+        "data_transfers",
+        "database_users",
+        "log_routing",
         "gke_rbac",
     ]
     for group in rules.groups:
@@ -196,12 +201,16 @@ def test_the_data_file_itself() -> None:
     raw = resources.files("generator").joinpath("data/persistence_permissions.yaml")
     document = yaml.safe_load(raw.read_text(encoding="utf-8"))
     exact = re.compile(r"^[a-z][a-z0-9]*(\.[A-Za-z][A-Za-z0-9]*){2}$")
+    # IAM spells some of its own permissions with its host: iam.googleapis.com/resource.verb.
+    hosted = re.compile(r"^iam\.googleapis\.com/[a-z][A-Za-z0-9]*\.[a-z][A-Za-z0-9]*$")
     verb = re.compile(r"^\*\.[A-Za-z][A-Za-z0-9]*$")
     seen: set[str] = set()
     for name, group in document["groups"].items():
         assert isinstance(group["risk"], str) and group["risk"].strip(), name
         for permission in group["permissions"]:
-            assert exact.match(permission) or verb.match(permission), permission
+            assert exact.match(permission) or hosted.match(permission) or verb.match(permission), (
+                permission
+            )
             assert permission not in seen, f"{permission} is in two groups"
             seen.add(permission)
     # The minimum the design names, in any group.
@@ -639,3 +648,33 @@ def test_importing_the_module_does_not_load_the_iam_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "classes: {c: why}\ngroups: {g: {risk: why, class: other, permissions: [a.b.c]}}\n",
+        "classes: {c: why}\ngroups: {g: {risk: why, permissions: [a.b.c]}}\n",
+        "classes: {c: ''}\ngroups: {g: {risk: why, class: c, permissions: [a.b.c]}}\n",
+        "classes: [c]\ngroups: {g: {risk: why, class: c, permissions: [a.b.c]}}\n",
+        "groups: {g: {risk: why, class: [c], permissions: [a.b.c]}}\n",
+        "groups: {g: {risk: why, permissions: [iam.googleapis.com/roles]}}\n",
+        "groups: {g: {risk: why, permissions: [iam.googleapis.com/x/roles.create]}}\n",
+    ],
+)
+def test_classes_are_named_and_given_a_reason(text: str) -> None:
+    with pytest.raises(ConfigError):
+        PersistenceRules.from_text(text)
+
+
+def test_iam_host_spelled_permissions_are_rules_too() -> None:
+    rules = PersistenceRules.from_text(
+        "classes: {credential: trusted outside}\n"
+        "groups: {f: {risk: why, class: credential,"
+        " permissions: [iam.googleapis.com/workforcePoolProviders.update]}}\n"
+    )
+    held = ["iam.googleapis.com/workforcePoolProviders.update", "iam.roles.get"]
+    assert rules.persistence_permissions(held) == {
+        "f": ["iam.googleapis.com/workforcePoolProviders.update"]
+    }
+    assert rules.classes == {"credential": "trusted outside"}

@@ -1,5 +1,5 @@
-"""Builds scenario.jsonl: real Cloud Audit Log entries (../../../../shared/audit-real/, written by
-others) lined up with one request, their principals, times and projects rewritten.
+"""Builds scenario.jsonl: real Cloud Audit Log entries (../audit_real/, written by others) lined
+up with one request, their principals, times and projects rewritten.
 
     python tests/data/audit_scenario/build.py [PATH_TO_AUDIT_REAL]
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-REAL = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[3] / ".." / "shared" / "audit-real"
+REAL = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "audit_real"
 PERSON = "alice@example.com"
 ACCOUNT = "batch-runner@pci-prod-payments.iam.gserviceaccount.com"
 ACCOUNT_ID = "104722530651733214409"
@@ -140,6 +140,22 @@ def cases() -> list[dict[str, Any]]:
     entry = json.loads(json.dumps(entry))
     entry["insertId"] = entry["insertId"].split("--", 1)[1]
     lines.append(placed(entry, "after-expiry", "14:00:00"))
+    # The real Cloud SQL connect shape: the person is the caller, and the delegation chain names
+    # a Google-managed first party (the App Engine app server) in front of them.
+    connect = retext(
+        original("dynatrace-gcp-monitor.jsonl", 3), {"dynatrace-gcp-extension": PROJECT}
+    )
+    auth(connect)["principalEmail"] = PERSON
+    # Outside the role: an IAM database login (roles/cloudsql.client allows connect only).
+    entry = retext(connect, {"cloudsql.instances.connect": "cloudsql.instances.login"})
+    lines.append(placed(entry, "first-party-out-of-role", "09:40:00"))
+    # ... and a connect 40 minutes after expiry: the binding did not expire.
+    entry = json.loads(json.dumps(connect))
+    lines.append(placed(entry, "first-party-after-expiry", "13:40:00"))
+    # No authorizationInfo, and a method that names no permission, in the granted project.
+    entry = retext(original("elastic-integrations-fork.jsonl", 22), {"elastic-siem": PROJECT})
+    entry["protoPayload"]["authenticationInfo"] = {"principalEmail": PERSON}
+    lines.append(placed(entry, "unknown-permission", "12:10:00"))
     # Someone else's entry, for the accounting.
     lines.append(placed(original("grafana-loki.jsonl", 1), "other-principal", "10:30:00"))
     return lines

@@ -1,7 +1,5 @@
-"""Every real Cloud Audit Log entry of `shared/audit-real/` (written by others) is accounted for.
-
-The folder lies beside the repository (CI puts it there too); `LAPSE_AUDIT_REAL` may point at it
-from elsewhere. Without it the test is skipped, saying why.
+"""Every real Cloud Audit Log entry of `tests/data/audit_real/` (written by others; SOURCES.md
+there names where each came from) is accounted for. `LAPSE_AUDIT_REAL` may point at another copy.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from generator.review.sources import CombinedSource
 REAL = (
     Path(os.environ.get("LAPSE_AUDIT_REAL", ""))
     if os.environ.get("LAPSE_AUDIT_REAL")
-    else (Path(__file__).resolve().parents[3] / ".." / "shared" / "audit-real")
+    else (Path(__file__).resolve().parents[2] / "data" / "audit_real")
 )
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 PEOPLE = ("test-user@example.com", "example-user@example.com")
@@ -26,7 +24,7 @@ PEOPLE = ("test-user@example.com", "example-user@example.com")
 
 def real_files() -> list[Path]:
     if not REAL.is_dir():
-        pytest.skip(f"{REAL} is absent: the real audit entries are kept beside the repository")
+        pytest.fail(f"{REAL} is absent: the real audit entries are part of the checkout")
     return sorted(p for p in REAL.iterdir() if p.suffix in (".json", ".jsonl"))
 
 

@@ -91,11 +91,25 @@ def test_set_iam_policy_binding_deltas_from_service_data() -> None:
     assert event.binding_deltas == (("ADD", "user:alice@example.com", "roles/cloudsql.admin"),)
 
 
-def test_bigquery_dataset_change_deltas_from_metadata() -> None:
+def test_a_bigquery_dataset_change_dates_no_binding() -> None:
+    # BigQueryAuditMetadata.DatasetChange documents `dataset` (the dataset after the change),
+    # `reason` and `jobName`: no deltas, so no binding's appearance is read from it.
     event = fixture_event("bigquery_dataset_change")
-    assert event.binding_deltas == (
-        ("ADD", "user:carol.personal@gmail.com", "roles/bigquery.dataViewer"),
-    )
+    assert event.binding_deltas == () and event.delta_conditions == ()
+    entry = load_entry("bigquery_dataset_change")
+    change = entry["protoPayload"]["metadata"]["datasetChange"]
+    assert set(change) <= {"dataset", "reason", "jobName"}
+    # A path Google does not publish is not read, whatever an entry holds there.
+    change["bindingDeltas"] = [
+        {
+            "action": "ADD",
+            "role": "roles/bigquery.dataViewer",
+            "member": "user:carol@example.com",
+            "condition": {"title": "lapse/inc-4533-chargeback-query/x"},
+        }
+    ]
+    event = normalize(entry)
+    assert event is not None and event.binding_deltas == ()
 
 
 def test_audit_data_under_metadata_is_read_too() -> None:

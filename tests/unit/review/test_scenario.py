@@ -1,5 +1,5 @@
 """A lined-up scenario from real audit entries (tests/data/audit_scenario/, built by its
-build.py from ../shared/audit-real/): each case gets the severity it deserves."""
+build.py from tests/data/audit_real/): each case gets the severity it deserves."""
 
 from __future__ import annotations
 
@@ -22,10 +22,15 @@ EXPECTED: dict[str, set[tuple[Severity, str]]] = {
     "numeric-project-in-role": set(),
     "denied": {(M, "denied")},
     "string-booleans-out-of-role": {(H, "unexplained")},
-    "snapshot": {(H, "exfiltration"), (H, "unexplained")},
-    "export-out": {(H, "exfiltration"), (H, "unexplained")},
+    # A copy is counted once: the copy, not also the permission it used.
+    "snapshot": {(H, "exfiltration")},
+    "export-out": {(H, "exfiltration")},
     "inside-grace": set(),
     "after-expiry": {(C, "binding-not-expired")},
+    # The person is the caller behind a Google-managed first party: still their actions.
+    "first-party-out-of-role": {(H, "unexplained")},
+    "first-party-after-expiry": {(C, "binding-not-expired")},
+    "unknown-permission": {(M, "unverifiable")},
 }
 
 
@@ -48,6 +53,21 @@ def test_each_case_has_its_expected_severity() -> None:
     _, by_case, seen = scenario_review()
     assert sorted(seen) == sorted(EXPECTED)  # every case reached the review, no one else's
     assert {case: by_case.get(case, set()) for case in EXPECTED} == EXPECTED
+
+
+def test_each_event_is_counted_once_and_high_findings_name_every_role() -> None:
+    subject = scenario_subject()
+    events = FileSource(SCENARIO).events(
+        [subject.principal], at("2026-12-01T00:00:00"), at("2026-12-02T00:00:00")
+    )
+    (result,) = review_all([subject], list(events), grace=GRACE)
+    deviations = [f for f in result.findings if f.severity is not INFO]
+    evidence = [e for f in deviations for e in f.evidence]
+    assert len(evidence) == len(set(evidence))  # no event in two deviations
+    roles = sorted(g.role for g in subject.request.grants)
+    for finding in deviations:
+        if "permission not in" in finding.message:
+            assert all(role in finding.message for role in roles), finding.message
 
 
 def test_the_scenario_is_accounted_for() -> None:

@@ -3,7 +3,7 @@
 The full reading is what the review does with a line it parses: orjson, then `read_entry`, then
 the same question `account` asks. Generated entries mix the fields that decide whose an entry
 is (callers, subjects, delegations, binding changes, timestamps) in every type, case, escape,
-spacing, duplication and truncation; the real entries of `shared/audit-real/` are checked too.
+spacing, duplication and truncation; the real entries of `tests/data/audit_real/` are checked too.
 """
 
 from __future__ import annotations
