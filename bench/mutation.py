@@ -228,8 +228,12 @@ def report(found: Sequence[Score], fresh: Sequence[Mutant]) -> str:
 # --- running mutmut ---------------------------------------------------------------------------
 
 
+# Mutants meet the tests as CI runs them: CLI tests in-process, every search at full length.
+FULL_LENGTH = {"LAPSE_CLI_IN_PROCESS": "1", "LAPSE_TEST_PROFILE": "ci"}
+
+
 def run_mutmut(patterns: Sequence[str], max_children: int) -> int:
-    env = {**os.environ, "LAPSE_CLI_IN_PROCESS": "1"}
+    env = {**os.environ, **FULL_LENGTH}
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
     return subprocess.run([*command, *patterns], cwd=ROOT, env=env, check=False).returncode
 
@@ -294,7 +298,7 @@ def run_untested(chosen: Mapping[str, Sequence[str]], only: set[str] | None) -> 
 
 def untested_verdict(name: str, files: Sequence[str]) -> int:
     """pytest's exit status with the mutant `name` active: 1 kills it, 0 lets it survive."""
-    env = {**os.environ, "LAPSE_CLI_IN_PROCESS": "1", "MUTANT_UNDER_TEST": name}
+    env = {**os.environ, **FULL_LENGTH, "MUTANT_UNDER_TEST": name}
     env["PYTHONPATH"] = str(ROOT / "mutants")
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files]
     done = subprocess.run(command, cwd=ROOT / "mutants", env=env, capture_output=True, check=False)
@@ -339,7 +343,7 @@ def run_hand_mutants(root: Path = ROOT) -> list[str]:
                         *mutant.tests,
                     ],
                     cwd=copy,
-                    env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
+                    env={**os.environ, "PYTHONPATH": str(copy), **FULL_LENGTH},
                     capture_output=True,
                     text=True,
                     check=False,

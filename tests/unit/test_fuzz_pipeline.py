@@ -1,4 +1,4 @@
-"""The pipeline fuzz target, at CI strength (bench/fuzz.py runs it longer)."""
+"""The pipeline fuzz target: short locally, at CI strength in .ci/run (bench/fuzz.py: longer)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 
 from tests.fuzzing import check_pipeline, request_texts
+from tests.lanes import examples
 from tests.support import make_repo
 
 
@@ -37,10 +38,11 @@ def _with(line: str) -> tuple[str, str]:
     return "pci-prod", "\n".join(fields) + "\n" + grants
 
 
-# Deterministic in CI: the same 2,000 examples on every run, so a red build means a change
-# broke something. bench/fuzz.py is the randomized, longer search.
+# Deterministic: the same examples on every run (2,000 in CI, a short set locally: tests/lanes.py),
+# so a red build means a change broke something. bench/fuzz.py is the randomized, longer search.
+@pytest.mark.slow
 @settings(
-    max_examples=2000,
+    max_examples=examples(2000),
     derandomize=True,
     database=None,
     deadline=None,

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from generator.checks import loading
 from generator.core.repo import Repo
+from tests.lanes import examples
 from tests.support import REPO, make_repo, place
 
 CORPUS = REPO / "tests" / "corpus"
@@ -61,7 +62,7 @@ lines = st.lists(
 )
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines)
 def test_composed_and_event_documents_agree_on_generated_text(
     rows: list[tuple[int, str, str]],

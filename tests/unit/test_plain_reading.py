@@ -16,6 +16,7 @@ from generator.core.repo import Repo
 from generator.core.times import parse_instant
 from tests.acceptance.cli import lapse
 from tests.acceptance.test_review_windows import set_iam_policy
+from tests.lanes import examples
 from tests.support import REPO, export_manifest, make_repo, place
 
 GRANTS = "grants:\n  - role: roles/cloudsql.client\n    project: pci-prod-payments\n"
@@ -195,8 +196,12 @@ def request_texts(draw: st.DrawFn) -> str:
     return "".join(lines[i] + end for i, end in zip(order, breaks, strict=True))
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=600, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(600),
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(request_texts())
 @example(TWO_READINGS)
@@ -216,7 +221,7 @@ def test_the_fast_path_agrees_with_the_loader_or_validation_refuses(text: str) -
     assert plain_reading(document, raw) == []
 
 
-@settings(max_examples=400, derandomize=True, deadline=None)
+@settings(max_examples=examples(400), derandomize=True, deadline=None)
 @given(request_texts())
 def test_a_file_that_reads_plainly_has_its_expires_on_the_one_line_that_says_so(
     text: str,

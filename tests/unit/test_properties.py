@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from generator.checks.loading import load
 from generator.checks.validate import validate_repo
 from generator.core.repo import Repo
+from tests.lanes import examples
 from tests.support import NOW, make_repo
 
 KEYS = [
@@ -66,7 +67,7 @@ documents = st.recursive(
 requestish = st.fixed_dictionaries({}, optional={key: documents for key in KEYS[:6]})
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.text(max_size=400))
 def test_loader_never_raises_on_text(text: str) -> None:
     result = load("requests/pci-prod/x-1.yaml", text.encode("utf-8", "surrogatepass"))
@@ -74,14 +75,14 @@ def test_loader_never_raises_on_text(text: str) -> None:
     assert all(p.line >= 1 and p.col >= 1 and p.rule.startswith("LAPSE1") for p in result.problems)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.binary(max_size=400))
 def test_loader_never_raises_on_bytes(raw: bytes) -> None:
     result = load("requests/pci-prod/x-1.yaml", raw)
     assert all(p.line >= 1 and p.col >= 1 for p in result.problems)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=string.printable, max_size=300).map(lambda t: "a:\n" + t))
 def test_loader_positions_are_inside_the_text(text: str) -> None:
     result = load("f.yaml", text.encode())
@@ -95,8 +96,11 @@ def repo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_repo(tmp_path_factory.mktemp("repo"))
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.one_of(requestish, documents))
 def test_validator_never_raises_on_yaml_shaped_data(repo_root: Path, data: object) -> None:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from generator.checks.validate import validate_repo
 from generator.core.repo import Repo
 from generator.core.times import format_utc
+from tests.lanes import examples
 from tests.support import NOW, make_repo
 
 PATH = "requests/pci-prod/gen-4512-batch.yaml"
@@ -115,7 +116,9 @@ def validate(root: Path, data: dict[str, Any]) -> tuple[int, int]:
 
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -24,6 +24,7 @@ from generator.terraform.render import (
     render_request,
     self_check,
 )
+from tests.lanes import examples
 
 plain = st.text(alphabet=sorted(PLAIN_ALPHABET), min_size=1, max_size=60)
 segment = st.text(alphabet=sorted(PLAIN_ALPHABET - {"/", "."}), min_size=1, max_size=30)
@@ -67,7 +68,8 @@ def plain_requests(draw: st.DrawFn) -> Request:
     )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plain_requests())
 def test_plain_text_never_changes_the_structure(request: Request) -> None:
     assert not needs_self_check(request)

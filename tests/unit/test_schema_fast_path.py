@@ -22,6 +22,7 @@ from generator.checks.loading import load
 from generator.checks.patterns import ecma_regex
 from generator.checks.validate import validate_repo
 from generator.core.repo import Repo
+from tests.lanes import examples
 from tests.support import NOW, REPO, make_repo, place
 
 CORPUS = REPO / "tests" / "corpus"
@@ -118,7 +119,8 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(near_valid())
 def test_both_validators_agree_on_generated_documents(data: dict[str, Any]) -> None:
     _agree(data, REQUEST_SCHEMA)

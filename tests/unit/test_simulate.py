@@ -19,6 +19,7 @@ from generator.core.repo import Repo
 from generator.terraform.bindings import read_bindings
 from generator.terraform.conditions import ConditionError, evaluate, judge, window
 from generator.terraform.render import render_all
+from tests.lanes import examples
 from tests.support import REPO
 
 SECOND = timedelta(seconds=1)
@@ -57,7 +58,8 @@ instants = st.datetimes(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(300), deadline=None)
 @given(
     start=st.one_of(st.none(), instants),
     length=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=30)),

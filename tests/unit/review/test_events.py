@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.review.events import normalize, parse_timestamp
+from tests.lanes import examples
 
 from .conftest import fixture_event, load_entry
 
@@ -226,7 +227,7 @@ entries = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(entries)
 def test_normalize_never_raises(entry: dict[str, Any]) -> None:
     event = normalize(entry)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from generator.review.events import read_entry
 from generator.review.sources import concerns
 from generator.review.whose import others_only
+from tests.lanes import examples
 
 from .test_audit_real import real_files
 
@@ -192,7 +193,7 @@ def plain(principal: str, **extra: Any) -> dict[str, Any]:
 
 # The same examples on every run: a red build means a change broke the rule, not bad luck.
 SEARCH = settings(
-    max_examples=1500,
+    max_examples=examples(1500),
     derandomize=True,
     database=None,
     deadline=None,
@@ -207,6 +208,7 @@ def soundly(line: bytes) -> None:
         assert full_reading(line, WANTED) == "other", line
 
 
+@pytest.mark.slow
 @SEARCH
 @given(line=lines())
 def test_a_skipped_line_is_another_principals_entry(line: bytes) -> None:
@@ -252,6 +254,7 @@ def near_plain(draw: st.DrawFn) -> bytes:
     return text.encode()
 
 
+@pytest.mark.slow
 @SEARCH
 @given(line=near_plain())
 def test_a_skipped_near_plain_line_is_another_principals_entry(line: bytes) -> None:
