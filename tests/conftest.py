@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 import responses
 
+from tests.github_contract import github_contract  # noqa: F401  (autouse: GitHub's contract)
+
 
 @pytest.fixture(autouse=True)
 def http() -> Iterator[responses.RequestsMock]:

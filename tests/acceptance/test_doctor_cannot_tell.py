@@ -22,7 +22,14 @@ IMMUTABLE = {
     "use_immutable_subject": True,
     "sub_claim_prefix": f"repo:{w.OWNER}@96123483/{w.NAME}@731642993",
 }
-FORBIDDEN = (403, {"message": "Resource not accessible by integration", "documentation_url": "x"})
+FORBIDDEN = (
+    403,
+    {
+        "message": "Resource not accessible by integration",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "403",
+    },
+)
 
 
 def bind_on_subjects(world: w.World, prefix: str) -> None:
@@ -237,7 +244,7 @@ def test_checks_must_be_strict_and_bound_to_github_actions(
 ) -> None:
     rule = w.checks_rule("validate", "plan", "ci")
     rule["parameters"]["strict_required_status_checks_policy"] = False
-    rule["parameters"]["required_status_checks"][1]["integration_id"] = None
+    del rule["parameters"]["required_status_checks"][1]["integration_id"]  # any source
     world.get(f"{w.REPO}/rules/branches/main", [w.pull_request_rule(), rule])
 
     code, out, _ = doctor(root, capsys)
@@ -253,7 +260,7 @@ def test_the_emergency_team_is_checked_like_every_code_owner(
 ) -> None:
     world.get(
         f"api.github.com/orgs/{w.OWNER}/teams/payments-oncall",
-        {"id": 1, "slug": "payments-oncall", "name": "oncall", "privacy": "secret"},
+        w.shape("team", slug="payments-oncall", name="oncall", privacy="secret"),
     )
 
     code, out, _ = doctor(root, capsys)
