@@ -66,7 +66,14 @@ def doctor(app_slug: str | None, root: Path) -> None:
         click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
     else:
         subject = (github.subject_prefix, github.subject_note)
-        cloud = GcpCheck(GoogleJson(session), policy, repository, github.variables, subject).items()
+        cloud = GcpCheck(
+            GoogleJson(session),
+            policy,
+            repository,
+            github.variables,
+            subject,
+            repository_id=github.repository_id,
+        ).items()
         click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
         items += cloud
     click.echo("\n" + summary(items))

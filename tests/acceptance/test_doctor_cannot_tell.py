@@ -267,3 +267,49 @@ def test_the_emergency_team_is_checked_like_every_code_owner(
 
     assert code == 1
     assert line_of(out, "@example-org/payments-oncall").split()[0] == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("condition", "said"),
+    [
+        ("assertion.repository_id=='731642993'", None),
+        ("assertion.repository_id == \"731642993\" && assertion.ref == 'refs/heads/main'", None),
+        (
+            "assertion.repository_id=='731205566'",
+            "pins repository id 731205566, but this repository's id is 731642993",
+        ),
+        ("assertion.repository_id=='731642993' || true", "has an alternative"),
+        (
+            "assertion.repository_id=='731642993' ? true : true",
+            "has an alternative",
+        ),
+        ("assertion.repository=='example-org/access'", "does not pin assertion.repository_id"),
+        ("assertion.repository_id!='1'", "does not pin assertion.repository_id"),
+        (
+            "assertion.repository_id=='731642993' && assertion.repository_id=='1'",
+            "pins repository id 1, 731642993",
+        ),
+    ],
+    ids=["readme", "spaced", "other id", "or", "ternary", "by name", "negated", "two ids"],
+)
+def test_the_provider_condition_must_pin_this_repositorys_id(
+    world: w.World,
+    root: Path,
+    capsys: pytest.CaptureFixture[str],
+    condition: str,
+    said: str | None,
+) -> None:
+    answer = world.answers[("GET", f"{w.IAM}/{w.PROVIDER}")]
+    assert isinstance(answer, tuple)
+    answer[1]["attributeCondition"] = condition
+
+    code, out, _ = doctor(root, capsys)
+
+    block = fix_after(out, "Workload Identity provider")
+    if said is None:
+        assert code == 0, out
+        assert block.split()[0] == "ok", block
+    else:
+        assert code == 1
+        assert block.split()[0] == "wrong" and said in block, block
+        assert "--attribute-condition \"assertion.repository_id=='731642993'\"" in block, block
