@@ -134,6 +134,7 @@ class Description:
             self.routes.append((*self.pattern(template, multi), literal, template))
         self.registry: Registry[Any] = Registry(retrieve=self.retrieve)  # type: ignore[call-arg]
         self.validators: dict[int, jsonschema.Draft4Validator] = {}
+        self.resources: dict[str, Resource[Any]] = {}
 
     @staticmethod
     def pattern(template: str, multi: set[str]) -> tuple[re.Pattern[str], list[str]]:
@@ -157,16 +158,38 @@ class Description:
         return node
 
     def retrieve(self, uri: str) -> Resource[Any]:
-        schema = self.document["components"]["schemas"][uri.removeprefix(URN)]
-        return DRAFT4.create_resource(translated(schema))
+        """A component schema, translated once: validators share the registry's lookups."""
+        if uri not in self.resources:
+            schema = self.document["components"]["schemas"][uri.removeprefix(URN)]
+            self.resources[uri] = DRAFT4.create_resource(translated(schema))
+        return self.resources[uri]
 
     def validator(self, schema: dict[str, Any]) -> jsonschema.Draft4Validator:
         key = id(schema)
         if key not in self.validators:
+            root = translated(schema)
+            self.register(root)
             self.validators[key] = jsonschema.Draft4Validator(
-                translated(schema), registry=self.registry, format_checker=FORMATS
+                root, registry=self.registry, format_checker=FORMATS
             )
         return self.validators[key]
+
+    def register(self, root: Any) -> None:
+        """Every component schema `root` reaches, in the registry and crawled once: a lookup
+        that has to retrieve is not remembered between validations, and costs a crawl each."""
+        pending, found = [root], []
+        while pending:
+            node = pending.pop()
+            if isinstance(node, list):
+                pending.extend(node)
+            elif isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str) and ref not in self.resources:
+                    found.append((ref, self.retrieve(ref)))
+                    pending.append(self.resources[ref].contents)
+                pending.extend(v for k, v in node.items() if k not in ("enum", "example"))
+        if found:
+            self.registry = self.registry.with_resources(found).crawl()
 
     def parameters(self, item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
         declared = [*item.get("parameters", []), *operation.get("parameters", [])]
