@@ -138,7 +138,9 @@ def test_audit_coverage_is_read_from_the_cache_while_the_files_are_unchanged(
     assert audit_coverage.read_coverage(root / "terraform") == first
 
 
-def test_audit_coverage_is_parsed_again_when_a_file_changes(tmp_path: Path, store: Path) -> None:
+def test_audit_coverage_is_parsed_again_when_a_file_changes(
+    tmp_path: Path, store: Path
+) -> None:
     root = make_repo(tmp_path / "repo")
     first = audit_coverage.read_coverage(root / "terraform")
     path = next(p for p in (root / "terraform").glob("*.tf") if "audit" in p.read_text())
