@@ -17,6 +17,7 @@ import pytest
 import responses
 
 from tests import lanes
+from tests.github_contract import github_contract  # noqa: F401 - autouse
 from tests.google_contract import contract_report, google_contract  # noqa: F401 - autouse
 
 try:

@@ -224,8 +224,9 @@ class FakeGitHub:
         return self.reply(200, found)
 
     def post_labels(self, request: Any) -> Reply:
-        names = json.loads(request.body)
-        self.label_bodies.append(names)
+        body = json.loads(request.body)
+        self.label_bodies.append(body)
+        names = body["labels"]
         found = next(p for p in self.pulls if p["number"] == self.number(request, "/issues/"))
         found["labels"] += [shape("label", name=name) for name in names]
         return self.reply(200, found["labels"])

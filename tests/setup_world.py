@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,6 +58,8 @@ VARIABLES = {
 
 GRANTER = f"organizations/{ORG_ID}/roles/lapseIamGranter"
 STAGING_ACCOUNT = "batch-runner@stg-payments.iam.gserviceaccount.com"
+
+DATA = Path(__file__).resolve().parent / "data" / "github"
 
 Answer = tuple[int, Any]
 # The README's mapping, as an operator would type it (spacing differs from lapse's constant).
@@ -115,6 +118,13 @@ def ruleset(number: int, name: str, source_type: str, *bypass: dict[str, Any]) -
     }
 
 
+def shape(fixture: str, /, **changes: Any) -> dict[str, Any]:
+    """A GitHub answer from tests/data/github, with `changes` over its top-level fields."""
+    data: dict[str, Any] = json.loads((DATA / f"{fixture}.json").read_text())
+    data.update(changes)
+    return data
+
+
 def not_found(message: str = "Not Found") -> Answer:
     return 404, {"message": message, "documentation_url": "https://docs.github.com/rest"}
 
@@ -168,6 +178,8 @@ class World:
             self.unknown.append(f"{request.method} {where}")
             return 418, {}, json.dumps({"message": f"no answer for {where}"})
         status, body = answer() if callable(answer) else answer
+        if body is None:  # an answer GitHub sends without a body
+            return status, {}, ""
         return status, {"Content-Type": "application/json"}, json.dumps(body)
 
     def _search(self, query: str) -> tuple[int, dict[str, str], str]:
@@ -193,18 +205,15 @@ class World:
     def _github(self) -> None:
         self.get(
             REPO,
-            {
-                "id": 731642993,
-                "name": NAME,
-                "full_name": f"{OWNER}/{NAME}",
-                "private": True,
-                "visibility": "private",
-                "default_branch": "main",
-                "allow_squash_merge": True,
-                "allow_merge_commit": True,
-                "allow_rebase_merge": False,
-                "owner": {"login": OWNER, "id": 96123483, "type": "Organization"},
-            },
+            shape(
+                "repository",
+                id=731642993,
+                private=True,
+                visibility="private",
+                allow_squash_merge=True,
+                allow_merge_commit=True,
+                allow_rebase_merge=False,
+            ),
         )
         self.get(
             f"{REPO}/rules/branches/main",
@@ -225,34 +234,21 @@ class World:
         for slug in TEAMS:
             self.get(
                 f"api.github.com/orgs/{OWNER}/teams/{slug}",
-                {"id": 1, "slug": slug, "name": slug, "privacy": "closed", "permission": "pull"},
+                shape(
+                    "team",
+                    slug=slug,
+                    name=slug,
+                    html_url=f"https://github.com/orgs/{OWNER}/teams/{slug}",
+                ),
             )
             self.get(
                 f"api.github.com/orgs/{OWNER}/teams/{slug}/repos/{OWNER}/{NAME}",
-                {
-                    "name": NAME,
-                    "full_name": f"{OWNER}/{NAME}",
-                    "permissions": {
-                        "admin": False,
-                        "maintain": False,
-                        "push": True,
-                        "triage": True,
-                        "pull": True,
-                    },
-                },
+                shape("team_repository"),
             )
         for env in ENVIRONMENTS:
             self.get(
                 f"{REPO}/environments/{env}",
-                {
-                    "id": 161088068,
-                    "name": env,
-                    "protection_rules": [{"id": 3756, "type": "branch_policy"}],
-                    "deployment_branch_policy": {
-                        "protected_branches": False,
-                        "custom_branch_policies": True,
-                    },
-                },
+                shape("environment", name=env, url=f"https://{REPO}/environments/{env}"),
             )
             self.get(
                 f"{REPO}/environments/{env}/deployment-branch-policies",
@@ -278,7 +274,7 @@ class World:
         for label in LABELS:
             self.get(
                 f"{REPO}/labels/{label}",
-                {"id": 7861003321, "name": label, "color": "5319e7", "default": False},
+                shape("label", name=label, url=f"https://{REPO}/labels/{label}"),
             )
         variables = VARIABLES
         self.get(
@@ -286,7 +282,7 @@ class World:
             {
                 "total_count": len(variables),
                 "variables": [
-                    {"name": name, "value": value, "created_at": "2026-11-01T10:00:00Z"}
+                    shape("actions_variable", name=name, value=value)
                     for name, value in variables.items()
                 ],
             },
@@ -296,27 +292,7 @@ class World:
         self.get(f"{REPO}/actions/organization-secrets", {"total_count": 0, "secrets": []})
         self.get(
             f"api.github.com/orgs/{OWNER}/installations",
-            {
-                "total_count": 1,
-                "installations": [
-                    {
-                        "id": 25381,
-                        "app_id": 1029384,
-                        "app_slug": APP_SLUG,
-                        "target_type": "Organization",
-                        "repository_selection": "selected",
-                        "permissions": {
-                            "actions": "read",
-                            "deployments": "read",
-                            "contents": "write",
-                            "issues": "write",
-                            "members": "read",
-                            "metadata": "read",
-                            "pull_requests": "write",
-                        },
-                    }
-                ],
-            },
+            {"total_count": 1, "installations": [shape("installation", app_slug=APP_SLUG)]},
         )
 
     # --- Google Cloud, set up as the README says ---------------------------------------------

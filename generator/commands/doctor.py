@@ -67,8 +67,14 @@ def doctor(app_slug: str | None, root: Path) -> int:
         click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
     else:
         subject = (github.subject_prefix, github.subject_note)
-        api = GoogleJson(DoctorSession(session))
-        cloud = GcpCheck(api, policy, repository, github.variables, subject).items()
+        cloud = GcpCheck(
+            GoogleJson(DoctorSession(session)),
+            policy,
+            repository,
+            github.variables,
+            subject,
+            repository_id=github.repository_id,
+        ).items()
         click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
         items += cloud
     click.echo("\n" + summary(items))

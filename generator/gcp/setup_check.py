@@ -35,6 +35,7 @@ from generator.gcp.workload_trust import (
     ATTRIBUTE_MAPPING,
     IDENTITY_SECTION,
     WIF_SECTION,
+    condition_problem,
     maps_context,
     trust_items,
 )
@@ -93,6 +94,7 @@ class GcpCheck:
     repository: str
     variables: dict[str, str]
     subject: tuple[str | None, str] = (None, "GitHub's subject settings were not read")
+    repository_id: int | None = None  # GitHub's numeric id of `repository`; None when unknown
     _parents: dict[str, str | None] = field(default_factory=dict)
     _policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     _projects: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -128,13 +130,14 @@ class GcpCheck:
             yield wrong("Google Cloud", subject, f"{name} is not active", fix)
         elif (found.get("oidc") or {}).get("issuerUri") != GITHUB_ISSUER:
             yield wrong("Google Cloud", subject, f"issuer is not {GITHUB_ISSUER}", fix)
-        elif "repository" not in str(found.get("attributeCondition", "")):
+        elif problem := condition_problem(found.get("attributeCondition"), self.repository_id):
+            pin = f"assertion.repository_id=='{self.repository_id or 'REPO_ID'}'"
             yield wrong(
                 "Google Cloud",
                 subject,
-                "no attribute condition on the repository: any GitHub repository could use it",
+                problem,
                 f"gcloud iam workload-identity-pools providers update-oidc {name} "
-                "--attribute-condition \"assertion.repository_id=='REPO_ID'\"",
+                f'--attribute-condition "{pin}"  ({WIF_SECTION})',
             )
         elif not maps_context(found):
             yield wrong(
@@ -156,9 +159,7 @@ class GcpCheck:
             return
         found = self.api.get(account_url(email), f"reading {email}")
         if found is None:
-            yield missing(
-                "Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION
-            )
+            yield missing("Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION)
             return
         if found.get("disabled"):
             yield wrong(

@@ -88,3 +88,31 @@ def trust_items(
                 "every Google login of this job fails",
                 fix,
             )
+
+
+PINNED = re.compile(r"""\(*assertion\.repository_id==(['"])(?P<id>\d+)\1\)*""")
+
+
+def condition_problem(condition: object, repository_id: int | None) -> str | None:
+    """Why the provider's condition does not admit this repository alone; None when it does.
+
+    Only a conjunction is read: `||` or `?:` could admit any repository whatever else it says,
+    so a condition holding one is not taken as pinning. One `&&` term must be exactly
+    `assertion.repository_id=='ID'`, the repository's own numeric id.
+    """
+    text = re.sub(r"\s+", "", condition) if isinstance(condition, str) else ""
+    if not text:
+        return "no attribute condition: any GitHub repository could use it"
+    if "||" in text or "?" in text:
+        return f"the condition {condition!r} has an alternative (|| or ?:): any repository may pass"
+    pinned = [m["id"] for term in text.split("&&") if (m := PINNED.fullmatch(term))]
+    if not pinned:
+        return f"the condition {condition!r} does not pin assertion.repository_id"
+    if repository_id is None:
+        return None if len(set(pinned)) == 1 else f"the condition pins ids {sorted(set(pinned))}"
+    if pinned != [str(repository_id)] * len(pinned):
+        return (
+            f"the condition pins repository id {', '.join(sorted(set(pinned)))}, but this "
+            f"repository's id is {repository_id}: every Google login fails"
+        )
+    return None

@@ -328,12 +328,12 @@ class GitHubClient:
         pull = self._open_pull(branch, base)
         if pull is None:
             pull = self._repo.create_pull(base=base, head=branch, title=title, body=body)
-        present = {label.name for label in pull.labels}
+        missing = [name for name in labels if name not in {label.name for label in pull.labels}]
         if (pull.title, pull.body or "") != (title, body):
             pull.edit(title=title, body=body)
-        missing = [label for label in labels if label not in present]
-        if missing:
-            self._repo.get_issue(pull.number).add_to_labels(*missing)
+        if missing:  # as an object: the only body GitHub's OpenAPI description declares
+            post = self._github.requester.requestJsonAndCheck
+            post("POST", f"{pull.issue_url}/labels", input={"labels": missing})
         return pull_info(pull)
 
     def _own_login(self) -> str:

@@ -32,6 +32,7 @@ class GitHubCheck:
     variables: dict[str, str]
     subject_prefix: str | None = None  # the `sub` before `:context`; None when unknown
     subject_note: str = ""  # why the prefix is unknown
+    repository_id: int | None = None  # GitHub's numeric id of the repository
 
 
 def check_github(
@@ -63,7 +64,8 @@ def check_github(
         *facts.app(app_slug, needs.app_permissions),
     ]
     subject = oidc_subject(facts.read, repository, repo)
-    return GitHubCheck((*items, subject.item), variables, subject.prefix, subject.note)
+    repo_id = repo.get("id") if isinstance(repo.get("id"), int) else None
+    return GitHubCheck((*items, subject.item), variables, subject.prefix, subject.note, repo_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,10 @@ def test_classic_branch_protection_counts_like_a_ruleset(
                     {"context": context, "app_id": 15368} for context in ("validate", "plan", "ci")
                 ],
             },
-            "enforce_admins": {"enabled": True, "url": "https://api.github.com/x"},
+            "enforce_admins": {
+                "enabled": True,
+                "url": f"https://{w.REPO}/branches/main/protection/enforce_admins",
+            },
             "required_pull_request_reviews": {
                 "dismiss_stale_reviews": True,
                 "require_code_owner_reviews": True,
@@ -149,21 +152,32 @@ def _no_label(world: w.World) -> None:
 def _secret_team(world: w.World) -> None:
     world.get(
         f"api.github.com/orgs/{w.OWNER}/teams/security",
-        {"id": 1, "slug": "security", "privacy": "secret"},
+        w.shape("team", slug="security", name="security", privacy="secret"),
     )
 
 
 def _read_only_team(world: w.World) -> None:
     world.get(
         f"api.github.com/orgs/{w.OWNER}/teams/platform-leads/repos/{w.OWNER}/{w.NAME}",
-        {"name": w.NAME, "permissions": {"admin": False, "push": False, "pull": True}},
+        w.shape(
+            "team_repository",
+            permissions={
+                "admin": False,
+                "maintain": False,
+                "push": False,
+                "triage": False,
+                "pull": True,
+            },
+        ),
     )
 
 
 def _all_branches(world: w.World) -> None:
     world.get(
         f"{w.REPO}/environments/production",
-        {"name": "production", "protection_rules": [], "deployment_branch_policy": None},
+        w.shape(
+            "environment", name="production", protection_rules=[], deployment_branch_policy=None
+        ),
     )
 
 
@@ -186,7 +200,7 @@ def _no_variable(world: w.World) -> None:
         {
             "total_count": 5,
             "variables": [
-                {"name": name, "value": value}
+                w.shape("actions_variable", name=name, value=value)
                 for name, value in w.VARIABLES.items()
                 if name != "TF_STATE_BUCKET"
             ],
@@ -200,15 +214,11 @@ def _app_without_members(world: w.World) -> None:
         {
             "total_count": 1,
             "installations": [
-                {
-                    "id": 25381,
-                    "app_slug": w.APP_SLUG,
-                    "permissions": {
-                        "contents": "write",
-                        "issues": "write",
-                        "pull_requests": "read",
-                    },
-                }
+                w.shape(
+                    "installation",
+                    app_slug=w.APP_SLUG,
+                    permissions={"contents": "write", "issues": "write", "pull_requests": "read"},
+                )
             ],
         },
     )
@@ -376,7 +386,8 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         "make sure @example-org/pci-access-approvers exists",
     ),
     "no CODEOWNERS": (
-        lambda world: world.set("GET", f"{w.REPO}/codeowners/errors", w.not_found()),
+        # GitHub's description: a 404 without a body when there is no CODEOWNERS file.
+        lambda world: world.set("GET", f"{w.REPO}/codeowners/errors", (404, None)),
         ".github/CODEOWNERS",
         "missing",
         "lapse codeowners",
@@ -673,7 +684,15 @@ def test_classic_protection_that_exempts_admins_is_a_bypass(
         f"{w.REPO}/rules/branches/main",
         [w.pull_request_rule(), w.checks_rule("validate", "plan", "ci")],
     )
-    world.get(f"{w.REPO}/branches/main/protection", {"enforce_admins": {"enabled": False}})
+    world.get(
+        f"{w.REPO}/branches/main/protection",
+        {
+            "enforce_admins": {
+                "enabled": False,
+                "url": f"https://{w.REPO}/branches/main/protection/enforce_admins",
+            }
+        },
+    )
     code, out, _ = doctor(root, capsys)
     assert code == 1
     assert line_of(out, "nobody bypasses them").split()[0] == "wrong"

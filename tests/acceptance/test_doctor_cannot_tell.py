@@ -22,7 +22,14 @@ IMMUTABLE = {
     "use_immutable_subject": True,
     "sub_claim_prefix": f"repo:{w.OWNER}@96123483/{w.NAME}@731642993",
 }
-FORBIDDEN = (403, {"message": "Resource not accessible by integration", "documentation_url": "x"})
+FORBIDDEN = (
+    403,
+    {
+        "message": "Resource not accessible by integration",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "403",
+    },
+)
 
 
 def bind_on_subjects(world: w.World, prefix: str) -> None:
@@ -237,7 +244,7 @@ def test_checks_must_be_strict_and_bound_to_github_actions(
 ) -> None:
     rule = w.checks_rule("validate", "plan", "ci")
     rule["parameters"]["strict_required_status_checks_policy"] = False
-    rule["parameters"]["required_status_checks"][1]["integration_id"] = None
+    del rule["parameters"]["required_status_checks"][1]["integration_id"]  # any source
     world.get(f"{w.REPO}/rules/branches/main", [w.pull_request_rule(), rule])
 
     code, out, _ = doctor(root, capsys)
@@ -253,10 +260,56 @@ def test_the_emergency_team_is_checked_like_every_code_owner(
 ) -> None:
     world.get(
         f"api.github.com/orgs/{w.OWNER}/teams/payments-oncall",
-        {"id": 1, "slug": "payments-oncall", "name": "oncall", "privacy": "secret"},
+        w.shape("team", slug="payments-oncall", name="oncall", privacy="secret"),
     )
 
     code, out, _ = doctor(root, capsys)
 
     assert code == 1
     assert line_of(out, "@example-org/payments-oncall").split()[0] == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("condition", "said"),
+    [
+        ("assertion.repository_id=='731642993'", None),
+        ("assertion.repository_id == \"731642993\" && assertion.ref == 'refs/heads/main'", None),
+        (
+            "assertion.repository_id=='731205566'",
+            "pins repository id 731205566, but this repository's id is 731642993",
+        ),
+        ("assertion.repository_id=='731642993' || true", "has an alternative"),
+        (
+            "assertion.repository_id=='731642993' ? true : true",
+            "has an alternative",
+        ),
+        ("assertion.repository=='example-org/access'", "does not pin assertion.repository_id"),
+        ("assertion.repository_id!='1'", "does not pin assertion.repository_id"),
+        (
+            "assertion.repository_id=='731642993' && assertion.repository_id=='1'",
+            "pins repository id 1, 731642993",
+        ),
+    ],
+    ids=["readme", "spaced", "other id", "or", "ternary", "by name", "negated", "two ids"],
+)
+def test_the_provider_condition_must_pin_this_repositorys_id(
+    world: w.World,
+    root: Path,
+    capsys: pytest.CaptureFixture[str],
+    condition: str,
+    said: str | None,
+) -> None:
+    answer = world.answers[("GET", f"{w.IAM}/{w.PROVIDER}")]
+    assert isinstance(answer, tuple)
+    answer[1]["attributeCondition"] = condition
+
+    code, out, _ = doctor(root, capsys)
+
+    block = fix_after(out, "Workload Identity provider")
+    if said is None:
+        assert code == 0, out
+        assert block.split()[0] == "ok", block
+    else:
+        assert code == 1
+        assert block.split()[0] == "wrong" and said in block, block
+        assert "--attribute-condition \"assertion.repository_id=='731642993'\"" in block, block

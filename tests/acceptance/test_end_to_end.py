@@ -179,7 +179,7 @@ def test_lifecycle(
         f"{API}/issues",
         callback=lambda request: (
             issues.append(json.loads(request.body)) or 201,
-            {},
+            {"Content-Type": "application/json"},
             json.dumps(fixture("issue", number=57)),
         ),
     )

@@ -24,6 +24,7 @@ from google.auth.credentials import AnonymousCredentials
 from generator import cli
 from generator.commands import adapters
 from generator.review.logging_source import logging_client
+from tests.github_contract import CUT_IN_TRANSIT
 from tests.support import answers_may_go_unused, make_repo
 
 Fault = dict[str, Any]
@@ -43,7 +44,8 @@ GOOGLE_FAULTS: dict[str, Fault] = {
 GITHUB_FAULTS: dict[str, Fault] = {
     "429": {
         "status": 429,
-        "headers": {"Retry-After": "1"},
+        # GitHub's x-ratelimit headers come with every answer; retry-after goes first.
+        "headers": {"Retry-After": "1", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1"},
         "json": {
             "message": "API rate limit exceeded for installation ID 4182.",
             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
@@ -73,7 +75,12 @@ LOGGING = "https://logging.googleapis.com/v2/entries:list"
 
 def fault(adapter: str, name: str) -> Fault:
     if name == "truncated":
-        return {"status": 200, "body": TRUNCATED[adapter], "content_type": "application/json"}
+        return {
+            "status": 200,
+            "body": TRUNCATED[adapter],
+            "content_type": "application/json",
+            "headers": {CUT_IN_TRANSIT: "body cut short"},
+        }
     if name in SHARED_FAULTS:
         return SHARED_FAULTS[name]
     return (GITHUB_FAULTS if adapter == "github" else GOOGLE_FAULTS)[name]

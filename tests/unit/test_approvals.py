@@ -424,7 +424,13 @@ def test_server_errors_are_retried_with_backoff(
     http: responses.RequestsMock, client: GitHubClient, sleeps: list[float]
 ) -> None:
     http.add(responses.GET, f"{REPO}/pulls/42/reviews", json=shape("error_5xx"), status=502)
-    http.add(responses.GET, f"{REPO}/pulls/42/reviews", body="<html>unicorn</html>", status=503)
+    http.add(
+        responses.GET,
+        f"{REPO}/pulls/42/reviews",
+        body="<html>unicorn</html>",
+        status=503,
+        content_type="text/html",
+    )
     serve(http, reviews=[review("carol-diaz")])
 
     result = verify_approvals(client, make_policy(), MERGE)
@@ -441,13 +447,15 @@ def test_rate_limits_are_retried(
         f"{REPO}/commits/{MERGE}/pulls",
         json={"message": "API rate limit exceeded"},
         status=429,
-        headers={"Retry-After": "1"},
+        # GitHub's x-ratelimit headers come with every answer; retry-after goes first.
+        headers={"Retry-After": "1", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1"},
     )
     http.add(
         responses.GET,
         f"{REPO}/commits/{MERGE}/pulls",
         json=shape("error_secondary_rate_limit"),
         status=403,
+        headers={"x-ratelimit-remaining": "4990", "x-ratelimit-reset": "1"},
     )
     serve(http, reviews=[review("carol-diaz")])
 

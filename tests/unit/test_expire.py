@@ -212,7 +212,7 @@ def test_a_clean_run_makes_one_commit_and_opens_one_labelled_pull(
 
     [created] = github.pulls
     assert created["title"] == "Archive 2 expired access requests"
-    assert github.label_bodies == [["lapse-expire"]]
+    assert github.label_bodies == [{"labels": ["lapse-expire"]}]
     body = created["body"]
     assert (
         "| alice@example.com | `roles/cloudsql.client` | project `pci-prod-payments` | "
@@ -260,7 +260,7 @@ def test_failure_after_the_commit_reruns_without_a_second_commit(
     assert first is not None and again is not None and first.number == again.number == 43
     assert github.commits_made == 1
     assert github.refs["refs/heads/lapse/expire"] == head
-    assert len(github.pulls) == 1 and github.label_bodies == [["lapse-expire"]]
+    assert len(github.pulls) == 1 and github.label_bodies == [{"labels": ["lapse-expire"]}]
 
 
 def test_failure_moving_the_branch_then_a_rerun_converges(
@@ -386,6 +386,6 @@ def test_other_pull_requests_are_never_taken_for_the_expiry_pull(
         (8, "Unrelated pull request #8"),
         (9, "Unrelated pull request #9"),
     ]
-    assert github.label_bodies == [["lapse-expire"]]
+    assert github.label_bodies == [{"labels": ["lapse-expire"]}]
     listed = [c.request.url for c in github.http.calls if c.request.method == "GET"]
     assert any("head=example-org%3Alapse%2Fexpire" in (url or "") for url in listed)

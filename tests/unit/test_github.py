@@ -218,7 +218,7 @@ def test_ensure_pull_request_opens_once_then_updates(
     assert bodies(http, "PATCH", f"{REPO}/pulls/43") == [
         {"title": "Archive expired requests", "body": "second body"}
     ]
-    assert bodies(http, "POST", f"{REPO}/issues/43/labels") == [["lapse"]]
+    assert bodies(http, "POST", f"{REPO}/issues/43/labels") == [{"labels": ["lapse"]}]
 
 
 def test_ensure_issue_finds_its_marker_on_a_later_page(
@@ -379,7 +379,7 @@ def test_an_issue_someone_else_filed_with_the_marker_does_not_silence_an_inciden
 ) -> None:
     marker = hidden_marker("review-inc-4512")
     spoof = issue(57, f"Nothing to see.\n\n{marker}", author="mallory")
-    http.add(responses.GET, f"{API}/user", json=shape("user", login="lapse-bot[bot]"))
+    http.add(responses.GET, f"{API}/user", json=shape("authenticated_user"))
     http.add(responses.GET, f"{REPO}/issues", json=[spoof])
     http.add(responses.POST, f"{REPO}/issues", json=issue(58, "x"), status=201)
     unnamed = GitHubClient("example-org/access", "test-token", sleep=sleeps.append)

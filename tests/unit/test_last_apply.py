@@ -4,6 +4,7 @@ that wrote it and main's first-parent history. GitHub is served over HTTP in its
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,12 @@ def record(sha: str, number: int = 1702948311, run: int = RUN, **changes: Any) -
 
 def status(state: str = "success", number: int = 3651927740) -> dict[str, Any]:
     return shape("deployment_status", id=number, state=state)
+
+
+# The same repository under another owner, as GitHub would describe it.
+FORK = json.loads(
+    json.dumps(shape("workflow_run")["repository"]).replace("example-org/access", "mallory/access")
+)
 
 
 def workflow_run(sha: str, run: int = RUN, **changes: Any) -> dict[str, Any]:
@@ -146,8 +153,8 @@ def test_without_any_record_every_commit_since_the_first_is_checked(
         ({"head_branch": "release"}, "ran on 'release', not main"),
         ({"path": ".github/workflows/validate.yml"}, "not .github/workflows/apply.yml"),
         ({"path": "example-org/access/.github/workflows/apply.yml@refs/tags/main"}, "not main"),
-        ({"repository": {"full_name": "mallory/access"}}, "repository is 'mallory/access'"),
-        ({"head_repository": {"full_name": "mallory/access"}}, "head repository is 'mallory"),
+        ({"repository": FORK}, "repository is 'mallory/access'"),
+        ({"head_repository": FORK}, "head repository is 'mallory"),
         ({"head_sha": "0" * 40}, "ran on commit 000000000000"),
     ],
     ids=["dispatch", "pull-request", "branch", "workflow", "tag", "repository", "fork", "sha"],

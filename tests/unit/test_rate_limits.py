@@ -44,7 +44,10 @@ def client(waits: list[float]) -> GitHubClient:
 
 
 def limited(http: responses.RequestsMock, status: int, body: object, **headers: str) -> None:
-    http.add(responses.GET, LABEL, json=body, status=status, headers=headers)
+    """A rate-limited answer, with the x-ratelimit headers GitHub sends with every answer."""
+    remaining = "0" if body is PRIMARY else "4990"
+    sent = {"x-ratelimit-remaining": remaining, "x-ratelimit-reset": str(int(NOW) + 3600)}
+    http.add(responses.GET, LABEL, json=body, status=status, headers={**sent, **headers})
 
 
 def answered(http: responses.RequestsMock) -> None:
