@@ -28,6 +28,8 @@ import pytest
 import responses
 
 DOCUMENTS = (
+    "admin.directory_v1",
+    "admin.reports_v1",
     "bigquery.v2",
     "cloudresourcemanager.v1",
     "cloudresourcemanager.v3",

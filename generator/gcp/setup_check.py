@@ -31,6 +31,7 @@ from generator.gcp.iam_policies import (
     IamPolicyReader,
     is_transient,
 )
+from generator.gcp.two_step import two_step_items
 from generator.gcp.workload_trust import (
     ATTRIBUTE_MAPPING,
     IDENTITY_SECTION,
@@ -109,6 +110,7 @@ class GcpCheck:
             partial(self.granter, emails["apply"]),
             *(partial(self.audit, target) for target in targets),
             *(partial(self.resources, target) for target in targets),
+            partial(two_step_items, self.api, self.policy.people),
         ]
         return [item for unit in units for item in guarded(unit)]
 
@@ -156,9 +158,7 @@ class GcpCheck:
             return
         found = self.api.get(account_url(email), f"reading {email}")
         if found is None:
-            yield missing(
-                "Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION
-            )
+            yield missing("Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION)
             return
         if found.get("disabled"):
             yield wrong(
