@@ -21,6 +21,7 @@ import orjson
 from generator.core.model import Finding
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
+from generator.review.logins import MfaEvidence
 from generator.review.outcome import (
     exit_code,  # noqa: F401 - a report's exit code, defined there
     finding_data,

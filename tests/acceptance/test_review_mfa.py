@@ -81,7 +81,7 @@ def shared_login(insert_id: str, at: str, methods: list[str]) -> dict[str, Any]:
                                 "name": "login_challenge_method",
                                 "label": "LABEL_REPEATED",
                             },
-                        ],  # fmt: skip
+                        ],
                     }
                 ],
                 "@type": "type.googleapis.com/ccc_hosted_reporting.ActivityProto",
