@@ -36,6 +36,7 @@ DOCUMENTS = (
     "iam.v1",
     "iamcredentials.v1",
     "logging.v2",
+    "run.v2",
     "secretmanager.v1",
     "storage.v1",
     "sts.v1",
