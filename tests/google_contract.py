@@ -28,12 +28,15 @@ import pytest
 import responses
 
 DOCUMENTS = (
+    "admin.directory_v1",
+    "admin.reports_v1",
     "bigquery.v2",
     "cloudresourcemanager.v1",
     "cloudresourcemanager.v3",
     "iam.v1",
     "iamcredentials.v1",
     "logging.v2",
+    "run.v2",
     "secretmanager.v1",
     "storage.v1",
     "sts.v1",

@@ -56,6 +56,11 @@ VARIABLES = {
     "TF_STATE_BUCKET": "acme-lapse-tfstate",
 }
 
+# The policy's people (policy/policy.yaml), each a directory user with 2-Step Verification.
+PEOPLE = tuple(f"{name}@example.com" for name in ("alice", "bob", "carol", "dave", "erin"))
+PEOPLE += ("frank@example.com", "grace@example.com")
+DIRECTORY = "admin.googleapis.com/admin/directory/v1"
+
 GRANTER = f"organizations/{ORG_ID}/roles/lapseIamGranter"
 STAGING_ACCOUNT = "batch-runner@stg-payments.iam.gserviceaccount.com"
 
@@ -231,6 +236,7 @@ class World:
                 "sub_claim_prefix": f"repo:{OWNER}/{NAME}",
             },
         )
+        self.get(f"api.github.com/orgs/{OWNER}", organization())
         for slug in TEAMS:
             self.get(
                 f"api.github.com/orgs/{OWNER}/teams/{slug}",
@@ -298,6 +304,8 @@ class World:
     # --- Google Cloud, set up as the README says ---------------------------------------------
 
     def _google(self) -> None:
+        for email in PEOPLE:
+            self.get(f"{DIRECTORY}/users/{email}", directory_user(email))
         self.get(
             f"{IAM}/{PROVIDER}",
             {
@@ -476,4 +484,48 @@ def policy(
     body: dict[str, Any] = {"version": 3, "etag": "BwXhqDaXa8s=", "bindings": bindings}
     if audit is not None:
         body["auditConfigs"] = audit
+    return body
+
+
+def organization(**changes: Any) -> dict[str, Any]:
+    """GET /orgs/{org} as GitHub answers an owner (`two_factor_requirement_enabled` included)."""
+    body: dict[str, Any] = {
+        "login": OWNER,
+        "id": 96123483,
+        "node_id": "O_kgDOBbn5mw",
+        "url": f"https://api.github.com/orgs/{OWNER}",
+        "repos_url": f"https://api.github.com/orgs/{OWNER}/repos",
+        "events_url": f"https://api.github.com/orgs/{OWNER}/events",
+        "hooks_url": f"https://api.github.com/orgs/{OWNER}/hooks",
+        "issues_url": f"https://api.github.com/orgs/{OWNER}/issues",
+        "members_url": f"https://api.github.com/orgs/{OWNER}/members{{/member}}",
+        "public_members_url": f"https://api.github.com/orgs/{OWNER}/public_members{{/member}}",
+        "avatar_url": "https://avatars.githubusercontent.com/u/96123483?v=4",
+        "description": None,
+        "html_url": f"https://github.com/{OWNER}",
+        "has_organization_projects": True,
+        "has_repository_projects": True,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "created_at": "2021-12-14T09:12:40Z",
+        "updated_at": "2026-11-01T10:00:00Z",
+        "type": "Organization",
+        "two_factor_requirement_enabled": True,
+    }
+    body.update(changes)
+    return body
+
+
+def directory_user(email: str, **changes: Any) -> dict[str, Any]:
+    """users.get with lapse's `fields`: the person enforced and enrolled in 2-Step Verification."""
+    body: dict[str, Any] = {
+        "primaryEmail": email,
+        "isEnforcedIn2Sv": True,
+        "isEnrolledIn2Sv": True,
+        "orgUnitPath": "/Engineering",
+        "suspended": False,
+    }
+    body.update(changes)
     return body

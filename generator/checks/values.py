@@ -16,6 +16,7 @@ from generator.core.model import (
     Emergency,
     Grant,
     Limits,
+    MfaPolicy,
     Policy,
     Problem,
     Request,
@@ -103,8 +104,23 @@ def policy_from(document: Document) -> Built[Policy]:
         security_owners=tuple(data["security_owners"]),
         limits=Limits(**data.get("limits", {})),
         terraform_resource_types=tuple(data.get("terraform_resource_types", ())),
+        mfa=_mfa(data["mfa"]) if "mfa" in data else None,
     )
     return Built(policy)
+
+
+def _mfa(raw: dict[str, Any]) -> MfaPolicy:
+    default = MfaPolicy()
+    return MfaPolicy(
+        login_audit=raw.get("login_audit", default.login_audit),
+        session_length=parse_duration(raw["session_length"])
+        if "session_length" in raw
+        else default.session_length,
+        customer=raw.get("customer", default.customer),
+        second_factor_methods=tuple(
+            raw.get("second_factor_methods", default.second_factor_methods)
+        ),
+    )
 
 
 def _target(

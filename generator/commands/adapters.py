@@ -27,6 +27,14 @@ def build_session() -> requests.Session:
     return authorized()
 
 
+def admin_session() -> requests.Session:
+    """`build_session`, also allowed to read users (Directory API) and Login Audit (Reports API)."""
+    from generator.gcp.iam_policies import build_session as authorized
+    from generator.gcp.two_step import DIRECTORY_SCOPE, REPORTS_SCOPE
+
+    return authorized(DIRECTORY_SCOPE, REPORTS_SCOPE)
+
+
 def build_iam_client() -> RoleReader:
     from generator.gcp.role_sync import build_iam_client as iam_client
 

@@ -62,7 +62,7 @@ def doctor(app_slug: str | None, root: Path) -> int:
     click.echo(checklist_text(f"GitHub: {repository}", github.items), nl=False)
     items = list(github.items)
     try:
-        session = adapters.build_session()
+        session = adapters.admin_session()
     except ConfigError as exc:
         click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
     else:

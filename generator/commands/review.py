@@ -27,6 +27,8 @@ from generator.review.bigquery_source import BigQuerySource
 from generator.review.export_manifest import ManifestedExport, is_manifest
 from generator.review.file_source import FileSource
 from generator.review.logging_source import LoggingSource
+from generator.review.logins import LoginReader, ReportsLogins
+from generator.review.mfa import NotRead
 from generator.review.outcome import GrantReport, ReviewRun
 from generator.review.report_on_disk import read_report
 from generator.review.sources import CombinedSource, EventSource
@@ -126,6 +128,7 @@ def review(
             items=due.items,
             track=track,
             below=below,
+            reports=login_reader(policy),
         )
         if isinstance(source, ManifestedExport):
             reviews = [_with_export_scope(r, policy, source) for r in reviews]
@@ -159,6 +162,17 @@ def review(
     if publishing:
         _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     return run.exit_code
+
+
+def login_reader(policy: Policy) -> LoginReader | None:
+    """The Reports API reader the policy's `mfa` asks for; one that says why, without one."""
+    if policy.mfa is None or policy.mfa.login_audit != "reports":
+        return None
+    try:
+        session = adapters.admin_session()
+    except ConfigError as exc:
+        return NotRead(f"no credentials for the Reports API: {exc}")
+    return ReportsLogins(session, customer=policy.mfa.customer)
 
 
 def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -> Review:

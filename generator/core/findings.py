@@ -43,6 +43,12 @@ class FindingKind(Enum):
     DELEGATION = ("delegation", INFO, "10.2.1", "an action through a service account")
     NO_ACTIVITY = ("no-activity", INFO, "7.2.4", "no action in the window")
     UNCHECKED_ROLE = ("unchecked-role", INFO, "10.4.1", "a role missing from the roles lock")
+    NO_SECOND_FACTOR = (
+        "no-second-factor",
+        HIGH,
+        "8.4.2",
+        "use not tied to a session begun with a second factor",
+    )
     EMERGENCY_NOT_SIGNED_OFF = (
         "emergency-not-signed-off",
         HIGH,

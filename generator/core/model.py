@@ -134,6 +134,37 @@ class Limits:
     audit_log_retention_days: int = 400
 
 
+# Login Audit's `login_challenge_method` values that are a second factor (Google's "Login
+# Audit activity events" reference); a policy may name others as Google adds them.
+SECOND_FACTOR_METHODS = (
+    "backup_code",
+    "google_authenticator",
+    "google_prompt",
+    "idv_any_phone",
+    "idv_preregistered_phone",
+    "internal_two_factor",
+    "offline_otp",
+    "passkey",
+    "security_key",
+    "security_key_otp",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MfaPolicy:
+    """How `lapse review` shows that each grant's sessions began with a second factor.
+
+    `login_audit` is where the grantee's logins are read: `reports` (the Reports API) or
+    `audit_logs` (Login Audit entries shared to Cloud Logging, read by the review's source).
+    An action counts only within `session_length` of the login it follows.
+    """
+
+    login_audit: str = "reports"
+    session_length: timedelta = timedelta(hours=16)
+    customer: str = ""  # the Workspace / Cloud Identity customer ID; "" is the caller's own
+    second_factor_methods: tuple[str, ...] = SECOND_FACTOR_METHODS
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     people: dict[str, str]
@@ -141,6 +172,7 @@ class Policy:
     security_owners: tuple[str, ...]
     limits: Limits = Limits()
     terraform_resource_types: tuple[str, ...] = ()  # beyond lapse's own, allowed in terraform/
+    mfa: MfaPolicy | None = None  # None: reviews record no MFA evidence
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():
@@ -172,6 +204,17 @@ class Binding:
 
 
 @dataclass(frozen=True, slots=True)
+class Login:
+    """A session opened with Google, as the Login Audit records it (`login_success`)."""
+
+    at: datetime
+    login_type: str  # google_password, saml, reauth, exchange, unknown
+    methods: tuple[str, ...]  # login_challenge_method, as Google lists them
+    second_factor: bool  # `is_second_factor` as Google sent it (absent: false)
+    evidence: str  # the log entry's insertId, or the activity's uniqueQualifier
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One audit log entry, normalized. Absent fields are empty strings."""
 
@@ -193,6 +236,8 @@ class Event:
     delta_conditions: tuple[str, ...] = ()
     # Where the entry copied data to (an export, extract or copy job, a rewrite); "" if none.
     copied_to: str = ""
+    # A Login Audit entry shared to Cloud Logging: the session it opened, not use of a grant.
+    login: Login | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,5 +115,6 @@ def missing_permission(denied: PermissionMissing) -> CheckItem:
         f"lapse doctor may use {denied.permission}",
         f"refused on {denied.resource}: what needs it was not checked",
         f"grant the identity running lapse doctor the {DOCTOR_ROLE} custom role"
-        " (README, setup step 9)",
+        " (README, Setting up a repository, 9. Lock files, then check everything with"
+        " `lapse doctor`)",
     )

@@ -31,6 +31,7 @@ from generator.gcp.iam_policies import (
     IamPolicyReader,
     is_transient,
 )
+from generator.gcp.two_step import two_step_items
 from generator.gcp.workload_trust import (
     ATTRIBUTE_MAPPING,
     IDENTITY_SECTION,
@@ -111,6 +112,7 @@ class GcpCheck:
             partial(self.granter, emails["apply"]),
             *(partial(self.audit, target) for target in targets),
             *(partial(self.resources, target) for target in targets),
+            partial(two_step_items, self.api, self.policy.people),
         ]
         return [item for unit in units for item in guarded(unit)]
 

@@ -17,6 +17,7 @@ from generator.github.branch_rules import BranchRules
 from generator.github.oidc_subject import oidc_subject
 from generator.github.setup_expectations import LABELS, Label, merge_methods
 from generator.github.setup_reading import SECTIONS, JsonReader, SetupReader, Unreadable
+from generator.github.two_factor import two_factor_item
 from generator.github.workflow_needs import WorkflowNeeds
 
 REPOSITORY_JSON = "application/vnd.github.v3.repository+json"
@@ -62,6 +63,7 @@ def check_github(
         *facts.variable_items(needs, variables, unread),
         *facts.secret_items(needs),
         *facts.app(app_slug, needs.app_permissions),
+        two_factor_item(facts.read, owner, facts.in_organization),
     ]
     subject = oidc_subject(facts.read, repository, repo)
     repo_id = repo.get("id") if isinstance(repo.get("id"), int) else None

@@ -27,6 +27,7 @@ SECTIONS = {
     "app": f"{README}, 5. The GitHub App",
     "wif": f"{README}, 6. Workload Identity Federation",
     "identities": f"{README}, 7. Service accounts and their roles",
+    "mfa": f"{README}, 8. Multi-factor authentication for every grantee",
     "doctor": f"{README}, 9. Lock files, then check everything with `lapse doctor`",
 }
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from generator.core.model import Event, Finding, Severity
+from generator.core.model import Event, Finding, Login, Severity
 from generator.review.attribution import (
     Mint,
     attributed,
@@ -29,6 +29,8 @@ from generator.review.attribution import (
     mint_of,
     relay_of,
 )
+from generator.review.events import LOGIN_SERVICE
+from generator.review.logins import MfaEvidence
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
 from generator.review.tally import NO_ACTIVITY, SEVERITY_ORDER, Tally
@@ -74,6 +76,7 @@ class Review:
     spool_key: str = ""
     # Reports on main are never rewritten (LAPSE151): a grant reviewed again gets edition 2, ...
     edition: int = 1
+    mfa: MfaEvidence | None = None  # None: the policy asks for none (`review.mfa`)
 
     @property
     def complete(self) -> bool:
@@ -126,6 +129,8 @@ class Collected:
     subjects: list[ReviewSubject]
     mints: Mapping[str, Sequence[Mint]]
     spool: EventSpool
+    # Login Audit entries the source carried, by person: how sessions began, not use.
+    logins: Mapping[str, list[Login]] = field(default_factory=dict)
 
 
 def collect(
@@ -138,7 +143,12 @@ def collect(
     policy_changes: list[Event] = []
     mints: dict[str, list[Mint]] = defaultdict(list)
     relays: list[Mint] = []  # credentials other principals minted: handed on, maybe
+    logins: dict[str, list[Login]] = defaultdict(list)
     for event in events:
+        if event.service == LOGIN_SERVICE:
+            if event.login is not None:
+                logins[event.principal.lower()].append(event.login)
+            continue
         spool.add(_READ, event)
         if event.delta_conditions:
             policy_changes.append(event)
@@ -148,7 +158,7 @@ def collect(
         elif (relay := relay_of(event)) is not None:
             relays.append(relay)
     dated = link_windows(with_binding_times(subjects, policy_changes))
-    return Collected(dated, handed_on(mints, relays), spool)
+    return Collected(dated, handed_on(mints, relays), spool, dict(logins))
 
 
 def review_collected(

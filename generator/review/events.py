@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from generator.core.model import Event
+from generator.core.model import Event, Login
 from generator.review.copies import copy_destination
 from generator.review.sink_rows import log_entry_payload
 
@@ -26,6 +26,10 @@ _DELTA_PATHS: tuple[tuple[str, ...], ...] = (
     ("serviceData", "policyDelta", "bindingDeltas"),
     ("metadata", "policyDelta", "bindingDeltas"),
 )
+
+
+# Login Audit entries shared to Cloud Logging (`google.login.LoginService.*`).
+LOGIN_SERVICE = "login.googleapis.com"
 
 
 def normalize(entry: Mapping[str, Any]) -> Event | None:
@@ -68,6 +72,7 @@ def read_entry(entry: object) -> Event | str:
         chain=chain,
         delta_conditions=tuple(d[3] for d in deltas),
         copied_to=copy_destination(_text(payload.get("methodName")), payload),
+        login=login_of_entry(entry, payload, timestamp),
     )
 
 
@@ -235,3 +240,43 @@ def _list(value: object) -> list[Any]:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def login_of_entry(
+    entry: Mapping[str, Any], payload: Mapping[str, Any], at: datetime
+) -> Login | None:
+    """The session a Login Audit entry records (`login_success`); None for any other entry."""
+    if payload.get("serviceName") != LOGIN_SERVICE:
+        return None
+    events = _dig(payload, "metadata", "event")
+    for event in events if isinstance(events, list) else []:
+        if isinstance(event, Mapping) and event.get("eventName") == "login_success":
+            found = login_parameters(event.get("parameter"), "multiStrValue")
+            return login_from(at, found, str(entry.get("insertId") or ""))
+    return None
+
+
+def login_parameters(items: object, many: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            continue
+        for key in ("value", many, "boolValue"):
+            if key in item:
+                found[item["name"]] = item[key]
+                break
+    return found
+
+
+def login_from(at: datetime, found: Mapping[str, Any], evidence: str) -> Login:
+    methods = found.get("login_challenge_method")
+    if isinstance(methods, str):
+        methods = [methods]
+    second = found.get("is_second_factor")
+    return Login(
+        at=at,
+        login_type=str(found.get("login_type") or ""),
+        methods=tuple(str(m) for m in methods) if isinstance(methods, list) else (),
+        second_factor=second is True or second == "true",
+        evidence=evidence,
+    )

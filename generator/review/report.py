@@ -21,6 +21,7 @@ import orjson
 from generator.core.model import Finding
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
+from generator.review.logins import MfaEvidence
 from generator.review.outcome import (
     exit_code,  # noqa: F401 - a report's exit code, defined there
     finding_data,
@@ -89,6 +90,7 @@ def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -
             actions=actions,
             actions_after=actions_after,
             pci=PCI_DSS,
+            mfa=mfa_data(review.mfa) if review.mfa is not None else None,
         )
     )
 
@@ -132,10 +134,34 @@ def review_data(
         "worst": review.worst.value if review.worst else None,
         "pci_dss": [{"requirement": r, "parts": p, "evidence": e} for r, p, e in PCI_DSS],
     }
+    if review.mfa is not None:
+        data["mfa"] = mfa_data(review.mfa)
     if actions:  # each read goes through the review's spool
         data["actions"] = [_action_data(a) for a in review.actions]
         data["actions_after"] = [_action_data(a) for a in review.actions_after]
     return data
+
+
+def mfa_data(evidence: MfaEvidence) -> dict[str, Any]:
+    """The MFA evidence as the JSON report writes it."""
+    return {
+        "read_from": evidence.read_from,
+        "since": _iso(evidence.since),
+        "until": _iso(evidence.until),
+        "actions": evidence.actions,
+        "unbacked": evidence.unbacked,
+        "methods": list(evidence.methods),
+        "logins": [
+            {
+                "at": _iso(login.at),
+                "login_type": login.login_type,
+                "methods": list(login.methods),
+                "second_factor": login.second_factor,
+                "evidence": login.evidence,
+            }
+            for login in evidence.logins
+        ],
+    }
 
 
 def summary_report(reviews: Iterable[Review], since: datetime, until: datetime) -> tuple[str, str]:

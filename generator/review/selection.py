@@ -30,6 +30,8 @@ from generator.review.analysis import (
     review_all,
     review_collected,
 )
+from generator.review.logins import LoginReader
+from generator.review.mfa import CarriedLogins, NotRead, judged
 from generator.review.report_on_disk import OnDisk, read_report
 from generator.review.scope import grant_name
 from generator.review.sources import EventSource
@@ -273,7 +275,10 @@ def run(
     items: Sequence[tuple[Request, bool]],
     track: TrackFn | None = None,
     below: Descendants | None = None,
+    reports: LoginReader | None = None,
 ) -> list[Review]:
+    """The reviews of `items`; with the policy's `mfa`, each with its MFA evidence, its logins
+    read through `reports` (the Reports API) or from the Login Audit entries of `source`."""
     found = subjects(repo, policy, lock, items, below)
     if not found:
         return []
@@ -295,7 +300,13 @@ def run(
         else r
         for r in reviews
     ]
-    return [_with_coverage(r, policy, audit) for r in reviews]
+    reviews = [_with_coverage(r, policy, audit) for r in reviews]
+    if policy.mfa is None:
+        return reviews
+    reader: LoginReader = CarriedLogins(collected.logins)
+    if policy.mfa.login_audit == "reports":
+        reader = reports or NotRead("no session for the Reports API")
+    return [judged(r, reader, policy.mfa) for r in reviews]
 
 
 def past_retention(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from generator.core.findings import FindingKind
 from generator.core.model import Event, Finding, Severity
+from generator.review.events import LOGIN_SERVICE
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
 from generator.review.verdicts import Observation, Phase, event_findings
@@ -33,9 +34,11 @@ class Tally:
         self._evidence: dict[Observation, list[tuple[datetime, str]]] = defaultdict(list)
 
     def add(self, event: Event) -> None:
-        """Count, judge and park one event, when it is this grantee's and from the start on."""
+        """Count, judge and park one event, when it is this grantee's and from the start on.
+
+        A Login Audit entry is how a session began, not use of the grant (`review.mfa`)."""
         start = self.subject.window_start
-        if event.principal.lower() != self.subject.principal:
+        if event.principal.lower() != self.subject.principal or event.service == LOGIN_SERVICE:
             return
         if start is not None and event.timestamp < start:
             return
@@ -58,7 +61,7 @@ class Tally:
         findings.extend(unchecked_roles(self.subject))
         if not self.in_window:
             findings.append(FindingKind.NO_ACTIVITY.finding(NO_ACTIVITY))
-        return tuple(sorted(findings, key=_finding_order))
+        return tuple(sorted(findings, key=finding_order))
 
 
 def event_evidence(subject: ReviewSubject, event: Event, grace: timedelta) -> list[Observation]:
@@ -114,7 +117,7 @@ def _explained_by_other(subject: ReviewSubject, event: Event, grace: timedelta) 
     return ""
 
 
-def _finding_order(finding: Finding) -> tuple[int, str, str]:
+def finding_order(finding: Finding) -> tuple[int, str, str]:
     return SEVERITY_ORDER.index(finding.severity), finding.kind, finding.message
 
 

@@ -47,6 +47,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         lambda: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
     )
     monkeypatch.setattr(adapters, "build_session", requests.Session)
+    monkeypatch.setattr(adapters, "admin_session", requests.Session)
     return made
 
 
@@ -649,6 +650,7 @@ def test_without_google_credentials_only_github_is_checked(
         )
 
     monkeypatch.setattr(adapters, "build_session", no_credentials)
+    monkeypatch.setattr(adapters, "admin_session", no_credentials)
     code, out, _ = doctor(root, capsys)
     assert code == 0, out
     assert "Google Cloud: not checked: no Google Cloud credentials" in out
