@@ -511,6 +511,7 @@ def organization(**changes: Any) -> dict[str, Any]:
         "following": 0,
         "created_at": "2021-12-14T09:12:40Z",
         "updated_at": "2026-11-01T10:00:00Z",
+        "archived_at": None,
         "type": "Organization",
         "two_factor_requirement_enabled": True,
     }
