@@ -31,6 +31,7 @@ COMMANDS = {
     "doctor": "generator.commands.doctor:doctor",
     "status": "generator.commands.status:status",
     "withdraw": "generator.commands.withdraw:withdraw",
+    "extend": "generator.commands.extend:extend",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
 }
