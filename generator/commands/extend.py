@@ -15,7 +15,7 @@ from generator.core import git
 from generator.core.repo import Repo
 from generator.core.times import DURATION_HELP, format_duration, format_utc
 from generator.lifecycle import checkout
-from generator.lifecycle.extension import (
+from generator.lifecycle.window_extension import (
     LABEL,
     ExtensionPlan,
     commit_message,
