@@ -156,9 +156,7 @@ class GcpCheck:
             return
         found = self.api.get(account_url(email), f"reading {email}")
         if found is None:
-            yield missing(
-                "Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION
-            )
+            yield missing("Google Cloud", subject, f"{email} does not exist", IDENTITY_SECTION)
             return
         if found.get("disabled"):
             yield wrong(

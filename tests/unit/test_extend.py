@@ -4,13 +4,22 @@ approved."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
 
 from generator import cli
-from tests.plans import History, binding, git, serve_history
+from generator.checks.validate import validate_policy, validate_repo
+from generator.core.repo import Repo
+from generator.github import request_pulls
+from generator.github.client import GitHubClient
+from generator.review.analysis import Review, review
+from generator.review.publication import approval_evidence
+from generator.review.report import markdown_report
+from generator.review.selection import subjects
+from generator.review.subjects import ReviewSubject
+from tests.plans import History, Pull, binding, git, serve_history
 from tests.unit.test_verify_plan import REQUEST, TEAMS, TEXT, history, rendered, verdicts, verify
 
 __all__ = ["history"]  # the fixture, shared with the verify-plan tests
@@ -146,12 +155,11 @@ def test_by_must_be_whole_minutes(history: History, capsys: pytest.CaptureFixtur
     assert extend(history, "--by", "0m") == 2
 
 
-def _merge_extension(history: History, number: int) -> tuple[object, str]:
+def _merge_extension(history: History, number: int) -> Pull:
     assert extend(history, "--by", "2h") == 0
     branch = git(history.root, "branch", "--show-current")
     git(history.root, "checkout", "-q", "main")
-    pull = history.merge(number, branch, "alice-ng", [REQUEST, GRANTS])
-    return pull, branch
+    return history.merge(number, branch, "alice-ng", [REQUEST, GRANTS])
 
 
 def test_an_extension_merged_without_fresh_approval_is_refused_by_verify_plan(
@@ -180,8 +188,8 @@ def test_an_extension_approved_afresh_is_verified(
     history: History, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     merged_request(history)
-    pull, _ = _merge_extension(history, 43)
-    pull.approve("dave-li")  # type: ignore[attr-defined]
+    pull = _merge_extension(history, 43)
+    pull.approve("dave-li")
     serve_history(http, history, TEAMS)
     after = rendered(history.root)
 
@@ -191,3 +199,49 @@ def test_an_extension_approved_afresh_is_verified(
     (entry,) = evidence["changes"]
     assert [a["pull_request"]["number"] for a in entry["approvals"]] == [43]
     assert entry["approvals"][0]["approvers"] == ["dave-li"]
+
+
+def test_the_review_of_an_extended_grant_covers_the_whole_window_and_cites_both_approvals(
+    history: History, http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):  # merged before the window ended
+        monkeypatch.setenv(name, "2026-11-30T09:00:00Z")
+    git(history.root, "commit", "-q", "--amend", "--no-edit")
+    merged_request(history)
+    first = history.pulls[0]
+    pull = _merge_extension(history, 43)
+    pull.approve("dave-li")
+    serve_history(http, history, TEAMS)
+    repo = Repo.at(history.root)
+    policy = validate_policy(repo)[0]
+    assert policy is not None
+    (request,) = validate_repo(repo, now=None).requests
+
+    (subject,) = subjects(repo, policy, None, [(request, False)])
+
+    assert subject.merge_commit == first.merge  # the window starts where the grant began
+    assert subject.request.window.expires == datetime(2026, 11, 30, 15, tzinfo=UTC)
+    github = GitHubClient("example-org/access", "t", sleep=lambda _seconds: None)
+    evidence = approval_evidence(
+        github,
+        request_pulls.source_pr_from_history(history.root, github),
+        request,
+        request_pulls.change_prs_from_history(history.root, github),
+    )
+    assert evidence["pull request"] == "#42"
+    assert evidence["approved by"] == ["carol-diaz"]
+    assert evidence["extension approvals"] == [f"#43 approved by dave-li on {pull.head[:12]}"]
+    assert evidence["extensions"] == [f"{AT}: +2h ({WHY})"]
+    assert evidence["first expires"] == datetime(2026, 11, 30, 13, tzinfo=UTC)
+    markdown = markdown_report(_review_of(subject), evidence)
+    assert "#43 approved by dave-li" in markdown
+    assert "#42" in markdown
+
+
+def _review_of(subject: ReviewSubject) -> Review:
+    reviewed = review(subject, [], grace=timedelta(0))
+    assert (reviewed.window_start, reviewed.window_end) == (
+        subject.merged_at,
+        datetime(2026, 11, 30, 15, tzinfo=UTC),
+    )
+    return reviewed
