@@ -32,6 +32,7 @@ COMMANDS = {
     "status": "generator.commands.status:status",
     "withdraw": "generator.commands.withdraw:withdraw",
     "extend": "generator.commands.extend:extend",
+    "notify": "generator.commands.notify:notify",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
 }
