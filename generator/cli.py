@@ -31,6 +31,8 @@ COMMANDS = {
     "doctor": "generator.commands.doctor:doctor",
     "status": "generator.commands.status:status",
     "withdraw": "generator.commands.withdraw:withdraw",
+    "extend": "generator.commands.extend:extend",
+    "notify": "generator.commands.notify:notify",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
 }

@@ -13,10 +13,14 @@ from typing import Any, Generic, TypeVar
 from generator.checks.loading import Document
 from generator.core import resource_kinds
 from generator.core.model import (
+    Channel,
     Emergency,
+    Extension,
+    ExtensionLimits,
     Grant,
     Limits,
     MfaPolicy,
+    Notifications,
     Policy,
     Problem,
     Request,
@@ -56,6 +60,26 @@ def request_from(document: Document) -> Built[Request]:
                         "write a date that exists, e.g. 2026-11-30T13:00:00Z",
                     ),
                 )
+    extensions = []
+    for index, raw in enumerate(data.get("extensions", ())):
+        line, col = document.at("extensions", index)
+        try:
+            at = parse_instant(raw["at"])
+        except ValueError as exc:
+            line, col = document.at("extensions", index, "at")
+            problems.append(
+                Problem(
+                    document.path,
+                    line,
+                    col,
+                    "LAPSE305",
+                    "error",
+                    f"extensions[{index}].at: {raw['at']!r} is not a real instant ({exc})",
+                    "write a date that exists, e.g. 2026-11-30T12:00:00Z",
+                )
+            )
+            continue
+        extensions.append(Extension(at, parse_duration(raw["by"]), raw["reason"], line, col))
     if problems:
         return Built(None, tuple(problems))
     parts = document.path.split("/")  # repository-relative POSIX paths, as Repo.relative writes
@@ -71,6 +95,7 @@ def request_from(document: Document) -> Built[Request]:
         window=Window(times.get("starts"), times["expires"]),
         grants=tuple(_grant(document, index, raw) for index, raw in enumerate(data["grants"])),
         emergency=where is not None and where.emergency,
+        extensions=tuple(extensions),
     )
     return Built(request)
 
@@ -105,6 +130,7 @@ def policy_from(document: Document) -> Built[Policy]:
         limits=Limits(**data.get("limits", {})),
         terraform_resource_types=tuple(data.get("terraform_resource_types", ())),
         mfa=_mfa(data["mfa"]) if "mfa" in data else None,
+        notifications=_notifications(data["notifications"]) if "notifications" in data else None,
     )
     return Built(policy)
 
@@ -120,6 +146,22 @@ def _mfa(raw: dict[str, Any]) -> MfaPolicy:
         second_factor_methods=tuple(
             raw.get("second_factor_methods", default.second_factor_methods)
         ),
+    )
+
+
+def _notifications(raw: dict[str, Any]) -> Notifications:
+    channels = {
+        name: Channel(name, entry["kind"], entry["url_from"])
+        for name, entry in raw["channels"].items()
+    }
+    return Notifications(channels, raw.get("security"))
+
+
+def _extension_limits(raw: dict[str, Any]) -> ExtensionLimits:
+    return ExtensionLimits(
+        max_extension=parse_duration(raw["max_extension"]),
+        max_total_duration=parse_duration(raw["max_total_duration"]),
+        max_count=raw["max_count"],
     )
 
 
@@ -173,6 +215,8 @@ def _target(
         ),
         hierarchy=tuple(raw.get("hierarchy", ())),
         emergency=_emergency(raw["emergency"]) if "emergency" in raw else None,
+        extensions=_extension_limits(raw["extensions"]) if "extensions" in raw else None,
+        notify=raw.get("notify"),
     )
     return target, problems
 

@@ -198,14 +198,21 @@ def _nothing(_: str) -> bool:
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
     """Approval evidence for each report, read from GitHub when a token is at hand."""
     if not reviews or not os.environ.get("GITHUB_TOKEN"):
-        return {}
+        return {
+            r.subject.request.id: publication.extension_evidence(r.subject.request)
+            for r in reviews
+            if r.subject.request.extensions
+        }
     github = adapters.github()
     try:
         pull_of = request_pulls.source_pr_from_history(repo.root, github)
     except ConfigError as exc:
         return {r.subject.request.id: {"not read": str(exc)} for r in reviews}
+    changes_of = request_pulls.change_prs_from_history(repo.root, github)
     return {
-        r.subject.request.id: publication.approval_evidence(github, pull_of, r.subject.request)
+        r.subject.request.id: publication.approval_evidence(
+            github, pull_of, r.subject.request, changes_of
+        )
         for r in reviews
     }
 

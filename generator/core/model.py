@@ -66,6 +66,26 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class Extension:
+    """One extension of a request's window: `expires` moved later by `by`, at `at`, and why."""
+
+    at: datetime
+    by: timedelta
+    reason: str
+    line: int = field(default=1, compare=False)
+    col: int = field(default=1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionLimits:
+    """How far a target's grants may be extended: each time, in all, and how often."""
+
+    max_extension: timedelta
+    max_total_duration: timedelta
+    max_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     """A validated access request, as read from `requests/<target>/<id>.yaml`."""
 
@@ -79,10 +99,17 @@ class Request:
     grants: tuple[Grant, ...]
     # Read from `requests/<target>/emergency/<id>.yaml`: the target's emergency limits apply.
     emergency: bool = False
+    # Each approved extension, oldest first; `window.expires` already holds their sum.
+    extensions: tuple[Extension, ...] = ()
 
     @property
     def member(self) -> str:
         return f"user:{self.requester}"
+
+    @property
+    def first_expires(self) -> datetime:
+        """When the window ended as first approved, before any extension moved it."""
+        return self.window.expires - sum((e.by for e in self.extensions), timedelta(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +148,8 @@ class Target:
     # The organization and folders above the target's projects, from the organization down.
     hierarchy: tuple[str, ...] = ()
     emergency: Emergency | None = None
+    extensions: ExtensionLimits | None = None  # None: grants are never extended
+    notify: str | None = None  # the channel told of this target's requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +195,21 @@ class MfaPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Channel:
+    """An incoming webhook: its kind, and the environment variable that holds its URL."""
+
+    name: str
+    kind: Literal["slack", "google_chat"]
+    url_from: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notifications:
+    channels: dict[str, Channel]
+    security: str | None = None  # the channel told of deviations, emergencies, control failures
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     people: dict[str, str]
     targets: dict[str, Target]
@@ -173,6 +217,7 @@ class Policy:
     limits: Limits = Limits()
     terraform_resource_types: tuple[str, ...] = ()  # beyond lapse's own, allowed in terraform/
     mfa: MfaPolicy | None = None  # None: reviews record no MFA evidence
+    notifications: Notifications | None = None
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():

@@ -54,3 +54,33 @@ def _pull_of(pulls: Sequence[PullInfo]) -> int | None:
     # reminders and evidence to a pull request nobody approved the request in.
     merged = [pull.number for pull in pulls if pull.merged]
     return min(merged) if merged else None
+
+
+def change_prs_from_history(root: Path, github: CommitPulls) -> Callable[[str], list[int]]:
+    """A request's pull requests after the one that added it, oldest first: each changed the
+    file on main's first-parent line (an extension), so each needed its own approval."""
+    by_commit: dict[str, int | None] = {}
+
+    def lookup(path: str) -> list[int]:
+        listed = git(
+            root,
+            "log",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--diff-filter=M",
+            "--name-only",
+            "--format=%x00%H",
+            "--",
+            path,
+        )
+        changed = [block.split("\n", 1)[0].strip() for block in listed.split("\x00")[1:]]
+        numbers: list[int] = []
+        for sha in reversed(changed):
+            if sha not in by_commit:
+                by_commit[sha] = _pull_of(github.pulls_for_commit(sha))
+            number = by_commit[sha]
+            if number is not None and number not in numbers:
+                numbers.append(number)
+        return numbers
+
+    return lookup

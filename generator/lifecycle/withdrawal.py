@@ -24,7 +24,7 @@ def plan_withdrawal(repo: Repo, request_id: str, reason: str, now: datetime) -> 
     """The archive change for one unexpired request; ConfigError says why it cannot be."""
     if len(reason.strip()) < MIN_REASON:
         raise ConfigError(f"say why in --reason (at least {MIN_REASON} characters)")
-    found = _request(repo, request_id)
+    found = find_request(repo, request_id)
     if found.window.expires <= now:
         raise ConfigError(
             f"{found.path} already expired at {format_utc(found.window.expires)}: "
@@ -33,7 +33,8 @@ def plan_withdrawal(repo: Repo, request_id: str, reason: str, now: datetime) -> 
     return plan_archive(repo, now, lambda r: r.path == found.path)
 
 
-def _request(repo: Repo, request_id: str) -> Request:
+def find_request(repo: Repo, request_id: str) -> Request:
+    """The request under requests/ named by `request_id` (an id or a path), or ConfigError."""
     wanted = request_id.removesuffix(".yaml").rpartition("/")[2]
     current = readable_requests(repo, repo.request_files())
     for request in current:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from generator.core.model import Request
 from generator.core.request_paths import request_path
-from generator.core.times import format_utc
+from generator.core.times import format_duration, format_utc
 from generator.review.analysis import Review
 from generator.review.escaping import code, md
 from generator.review.outcome import DEVIATIONS
@@ -35,21 +35,52 @@ class GitHubReader(Protocol):
 
 
 def approval_evidence(
-    github: GitHubReader, pull_of: Callable[[str], int | None], request: Request
+    github: GitHubReader,
+    pull_of: Callable[[str], int | None],
+    request: Request,
+    changes_of: Callable[[str], list[int]] | None = None,
 ) -> dict[str, object]:
-    """Who approved the pull request that added the request, on which commit, when."""
+    """Who approved the pull request that added the request, on which commit, when; for an
+    extended request, also who approved each pull request that extended it."""
     path = request_path(request.target, request.id, emergency=request.emergency)
     number = pull_of(path)
+    found: dict[str, object] = extension_evidence(request)
     if number is None:
-        return {"pull request": "not found in the history"}
+        return {"pull request": "not found in the history", **found}
     approved = [r for r in github.reviews(number) if r.state == "APPROVED"]
-    return {
+    found |= {
         "pull request": f"#{number}",
         "approved by": sorted({r.user_login or "?" for r in approved}),
         "review ids": [r.id for r in approved],
         "approved on commits": sorted({(r.commit_id or "")[:12] for r in approved}),
         "submitted": [r.submitted_at for r in approved if r.submitted_at is not None],
     }
+    if request.extensions and changes_of is not None:
+        found["extension approvals"] = [
+            _pull_approval(github, later) for later in changes_of(path) if later != number
+        ] or ["none found in the history"]
+    return found
+
+
+def extension_evidence(request: Request) -> dict[str, object]:
+    """The extensions of one grant's window, as the request file records them."""
+    if not request.extensions:
+        return {}
+    return {
+        "first expires": request.first_expires,
+        "extensions": [
+            f"{format_utc(e.at)}: +{format_duration(e.by)} ({e.reason})" for e in request.extensions
+        ],
+    }
+
+
+def _pull_approval(github: GitHubReader, number: int) -> str:
+    approved = [r for r in github.reviews(number) if r.state == "APPROVED"]
+    if not approved:
+        return f"#{number}: no approval"
+    who = ", ".join(sorted({r.user_login or "?" for r in approved}))
+    commits = ", ".join(sorted({(r.commit_id or "")[:12] for r in approved}))
+    return f"#{number} approved by {who} on {commits}"
 
 
 def report_texts(

@@ -158,6 +158,7 @@ def load_all() -> dict[str, Rule]:
         audit,
         budgets,
         emergency,
+        extensions,
         hierarchy,
         loading,
         paths,

@@ -89,3 +89,27 @@ def no_basic_roles(ctx: PolicyContext) -> Iterator[Problem]:
                     f"targets.{name} allows the basic role {role}",
                     "basic roles cannot carry IAM conditions",
                 )
+
+
+@rule(
+    "LAPSE270",
+    "Every channel a target's `notify` or `notifications.security` names is defined.",
+    scope="policy",
+    fix="Add the channel under notifications.channels, or name one that is there.",
+)
+def known_channels(ctx: PolicyContext) -> Iterator[Problem]:
+    notifications = ctx.policy.notifications
+    defined = set(notifications.channels) if notifications else set()
+    named: list[tuple[tuple[str, ...], str | None]] = [
+        (("targets", name, "notify"), target.notify) for name, target in ctx.policy.targets.items()
+    ]
+    if notifications is not None:
+        named.append((("notifications", "security"), notifications.security))
+    for where, channel in named:
+        if channel is not None and channel not in defined:
+            yield ctx.problem(
+                "LAPSE270",
+                where,
+                f"no channel {channel!r} under notifications.channels",
+                f"channels: {', '.join(sorted(defined)) or 'none'}",
+            )

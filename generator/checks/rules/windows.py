@@ -33,17 +33,18 @@ def ordered(ctx: RequestContext) -> Iterator[Problem]:
     "LAPSE302",
     "The window is no longer than the target's max_duration.",
     scope="request",
-    fix="Ask for less time (the target's max_duration); without starts the window "
+    fix="Ask for less time (the target's max_duration; an extended window counts without "
+    "its extensions); without starts the window "
     "counts from now. A new request can follow if the work runs over.",
 )
 def duration(ctx: RequestContext) -> Iterator[Problem]:
     window = ctx.request.window
-    start = window.starts
+    start, expires = window.starts, ctx.request.first_expires
     if start is None and ctx.time_checked:
         start = ctx.now
-    if start is None or window.expires <= start:
+    if start is None or expires <= start:
         return
-    length = window.expires - start
+    length = expires - start
     if length > ctx.target.max_duration:
         counted = "" if window.starts else " (counted from now: starts is not set)"
         yield ctx.problem(

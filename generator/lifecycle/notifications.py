@@ -1,0 +1,135 @@
+"""Chat notifications through incoming webhooks (Slack, Google Chat), never failing a job.
+
+A channel's URL is a secret: read from the environment variable the policy names, checked to
+be the service's own webhook host (so a policy edit cannot post elsewhere), and never put in
+any message, error or summary; a failure is named by its status and the service's error code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from generator.core.errors import ServiceError
+from generator.core.model import Channel
+from generator.core.retry import TRANSIENT_STATUS, call_with_retry
+
+HOSTS = {
+    "slack": "https://hooks.slack.com/services/",
+    "google_chat": "https://chat.googleapis.com/v1/spaces/",
+}
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What to say: a title, a few lines, and the pull request or issue it is about."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    link: str | None = None
+
+    @property
+    def text(self) -> str:
+        parts = [self.title, *self.lines, *([self.link] if self.link else [])]
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    channel: str
+    ok: bool
+    detail: str  # never the URL
+
+
+class _Failed(Exception):
+    def __init__(self, detail: str, *, transient: bool) -> None:
+        super().__init__(detail)
+        self.transient = transient
+
+
+def slack_payload(message: Message) -> dict[str, Any]:
+    """`text` for notifications and clients without blocks; the same in one mrkdwn section."""
+    body = "\n".join([f"*{_slack(message.title)}*", *map(_slack, message.lines)])
+    if message.link:
+        body += f"\n<{message.link}|{_slack(message.link)}>"
+    return {
+        "text": _slack(message.text),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}],
+    }
+
+
+def chat_payload(message: Message) -> dict[str, Any]:
+    return {"text": message.text}
+
+
+def _slack(text: str) -> str:
+    # Slack reads &, < and > as markup: a reason could otherwise mention @channel or link away.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def send(
+    channel: Channel,
+    message: Message,
+    *,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Delivery:
+    """Post `message` to `channel`, retried with backoff; the outcome, never an exception."""
+    url = (environ if environ is not None else os.environ).get(channel.url_from, "")
+    if not url:
+        return Delivery(channel.name, False, f"{channel.url_from} is not set")
+    if not url.startswith(HOSTS[channel.kind]):
+        return Delivery(
+            channel.name, False, f"{channel.url_from} is not a {channel.kind} webhook URL"
+        )
+    payload = slack_payload(message) if channel.kind == "slack" else chat_payload(message)
+    try:
+        call_with_retry(
+            lambda: _post(url, payload, channel.kind),
+            what=f"posting to channel {channel.name}",
+            is_transient=lambda exc: isinstance(exc, _Failed) and exc.transient,
+            sleep=sleep,
+        )
+    except ServiceError as exc:
+        return Delivery(channel.name, False, str(exc))
+    return Delivery(channel.name, True, "sent")
+
+
+def _post(url: str, payload: dict[str, Any], kind: str) -> None:
+    try:
+        response = requests.post(url, json=payload, timeout=TIMEOUT)
+    except (requests.RequestException, OSError) as exc:
+        raise _Failed(f"{type(exc).__name__} (no answer)", transient=True) from None
+    if response.status_code < 300:
+        return
+    raise _Failed(
+        f"HTTP {response.status_code} {_error_code(response, kind)}".rstrip(),
+        transient=response.status_code in TRANSIENT_STATUS,
+    ) from None
+
+
+def _error_code(response: requests.Response, kind: str) -> str:
+    """Slack answers a word (`invalid_payload`, `no_service`); Google its error envelope."""
+    if kind == "slack":
+        word = response.text.strip()
+        return word if word.replace("_", "").isalnum() and len(word) < 64 else ""
+    try:
+        status = response.json().get("error", {}).get("status", "")
+    except ValueError:
+        return ""
+    return str(status) if str(status).replace("_", "").isalnum() else ""
+
+
+def summary(deliveries: list[Delivery]) -> str:
+    """The job summary's lines: each failed notification, so nobody assumes it was read."""
+    failed = [d for d in deliveries if not d.ok]
+    if not failed:
+        return ""
+    lines = ["### Notifications not delivered", ""]
+    lines += [f"- channel `{d.channel}`: {d.detail}" for d in failed]
+    return "\n".join(lines) + "\n"
