@@ -76,6 +76,8 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
     "rules": (
         "tests/unit/test_rules.py",
         "tests/unit/test_rules_boundaries.py",
+        "tests/unit/test_messages_rules.py",
+        "tests/unit/test_append_only.py",
         "tests/unit/test_configuration_rules.py",
         "tests/unit/test_tree_controls.py",
         "tests/unit/test_audit_logging.py",

@@ -303,6 +303,29 @@ def test_editing_a_merged_report_is_refused(root: Path, capsys: pytest.CaptureFi
     assert lines == [f"{REPORT}:3:1: error [LAPSE151] edits the report {REPORT}"]
 
 
+def test_a_line_added_to_a_merged_report_is_refused_where_it_starts(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (root / REPORT).write_text((root / REPORT).read_text() + "Signed off.\n")
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [f"{REPORT}:4:1: error [LAPSE151] edits the report {REPORT}"]
+
+
+def test_an_edit_inside_a_multi_byte_character_is_located_at_that_character(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # é and è share their first byte: the column counts characters, not bytes.
+    git(root, "checkout", "-q", "main")
+    (root / REPORT).write_text("# Review\n\nSigned by José.\n")
+    commit(root, "Sign the review")
+    git(root, "checkout", "-qB", "pr")
+    (root / REPORT).write_text("# Review\n\nSigned by Josè.\n")
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [f"{REPORT}:3:14: error [LAPSE151] edits the report {REPORT}"]
+
+
 def test_removing_or_moving_a_merged_report_is_refused(
     root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
