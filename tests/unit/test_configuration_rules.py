@@ -126,6 +126,40 @@ def test_lapse285_google_passes() -> None:
     assert tf(text) == set()
 
 
+def _required(entry: str) -> str:
+    return f"terraform {{\n  required_providers {{\n    {entry}\n  }}\n}}\n"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        'google = { "source" = "evil/google" }',  # a quoted key
+        'google = { source: "evil/google" }',  # HCL's other separator
+        'google = {version="1",source="evil/google"}',
+        'google = { source = "hashicorp/googleX" }',  # another provider: sources ignore case
+        'google = { source = "evil/go=ogle" }',
+        'google = { source = "hashicorp/google", source = "evil/google" }',
+        "google = { source = evil }",  # a source not read here is never Google's
+    ],
+)
+def test_lapse285_a_google_name_with_another_source(entry: str) -> None:
+    assert tf(_required(entry)) == {(3, 5, "LAPSE285")}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        'google = { source = "hashicorp/google", version = "~> 5.0" }',
+        'google = {source="Registry.Terraform.io/HashiCorp/Google"}',
+        'google = {\n      version = "5.0"\n      source  = "hashicorp/google"\n    }',
+        'google-beta = { version = "5.0" }',  # no source: hashicorp/google-beta
+        'google = "~> 5.0"',
+    ],
+)
+def test_lapse285_google_spelled_every_way_passes(entry: str) -> None:
+    assert tf(_required(entry)) == set()
+
+
 def test_lapse286_resource_type() -> None:
     assert tf('resource "google_project_iam_binding" "x" {\n}\n') == {(1, 1, "LAPSE286")}
 

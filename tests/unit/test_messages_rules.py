@@ -106,6 +106,11 @@ def test_a_policy_problem_carries_its_hint(tmp_path: Path) -> None:
             "evil/evil",
             (3, 5),
         ),
+        (  # a source that cannot be read is named as written
+            "terraform {\n  required_providers {\n    google = { source = evil }\n  }\n}\n",
+            "{ source = evil }",
+            (3, 5),
+        ),
     ],
 )
 def test_a_provider_that_is_not_googles_is_refused_with_what_to_use(
