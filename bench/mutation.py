@@ -70,7 +70,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_verify_plan.py",
         "tests/unit/test_verify_plan_controls.py",
     ),
-    "last_apply": ("tests/unit/test_last_apply.py",),
+    "last_apply": ("tests/unit/test_last_apply.py", "tests/unit/test_messages_last_apply.py"),
     "codeowners": ("tests/unit/test_codeowners.py", "tests/unit/test_codeowners_controls.py"),
     "hierarchy": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
     "rules": (
@@ -87,7 +87,12 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
     "plan": ("tests/unit/test_verify_plan.py", "tests/unit/test_verify_plan_controls.py"),
     "configuration": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
     "conditions": ("tests/unit/test_conditions_controls.py", "tests/unit/test_simulate.py"),
-    "verify_plan": ("tests/unit/test_verify_plan.py", "tests/unit/test_verify_plan_controls.py"),
+    "verify_plan": (
+        "tests/unit/test_verify_plan.py",
+        "tests/unit/test_verify_plan_controls.py",
+        "tests/unit/test_last_apply.py",
+        "tests/unit/test_messages_last_apply.py",
+    ),
     "repo": (
         "tests/unit/test_configuration_rules.py",
         "tests/unit/test_tree_controls.py",
