@@ -84,7 +84,11 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_corpus.py",
     ),
     "render": ("tests/unit/test_render.py", "tests/unit/test_render_controls.py"),
-    "plan": ("tests/unit/test_verify_plan.py", "tests/unit/test_verify_plan_controls.py"),
+    "plan": (
+        "tests/unit/test_verify_plan.py",
+        "tests/unit/test_verify_plan_controls.py",
+        "tests/unit/test_messages_verify_plan.py",
+    ),
     "configuration": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
     "conditions": ("tests/unit/test_conditions_controls.py", "tests/unit/test_simulate.py"),
     "verify_plan": (
@@ -92,6 +96,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_verify_plan_controls.py",
         "tests/unit/test_last_apply.py",
         "tests/unit/test_messages_last_apply.py",
+        "tests/unit/test_messages_verify_plan.py",
     ),
     "repo": (
         "tests/unit/test_configuration_rules.py",
