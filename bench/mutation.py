@@ -69,6 +69,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
     "plan_approvals": (
         "tests/unit/test_verify_plan.py",
         "tests/unit/test_verify_plan_controls.py",
+        "tests/unit/test_messages_verify_plan.py",
     ),
     "last_apply": ("tests/unit/test_last_apply.py", "tests/unit/test_messages_last_apply.py"),
     "codeowners": ("tests/unit/test_codeowners.py", "tests/unit/test_codeowners_controls.py"),
