@@ -3,11 +3,14 @@ the deployment to clear and the URL to clear it with are what a person acts on."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
+from generator import cli
+from tests import plans
 from tests.plans import History
 from tests.unit.test_last_apply import (
     API,
@@ -135,3 +138,19 @@ def test_no_deployment_listing_means_every_commit_since_the_first_is_checked(
     code, _ = since_last_apply(history)
     assert code == 0
     assert f"the last apply applied {first}" in capsys.readouterr().err
+
+
+def test_a_shallow_checkout_says_how_to_check_out_the_history(
+    history: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shallow = tmp_path / "shallow"
+    plans.git(tmp_path, "clone", "-q", "--depth", "1", f"file://{history.root}", str(shallow))
+    code = cli.main(
+        ["verify-plan", str(tmp_path / "plan.json"), "--root", str(shallow), "--since-last-apply"]
+    )
+    assert code == 2
+    said = (
+        "the checkout is shallow, so main's first-parent history cannot be followed: check out "
+        "the full history (actions/checkout with fetch-depth: 0)"
+    )
+    assert said in " ".join(capsys.readouterr().err.split())
