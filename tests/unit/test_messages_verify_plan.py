@@ -4,6 +4,7 @@ both values as JSON with their keys sorted, non-ASCII text as written, cut at 30
 from __future__ import annotations
 
 import json
+from hashlib import sha256
 from typing import Any
 
 import pytest
@@ -12,14 +13,17 @@ import responses
 from tests import plans
 from tests.plans import History, binding, serve_history
 from tests.unit.test_verify_plan import (
+    AUDIT,
     REQUEST,
     TEAMS,
     TEXT,
     approved_request,
+    audit_change,
     history,
     rendered,
     verify,
 )
+from tests.unit.test_verify_plan_controls import configuration_pull
 
 __all__ = ["history"]  # the fixture
 
@@ -118,3 +122,115 @@ def test_an_approval_of_other_bytes_names_the_commit_it_approved(
         f"requester (@carol-diaz approved {approved[:12]}, where {REQUEST} held other bytes than "
         "it does now; @dave-li approved no known commit)"
     ]
+
+
+# --- the evidence of each verdict on a request's binding -------------------------------------
+
+
+def test_a_verified_binding_records_its_request_and_who_approved_it(
+    history: History, http: responses.RequestsMock
+) -> None:
+    pull = approved_request(history)
+    pull.approve("dave-li")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, binding(rendered(history.root)))
+
+    assert code == 0
+    (entry,) = evidence["changes"]
+    assert entry["verdict"] == "verified"
+    assert entry["reason"] == f"{REQUEST} as approved in #42 by carol-diaz, dave-li"
+    assert entry["request"] == {"path": REQUEST, "sha256": sha256(TEXT.encode()).hexdigest()}
+    assert [a["review_ids"] for a in entry["approvals"]] == [[r["id"] for r in pull.reviews]]
+
+
+def test_an_uncommitted_request_is_refused_with_its_digest(history: History) -> None:
+    history.write({REQUEST: TEXT})
+
+    code, evidence = verify(history, binding(rendered(history.root)))
+
+    assert code == 1
+    (entry,) = evidence["changes"]
+    assert (entry["action"], entry["verdict"]) == ("create", "refused")
+    assert entry["reason"] == f"{REQUEST} is not committed"
+    assert entry["request"] == {"path": REQUEST, "sha256": sha256(TEXT.encode()).hexdigest()}
+    assert entry["approvals"] == []
+
+
+def test_every_reason_a_request_is_refused_is_given(
+    history: History, http: responses.RequestsMock
+) -> None:
+    policy = (history.root / "policy/policy.yaml").read_text() + "# widened\n"
+    history.pull_request(42, "alice-ng", {REQUEST: TEXT, "policy/policy.yaml": policy})
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, binding(rendered(history.root)))
+
+    assert code == 1
+    (entry,) = evidence["changes"]
+    (approval,) = entry["approvals"]
+    assert len(approval["reasons"]) == 2
+    assert entry["reason"] == f"{REQUEST}: " + "; ".join(approval["reasons"])
+    assert entry["request"] == {"path": REQUEST, "sha256": sha256(TEXT.encode()).hexdigest()}
+
+
+# --- the security owners' approval of a configuration change --------------------------------
+
+
+def test_a_configuration_change_records_the_security_owner_who_approved_it(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    pull = configuration_pull(history, 50)
+    pull.approve("grace-hopkins")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 0
+    (approval,) = evidence["changes"][0]["approvals"]
+    assert (approval["commit"], approval["approvers"]) == (pull.merge, ["grace-hopkins"])
+    assert approval["review_ids"] == [pull.reviews[0]["id"]]
+
+
+def test_a_configuration_change_without_a_security_owner_names_the_owners(
+    history: History, http: responses.RequestsMock
+) -> None:
+    policy = history.root / "policy/policy.yaml"
+    owners = '  - "@example-org/security"\n'
+    policy.write_text(policy.read_text().replace(owners, owners + '  - "@example-org/audit"\n'))
+    plans.git(history.root, "commit", "-qam", "A second security team")
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    configuration_pull(history, 50)
+    serve_history(http, history, {**TEAMS, "audit": []})
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 1
+    (approval,) = evidence["changes"][0]["approvals"]
+    assert approval["reasons"] == [
+        "#50 has no approval of its final head by a security owner "
+        "(@example-org/security, @example-org/audit)"
+    ]
+
+
+def test_a_configuration_commit_without_a_pull_request_names_the_commit(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    history.write({AUDIT: (history.root / AUDIT).read_text() + "# pushed\n"})
+    plans.git(history.root, "commit", "-qam", "pushed straight to main")
+    pushed = plans.git(history.root, "rev-parse", "HEAD")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 1
+    (approval,) = evidence["changes"][0]["approvals"]
+    assert approval == {
+        "commit": pushed,
+        "pull_request": None,
+        "approvers": [],
+        "review_ids": [],
+        "reasons": [f"{pushed[:12]}: no pull request merged this commit"],
+    }
