@@ -33,11 +33,10 @@ class JsonReader(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AppliedRecord:
-    """A deployment the apply job wrote, and the run that wrote it."""
+    """A deployment the apply job wrote, and the commit it applied."""
 
     deployment: int
     sha: str
-    run: int
 
 
 def last_applied(reader: JsonReader, repository: str) -> AppliedRecord | None:
@@ -77,7 +76,7 @@ def _record(
     wrong = run_problems(run, repository, str(deployment.get("sha") or ""))
     if wrong:
         raise refused(repository, number, f"its run {run_id} {'; '.join(wrong)}")
-    return AppliedRecord(number, str(deployment["sha"]).lower(), run_id)
+    return AppliedRecord(number, str(deployment["sha"]).lower())
 
 
 def run_problems(run: dict[str, Any], repository: str, sha: str) -> list[str]:

@@ -19,7 +19,6 @@ merge whose own apply failed or was cancelled cannot slip through the next apply
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -92,9 +91,6 @@ class PlanVerification:
             "ok": self.ok,
             "changes": [v.evidence for v in self.verdicts],
         }
-
-    def to_json(self) -> str:
-        return json.dumps(self.evidence, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,13 +86,6 @@ class Configuration:
     files: tuple[TerraformFile, ...]  # the .tf files, read
 
 
-def read_configuration(folder: Path, root: Path) -> Configuration:
-    """Every file under `folder`; `.tf` files parsed. Symlinks are listed, never followed."""
-    entries, readable = list_configuration(folder, root)
-    files = parse_all(read_all(readable))
-    return Configuration(folder.relative_to(root).as_posix(), entries, files)
-
-
 def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     """(every entry, the `.tf` files Terraform reads), relative to `root`, in one walk.
 
@@ -216,14 +209,6 @@ def _local(parts: tuple[str, ...]) -> bool:
     return parts[0] in LOCAL_STATE or (len(parts) == 1 and parts[0] in LOCAL_FILES)
 
 
-def read_file(relative: str, path: Path) -> TerraformFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return TerraformFile(relative, (), (1, 1, f"cannot read it as UTF-8: {exc}"))
-    return parse_text(relative, text)
-
-
 def parse_text(relative: str, text: str) -> TerraformFile:
     import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; a warm start never needs it
 
@@ -279,11 +264,12 @@ def module_source_inside(folder: str, file_path: str, source: str) -> bool:
     if not source.startswith(("./", "../")):
         return False
     parts: list[str] = []
+    # PurePosixPath drops "." parts; `..` is resolved here, as Terraform resolves it.
     for part in (*PurePosixPath(file_path).parent.parts, *PurePosixPath(source).parts):
         if part == "..":
             if not parts:
                 return False
             parts.pop()
-        elif part != ".":
+        else:
             parts.append(part)
-    return PurePosixPath(*parts).is_relative_to(folder) if parts else False
+    return PurePosixPath(*parts).is_relative_to(folder)  # no parts: ".", outside any folder

@@ -150,6 +150,46 @@ def test_adding_a_file_to_the_archive_from_nowhere_is_refused(
     assert "not a request moved here from requests/" in lines[0]
 
 
+def test_a_file_that_is_no_request_added_to_the_archive_is_told_what_archive_takes(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    place(root, "archive/notes.txt", "nothing to see\n")
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [
+        "archive/notes.txt:1:1: error [LAPSE150] adds archive/notes.txt, which is not a request "
+        "moved here from requests/ in the same change: archive/ takes only "
+        "requests/<target>/[emergency/]<id>.yaml, moved to "
+        "archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "requester: alice@example.com\n",  # no expires
+        "- expires: 2026-11-30T13:00:00Z\n",  # not a mapping
+        "expires: [\n",  # not YAML
+    ],
+)
+def test_a_request_without_a_readable_expiry_has_no_place_in_the_archive(
+    root: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    source = "requests/pci-prod/inc-4600-unread.yaml"
+    destination = "archive/pci-prod/2026-12/inc-4600-unread.yaml"
+    git(root, "checkout", "-q", "main")
+    place(root, source, text)
+    commit(root, "A request lapse cannot read")
+    git(root, "checkout", "-qB", "pr")
+    move(root, source, destination)
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [
+        f"{destination}:1:1: error [LAPSE150] adds {destination}, but {source} has no "
+        "`expires` lapse can read, so no month of archive/ is its"
+    ]
+
+
 # --- walking around the move --------------------------------------------------------------
 
 
@@ -274,7 +314,10 @@ def test_a_mode_change_is_refused(
         destination = "archive/pci-prod/2026-12/inc-4533-chargeback-query.yaml"
         move(root, source, destination)
         (root / destination).chmod(0o755)
-        expected = "as a file (100755), but"
+        expected = (
+            f"adds {destination} as a file (100755), but {source} was a file (100644): "
+            "a move keeps the file as it was"
+        )
     commit(root, "Mode")
     code, lines = validate(root, capsys)
     assert code == 1
@@ -301,6 +344,29 @@ def test_editing_a_merged_report_is_refused(root: Path, capsys: pytest.CaptureFi
     code, lines = validate(root, capsys)
     assert code == 1
     assert lines == [f"{REPORT}:3:1: error [LAPSE151] edits the report {REPORT}"]
+
+
+def test_a_line_added_to_a_merged_report_is_refused_where_it_starts(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (root / REPORT).write_text((root / REPORT).read_text() + "Signed off.\n")
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [f"{REPORT}:4:1: error [LAPSE151] edits the report {REPORT}"]
+
+
+def test_an_edit_inside_a_multi_byte_character_is_located_at_that_character(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # é and è share their first byte: the column counts characters, not bytes.
+    git(root, "checkout", "-q", "main")
+    (root / REPORT).write_text("# Review\n\nSigned by José.\n")
+    commit(root, "Sign the review")
+    git(root, "checkout", "-qB", "pr")
+    (root / REPORT).write_text("# Review\n\nSigned by Josè.\n")
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [f"{REPORT}:3:14: error [LAPSE151] edits the report {REPORT}"]
 
 
 def test_removing_or_moving_a_merged_report_is_refused(

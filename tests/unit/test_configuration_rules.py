@@ -13,6 +13,7 @@ import pytest
 from generator import cli
 from generator.checks.rules import TreeContext, checks, load_all
 from generator.checks.validate import validate_repo
+from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.terraform.configuration import (
     LAPSE_RESOURCE_TYPES,
@@ -33,12 +34,17 @@ REQUEST = (
 )
 
 
-def tf(text: str, path: str = "terraform/main.tf") -> set[tuple[int, int, str]]:
+def tree(text: str, path: str = "terraform/main.tf") -> list[Problem]:
+    """The tree rules' problems with a configuration of one file, `text` at `path`."""
     load_all()
     files = (parse_text(path, text),) if path.endswith(".tf") else ()
     configuration = Configuration("terraform", (path,), files)
     ctx = TreeContext((), configuration, LAPSE_RESOURCE_TYPES)
-    return {(p.line, p.col, p.rule) for check in checks("tree") for p in check(ctx)}
+    return [p for check in checks("tree") for p in check(ctx)]
+
+
+def tf(text: str, path: str = "terraform/main.tf") -> set[tuple[int, int, str]]:
+    return {(p.line, p.col, p.rule) for p in tree(text, path)}
 
 
 def test_lapse280_tf_json() -> None:
@@ -107,6 +113,25 @@ def test_lapse284_module_outside_terraform() -> None:
     assert tf('module "m" {\n  source = "../generator"\n}\n') == {(2, 3, "LAPSE284")}
 
 
+@pytest.mark.parametrize("source", ["../", "./..", "./grants/../.."])
+def test_lapse284_the_folder_above_terraform_is_outside_it(source: str) -> None:
+    assert tf(f'module "x" {{\n  source = "{source}"\n}}\n') == {(2, 3, "LAPSE284")}
+
+
+def test_lapse284_a_module_without_a_source_is_refused_where_it_starts() -> None:
+    assert tree('module "x" {\n  version = "1.0"\n}\n') == [
+        Problem(
+            "terraform/main.tf",
+            1,
+            1,
+            "LAPSE284",
+            "error",
+            "module source (none) is not a folder inside terraform/",
+            'use a relative path such as "./grants"; registries and URLs are refused',
+        )
+    ]
+
+
 def test_lapse284_local_module_passes() -> None:
     assert tf('module "grants" {\n  source = "./grants"\n}\n') == set()
 
@@ -124,6 +149,40 @@ def test_lapse285_google_passes() -> None:
     text = 'terraform {\n  required_providers {\n    google = { source = "hashicorp/google" }\n'
     text += "  }\n}\n"
     assert tf(text) == set()
+
+
+def _required(entry: str) -> str:
+    return f"terraform {{\n  required_providers {{\n    {entry}\n  }}\n}}\n"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        'google = { "source" = "evil/google" }',  # a quoted key
+        'google = { source: "evil/google" }',  # HCL's other separator
+        'google = {version="1",source="evil/google"}',
+        'google = { source = "hashicorp/googleX" }',  # another provider: sources ignore case
+        'google = { source = "evil/go=ogle" }',
+        'google = { source = "hashicorp/google", source = "evil/google" }',
+        "google = { source = evil }",  # a source not read here is never Google's
+    ],
+)
+def test_lapse285_a_google_name_with_another_source(entry: str) -> None:
+    assert tf(_required(entry)) == {(3, 5, "LAPSE285")}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        'google = { source = "hashicorp/google", version = "~> 5.0" }',
+        'google = {source="Registry.Terraform.io/HashiCorp/Google"}',
+        'google = {\n      version = "5.0"\n      source  = "hashicorp/google"\n    }',
+        'google-beta = { version = "5.0" }',  # no source: hashicorp/google-beta
+        'google = "~> 5.0"',
+    ],
+)
+def test_lapse285_google_spelled_every_way_passes(entry: str) -> None:
+    assert tf(_required(entry)) == set()
 
 
 def test_lapse286_resource_type() -> None:

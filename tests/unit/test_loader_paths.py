@@ -137,3 +137,24 @@ def test_allowed_resources_are_spelled_once_per_policy_not_per_grant(tmp_path: P
     info = resources._canonical_names.cache_info()
     assert grants >= 4 * len(kinds)
     assert (info.misses, info.hits) == (len(kinds), grants - len(kinds))
+
+
+def test_reading_the_archive_by_month_keeps_symlinked_months_and_skips_dotfiles(
+    tmp_path: Path,
+) -> None:
+    """A symlinked month folder is returned as itself, whatever its month, so the symlink rule
+    and the reader see it; hidden files are skipped as when the whole archive is read."""
+    root = make_repo(tmp_path)
+    place(root, "archive/pci-prod/2026-11/a.yaml", "x")
+    place(root, "archive/pci-prod/2026-10/b.yaml", "x")
+    place(root, "archive/pci-prod/.keep", "")
+    place(root, "archive/pci-prod/emergency/.keep", "")
+    place(root, "elsewhere/c.yaml", "x")
+    (root / "archive/pci-prod/2026-09").symlink_to(root / "elsewhere")
+    (root / "archive/pci-prod/emergency/2026-11").symlink_to(root / "elsewhere")
+    repo = Repo.at(root)
+    assert [repo.relative(p) for p in repo.archive_files_of({"2026-11"})] == [
+        "archive/pci-prod/2026-09",
+        "archive/pci-prod/2026-11/a.yaml",
+        "archive/pci-prod/emergency/2026-11",
+    ]

@@ -138,9 +138,7 @@ def test_audit_coverage_is_read_from_the_cache_while_the_files_are_unchanged(
     assert audit_coverage.read_coverage(root / "terraform") == first
 
 
-def test_audit_coverage_is_parsed_again_when_a_file_changes(
-    tmp_path: Path, store: Path
-) -> None:
+def test_audit_coverage_is_parsed_again_when_a_file_changes(tmp_path: Path, store: Path) -> None:
     root = make_repo(tmp_path / "repo")
     first = audit_coverage.read_coverage(root / "terraform")
     path = next(p for p in (root / "terraform").glob("*.tf") if "audit" in p.read_text())
@@ -207,18 +205,22 @@ def test_a_cached_terraform_configuration_is_the_configuration_parsed(
 ) -> None:
     from generator.terraform import configuration
 
+    def read_configuration(root: Path) -> tuple[configuration.TerraformFile, ...]:
+        _, readable = configuration.list_configuration(root / "terraform", root)
+        return configuration.parse_all(configuration.read_all(readable))
+
     root = make_repo(tmp_path / "repo", with_requests=True)
     (root / "terraform" / "broken.tf").write_text('resource "x" {\n')
-    parsed = configuration.read_configuration(root / "terraform", root)
+    parsed = read_configuration(root)
 
     def refuse(relative: str, text: str) -> configuration.TerraformFile:
         raise AssertionError("parsed again")
 
     monkeypatch.setattr(configuration, "parse_text", refuse)
-    assert configuration.read_configuration(root / "terraform", root) == parsed
-    assert any(f.error for f in parsed.files) and any(f.blocks for f in parsed.files)
+    assert read_configuration(root) == parsed
+    assert any(f.error for f in parsed) and any(f.blocks for f in parsed)
     monkeypatch.undo()
     monkeypatch.setenv("LAPSE_CACHE_DIR", str(store))
     (root / "terraform" / "broken.tf").write_text('resource "x" "y" {\n}\n')
-    again = configuration.read_configuration(root / "terraform", root)
-    assert not any(f.error for f in again.files)
+    again = read_configuration(root)
+    assert not any(f.error for f in again)

@@ -100,6 +100,17 @@ def test_every_explained_survivor_says_why() -> None:
     assert all(function.startswith("generator.") for function, _ in known)
 
 
+def test_every_explained_survivor_is_still_in_the_code() -> None:
+    """An entry whose lines are gone from its module explains nothing: remove or update it."""
+    for function, change in _tool().load_known():
+        module = function.rsplit(".", 1)[0].replace(".", "/")
+        path = REPO / f"{module}.py"
+        source = (path if path.exists() else REPO / module / "__init__.py").read_text("utf-8")
+        lines = {line.strip() for line in source.splitlines()}
+        removed = [line[2:] for line in change.splitlines() if line.startswith("- ")]
+        assert removed and all(line in lines for line in removed), (function, change)
+
+
 def test_a_sample_is_spread_over_the_module_and_the_same_every_run() -> None:
     tool = _tool()
     names = [f"generator.review.analysis.x_f__mutmut_{n:03d}" for n in range(100)]

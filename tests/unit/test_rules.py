@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.checks.rules import REGISTRY, load_all
+from generator.checks import rules as rules_module
+from generator.checks.rules import REGISTRY, Rule, describe, load_all
 from generator.checks.validate import validate_policy, validate_repo
 from generator.core.model import RESOURCE_KINDS
 from generator.core.repo import Repo
@@ -110,6 +111,28 @@ def test_the_fix_names_the_month_folder(tmp_path: Path) -> None:
     assert [p.hint for p in found] == [
         "move it to archive/pci-prod/emergency/2026-11/inc-4420-flat.yaml"
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "place_to"),
+    [
+        ("archive/inc-4421-top.yaml", "archive/<target>/2026-11/inc-4421-top.yaml"),
+        ("archive/pci-prod/inc-4422-flat.yaml", "archive/pci-prod/2026-11/inc-4422-flat.yaml"),
+        (
+            "archive/pci-prod/2026-10/inc-4423-moved.yaml",
+            "archive/pci-prod/2026-11/inc-4423-moved.yaml",
+        ),
+        (
+            "archive/pci-prod/emergency/x/inc-4425-deep.yaml",
+            "archive/pci-prod/emergency/2026-11/inc-4425-deep.yaml",
+        ),
+    ],
+)
+def test_the_fix_names_the_place_for_every_shape(tmp_path: Path, path: str, place_to: str) -> None:
+    root = make_repo(tmp_path)
+    place(root, path, request())
+    found = [p for p in validate_repo(Repo.at(root), now=NOW).problems if p.rule == "LAPSE134"]
+    assert [p.hint for p in found] == [f"move it to {place_to}"]
 
 
 def test_expired_file_not_being_changed_is_only_a_note(tmp_path: Path) -> None:
@@ -280,6 +303,48 @@ def test_every_rule_has_an_id_summary_and_family() -> None:
             "tree",
             "history",
         )
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, Rule]:
+    """An empty registry in place of the real one, for rules registered by a test."""
+    empty: dict[str, Rule] = {}
+    monkeypatch.setattr(rules_module, "REGISTRY", empty)
+    return empty
+
+
+def test_a_rule_described_without_scope_or_level_is_a_load_error(
+    registry: dict[str, Rule],
+) -> None:
+    describe("LAPSE999", "Something the loader checks.", fix="Fix it.")
+    assert registry == {
+        "LAPSE999": Rule(
+            "LAPSE999", "Something the loader checks.", "load", "error", "Fix it.", None
+        )
+    }
+
+
+def test_a_rule_registers_its_check_with_what_it_was_given(registry: dict[str, Rule]) -> None:
+    def check(ctx: object) -> list[object]:
+        return []
+
+    assert rules_module.rule("LAPSE998", "One check.", scope="repo", fix="Do this.")(check) is check
+    assert (
+        rules_module.rule("LAPSE997", "A note.", scope="tree", fix="Or that.", level="info")(check)
+        is check
+    )
+    assert registry == {
+        "LAPSE998": Rule("LAPSE998", "One check.", "repo", "error", "Do this.", check),
+        "LAPSE997": Rule("LAPSE997", "A note.", "tree", "info", "Or that.", check),
+    }
+    assert [r.check for r in registry.values()] == [check, check]  # `check` is not compared
+
+
+def test_a_rule_id_registered_twice_is_refused_by_name(registry: dict[str, Rule]) -> None:
+    describe("LAPSE996", "Once.", fix="Fix it.")
+    with pytest.raises(ValueError, match=r"^rule id LAPSE996 registered twice$"):
+        describe("LAPSE996", "Twice.", scope="repo", fix="Fix it.")
+    assert registry["LAPSE996"].summary == "Once."
 
 
 def test_audit_config_lapse_cannot_read_is_reported(tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ import pytest
 import responses
 
 from generator.commands import adapters
+from generator.lifecycle.verify_plan import is_configuration
 from tests import plans
 from tests.plans import History, binding, change, serve_history, shape
+from tests.support import answers_may_go_unused
 from tests.unit.test_verify_plan import (
     AUDIT,
     REQUEST,
@@ -199,6 +201,36 @@ def test_hand_written_terraform_in_the_grants_folder_is_configuration(
 
     assert code == 1
     assert "#50 has no approval" in evidence["changes"][0]["reason"]
+
+
+def test_a_rendered_grant_file_is_not_configuration(
+    history: History, http: responses.RequestsMock
+) -> None:
+    """Only rendered grant files changed since the last apply: the configuration is as applied."""
+    since = head(history)
+    grant = "terraform/grants/inc-4512-settlement-batch.tf"
+    history.pull_request(50, "bob-okafor", {grant: "# rendered\n"})[0].approve("carol-diaz")
+    serve_history(http, history, TEAMS)
+    answers_may_go_unused(http, "the pull request is never asked about")
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 0
+    assert "restores what was applied" in evidence["changes"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("path", "configuration"),
+    [
+        ("terraform/main.tf", True),
+        ("terraform/grants/_module.tf", True),
+        ("terraform/grants/inc-4512.tf", False),
+        ("README.md", False),
+        ("requests/pci-prod/terraform/grants.tf", False),
+    ],
+)
+def test_what_counts_as_configuration(path: str, configuration: bool) -> None:
+    assert is_configuration(path) is configuration
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ class PolicyContext:
         rule_id: str,
         where: tuple[str | int, ...],
         message: str,
-        hint: str = "",
+        hint: str,
         *,
         key: bool = False,
     ) -> Problem:

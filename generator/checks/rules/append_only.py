@@ -216,6 +216,7 @@ def _first_difference(old: bytes, new: bytes) -> tuple[int, int]:
         if a != b:
             break
         common += 1
-    before = new[:common].decode("utf-8", errors="replace")
+    # A difference inside a multi-byte character starts at that character: drop its first bytes.
+    before = new[:common].decode("utf-8", errors="ignore")
     line = before.count("\n") + 1
     return line, len(before) - (before.rfind("\n") + 1) + 1

@@ -157,6 +157,7 @@ def emergency_shorter(ctx: PolicyContext) -> Iterator[Problem]:
                 f"targets.{name}.emergency.max_duration "
                 f"{format_duration(target.emergency.max_duration)} is longer than the target's "
                 f"{format_duration(target.max_duration)}",
+                "emergency access has tighter limits than normal access: shorten it",
             )
 
 

@@ -23,6 +23,8 @@ GOOGLE_SOURCES = frozenset(
     }
 )
 GOOGLE_PROVIDERS = frozenset({"google", "google-beta"})
+# `source` in an object constructor: HCL takes a quoted key and `:` as well as `=`.
+_SOURCE = re.compile(r'(?:^|[{,\s])"?source"?\s*[=:]\s*"([^"]*)"')
 TOP_LEVEL = frozenset(
     {"terraform", "provider", "resource", "data", "module", "variable", "locals", "output", "moved"}
 )
@@ -191,11 +193,13 @@ def google_providers(ctx: TreeContext) -> Iterator[Problem]:
 
 
 def _required_source(name: str, text: str) -> str:
-    for line in text.replace("{", "\n").replace("}", "\n").replace(",", "\n").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "source":
-            return value.strip().strip('"').lower()
-    return f"hashicorp/{name}"
+    """The source a required_providers entry names (lower case, as Terraform compares them),
+    Terraform's default hashicorp/<name> when it names none, or the entry as written when it
+    mentions a source this cannot read: never taken for Google's."""
+    found = _SOURCE.findall(text)
+    if len(found) == 1:
+        return str(found[0]).strip().lower()
+    return text.strip() if "source" in text else f"hashicorp/{name}"
 
 
 def _provider_problem(path: str, line: int, col: int, name: str) -> Problem:

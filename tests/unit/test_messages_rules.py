@@ -1,0 +1,129 @@
+"""The texts a person acts on when a rule refuses: message, hint and place, word for word."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.checks.validate import validate_policy, validate_repo
+from generator.core.model import Problem
+from generator.core.repo import Repo
+from tests.support import NOW, make_repo, place
+from tests.unit.test_rules import request
+
+# --- LAPSE251 / LAPSE253: which permissions make a role persistent ------------------------
+
+
+def _lock_role(root: Path, role: str, permissions: list[str]) -> None:
+    """Give `role` exactly `permissions` in the repository's roles lock."""
+    path = root / "policy" / "roles.lock.json"
+    lock = json.loads(path.read_text())
+    lock["roles"][role]["permissions"] = permissions
+    path.write_text(json.dumps(lock, indent=2) + "\n")
+
+
+def _policy_problems(root: Path, rule_id: str) -> list[Problem]:
+    _, problems = validate_policy(Repo.at(root))
+    return [p for p in problems if p.rule == rule_id]
+
+
+def _repo_problems(root: Path, rule_id: str) -> list[Problem]:
+    return [p for p in validate_repo(Repo.at(root), now=NOW).problems if p.rule == rule_id]
+
+
+SET_POLICY = [f"service{n}.things.setIamPolicy" for n in range(1, 8)]
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (6, ", ".join(SET_POLICY[:6])),
+        (7, ", ".join(SET_POLICY[:6]) + ", ..."),
+    ],
+)
+def test_a_persistent_role_names_at_most_six_permissions_then_an_ellipsis(
+    tmp_path: Path, count: int, shown: str
+) -> None:
+    root = make_repo(tmp_path)
+    _lock_role(root, "roles/cloudsql.client", SET_POLICY[:count])
+    found, _ = _policy_problems(root, "LAPSE253")  # pci-prod, then staging
+    assert found.message == (
+        "targets.pci-prod allows roles/cloudsql.client, which can leave access behind: "
+        f"{shown} (iam_policy)"
+    )
+
+
+def test_a_persistent_role_names_every_group_it_falls_in(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _lock_role(root, "roles/cloudsql.client", ["iam.roles.create", "a.b.setIamPolicy"])
+    place(root, "requests/pci-prod/inc-4512-batch.yaml", request())
+    (found,) = _repo_problems(root, "LAPSE251")
+    assert (found.path, found.line, found.col) == ("requests/pci-prod/inc-4512-batch.yaml", 8, 5)
+    assert found.message == (
+        "roles/cloudsql.client can leave access behind after expiry: "
+        "a.b.setIamPolicy, iam.roles.create (custom_roles, iam_policy)"
+    )
+    assert found.hint == (
+        "ask for a role without these permissions; exceptions are listed "
+        "under the target's persistence_exceptions with a justification"
+    )
+
+
+# --- policy rules carry their hint ----------------------------------------------------------
+
+
+def test_a_policy_problem_carries_its_hint(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    policy = root / "policy" / "policy.yaml"
+    text = policy.read_text()
+    policy.write_text(
+        text.replace(
+            "dave-li: dave@example.com",
+            "dave-li: dave@example.com\n"
+            "  batch-bot: batch@pci-prod-payments.iam.gserviceaccount.com",
+        )
+    )
+    (found,) = _policy_problems(root, "LAPSE273")
+    assert (found.path, found.line, found.col) == ("policy/policy.yaml", 27, 14)
+    assert found.message == (
+        "batch-bot: batch@pci-prod-payments.iam.gserviceaccount.com is a service account"
+    )
+    assert found.hint == "list the person's own Google identity"
+
+
+# --- LAPSE285: a provider that is not Google's ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "where"),
+    [
+        ('provider "aws" {\n  region = "eu-west-1"\n}\n', "aws", (1, 1)),
+        (
+            'terraform {\n  required_providers {\n    evil = {\n      source = "evil/evil"\n'
+            "    }\n  }\n}\n",
+            "evil/evil",
+            (3, 5),
+        ),
+        (  # a source that cannot be read is named as written
+            "terraform {\n  required_providers {\n    google = { source = evil }\n  }\n}\n",
+            "{ source = evil }",
+            (3, 5),
+        ),
+    ],
+)
+def test_a_provider_that_is_not_googles_is_refused_with_what_to_use(
+    tmp_path: Path, text: str, name: str, where: tuple[int, int]
+) -> None:
+    root = make_repo(tmp_path)
+    place(root, "terraform/extra.tf", text)
+    (found,) = _repo_problems(root, "LAPSE285")
+    assert found == Problem(
+        "terraform/extra.tf",
+        *where,
+        "LAPSE285",
+        "error",
+        f"provider {name} is not Google's: it would run with the apply identity's credentials",
+        "use hashicorp/google or hashicorp/google-beta",
+    )
