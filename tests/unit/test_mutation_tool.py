@@ -117,3 +117,23 @@ def test_a_sample_is_spread_over_the_module_and_the_same_every_run() -> None:
     picked = tool.sample(list(reversed(names)), 10)
     assert picked == names[::10]
     assert tool.sample(names, 500) == names
+
+
+def test_mutmut_chooses_among_every_test_that_reaches_a_mutant() -> None:
+    """mutmut runs, for each mutant, the tests of its selection that reached the function; a
+    test file left out of the selection can never kill a mutant. So the selection is the whole
+    suite, less only files named with a reason, and every file the tool names for a module
+    (for code that runs at import) exists and is inside the selection."""
+    tool = _tool()
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mutmut"]
+    selection = config["pytest_add_cli_args_test_selection"]
+    folders = [a for a in selection if not a.startswith("-") and (REPO / a).is_dir()]
+    assert sorted(folders) == ["tests/acceptance", "tests/unit"]
+    ignored = [selection[i + 1] for i, a in enumerate(selection) if a == "--ignore"]
+    assert len(ignored) <= 3, "each ignored test file hides every mutant it would kill"
+    with_tests = {p.relative_to(REPO).as_posix() for p in (REPO / "tests").rglob("test_*.py")}
+    for module, files in tool.TEST_FILES.items():
+        for file in files:
+            assert file in with_tests, (module, file)
+            assert file not in ignored, (module, file)
+            assert any(file.startswith(f"{folder}/") for folder in folders), (module, file)
