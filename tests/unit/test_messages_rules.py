@@ -86,7 +86,13 @@ def test_a_policy_problem_carries_its_hint(tmp_path: Path) -> None:
         )
     )
     (found,) = _policy_problems(root, "LAPSE273")
-    assert (found.path, found.line, found.col) == ("policy/policy.yaml", 27, 14)
+    line = (
+        policy.read_text()
+        .splitlines()
+        .index("  batch-bot: batch@pci-prod-payments.iam.gserviceaccount.com")
+        + 1
+    )
+    assert (found.path, found.line, found.col) == ("policy/policy.yaml", line, 14)
     assert found.message == (
         "batch-bot: batch@pci-prod-payments.iam.gserviceaccount.com is a service account"
     )

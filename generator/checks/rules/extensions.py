@@ -171,10 +171,12 @@ def coherent_limits(ctx: PolicyContext) -> Iterator[Problem]:
                 ("targets", name, "extensions", "max_total_duration"),
                 f"max_total_duration {format_duration(limits.max_total_duration)} leaves no "
                 f"room beyond max_duration {format_duration(target.max_duration)}",
+                "make max_total_duration longer than the target's max_duration",
             )
         if limits.max_extension > limits.max_total_duration:
             yield ctx.problem(
                 "LAPSE279",
                 ("targets", name, "extensions", "max_extension"),
                 "max_extension is longer than max_total_duration",
+                "make max_extension at most max_total_duration",
             )
