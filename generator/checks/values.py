@@ -48,35 +48,16 @@ def request_from(document: Document) -> Built[Request]:
             try:
                 times[key] = parse_instant(data[key])
             except ValueError as exc:
-                line, col = document.at(key)
-                problems.append(
-                    Problem(
-                        document.path,
-                        line,
-                        col,
-                        "LAPSE305",
-                        "error",
-                        f"{key}: {data[key]!r} is not a real instant ({exc})",
-                        "write a date that exists, e.g. 2026-11-30T13:00:00Z",
-                    ),
-                )
+                problems.append(_not_an_instant(document, (key,), key, data[key], exc))
     extensions = []
     for index, raw in enumerate(data.get("extensions", ())):
         line, col = document.at("extensions", index)
         try:
             at = parse_instant(raw["at"])
         except ValueError as exc:
-            line, col = document.at("extensions", index, "at")
+            at_path = ("extensions", index, "at")
             problems.append(
-                Problem(
-                    document.path,
-                    line,
-                    col,
-                    "LAPSE305",
-                    "error",
-                    f"extensions[{index}].at: {raw['at']!r} is not a real instant ({exc})",
-                    "write a date that exists, e.g. 2026-11-30T12:00:00Z",
-                )
+                _not_an_instant(document, at_path, f"extensions[{index}].at", raw["at"], exc)
             )
             continue
         extensions.append(Extension(at, parse_duration(raw["by"]), raw["reason"], line, col))
@@ -133,6 +114,21 @@ def policy_from(document: Document) -> Built[Policy]:
         notifications=_notifications(data["notifications"]) if "notifications" in data else None,
     )
     return Built(policy)
+
+
+def _not_an_instant(
+    document: Document, where: tuple[str | int, ...], name: str, value: object, exc: ValueError
+) -> Problem:
+    line, col = document.at(*where)
+    return Problem(
+        document.path,
+        line,
+        col,
+        "LAPSE305",
+        "error",
+        f"{name}: {value!r} is not a real instant ({exc})",
+        "write a date that exists, e.g. 2026-11-30T13:00:00Z",
+    )
 
 
 def _mfa(raw: dict[str, Any]) -> MfaPolicy:

@@ -49,11 +49,7 @@ def _by(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     help="Commit on GitHub to branch extend/ID-N and open its pull request; the checkout is "
     "left as it is.",
 )
-@click.option(
-    "--allow-dirty",
-    is_flag=True,
-    help="Commit although files outside requests/, archive/ and terraform/ are uncommitted.",
-)
+@options.allow_dirty_option
 @options.now_option
 @options.root_option
 def extend(

@@ -131,6 +131,11 @@ def at_option(*old_names: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 now_option = at_option("--now")
+allow_dirty_option = click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Commit although files outside requests/, archive/ and terraform/ are uncommitted.",
+)
 
 
 def append_summary(markdown: str) -> None:

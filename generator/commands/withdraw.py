@@ -20,11 +20,7 @@ from generator.lifecycle.withdrawal import plan_withdrawal, withdrawal_message
 @click.argument("request_id", metavar="ID")
 @click.option("--reason", required=True, help="Why the access ends early (kept in the commit).")
 @click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
-@click.option(
-    "--allow-dirty",
-    is_flag=True,
-    help="Commit although files outside requests/, archive/ and terraform/ are uncommitted.",
-)
+@options.allow_dirty_option
 @options.now_option
 @options.root_option
 def withdraw(
