@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -11,7 +12,8 @@ from generator.commands import options
 from generator.core.errors import ConfigError
 from generator.core.model import Channel, Policy, Request
 from generator.core.repo import Repo
-from generator.core.times import format_utc
+from generator.core.times import format_duration, format_utc
+from generator.lifecycle import expire as expiry
 from generator.lifecycle import notifications
 from generator.lifecycle.notifications import Message
 
@@ -29,27 +31,57 @@ EVENTS = {
 @click.command()
 @click.argument("event", type=click.Choice(list(EVENTS)))
 @click.option("--request", "request_path", metavar="PATH", help="The request it is about.")
+@click.option(
+    "--expiring-within",
+    "within",
+    callback=options.duration,
+    metavar="D",
+    help="expiring: one message per request whose window ends within D (instead of --request).",
+)
 @click.option("--link", metavar="URL", help="The pull request, run or issue to open.")
 @click.option("--text", default="", help="One more line (what failed, what was found).")
+@options.now_option
 @options.root_option
-def notify(event: str, request_path: str | None, link: str | None, text: str, root: Path) -> int:
+def notify(
+    event: str,
+    request_path: str | None,
+    within: timedelta | None,
+    link: str | None,
+    text: str,
+    now: datetime | None,
+    root: Path,
+) -> int:
     """Post EVENT to its channel (policy `notifications`); undelivered, it is reported in the
     job summary and the command still exits 0."""
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     title, about_request, security = EVENTS[event]
-    request = _request(repo, request_path) if about_request or request_path else None
-    channel = _channel(policy, request, security=security)
-    if channel is None:
-        click.echo(f"{event}: no channel configured for it in policy/policy.yaml")
-        return options.EXIT_CLEAN
-    message = Message(title, _lines(request, text), link)
-    delivery = notifications.send(channel, message)
-    if delivery.ok:
-        click.echo(f"{event}: told channel {channel.name}")
+    requests: list[Request | None]
+    if within is not None:
+        if event != "expiring" or request_path:
+            raise click.UsageError("--expiring-within selects the requests of `expiring` only")
+        requests = [*expiry.ending_within(repo, options.now_or_clock(now), within)]
+        if not requests:
+            click.echo(f"{event}: no request ends within {format_duration(within)}")
     else:
-        click.echo(f"{event}: not delivered to channel {channel.name}: {delivery.detail}", err=True)
-        options.append_summary(notifications.summary([delivery]))
+        one = _request(repo, request_path) if about_request or request_path else None
+        requests = [one]
+    deliveries: list[notifications.Delivery] = []
+    for request in requests:
+        channel = _channel(policy, request, security=security)
+        if channel is None:
+            click.echo(f"{event}: no channel configured for it in policy/policy.yaml")
+            continue
+        delivery = notifications.send(channel, Message(title, _lines(request, text), link))
+        deliveries.append(delivery)
+        if delivery.ok:
+            click.echo(f"{event}: told channel {channel.name}")
+        else:
+            click.echo(
+                f"{event}: not delivered to channel {channel.name}: {delivery.detail}", err=True
+            )
+    if not all(d.ok for d in deliveries):
+        options.append_summary(notifications.summary(deliveries))
     return options.EXIT_CLEAN
 
 

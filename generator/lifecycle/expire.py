@@ -330,6 +330,18 @@ def apply_pr(
 # --- reminders and source pull requests ----------------------------------------------------
 
 
+def ending_within(repo: Repo, now: datetime, within: timedelta) -> list[Request]:
+    """The readable requests whose window ends in (now, now + within], soonest first."""
+    start = _cutoff(now, timedelta(0))
+    if within < timedelta(0):
+        raise ConfigError("the reminder window cannot be negative")
+    horizon = start + within
+    ending = [
+        r for r in validate_repo(repo, now=None).requests if start < r.window.expires <= horizon
+    ]
+    return sorted(ending, key=lambda r: (r.window.expires, r.path))
+
+
 def remind(
     client: Commenter, repo: Repo, now: datetime, within: timedelta, source_pr: SourcePR
 ) -> list[int]:
@@ -338,14 +350,8 @@ def remind(
     Returns the numbers of the pull requests commented on by this run.
     """
     start = _cutoff(now, timedelta(0))
-    if within < timedelta(0):
-        raise ConfigError("the reminder window cannot be negative")
-    horizon = start + within
-    ending = [
-        r for r in validate_repo(repo, now=None).requests if start < r.window.expires <= horizon
-    ]
     commented: list[int] = []
-    for request in sorted(ending, key=lambda r: (r.window.expires, r.path)):
+    for request in ending_within(repo, now, within):
         number = source_pr(request.path)
         body = reminder_body(request, start)
         if number is not None and client.comment_once(number, reminder_marker(request.id), body):

@@ -1,13 +1,17 @@
 """Chat notifications through incoming webhooks (Slack, Google Chat), never failing a job.
 
-A channel's URL is a secret: read from the environment variable the policy names, checked to
-be the service's own webhook host (so a policy edit cannot post elsewhere), and never put in
-any message, error or summary; a failure is named by its status and the service's error code.
+A channel's URL is a secret: read from the environment variable the policy names or, when that
+is unset, from the same name in LAPSE_WEBHOOKS (one secret for every channel: `NAME=URL` lines or
+a JSON object); checked to be the service's own webhook host (so a policy edit cannot post
+elsewhere), and never put in any message, error or summary; a failure is named by its status
+and the service's error code.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +27,8 @@ HOSTS = {
     "google_chat": "https://chat.googleapis.com/v1/spaces/",
 }
 TIMEOUT = 10.0
+WEBHOOKS = "LAPSE_WEBHOOKS"
+NAME = re.compile(r"LAPSE_WEBHOOK_[A-Z0-9_]{1,64}")  # policy schema, `url_from`
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +86,9 @@ def send(
     sleep: Callable[[float], None] | None = None,
 ) -> Delivery:
     """Post `message` to `channel`, retried with backoff; the outcome, never an exception."""
-    url = (environ if environ is not None else os.environ).get(channel.url_from, "")
-    if not url:
-        return Delivery(channel.name, False, f"{channel.url_from} is not set")
+    url, problem = webhook_url(channel.url_from, os.environ if environ is None else environ)
+    if problem:
+        return Delivery(channel.name, False, problem)
     if not url.startswith(HOSTS[channel.kind]):
         return Delivery(
             channel.name, False, f"{channel.url_from} is not a {channel.kind} webhook URL"
@@ -98,6 +104,59 @@ def send(
     except ServiceError as exc:
         return Delivery(channel.name, False, str(exc))
     return Delivery(channel.name, True, "sent")
+
+
+def webhook_url(name: str, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The URL `name` holds, else the one LAPSE_WEBHOOKS gives it; else why not (no URL in it)."""
+    url = environ.get(name, "").strip()
+    if url:
+        return url, ""
+    table, problem = _webhooks(environ.get(WEBHOOKS, ""))
+    if problem:
+        return "", problem
+    if not table.get(name):
+        return "", f"{name} is not set, nor named in {WEBHOOKS}"
+    return table[name], ""
+
+
+def _webhooks(text: str) -> tuple[dict[str, str], str]:
+    """LAPSE_WEBHOOKS read whole: a malformed part is named by its line, never its text."""
+    if text.lstrip().startswith("{"):
+        return _webhooks_json(text)
+    table: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, url = (part.strip() for part in line.partition("="))
+        if not sep or not NAME.fullmatch(name) or not url:
+            return {}, f"{WEBHOOKS} line {number} is not LAPSE_WEBHOOK_NAME=URL"
+        if name in table:
+            return {}, f"{WEBHOOKS} names {name} twice (line {number})"
+        table[name] = url
+    return table, ""
+
+
+def _webhooks_json(text: str) -> tuple[dict[str, str], str]:
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [name for name, _ in pairs]
+        twice = sorted({n for n in names if names.count(n) > 1 and NAME.fullmatch(n)})
+        if twice:
+            raise _Twice(twice[0])
+        return dict(pairs)
+
+    try:
+        data = json.loads(text, object_pairs_hook=unique)
+    except _Twice as exc:
+        return {}, f"{WEBHOOKS} names {exc} twice"
+    except ValueError:
+        return {}, f"{WEBHOOKS} is not a JSON object of LAPSE_WEBHOOK_NAME: URL"
+    if not all(NAME.fullmatch(k) and isinstance(v, str) and v.strip() for k, v in data.items()):
+        return {}, f"{WEBHOOKS} is not a JSON object of LAPSE_WEBHOOK_NAME: URL"
+    return {k: v.strip() for k, v in data.items()}, ""
+
+
+class _Twice(Exception):
+    pass
 
 
 def _post(url: str, payload: dict[str, Any], kind: str) -> None:

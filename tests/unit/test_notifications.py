@@ -180,3 +180,161 @@ def test_an_unknown_channel_is_a_located_policy_problem(repo: Path) -> None:
     text = (repo / "policy/policy.yaml").read_text().replace("notify: payments", "notify: nowhere")
     place(repo, "policy/policy.yaml", text)
     assert cli.main(["validate", "--root", str(repo)]) == 1
+
+
+# --- One secret for every channel: LAPSE_WEBHOOKS ------------------------------------------------
+
+
+def one_secret(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """The workflows pass LAPSE_WEBHOOKS alone; the per-channel variables are not set."""
+    monkeypatch.delenv("LAPSE_WEBHOOK_PAYMENTS")
+    monkeypatch.delenv("LAPSE_WEBHOOK_SECURITY")
+    monkeypatch.setenv("LAPSE_WEBHOOKS", value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"# chat webhooks\nLAPSE_WEBHOOK_PAYMENTS={SLACK}\n\n  LAPSE_WEBHOOK_SECURITY = {CHAT}\r\n",
+        json.dumps({"LAPSE_WEBHOOK_PAYMENTS": SLACK, "LAPSE_WEBHOOK_SECURITY": CHAT}),
+    ],
+    ids=["lines", "json"],
+)
+def test_lapse_webhooks_gives_each_channel_its_url(
+    repo: Path,
+    http: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    one_secret(monkeypatch, value)
+    http.post(SLACK, body="ok")
+    http.post(CHAT, json={"name": "spaces/AAAA/messages/B"})
+
+    assert run(repo, "applied", "--request", REQUEST) == 0
+    assert run(repo, "control-failure", "--text", "expire failed") == 0
+
+    assert [call.request.url for call in http.calls] == [SLACK, CHAT]
+    out, err = capsys.readouterr()
+    assert "told channel payments" in out and "told channel security" in out
+    no_url_in(out, err)
+
+
+def test_the_channels_own_variable_wins_and_an_empty_one_falls_back() -> None:
+    other = "https://hooks.slack.com/services/T1/B1/other"
+    table = f"LAPSE_WEBHOOK_PAYMENTS={SLACK}"
+    found = notifications.webhook_url
+    both = {"LAPSE_WEBHOOK_PAYMENTS": other, "LAPSE_WEBHOOKS": table}
+    assert found("LAPSE_WEBHOOK_PAYMENTS", both) == (other, "")
+    # An unset secret reaches a step's env: as "", which must not hide LAPSE_WEBHOOKS.
+    empty = {"LAPSE_WEBHOOK_PAYMENTS": "", "LAPSE_WEBHOOKS": table}
+    assert found("LAPSE_WEBHOOK_PAYMENTS", empty) == (SLACK, "")
+    assert found("LAPSE_WEBHOOK_SECURITY", empty) == (
+        "",
+        "LAPSE_WEBHOOK_SECURITY is not set, nor named in LAPSE_WEBHOOKS",
+    )
+    assert found("LAPSE_WEBHOOK_PAYMENTS", {}) == (
+        "",
+        "LAPSE_WEBHOOK_PAYMENTS is not set, nor named in LAPSE_WEBHOOKS",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        (f"LAPSE_WEBHOOK_SECURITY={CHAT}\n{SLACK}\n", "LAPSE_WEBHOOKS line 2 is not"),
+        (f"lapse_webhook_payments={SLACK}\n", "LAPSE_WEBHOOKS line 1 is not"),
+        (f"PAYMENTS={SLACK}\n", "LAPSE_WEBHOOKS line 1 is not"),
+        ("LAPSE_WEBHOOK_PAYMENTS=\n", "LAPSE_WEBHOOKS line 1 is not"),
+        (
+            f"LAPSE_WEBHOOK_PAYMENTS={SLACK}\nLAPSE_WEBHOOK_PAYMENTS={SLACK}x\n",
+            "LAPSE_WEBHOOKS names LAPSE_WEBHOOK_PAYMENTS twice (line 2)",
+        ),
+        ('{"LAPSE_WEBHOOK_PAYMENTS": "' + SLACK + '",}', "LAPSE_WEBHOOKS is not a JSON object"),
+        ('{"LAPSE_WEBHOOK_PAYMENTS": ["' + SLACK + '"]}', "LAPSE_WEBHOOKS is not a JSON object"),
+        ('{"' + SLACK + '": "LAPSE_WEBHOOK_PAYMENTS"}', "LAPSE_WEBHOOKS is not a JSON object"),
+        (
+            '{"LAPSE_WEBHOOK_PAYMENTS": "' + SLACK + '", "LAPSE_WEBHOOK_PAYMENTS": "x"}',
+            "LAPSE_WEBHOOKS names LAPSE_WEBHOOK_PAYMENTS twice",
+        ),
+    ],
+    ids=[
+        "no-name",
+        "lowercase",
+        "short-name",
+        "no-url",
+        "twice",
+        "json",
+        "json-list",
+        "json-key",
+        "json-twice",
+    ],
+)
+def test_a_malformed_lapse_webhooks_is_named_by_line_and_never_quoted(
+    repo: Path,
+    http: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    named: str,
+) -> None:
+    one_secret(monkeypatch, value)
+
+    assert run(repo, "applied", "--request", REQUEST) == 0
+
+    assert len(http.calls) == 0
+    out, err = capsys.readouterr()
+    summary = (repo.parent / "summary.md").read_text()
+    assert named in err and named in summary
+    no_url_in(out, err, summary)
+
+
+def test_a_url_from_lapse_webhooks_must_be_on_the_services_host(
+    repo: Path,
+    http: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one_secret(
+        monkeypatch, "LAPSE_WEBHOOK_PAYMENTS=https://hooks.slack.com.evil.example/services/x"
+    )
+    assert run(repo, "opened", "--request", REQUEST) == 0
+    assert len(http.calls) == 0
+    assert "LAPSE_WEBHOOK_PAYMENTS is not a slack webhook URL" in capsys.readouterr().err
+
+
+# --- Expiring: the requests whose window ends soon -----------------------------------------------
+
+LATER = TEXT.replace("inc-4512", "inc-4513").replace("INC-4512", "INC-4513")
+
+
+def test_expiring_within_tells_of_each_request_ending_in_that_time(
+    repo: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    place(repo, "requests/pci-prod/inc-4513-later.yaml", LATER.replace("T13:00", "T15:00"))
+    http.post(SLACK, body="ok")
+
+    # 12:30: the first ends at 13:00 (within the hour), the second at 15:00 (not yet).
+    args = ("expiring", "--expiring-within", "1h", "--now", "2026-11-30T12:30:00Z")
+    assert run(repo, *args) == 0
+
+    (call,) = http.calls
+    text = json.loads(call.request.body)["text"]
+    assert "Access expiring soon" in text and "INC-4512" in text and "INC-4513" not in text
+    assert run(repo, "expiring", "--expiring-within", "1h", "--now", "2026-11-30T13:00:00Z") == 0
+    assert "expiring: no request ends within 1h" in capsys.readouterr().out
+    assert len(http.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("applied", "--expiring-within", "1h"),
+        ("expiring", "--expiring-within", "1h", "--request", REQUEST),
+    ],
+)
+def test_expiring_within_selects_for_expiring_only(
+    repo: Path, http: responses.RequestsMock, args: tuple[str, ...]
+) -> None:
+    assert run(repo, *args) == 2
+    assert len(http.calls) == 0
