@@ -448,7 +448,7 @@ def test_a_failed_apply_or_scheduled_job_opens_an_issue() -> None:
         assert alert["uses"] == "./.github/workflows/failure-issue.yml"
         assert alert["if"] == "${{ failure() }}"
         assert stem in ([alert["needs"]] if isinstance(alert["needs"], str) else alert["needs"])
-        assert alert["permissions"] == {"issues": "write"}
+        assert alert["permissions"] == {"issues": "write", "contents": "read"}
     script = steps(jobs(load(WORKFLOWS / "failure-issue.yml"))["issue"])[0]["with"]["script"]
     assert "state: 'open'" in script and "github-actions[bot]" in script, "once, and not spoofed"
 
@@ -656,3 +656,141 @@ def test_the_isolation_check_sees_the_ways_around_it() -> None:
     assert python_calls("python -m pip install x") == ["python -m pip install x"]
     assert not re.match(r"python3? -I[ \n]", "python -Im pip ")
     assert python_calls("cd x && python3 -I - <<'PY'") == ["python3 -I - <<'PY'"]
+
+
+# --- Notifications: each event sent by the workflow that sees it --------------------------------
+
+WEBHOOKS = "${{ secrets.LAPSE_WEBHOOKS }}"
+SENDERS = [
+    ("validate.yml", "plan", "opened"),
+    ("apply.yml", "apply", "applied"),
+    ("apply.yml", "apply", "emergency"),
+    ("expire.yml", "expire", "expiring"),
+    ("review.yml", "review", "review-deviations"),
+    ("failure-issue.yml", "notify", "control-failure"),
+]
+
+
+def notify_step(file: str, job: str, event: str) -> tuple[int, dict[str, Any]]:
+    found = [
+        (i, step)
+        for i, step in enumerate(steps(jobs(load(WORKFLOWS / file))[job]))
+        if re.search(rf"-m generator notify {event}\b", str(step.get("run", "")))
+    ]
+    assert len(found) == 1, f"{file}: {job}: {len(found)} steps send {event}"
+    return found[0]
+
+
+def test_every_event_lapse_notifies_has_its_sender() -> None:
+    from generator.commands.notify import EVENTS
+
+    assert sorted(event for _, _, event in SENDERS) == sorted(EVENTS)
+
+
+@pytest.mark.parametrize(("file", "job", "event"), SENDERS, ids=[e for _, _, e in SENDERS])
+def test_each_event_is_sent_with_the_webhooks_in_its_own_step(
+    file: str, job: str, event: str
+) -> None:
+    _, step = notify_step(file, job, event)
+    assert step["env"]["LAPSE_WEBHOOKS"] == WEBHOOKS
+    assert step["working-directory"] == "${{ runner.temp }}"
+    script = step["run"]
+    # An older lapse (main before the push, the pull request's base) has no notify: warn only.
+    guard = script.index("-m generator notify --help")
+    assert guard < script.index(f"-m generator notify {event}")
+    assert "exit 0" in script[guard : script.index(f"-m generator notify {event}")]
+    assert "--link" in script, "every message links its pull request, run or issue"
+
+
+def test_lapse_webhooks_reaches_only_the_steps_that_notify() -> None:
+    """Secrets scoped to steps: no workflow or job env, no step that runs anything else."""
+    seen = 0
+    for path in FILES:
+        workflow = load(path)
+        assert "LAPSE_WEBHOOKS" not in str(workflow.get("env", {})), path.name
+        for name, job in jobs(workflow).items():
+            assert "LAPSE_WEBHOOKS" not in str(job.get("env", {})), f"{path.name}: {name}"
+            if "uses" in job and "LAPSE_WEBHOOKS" in str(job.get("secrets", {})):
+                assert job["secrets"] == {"LAPSE_WEBHOOKS": WEBHOOKS}, f"{path.name}: {name}"
+                seen += 1
+            for step in steps(job):
+                if "LAPSE_WEBHOOKS" in yaml.safe_dump(step):
+                    assert "-m generator notify " in str(step.get("run", "")), step.get("name")
+                    assert step["env"]["LAPSE_WEBHOOKS"] == WEBHOOKS
+                    seen += 1
+    written = sum(p.read_text(encoding="utf-8").count("secrets.LAPSE_WEBHOOKS") for p in FILES)
+    assert written == seen, "LAPSE_WEBHOOKS is read somewhere this test cannot see"
+    assert seen >= len(SENDERS)
+
+
+def test_applied_is_told_after_the_apply_is_recorded_for_each_request_the_push_changed() -> None:
+    job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
+    index, step = notify_step("apply.yml", "apply", "applied")
+    assert step_index(job, '"repos/$GITHUB_REPOSITORY/deployments"') < index
+    assert step["if"] == "${{ github.event_name == 'push' }}"
+    assert step["env"]["BEFORE"] == "${{ steps.tool.outputs.ref }}"
+    flat = re.sub(r"\s+", " ", step["run"].replace("\\\n", " "))
+    assert '--diff-filter=AM "$BEFORE" "$GITHUB_SHA" -- \'requests/*.yaml\'' in flat
+    assert "actions/runs/$GITHUB_RUN_ID" in flat
+
+
+def test_emergency_is_told_for_each_issue_lapse_emergency_opened() -> None:
+    job = jobs(load(WORKFLOWS / "apply.yml"))["apply"]
+    index, step = notify_step("apply.yml", "apply", "emergency")
+    opened = step_index(job, "-m generator emergency notify")
+    assert opened < index
+    assert "| tee emergencies.txt" in steps(job)[opened]["run"]
+    assert "done < emergencies.txt" in step["run"]
+    pattern = re.search(r"pattern='(.*)'", step["run"])
+    assert pattern
+    assert re.match(pattern[1], "issue #7: requests/pci-prod/emergency/inc-1.yaml")
+
+
+def test_expiring_tells_of_the_grants_the_reminder_comments_on() -> None:
+    job = jobs(load(WORKFLOWS / "expire.yml"))["expire"]
+    reminder = steps(job)[step_index(job, "--warn-within")]["run"]
+    _, step = notify_step("expire.yml", "expire", "expiring")
+    within = re.search(r"--warn-within (\S+)", reminder)
+    assert within and f"--expiring-within {within[1]} " in step["run"]
+    assert "grep -q -- --expiring-within" in step["run"], "an older lapse only warns"
+
+
+def test_review_deviations_are_told_only_when_the_review_found_some() -> None:
+    job = jobs(load(WORKFLOWS / "review.yml"))["review"]
+    review = steps(job)[step_index(job, "-m generator review ")]
+    assert review["id"] == "reviewed"
+    assert 'echo "deviations=true" >> "$GITHUB_OUTPUT"' in review["run"]
+    assert review["run"].index('"$status" -eq 1') < review["run"].index("deviations=true")
+    _, step = notify_step("review.yml", "review", "review-deviations")
+    assert step["if"] == "${{ steps.reviewed.outputs.deviations == 'true' }}"
+
+
+def test_a_control_failure_is_told_with_a_lapse_the_push_did_not_bring() -> None:
+    workflow = load(WORKFLOWS / "failure-issue.yml")
+    call = triggers(workflow)["workflow_call"]
+    assert call["secrets"]["LAPSE_WEBHOOKS"]["required"] is False
+    job = jobs(workflow)["notify"]
+    tool = next(s for s in checkout_steps(job) if (s.get("with") or {}).get("path") == TOOL_PATH)
+    assert tool["with"]["ref"] == "${{ inputs.lapse-ref || github.sha }}"
+    alert = jobs(load(WORKFLOWS / "apply.yml"))["alert"]
+    assert alert["with"]["lapse-ref"].startswith("${{ needs.apply.outputs.tool-ref || ")
+    assert jobs(load(WORKFLOWS / "apply.yml"))["apply"]["outputs"]["tool-ref"] == (
+        "${{ steps.tool.outputs.ref }}"
+    )
+
+
+def test_opened_is_told_by_the_base_commits_lapse_before_any_cloud_credential() -> None:
+    job = jobs(load(WORKFLOWS / "validate.yml"))["plan"]
+    index, step = notify_step("validate.yml", "plan", "opened")
+    assert "github.event.action == 'opened'" in step["if"]
+    assert "head.repo.full_name == github.repository" in step["if"], "forks get no secrets"
+    auth = [
+        i for i, s in enumerate(steps(job)) if "google-github-actions/auth" in str(s.get("uses"))
+    ]
+    assert step_index(job, "-m generator validate") < index < auth[0]
+    assert 'cmp -s "$file" "$GITHUB_WORKSPACE/.lapse-tool/$path"' in step["run"]
+    assert "validate" not in [
+        n
+        for n, j in jobs(load(WORKFLOWS / "validate.yml")).items()
+        if "LAPSE_WEBHOOKS" in yaml.safe_dump(j)
+    ], "the PR's own lapse"
