@@ -148,7 +148,7 @@ def _webhooks_json(text: str) -> tuple[dict[str, str], str]:
         data = json.loads(text, object_pairs_hook=unique)
     except _Twice as exc:
         return {}, f"{WEBHOOKS} names {exc} twice"
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}, f"{WEBHOOKS} is not a JSON object of LAPSE_WEBHOOK_NAME: URL"
     if not all(NAME.fullmatch(k) and isinstance(v, str) and v.strip() for k, v in data.items()):
         return {}, f"{WEBHOOKS} is not a JSON object of LAPSE_WEBHOOK_NAME: URL"

@@ -257,6 +257,7 @@ def test_the_channels_own_variable_wins_and_an_empty_one_falls_back() -> None:
             '{"LAPSE_WEBHOOK_PAYMENTS": "' + SLACK + '", "LAPSE_WEBHOOK_PAYMENTS": "x"}',
             "LAPSE_WEBHOOKS names LAPSE_WEBHOOK_PAYMENTS twice",
         ),
+        ('{"LAPSE_WEBHOOK_PAYMENTS": ' + "[" * 100_000, "LAPSE_WEBHOOKS is not a JSON object"),
     ],
     ids=[
         "no-name",
@@ -268,6 +269,7 @@ def test_the_channels_own_variable_wins_and_an_empty_one_falls_back() -> None:
         "json-list",
         "json-key",
         "json-twice",
+        "json-deep",
     ],
 )
 def test_a_malformed_lapse_webhooks_is_named_by_line_and_never_quoted(
