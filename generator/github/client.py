@@ -37,12 +37,14 @@ from generator.github.records import (
     FileUnreadable,
     PullInfo,
     ReviewInfo,
+    changed_file,
     hidden_marker,
     is_pull,
     is_transient,
     markers_in,
     once,
     pull_info,
+    review_info,
     status_of,
     with_marker,
 )
@@ -92,28 +94,23 @@ class GitHubClient:
             lambda: [pull_info(pull) for pull in once(self._repo.get_commit(sha).get_pulls())],
         )
 
+    def open_pulls(self) -> list[PullInfo]:
+        """Every open pull request, all pages."""
+        return self._call(
+            f"GET /repos/{self._full_name}/pulls?state=open (open pull requests)",
+            lambda: [pull_info(pull) for pull in once(self._repo.get_pulls(state="open"))],
+        )
+
     def pull_files(self, number: int) -> list[ChangedFile]:
         return self._call(
             f"GET /repos/{self._full_name}/pulls/{number}/files (files changed by #{number})",
-            lambda: [
-                ChangedFile(item.filename, item.status, item.previous_filename or None)
-                for item in once(self._repo.get_pull(number).get_files())
-            ],
+            lambda: [changed_file(item) for item in once(self._repo.get_pull(number).get_files())],
         )
 
     def reviews(self, number: int) -> list[ReviewInfo]:
         return self._call(
             f"GET /repos/{self._full_name}/pulls/{number}/reviews (reviews of #{number})",
-            lambda: [
-                ReviewInfo(
-                    id=review.id,
-                    user_login=review.user.login if review.user else None,
-                    state=review.state,
-                    commit_id=review.commit_id,
-                    submitted_at=review.submitted_at,
-                )
-                for review in once(self._repo.get_pull(number).get_reviews())
-            ],
+            lambda: [review_info(r) for r in once(self._repo.get_pull(number).get_reviews())],
         )
 
     def team_members(self, org: str, team_slug: str) -> frozenset[str]:

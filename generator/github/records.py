@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import TypeVar
 
 import requests
+from github.File import File
 from github.GithubException import GithubException
 from github.Issue import Issue
 from github.PullRequest import PullRequest
+from github.PullRequestReview import PullRequestReview
 
 from generator.core.errors import ServiceError
 from generator.core.retry import cut_short
@@ -134,6 +136,20 @@ def pull_info(pull: PullRequest) -> PullInfo:
         base_ref=pull.base.ref,
         html_url=pull.html_url,
         merged_at=pull.merged_at,
+    )
+
+
+def changed_file(item: File) -> ChangedFile:
+    return ChangedFile(item.filename, item.status, item.previous_filename or None)
+
+
+def review_info(review: PullRequestReview) -> ReviewInfo:
+    return ReviewInfo(
+        id=review.id,
+        user_login=review.user.login if review.user else None,
+        state=review.state,
+        commit_id=review.commit_id,
+        submitted_at=review.submitted_at,
     )
 
 
