@@ -17,8 +17,8 @@ from generator import cli
 from generator.github.records import ChangedFile
 from generator.lifecycle.opened import MARKER, request_files
 from tests.github_fake import shape
-from tests.unit.test_notifications import CHANNELS, SLACK, TEXT, no_url_in
 from tests.support import make_repo, place
+from tests.unit.test_notifications import CHANNELS, SLACK, TEXT, no_url_in
 
 API = "https://api.github.com:443"
 REPO = f"{API}/repos/example-org/access"
