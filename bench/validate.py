@@ -51,7 +51,9 @@ def _samples(cache: Path, rounds: int) -> Iterator[str]:
     yield _timing.row("this repository's samples (seconds)", spread, spread.median, SAMPLES_TARGET)
     # On a shared machine the wall clock also counts other people's work: the CPU time the
     # process used is the same figure without the waiting.
-    yield _timing.row("  the same, CPU seconds of the process", spread, spread.cpu, SAMPLES_TARGET)
+    yield _timing.row(
+        "  the same, CPU seconds of the process", spread, spread.cpu, SAMPLES_TARGET
+    )
 
 
 def _size(root: Path, files: list[Path], cache: Path, rounds: int) -> Iterator[str]:

@@ -141,8 +141,7 @@ PLAN_MUTANTS = (
     ),
 )
 
-MUTANTS = (
-    *PLAN_MUTANTS,
+MUTANTS = (*PLAN_MUTANTS,
     HandMutant(
         "a modified request needs no approval",
         APPROVALS,
