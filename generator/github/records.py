@@ -18,6 +18,7 @@ import requests
 from github.File import File
 from github.GithubException import GithubException
 from github.Issue import Issue
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.PullRequestReview import PullRequestReview
 
@@ -118,6 +119,12 @@ def is_transient(error: BaseException) -> bool:
 
 def status_of(error: BaseException | None) -> int | None:
     return error.status if isinstance(error, GithubException) else None
+
+
+def marked(comment: IssueComment, marker: str, by: str | None) -> bool:
+    """`comment` holds `marker` and, when `by` is named, is by that login: anyone can write one."""
+    login = comment.user.login.lower() if comment.user else ""
+    return marker in (comment.body or "") and (by is None or login == by.lower())
 
 
 def with_marker(body: str, marker: str) -> str:

@@ -37,7 +37,7 @@ class PullRequests(Protocol):
 
     def file_text(self, path: str, ref: str) -> str: ...
 
-    def comment_once(self, number: int, marker: str, body: str) -> bool: ...
+    def comment_once(self, number: int, marker: str, body: str, *, own: bool = ...) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,8 @@ def _tell(
             said.append(f"... and {len(paths) - MAX_FILES} more request files")
     names = ", ".join(f"`{name}`" for name in sorted(lines))
     body = f"lapse told the channel {names} of this pull request's access request."
-    if not client.comment_once(pull.number, MARKER, body):
+    # Only lapse's own marking counts: the author could otherwise silence it with a comment.
+    if not client.comment_once(pull.number, MARKER, body, own=True):
         return Outcome(pull.number, False, detail="told by an earlier run")
     head = f"Pull request #{pull.number} by {pull.author}"
     deliveries = tuple(

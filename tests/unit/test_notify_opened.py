@@ -26,6 +26,7 @@ PULLS = f"{REPO}/pulls"
 REQUEST = "requests/pci-prod/inc-4512-batch.yaml"
 HEAD = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 OTHER_HEAD = "0b1f9e3d7c5a2e8f4b6d0c9a1e3f5b7d9c2a4e6f"
+BOT = "lapse-example[bot]"
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LAPSE_WEBHOOKS", f"LAPSE_WEBHOOK_PAYMENTS={SLACK}\n")
     monkeypatch.delenv("LAPSE_WEBHOOK_PAYMENTS", raising=False)
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    monkeypatch.setenv("LAPSE_GITHUB_LOGIN", BOT)
     monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/access")
     monkeypatch.delenv("GITHUB_API_URL", raising=False)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
@@ -101,6 +103,12 @@ def serve_text(http: responses.RequestsMock, path: str, text: str, ref: str) -> 
     )
 
 
+def comment(author: str, body: str) -> dict[str, Any]:
+    data = shape("issue_comment", body=body)
+    data["user"] = {**data["user"], "login": author}
+    return data
+
+
 def serve_comments(
     http: responses.RequestsMock, number: int, existing: list[dict[str, Any]]
 ) -> None:
@@ -160,7 +168,7 @@ def test_a_pull_already_marked_is_not_told_again(
     serve_pulls(http, [pull(7, HEAD)])
     serve_files(http, 7, changed(REQUEST))
     serve_text(http, REQUEST, TEXT, HEAD)
-    earlier = shape("issue_comment", body=f"lapse told the channel.\n\n<!-- lapse:{MARKER} -->")
+    earlier = comment(BOT, f"lapse told the channel.\n\n<!-- lapse:{MARKER} -->")
     serve_comments(http, 7, [earlier])
 
     assert run(repo) == 0
@@ -168,6 +176,22 @@ def test_a_pull_already_marked_is_not_told_again(
     assert not posted(http, f"{REPO}/issues/7/comments")
     assert not [c for c in http.calls if (c.request.url or "").startswith(SLACK)]
     assert "#7: told by an earlier run" in capsys.readouterr().out
+
+
+def test_the_marker_written_by_anyone_else_does_not_silence_it(
+    repo: Path, http: responses.RequestsMock
+) -> None:
+    serve_pulls(http, [pull(7, HEAD)])
+    serve_files(http, 7, changed(REQUEST))
+    serve_text(http, REQUEST, TEXT, HEAD)
+    serve_comments(http, 7, [comment("alice-ng", f"<!-- lapse:{MARKER} -->")])
+    serve_marking(http, 7)
+    http.post(SLACK, body="ok", content_type="text/html")
+
+    assert run(repo) == 0
+
+    assert len(posted(http, f"{REPO}/issues/7/comments")) == 1
+    assert len(posted(http, SLACK)) == 1
 
 
 def test_an_invalid_request_is_told_as_not_readable_yet(

@@ -789,6 +789,8 @@ def test_opened_is_told_from_main_with_the_app_token_for_every_open_pull_request
     assert app["with"]["permission-pull-requests"] in ("read", "write")
     assert app["with"]["permission-issues"] == "write"
     assert step["env"]["GITHUB_TOKEN"] == "${{ steps.app.outputs.token }}"
+    # Only the App's own marking comment counts as told: the author can write the marker too.
+    assert step["env"]["LAPSE_GITHUB_LOGIN"] == "${{ steps.app.outputs.app-slug }}[bot]"
     assert step["if"] == "${{ !cancelled() && steps.app.outcome == 'success' }}"
 
 
