@@ -18,7 +18,7 @@ from generator.github.records import ChangedFile
 from generator.lifecycle.opened import MARKER, request_files
 from tests.github_fake import shape
 from tests.support import make_repo, place
-from tests.unit.test_notifications import CHANNELS, SLACK, TEXT, no_url_in
+from tests.unit.test_notifications import CHANNELS, CHAT, SLACK, TEXT, no_url_in
 
 API = "https://api.github.com:443"
 REPO = f"{API}/repos/example-org/access"
@@ -267,3 +267,49 @@ def test_request_files_are_added_or_changed_files_under_requests() -> None:
         "requests/pci-prod/b.yml",
         "requests/pci-prod/emergency/c.yaml",
     ]
+
+
+def test_a_target_the_policy_does_not_name_tells_the_security_channel(
+    repo: Path, http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "LAPSE_WEBHOOKS", f"LAPSE_WEBHOOK_PAYMENTS={SLACK}\nLAPSE_WEBHOOK_SECURITY={CHAT}\n"
+    )
+    unknown = "requests/shadow-prod/inc-1.yaml"
+    serve_pulls(http, [pull(7, HEAD)])
+    serve_files(http, 7, changed(unknown))
+    serve_text(http, unknown, TEXT, HEAD)
+    serve_comments(http, 7, [])
+    serve_marking(http, 7)
+    http.post(CHAT, json={"name": "spaces/AAAA/messages/BBBB.BBBB", "text": "x"})
+
+    assert run(repo) == 0
+
+    (payload,) = posted(http, CHAT.split("?")[0])
+    assert f"{unknown}:" in payload["text"]
+
+
+def test_github_refusing_the_listing_fails_no_job_and_is_in_the_summary(
+    repo: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    http.add(responses.GET, PULLS, status=403, json=shape("error_403"))
+
+    assert run(repo) == 0
+
+    summary = (repo.parent / "summary.md").read_text()
+    assert "opened: " in summary and "403" in summary
+    out, err = capsys.readouterr()
+    assert "open pull requests not read" in err
+    no_url_in(out, err, summary)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["expiring", "--pending"],
+        ["opened", "--pending", "--request", REQUEST],
+        ["opened", "--pending", "--link", "https://example.com/"],
+    ],
+)
+def test_pending_is_for_opened_alone(repo: Path, args: list[str]) -> None:
+    assert cli.main(["notify", *args, "--root", str(repo)]) == 2
