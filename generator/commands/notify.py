@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from generator.checks.validate import readable_requests
-from generator.commands import options
-from generator.core.errors import ConfigError
+from generator.commands import adapters, options
+from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Channel, Policy, Request
 from generator.core.repo import Repo
-from generator.core.times import format_duration, format_utc
+from generator.core.times import format_duration
 from generator.lifecycle import expire as expiry
-from generator.lifecycle import notifications
+from generator.lifecycle import notifications, opened
 from generator.lifecycle.notifications import Message
 
 # Event -> (title, whether it is about one request, sent to the security channel).
@@ -38,6 +38,11 @@ EVENTS = {
     metavar="D",
     help="expiring: one message per request whose window ends within D (instead of --request).",
 )
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="opened: each open pull request's request files, read at its head; once per pull request.",
+)
 @click.option("--link", metavar="URL", help="The pull request, run or issue to open.")
 @click.option("--text", default="", help="One more line (what failed, what was found).")
 @options.now_option
@@ -46,6 +51,7 @@ def notify(
     event: str,
     request_path: str | None,
     within: timedelta | None,
+    pending: bool,
     link: str | None,
     text: str,
     now: datetime | None,
@@ -56,6 +62,10 @@ def notify(
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     title, about_request, security = EVENTS[event]
+    if pending:
+        if event != "opened" or request_path or within is not None or link:
+            raise click.UsageError("--pending is for `opened` alone: each pull request is linked")
+        return _pending(repo, policy, title)
     requests: list[Request | None]
     if within is not None:
         if event != "expiring" or request_path:
@@ -85,6 +95,39 @@ def notify(
     return options.EXIT_CLEAN
 
 
+def _pending(repo: Repo, policy: Policy, title: str) -> int:
+    """`opened` for every open pull request not yet told; GitHub failing fails no job either."""
+    try:
+        outcomes = opened.tell_pending(
+            adapters.github(), policy, repo.schema("access-request"), title, notifications.send
+        )
+    except ServiceError as error:
+        click.echo(f"opened: open pull requests not read: {error}", err=True)
+        options.append_summary(f"### Notifications not sent\n\n- opened: {error}\n")
+        return options.EXIT_CLEAN
+    deliveries = [d for outcome in outcomes for d in outcome.deliveries]
+    for outcome in outcomes:
+        for delivery in outcome.deliveries:
+            if delivery.ok:
+                click.echo(f"opened: #{outcome.pull}: told channel {delivery.channel}")
+            else:
+                click.echo(
+                    f"opened: #{outcome.pull}: not delivered to channel {delivery.channel}: "
+                    f"{delivery.detail}",
+                    err=True,
+                )
+        if not outcome.told:
+            click.echo(f"opened: #{outcome.pull}: {outcome.detail}", err=outcome.failed)
+    if not outcomes:
+        click.echo("opened: no open pull request changes a request file")
+    failed = [f"- opened #{o.pull}: {o.detail}" for o in outcomes if o.failed]
+    if failed:
+        options.append_summary("### Notifications not sent\n\n" + "\n".join(failed) + "\n")
+    if not all(d.ok for d in deliveries):
+        options.append_summary(notifications.summary(deliveries))
+    return options.EXIT_CLEAN
+
+
 def _request(repo: Repo, path: str | None) -> Request:
     if path is None:
         raise click.UsageError("this event is about one request: name it with --request PATH")
@@ -105,15 +148,7 @@ def _channel(policy: Policy, request: Request | None, *, security: bool) -> Chan
 
 
 def _lines(request: Request | None, text: str) -> tuple[str, ...]:
-    lines: list[str] = []
-    if request is not None:
-        roles = ", ".join(f"{g.role} on {g.resource}" for g in request.grants)
-        start = format_utc(request.window.starts) if request.window.starts else "merge"
-        lines += [
-            f"Requester: {request.requester} ({request.ticket})",
-            f"Roles: {roles}",
-            f"Window: {start} until {format_utc(request.window.expires)}",
-        ]
+    lines = list(notifications.request_lines(request)) if request is not None else []
     if text:
         lines.append(" ".join(text.split()))
     return tuple(lines)

@@ -37,12 +37,15 @@ from generator.github.records import (
     FileUnreadable,
     PullInfo,
     ReviewInfo,
+    changed_file,
     hidden_marker,
     is_pull,
     is_transient,
+    marked,
     markers_in,
     once,
     pull_info,
+    review_info,
     status_of,
     with_marker,
 )
@@ -92,28 +95,22 @@ class GitHubClient:
             lambda: [pull_info(pull) for pull in once(self._repo.get_commit(sha).get_pulls())],
         )
 
+    def open_pulls(self) -> list[PullInfo]:
+        return self._call(
+            f"GET /repos/{self._full_name}/pulls?state=open (open pull requests)",
+            lambda: [pull_info(pull) for pull in once(self._repo.get_pulls(state="open"))],
+        )
+
     def pull_files(self, number: int) -> list[ChangedFile]:
         return self._call(
             f"GET /repos/{self._full_name}/pulls/{number}/files (files changed by #{number})",
-            lambda: [
-                ChangedFile(item.filename, item.status, item.previous_filename or None)
-                for item in once(self._repo.get_pull(number).get_files())
-            ],
+            lambda: [changed_file(item) for item in once(self._repo.get_pull(number).get_files())],
         )
 
     def reviews(self, number: int) -> list[ReviewInfo]:
         return self._call(
             f"GET /repos/{self._full_name}/pulls/{number}/reviews (reviews of #{number})",
-            lambda: [
-                ReviewInfo(
-                    id=review.id,
-                    user_login=review.user.login if review.user else None,
-                    state=review.state,
-                    commit_id=review.commit_id,
-                    submitted_at=review.submitted_at,
-                )
-                for review in once(self._repo.get_pull(number).get_reviews())
-            ],
+            lambda: [review_info(r) for r in once(self._repo.get_pull(number).get_reviews())],
         )
 
     def team_members(self, org: str, team_slug: str) -> frozenset[str]:
@@ -257,11 +254,13 @@ class GitHubClient:
             lambda: self._upsert_comment(number, hidden_marker(marker), text),
         )
 
-    def comment_once(self, number: int, marker: str, body: str) -> bool:
-        """Comment on #`number` unless a comment for `marker` exists; True when it commented."""
+    def comment_once(self, number: int, marker: str, body: str, *, own: bool = False) -> bool:
+        """Comment on #`number` unless a comment for `marker` exists (with `own`, one by lapse's
+        own identity); True when it commented."""
+        by = self._own_login() if own else None
         return self._call(
             f"commenting {marker} once on #{number} in {self._full_name}",
-            lambda: self._comment_once(number, hidden_marker(marker), body),
+            lambda: self._comment_once(number, hidden_marker(marker), body, by),
         )
 
     # --- retried units -------------------------------------------------------------------
@@ -381,20 +380,20 @@ class GitHubClient:
         known[marker] = made.number
         return made.number
 
-    def _find_comment(self, issue: Issue, marker: str) -> IssueComment | None:
-        return next((c for c in once(issue.get_comments()) if marker in (c.body or "")), None)
+    def _find_comment(self, issue: Issue, marker: str, by: str | None) -> IssueComment | None:
+        return next((c for c in once(issue.get_comments()) if marked(c, marker, by)), None)
 
     def _upsert_comment(self, number: int, marker: str, text: str) -> None:
         issue = self._repo.get_issue(number)
-        existing = self._find_comment(issue, marker)
+        existing = self._find_comment(issue, marker, None)
         if existing is None:
             issue.create_comment(text)
         elif existing.body != text:
             existing.edit(text)
 
-    def _comment_once(self, number: int, marker: str, body: str) -> bool:
+    def _comment_once(self, number: int, marker: str, body: str, by: str | None) -> bool:
         issue = self._repo.get_issue(number)
-        if self._find_comment(issue, marker) is not None:
+        if self._find_comment(issue, marker, by) is not None:
             return False
         issue.create_comment(with_marker(body, marker))
         return True

@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import TypeVar
 
 import requests
+from github.File import File
 from github.GithubException import GithubException
 from github.Issue import Issue
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
+from github.PullRequestReview import PullRequestReview
 
 from generator.core.errors import ServiceError
 from generator.core.retry import cut_short
@@ -118,6 +121,12 @@ def status_of(error: BaseException | None) -> int | None:
     return error.status if isinstance(error, GithubException) else None
 
 
+def marked(comment: IssueComment, marker: str, by: str | None) -> bool:
+    """`comment` holds `marker` and, when `by` is named, is by that login: anyone can write one."""
+    login = comment.user.login.lower() if comment.user else ""
+    return marker in (comment.body or "") and (by is None or login == by.lower())
+
+
 def with_marker(body: str, marker: str) -> str:
     return body if marker in body else f"{body}\n\n{marker}"
 
@@ -134,6 +143,20 @@ def pull_info(pull: PullRequest) -> PullInfo:
         base_ref=pull.base.ref,
         html_url=pull.html_url,
         merged_at=pull.merged_at,
+    )
+
+
+def changed_file(item: File) -> ChangedFile:
+    return ChangedFile(item.filename, item.status, item.previous_filename or None)
+
+
+def review_info(review: PullRequestReview) -> ReviewInfo:
+    return ReviewInfo(
+        id=review.id,
+        user_login=review.user.login if review.user else None,
+        state=review.state,
+        commit_id=review.commit_id,
+        submitted_at=review.submitted_at,
     )
 
 

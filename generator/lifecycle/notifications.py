@@ -19,8 +19,9 @@ from typing import Any
 import requests
 
 from generator.core.errors import ServiceError
-from generator.core.model import Channel
+from generator.core.model import Channel, Request
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry
+from generator.core.times import format_utc
 
 HOSTS = {
     "slack": "https://hooks.slack.com/services/",
@@ -182,6 +183,17 @@ def _error_code(response: requests.Response, kind: str) -> str:
     except ValueError:
         return ""
     return str(status) if str(status).replace("_", "").isalnum() else ""
+
+
+def request_lines(request: Request) -> tuple[str, ...]:
+    """Who asks, for which roles, and when."""
+    roles = ", ".join(f"{g.role} on {g.resource}" for g in request.grants)
+    start = format_utc(request.window.starts) if request.window.starts else "merge"
+    return (
+        f"Requester: {request.requester} ({request.ticket})",
+        f"Roles: {roles}",
+        f"Window: {start} until {format_utc(request.window.expires)}",
+    )
 
 
 def summary(deliveries: list[Delivery]) -> str:

@@ -661,14 +661,15 @@ def test_the_isolation_check_sees_the_ways_around_it() -> None:
 # --- Notifications: each event sent by the workflow that sees it --------------------------------
 
 WEBHOOKS = "${{ secrets.LAPSE_WEBHOOKS }}"
-# `opened` has no sender yet: a pull request's workflows run the workflow files of that pull
-# request, so any secret they read is one its author can print (see below).
-UNSENT = {"opened"}
+# A pull request's workflows run the workflow files of that pull request, so any secret they read
+# is one its author can print (see below): `opened` is sent from main, by the hourly expire job.
+UNSENT: set[str] = set()
 PROTECTED = ("production", "lapse-automation")  # environments deploying from main only
 SENDERS = [
     ("apply.yml", "apply", "applied"),
     ("apply.yml", "apply", "emergency"),
     ("expire.yml", "expire", "expiring"),
+    ("expire.yml", "expire", "opened"),
     ("review.yml", "review", "review-deviations"),
     ("failure-issue.yml", "notify", "control-failure"),
 ]
@@ -712,7 +713,8 @@ def test_each_event_is_sent_with_the_webhooks_in_its_own_step(
     guard = script.index("-m generator notify --help")
     assert guard < script.index(f"-m generator notify {event}")
     assert "exit 0" in script[guard : script.index(f"-m generator notify {event}")]
-    assert "--link" in script, "every message links its pull request, run or issue"
+    # --pending links each pull request it tells of, read from GitHub.
+    assert "--link" in script or "--pending" in script, "every message links what it is about"
 
 
 def test_lapse_webhooks_reaches_only_the_steps_that_notify() -> None:
@@ -767,6 +769,29 @@ def test_expiring_tells_of_the_grants_the_reminder_comments_on() -> None:
     within = re.search(r"--warn-within (\S+)", reminder)
     assert within and f"--expiring-within {within[1]} " in step["run"]
     assert "grep -q -- --expiring-within" in step["run"], "an older lapse only warns"
+
+
+def test_opened_is_told_from_main_with_the_app_token_for_every_open_pull_request() -> None:
+    """The expire job runs main's code in lapse-automation; its App token reads pull requests
+    and their files, and writes the comment that marks each one told."""
+    workflow = load(WORKFLOWS / "expire.yml")
+    assert "pull_request" not in triggers(workflow)
+    job = jobs(workflow)["expire"]
+    assert job["environment"] == "lapse-automation"
+    assert job["if"] == "${{ github.ref == 'refs/heads/main' }}"
+    index, step = notify_step("expire.yml", "expire", "opened")
+    assert index > step_index(job, "--expiring-within 1h")
+    assert "-m generator notify opened --pending " in step["run"]
+    assert "grep -q -- --pending" in step["run"], "an older lapse only warns"
+    at = next(i for i, s in enumerate(steps(job)) if "create-github-app-token" in s.get("uses", ""))
+    app = steps(job)[at]
+    assert at < index and app["id"] == "app"
+    assert app["with"]["permission-pull-requests"] in ("read", "write")
+    assert app["with"]["permission-issues"] == "write"
+    assert step["env"]["GITHUB_TOKEN"] == "${{ steps.app.outputs.token }}"
+    # Only the App's own marking comment counts as told: the author can write the marker too.
+    assert step["env"]["LAPSE_GITHUB_LOGIN"] == "${{ steps.app.outputs.app-slug }}[bot]"
+    assert step["if"] == "${{ !cancelled() && steps.app.outcome == 'success' }}"
 
 
 def test_review_deviations_are_told_only_when_the_review_found_some() -> None:
