@@ -14,6 +14,7 @@ from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Policy
 from generator.core.repo import Repo
 from generator.github.workflow_needs import read_needs
+from generator.lifecycle.notifications import WEBHOOKS
 
 CREDENTIALS_HINT = (
     "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of an "
@@ -50,6 +51,8 @@ def doctor(app_slug: str | None, root: Path) -> int:
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     needs = read_needs(repo.root / ".github" / "workflows")
+    if policy.notifications is None:  # the notify steps tell nobody: their secret is not needed
+        needs = needs.without_secret(WEBHOOKS)
     try:
         client = adapters.github()
     except ConfigError:

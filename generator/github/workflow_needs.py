@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,12 @@ class WorkflowNeeds:
     variables: tuple[str, ...]
     secrets: dict[str, tuple[str, ...]]  # environment ("" = none) -> secret names
     app_permissions: dict[str, str]  # GitHub App permission -> read | write
+
+    def without_secret(self, name: str) -> WorkflowNeeds:
+        """These needs less one secret, for a feature the policy leaves off (a workflow step
+        that reads it then does nothing without it)."""
+        kept = {env: tuple(n for n in names if n != name) for env, names in self.secrets.items()}
+        return replace(self, secrets={env: names for env, names in kept.items() if names})
 
 
 def read_needs(workflows: Path) -> WorkflowNeeds:

@@ -739,3 +739,41 @@ def test_doctor_finds_projects_by_id_with_projects_search(
     searched = [c for c in world.calls if c[1].endswith("/v3/projects:search")]
     assert searched
     assert not [c for c in world.calls if "/v3/projects/" in c[1] and "getIamPolicy" not in c[1]]
+
+
+NOTIFYING = """
+notifications:
+  channels:
+    security: {kind: google_chat, url_from: LAPSE_WEBHOOK_SECURITY}
+  security: security
+"""
+
+
+def _environment_secrets(world: w.World, env: str, names: list[str]) -> None:
+    listed = [
+        {"name": n, "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z"}
+        for n in names
+    ]
+    world.get(
+        f"{w.REPO}/environments/{env}/secrets", {"total_count": len(listed), "secrets": listed}
+    )
+
+
+def test_the_webhooks_secret_is_asked_for_only_when_the_policy_notifies(
+    world: w.World, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = doctor(root, capsys)
+    assert code == 0 and "LAPSE_WEBHOOKS" not in out  # no `notifications`: the steps tell nobody
+    policy = root / "policy" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8") + NOTIFYING, encoding="utf-8")
+    code, out, _ = doctor(root, capsys)
+    assert code == 1
+    for env in ("lapse-automation", "production"):
+        item = fix_after(out, f"LAPSE_WEBHOOKS (environment {env})")
+        assert "missing" in item and "gh secret set LAPSE_WEBHOOKS" in item
+        assert f"--env {env}" in item
+    for env in ("lapse-automation", "production"):
+        _environment_secrets(world, env, ["LAPSE_APP_PRIVATE_KEY", "LAPSE_WEBHOOKS"])
+    code, out, _ = doctor(root, capsys)
+    assert code == 0, out
+    assert "ok       secrets: LAPSE_WEBHOOKS (environment production)" in out
