@@ -3,6 +3,7 @@
     python bench/mutation.py [--module NAME ...] [--max-children N] [--report FILE]
     python bench/mutation.py --sample 40   # about 40 mutants per module, the same each run
     python bench/mutation.py --hand        # the hand-made mutants of tests/mutation/
+    python bench/mutation.py --rejudge DIR # the survivors of a run kept in DIR, on today's code
 
 Runs mutmut (configured under [tool.mutmut] in pyproject.toml) on the chosen modules (all of
 MODULES by default), prints the mutation score of each, and lists every mutant that survived
@@ -12,6 +13,11 @@ new survivor, 1 when there is (the report says which), 2 when mutmut itself fail
 CLI tests run in-process under mutation (LAPSE_CLI_IN_PROCESS=1, see tests/acceptance/cli.py),
 so mutants reached only through `lapse ...` are seen too. Results are cached under mutants/;
 delete that folder to start over.
+
+A whole run takes hours on two cores. `--rejudge DIR` reads the verdicts of a run kept in DIR
+(its `mutants/` folder, from an earlier commit) and judges each of its survivors again on the
+code as it is now: the mutant's change is applied to a copy of this repository and its module's
+TEST_FILES run. A survivor whose line is no longer in the code is gone, and counted nowhere.
 """
 
 from __future__ import annotations
@@ -372,6 +378,76 @@ def run_hand_mutants(root: Path = ROOT) -> list[str]:
     return survivors
 
 
+# --- survivors of an earlier run, judged on today's code -----------------------------------------
+
+
+def applied(text: str, change: str) -> str | None:
+    """`text` with the mutant's change made, or None when its removed lines are not there once
+    (matched line by line without their indentation, which the new lines take from the first)."""
+    old = [line[2:] for line in change.splitlines() if line.startswith("- ")]
+    new = [line[2:] for line in change.splitlines() if line.startswith("+ ")]
+    lines = text.splitlines(keepends=True)
+    starts = [
+        i
+        for i in range(len(lines) - len(old) + 1)
+        if old and all(lines[i + k].strip() == old[k] for k in range(len(old)))
+    ]
+    if len(starts) != 1:
+        return None
+    first = lines[starts[0]]
+    indent = first[: len(first) - len(first.lstrip())]
+    made = [f"{indent}{line}\n" for line in new]
+    return "".join(lines[: starts[0]] + made + lines[starts[0] + len(old) :])
+
+
+def source_of(name: str) -> str:
+    """The file a mutant's name points at: `generator.a.b.x_f__mutmut_3` -> generator/a/b.py."""
+    dotted = name.split(".x_", 1)[0].split(".xǁ", 1)[0].replace(".", "/")
+    return dotted + "/__init__.py" if (ROOT / dotted).is_dir() else dotted + ".py"
+
+
+def rejudge(run: Path, chosen: Mapping[str, Sequence[str]]) -> list[Mutant]:
+    """Every mutant of the run kept in the checkout `run` (its mutants/ folder); its survivors
+    judged again on today's code."""
+    mutants = [m for m in read_results(run) if module_of(m.name, chosen)]
+    known = load_known()
+    verdicts: dict[str, int | None] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "repo"
+        for folder in COPIED:
+            shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("mutants"))
+        for name in ("pyproject.toml", "README.md", "ARCHITECTURE.md", ".pre-commit-hooks.yaml"):
+            shutil.copy(ROOT / name, copy / name)
+        for mutant in mutants:
+            if mutant.status not in ("survived", "no tests") or fingerprint(mutant) in known:
+                continue
+            target = copy / source_of(mutant.name)
+            original = target.read_text(encoding="utf-8")
+            changed = applied(original, mutant.change) if target.is_file() else None
+            if changed is None:
+                verdicts[mutant.name] = None  # gone
+                continue
+            target.write_text(changed, encoding="utf-8")
+            try:
+                files = TEST_FILES[str(module_of(mutant.name, chosen))]
+                done = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files],
+                    cwd=copy,
+                    env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
+                    capture_output=True,
+                    check=False,
+                )
+            finally:
+                target.write_text(original, encoding="utf-8")
+            verdicts[mutant.name] = 1 if done.returncode == 1 else 0
+            print(f"{'killed' if done.returncode == 1 else 'survived'} now: {mutant.name}")
+    return [
+        Mutant(m.name, verdicts[m.name], m.change) if m.name in verdicts else m
+        for m in mutants
+        if verdicts.get(m.name, -1) is not None
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", choices=sorted(MODULES), default=[])
@@ -384,6 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sample", type=int, default=0, help="run about this many mutants per module"
     )
+    parser.add_argument(
+        "--rejudge", type=Path, metavar="DIR", help="judge a kept run's survivors on today's code"
+    )
     options = parser.parse_args(argv)
     if options.hand:
         survivors = run_hand_mutants()
@@ -391,6 +470,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"not killed: {name}", file=sys.stderr)
         return 1 if survivors else 0
     chosen = {m: MODULES[m] for m in options.module or MODULES}
+    if options.rejudge:
+        mutants = rejudge(options.rejudge, chosen)
+        fresh = new_survivors(mutants, load_known())
+        text = report(scores(mutants, chosen), fresh)
+        print(text)
+        if options.report:
+            options.report.write_text(text, encoding="utf-8")
+        return 1 if fresh else 0
     patterns = [p for group in chosen.values() for p in group]
     if options.sample:
         patterns = sampled_names(chosen, options.sample, options.max_children)

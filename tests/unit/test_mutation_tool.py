@@ -137,3 +137,27 @@ def test_mutmut_chooses_among_every_test_that_reaches_a_mutant() -> None:
             assert file in with_tests, (module, file)
             assert file not in ignored, (module, file)
             assert any(file.startswith(f"{folder}/") for folder in folders), (module, file)
+
+
+def test_a_kept_survivor_is_applied_to_todays_code_by_its_lines_not_their_place() -> None:
+    tool = _tool()
+    text = "def f(a, b):\n    if a < b:\n        return (\n            1,\n        )\n"
+    one = tool.applied(text, "- if a < b:\n+ if a <= b:")
+    assert one == text.replace("a < b", "a <= b")
+    two = tool.applied(text, "- return (\n- 1,\n+ return (2,")
+    assert two == "def f(a, b):\n    if a < b:\n        return (2,\n        )\n"
+    assert tool.applied(text, "- if a > b:\n+ if a >= b:") is None  # gone
+    assert tool.applied(text + text, "- if a < b:\n+ if a <= b:") is None  # not once
+
+
+def test_a_mutant_name_points_at_its_file() -> None:
+    tool = _tool()
+    assert tool.source_of("generator.github.approvals.x_f__mutmut_2") == (
+        "generator/github/approvals.py"
+    )
+    assert tool.source_of("generator.checks.rules.x_describe__mutmut_5") == (
+        "generator/checks/rules/__init__.py"
+    )
+    assert tool.source_of("generator.checks.rules.xǁPolicyContextǁproblem__mutmut_1") == (
+        "generator/checks/rules/__init__.py"
+    )
