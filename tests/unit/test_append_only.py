@@ -346,6 +346,17 @@ def test_editing_a_merged_report_is_refused(root: Path, capsys: pytest.CaptureFi
     assert lines == [f"{REPORT}:3:1: error [LAPSE151] edits the report {REPORT}"]
 
 
+def test_an_edited_report_says_how_to_put_it_right(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (root / REPORT).write_text("# Review of inc-4512-settlement-batch\n\nSigned off.\n")
+    capsys.readouterr()
+    argv = ["validate", "--changed-since", "main", "--now", AT, "--root", str(root)]
+    assert cli.main(argv) == 1
+    hints = [line for line in capsys.readouterr().out.splitlines() if "hint:" in line]
+    assert hints == ["    hint: a merged report is final: restore it, and add a new report instead"]
+
+
 def test_a_line_added_to_a_merged_report_is_refused_where_it_starts(
     root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -133,3 +133,14 @@ def test_a_provider_that_is_not_googles_is_refused_with_what_to_use(
         f"provider {name} is not Google's: it would run with the apply identity's credentials",
         "use hashicorp/google or hashicorp/google-beta",
     )
+
+
+# --- a request's problem with nothing more to say -------------------------------------------
+
+
+def test_a_request_problem_without_a_hint_has_none(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    text = request(starts="2026-11-30T13:00:00Z", expires="2026-11-30T09:00:00Z")
+    place(root, "requests/pci-prod/alice-backwards.yaml", text)
+    (found,) = _repo_problems(root, "LAPSE301")
+    assert (found.message, found.hint) == ("expires must be after starts", "")
