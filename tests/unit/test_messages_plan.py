@@ -77,3 +77,60 @@ def test_values_that_are_not_an_object_are_no_values(after: Any, tmp_path: Path)
     (found,) = read(given)
     assert found.after is None
     assert differences(found.after, block) == ["the plan gives no values for it"]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[]", "plan.json: not the JSON of a plan: `format_version` is missing"),
+        ('"1.2"', "plan.json: not the JSON of a plan: `format_version` is missing"),
+        (
+            '{"format_version": 1.2}',
+            "plan.json: not the JSON of a plan: `format_version` is missing",
+        ),
+        ('{"format_version": "2.0"}', "plan.json: plan format 2.0 is not 1.x"),
+        (
+            '{"format_version": "1.2", "resource_changes": {}}',
+            "plan.json: `resource_changes` is not a list",
+        ),
+        (
+            '{"format_version": "1.2", "resource_changes": [{}]}',
+            "plan.json: resource_changes[0] has no `change` object",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_plan_says_what_it_lacks(text: str, said: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_plan(text, source="plan.json")
+    assert str(raised.value) == said
+
+
+def test_text_that_is_not_json_says_what_to_give() -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_plan("{", source="plan.json")
+    said = str(raised.value)
+    assert said.startswith("plan.json: not JSON (Expecting property name enclosed in double quotes")
+    assert said.endswith("); give `terraform show -json tfplan`")
+
+
+def test_a_plan_without_changes_reads_as_none() -> None:
+    assert read_plan('{"format_version": "1.2"}', source="plan.json") == []
+
+
+def test_a_change_is_named_by_its_place_among_the_changes() -> None:
+    with pytest.raises(ConfigError) as raised:
+        read(item(), item(), item(change=None))
+    assert str(raised.value) == "plan.json: resource_changes[2] has no `change` object"
+
+
+def test_no_op_changes_are_dropped_and_every_other_is_kept() -> None:
+    kept = item(name="kept")
+    kept["change"]["actions"] = ["no-op", "create"]
+    dropped = item(name="dropped")
+    dropped["change"]["actions"] = ["no-op"]
+    assert [c.name for c in read(dropped, kept, item())] == ["kept", "x"]
+
+
+def test_a_module_address_that_is_not_text_is_no_module() -> None:
+    (found,) = read(item(module_address=["module.grants"]))
+    assert found.module is None

@@ -4,15 +4,22 @@ both values as JSON with their keys sorted, non-ASCII text as written, cut at 30
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
+from generator.checks.validate import validate_policy
 from generator.commands import adapters
+from generator.core.repo import Repo
+from generator.github.plan_approvals import security_approval
+from generator.github.records import ChangedFile, PullInfo, ReviewInfo
 from tests import plans
 from tests.plans import History, binding, change, serve_history
+from tests.support import make_repo
 from tests.unit.test_verify_plan import (
     AUDIT,
     REQUEST,
@@ -202,13 +209,14 @@ def test_a_configuration_change_without_a_security_owner_names_the_owners(
     policy.write_text(policy.read_text().replace(owners, owners + '  - "@example-org/audit"\n'))
     plans.git(history.root, "commit", "-qam", "A second security team")
     since = plans.git(history.root, "rev-parse", "HEAD")
-    configuration_pull(history, 50)
+    pull = configuration_pull(history, 50)
     serve_history(http, history, {**TEAMS, "audit": []})
 
     code, evidence = verify(history, audit_change(), since=since)
 
     assert code == 1
     (approval,) = evidence["changes"][0]["approvals"]
+    assert (approval["commit"], approval["pull_request"]["number"]) == (pull.merge, 50)
     assert approval["reasons"] == [
         "#50 has no approval of its final head by a security owner "
         "(@example-org/security, @example-org/audit)"
@@ -394,4 +402,38 @@ def test_every_approved_configuration_pull_request_is_named(
     assert evidence["changes"][0]["reason"] == (
         "every commit since the last apply that changed the configuration was approved by the "
         "security owners (#50, #51)"
+    )
+
+
+class _OnePull:
+    """GitHub as review checking reads it: one merged pull request, no reviews."""
+
+    def __init__(self, sha: str) -> None:
+        self.pull = PullInfo(50, "bob-okafor", True, sha, "f" * 40, "main", "", None)
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]:
+        return [self.pull]
+
+    def pull_files(self, number: int) -> list[ChangedFile]:
+        return []
+
+    def reviews(self, number: int) -> list[ReviewInfo]:
+        return []
+
+    def team_members(self, org: str, team_slug: str) -> frozenset[str]:
+        return frozenset()
+
+    def file_text(self, path: str, ref: str) -> str:
+        raise AssertionError("not read")
+
+
+def test_a_policy_without_security_owners_says_no_one_can_approve(tmp_path: Path) -> None:
+    """The schema requires a security owner; a policy given without one still refuses."""
+    policy, _ = validate_policy(Repo.at(make_repo(tmp_path)))
+    assert policy is not None
+    sha = "a" * 40
+    approval = security_approval(_OnePull(sha), replace(policy, security_owners=()), sha)
+    assert (approval.ok, approval.reasons) == (
+        False,
+        ("#50 has no approval of its final head by a security owner (no one)",),
     )
