@@ -437,3 +437,22 @@ def test_a_policy_without_security_owners_says_no_one_can_approve(tmp_path: Path
         False,
         ("#50 has no approval of its final head by a security owner (no one)",),
     )
+
+
+def test_every_review_that_is_not_a_security_owners_approval_is_named(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    pull = configuration_pull(history, 50)
+    pull.approve("carol-diaz")
+    pull.approve("dave-li")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 1
+    assert evidence["changes"][0]["reason"] == (
+        "#50 has no approval of its final head by a security owner (@example-org/security) "
+        "(@carol-diaz is not an approver of this target; @dave-li is not an approver of this "
+        "target)"
+    )
