@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import responses
 
+from generator import cli
 from generator.checks.validate import validate_policy
 from generator.commands import adapters
 from generator.core.repo import Repo
@@ -456,3 +457,58 @@ def test_every_review_that_is_not_a_security_owners_approval_is_named(
         "(@carol-diaz is not an approver of this target; @dave-li is not an approver of this "
         "target)"
     )
+
+
+# --- the plan as a whole -----------------------------------------------------------------------
+
+
+def test_a_change_not_asked_about_says_why(
+    history: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved_request(history)
+    block = rendered(history.root)
+    no_github(monkeypatch)
+
+    code, _ = verify(history, binding(block), binding(block, ("forget",)))
+
+    address = f"module.grants.{block.type}.{block.name}"
+    assert code == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "(create)" in line]
+    assert lines == [
+        f"unchecked: {address} (create): not checked: GitHub is not asked while the plan holds "
+        "a change no request explains"
+    ]
+
+
+def test_a_plan_judged_locally_and_on_github_records_both_and_its_commits(
+    history: History, http: responses.RequestsMock
+) -> None:
+    """A configuration restored as applied is verified without GitHub, beside a binding GitHub
+    is asked about; the evidence names the commit checked and the baseline."""
+    since = plans.git(history.root, "rev-list", "--max-parents=0", "HEAD")
+    approved_request(history)
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), binding(rendered(history.root)), since=since)
+
+    assert code == 0
+    assert [c["verdict"] for c in evidence["changes"]] == ["verified", "verified"]
+    assert "restores what was applied" in evidence["changes"][0]["reason"]
+    assert evidence["commit"] == plans.git(history.root, "rev-parse", "HEAD")
+    assert evidence["since_commit"] == since
+
+
+def test_a_shallow_checkout_says_what_cannot_be_found(
+    history: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shallow = tmp_path / "shallow"
+    plans.git(tmp_path, "clone", "-q", "--depth", "1", f"file://{history.root}", str(shallow))
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plans.plan())
+    code = cli.main(["verify-plan", str(plan_file), "--root", str(shallow)])
+    assert code == 2
+    said = (
+        "the checkout is shallow, so the commit that brought each request cannot be found: "
+        "check out the full history (actions/checkout with fetch-depth: 0)"
+    )
+    assert said in " ".join(capsys.readouterr().err.split())
