@@ -95,6 +95,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_verify_plan.py",
         "tests/unit/test_verify_plan_controls.py",
         "tests/unit/test_messages_verify_plan.py",
+        "tests/unit/test_messages_plan.py",
     ),
     "configuration": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
     "conditions": ("tests/unit/test_conditions_controls.py", "tests/unit/test_simulate.py"),

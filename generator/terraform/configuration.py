@@ -248,10 +248,11 @@ def _block(node: Any, text: str) -> LocatedBlock:
 
 
 def _attribute(node: Any, text: str) -> Attribute:
-    parts = [c for c in node.children if hasattr(c, "data")]
-    name = _source(parts[0], text).strip()
-    value = _source(parts[-1], text) if len(parts) > 1 else ""
-    return Attribute(name, value, node.meta.line, node.meta.column)
+    # python-hcl2's grammar: `_attribute_name EQ expression`, two trees around a token.
+    name, value = (c for c in node.children if hasattr(c, "data"))
+    return Attribute(
+        _source(name, text).strip(), _source(value, text), node.meta.line, node.meta.column
+    )
 
 
 def _source(node: Any, text: str) -> str:

@@ -37,7 +37,6 @@ class Change:
     provider: str
     actions: tuple[str, ...]
     indexed: bool
-    before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
 
     @property
@@ -109,7 +108,6 @@ def _change(item: object, source: str, index: int) -> Change:
         provider=str(texts["provider_name"]),
         actions=tuple(actions),
         indexed="index" in item,
-        before=_values(item["change"].get("before")),
         after=_values(item["change"].get("after")),
     )
 

@@ -95,6 +95,36 @@ def test_the_move_lapse_withdraw_makes_passes(
     assert validate(root, capsys) == (0, [])
 
 
+def test_a_request_edited_beside_a_withdrawal_does_not_hide_the_move(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expire_withdrawn(root)
+    edited = root / "requests/pci-prod/inc-4533-chargeback-query.yaml"  # listed before staging
+    edited.write_text(edited.read_text() + "# a note\n")
+    assert validate(root, capsys) == (0, [])
+
+
+def test_an_archived_file_moved_to_its_right_month_is_still_refused(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a request leaving requests/ may be added to the archive: an archived file filed
+    under the wrong month on main is not put right by moving it."""
+    wrong = "archive/pci-prod/2026-11/inc-4512-settlement-batch.yaml"
+    move(root, ALICE_ARCHIVED, wrong)
+    commit(root, "misfiled on main")
+    git(root, "branch", "-qf", "main")
+    move(root, wrong, ALICE_ARCHIVED)
+    code, lines = validate(root, capsys)
+    assert code == 1
+    assert lines == [
+        f"{wrong}:1:1: error [LAPSE150] removes the archived request {wrong}",
+        f"{ALICE_ARCHIVED}:1:1: error [LAPSE150] adds {ALICE_ARCHIVED}, which is not a request "
+        "moved here from requests/ in the same change: archive/ takes only "
+        "requests/<target>/[emergency/]<id>.yaml, moved to "
+        "archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml",
+    ]
+
+
 def test_a_new_report_passes(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     place(root, "reports/pci-prod/2026-12/inc-4530-secret-metadata.md", "# Review\n")
     commit(root, "Review reports")
@@ -344,6 +374,17 @@ def test_editing_a_merged_report_is_refused(root: Path, capsys: pytest.CaptureFi
     code, lines = validate(root, capsys)
     assert code == 1
     assert lines == [f"{REPORT}:3:1: error [LAPSE151] edits the report {REPORT}"]
+
+
+def test_an_edited_report_says_how_to_put_it_right(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (root / REPORT).write_text("# Review of inc-4512-settlement-batch\n\nSigned off.\n")
+    capsys.readouterr()
+    argv = ["validate", "--changed-since", "main", "--now", AT, "--root", str(root)]
+    assert cli.main(argv) == 1
+    hints = [line for line in capsys.readouterr().out.splitlines() if "hint:" in line]
+    assert hints == ["    hint: a merged report is final: restore it, and add a new report instead"]
 
 
 def test_a_line_added_to_a_merged_report_is_refused_where_it_starts(

@@ -411,3 +411,11 @@ def test_policy_extends_the_resource_types(root: Path) -> None:
         root, "people:\n", "terraform_resource_types:\n  - google_logging_project_sink\n\npeople:\n"
     )
     assert validate_repo(Repo.at(root), now=None).errors == ()
+
+
+def test_a_block_is_read_with_its_labels_as_written_and_its_attributes() -> None:
+    text = 'resource "Xylo_type" "nameX" {\n  count = 1\n  inner {\n  }\n}\n'
+    (block,) = parse_text("terraform/x.tf", text).blocks
+    assert (block.kind, block.labels) == ("resource", ("Xylo_type", "nameX"))
+    assert [(a.name, a.text, a.line, a.col) for a in block.attributes] == [("count", "1", 2, 3)]
+    assert [(b.kind, b.labels) for b in block.blocks] == [("inner", ())]

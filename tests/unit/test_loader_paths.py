@@ -158,3 +158,24 @@ def test_reading_the_archive_by_month_keeps_symlinked_months_and_skips_dotfiles(
         "archive/pci-prod/2026-11/a.yaml",
         "archive/pci-prod/emergency/2026-11",
     ]
+
+
+def test_reading_the_archive_by_month_returns_misplaced_entries_as_themselves(
+    tmp_path: Path,
+) -> None:
+    """A file directly under archive/, a symlinked target folder and a symlinked emergency
+    folder are each returned as one path, never followed, and the folders after them are
+    still read."""
+    root = make_repo(tmp_path)
+    place(root, "archive/README.yaml", "x")
+    place(root, "archive/pci-prod/2026-11/a.yaml", "x")
+    place(root, "elsewhere/2026-11/c.yaml", "x")
+    (root / "archive/pci-other").symlink_to(root / "elsewhere")
+    (root / "archive/pci-prod/emergency").symlink_to(root / "elsewhere")
+    repo = Repo.at(root)
+    assert [repo.relative(p) for p in repo.archive_files_of({"2026-11"})] == [
+        "archive/README.yaml",
+        "archive/pci-other",
+        "archive/pci-prod/2026-11/a.yaml",
+        "archive/pci-prod/emergency",
+    ]

@@ -133,3 +133,49 @@ def test_a_provider_that_is_not_googles_is_refused_with_what_to_use(
         f"provider {name} is not Google's: it would run with the apply identity's credentials",
         "use hashicorp/google or hashicorp/google-beta",
     )
+
+
+# --- a request's problem with nothing more to say -------------------------------------------
+
+
+def test_a_request_problem_without_a_hint_has_none(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    text = request(starts="2026-11-30T13:00:00Z", expires="2026-11-30T09:00:00Z")
+    place(root, "requests/pci-prod/alice-backwards.yaml", text)
+    (found,) = _repo_problems(root, "LAPSE301")
+    assert (found.message, found.hint) == ("expires must be after starts", "")
+
+
+# --- LAPSE134: an archived file in the wrong place --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "said", "hint"),
+    [
+        (
+            "archive/pci-prod/inc-4412-flat.yaml",
+            request(),
+            "a file in archive/ outside archive/<target>/[emergency/]<YYYY-MM>/<id>.yaml",
+            "move it to archive/pci-prod/2026-11/inc-4412-flat.yaml",
+        ),
+        (
+            "archive/pci-prod/2026-10/inc-4410-moved.yaml",
+            request(),
+            "filed under 2026-10/ but its window ended in 2026-11",
+            "move it to archive/pci-prod/2026-11/inc-4410-moved.yaml",
+        ),
+        (
+            "archive/pci-prod/2026-11/inc-4417-none.yaml",
+            "requester: x\n",
+            "an archived request needs one readable `expires`, the month it is filed under",
+            "restore the file as it was merged",
+        ),
+    ],
+)
+def test_a_misplaced_archive_file_is_told_where_it_belongs(
+    tmp_path: Path, path: str, text: str, said: str, hint: str
+) -> None:
+    root = make_repo(tmp_path)
+    place(root, path, text)
+    (found,) = _repo_problems(root, "LAPSE134")
+    assert (found.path, found.message, found.hint) == (path, said, hint)

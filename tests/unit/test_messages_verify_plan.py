@@ -4,14 +4,23 @@ both values as JSON with their keys sorted, non-ASCII text as written, cut at 30
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
+from generator import cli
+from generator.checks.validate import validate_policy
+from generator.commands import adapters
+from generator.core.repo import Repo
+from generator.github.plan_approvals import security_approval
+from generator.github.records import ChangedFile, PullInfo, ReviewInfo
 from tests import plans
-from tests.plans import History, binding, serve_history
+from tests.plans import History, binding, change, serve_history
+from tests.support import make_repo
 from tests.unit.test_verify_plan import (
     AUDIT,
     REQUEST,
@@ -201,13 +210,14 @@ def test_a_configuration_change_without_a_security_owner_names_the_owners(
     policy.write_text(policy.read_text().replace(owners, owners + '  - "@example-org/audit"\n'))
     plans.git(history.root, "commit", "-qam", "A second security team")
     since = plans.git(history.root, "rev-parse", "HEAD")
-    configuration_pull(history, 50)
+    pull = configuration_pull(history, 50)
     serve_history(http, history, {**TEAMS, "audit": []})
 
     code, evidence = verify(history, audit_change(), since=since)
 
     assert code == 1
     (approval,) = evidence["changes"][0]["approvals"]
+    assert (approval["commit"], approval["pull_request"]["number"]) == (pull.merge, 50)
     assert approval["reasons"] == [
         "#50 has no approval of its final head by a security owner "
         "(@example-org/security, @example-org/audit)"
@@ -234,3 +244,271 @@ def test_a_configuration_commit_without_a_pull_request_names_the_commit(
         "review_ids": [],
         "reasons": [f"{pushed[:12]}: no pull request merged this commit"],
     }
+
+
+# --- what is said of a change judged without GitHub -------------------------------------------
+
+
+def said_of(out: str, address: str) -> str:
+    """The line `verify-plan` prints for the change at `address`."""
+    (line,) = [line for line in out.splitlines() if f": {address} (" in line]
+    return line
+
+
+def no_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(adapters, "github", lambda: pytest.fail("GitHub must not be asked"))
+
+
+def test_removing_a_rendered_binding_only_takes_access_away(
+    history: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved_request(history)
+    block = rendered(history.root)
+    history.pull_request(43, "alice-ng", {REQUEST: None})
+    no_github(monkeypatch)
+
+    code, evidence = verify(history, binding(block, ("delete",)))
+
+    address = f"module.grants.{block.type}.{block.name}"
+    assert code == 0
+    assert said_of(capsys.readouterr().out, address) == (
+        f"verified: {address} (delete): removes a binding lapse rendered: it only takes access away"
+    )
+    assert evidence["changes"][0]["request"] is None
+
+
+@pytest.mark.parametrize("action", ["forget", "read"])
+def test_a_binding_action_lapse_never_plans_is_refused_by_name(
+    history: History,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+) -> None:
+    approved_request(history)
+    block = rendered(history.root)
+    no_github(monkeypatch)
+
+    code, evidence = verify(history, binding(block, (action,)))
+
+    address = f"module.grants.{block.type}.{block.name}"
+    assert code == 1
+    assert said_of(capsys.readouterr().out, address) == (
+        f"refused: {address} ({action}): lapse never plans to {action} a binding"
+    )
+    (entry,) = evidence["changes"]
+    assert (entry["verdict"], entry["request"]) == ("refused", None)
+
+
+def test_every_difference_from_the_rendered_binding_is_given_with_its_request(
+    history: History, http: responses.RequestsMock
+) -> None:
+    approved_request(history)
+    serve_history(http, history, TEAMS)
+    block = rendered(history.root)
+
+    code, evidence = verify(history, binding(block, member="user:eve@example.com", labels="x"))
+
+    assert code == 1
+    (entry,) = evidence["changes"]
+    assert entry["reason"] == (
+        f"not what {REQUEST} renders: "
+        'member is "user:eve@example.com", the request renders "user:alice@example.com"; '
+        'labels is set to "x", which lapse never writes'
+    )
+    assert entry["request"] == {"path": REQUEST, "sha256": None}
+    assert len(http.calls) == 0
+
+
+def test_anything_else_in_the_grants_module_is_told_what_it_may_hold(
+    history: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    runner = change(type_="terraform_data", name="x", actions=("create",), after={"input": None})
+    no_github(monkeypatch)
+
+    code, _ = verify(history, runner, since=since)
+
+    assert code == 1
+    assert said_of(capsys.readouterr().out, "module.grants.terraform_data.x") == (
+        "refused: module.grants.terraform_data.x (create): terraform/grants/ may hold only the "
+        "bindings `lapse render` makes from requests"
+    )
+
+
+def test_a_configuration_change_without_a_baseline_says_why_it_cannot_be_checked(
+    history: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_github(monkeypatch)
+
+    code, evidence = verify(history, audit_change())
+
+    address = evidence["changes"][0]["address"]
+    assert code == 1
+    assert said_of(capsys.readouterr().out, address) == (
+        f"refused: {address} (update): not a binding lapse renders, and no --since-commit names "
+        "the last applied commit, so the security owners' approval of the configuration cannot "
+        "be checked"
+    )
+
+
+def test_a_configuration_restored_names_the_baseline_by_twelve_characters(
+    history: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved_request(history)  # request merges change no configuration
+    since = plans.git(history.root, "rev-list", "--max-parents=0", "HEAD")
+    no_github(monkeypatch)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    address = evidence["changes"][0]["address"]
+    assert code == 0
+    assert said_of(capsys.readouterr().out, address) == (
+        f"verified: {address} (update): no commit since {since[:12]} changed the configuration: "
+        "the plan restores what was applied"
+    )
+
+
+# --- what is said of configuration commits the security owners must approve ------------------
+
+
+def test_every_unapproved_configuration_commit_is_named(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    configuration_pull(history, 50)
+    configuration_pull(history, 51)
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 1
+    (entry,) = evidence["changes"]
+    assert entry["reason"] == (  # newest first, as git lists them
+        "#51 has no approval of its final head by a security owner (@example-org/security); "
+        "#50 has no approval of its final head by a security owner (@example-org/security)"
+    )
+
+
+def test_every_approved_configuration_pull_request_is_named(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    configuration_pull(history, 50).approve("grace-hopkins")
+    configuration_pull(history, 51).approve("grace-hopkins")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 0
+    assert evidence["changes"][0]["reason"] == (
+        "every commit since the last apply that changed the configuration was approved by the "
+        "security owners (#50, #51)"
+    )
+
+
+class _OnePull:
+    """GitHub as review checking reads it: one merged pull request, no reviews."""
+
+    def __init__(self, sha: str) -> None:
+        self.pull = PullInfo(50, "bob-okafor", True, sha, "f" * 40, "main", "", None)
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]:
+        return [self.pull]
+
+    def pull_files(self, number: int) -> list[ChangedFile]:
+        return []
+
+    def reviews(self, number: int) -> list[ReviewInfo]:
+        return []
+
+    def team_members(self, org: str, team_slug: str) -> frozenset[str]:
+        return frozenset()
+
+    def file_text(self, path: str, ref: str) -> str:
+        raise AssertionError("not read")
+
+
+def test_a_policy_without_security_owners_says_no_one_can_approve(tmp_path: Path) -> None:
+    """The schema requires a security owner; a policy given without one still refuses."""
+    policy, _ = validate_policy(Repo.at(make_repo(tmp_path)))
+    assert policy is not None
+    sha = "a" * 40
+    approval = security_approval(_OnePull(sha), replace(policy, security_owners=()), sha)
+    assert (approval.ok, approval.reasons) == (
+        False,
+        ("#50 has no approval of its final head by a security owner (no one)",),
+    )
+
+
+def test_every_review_that_is_not_a_security_owners_approval_is_named(
+    history: History, http: responses.RequestsMock
+) -> None:
+    since = plans.git(history.root, "rev-parse", "HEAD")
+    pull = configuration_pull(history, 50)
+    pull.approve("carol-diaz")
+    pull.approve("dave-li")
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), since=since)
+
+    assert code == 1
+    assert evidence["changes"][0]["reason"] == (
+        "#50 has no approval of its final head by a security owner (@example-org/security) "
+        "(@carol-diaz is not an approver of this target; @dave-li is not an approver of this "
+        "target)"
+    )
+
+
+# --- the plan as a whole -----------------------------------------------------------------------
+
+
+def test_a_change_not_asked_about_says_why(
+    history: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved_request(history)
+    block = rendered(history.root)
+    no_github(monkeypatch)
+
+    code, _ = verify(history, binding(block), binding(block, ("forget",)))
+
+    address = f"module.grants.{block.type}.{block.name}"
+    assert code == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "(create)" in line]
+    assert lines == [
+        f"unchecked: {address} (create): not checked: GitHub is not asked while the plan holds "
+        "a change no request explains"
+    ]
+
+
+def test_a_plan_judged_locally_and_on_github_records_both_and_its_commits(
+    history: History, http: responses.RequestsMock
+) -> None:
+    """A configuration restored as applied is verified without GitHub, beside a binding GitHub
+    is asked about; the evidence names the commit checked and the baseline."""
+    since = plans.git(history.root, "rev-list", "--max-parents=0", "HEAD")
+    approved_request(history)
+    serve_history(http, history, TEAMS)
+
+    code, evidence = verify(history, audit_change(), binding(rendered(history.root)), since=since)
+
+    assert code == 0
+    assert [c["verdict"] for c in evidence["changes"]] == ["verified", "verified"]
+    assert "restores what was applied" in evidence["changes"][0]["reason"]
+    assert evidence["commit"] == plans.git(history.root, "rev-parse", "HEAD")
+    assert evidence["since_commit"] == since
+
+
+def test_a_shallow_checkout_says_what_cannot_be_found(
+    history: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shallow = tmp_path / "shallow"
+    plans.git(tmp_path, "clone", "-q", "--depth", "1", f"file://{history.root}", str(shallow))
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plans.plan())
+    code = cli.main(["verify-plan", str(plan_file), "--root", str(shallow)])
+    assert code == 2
+    said = (
+        "the checkout is shallow, so the commit that brought each request cannot be found: "
+        "check out the full history (actions/checkout with fetch-depth: 0)"
+    )
+    assert said in " ".join(capsys.readouterr().err.split())

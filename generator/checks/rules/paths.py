@@ -10,7 +10,6 @@ from generator.checks.rules import RepoContext, describe, rule
 from generator.core.model import Problem
 from generator.core.request_paths import (
     EMERGENCY_FOLDER,
-    RequestPath,
     archive_month,
     parse_request_path,
 )
@@ -152,16 +151,15 @@ def _misfiled(end: ArchivedEnd) -> tuple[str, str] | None:
         found = f"filed under {where.month}/ but its window ended in {month}"
     else:
         return None
-    return found, f"move it to {_archive_place(end.path, month, where)}"
+    return found, f"move it to {_archive_place(end.path, month)}"
 
 
-def _archive_place(path: str, month: str, where: RequestPath | None) -> str:
-    if where is not None:
-        target, emergency, name = where.target, where.emergency, f"{where.id}.yaml"
-    else:
-        parts = path.split("/")
-        target = parts[1] if len(parts) > 2 else "<target>"
-        emergency, name = EMERGENCY_FOLDER in parts[2:-1], parts[-1]
+def _archive_place(path: str, month: str) -> str:
+    """Where the archived file at `path` belongs: its target, its emergency folder if any, and
+    its name, under `month` (read from the path's parts, whatever its shape)."""
+    parts = path.split("/")
+    target = parts[1] if len(parts) > 2 else "<target>"
+    emergency, name = EMERGENCY_FOLDER in parts[2:-1], parts[-1]
     middle = f"{EMERGENCY_FOLDER}/" if emergency else ""
     return f"archive/{target}/{middle}{month}/{name}"
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from generator.core.model import Event, Severity
 from generator.review.analysis import review_all
-from generator.review.attribution import Mint, handed_on
+from generator.review.attribution import (
+    Mint,
+    attributed,
+    binding_appeared,
+    credential_for,
+    handed_on,
+    mint_of,
+    relay_of,
+)
 
 from .conftest import GRACE, at, event, subject
 
@@ -94,3 +103,98 @@ def test_relays_read_newest_first_still_reach_the_person() -> None:
 
     delegations = [f.message for f in review.findings if f.kind == "delegation"]
     assert f"acted through alice@example.com -> {FIRST} -> {SECOND} -> {third}" in delegations
+
+
+# --- each credential's window, read entry by entry ---------------------------------------------
+
+ALICE = "alice@example.com"
+
+
+def test_a_use_counts_from_the_entry_after_the_minting_to_just_before_the_lifetime_ends() -> None:
+    """Entries of the same second are ordered by insertId; the minting entry itself and the
+    first instant past the lifetime are not the credential's use."""
+    minted = mint_of(mint(ALICE, FIRST, "2026-12-01T10:00:00", "m-5"), {ALICE})
+    assert minted == Mint(FIRST, at("2026-12-01T10:00:00"), "m-5", ALICE)
+    held = {FIRST: [minted]}
+    lifetime = timedelta(hours=1)
+
+    def holders(when: str, insert_id: str) -> list[str]:
+        use = event(at_time=when, principal=FIRST, insert_id=insert_id)
+        return [e.principal for e in attributed(use, {ALICE}, held, lifetime=lifetime)]
+
+    assert holders("2026-12-01T10:00:00", "m-4") == []
+    assert holders("2026-12-01T10:00:00", "m-5") == []
+    assert holders("2026-12-01T10:00:00", "m-6") == [ALICE]
+    assert holders("2026-12-01T10:59:59", "z") == [ALICE]
+    assert holders("2026-12-01T11:00:00", "a") == []
+
+
+def test_a_persons_earliest_live_credential_gives_the_chain_whatever_the_order_given() -> None:
+    direct = Mint(SECOND, at("2026-12-01T10:00:00"), "m-1", ALICE)
+    relayed = Mint(SECOND, at("2026-12-01T10:01:00"), "m-2", ALICE, (FIRST,))
+    use = event(at_time="2026-12-01T10:05:00", principal=SECOND, insert_id="use")
+    for held in ([direct, relayed], [relayed, direct]):
+        (found,) = attributed(use, {ALICE}, {SECOND: held})
+        assert (found.principal, found.chain) == (ALICE, (SECOND,))
+
+
+def test_an_event_that_mints_nothing_is_no_credential() -> None:
+    read = secret_read(ALICE, "2026-12-01T10:00:00")
+    assert mint_of(read, {ALICE}) is None
+    assert relay_of(read) is None
+
+
+def test_a_relay_is_read_with_its_entry_and_reaches_through_a_minting_of_the_same_second() -> None:
+    relay = relay_of(mint(FIRST, SECOND, "2026-12-01T10:00:00", "m-2"))
+    assert relay == Mint(SECOND, at("2026-12-01T10:00:00"), "m-2", FIRST)
+    held = {FIRST: [Mint(FIRST, at("2026-12-01T10:00:00"), "m-1", ALICE)]}
+    found = handed_on(held, [relay])
+    assert found[SECOND] == [Mint(SECOND, at("2026-12-01T10:00:00"), "m-2", ALICE, (FIRST,))]
+
+
+def test_only_a_granted_act_as_on_an_account_gives_its_credential() -> None:
+    account = f"projects/-/serviceAccounts/{FIRST}"
+    granted = (("iam.serviceAccounts.actAs", account, True),)
+    assert credential_for(event(permissions=granted)) == FIRST
+    for permissions in (
+        (("iam.serviceAccounts.actAs", account, False),),
+        (("iam.serviceAccounts.get", account, True),),
+        (("iam.serviceAccounts.actAs", "projects/-/buckets/b", True),),
+    ):
+        assert credential_for(event(permissions=permissions)) == ""
+
+
+def test_a_relay_counts_from_the_entry_after_the_minting_to_just_before_the_lifetime_ends() -> None:
+    held = {FIRST: [Mint(FIRST, at("2026-12-01T10:00:00"), "m-5", ALICE)]}
+
+    def reached(when: str, insert_id: str) -> bool:
+        relay = Mint(SECOND, at(when), insert_id, FIRST)
+        found = handed_on(held, [relay], lifetime=timedelta(hours=1))
+        return SECOND in found
+
+    assert not reached("2026-12-01T10:00:00", "m-5")
+    assert reached("2026-12-01T10:00:00", "m-6")
+    assert reached("2026-12-01T10:59:59", "z")
+    assert not reached("2026-12-01T11:00:00", "a")
+
+
+def test_a_credential_passed_over_does_not_stop_the_others_of_the_account() -> None:
+    """An expired credential, or the relay's own account, listed first: the live credential
+    after it is still handed on."""
+    relay = Mint(SECOND, at("2026-12-01T10:30:00"), "r", FIRST)
+    expired = Mint(FIRST, at("2026-12-01T08:00:00"), "old", "bob@example.com")
+    own = Mint(FIRST, at("2026-12-01T10:00:00"), "own", SECOND)
+    live = Mint(FIRST, at("2026-12-01T10:00:00"), "m", ALICE)
+    for first in (expired, own):
+        found = handed_on({FIRST: [first, live]}, [relay], lifetime=timedelta(hours=1))
+        assert [(m.person, m.via) for m in found[SECOND]] == [(ALICE, (FIRST,))]
+
+
+def test_a_binding_appears_only_when_the_request_member_is_added_under_its_title() -> None:
+    ours = ("ADD", "user:alice@example.com", "roles/cloudsql.client")
+    title = "lapse/inc-4512-settlement-batch/0"
+    added = replace(event(deltas=(ours,)), delta_conditions=(title,))
+    assert binding_appeared(subject(), [added]) == (added.timestamp, added.insert_id)
+    for delta in (("REMOVE", *ours[1:]), ("ADD", "user:bob@example.com", ours[2])):
+        other = replace(event(deltas=(delta,)), delta_conditions=(title,))
+        assert binding_appeared(subject(), [other]) is None
