@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.checks.validate import validate_repo
+from generator.core.errors import ConfigError
 from generator.core.repo import READ_FOLDERS, Repo
 from tests.support import make_repo, place
 
@@ -56,3 +57,24 @@ def test_a_module_source_above_the_repository_is_refused(root: Path, source: str
     place(root, "terraform/extra.tf", f'module "m" {{\n  source = "{source}"\n}}\n')
 
     assert ("terraform/extra.tf", 2, 3, "LAPSE284") in problems(root)
+
+
+def test_a_symlinked_folder_is_one_problem_and_is_not_walked(root: Path, tmp_path: Path) -> None:
+    """The link is reported, never followed: what it points at (a broken file, another link) is
+    outside the repository's review and must neither be read nor reported as if it were inside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "inner-link").symlink_to(root / "policy/policy.yaml")
+    (outside / "broken.yaml").write_text("not: [valid\n")
+    os.symlink(outside, root / "requests" / "linked")
+
+    assert problems(root) == {("requests/linked", 1, 1, "LAPSE140")}
+
+
+def test_a_folder_without_a_policy_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Repo.at(tmp_path)
+
+    assert str(refused.value) == (
+        f"{tmp_path.resolve()} is not a lapse repository: policy/policy.yaml is missing"
+    )
