@@ -35,6 +35,7 @@ COMMANDS = {
     "notify": "generator.commands.notify:notify",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
+    "recertify": "generator.commands.recertify:recertify",
 }
 
 ENVIRONMENT = """\b
