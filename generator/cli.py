@@ -36,6 +36,7 @@ COMMANDS = {
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
     "recertify": "generator.commands.recertify:recertify",
+    "evidence": "generator.commands.evidence:evidence",
 }
 
 ENVIRONMENT = """\b

@@ -72,9 +72,7 @@ def due_half(repo: Repo, at: datetime) -> str:
     return half
 
 
-def recertify(
-    repo: Repo, policy: Policy, at: datetime, members: Members | None
-) -> Recertification:
+def recertify(repo: Repo, policy: Policy, at: datetime, members: Members | None) -> Recertification:
     half = due_half(repo, at)
     since = at - LOOK_BACK
     found = ledger(repo, since, at)
@@ -95,7 +93,9 @@ def recertify(
         lines += ["", *_target(policy, target, entries, members)]
     if found.problems:
         lines += ["", "## Files that could not be read", ""]
-        lines += [f"- {md(p.path)}:{p.line}:{p.col} {p.rule} {md(p.message)}" for p in found.problems]
+        lines += [
+            f"- {md(p.path)}:{p.line}:{p.col} {p.rule} {md(p.message)}" for p in found.problems
+        ]
     return Recertification(half, at, "\n".join(lines) + "\n", found.problems)
 
 
@@ -119,10 +119,7 @@ def _target(
         "",
         "| role | persistence exception |",
         "|---|---|",
-        *(
-            f"| {md(role)} | {_exception(target, role)} |"
-            for role in target.roles
-        ),
+        *(f"| {md(role)} | {_exception(target, role)} |" for role in target.roles),
         "",
         "| resource kind | resources |",
         "|---|---|",
@@ -139,7 +136,10 @@ def _target(
     ]
     if not entries:
         return [*lines, "None."]
-    lines += ["| grant | requester | window | roles | review | sign-off |", "|---|---|---|---|---|---|"]
+    lines += [
+        "| grant | requester | window | roles | review | sign-off |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += [_row(e) for e in entries]
     return lines
 

@@ -98,9 +98,7 @@ def test_a_second_run_updates_the_same_pull_request(root: Path, github: FakeTeam
     assert github.branches == ["refs/heads/lapse-recertify/2026-H2", "refs/heads/main"]
 
 
-def test_a_change_in_the_half_updates_the_same_pull_request(
-    root: Path, github: FakeTeams
-) -> None:
+def test_a_change_in_the_half_updates_the_same_pull_request(root: Path, github: FakeTeams) -> None:
     assert run(root) == 0
     assert cli.main(["-C", str(root), "recertify", "--at", "2026-12-20T00:00:00Z"]) == 0
 
