@@ -120,7 +120,7 @@ def _grant(entry: Entry) -> dict[str, Any]:
         "review": {
             "verdict": entry.verdict,
             "report": entry.report_path,
-            "events": report.get("events") if isinstance(report.get("events"), dict) else None,
+            "events": _events(report.get("events")),
             "gaps": [g for g in report.get("gaps", []) if isinstance(g, str)],
         },
         "actions": _actions(report.get("actions")),
@@ -131,6 +131,15 @@ def _grant(entry: Entry) -> dict[str, Any]:
         "sign_off": entry.sign_off,
         "signed": _addition(entry.signed),
     }
+
+
+def _events(events: Any) -> dict[str, int] | None:
+    if not isinstance(events, dict):
+        return None
+    counts = {key: events.get(key) for key in ("in_window", "after")}
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts.values()):
+        return None
+    return {key: int(n) for key, n in counts.items() if isinstance(n, int)}
 
 
 def _approval(approval: Any) -> list[list[str]]:

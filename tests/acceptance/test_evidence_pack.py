@@ -237,3 +237,29 @@ def test_a_broken_report_is_named_and_the_pack_still_built(
 def test_the_period_must_run_forwards(root: Path, tmp_path: Path) -> None:
     reversed_period = ["--from", "2026-12-07T00:00:00Z", "--to", "2026-11-01T00:00:00Z"]
     assert cli.main(["-C", str(root), "evidence", *reversed_period, str(tmp_path / "p")]) == 2
+
+
+def test_issues_are_read_page_by_page(
+    root: Path, tmp_path: Path, http: responses.RequestsMock
+) -> None:
+    pages: list[str] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlsplit(request.url).query)
+        page, label = query["page"][0], query["labels"][0]
+        pages.append(f"{label}:{page}")
+        first = 1000 if page == "1" else 2000
+        count = 100 if page == "1" and label == "lapse-control-failure" else 1
+        listed = [
+            issue(first + n, f"failure {first + n}", created_at="2026-11-20T10:00:00Z")
+            for n in range(count)
+        ]
+        return 200, {"Content-Type": "application/json"}, json.dumps(listed)
+
+    http.add_callback("GET", re.compile(rf"{re.escape(REPO)}/issues\?.*"), callback=answer)
+    pack = tmp_path / "pack"
+    assert make_pack(root, pack, token=True) == 0
+    assert pages == ["lapse-control-failure:1", "lapse-control-failure:2", "lapse-drift:1"]
+    data = json.loads((pack / "evidence.json").read_text())
+    assert len(data["control_failures"]["issues"]) == 101
+    assert [i["number"] for i in data["drift"]["issues"]] == [1000]
