@@ -55,10 +55,20 @@ REQUIREMENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def page_name(entry: Entry) -> str:
-    """The grant's page, a plain file name whatever its target and id."""
-    request = entry.request
-    return f"grants/{_SAFE.sub('_', request.target)}.{_SAFE.sub('_', request.id)}.html"
+def page_names(entries: tuple[Entry, ...]) -> list[str]:
+    """Each grant's page, a plain file name whatever its target and id, and its own: an
+    emergency and a normal request may share an id, and so may two files of one id."""
+    names: list[str] = []
+    for entry in entries:
+        request = entry.request
+        kind = ".emergency" if request.emergency else ""
+        stem = f"grants/{_SAFE.sub('_', request.target)}{kind}.{_SAFE.sub('_', request.id)}"
+        name, n = f"{stem}.html", 1
+        while name in names:
+            n += 1
+            name = f"{stem}.{n}.html"
+        names.append(name)
+    return names
 
 
 def build(
@@ -70,7 +80,9 @@ def build(
     issues: IssueReader | None,
 ) -> tuple[dict[str, Any], tuple[Problem, ...]]:
     found = ledger(repo, since, until)
-    grants = [_grant(e) for e in found.entries]
+    grants = [
+        _grant(e, page) for e, page in zip(found.entries, page_names(found.entries), strict=True)
+    ]
     pack = {
         "schema": SCHEMA,
         "period": {"from": format_utc(since), "to": format_utc(until)},
@@ -93,12 +105,12 @@ def build(
     return pack, found.problems
 
 
-def _grant(entry: Entry) -> dict[str, Any]:
+def _grant(entry: Entry, page: str) -> dict[str, Any]:
     request, report = entry.request, entry.report or {}
     findings = [_finding(f) for f in entry.findings]
     return {
         "key": entry.key,
-        "page": page_name(entry),
+        "page": page,
         "target": request.target,
         "id": request.id,
         "path": request.path,

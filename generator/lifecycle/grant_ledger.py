@@ -75,8 +75,11 @@ def ledger(repo: Repo, since: datetime, until: datetime) -> Ledger:
     applied = mainline_additions(repo.root, "requests")
     signed = mainline_additions(repo.root, "reports")
     entries = []
-    for request in sorted(requests, key=lambda r: (r.window.expires, r.target, r.id)):
-        starts = request.window.starts or request.window.expires
+    for request in sorted(requests, key=lambda r: (r.window.expires, r.target, r.id, r.path)):
+        brought = _first(applied, _request_paths(request))
+        # A window without `starts` opened at the merge that brought it, and by its end.
+        opened = min(brought.at, request.window.expires) if brought else request.window.expires
+        starts = request.window.starts or opened
         if request.window.expires < since or starts > until:
             continue
         report, report_problems = _report(repo, request)
@@ -88,7 +91,7 @@ def ledger(repo: Repo, since: datetime, until: datetime) -> Ledger:
                 request,
                 report.data if report is not None else None,
                 path,
-                _first(applied, _request_paths(request)),
+                brought,
                 _first(signed, [path[:-4] + "md", path] if path else []),
             )
         )

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from generator.core import git
+from generator.core.errors import ConfigError
 from generator.core.model import Policy, Problem, Request, Target
 from generator.core.repo import Repo
 from generator.core.times import format_utc
@@ -65,9 +67,16 @@ def next_half(half: str) -> str:
 
 
 def due_half(repo: Repo, at: datetime) -> str:
-    """The half of `at`, or the first after it whose file the checkout does not hold yet."""
+    """The half of `at`, or the first after it whose file is not committed yet (outside git:
+    not on disk). A file merely written in the checkout does not start the next half."""
+    try:
+        git.head_commit(repo.root)
+    except ConfigError:
+        held = {repo.relative(p) for p in (repo.root / FOLDER).glob("*.md") if p.is_file()}
+    else:
+        held = set(git.committed_files(repo.root, FOLDER))
     half = half_of(at)
-    while (repo.root / FOLDER / f"{half}.md").exists():
+    while f"{FOLDER}/{half}.md" in held:
         half = next_half(half)
     return half
 

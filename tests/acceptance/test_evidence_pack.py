@@ -263,3 +263,49 @@ def test_issues_are_read_page_by_page(
     data = json.loads((pack / "evidence.json").read_text())
     assert len(data["control_failures"]["issues"]) == 101
     assert [i["number"] for i in data["drift"]["issues"]] == [1000]
+
+
+def test_an_emergency_and_a_normal_request_of_one_id_each_have_their_page(
+    root: Path, tmp_path: Path
+) -> None:
+    from tests.plans import git
+    from tests.unit.test_emergency import request_text
+
+    place(
+        root,
+        "requests/pci-prod/inc-7001-payments-down.yaml",
+        request_text(expires="2026-12-06T03:45:00Z"),
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "The same id, the normal path")
+    pack = tmp_path / "pack"
+    assert make_pack(root, pack, token=False) == 0
+    data = json.loads((pack / "evidence.json").read_text())
+    pages = sorted(g["page"] for g in data["grants"] if g["id"] == "inc-7001-payments-down")
+    assert pages == [
+        "grants/pci-prod.emergency.inc-7001-payments-down.html",
+        "grants/pci-prod.inc-7001-payments-down.html",
+    ]
+    assert all((pack / page).is_file() for page in pages)
+
+
+def test_a_window_without_starts_opens_at_its_merge(root: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.plans import GIT
+    from tests.unit.test_emergency import request_text
+
+    text = request_text(expires="2026-12-20T00:00:00Z", ticket="INC-7009")
+    place(root, "requests/pci-prod/inc-7009-long-window.yaml", text)
+    merged = {
+        "GIT_COMMITTER_DATE": "2026-11-30T00:00:00Z",
+        "GIT_AUTHOR_DATE": "2026-11-30T00:00:00Z",
+    }
+    for args in (["add", "-A"], ["commit", "-q", "-m", "Merged before the period"]):
+        subprocess.run([*GIT, *args], cwd=root, check=True, env={**os.environ, **merged})
+    period = ["--from", "2026-12-10T00:00:00Z", "--to", "2026-12-12T00:00:00Z"]
+    pack = tmp_path / "pack"
+    assert make_pack(root, pack, token=False, period=period) == 0
+    data = json.loads((pack / "evidence.json").read_text())
+    assert [g["id"] for g in data["grants"]] == ["inc-7009-long-window"]

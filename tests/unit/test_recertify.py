@@ -122,6 +122,16 @@ def test_a_run_after_the_merge_starts_the_next_half_year(root: Path, github: Fak
     assert written(github).startswith("# Access recertification 2027-H1\n")
 
 
+def test_a_file_written_but_not_committed_does_not_start_the_next_half(
+    root: Path, github: FakeTeams
+) -> None:
+    place(root, "reports/recertification/2026-H2.md", "# not merged\n")
+
+    assert run(root) == 0
+
+    assert [p["head"]["ref"] for p in github.pulls] == ["lapse-recertify/2026-H2"]
+
+
 def test_the_half_of_an_instant() -> None:
     assert recertification.half_of(datetime(2026, 6, 30, 23, 59, tzinfo=UTC)) == "2026-H1"
     assert recertification.half_of(datetime(2026, 7, 1, tzinfo=UTC)) == "2026-H2"
