@@ -309,3 +309,32 @@ def test_a_window_without_starts_opens_at_its_merge(root: Path, tmp_path: Path) 
     assert make_pack(root, pack, token=False, period=period) == 0
     data = json.loads((pack / "evidence.json").read_text())
     assert [g["id"] for g in data["grants"]] == ["inc-7009-long-window"]
+
+
+def test_the_timeline_marks_what_fell_outside_the_window() -> None:
+    def action(first: str, last: str, denied: int = 0) -> dict[str, Any]:
+        return {"method": "m", "count": 1, "denied": denied, "first": first, "last": last}
+
+    grant = {
+        "starts": "2026-12-01T09:00:00Z",
+        "expires": "2026-12-01T13:00:00Z",
+        "applied": None,
+        "actions": [
+            action("2026-12-01T09:00:00Z", "2026-12-01T13:00:00Z"),
+            action("2026-12-01T10:00:00Z", "2026-12-01T10:00:00Z", denied=1),
+            action("not a time", "2026-12-01T10:00:00Z"),
+        ],
+        "actions_after": [action("2026-12-01T15:00:00Z", "2026-12-01T17:00:00Z")],
+    }
+    drawn = evidence_site.timeline(grant)
+    rows = drawn["rows"]
+    assert [(r["outside"], r["denied"]) for r in rows] == [
+        (False, False),
+        (False, True),
+        (False, False),
+        (True, False),
+    ]
+    assert rows[0]["x"] == drawn["window"]["x"] == 10.0  # the window opens at the left edge
+    assert rows[0]["x"] + rows[0]["w"] == drawn["window"]["x"] + drawn["window"]["w"]
+    assert rows[3]["x"] + rows[3]["w"] == 630.0  # the last action ends at the right edge
+    assert drawn["end"] == "2026-12-01 17:00"
