@@ -186,3 +186,17 @@ def _follow_every_link(page: Any, pack: Path, problems: list[str]) -> set[str]:
             visited.add(address)
             todo += page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     return visited
+
+
+def test_under_ci_a_missing_chromium_fails_never_skips(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = __import__(__name__, fromlist=["CHROMIUM"])
+    monkeypatch.setattr(module, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="install Debian's chromium"):
+        chromium_or_skip()
+    monkeypatch.setenv("CI", "false")
+    monkeypatch.setattr(lanes, "FULL", False)
+    with pytest.raises(pytest.skip.Exception, match="is missing"):
+        chromium_or_skip()
