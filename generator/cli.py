@@ -35,6 +35,8 @@ COMMANDS = {
     "notify": "generator.commands.notify:notify",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
+    "recertify": "generator.commands.recertify:recertify",
+    "evidence": "generator.commands.evidence:evidence",
 }
 
 ENVIRONMENT = """\b

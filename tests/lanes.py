@@ -5,6 +5,8 @@ quick and tries the same examples each time. `ci` (what `.ci/run` sets): every s
 the length its test names, derandomized too (Hypothesis's own `ci` profile), so a red build
 means a change broke something, never bad luck. `bench/fuzz.py` is the randomized, longer
 search. A test whose full search takes seconds also carries the `slow` marker (`-m slow`).
+A test that opens pages in the system's Chromium carries the `browser` marker (`-m browser`):
+without Chromium it is skipped in the default lane and fails in the ci lane or under CI=true.
 """
 
 from __future__ import annotations
