@@ -27,6 +27,7 @@ from generator.core.model import Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import archive_path, parse_request_path
 from generator.core.wording import count
+from generator.core.writing import remove_file, write_file
 from generator.github.records import PullInfo
 from generator.github.request_pulls import SourcePR
 from generator.lifecycle.expiry_plan import ExpiredRequest, ExpiryPlan
@@ -272,8 +273,7 @@ def _write_archive(root: Path, item: ExpiredRequest) -> None:
         if target.read_bytes() != item.content:  # changed since planning: never overwrite
             raise ConfigError(f"{item.archive_path} exists with other content; nothing archived")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(item.content)
+    write_file(target, item.content)
 
 
 def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
@@ -293,7 +293,7 @@ def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
     written = {path: data for path, data in plan.changes.items() if data is not None}
     for path, data in written.items():
         if not path.startswith("archive/"):
-            (root / path).write_bytes(data)
+            write_file(root / path, data)
     removed = [path for path, data in plan.changes.items() if data is None]
     git(root, "add", "--", *written)
     git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", *removed)
@@ -301,7 +301,7 @@ def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
     if committed:
         git(root, "commit", "-q", "-m", message)
     for path in removed:  # only now: the commit holds the archive copies
-        (root / path).unlink(missing_ok=True)
+        remove_file(root / path)
     return git(root, "rev-parse", "HEAD").strip() if committed else None
 
 
