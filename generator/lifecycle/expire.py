@@ -244,6 +244,12 @@ def _staged(root: Path) -> list[str]:
     return git(root, "diff", "--cached", "--name-only", "--no-renames").splitlines()
 
 
+def refuse_to_apply(root: Path, plan: ExpiryPlan) -> None:
+    """ConfigError when `apply_local` would refuse `plan` here: a dry run refuses the same way."""
+    _refuse_foreign_staged(root, list(plan.changes))
+    _refuse_changed_requests(root, plan.items)
+
+
 def _refuse_foreign_staged(root: Path, paths: Sequence[str]) -> None:
     # The commit takes the whole index: anything else already staged would ride along unseen.
     # Our own paths may be staged already, by a run that failed at the commit.
@@ -286,8 +292,7 @@ def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
     if plan.empty:
         return None
     root = repo.root
-    _refuse_foreign_staged(root, list(plan.changes))
-    _refuse_changed_requests(root, plan.items)
+    refuse_to_apply(root, plan)
     for item in plan.items:
         _write_archive(root, item)
     written = {path: data for path, data in plan.changes.items() if data is not None}
