@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,7 +125,7 @@ def review(
         below = projects_below(scope) if source_spec == "logging" else None
         if below is not None:
             scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
-        source = audit_source(source_spec, project, scope)
+        source = audit_source(source_spec, project, scope, repo)
         longest = max(t.max_duration for t in policy.targets.values())
         reviews = reviewing.run(
             repo,
@@ -270,21 +270,25 @@ def projects_below(scope: list[str]) -> Descendants | None:
     return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
 
-def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:
+def audit_source(
+    spec: str, project: str | None, scope: list[str], repo: Repo | None = None
+) -> EventSource:
     """The audit log source named by `--source`."""
     kind, _, value = spec.partition(":")
     if kind == "file" and value:
         path = Path(value)
+        shown = _namer(path, repo)
         if path.is_dir():
             files = sorted(
                 p
                 for p in path.rglob("*")
                 if p.is_file() and not p.name.startswith(".") and not is_manifest(p)
             )
-            return ManifestedExport(path, CombinedSource([FileSource(p) for p in files]))
+            inner = CombinedSource([FileSource(p, shown=shown(p)) for p in files])
+            return ManifestedExport(path, inner, shown)
         if not path.is_file():
             raise ConfigError(f"--source file:{value}: no such file or folder")
-        return ManifestedExport(path, FileSource(path))
+        return ManifestedExport(path, FileSource(path, shown=shown(path)), shown)
     if kind == "bigquery" and value:
         return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
     if spec == "logging":
@@ -299,6 +303,22 @@ def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSourc
     raise click.BadParameter(
         f"{spec!r}: use logging, bigquery:PROJECT.DATASET or file:PATH", param_hint="--source"
     )
+
+
+def _namer(export: Path, repo: Repo | None) -> Callable[[Path], str]:
+    """How reports, which are committed, name a file of the export: relative to the
+    repository when inside it, else from the export's own name, never by a local path."""
+    root = repo.root.resolve() if repo is not None else None
+    above = export.resolve().parent
+
+    def shown(path: Path) -> str:
+        resolved = path.resolve()
+        for base in (root, above):
+            if base is not None and resolved.is_relative_to(base):
+                return resolved.relative_to(base).as_posix()
+        return path.name
+
+    return shown
 
 
 def track(events: Iterator[Event]) -> Iterator[Event]:

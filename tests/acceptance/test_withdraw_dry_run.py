@@ -25,7 +25,10 @@ def _planned(run: Run) -> list[str]:
 
 def test_an_unapproved_request_is_refused_by_the_dry_run_too(tmp_path: Path) -> None:
     root = checkout(tmp_path)
-    place(root, PENDING, UNAPPROVED.replace("2026-11-30T12", "2026-12-30T12"))
+    pending = UNAPPROVED.replace("2026-11-30T10", "2026-12-03T14").replace(
+        "2026-11-30T12", "2026-12-03T16"
+    )
+    place(root, PENDING, pending)
     head = git(root, "rev-parse", "HEAD")
 
     dry, real = _both(root, "inc-4599-unapproved")
@@ -33,6 +36,7 @@ def test_an_unapproved_request_is_refused_by_the_dry_run_too(tmp_path: Path) -> 
     assert real.code == 2, real.out
     assert (dry.code, dry.err) == (real.code, real.err)
     assert PENDING in dry.err
+    assert "uncommitted changes" in dry.err
     assert git(root, "rev-parse", "HEAD") == head
 
 
