@@ -115,4 +115,7 @@ def disk_full(monkeypatch: pytest.MonkeyPatch, root: Path) -> Iterator[None]:
 
 
 FAULTS = {"read-only": read_only, "disk-full": disk_full}
-CAUSES = {"read-only": "Permission denied (EACCES)", "disk-full": "No space left on device (ENOSPC)"}
+CAUSES = {
+    "read-only": "Permission denied (EACCES)",
+    "disk-full": "No space left on device (ENOSPC)",
+}
