@@ -89,3 +89,16 @@ def test_an_existing_branch_is_refused_by_both_runs_alike(tmp_path: Path) -> Non
     assert real.code == 2
     assert (dry.code, dry.err) == (real.code, real.err)
     assert f"branch withdraw/{CAROL_ID} exists already" in real.err
+
+
+def test_other_staged_changes_are_refused_by_both_runs_alike(tmp_path: Path) -> None:
+    root = checkout(tmp_path)
+    place(root, "notes.md", "# not part of any withdrawal\n")
+    git(root, "add", "notes.md")
+    line = f"withdraw {CAROL_ID} {BEFORE_CAROL} {REASON} --allow-dirty"
+
+    dry, real = lapse(f"{line} --dry-run", cwd=root), lapse(line, cwd=root)
+
+    assert real.code == 2
+    assert (dry.code, dry.err) == (real.code, real.err)
+    assert "git has other changes staged (notes.md)" in dry.err
