@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator.checks.rules import load_all
+from generator.core.writing import write_file
 
 BEGIN = "<!-- BEGIN rule table: generated from the rule registry; a test keeps it current -->"
 END = "<!-- END rule table -->"
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     text = path.read_text(encoding="utf-8")
     new = refreshed(text)
     if new != text:
-        path.write_text(new, encoding="utf-8")
+        write_file(path, new)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ jsonschema only when a document is refused.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from generator.checks.loading import Document
 from generator.checks.patterns import pattern_keyword
 from generator.core.errors import ConfigError
 from generator.core.model import Problem
+from generator.core.wording import did_you_mean
 
 if TYPE_CHECKING:
     import jsonschema
@@ -87,16 +90,55 @@ def validator(path: Path) -> jsonschema.protocols.Validator:
 
 def check(document: Document, schema_path: Path) -> list[Problem]:
     """Every schema violation of `document`, each located at the node it concerns."""
+    return judge(document, schema_path)[0]
+
+
+def judge(document: Document, schema_path: Path) -> tuple[list[Problem], Document | None]:
+    """The schema's problems with `document`, and what of it the rules can judge (None: nothing).
+
+    A document whose only fault is a key too many (a typo, a note) still reads: the rules judge
+    it without those keys, so its schema and policy problems come in one round, and what the
+    extra keys upset elsewhere (a grant then names two things) is not reported twice.
+    """
     if compiled(schema_path).accepts(document.data):
-        return []
-    found: list[Problem] = []
-    for error in validator(schema_path).iter_errors(document.data):
-        found.extend(_problems(document, error))
+        return [], document
+    errors = list(validator(schema_path).iter_errors(document.data))
+    readable = _without(document, _unknown_keys(errors), schema_path)
+    if readable is not None:
+        errors = [e for e in errors if e.validator == "additionalProperties"]
+    found = [problem for error in errors for problem in _problems(document, error)]
     if not found:  # the two validators disagree: still refused, and said so
         line, col = document.at()
         message = "does not match the schema (the explaining validator found no detail)"
         found.append(Problem(document.path, line, col, RULE, "error", message))
-    return sorted(set(found))
+    return sorted(set(found)), readable
+
+
+def _unknown_keys(errors: list[jsonschema.ValidationError]) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            subschema = error.schema if isinstance(error.schema, dict) else {}
+            where = tuple(error.absolute_path)
+            found += [(*where, key) for key in _extra_keys(error.instance, subschema)]
+    return found
+
+
+def _without(
+    document: Document, unknown: list[tuple[Any, ...]], schema_path: Path
+) -> Document | None:
+    """`document` without the `unknown` keys, when the schema accepts what remains."""
+    if not unknown:
+        return None
+    data = copy.deepcopy(document.data)
+    for *parent, key in unknown:
+        node = data
+        for step in parent:
+            node = node[step]
+        node.pop(key, None)
+    if not compiled(schema_path).accepts(data):
+        return None
+    return dataclasses.replace(document, data=data)
 
 
 def _problems(document: Document, error: jsonschema.ValidationError) -> Iterator[Problem]:
@@ -130,7 +172,9 @@ def _unknown_key(
         )
     allowed = sorted(schema.get("properties", {}))
     hint = f"allowed keys here: {', '.join(allowed)}" if allowed else ""
-    return Problem(path, line, col, RULE, "error", f"unknown key {key!r}", hint)
+    guess = did_you_mean(key, allowed).strip()
+    message = f"unknown key {key!r}" + (f"; {guess}" if guess else "")
+    return Problem(path, line, col, RULE, "error", message, hint)
 
 
 def _extra_keys(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:

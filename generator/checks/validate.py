@@ -168,11 +168,11 @@ def _policy(repo: Repo) -> tuple[Document | None, Policy | None, list[Problem]]:
     document, problems = _read(repo, repo.policy)
     if document is None:
         return None, None, problems
-    problems = schema.check(document, repo.schema("policy"))
-    if problems:
+    problems, readable = schema.judge(document, repo.schema("policy"))
+    if readable is None:
         return document, None, problems
-    built = build.policy_from(document)
-    return document, built.value, list(built.problems)
+    built = build.policy_from(readable)
+    return readable, built.value, [*problems, *built.problems]
 
 
 def _roles(repo: Repo) -> tuple[RolesLock | None, list[Problem]]:
@@ -218,15 +218,15 @@ def _requests(
         # The text's own problems (LAPSE112) are reported beside the request's.
         document, found = _read(repo, path, plain=True)
         if document is not None:
-            schema_problems = schema.check(document, schema_path)
+            schema_problems, readable = schema.judge(document, schema_path)
             found += schema_problems
-            if not schema_problems:
-                built = build.request_from(document)
+            if readable is not None:
+                built = build.request_from(readable)
                 found += built.problems
                 if built.value is not None:
                     found += _request_rules(
                         built.value,
-                        document,
+                        readable,
                         policy,
                         roles,
                         audit,

@@ -8,6 +8,7 @@ import click
 
 from generator.commands import options, output
 from generator.core.repo import Repo
+from generator.core.writing import write_file
 from generator.github import codeowners as owners
 
 
@@ -36,8 +37,7 @@ def codeowners(check: bool, root: Path) -> int:
             return options.outcome(True)
         output.say("2 files checked: .github/CODEOWNERS is current with policy/policy.yaml")
         return options.EXIT_CLEAN
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(wanted, encoding="utf-8")
+    write_file(path, wanted)
     for message in owners.shadowed(wanted, policy):
         click.echo(f"warning: .github/CODEOWNERS: {message}", err=True)
     click.echo("wrote .github/CODEOWNERS")

@@ -14,6 +14,7 @@ from generator.commands import adapters, options, output
 from generator.core import git
 from generator.core.repo import Repo
 from generator.core.times import DURATION_HELP, format_duration, format_utc
+from generator.core.writing import write_file
 from generator.lifecycle import checkout
 from generator.lifecycle.window_extension import (
     LABEL,
@@ -123,7 +124,7 @@ def _commit_here(repo: Repo, plan: ExtensionPlan, message: str, *, allow_dirty: 
         git.git(repo.root, "switch", "-q", "-c", branch)
         click.echo(f"switched to a new branch {branch}")
     for path, content in plan.changes.items():
-        (repo.root / path).write_bytes(content)
+        write_file(repo.root / path, content)
     git.git(repo.root, "add", "--", *plan.changes)
     git.git(repo.root, "commit", "-q", "-m", message, "--", *plan.changes)
     click.echo(f"committed {git.git(repo.root, 'rev-parse', 'HEAD').strip()} on {branch}")

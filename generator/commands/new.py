@@ -22,6 +22,7 @@ from generator.core.repo import Repo
 from generator.core.times import DURATION_HELP, INSTANT_HELP, format_duration, format_local
 from generator.core.times import format_utc as utc
 from generator.core.wording import count
+from generator.core.writing import remove_file
 from generator.lifecycle.new_request import (
     GRANT_FORM,
     Draft,
@@ -182,7 +183,7 @@ def _check(repo: Repo, path: Path, text: str, moment: datetime, *, keep: bool) -
         return list(result.problems) if result.errors else []
     finally:
         if refused:
-            path.unlink()  # ours, created above
+            remove_file(path)  # ours, created above
 
 
 def _describe(draft: Draft, moment: datetime) -> None:

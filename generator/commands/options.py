@@ -23,6 +23,7 @@ from generator.core.times import (
     read_instant,
     read_instant_or_duration,
 )
+from generator.core.writing import append_file
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 _CLOCK = "lapse.clock"  # ctx.meta key: the instant `--at` fixed, for relative times elsewhere
@@ -142,8 +143,7 @@ def append_summary(markdown: str) -> None:
     """Add to the GitHub Actions job summary, when there is one."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(markdown)
+        append_file(Path(target), markdown)
 
 
 def show_problems(

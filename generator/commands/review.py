@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,7 @@ from generator.core.errors import ConfigError
 from generator.core.git import committed_files
 from generator.core.model import Event, Policy
 from generator.core.repo import Repo
+from generator.core.writing import check_writable, write_file
 from generator.gcp.descendants import Descendants, ProjectTree
 from generator.gcp.roles import load_lock
 from generator.github import request_pulls
@@ -32,6 +34,9 @@ from generator.review.mfa import NotRead
 from generator.review.outcome import GrantReport, ReviewRun
 from generator.review.report_on_disk import read_report
 from generator.review.sources import CombinedSource, EventSource
+
+if TYPE_CHECKING:
+    from generator.github.client import GitHubClient
 
 
 @click.command()
@@ -104,10 +109,14 @@ def review(
     """
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
+    # What would stop the run at its end stops it now, before any log is read.
+    client = adapters.github() if open_pr or open_issues else None
     end = options.now_or_clock(now)
     period = reviewing.Period(since, end, grace)
     retention = timedelta(days=policy.limits.audit_log_retention_days)
     due = reviewing.due(repo, period, force=force, retention=retention)
+    if due.items or due.past_retention:
+        check_writable(repo.reports)
     reviews: list[Review] = []
     accounting = None
     lock = load_lock(repo.roles_lock) if due.items or due.past_retention else None
@@ -116,7 +125,7 @@ def review(
         below = projects_below(scope) if source_spec == "logging" else None
         if below is not None:
             scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
-        source = audit_source(source_spec, project, scope)
+        source = audit_source(source_spec, project, scope, repo)
         longest = max(t.max_duration for t in policy.targets.values())
         reviews = reviewing.run(
             repo,
@@ -146,9 +155,7 @@ def review(
     # Written one at a time: only a pull request needs every report at once.
     texts = publication.report_texts(reviews, period, _approvals(repo, reviews), taken)
     for name, text in texts:
-        target = repo.root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_file(repo.root / name, text)
         if publishing:
             files[name] = text
     # The run's text reads findings and gaps, never the rows per resource.
@@ -159,8 +166,8 @@ def review(
         tuple(due.problems),
     )
     click.echo(run_text.FORMATS.write(fmt, run), nl=False)
-    if publishing:
-        _publish(reviews, files, period, open_pr=open_pr, open_issues=open_issues)
+    if client is not None and publishing:
+        _publish(client, reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     return run.exit_code
 
 
@@ -218,6 +225,7 @@ def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]
 
 
 def _publish(
+    client: GitHubClient,
     reviews: list[Review],
     files: dict[str, str],
     period: reviewing.Period,
@@ -225,7 +233,6 @@ def _publish(
     open_pr: bool,
     open_issues: bool,
 ) -> None:
-    client = adapters.github()
     if open_pr:
         # Reports stay on the branch until its pull request is merged: a run never drops
         # what an earlier run put there.
@@ -263,21 +270,25 @@ def projects_below(scope: list[str]) -> Descendants | None:
     return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
 
-def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:
+def audit_source(
+    spec: str, project: str | None, scope: list[str], repo: Repo | None = None
+) -> EventSource:
     """The audit log source named by `--source`."""
     kind, _, value = spec.partition(":")
     if kind == "file" and value:
         path = Path(value)
+        shown = _namer(path, repo)
         if path.is_dir():
             files = sorted(
                 p
                 for p in path.rglob("*")
                 if p.is_file() and not p.name.startswith(".") and not is_manifest(p)
             )
-            return ManifestedExport(path, CombinedSource([FileSource(p) for p in files]))
+            inner = CombinedSource([FileSource(p, shown=shown(p)) for p in files])
+            return ManifestedExport(path, inner, shown)
         if not path.is_file():
             raise ConfigError(f"--source file:{value}: no such file or folder")
-        return ManifestedExport(path, FileSource(path))
+        return ManifestedExport(path, FileSource(path, shown=shown(path)), shown)
     if kind == "bigquery" and value:
         return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
     if spec == "logging":
@@ -292,6 +303,22 @@ def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSourc
     raise click.BadParameter(
         f"{spec!r}: use logging, bigquery:PROJECT.DATASET or file:PATH", param_hint="--source"
     )
+
+
+def _namer(export: Path, repo: Repo | None) -> Callable[[Path], str]:
+    """How reports, which are committed, name a file of the export: relative to the
+    repository when inside it, else from the export's own name, never by a local path."""
+    root = repo.root.resolve() if repo is not None else None
+    above = export.resolve().parent
+
+    def shown(path: Path) -> str:
+        resolved = path.resolve()
+        for base in (root, above):
+            if base is not None and resolved.is_relative_to(base):
+                return resolved.relative_to(base).as_posix()
+        return path.name
+
+    return shown
 
 
 def track(events: Iterator[Event]) -> Iterator[Event]:

@@ -1,7 +1,9 @@
 """`lapse simulate`: which rendered bindings are active at an instant, by CEL evaluation.
 
 The archive counts too: a request archived since was rendered the same way while it lived,
-so `--at` a past instant shows who had what then.
+so `--at` a past instant shows who had what then. A window without `starts` is dated as the
+review dates it: from the commit on main that brought the request in; a request main does not
+hold yet starts no earlier than now. A request in requests/ with no grant file is named.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import click
 from generator.checks.validate import read_requests
 from generator.commands import options, output
 from generator.core.errors import ConfigError
-from generator.core.model import Binding, Problem
+from generator.core.git import Addition, mainline_additions
+from generator.core.model import Binding, Problem, Request
 from generator.core.repo import Repo
 from generator.core.wording import count, did_you_mean
+from generator.review.subjects import ReviewSubject, mainline_addition
 from generator.terraform import access_views
 from generator.terraform.bindings import bindings_of_requests, read_bindings
 from generator.terraform.conditions import Judgement, judge
@@ -38,8 +42,21 @@ def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) 
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
     member = _member(repo, principal) if principal else None
-    current = [judge(b, moment) for b in read_bindings(repo.grants)]
-    every, unreadable = _archived(repo, moment)
+    bindings = read_bindings(repo.grants)
+    requests, unreadable = read_requests(repo, repo.request_files())
+    rendered = {b.source for b in bindings}
+    for request in requests:
+        if grant_file_name(request) not in rendered:
+            click.echo(
+                f"warning: {request.path}: no grant file in terraform/grants/, so not "
+                "simulated: run `lapse render`",
+                err=True,
+            )
+    dating = _Dating(repo, options.now_or_clock(None))
+    by_file = {grant_file_name(r): r for r in requests}
+    current = [dating.judge(b, by_file.get(b.source), moment) for b in bindings]
+    every, problems = _archived(repo, moment, dating)
+    unreadable += problems
     archived = [v for v in every if v.active]
     files = {v.binding.source for v in current} | {v.binding.source for v in archived}
     judgements = [*current, *_unseen(archived, current)]
@@ -57,15 +74,39 @@ def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) 
     return options.outcome(options.show_unreadable(repo, unreadable))
 
 
-def _archived(repo: Repo, moment: datetime) -> tuple[list[Judgement], list[Problem]]:
+def _archived(
+    repo: Repo, moment: datetime, dating: _Dating
+) -> tuple[list[Judgement], list[Problem]]:
     """Every archived binding judged at `moment`, and the archived files that do not read."""
     requests, unreadable = read_requests(repo, repo.archive_files())
-    path_of = {grant_file_name(r): r.path for r in requests}
-    bindings = [
-        dataclasses.replace(b, source=path_of.get(b.source, b.source))
-        for b in bindings_of_requests(requests)
-    ]
-    return [judge(b, moment) for b in bindings], unreadable
+    by_file = {grant_file_name(r): r for r in requests}
+    judged = []
+    for binding in bindings_of_requests(requests):
+        request = by_file.get(binding.source)
+        source = request.path if request else binding.source
+        judged.append(dating.judge(dataclasses.replace(binding, source=source), request, moment))
+    return judged, unreadable
+
+
+class _Dating:
+    """Judges bindings, a window without `starts` dated as `lapse review` dates it."""
+
+    def __init__(self, repo: Repo, clock: datetime) -> None:
+        self._repo = repo
+        self._clock = clock
+        self._additions: dict[str, Addition] | None = None
+
+    def judge(self, binding: Binding, request: Request | None, moment: datetime) -> Judgement:
+        found = judge(binding, moment)
+        if request is None or found.starts is not None:
+            return found
+        if self._additions is None:
+            self._additions = mainline_additions(self._repo.root, "requests")
+        added = mainline_addition(request, self._additions)
+        subject = ReviewSubject(request, False, {}, merged_at=added.at if added else None)
+        # Not on main yet: it is merged, and so usable, no earlier than now.
+        starts = subject.window_start or self._clock
+        return dataclasses.replace(found, active=found.active and starts <= moment, starts=starts)
 
 
 def _unseen(archived: list[Judgement], current: list[Judgement]) -> list[Judgement]:

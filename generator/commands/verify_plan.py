@@ -13,6 +13,7 @@ from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.core.wording import count
+from generator.core.writing import write_file
 from generator.lifecycle.emergency import emergency_history, repeat_paths
 from generator.lifecycle.record_approvals import judge_records
 from generator.lifecycle.verify_plan import applied_baseline
@@ -87,7 +88,7 @@ def verify_plan(
     if evidence is not None:
         data = {**result.evidence, "records": [record.evidence for record in records]}
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
-        evidence.write_text(text + "\n", encoding="utf-8")
+        write_file(evidence, text + "\n")
     refused = sum(v.outcome != "verified" for v in result.verdicts)
     summary = f"{len(result.verdicts)} changes, {refused} not verified"
     click.echo(summary if refused else f"{len(result.verdicts)} changes, all verified", err=True)

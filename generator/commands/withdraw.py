@@ -10,6 +10,7 @@ import click
 from generator.commands import options, output
 from generator.commands.expire import show_commit
 from generator.core import git
+from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.lifecycle import checkout
 from generator.lifecycle import expire as expiry
@@ -43,13 +44,16 @@ def withdraw(
     click.echo(f"withdraw {item.path} ({item.request.requester}, until {item.expired_at})")
     for grant in item.request.grants:
         click.echo(f"  ends: {grant.role} on {grant.kind.replace('_', ' ')} {grant.resource}")
+    # A dry run refuses what the real run refuses, and names the branch it would commit on.
+    current = checkout.refuse_unsafe(repo.root, allow_dirty=allow_dirty, allow_other_branch=True)
+    expiry.refuse_to_apply(repo.root, plan)
+    branch = _branch(repo, current, plan.items[0].request.id)
     if dry_run:
-        show_commit(plan, "(dry run: nothing committed)")
+        if branch != current:
+            click.echo(f"would switch to a new branch {branch}")
+        show_commit(plan, f"{branch} (dry run: nothing committed)")
         return options.EXIT_CLEAN
-    branch = checkout.refuse_unsafe(repo.root, allow_dirty=allow_dirty, allow_other_branch=True)
-    default = git.default_branch(repo.root)
-    if default is not None and branch == default.removeprefix("origin/"):
-        branch = f"withdraw/{plan.items[0].request.id}"
+    if branch != current:
         git.git(repo.root, "switch", "-q", "-c", branch)
         click.echo(f"switched to a new branch {branch}")
     show_commit(plan, branch)
@@ -58,3 +62,17 @@ def withdraw(
     click.echo(f"committed {sha}" if sha else "no commit")
     output.say("next: git push -u origin HEAD, then open a pull request (gh pr create --fill)")
     return options.EXIT_CLEAN
+
+
+def _branch(repo: Repo, current: str, request_id: str) -> str:
+    """The branch the commit goes on: withdraw/ID, new, when on the default branch."""
+    default = git.default_branch(repo.root)
+    if default is None or current != default.removeprefix("origin/"):
+        return current
+    branch = f"withdraw/{request_id}"
+    if git.git(repo.root, "branch", "--list", branch).strip():
+        raise ConfigError(
+            f"branch {branch} exists already: switch to it to commit there "
+            f"(git switch {branch}), or delete it (git branch -D {branch}). Nothing was archived."
+        )
+    return branch

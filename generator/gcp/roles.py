@@ -9,9 +9,7 @@ refreshes the file (`generator.gcp.role_sync`) and shows what changed.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +21,7 @@ from typing import Any
 import yaml
 
 from generator.core.errors import ConfigError
+from generator.core.writing import write_file
 
 LOCK_FORMAT = 1
 # libyaml when built in: the pure-Python safe loader costs more than the rest of a warm start.
@@ -324,11 +323,4 @@ def dump_lock(lock: RolesLock) -> str:
 
 def write_lock(path: Path, lock: RolesLock) -> None:
     """Replace the file atomically, so a crash leaves the old lock or the new one, never half."""
-    fd, temporary = tempfile.mkstemp(prefix=".roles.lock.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(dump_lock(lock))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file(path, dump_lock(lock))

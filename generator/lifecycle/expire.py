@@ -27,6 +27,7 @@ from generator.core.model import Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import archive_path, parse_request_path
 from generator.core.wording import count
+from generator.core.writing import remove_file, write_file
 from generator.github.records import PullInfo
 from generator.github.request_pulls import SourcePR
 from generator.lifecycle.expiry_plan import ExpiredRequest, ExpiryPlan
@@ -243,6 +244,12 @@ def _staged(root: Path) -> list[str]:
     return git(root, "diff", "--cached", "--name-only", "--no-renames").splitlines()
 
 
+def refuse_to_apply(root: Path, plan: ExpiryPlan) -> None:
+    """ConfigError when `apply_local` would refuse `plan` here: a dry run refuses the same way."""
+    _refuse_foreign_staged(root, list(plan.changes))
+    _refuse_changed_requests(root, plan.items)
+
+
 def _refuse_foreign_staged(root: Path, paths: Sequence[str]) -> None:
     # The commit takes the whole index: anything else already staged would ride along unseen.
     # Our own paths may be staged already, by a run that failed at the commit.
@@ -272,8 +279,7 @@ def _write_archive(root: Path, item: ExpiredRequest) -> None:
         if target.read_bytes() != item.content:  # changed since planning: never overwrite
             raise ConfigError(f"{item.archive_path} exists with other content; nothing archived")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(item.content)
+    write_file(target, item.content)
 
 
 def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
@@ -286,14 +292,13 @@ def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
     if plan.empty:
         return None
     root = repo.root
-    _refuse_foreign_staged(root, list(plan.changes))
-    _refuse_changed_requests(root, plan.items)
+    refuse_to_apply(root, plan)
     for item in plan.items:
         _write_archive(root, item)
     written = {path: data for path, data in plan.changes.items() if data is not None}
     for path, data in written.items():
         if not path.startswith("archive/"):
-            (root / path).write_bytes(data)
+            write_file(root / path, data)
     removed = [path for path, data in plan.changes.items() if data is None]
     git(root, "add", "--", *written)
     git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", *removed)
@@ -301,7 +306,7 @@ def apply_local(repo: Repo, plan: ExpiryPlan, message: str) -> str | None:
     if committed:
         git(root, "commit", "-q", "-m", message)
     for path in removed:  # only now: the commit holds the archive copies
-        (root / path).unlink(missing_ok=True)
+        remove_file(root / path)
     return git(root, "rev-parse", "HEAD").strip() if committed else None
 
 

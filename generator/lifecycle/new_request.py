@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from pathlib import Path
 from generator.core import resource_kinds
 from generator.core.repo import Repo
 from generator.core.times import format_utc
+from generator.core.writing import write_file
 
 _SLUG_WORDS = 4
 GRANT_FORM = "ROLE=KIND:NAME, e.g. roles/cloudsql.client=project:pci-prod-payments"
@@ -98,7 +98,4 @@ def fresh_id(repo: Repo, draft: Draft) -> str:
 
 def write_new(path: Path, text: str) -> None:
     """Create `path` with `text`; FileExistsError if anything is already there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    write_file(path, text, exclusive=True)

@@ -20,6 +20,7 @@ from generator.core.errors import ConfigError
 from generator.core.model import Problem, Request
 from generator.core.repo import Repo
 from generator.core.times import format_duration, format_utc
+from generator.core.writing import write_file
 from generator.lifecycle.withdrawal import MIN_REASON, find_request
 from generator.terraform.render import grant_file_name, render_request
 
@@ -152,10 +153,10 @@ def _validated(
     path = repo.root / request.path
     original = path.read_bytes()
     try:
-        path.write_text(text, encoding="utf-8", newline="\n")
+        write_file(path, text)
         result = validate_repo(repo, now=now, time_checked={request.path}, only={request.path})
     finally:
-        path.write_bytes(original)
+        write_file(path, original)
     extended = next((r for r in result.requests if r.path == request.path), None)
     return tuple(result.problems), extended
 

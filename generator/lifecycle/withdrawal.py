@@ -6,6 +6,7 @@ grants are deleted; the reason and who withdrew it are recorded in the commit th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from generator.checks.validate import readable_requests
@@ -30,7 +31,16 @@ def plan_withdrawal(repo: Repo, request_id: str, reason: str, now: datetime) -> 
             f"{found.path} already expired at {format_utc(found.window.expires)}: "
             "`lapse expire` archives it"
         )
-    return plan_archive(repo, now, lambda r: r.path == found.path)
+    return _own(plan_archive(repo, now, lambda r: r.path == found.path))
+
+
+def _own(plan: ExpiryPlan) -> ExpiryPlan:
+    """Only the withdrawn request's paths: a grant file of another request that is out of date
+    is `lapse render`'s to fix, in a change its approvers see, not in this one."""
+    item = plan.items[0]
+    own = {item.archive_path, item.path, item.grants_path}
+    changes = {path: data for path, data in plan.changes.items() if path in own}
+    return replace(plan, changes=changes, rerendered=())
 
 
 def find_request(repo: Repo, request_id: str) -> Request:

@@ -14,7 +14,7 @@ window or scope that statement does not cover is INCOMPLETE, with the reason nam
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from generator.core.model import Event
+from generator.core.writing import cause
 from generator.review.sources import Accounting, EventSource, utc, window_text
 
 MANIFEST_NAME = "manifest.json"
@@ -33,7 +34,7 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:
 
 @dataclass(frozen=True)
 class Manifest:
-    path: Path
+    path: Path  # as reports name it: relative to the repository, or from the export's name
     start: datetime
     end: datetime
     scope: frozenset[str]  # resource names: projects/P, folders/F, organizations/O
@@ -62,36 +63,38 @@ def manifest_path(export: Path) -> Path:
     return export.with_name(export.name + MANIFEST_SUFFIX)
 
 
-def read_manifest(path: Path) -> Manifest | str:
-    """The manifest at `path`, or the problem with it located at path:line:column."""
+def read_manifest(path: Path, shown: str = "") -> Manifest | str:
+    """The manifest at `path`, or the problem with it located at path:line:column, the path
+    named as `shown` (reports are committed: a local path is not theirs to hold)."""
+    named = shown or str(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return f"{path}: no manifest beside the export, so what it covers is unknown"
+        return f"{named}: no manifest beside the export, so what it covers is unknown"
     except OSError as exc:
-        return f"{path}: manifest unreadable: {exc}"
+        return f"{named}: manifest unreadable: {cause(exc)}"
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return f"{path}:{exc.lineno}:{exc.colno}: manifest is not JSON: {exc.msg}"
+        return f"{named}:{exc.lineno}:{exc.colno}: manifest is not JSON: {exc.msg}"
     text = raw.decode("utf-8", "replace")
     if not isinstance(data, dict):
-        return f"{path}:1:1: manifest must be a JSON object"
+        return f"{named}:1:1: manifest must be a JSON object"
     problems = list(_problems(data))
     if problems:
         key, why = problems[0]
         line, column = _located(text, key)
-        return f"{path}:{line}:{column}: manifest `{key}` {why}"
+        return f"{named}:{line}:{column}: manifest `{key}` {why}"
     start, end = _moment(data["start"]), _moment(data["end"])
     if start is None or end is None or not start < end:
         line, column = _located(text, "end")
-        return f"{path}:{line}:{column}: manifest `end` is not after `start`"
+        return f"{named}:{line}:{column}: manifest `end` is not after `start`"
     scope = frozenset(
         name if name.startswith(prefix) else prefix + name
         for key, prefix in _SCOPES.items()
         for name in data.get(key, [])
     )
-    return Manifest(path, start, end, scope)
+    return Manifest(Path(named), start, end, scope)
 
 
 def _problems(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -140,10 +143,14 @@ class ManifestedExport:
     (`scope_gaps`). An export with no entries at all is never complete.
     """
 
-    def __init__(self, export: Path, inner: EventSource) -> None:
+    def __init__(
+        self, export: Path, inner: EventSource, shown: Callable[[Path], str] = str
+    ) -> None:
         self.export = export
+        self.shown = shown(export)
         self.inner = inner
-        self.manifest = read_manifest(manifest_path(export))
+        manifest = manifest_path(export)
+        self.manifest = read_manifest(manifest, shown(manifest))
         self._own: list[str] = []
 
     @property
@@ -173,7 +180,7 @@ class ManifestedExport:
             self._own.append(gap)
         yield from self.inner.events(principals, start, end)
         if self.accounting.read == 0 and not self.inner.gaps:
-            self._own.append(f"{self.export}: the export holds no entries at all")
+            self._own.append(f"{self.shown}: the export holds no entries at all")
 
     def scope_gaps(self, names: Iterable[str]) -> list[str]:
         """Of `names` (projects/P, folders/F, organizations/O), those the export does not hold."""

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from generator.core.model import Event
+from generator.core.writing import cause
 from generator.review.events import actor, read_entry
 from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Unreadable
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
@@ -38,9 +39,11 @@ class FileSource(GapRecord):
     other (pretty-printed, as `gcloud logging read` or a hand-saved entry has them).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, shown: str = "") -> None:
         super().__init__()
         self.path = Path(path)
+        # How gaps and the accounting name the file: reports are committed, local paths are not.
+        self.shown = shown or str(self.path)
         self._bad_lines = 0
 
     def events(
@@ -53,15 +56,18 @@ class FileSource(GapRecord):
             with ExitStack() as stack:
                 stream = _open(self.path, stack)
                 yield from self._events(stream, wanted, start, end)
-        except (OSError, EOFError, zlib.error) as exc:
-            self.record_gap(f"{self.path}: read failed for {window_text(start, end)}: {exc}")
+        except OSError as exc:
+            why = cause(exc)
+            self.record_gap(f"{self.shown}: read failed for {window_text(start, end)}: {why}")
+        except (EOFError, zlib.error) as exc:
+            self.record_gap(f"{self.shown}: read failed for {window_text(start, end)}: {exc}")
         except Malformed as exc:
-            self.record_gap(f"{self.path}: {exc}; the rest of the file was not read")
+            self.record_gap(f"{self.shown}: {exc}; the rest of the file was not read")
         if self.accounting.read == 0 and not self.gaps:
-            self.record_gap(f"{self.path}: the export holds no entries at all")
+            self.record_gap(f"{self.shown}: the export holds no entries at all")
         if self._bad_lines > _MAX_LINE_GAPS:
             hidden = self._bad_lines - _MAX_LINE_GAPS
-            self.record_gap(f"{self.path}: {hidden} more unreadable lines")
+            self.record_gap(f"{self.shown}: {hidden} more unreadable lines")
         self.principal_gaps = {p: list(dict.fromkeys(g)) for p, g in self.principal_gaps.items()}
 
     def _events(
@@ -114,11 +120,11 @@ class FileSource(GapRecord):
         self, value: Any, number: int, wanted: set[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
         if isinstance(value, Unreadable):
-            self.account(value.reason, f"{self.path}:{number}", wanted, start, end)
-            self.record_gap(f"{self.path}: line {number}: {value.reason}")
+            self.account(value.reason, f"{self.shown}:{number}", wanted, start, end)
+            self.record_gap(f"{self.shown}: line {number}: {value.reason}")
             return
         read = read_entry(value)
-        event = self.account(read, f"{self.path}:{number}", wanted, start, end)
+        event = self.account(read, f"{self.shown}:{number}", wanted, start, end)
         if event is not None:
             yield event
         elif isinstance(read, str):
@@ -133,7 +139,7 @@ class FileSource(GapRecord):
         when they name nobody (cut before the principal), it could be anyone's: a gap for all.
         """
         self.accounting.read += 1
-        self.accounting.unreadable.append((f"{self.path}:{number}", reason))
+        self.accounting.unreadable.append((f"{self.shown}:{number}", reason))
         lowered = line.lower()
         owners = sorted(p for p in wanted if p.encode() in lowered)
         if owners and b"\\u" not in line:
@@ -141,14 +147,14 @@ class FileSource(GapRecord):
         elif b"\\u" in line or not any(key in line for key in _KEYS):
             self._bad_lines += 1
             if self._bad_lines <= _MAX_LINE_GAPS:
-                self.record_gap(f"{self.path}: line {number}: {reason} (whose, it cannot say)")
+                self.record_gap(f"{self.shown}: line {number}: {reason} (whose, it cannot say)")
 
     def _bad_line(self, owners: Collection[str], number: int, reason: str) -> None:
         self._bad_lines += 1
         if self._bad_lines <= _MAX_LINE_GAPS:
-            self.record_principal_gap(owners, f"{self.path}: line {number}: {reason}")
+            self.record_principal_gap(owners, f"{self.shown}: line {number}: {reason}")
         else:
-            self.record_principal_gap(owners, f"{self.path}: more unreadable lines")
+            self.record_principal_gap(owners, f"{self.shown}: more unreadable lines")
 
 
 def _owner(value: Any, wanted: Collection[str]) -> list[str]:

@@ -19,7 +19,7 @@ from generator.core import resource_kinds
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
-from generator.core.request_paths import archive_month, parse_request_path, request_path
+from generator.core.request_paths import archive_month, parse_request_path
 from generator.gcp.descendants import Descendants
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
@@ -35,6 +35,7 @@ from generator.review.mfa import CarriedLogins, NotRead, judged
 from generator.review.report_on_disk import OnDisk, read_report
 from generator.review.scope import grant_name
 from generator.review.sources import EventSource
+from generator.review.subjects import mainline_addition
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
 TrackFn = Callable[[Iterator[Event]], Iterator[Event]]
@@ -179,10 +180,7 @@ def subjects(
     additions = mainline_additions(repo.root, "requests") if items else {}
     found = []
     for request, archived in items:
-        path = request_path(request.target, request.id, emergency=request.emergency)
-        added = additions.get(path)
-        if added is not None and added.at >= request.window.expires:
-            added = None  # a date after the expiry says nothing true: read as unknown
+        added = mainline_addition(request, additions)
         found.append(
             ReviewSubject(
                 request=request,

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from generator.core.model import Event
+from generator.core.writing import writing
 
 # Events buffered before a key's lines are written out, and in all keys together.
 PER_KEY = 64
@@ -25,7 +26,8 @@ HELD = 1024
 
 class EventSpool:
     def __init__(self) -> None:
-        self._directory = tempfile.TemporaryDirectory(prefix="lapse-review-")
+        with writing(Path(tempfile.gettempdir())):  # a full or read-only TMPDIR is named
+            self._directory = tempfile.TemporaryDirectory(prefix="lapse-review-")
         self._buffers: dict[str, list[bytes]] = {}
         self._paths: dict[str, Path] = {}
         self.held = 0
@@ -59,7 +61,8 @@ class EventSpool:
         lines = self._buffers.pop(key, [])
         if not lines:
             return
-        with self._path(key).open("ab") as out:
+        path = self._path(key)
+        with writing(path), path.open("ab") as out:
             out.writelines(lines)
         self.held -= len(lines)
 

@@ -6,8 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from generator.core.git import Addition
 from generator.core.model import Request
+from generator.core.request_paths import request_path
 from generator.review.scope import Hierarchy
+
+
+def mainline_addition(request: Request, additions: Mapping[str, Addition]) -> Addition | None:
+    """The commit on main that brought `request` into requests/, from `mainline_additions`.
+
+    A date at or after the expiry says nothing true (the grant could not be used then, and
+    a committer date can be set at will): read as unknown, None.
+    """
+    added = additions.get(request_path(request.target, request.id, emergency=request.emergency))
+    return None if added is None or added.at >= request.window.expires else added
 
 
 @dataclass(frozen=True, slots=True)

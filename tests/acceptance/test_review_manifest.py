@@ -59,7 +59,7 @@ def test_an_export_without_a_manifest_is_incomplete_and_says_why(
     for rid in (PROD, STAGING):
         data = report(root, rid)
         assert data["complete"] is False
-        assert f"{log}.manifest.json: no manifest beside the export" in str(data["gaps"])
+        assert f"{log.name}.manifest.json: no manifest beside the export" in str(data["gaps"])
 
 
 @LAYOUTS
@@ -95,7 +95,7 @@ def test_a_project_missing_from_the_manifest_leaves_only_its_grant_incomplete(
     assert f"{STAGING}: INFO, INCOMPLETE" in run.out
     staging = report(root, STAGING)
     assert staging["gaps"] == [
-        f"{log}.manifest.json: the export does not hold the logs of projects/stg-payments"
+        f"{log.name}.manifest.json: the export does not hold the logs of projects/stg-payments"
     ]
     assert report(root, PROD)["complete"] is True
 
@@ -123,7 +123,7 @@ def test_an_empty_export_stays_incomplete_whatever_its_manifest_says(tmp_path: P
     run = lapse(f"review --source file:{folder} {UNTIL}", cwd=root)
 
     assert run.code == 1
-    assert f"{folder}: the export holds no entries at all" in str(report(root, PROD)["gaps"])
+    assert f"{folder.name}: the export holds no entries at all" in str(report(root, PROD)["gaps"])
 
 
 def test_a_malformed_manifest_is_a_located_problem(tmp_path: Path) -> None:
@@ -137,4 +137,4 @@ def test_a_malformed_manifest_is_a_located_problem(tmp_path: Path) -> None:
     assert run.code == 1
     assert "Traceback" not in run.out + run.err
     gaps = str(report(root, PROD)["gaps"])
-    assert f"{manifest}:3:3: manifest `end` must be an RFC 3339 time" in gaps
+    assert f"{manifest.name}:3:3: manifest `end` must be an RFC 3339 time" in gaps
