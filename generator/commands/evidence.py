@@ -15,6 +15,7 @@ from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.core.times import INSTANT_HELP
 from generator.core.wording import count
+from generator.core.writing import write_file, writing
 from generator.github.labelled_issues import LabelledIssue, labelled_issues
 from generator.lifecycle import evidence_pack, evidence_site
 from generator.lifecycle.evidence_pack import IssueReader
@@ -51,9 +52,7 @@ def evidence(since: datetime, until: datetime, out: Path, root: Path) -> int:
     unreadable = options.show_unreadable(repo, list(problems))
     written = evidence_site.files(pack)
     for name, content in written.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        write_file(folder / name, content, exclusive=True)
     click.echo(
         f"wrote {count(len(written), 'file')} to {out}: {count(len(pack['grants']), 'grant')}, "
         f"open {out / 'index.html'}"
@@ -68,7 +67,8 @@ def _empty_folder(out: Path) -> Path:
         raise ConfigError(f"{out} is a symbolic link: give a new or empty folder")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out} is not an empty folder: give a new or empty one")
-    out.mkdir(parents=True, exist_ok=True)
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
     return out
 
 

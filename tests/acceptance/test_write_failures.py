@@ -58,7 +58,13 @@ def _review(tmp_path: Path) -> tuple[Path, str, str]:
     return root, f"review --source file:{log} {UNTIL}", "reports"
 
 
+def _evidence(tmp_path: Path) -> tuple[Path, str, str]:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    return root, "evidence --from 2026-11-01T00:00:00Z --to 2026-12-01T00:00:00Z pack", "pack"
+
+
 WRITERS: dict[str, Setup] = {
+    "evidence": _evidence,
     "render": _render,
     "codeowners": _codeowners,
     "new": _new,
