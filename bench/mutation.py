@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,7 +291,7 @@ def read_results(root: Path = ROOT, *, with_changes: bool = True) -> list[Mutant
             source = meta.relative_to(root / "mutants").with_suffix("")
             codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
             for name, code in sorted(codes.items()):
-                wanted = with_changes and code in SURVIVED | {5, 33}
+                wanted = with_changes and code in SURVIVED | NOT_RUN | {5, 33}
                 diff = get_diff_for_mutant(name, path=source) if wanted else ""
                 found.append(Mutant(name, code, change_of(diff)))
     finally:
@@ -407,46 +408,70 @@ def source_of(name: str) -> str:
     return dotted + "/__init__.py" if (ROOT / dotted).is_dir() else dotted + ".py"
 
 
-def rejudge(run: Path, chosen: Mapping[str, Sequence[str]]) -> list[Mutant]:
-    """Every mutant of the run kept in the checkout `run` (its mutants/ folder); its survivors
-    judged again on today's code."""
+def rejudge(run: Path, chosen: Mapping[str, Sequence[str]], workers: int = 1) -> list[Mutant]:
+    """Every mutant of the run kept in the checkout `run` (its mutants/ folder); its survivors,
+    and the mutants it did not reach (a run stopped early), judged on today's code against the
+    module's TEST_FILES, in `workers` copies of the repository side by side."""
     mutants = [m for m in read_results(run) if module_of(m.name, chosen)]
     known = load_known()
+    due = [
+        m
+        for m in mutants
+        if m.status in ("survived", "no tests", "not run") and fingerprint(m) not in known
+    ]
     verdicts: dict[str, int | None] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / "repo"
-        for folder in COPIED:
-            shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("mutants"))
-        for name in ("pyproject.toml", "README.md", "ARCHITECTURE.md", ".pre-commit-hooks.yaml"):
-            shutil.copy(ROOT / name, copy / name)
-        for mutant in mutants:
-            if mutant.status not in ("survived", "no tests") or fingerprint(mutant) in known:
-                continue
-            target = copy / source_of(mutant.name)
-            original = target.read_text(encoding="utf-8")
-            changed = applied(original, mutant.change) if target.is_file() else None
-            if changed is None:
-                verdicts[mutant.name] = None  # gone
-                continue
-            target.write_text(changed, encoding="utf-8")
-            try:
-                files = TEST_FILES[str(module_of(mutant.name, chosen))]
-                done = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files],
-                    cwd=copy,
-                    env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
-                    capture_output=True,
-                    check=False,
-                )
-            finally:
-                target.write_text(original, encoding="utf-8")
-            verdicts[mutant.name] = 1 if done.returncode == 1 else 0
-            print(f"{'killed' if done.returncode == 1 else 'survived'} now: {mutant.name}")
+        copies = [_copy_of_checkout(Path(scratch) / f"repo-{n}") for n in range(max(1, workers))]
+        pending = list(reversed(due))
+
+        def work(copy: Path) -> None:
+            while pending:
+                mutant = pending.pop()
+                verdicts[mutant.name] = _judge(copy, mutant, chosen)
+                if verdicts[mutant.name] is not None:
+                    verdict = "killed" if verdicts[mutant.name] else "survived"
+                    print(f"{verdict} now: {mutant.name}", flush=True)
+
+        threads = [threading.Thread(target=work, args=(copy,)) for copy in copies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     return [
         Mutant(m.name, verdicts[m.name], m.change) if m.name in verdicts else m
         for m in mutants
         if verdicts.get(m.name, -1) is not None
     ]
+
+
+def _copy_of_checkout(copy: Path) -> Path:
+    for folder in COPIED:
+        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("mutants"))
+    for name in ("pyproject.toml", "README.md", "ARCHITECTURE.md", ".pre-commit-hooks.yaml"):
+        shutil.copy(ROOT / name, copy / name)
+    return copy
+
+
+def _judge(copy: Path, mutant: Mutant, chosen: Mapping[str, Sequence[str]]) -> int | None:
+    """1 killed, 0 survived, None when the mutated code is no longer in today's source."""
+    target = copy / source_of(mutant.name)
+    original = target.read_text(encoding="utf-8")
+    changed = applied(original, mutant.change) if target.is_file() else None
+    if changed is None:
+        return None  # gone
+    target.write_text(changed, encoding="utf-8")
+    try:
+        files = TEST_FILES[str(module_of(mutant.name, chosen))]
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *files],
+            cwd=copy,
+            env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
+            capture_output=True,
+            check=False,
+        )
+    finally:
+        target.write_text(original, encoding="utf-8")
+    return 1 if done.returncode == 1 else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -472,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if survivors else 0
     chosen = {m: MODULES[m] for m in options.module or MODULES}
     if options.rejudge:
-        mutants = rejudge(options.rejudge, chosen)
+        mutants = rejudge(options.rejudge, chosen, options.max_children)
         fresh = new_survivors(mutants, load_known())
         text = report(scores(mutants, chosen), fresh)
         print(text)
