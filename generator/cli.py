@@ -35,6 +35,7 @@ COMMANDS = {
     "notify": "generator.commands.notify:notify",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
+    "init": "generator.commands.init:init",
 }
 
 ENVIRONMENT = """\b
