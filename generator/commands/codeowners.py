@@ -36,9 +36,10 @@ def codeowners(check: bool, root: Path) -> int:
             return options.outcome(True)
         output.say("2 files checked: .github/CODEOWNERS is current with policy/policy.yaml")
         return options.EXIT_CLEAN
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(wanted, encoding="utf-8")
+    if current != wanted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(wanted, encoding="utf-8")
     for message in owners.shadowed(wanted, policy):
         click.echo(f"warning: .github/CODEOWNERS: {message}", err=True)
-    click.echo("wrote .github/CODEOWNERS")
+    click.echo(f"{'unchanged' if current == wanted else 'wrote'} .github/CODEOWNERS")
     return options.EXIT_CLEAN
