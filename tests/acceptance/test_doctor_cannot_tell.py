@@ -33,7 +33,7 @@ FORBIDDEN = (
 
 
 def bind_on_subjects(world: w.World, prefix: str) -> None:
-    """The identities as the README bound them before: on `attribute.subject/PREFIX:CONTEXT`."""
+    """The identities as docs/setup.md bound them before: on `attribute.subject/PREFIX:CONTEXT`."""
     for name, contexts in (
         ("plan", ["pull_request", "environment:lapse-automation"]),
         ("apply", ["environment:production"]),
