@@ -228,7 +228,7 @@ def _refuse_dirty(root: Path) -> None:
 
 def _refuse_symlinks(root: Path, plan: Plan) -> None:
     """A symlink on the way would send a write or a removal outside the checkout."""
-    for path in [*plan.write, *plan.remove]:
+    for path in [*plan.write, *plan.remove, ".github/CODEOWNERS"]:
         parts = Path(path).parts
         for end in range(1, len(parts) + 1):
             place = root.joinpath(*parts[:end])

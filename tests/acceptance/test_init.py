@@ -184,13 +184,14 @@ def test_without_a_terminal_missing_answers_are_named_not_asked(copy: Path) -> N
     assert "missing --target, --security-owner, --person, --state-bucket" in run.err
 
 
-@pytest.mark.parametrize("link", ["policy/policy.yaml", "terraform"])
+@pytest.mark.parametrize("link", ["policy/policy.yaml", "terraform", ".github/CODEOWNERS"])
 def test_a_symlink_on_the_way_is_refused_and_its_target_untouched(
     copy: Path, tmp_path: Path, link: str
 ) -> None:
     outside = tmp_path / "outside"
     shutil.copytree(copy / "policy", outside / "policy")
     shutil.copytree(copy / "terraform", outside / "terraform")
+    shutil.copytree(copy / ".github", outside / ".github")
     kept = tree(outside)
     place = copy / link
     if place.is_dir():
