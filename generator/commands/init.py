@@ -284,7 +284,8 @@ def plan_text(plan: Plan, *, dry_run: bool) -> str:
     lines = [f"{wrote} {path}" for path in plan.write]
     lines += [f"unchanged {path}" for path in plan.unchanged]
     lines += [
-        f"{removed} {path}{'/' if path in setup.DEVELOPMENT[:2] else ''}" for path in plan.remove
+        f"{removed} {path}{'/' if path in setup.DEVELOPMENT_FOLDERS else ''}"
+        for path in plan.remove
     ]
     if dry_run:
         lines.append("then would run `lapse codeowners` and `lapse render`")

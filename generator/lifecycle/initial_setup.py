@@ -31,9 +31,9 @@ SAMPLES = (
 )
 # lapse's own development: its tests and benchmarks read the samples above, so they would
 # fail in an organization's copy; CI for the copy is validate.yml, apply.yml and the rest.
+DEVELOPMENT_FOLDERS = ("tests", "bench")
 DEVELOPMENT = (
-    "tests",
-    "bench",
+    *DEVELOPMENT_FOLDERS,
     ".github/workflows/ci.yml",
     ".github/workflows/mutation.yml",
 )
