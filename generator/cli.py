@@ -37,6 +37,7 @@ COMMANDS = {
     "emergency": "generator.commands.emergency:emergency",
     "recertify": "generator.commands.recertify:recertify",
     "evidence": "generator.commands.evidence:evidence",
+    "init": "generator.commands.init:init",
 }
 
 ENVIRONMENT = """\b

@@ -5,7 +5,7 @@ terraform {
   # refuse them at apply) and stops panicking on incomplete conditions in 7.44.0.
   # < 9.0.0: the 8.0 upgrade guide changes none of the *_iam_member or *_iam_audit_config
   # resources used here; a 9.x release is admitted only after reading its guide.
-  # The exact release is fixed by .terraform.lock.hcl (see the README).
+  # The exact release is fixed by .terraform.lock.hcl (docs/setup.md, 9).
   required_providers {
     google = {
       source  = "hashicorp/google"

@@ -1,4 +1,4 @@
-"""A GitHub organization and a Google Cloud organization set up as the README says, over HTTP.
+"""A GitHub organization and a Google Cloud organization set up as docs/setup.md says, over HTTP.
 
 Every answer has the shape of the real API's (GitHub's OpenAPI description; Google's discovery
 documents). Tests change one answer to make one item missing or wrong. Requests nobody
@@ -205,7 +205,7 @@ class World:
             return f"{IAM}/projects/-/{resource}:getIamPolicy"
         return f"{CRM}/v3/{resource}:getIamPolicy"
 
-    # --- GitHub, set up as the README says ----------------------------------------------------
+    # --- GitHub, set up as docs/setup.md says ----------------------------------------------------
 
     def _github(self) -> None:
         self.get(
@@ -301,7 +301,7 @@ class World:
             {"total_count": 1, "installations": [shape("installation", app_slug=APP_SLUG)]},
         )
 
-    # --- Google Cloud, set up as the README says ---------------------------------------------
+    # --- Google Cloud, set up as docs/setup.md says ---------------------------------------------
 
     def _google(self) -> None:
         for email in PEOPLE:

@@ -1,7 +1,7 @@
-"""Documentation generated from the code, so it cannot drift: the README's rule table.
+"""Documentation generated from the code, so it cannot drift: the rule table of docs/rules.md.
 
-`python -m generator.checks.rule_table --write README.md` rewrites the table between its two
-marker comments from the rule registry; tests/unit/test_readme.py fails while it is stale.
+`python -m generator.checks.rule_table --write docs/rules.md` rewrites the table between its two
+marker comments from the rule registry; tests/unit/test_docs.py fails while it is stale.
 """
 
 from __future__ import annotations

@@ -37,8 +37,9 @@ def codeowners(check: bool, root: Path) -> int:
             return options.outcome(True)
         output.say("2 files checked: .github/CODEOWNERS is current with policy/policy.yaml")
         return options.EXIT_CLEAN
-    write_file(path, wanted)
+    if current != wanted:
+        write_file(path, wanted)
     for message in owners.shadowed(wanted, policy):
         click.echo(f"warning: .github/CODEOWNERS: {message}", err=True)
-    click.echo("wrote .github/CODEOWNERS")
+    click.echo(f"{'unchanged' if current == wanted else 'wrote'} .github/CODEOWNERS")
     return options.EXIT_CLEAN

@@ -34,7 +34,7 @@ def explain(rule_id: str) -> int:
     if wanted not in rules:
         raise ConfigError(
             f"no rule {rule_id!r}; " + did_you_mean(wanted, rules) + "`lapse validate` prints "
-            "rule ids in brackets, and the README lists them all"
+            "rule ids in brackets, and docs/rules.md lists them all"
         )
     entry = rules[wanted]
     click.echo(f"{entry.id} ({entry.level}; checks {_SCOPES.get(entry.scope, entry.scope)})")

@@ -1,7 +1,7 @@
 """What `lapse doctor` may read in Google Cloud: one custom role, and each refusal named.
 
 Every call the Google Cloud checks make needs one permission of `DOCTOR_PERMISSIONS`; the
-README creates the role from this list (`gcloud iam roles create lapseDoctor ...`). A call
+docs/setup.md creates the role from this list (`gcloud iam roles create lapseDoctor ...`). A call
 refused with 403 becomes a `PermissionMissing` naming the permission and the resource, and the
 checks that needed it say so as one missing item each instead of ending the run.
 """
@@ -115,6 +115,5 @@ def missing_permission(denied: PermissionMissing) -> CheckItem:
         f"lapse doctor may use {denied.permission}",
         f"refused on {denied.resource}: what needs it was not checked",
         f"grant the identity running lapse doctor the {DOCTOR_ROLE} custom role"
-        " (README, Setting up a repository, 9. Lock files, then check everything with"
-        " `lapse doctor`)",
+        " (docs/setup.md, 15. Check everything with `lapse doctor`)",
     )

@@ -42,7 +42,7 @@ from generator.gcp.workload_trust import (
 )
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
-# The identities the README creates, the subjects each trusts and the roles it holds.
+# The identities docs/setup.md creates, the subjects each trusts and the roles it holds.
 SUBJECTS = {
     "plan": ("pull_request", "environment:lapse-automation"),  # GitHub's `context` of each job
     "apply": ("environment:production",),
@@ -55,7 +55,7 @@ VARIABLES = {
 }
 PLAN_ROLES = ("roles/iam.securityReviewer", "roles/browser")
 REVIEW_ROLES = ("roles/logging.viewer", "roles/logging.privateLogViewer")
-# The custom role the README has the apply identity hold on buckets, secrets, datasets, service
+# The custom role docs/setup.md has the apply identity hold on buckets, secrets, datasets, service
 # accounts and the organization: set IAM policies there, nothing else (each kind's entry says
 # whether it takes this role or a predefined one).
 GRANTER_ROLE = "lapseIamGranter"

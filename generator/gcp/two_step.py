@@ -21,7 +21,7 @@ AREA = "2-Step Verification"
 DIRECTORY = "https://admin.googleapis.com/admin/directory/v1"
 DIRECTORY_SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 REPORTS_SCOPE = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
-SECTION = "README, Setting up a repository, 8. Multi-factor authentication for every grantee"
+SECTION = "docs/setup.md, 8. Multi-factor authentication for every grantee"
 _FIELDS = "primaryEmail,isEnforcedIn2Sv,isEnrolledIn2Sv,orgUnitPath,suspended"
 ENFORCE = (
     "Admin console > Security > Authentication > 2-Step Verification: for the organizational "

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 from generator.core.checklist import CheckItem, cannot_tell, missing, ok, wrong
 
-README = "README, Setting up a repository"
-WIF_SECTION = f"{README}, 6. Workload Identity Federation"
-IDENTITY_SECTION = f"{README}, 7. Service accounts and their roles"
+SETUP = "docs/setup.md"
+WIF_SECTION = f"{SETUP}, 5. Workload Identity Federation"
+IDENTITY_SECTION = f"{SETUP}, 6. Service accounts and their roles"
 CONTEXT_MAPPING = (
     "has(assertion.environment) ? 'environment:' + assertion.environment"
     " : assertion.event_name == 'pull_request' ? 'pull_request' : 'ref:' + assertion.ref"

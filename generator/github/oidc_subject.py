@@ -3,7 +3,7 @@
 `GET /repos/{owner}/{repo}/actions/oidc/customization/sub` answers `use_default`,
 `include_claim_keys`, `use_immutable_subject` and `sub_claim_prefix`. Repositories created,
 renamed or transferred since mid-2026 issue immutable subjects, `repo:OWNER@ID/REPO@ID:…`, so a
-Google binding on `repo:OWNER/REPO:…` stops matching. The identities the README sets up trust an
+Google binding on `repo:OWNER/REPO:…` stops matching. The identities docs/setup.md sets up trust an
 attribute that does not depend on the subject (`attribute.context`); doctor's Google side
 compares what they trust with the prefix found here.
 """

@@ -43,7 +43,7 @@ def check_github(
     owners: Sequence[str],
     app_slug: str | None,
 ) -> GitHubCheck:
-    """Every item of the GitHub side of the setup, in the order the README sets it up."""
+    """Every item of the GitHub side of the setup, in the order docs/setup.md sets it up."""
     owner, _, name = repository.partition("/")
     repo = reader.read_json(f"/repos/{owner}/{name}")
     if not isinstance(repo, dict):
@@ -370,7 +370,7 @@ class _Repo:
 
 
 def _section(variable: str) -> str:
-    """The README section that sets `variable`."""
+    """The section of docs/setup.md that sets `variable`."""
     if variable.startswith("LAPSE_APP"):
         return SECTIONS["app"]
     if variable == "WIF_PROVIDER":

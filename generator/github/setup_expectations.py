@@ -76,7 +76,7 @@ def merge_methods(repository: str, settings: dict[str, Any]) -> CheckItem:
     subject = "pull requests merge as merge commits or squashes, never rebased"
     fix = (
         f"gh api -X PATCH repos/{repository} -F allow_rebase_merge=false -F allow_merge_commit=true"
-        "  (README, Setting up a repository, 3. GitHub Actions settings)"
+        "  (docs/setup.md, 12. GitHub Actions settings)"
     )
     known = [settings.get(key) for key in ("allow_rebase_merge", "allow_merge_commit")]
     if any(value is None for value in known) or settings.get("allow_squash_merge") is None:

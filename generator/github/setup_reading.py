@@ -18,17 +18,17 @@ PER_PAGE = 100  # GitHub's maximum for every listing doctor reads
 MAX_PAGES = 50  # 5,000 items: past that doctor says it cannot tell rather than read on
 
 # Where each part of the setup is described, for the fixes doctor prints.
-README = "README, Setting up a repository"
+SETUP = "docs/setup.md"
 SECTIONS = {
-    "owners": f"{README}, 1. Code owners",
-    "branch": f"{README}, 2. Protect the default branch",
-    "actions": f"{README}, 3. GitHub Actions settings",
-    "environments": f"{README}, 4. Environments",
-    "app": f"{README}, 5. The GitHub App",
-    "wif": f"{README}, 6. Workload Identity Federation",
-    "identities": f"{README}, 7. Service accounts and their roles",
-    "mfa": f"{README}, 8. Multi-factor authentication for every grantee",
-    "doctor": f"{README}, 9. Lock files, then check everything with `lapse doctor`",
+    "owners": f"{SETUP}, 3. Code owners",
+    "branch": f"{SETUP}, 13. Protect the default branch",
+    "actions": f"{SETUP}, 12. GitHub Actions settings",
+    "environments": f"{SETUP}, 14. Environments",
+    "app": f"{SETUP}, 11. The GitHub App",
+    "wif": f"{SETUP}, 5. Workload Identity Federation",
+    "identities": f"{SETUP}, 6. Service accounts and their roles",
+    "mfa": f"{SETUP}, 8. Multi-factor authentication for every grantee",
+    "doctor": f"{SETUP}, 15. Check everything with `lapse doctor`",
 }
 
 

@@ -1,6 +1,6 @@
 """`lapse doctor` against a GitHub and Google Cloud setup served over HTTP in the real APIs' shapes.
 
-The world starts as the README sets it up (exit 0); each test breaks one thing and expects that
+The world starts as docs/setup.md sets it up (exit 0); each test breaks one thing and expects that
 one item, with its fix, and exit 1. Service failures end in exit 3, missing credentials in 2.
 """
 
@@ -481,7 +481,7 @@ CASES: dict[str, tuple[Breakage, str, str, str]] = {
         _gone(f"{w.IAM}/projects/-/serviceAccounts/{w.IDENTITIES['review']}"),
         "identity lapse-review",
         "missing",
-        "README, Setting up a repository, 7. Service accounts and their roles",
+        "docs/setup.md, 6. Service accounts and their roles",
     ),
     "identity not trusted by its subject": (
         _untrusted_subject,

@@ -33,7 +33,7 @@ FORBIDDEN = (
 
 
 def bind_on_subjects(world: w.World, prefix: str) -> None:
-    """The identities as the README bound them before: on `attribute.subject/PREFIX:CONTEXT`."""
+    """The identities as docs/setup.md bound them before: on `attribute.subject/PREFIX:CONTEXT`."""
     for name, contexts in (
         ("plan", ["pull_request", "environment:lapse-automation"]),
         ("apply", ["environment:production"]),
@@ -63,7 +63,7 @@ def test_an_immutable_subject_against_the_old_binding_is_named_with_its_fix(
     issued = "repo:example-org@96123483/access@731642993:environment:production"
     assert f"GitHub issues {issued}" in block
     assert "attribute.context/environment:production" in block
-    assert "7. Service accounts and their roles" in block
+    assert "docs/setup.md, 6. Service accounts and their roles" in block
 
 
 def test_an_immutable_subject_with_the_readme_binding_is_ok(
@@ -130,7 +130,8 @@ def test_a_provider_that_does_not_map_the_context_is_wrong(
     assert code == 1
     block = fix_after(out, "Workload Identity provider")
     assert block.split()[0] == "wrong"
-    assert "--attribute-mapping" in block and "6. Workload Identity Federation" in block
+    assert "--attribute-mapping" in block
+    assert "docs/setup.md, 5. Workload Identity Federation" in block
 
 
 def test_a_ruleset_without_bypass_actors_cannot_be_told(
@@ -220,7 +221,7 @@ def test_a_listing_whose_pages_do_not_add_up_cannot_be_told(
         ({"required_approving_review_count": 0}, "at least one approval required"),
     ],
 )
-def test_the_pull_request_rules_the_readme_asks_for_are_checked(
+def test_the_pull_request_rules_the_setup_asks_for_are_checked(
     parameters: dict[str, Any],
     subject: str,
     world: w.World,
@@ -236,7 +237,7 @@ def test_the_pull_request_rules_the_readme_asks_for_are_checked(
 
     assert code == 1
     assert line_of(out, subject).split()[0] == "wrong"
-    assert "2. Protect the default branch" in out
+    assert "docs/setup.md, 13. Protect the default branch" in out
 
 
 def test_checks_must_be_strict_and_bound_to_github_actions(

@@ -141,7 +141,8 @@ PLAN_MUTANTS = (
     ),
 )
 
-MUTANTS = (*PLAN_MUTANTS,
+MUTANTS = (
+    *PLAN_MUTANTS,
     HandMutant(
         "a modified request needs no approval",
         APPROVALS,

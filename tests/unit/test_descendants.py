@@ -82,12 +82,12 @@ def test_a_tree_deeper_than_resource_manager_allows_is_a_gap(
     assert "nested deeper than 10" in gap[1]
 
 
-def test_the_readme_creates_the_doctor_role_with_every_permission_doctor_uses() -> None:
+def test_the_setup_checklist_creates_the_doctor_role_with_every_permission_doctor_uses() -> None:
     from pathlib import Path
 
     from generator.gcp.doctor_access import DOCTOR_PERMISSIONS, permission_of
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "setup.md").read_text()
     lines = readme.splitlines()
     start = next(i for i, text in enumerate(lines) if "roles create lapseDoctor" in text)
     line = next(text for text in lines[start:] if text.strip().startswith("--permissions"))

@@ -63,4 +63,5 @@ def test_c1_control_characters_are_located() -> None:
     assert [(p.line, p.col, p.rule) for p in result.problems] == [(2, 5, "LAPSE102")]
     # NEL is a YAML line break, not a control character: positions count it as one.
     assert [(p.line, p.rule) for p in load("f.yaml", "a: x\u0085\tb\n".encode()).problems] == [
-        (2, "LAPSE104")]
+        (2, "LAPSE104")
+    ]

@@ -274,7 +274,6 @@ def test_dataset_grants_keep_the_predefined_role_name(role: str) -> None:
     assert resource.blocks("condition")
 
 
-
 def test_dataset_access_resources_are_refused_when_read(tmp_path: Path) -> None:
     (tmp_path / "x.tf").write_text(
         'resource "google_bigquery_dataset_access" "x" {\n  dataset_id    = "d"\n'

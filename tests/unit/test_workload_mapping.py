@@ -56,8 +56,8 @@ def test_a_branch_named_like_an_environment_does_not_read_as_one() -> None:
     assert context(claims) != "environment:production"
 
 
-def test_the_readme_creates_the_provider_with_exactly_this_mapping() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_setup_checklist_creates_the_provider_with_exactly_this_mapping() -> None:
+    readme = (REPO / "docs" / "setup.md").read_text(encoding="utf-8")
     assert f'--attribute-mapping "{ATTRIBUTE_MAPPING}"' in readme
     mapped = dict(part.split("=", 1) for part in ATTRIBUTE_MAPPING.split(",attribute."))
     assert "context" in mapped and mapped["context"] == CONTEXT_MAPPING

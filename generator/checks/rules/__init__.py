@@ -1,8 +1,8 @@
 """The rule registry.
 
-Each rule has a stable id that appears in every problem it raises and in the README's rule
+Each rule has a stable id that appears in every problem it raises and in docs/rules.md's rule
 table. Rules are plain functions registered with `@rule`; one module per family. A rule's
-registration carries all that is said about it: its summary (the README's rule table), its
+registration carries all that is said about it: its summary (the rule table of docs/rules.md), its
 scope and level, and its fix (`lapse explain`). Adding a rule is one function in its family
 and three lines of test (ARCHITECTURE.md, "How to add a rule").
 """
