@@ -18,6 +18,7 @@ from generator.commands.render import render
 from generator.core import git
 from generator.core.errors import ConfigError, ProblemsShown
 from generator.core.repo import Repo
+from generator.core.writing import remove_file, write_file, writing
 from generator.lifecycle import initial_setup as setup
 from generator.lifecycle.initial_setup import Answers, Plan
 
@@ -244,10 +245,11 @@ def _check_staged(repo: Repo, plan: Plan) -> None:
     with tempfile.TemporaryDirectory(prefix="lapse-init-") as scratch:
         staged = Path(scratch)
         shutil.copytree(repo.root / "schemas", staged / "schemas")
-        (staged / "policy").mkdir()
+        with writing(staged):
+            (staged / "policy").mkdir()
+            (staged / "terraform").mkdir()
         if repo.roles_lock.is_file():
             shutil.copyfile(repo.roles_lock, staged / "policy" / "roles.lock.json")
-        (staged / "terraform").mkdir()
         for tf in sorted(repo.terraform.glob("*.tf")):
             if not tf.is_symlink():
                 shutil.copyfile(tf, staged / "terraform" / tf.name)
@@ -256,7 +258,7 @@ def _check_staged(repo: Repo, plan: Plan) -> None:
             if source is None:
                 shutil.copyfile(repo.root / path, staged / path)
             else:
-                (staged / path).write_text(source, encoding="utf-8")
+                write_file(staged / path, source)
         _, problems = validate_policy(Repo.at(staged))
         if any(p.level == "error" for p in problems):
             options.show_problems(Repo(staged), problems, texts=plan.write)
@@ -265,18 +267,15 @@ def _check_staged(repo: Repo, plan: Plan) -> None:
 
 
 def _apply(root: Path, plan: Plan) -> None:
-    try:
-        for path, text in plan.write.items():
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_text(text, encoding="utf-8")
-        for path in plan.remove:
-            place = root / path
-            if place.is_dir() and not place.is_symlink():
+    for path, text in plan.write.items():
+        write_file(root / path, text)
+    for path in plan.remove:
+        place = root / path
+        if place.is_dir() and not place.is_symlink():
+            with writing(place):
                 shutil.rmtree(place)
-            else:
-                place.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        else:
+            remove_file(place)
 
 
 def plan_text(plan: Plan, *, dry_run: bool) -> str:

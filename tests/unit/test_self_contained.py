@@ -23,6 +23,7 @@ SKIPS = {
     "'terraform binary not on PATH'": "a tool, named with its reason",
     "f'GitHub exchanges not checked: {spec}'": "in the checkout: .ci/fetch-github-openapi",
     "found": "the same description, in tests/unit/test_github_contract.py",
+    "why": "a system browser (Debian's chromium), named in the reason; under CI its absence fails",
 }
 REAL = TESTS / "data" / "audit_real"
 
