@@ -24,6 +24,7 @@ from generator.core.model import (
     Policy,
     Problem,
     Request,
+    ReviewSettings,
     Target,
     Window,
 )
@@ -112,6 +113,7 @@ def policy_from(document: Document) -> Built[Policy]:
         terraform_resource_types=tuple(data.get("terraform_resource_types", ())),
         mfa=_mfa(data["mfa"]) if "mfa" in data else None,
         notifications=_notifications(data["notifications"]) if "notifications" in data else None,
+        review=ReviewSettings(**data.get("review", {})),
     )
     return Built(policy)
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import click
@@ -68,6 +69,13 @@ from generator.review.sources import CombinedSource, EventSource
     "[default: $GOOGLE_CLOUD_PROJECT or the first project in scope].",
 )
 @click.option(
+    "--max-bytes",
+    type=click.IntRange(min=10 * 2**20),  # BigQuery bills at least 10 MiB per table read
+    metavar="N",
+    help="Refuse a BigQuery read that would scan more than N bytes (its dry run says), "
+    "and bill no more than N [default: the policy's review.max_bytes, else no limit].",
+)
+@click.option(
     "--open-pr",
     is_flag=True,
     help="Commit the reports on branch lapse/review and "
@@ -91,6 +99,7 @@ def review(
     now: datetime | None,
     grace: timedelta,
     project: str | None,
+    max_bytes: int | None,
     open_pr: bool,
     open_issues: bool,
     force: bool,
@@ -116,7 +125,8 @@ def review(
         below = projects_below(scope) if source_spec == "logging" else None
         if below is not None:
             scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
-        source = audit_source(source_spec, project, scope)
+        limit = scan_limit(source_spec, max_bytes, policy)
+        source = audit_source(source_spec, project, scope, limit)
         longest = max(t.max_duration for t in policy.targets.values())
         reviews = reviewing.run(
             repo,
@@ -263,7 +273,23 @@ def projects_below(scope: list[str]) -> Descendants | None:
     return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
 
-def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSource:
+def scan_limit(spec: str, given: int | None, policy: Policy) -> tuple[int, str] | None:
+    """(the most a BigQuery read may scan, where that was set), or None for no limit."""
+    if given is not None and not spec.startswith("bigquery:"):
+        raise click.BadParameter(
+            "limits the bytes a BigQuery read scans: use it with --source bigquery:PROJECT.DATASET",
+            param_hint="--max-bytes",
+        )
+    if given is not None:
+        return given, "--max-bytes"
+    if policy.review.max_bytes is not None:
+        return policy.review.max_bytes, "the policy's review.max_bytes"
+    return None
+
+
+def audit_source(
+    spec: str, project: str | None, scope: list[str], limit: tuple[int, str] | None = None
+) -> EventSource:
     """The audit log source named by `--source`."""
     kind, _, value = spec.partition(":")
     if kind == "file" and value:
@@ -279,7 +305,11 @@ def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSourc
             raise ConfigError(f"--source file:{value}: no such file or folder")
         return ManifestedExport(path, FileSource(path))
     if kind == "bigquery" and value:
-        return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
+        client = adapters.bigquery_client(value.split(".")[0])
+        max_bytes, limit_name = limit or (None, "")
+        # Each scan's price goes to stderr: stdout is the run's report (text or JSON).
+        say = partial(click.echo, err=True)
+        return BigQuerySource(client, value, max_bytes=max_bytes, limit_name=limit_name, say=say)
     if spec == "logging":
         billed = (
             project
