@@ -1,0 +1,345 @@
+"""What a BigQuery read costs: only the fields the review reads, priced before it runs, bounded.
+
+The SQL is held to the sink's schema by a checker that resolves every column it names: a star,
+a whole row, a whole record (other than the small ones read whole on purpose), a JSON text
+column handed over as it is, or a name the schema does not have, is a finding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import responses
+import sqlglot
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+from sqlglot import exp
+
+from generator.review.bigquery_source import BigQuerySource, ScanRefused, audit_query, size_text
+from generator.review.sink_fields import table_fields
+
+from .attribution_entries import PERSON, RUNNER, mint_token, secret_read
+from .bigquery_rows import (
+    DATASET,
+    PAYLOAD_SCHEMA,
+    RESOURCE_SCHEMA,
+    URL,
+    dry_run_response,
+    probe_response,
+    query_parameters,
+    query_response,
+    scans,
+    serve,
+)
+from .conftest import at
+
+START, END = at("2026-12-01T09:00:00"), at("2026-12-01T13:00:00")
+
+# The LogEntry columns of a sink table besides the payload and the resource.
+_ENTRY_COLUMNS = [
+    {"name": name, "type": kind, "mode": "NULLABLE"}
+    for name, kind in (
+        ("logName", "STRING"),
+        ("timestamp", "TIMESTAMP"),
+        ("receiveTimestamp", "TIMESTAMP"),
+        ("severity", "STRING"),
+        ("insertId", "STRING"),
+        ("trace", "STRING"),
+        ("_TABLE_SUFFIX", "STRING"),  # the wildcard's pseudo column
+    )
+] + [
+    {"name": "jsonPayload", "type": "RECORD", "mode": "NULLABLE", "fields": []},
+    {"name": "httpRequest", "type": "RECORD", "mode": "NULLABLE", "fields": []},
+]
+# Small records read whole on purpose: a BigQuery job's extract and copy settings, whose
+# being NULL says the job is of another kind (`copies`).
+_READ_WHOLE = {
+    f"protopayload_auditlog.servicedata_v1_bigquery.{job}.jobconfiguration.{kind}"
+    for job in ("jobinsertrequest.resource", "jobcompletedevent.job")
+    for kind in ("extract", "tablecopy")
+}
+_JSON_READERS = (exp.JSONExtract, exp.JSONExtractScalar, exp.Is)
+
+
+def whole_columns(sql: str, table: list[dict[str, Any]]) -> list[str]:
+    """Each way `sql` reads more of a table with columns `table` than single fields."""
+    tree = sqlglot.parse_one(sql, read="bigquery")
+    found = ["*" for _ in tree.find_all(exp.Star)]
+    aliases = {t.alias_or_name.lower() for t in tree.find_all(exp.Table) if t.alias}
+    # Columns a subquery in FROM makes itself (payloadJson), not a STRUCT's field names.
+    derived = {
+        item.alias.lower()
+        for query in tree.find_all(exp.Subquery)
+        if isinstance(query.this, exp.Select)
+        for item in query.this.expressions
+        if isinstance(item, exp.Alias)
+    }
+    for column in tree.find_all(exp.Column):
+        if isinstance(column.parent, exp.Dot) or isinstance(column.this, exp.Star):
+            continue  # the outermost part of a dotted name is judged; a star is found above
+        outer, parts = _dotted(column)
+        problem = _judge(outer, parts, table, aliases, derived)
+        if problem:
+            found.append(problem)
+    return found
+
+
+def _dotted(column: exp.Column) -> tuple[exp.Expression, list[str]]:
+    parts = [part.name.lower() for part in column.parts]
+    node: exp.Expression = column
+    while isinstance(node.parent, exp.Dot) and node.parent.this is node:
+        node = node.parent
+        parts.append(node.expression.name.lower())
+    return node, parts
+
+
+def _judge(
+    node: exp.Expression,
+    parts: list[str],
+    table: list[dict[str, Any]],
+    aliases: set[str],
+    derived: set[str],
+) -> str:
+    text = ".".join(parts)
+    unnested = _unnested(node, parts[0])
+    if unnested is not None:
+        if unnested.expressions and isinstance(unnested.expressions[0], exp.Column):
+            _, base = _dotted(unnested.expressions[0])
+            parts = [*base, *parts[1:]]  # a table column's elements: judged as that column
+        else:
+            return ""  # elements of a parameter or of JSON text
+    elif parts[0] in aliases:
+        parts = parts[1:]
+        if not parts:
+            return f"the whole row ({text})"
+    elif parts[0] in derived and len(parts) == 1:
+        return ""  # a column the query made itself (payloadJson)
+    field = _field(table, parts)
+    if field is None:
+        return f"{text}: not a column of the table"
+    path = ".".join(parts)
+    if field["type"] == "RECORD":
+        if isinstance(node.parent, exp.Unnest) or path in _READ_WHOLE:
+            return ""
+        return f"{path}: a whole record"
+    if path.endswith("json") and not isinstance(node.parent, _JSON_READERS):
+        return f"{path}: JSON text handed over whole"
+    return ""
+
+
+def _unnested(node: exp.Expression, name: str) -> exp.Unnest | None:
+    """The UNNEST that names `name` in a query around `node`, nearest first."""
+    scope = node.parent
+    while scope is not None:
+        if isinstance(scope, exp.Select):
+            for unnest in scope.find_all(exp.Unnest):
+                alias = unnest.args.get("alias")
+                named = {c.name.lower() for c in alias.columns} if alias else set()
+                if name in named and unnest.find_ancestor(exp.Select) is scope:
+                    return unnest
+        scope = scope.parent
+    return None
+
+
+def _field(fields: list[dict[str, Any]], parts: list[str]) -> dict[str, Any] | None:
+    field: dict[str, Any] | None = None
+    for part in parts:
+        by_name = {f["name"].lower(): f for f in fields}
+        field = by_name.get(part)
+        if field is None:
+            return None
+        fields = field.get("fields", [])
+    return field
+
+
+def table_of(payload: dict[str, Any] = PAYLOAD_SCHEMA) -> list[dict[str, Any]]:
+    return [*_ENTRY_COLUMNS, payload, RESOURCE_SCHEMA]
+
+
+def tables(answer: dict[str, Any]) -> dict[str, Any]:
+    fields = answer["schema"]["fields"]
+    return table_fields([bigquery.SchemaField.from_api_repr(f) for f in fields])
+
+
+def test_the_query_reads_single_fields_only() -> None:
+    sql = audit_query(DATASET, tables(probe_response()))
+    assert whole_columns(sql, table_of()) == []
+    # It still reads what the review reads (the checker passes an empty select list too).
+    for leaf in (
+        "protopayload_auditlog.authenticationInfo.principalEmail",
+        "protopayload_auditlog.status.code",
+        "item0.granted",
+        "protopayload_auditlog.requestMetadata.callerIp",
+        "resource.labels.unique_id",
+        "JSON_QUERY(protopayload_auditlog.requestJson, '$.exportContext.uri')",
+    ):
+        assert leaf in sql
+    assert "responseJson" not in sql and "TO_JSON_STRING(protopayload_auditlog)" not in sql
+
+
+_FROM = f"FROM `{DATASET}.cloudaudit_googleapis_com_activity*`"
+
+
+@pytest.mark.parametrize(
+    ("sql", "finding"),
+    [
+        (f"SELECT * {_FROM}", "*"),
+        (f"SELECT * EXCEPT (protopayload_auditlog) {_FROM}", "*"),
+        (f"SELECT t.* {_FROM} AS t", "*"),
+        (f"SELECT x FROM (SELECT * {_FROM})", "*"),
+        (f"SELECT protopayload_auditlog {_FROM}", "protopayload_auditlog: a whole record"),
+        (f"SELECT `PROTOPAYLOAD_AUDITLOG` {_FROM}", "protopayload_auditlog: a whole record"),
+        (f"SELECT t.protopayload_auditlog {_FROM} AS t", "protopayload_auditlog: a whole record"),
+        (f"SELECT TO_JSON_STRING(protopayload_auditlog) {_FROM}", "a whole record"),
+        (f"SELECT TO_JSON_STRING(t) {_FROM} AS t", "the whole row (t)"),
+        (f"SELECT resource {_FROM}", "resource: a whole record"),
+        (f"SELECT STRUCT(resource AS resource) {_FROM}", "resource: a whole record"),
+        (f"SELECT r FROM (SELECT resource AS r {_FROM})", "resource: a whole record"),
+        (f"SELECT jsonPayload {_FROM}", "jsonpayload: a whole record"),
+        (f"SELECT protopayload_auditlog.responseJson {_FROM}", "JSON text handed over whole"),
+        (f"SELECT LOWER(protopayload_auditlog.metadataJson) {_FROM}", "JSON text handed over"),
+        (f"SELECT protopayload_auditlog.servicedata_v1_bigquery {_FROM}", "a whole record"),
+        (f"SELECT STRUCT(protopayload_auditlog.authorizationInfo AS a) {_FROM}", "whole record"),
+        (
+            "SELECT ARRAY(SELECT AS STRUCT item0 FROM "
+            f"UNNEST(protopayload_auditlog.authorizationInfo) AS item0) {_FROM}",
+            "protopayload_auditlog.authorizationinfo: a whole record",
+        ),
+        (f"SELECT protopayload_auditlog.status.details {_FROM}", "not a column of the table"),
+    ],
+)
+def test_the_checker_finds_every_way_to_read_a_whole_payload(sql: str, finding: str) -> None:
+    assert any(finding in problem for problem in whole_columns(sql, table_of())), sql
+
+
+def test_a_sink_without_the_optional_columns_is_queried_by_the_ones_it_has() -> None:
+    """A dataset that never saw an IAM change, a Struct, a subject or a conditional binding:
+    naming those columns would fail the query, so none is named."""
+    optional = {"servicedata_v1_iam", "servicedata_v1_bigquery", "metadataJson", "requestJson"}
+    payload = json.loads(json.dumps(PAYLOAD_SCHEMA))
+    payload["fields"] = [f for f in payload["fields"] if f["name"] not in optional]
+    (auth,) = [f for f in payload["fields"] if f["name"] == "authenticationInfo"]
+    auth["fields"] = [f for f in auth["fields"] if f["name"] != "principalSubject"]
+    sql = audit_query(DATASET, tables(probe_response(payload=payload)))
+    assert whole_columns(sql, table_of(payload)) == []
+    assert "protopayload_auditlog.authenticationInfo.principalSubject" not in sql
+    assert "protopayload_auditlog.metadataJson" not in sql
+
+
+def source(**options: Any) -> tuple[BigQuerySource, list[str]]:
+    said: list[str] = []
+    client = bigquery.Client(project="pci-audit-logs", credentials=AnonymousCredentials())
+    src = BigQuerySource(client, DATASET, attempts=1, say=said.append, **options)
+    return src, said
+
+
+def bodies(http: responses.RequestsMock) -> Iterator[dict[str, Any]]:
+    return (json.loads(call.request.body) for call in http.calls)
+
+
+def test_each_scan_is_priced_by_a_dry_run_and_its_bytes_said(
+    http: responses.RequestsMock,
+) -> None:
+    serve(http, query_response(secret_read(PERSON, "2026-12-01T09:30:00Z")), scanned=123_456_789)
+    src, said = source()
+    assert [e.insert_id for e in src.events([PERSON], START, END)] == ["runner-secret"]
+    probe, priced, scan = bodies(http)
+    assert probe["dryRun"] is True and "LIMIT 0" in probe["query"]
+    assert priced["dryRun"] is True and priced["useQueryCache"] is False
+    # The dry run prices the very query that then runs, with the same parameters.
+    assert (priced["query"], priced["queryParameters"]) == (scan["query"], scan["queryParameters"])
+    assert "dryRun" not in scan and "maximumBytesBilled" not in scan
+    assert said == [
+        f"BigQuery: reading {DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z) for 1 "
+        "principal will scan 123,456,789 bytes (123 MB)"
+    ]
+    assert src.scanned == [123_456_789]
+
+
+def test_a_scan_above_the_limit_is_refused_before_it_runs(http: responses.RequestsMock) -> None:
+    http.add(responses.POST, URL, json=probe_response())
+    http.add(responses.POST, URL, json=dry_run_response(250_000_000_001))
+    src, said = source(max_bytes=200_000_000_000, limit_name="--max-bytes")
+    with pytest.raises(ScanRefused) as refused:
+        list(src.events([PERSON], START, END))
+    assert str(refused.value) == (
+        "BigQuery would scan 250,000,000,001 bytes (250 GB) reading "
+        f"{DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z), above --max-bytes "
+        "200,000,000,000: nothing was read or billed; review a shorter period (--since) or "
+        "raise --max-bytes"
+    )
+    assert refused.value.exit_code == 2
+    assert said[0].endswith("(limit --max-bytes 200,000,000,000)")
+    assert [b.get("dryRun") for b in bodies(http)] == [True, True]  # no scan ran
+
+
+def test_a_scan_at_the_limit_runs_and_bigquery_is_told_the_limit(
+    http: responses.RequestsMock,
+) -> None:
+    serve(http, query_response(), scanned=200_000_000)
+    src, _ = source(max_bytes=200_000_000)
+    assert list(src.events([PERSON], START, END)) == []
+    (scan,) = scans(http)
+    assert scan["maximumBytesBilled"] == "200000000"
+    assert src.complete
+
+
+def test_bigquery_refusing_to_bill_more_is_a_gap(http: responses.RequestsMock) -> None:
+    """The dry run's bytes are processed bytes; BigQuery bills at least 10 MiB per table."""
+    http.add(responses.POST, URL, json=probe_response())
+    http.add(responses.POST, URL, json=dry_run_response(10_000_000))
+    refusal = "Query exceeded limit for bytes billed: 20000000. 41943040 or higher required."
+    error = {"code": 400, "message": refusal, "status": "INVALID_ARGUMENT"}
+    http.add(responses.POST, URL, status=400, json={"error": error})
+    src, _ = source(max_bytes=20_000_000)
+    assert list(src.events([PERSON], START, END)) == []
+    (gap,) = src.gaps
+    assert "bytes billed" in gap and gap.startswith(f"{DATASET} [2026-12-01T09:00:00Z")
+
+
+def mint(account: str, unique_id: str, timestamp: str) -> dict[str, Any]:
+    entry = mint_token(timestamp)
+    entry["insertId"] = f"mint-{unique_id}"
+    entry["protoPayload"]["resourceName"] = f"projects/-/serviceAccounts/{unique_id}"
+    entry["resource"]["labels"].update(email_id=account, unique_id=unique_id)
+    return entry
+
+
+def test_accounts_minted_at_different_moments_are_read_in_one_scan(
+    http: responses.RequestsMock,
+) -> None:
+    """Two accounts minted at 10:00 and 10:20 were two follow-up scans; now one, each account
+    from its own minting on."""
+    other = "etl@pci-prod-payments.iam.gserviceaccount.com"
+    first = query_response(
+        mint(RUNNER, "104722530651733214409", "2026-12-01T10:00:00Z"),
+        mint(other, "117280998311223344556", "2026-12-01T10:20:00Z"),
+    )
+    second = query_response(secret_read(RUNNER, "2026-12-01T10:05:00Z"), job="job_Rf2")
+    serve(http, first, second)
+    src, said = source()
+    events = list(src.events([PERSON], START, END))
+    assert [e.insert_id for e in events] == [
+        "mint-104722530651733214409",
+        "mint-117280998311223344556",
+        "runner-secret",
+    ]
+    person, minted = (query_parameters(body) for body in scans(http))
+    assert list(person["principals"]) == [PERSON]
+    assert minted["principals"] == {
+        other: "2026-12-01 10:20:00+00:00",
+        RUNNER: "2026-12-01 10:00:00+00:00",
+    }
+    assert minted["start"] == "2026-12-01 10:00:00+00:00"  # the earliest minting
+    assert len(said) == 2 and "for 2 principals" in said[1]
+
+
+def test_sizes_are_said_in_bytes_and_decimal_units() -> None:
+    assert size_text(0) == "0 bytes (0 B)"
+    assert size_text(999) == "999 bytes (999 B)"
+    assert size_text(1_500) == "1,500 bytes (1.5 kB)"
+    assert size_text(10 * 2**20) == "10,485,760 bytes (10.5 MB)"
+    assert size_text(3 * 10**15) == "3,000,000,000,000,000 bytes (3 PB)"
