@@ -237,7 +237,14 @@ class BigQuerySource(GapRecord):
             probe = self._call(
                 schema_probe(self.dataset), [], dry_run=True, what="reading the sink's schema"
             )
-            self._sql = audit_query(self.dataset, table_fields(probe.schema or []))
+            tables = table_fields(probe.schema or [])
+            if any("protopayload_auditlog" not in tables.get(t, {}) for t in AUDIT_TABLES):
+                # Without the payload's columns every row would read as no one's: say so.
+                raise ServiceError(
+                    f"reading the sink's schema in {self.dataset}: the answer describes no "
+                    f"protopayload_auditlog of {' and '.join(AUDIT_TABLES)}"
+                )
+            self._sql = audit_query(self.dataset, tables)
         return self._sql
 
     def _read(

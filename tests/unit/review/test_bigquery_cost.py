@@ -366,3 +366,16 @@ def test_the_estimate_follows_the_fields_the_query_names(monkeypatch: pytest.Mon
     before = sum(b for b, _ in rows.values())
     after = sum(a for _, a in rows.values())
     assert after < 0.6 * before
+
+
+def test_a_schema_answer_without_the_payload_is_a_gap_not_an_empty_read(
+    http: responses.RequestsMock,
+) -> None:
+    """Every row would read as no one's if the payload's columns were left out: a gap."""
+    answer = probe_response()
+    answer["schema"]["fields"] = answer["schema"]["fields"][:1]  # the activity table only
+    http.add(responses.POST, URL, json=answer)
+    src, said = source()
+    assert list(src.events([PERSON], START, END)) == []
+    (gap,) = src.gaps
+    assert "describes no protopayload_auditlog" in gap and said == []
