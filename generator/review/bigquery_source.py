@@ -108,7 +108,10 @@ def _wanted(name: str) -> str:
 
 
 class BigQueryClient(Protocol):
-    """The part of `google.cloud.bigquery.Client` this source uses."""
+    """The part of `google.cloud.bigquery.Client` this source uses: `query` for dry runs
+    (`jobs.insert`, whose answer is the job with its statistics), `query_and_wait` for reads."""
+
+    def query(self, _query: str, /, **options: Any) -> Any: ...
 
     def query_and_wait(self, _query: str, /, **options: Any) -> Any: ...
 
@@ -313,9 +316,10 @@ class BigQuerySource(GapRecord):
         if self._sleep is not None:
             options["sleep"] = self._sleep
         # The client's own retries would sleep on their own clock; generator.core.retry is the one
-        # policy here, so both of the client's are off.
+        # policy here, so both of the client's are off. A dry run's job is done when created.
+        run = self.client.query if dry_run else self.client.query_and_wait
         return call_with_retry(
-            lambda: self.client.query_and_wait(sql, job_config=config, retry=None, job_retry=None),
+            lambda: run(sql, job_config=config, retry=None, job_retry=None),
             what=f"{what} in {self.dataset}",
             is_transient=is_transient,
             **options,

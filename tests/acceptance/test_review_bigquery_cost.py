@@ -15,7 +15,7 @@ from generator.commands import adapters
 from tests.support import make_repo
 from tests.unit.review.bigquery_rows import (
     DATASET,
-    URL,
+    dry_run,
     dry_run_response,
     probe_response,
     query_response,
@@ -55,8 +55,8 @@ def test_the_read_is_priced_on_stderr_before_it_runs(
 def test_max_bytes_refuses_a_read_above_it_and_writes_nothing(
     repo: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    http.add(responses.POST, URL, json=probe_response())
-    http.add(responses.POST, URL, json=dry_run_response(300_000_000_000))
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(300_000_000_000))
     code = review(repo, "--max-bytes", "200000000000")
     _, err = capsys.readouterr()
     assert code == 2
@@ -82,8 +82,8 @@ def test_the_flag_overrides_the_policy(
 ) -> None:
     policy = repo / "policy" / "policy.yaml"
     policy.write_text(policy.read_text() + "\nreview:\n  max_bytes: 104857600\n")
-    http.add(responses.POST, URL, json=probe_response())
-    http.add(responses.POST, URL, json=dry_run_response(52_428_800))
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(52_428_800))
     assert review(repo, "--max-bytes", "20971520") == 2
     assert "above --max-bytes 20,971,520" in capsys.readouterr().err
 

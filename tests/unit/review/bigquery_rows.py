@@ -7,8 +7,8 @@ column named after its type (`servicedata_v1_iam`). The query hands over only th
 review reads (`sink_fields`), as `TO_JSON_STRING` of STRUCTs built from the tables' schema:
 `query_json` builds the same text from the sink's row, null where the entry has no such field.
 
-Each read is two calls to `jobs.query` before its answer: the schema probe's dry run (once per
-review) and the query's own dry run (once per scan), see `serve`.
+Each read's answer comes after two dry runs (`jobs.insert`): the schema probe's (once per
+review) and the query's own (once per scan), see `serve`.
 """
 
 from __future__ import annotations
@@ -179,29 +179,57 @@ RESOURCE_SCHEMA = _record(
 )
 
 
+JOBS_URL = "https://bigquery.googleapis.com/bigquery/v2/projects/pci-audit-logs/jobs"
+
+
 def probe_response(*, payload: dict[str, Any] = PAYLOAD_SCHEMA) -> dict[str, Any]:
     """The schema probe's dry run: both tables' payload and resource columns, nothing scanned."""
     tables = [_record(table, payload, RESOURCE_SCHEMA, mode="REPEATED") for table in AUDIT_TABLES]
     return dry_run_response(0, {"fields": tables})
 
 
+def probe_fields(**options: Any) -> list[dict[str, Any]]:
+    """The columns the schema probe's answer describes, one repeated record per table."""
+    schema: dict[str, Any] = probe_response(**options)["statistics"]["query"]["schema"]
+    return list(schema["fields"])
+
+
 def dry_run_response(scanned: int, schema: dict[str, Any] = SCHEMA) -> dict[str, Any]:
-    """`jobs.query` with `dryRun`: no job, no rows; the bytes the query would process."""
+    """A dry run's statistics as `jobs.insert` answers (`echo` adds the job as it was sent)."""
+    processed = str(scanned)
     return {
-        "kind": "bigquery#queryResponse",
-        "schema": schema,
-        "jobReference": {"projectId": "pci-audit-logs", "location": "EU"},
-        "totalBytesProcessed": str(scanned),
-        "jobComplete": True,
-        "cacheHit": False,
+        "kind": "bigquery#job",
+        "status": {"state": "DONE"},
+        "statistics": {
+            "creationTime": "1764579600000",
+            "totalBytesProcessed": processed,
+            "query": {
+                "totalBytesProcessed": processed,
+                "totalBytesProcessedAccuracy": "PRECISE",
+                "statementType": "SELECT",
+                "schema": schema,
+            },
+        },
     }
+
+
+def dry_run(http: responses.RequestsMock, answer: dict[str, Any]) -> None:
+    """`jobs.insert` of a dry run: BigQuery gives the job back with its statistics."""
+
+    def echo(request: Any) -> tuple[int, dict[str, str], str]:
+        sent = json.loads(request.body)
+        job = {**answer, "configuration": sent["configuration"]}
+        job["jobReference"] = {**sent["jobReference"], "location": "EU"}
+        return 200, {"Content-Type": "application/json"}, json.dumps(job)
+
+    http.add_callback(responses.POST, JOBS_URL, callback=echo)
 
 
 def serve(http: responses.RequestsMock, *answers: Any, scanned: int = 5_242_880) -> None:
     """The schema probe, then per answer the scan's dry run and the answer itself."""
-    http.add(responses.POST, URL, json=probe_response())
+    dry_run(http, probe_response())
     for answer in answers:
-        http.add(responses.POST, URL, json=dry_run_response(scanned))
+        dry_run(http, dry_run_response(scanned))
         http.add(responses.POST, URL, json=answer)
 
 
@@ -298,8 +326,12 @@ def query_parameters(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def scans(http: responses.RequestsMock) -> list[dict[str, Any]]:
-    """The request bodies of the reads that ran (neither the probe nor a dry run)."""
-    bodies = [
-        json.loads(call.request.body) for call in http.calls if call.request.url.startswith(URL)
-    ]
-    return [body for body in bodies if not body.get("dryRun")]
+    """The request bodies of the reads that ran (`jobs.query`; dry runs are `jobs.insert`)."""
+    return [json.loads(c.request.body) for c in http.calls if c.request.url.startswith(URL)]
+
+
+def dry_runs(http: responses.RequestsMock) -> list[dict[str, Any]]:
+    """The query configuration of each dry run, the schema probe's first."""
+    sent = [json.loads(c.request.body) for c in http.calls if c.request.url.startswith(JOBS_URL)]
+    assert all(body["configuration"]["dryRun"] is True for body in sent)
+    return [body["configuration"]["query"] for body in sent]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,10 @@ from .bigquery_rows import (
     PAYLOAD_SCHEMA,
     RESOURCE_SCHEMA,
     URL,
+    dry_run,
     dry_run_response,
+    dry_runs,
+    probe_fields,
     probe_response,
     query_parameters,
     query_response,
@@ -162,13 +164,12 @@ def table_of(payload: dict[str, Any] = PAYLOAD_SCHEMA) -> list[dict[str, Any]]:
     return [*_ENTRY_COLUMNS, payload, RESOURCE_SCHEMA]
 
 
-def tables(answer: dict[str, Any]) -> dict[str, Any]:
-    fields = answer["schema"]["fields"]
+def tables(fields: list[dict[str, Any]]) -> dict[str, Any]:
     return table_fields([bigquery.SchemaField.from_api_repr(f) for f in fields])
 
 
 def test_the_query_reads_single_fields_only() -> None:
-    sql = audit_query(DATASET, tables(probe_response()))
+    sql = audit_query(DATASET, tables(probe_fields()))
     assert whole_columns(sql, table_of()) == []
     # It still reads what the review reads (the checker passes an empty select list too).
     for leaf in (
@@ -226,7 +227,7 @@ def test_a_sink_without_the_optional_columns_is_queried_by_the_ones_it_has() -> 
     payload["fields"] = [f for f in payload["fields"] if f["name"] not in optional]
     (auth,) = [f for f in payload["fields"] if f["name"] == "authenticationInfo"]
     auth["fields"] = [f for f in auth["fields"] if f["name"] != "principalSubject"]
-    sql = audit_query(DATASET, tables(probe_response(payload=payload)))
+    sql = audit_query(DATASET, tables(probe_fields(payload=payload)))
     assert whole_columns(sql, table_of(payload)) == []
     assert "protopayload_auditlog.authenticationInfo.principalSubject" not in sql
     assert "protopayload_auditlog.metadataJson" not in sql
@@ -239,19 +240,15 @@ def source(**options: Any) -> tuple[BigQuerySource, list[str]]:
     return src, said
 
 
-def bodies(http: responses.RequestsMock) -> Iterator[dict[str, Any]]:
-    return (json.loads(call.request.body) for call in http.calls)
-
-
 def test_each_scan_is_priced_by_a_dry_run_and_its_bytes_said(
     http: responses.RequestsMock,
 ) -> None:
     serve(http, query_response(secret_read(PERSON, "2026-12-01T09:30:00Z")), scanned=123_456_789)
     src, said = source()
     assert [e.insert_id for e in src.events([PERSON], START, END)] == ["runner-secret"]
-    probe, priced, scan = bodies(http)
-    assert probe["dryRun"] is True and "LIMIT 0" in probe["query"]
-    assert priced["dryRun"] is True and priced["useQueryCache"] is False
+    probe, priced = dry_runs(http)
+    (scan,) = scans(http)
+    assert "LIMIT 0" in probe["query"] and priced["useQueryCache"] is False
     # The dry run prices the very query that then runs, with the same parameters.
     assert (priced["query"], priced["queryParameters"]) == (scan["query"], scan["queryParameters"])
     assert "dryRun" not in scan and "maximumBytesBilled" not in scan
@@ -263,8 +260,8 @@ def test_each_scan_is_priced_by_a_dry_run_and_its_bytes_said(
 
 
 def test_a_scan_above_the_limit_is_refused_before_it_runs(http: responses.RequestsMock) -> None:
-    http.add(responses.POST, URL, json=probe_response())
-    http.add(responses.POST, URL, json=dry_run_response(250_000_000_001))
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(250_000_000_001))
     src, said = source(max_bytes=200_000_000_000, limit_name="--max-bytes")
     with pytest.raises(ScanRefused) as refused:
         list(src.events([PERSON], START, END))
@@ -276,7 +273,7 @@ def test_a_scan_above_the_limit_is_refused_before_it_runs(http: responses.Reques
     )
     assert refused.value.exit_code == 2
     assert said[0].endswith("(limit --max-bytes 200,000,000,000)")
-    assert [b.get("dryRun") for b in bodies(http)] == [True, True]  # no scan ran
+    assert (len(dry_runs(http)), scans(http)) == (2, [])  # no scan ran
 
 
 def test_a_scan_at_the_limit_runs_and_bigquery_is_told_the_limit(
@@ -292,8 +289,8 @@ def test_a_scan_at_the_limit_runs_and_bigquery_is_told_the_limit(
 
 def test_bigquery_refusing_to_bill_more_is_a_gap(http: responses.RequestsMock) -> None:
     """The dry run's bytes are processed bytes; BigQuery bills at least 10 MiB per table."""
-    http.add(responses.POST, URL, json=probe_response())
-    http.add(responses.POST, URL, json=dry_run_response(10_000_000))
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(10_000_000))
     refusal = "Query exceeded limit for bytes billed: 20000000. 41943040 or higher required."
     error = {"code": 400, "message": refusal, "status": "INVALID_ARGUMENT"}
     http.add(responses.POST, URL, status=400, json={"error": error})
@@ -373,8 +370,9 @@ def test_a_schema_answer_without_the_payload_is_a_gap_not_an_empty_read(
 ) -> None:
     """Every row would read as no one's if the payload's columns were left out: a gap."""
     answer = probe_response()
-    answer["schema"]["fields"] = answer["schema"]["fields"][:1]  # the activity table only
-    http.add(responses.POST, URL, json=answer)
+    schema = answer["statistics"]["query"]["schema"]
+    schema["fields"] = schema["fields"][:1]  # the activity table only
+    dry_run(http, answer)
     src, said = source()
     assert list(src.events([PERSON], START, END)) == []
     (gap,) = src.gaps

@@ -18,8 +18,11 @@ from generator.review.sink_fields import table_fields
 
 from .bigquery_rows import (
     DATASET,
+    JOBS_URL,
     URL,
+    dry_run,
     dry_run_response,
+    probe_fields,
     probe_response,
     query_parameters,
     query_response,
@@ -61,7 +64,7 @@ def source() -> BigQuerySource:
 
 def sink_tables() -> dict[str, Any]:
     """Both tables' columns as the schema probe finds them."""
-    fields = probe_response()["schema"]["fields"]
+    fields = probe_fields()
     return table_fields([bigquery.SchemaField.from_api_repr(f) for f in fields])
 
 
@@ -206,8 +209,8 @@ def test_parameters_travel_in_the_request(http: responses.RequestsMock) -> None:
 
 
 def test_transient_error_then_success(http: responses.RequestsMock) -> None:
-    http.add(responses.POST, URL, json=probe_response())
-    http.add(responses.POST, URL, json=dry_run_response(1024))
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(1024))
     http.add(responses.POST, URL, status=503, json={"error": {"code": 503, "message": "backend"}})
     http.add(responses.POST, URL, json=query_response(entry("a", "2026-12-01T09:14:03Z")))
     src = source()
@@ -216,12 +219,26 @@ def test_transient_error_then_success(http: responses.RequestsMock) -> None:
 
 
 def test_exhausted_retries_record_a_gap(http: responses.RequestsMock) -> None:
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(1024))
     http.add(responses.POST, URL, status=500, json={"error": {"code": 500, "message": "boom"}})
     src = source()
     assert list(src.events(["alice@example.com"], START, END)) == []
-    assert len(http.calls) == 3
+    assert len(scans(http)) == 3
     (gap,) = src.gaps
     assert gap.startswith(f"{DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z): ")
+    assert "querying audit logs in pci-audit-logs.cloudaudit failed" in gap
+
+
+def test_a_schema_that_cannot_be_read_is_a_gap(http: responses.RequestsMock) -> None:
+    error = {"code": 404, "message": "Not found: Dataset pci-audit-logs:cloudaudit"}
+    http.add(responses.POST, JOBS_URL, status=404, json={"error": error})
+    src = source()
+    assert list(src.events(["alice@example.com"], START, END)) == []
+    (gap,) = src.gaps
+    assert gap.startswith(f"{DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z): ")
+    assert "reading the sink's schema in pci-audit-logs.cloudaudit failed" in gap
+    assert "Not found: Dataset" in gap and scans(http) == []
 
 
 class FailingRows:
@@ -239,8 +256,11 @@ class DryRun:
     """What `query_and_wait` gives back for a dry run: no rows, a schema and a price."""
 
     def __init__(self, answer: dict[str, Any]) -> None:
-        self.schema = [bigquery.SchemaField.from_api_repr(f) for f in answer["schema"]["fields"]]
-        self.total_bytes_processed = int(answer["totalBytesProcessed"])
+        statistics = answer["statistics"]["query"]
+        self.schema = [
+            bigquery.SchemaField.from_api_repr(f) for f in statistics["schema"]["fields"]
+        ]
+        self.total_bytes_processed = int(statistics["totalBytesProcessed"])
 
 
 class FakeClient:
@@ -248,11 +268,15 @@ class FakeClient:
         self.rows = rows
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
+    def query(self, query: str, **options: Any) -> Any:
+        self.calls.append((query, options))
+        assert options["job_config"].dry_run
+        return DryRun(probe_response() if len(self.calls) == 1 else dry_run_response(2048))
+
     def query_and_wait(self, query: str, **options: Any) -> Any:
         self.calls.append((query, options))
-        if not options["job_config"].dry_run:
-            return self.rows
-        return DryRun(probe_response() if len(self.calls) == 1 else dry_run_response(2048))
+        assert not options["job_config"].dry_run
+        return self.rows
 
 
 def test_failed_page_keeps_earlier_rows_and_records_a_gap() -> None:
@@ -299,9 +323,11 @@ class BuggyClient:
     def __init__(self) -> None:
         self.calls = 0
 
-    def query_and_wait(self, query: str, **options: Any) -> Any:
+    def query(self, query: str, **options: Any) -> Any:
         self.calls += 1
         raise AttributeError("'QueryJobConfig' object has no attribute 'labels'")
+
+    query_and_wait = query
 
 
 def test_a_programming_error_querying_is_raised_at_once_not_a_gap() -> None:
