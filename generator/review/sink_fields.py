@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, Union
 
+from generator.core.errors import ServiceError
+
 AUDIT_TABLES = ("cloudaudit_googleapis_com_activity", "cloudaudit_googleapis_com_data_access")
 
 
@@ -124,9 +126,9 @@ def schema_probe(dataset: str) -> str:
 def table_fields(probe_schema: Sequence[Field]) -> dict[str, dict[str, Field]]:
     """{table: {column: its schema}} from the probe's answer."""
     return {
-        table.name: {column.name: column for column in table.fields}
+        table.name.lower(): {column.name.lower(): column for column in table.fields}
         for table in probe_schema
-        if table.name in AUDIT_TABLES
+        if table.name.lower() in AUDIT_TABLES
     }
 
 
@@ -138,15 +140,20 @@ def json_text(columns: Mapping[str, Field], record: str) -> str:
 
 
 def _items(spec: Spec, fields: Sequence[Field], expression: str, depth: int) -> Iterator[str]:
-    present = {field.name: field for field in fields}
+    # BigQuery's column names are case-insensitive: a field is there however it is spelled.
+    present = {field.name.lower(): field for field in fields}
     for name, wanted in spec.items():
-        field = present.get(name)
+        field = present.get(name.lower())
         if field is None:
             continue
         path = f"{expression}.{name}"
         if isinstance(wanted, JsonPaths):
-            if field.field_type == "STRING":
-                yield f"IF({path} IS NULL, NULL, {_json_object(path, _trie(wanted), ())}) AS {name}"
+            if field.field_type not in ("STRING", "JSON"):
+                # Left out, its paths would read as absent everywhere: a gap instead.
+                raise ServiceError(f"{path} is {field.field_type}, not JSON: it cannot be read")
+            text = field.field_type == "STRING"
+            built = _json_object(path, _trie(wanted), (), text=text)
+            yield f"IF({path} IS NULL, NULL, {built}) AS {name}"
         elif wanted is WHOLE or field.field_type not in ("RECORD", "STRUCT"):
             yield f"{path} AS {name}"
         elif field.mode == "REPEATED":
@@ -172,17 +179,21 @@ def _trie(paths: JsonPaths) -> dict[str, Any]:
     return root
 
 
-def _json_object(column: str, node: Mapping[str, Any], prefix: tuple[str, ...]) -> str:
+def _json_object(
+    column: str, node: Mapping[str, Any], prefix: tuple[str, ...], *, text: bool
+) -> str:
     """JSON text of an object with only `node`'s paths of `column` (null where absent).
 
-    `JSON_QUERY` gives each value back as JSON text; keys are the fixed names above.
+    `JSON_QUERY` gives each value of JSON text back as JSON text, of a JSON column as JSON
+    (`TO_JSON_STRING` writes it); keys are the fixed names above.
     """
     parts = []
     for key, child in node.items():
         path = (*prefix, key)
         if child is None:
-            value = f"IFNULL(JSON_QUERY({column}, '$.{'.'.join(path)}'), 'null')"
+            found = f"JSON_QUERY({column}, '$.{'.'.join(path)}')"
+            value = f"IFNULL({found if text else f'TO_JSON_STRING({found})'}, 'null')"
         else:
-            value = _json_object(column, child, path)
+            value = _json_object(column, child, path, text=text)
         parts.append(f"'\"{key}\":', {value}")
     return "CONCAT('{', " + ", ',', ".join(parts) + ", '}')"

@@ -377,3 +377,40 @@ def test_a_schema_answer_without_the_payload_is_a_gap_not_an_empty_read(
     assert list(src.events([PERSON], START, END)) == []
     (gap,) = src.gaps
     assert "describes no protopayload_auditlog" in gap and said == []
+
+
+def _payload_with(column: str, **changes: Any) -> dict[str, Any]:
+    payload = json.loads(json.dumps(PAYLOAD_SCHEMA))
+    for field in payload["fields"]:
+        if field["name"] == column:
+            field.update(changes)
+    return payload
+
+
+def test_a_column_spelled_in_another_case_is_still_read() -> None:
+    """BigQuery's names are case-insensitive: `METHODNAME` is `methodName`, not an absent one."""
+    payload = _payload_with("methodName", name="METHODNAME")
+    sql = audit_query(DATASET, tables(probe_fields(payload=payload)))
+    assert "protopayload_auditlog.methodName AS methodName" in sql
+    assert whole_columns(sql, table_of(payload)) == []
+
+
+def test_a_json_typed_struct_column_is_read_by_path() -> None:
+    payload = _payload_with("metadataJson", type="JSON")
+    sql = audit_query(DATASET, tables(probe_fields(payload=payload)))
+    assert (
+        "IFNULL(TO_JSON_STRING(JSON_QUERY(protopayload_auditlog.metadataJson, "
+        "'$.policyDelta.bindingDeltas')), 'null')"
+    ) in sql
+    assert "IFNULL(JSON_QUERY(protopayload_auditlog.requestJson, '$.outputUrl'), 'null')" in sql
+
+
+def test_a_struct_column_of_another_type_is_a_gap_not_a_blind_spot(
+    http: responses.RequestsMock,
+) -> None:
+    """Left out, the binding changes in `metadataJson` would go unseen: the read is a gap."""
+    dry_run(http, probe_response(payload=_payload_with("metadataJson", type="BYTES")))
+    src, _ = source()
+    assert list(src.events([PERSON], START, END)) == []
+    (gap,) = src.gaps
+    assert "protopayload_auditlog.metadataJson is BYTES, not JSON: it cannot be read" in gap
