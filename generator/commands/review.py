@@ -70,7 +70,8 @@ from generator.review.sources import CombinedSource, EventSource
 )
 @click.option(
     "--max-bytes",
-    type=click.IntRange(min=10 * 2**20),  # BigQuery bills at least 10 MiB per table read
+    # BigQuery bills at least 10 MiB per table read; maximumBytesBilled is an int64.
+    type=click.IntRange(min=10 * 2**20, max=2**63 - 1),
     metavar="N",
     help="Refuse a BigQuery read that would scan more than N bytes (its dry run says), "
     "and bill no more than N [default: the policy's review.max_bytes, else no limit].",

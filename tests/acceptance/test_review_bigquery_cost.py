@@ -77,6 +77,17 @@ def test_the_policy_sets_the_limit_and_bigquery_is_told_it(
     assert scans(http)[0]["maximumBytesBilled"] == "104857600"
 
 
+def test_a_limit_written_as_a_whole_float_is_sent_as_an_integer(
+    repo: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = repo / "policy" / "policy.yaml"
+    policy.write_text(policy.read_text() + "\nreview:\n  max_bytes: 104857600.0\n")
+    serve(http, query_response(), scanned=52_428_800)
+    assert review(repo) in (0, 1)
+    assert "(limit the policy's review.max_bytes 104,857,600)" in capsys.readouterr().err
+    assert scans(http)[0]["maximumBytesBilled"] == "104857600"
+
+
 def test_the_flag_overrides_the_policy(
     repo: Path, http: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -91,9 +102,10 @@ def test_the_flag_overrides_the_policy(
 @pytest.mark.parametrize(
     ("options", "says"),
     [
-        (["--max-bytes", "1000"], "1000 is not in the range x>=10485760"),
-        (["--max-bytes", "-5"], "is not in the range x>=10485760"),
+        (["--max-bytes", "1000"], "1000 is not in the range 10485760<=x<=9223372036854775807"),
+        (["--max-bytes", "-5"], "is not in the range 10485760<=x<=9223372036854775807"),
         (["--max-bytes", "1e12"], "'1e12' is not a valid integer"),
+        (["--max-bytes", str(2**63)], "is not in the range 10485760<=x<=9223372036854775807"),
     ],
 )
 def test_a_limit_bigquery_could_never_meet_is_refused(
