@@ -263,7 +263,8 @@ class BigQuerySource(GapRecord):
         parameters = query_parameters(since, first, end)
         try:
             priced = self._call(sql, parameters, dry_run=True, what="pricing the audit query")
-            self._price(int(priced.total_bytes_processed or 0), where, len(since))
+            counted = priced.total_bytes_processed
+            self._price(None if counted is None else int(counted), where, len(since))
             rows = self._call(sql, parameters, dry_run=False, what="querying audit logs")
         except ServiceError as exc:
             show_when_debugging(exc)
@@ -291,11 +292,17 @@ class BigQuerySource(GapRecord):
             show_when_debugging(exc)
             self.record_gap(f"{where}: reading the results stopped: {describe(exc)}")
 
-    def _price(self, scanned: int, where: str, principals: int) -> None:
-        """Report the scan's bytes; refuse it above the limit, before anything is billed."""
+    def _price(self, scanned: int | None, where: str, principals: int) -> None:
+        """Report the scan's bytes; refuse it above the limit, before anything is billed.
+
+        A dry run without a count is said as such; the job's `maximumBytesBilled` still holds.
+        """
         limit = "" if self.max_bytes is None else f" (limit {self.limit_name} {self.max_bytes:,})"
         who = f"{principals} principal{'' if principals == 1 else 's'}"
-        self._say(f"BigQuery: reading {where} for {who} will scan {size_text(scanned)}{limit}")
+        size = "an unknown number of bytes" if scanned is None else size_text(scanned)
+        self._say(f"BigQuery: reading {where} for {who} will scan {size}{limit}")
+        if scanned is None:
+            return
         if self.max_bytes is not None and scanned > self.max_bytes:
             raise ScanRefused(
                 f"BigQuery would scan {size_text(scanned)} reading {where}, above "

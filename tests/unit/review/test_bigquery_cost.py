@@ -296,3 +296,17 @@ def test_a_struct_column_of_another_type_is_a_gap_not_a_blind_spot(
     assert list(src.events([PERSON], START, END)) == []
     (gap,) = src.gaps
     assert "protopayload_auditlog.metadataJson is BYTES, not JSON: it cannot be read" in gap
+
+
+def test_a_dry_run_without_a_count_is_said_and_bigquery_still_holds_the_limit(
+    http: responses.RequestsMock,
+) -> None:
+    silent = dry_run_response(0)
+    del silent["statistics"]["totalBytesProcessed"], silent["statistics"]["query"]
+    dry_run(http, probe_response())
+    dry_run(http, silent)
+    http.add(responses.POST, URL, json=query_response())
+    src, said = source(max_bytes=20_971_520)
+    assert list(src.events([PERSON], START, END)) == []
+    assert said[0].endswith("will scan an unknown number of bytes (limit --max-bytes 20,971,520)")
+    assert scans(http)[0]["maximumBytesBilled"] == "20971520"
