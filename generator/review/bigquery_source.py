@@ -13,7 +13,8 @@ that `sink_rows` turns back into a log entry; the filter reads the same text by 
 an absent field is NULL.
 
 Each scan is priced first by a dry run (free): its bytes are reported, a read above the limit
-(`--max-bytes`, or the policy's `review.max_bytes`) is refused before it runs, and the job
+(`--max-bytes`, or the policy's `review.max_bytes`) is refused before it runs (`ScanRefused`:
+a decision, not a failed read, so it stops the review rather than leaving a gap), and the job
 carries the limit as `maximumBytesBilled`, so BigQuery itself refuses to bill more. The
 accounts a round of reads finds minted are read together in the next round, one scan.
 
