@@ -160,8 +160,12 @@ def _items(spec: Spec, fields: Sequence[Field], expression: str, depth: int) -> 
             alias = f"item{depth}"
             inner = list(_items(wanted, field.fields, alias, depth + 1))
             if inner:
-                # Names from the fields above (the schema only says which are there).
-                each = f"SELECT AS STRUCT {', '.join(inner)} FROM UNNEST({path}) AS {alias}"  # noqa: S608
+                # Names from the fields above (the schema only says which are there). UNNEST
+                # keeps no order, and a delegation chain's first link names who started it.
+                each = (
+                    f"SELECT AS STRUCT {', '.join(inner)} FROM UNNEST({path}) AS {alias} "  # noqa: S608
+                    f"WITH OFFSET AS {alias}_at ORDER BY {alias}_at"
+                )
                 yield f"ARRAY({each}) AS {name}"
         else:
             inner = list(_items(wanted, field.fields, path, depth))

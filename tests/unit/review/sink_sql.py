@@ -50,7 +50,7 @@ def whole_columns(sql: str, table: list[dict[str, Any]]) -> list[str]:
         if isinstance(query.this, exp.Select)
         for item in query.this.expressions
         if isinstance(item, exp.Alias)
-    }
+    } | {u.args["offset"].name.lower() for u in tree.find_all(exp.Unnest) if u.args.get("offset")}
     for column in tree.find_all(exp.Column):
         if isinstance(column.parent, exp.Dot) or isinstance(column.this, exp.Star):
             continue  # the outermost part of a dotted name is judged; a star is found above

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 import responses
+import sqlglot
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
+from sqlglot import exp
 
 from generator.review.bigquery_source import BigQuerySource, ScanRefused, audit_query, size_text
 from generator.review.sink_fields import table_fields
@@ -99,6 +101,22 @@ _FROM = f"FROM `{DATASET}.cloudaudit_googleapis_com_activity*`"
 )
 def test_the_checker_finds_every_way_to_read_a_whole_payload(sql: str, finding: str) -> None:
     assert any(finding in problem for problem in whole_columns(sql, table_of())), sql
+
+
+def test_repeated_fields_keep_their_order() -> None:
+    """UNNEST keeps no order; the first link of a delegation chain names who started it."""
+    tree = sqlglot.parse_one(audit_query(DATASET, tables(probe_fields())), read="bigquery")
+    arrays = [
+        a
+        for a in tree.find_all(exp.Array)
+        if a.expressions and isinstance(a.expressions[0], exp.Select)
+    ]
+    assert len(arrays) == 2 * 3  # delegation links, permissions, binding deltas; two tables
+    for array in arrays:
+        select = array.expressions[0]
+        unnest = select.find(exp.Unnest)
+        (ordered,) = select.args["order"].expressions
+        assert ordered.this.name == unnest.args["offset"].name and not ordered.args.get("desc")
 
 
 def test_a_sink_without_the_optional_columns_is_queried_by_the_ones_it_has() -> None:
