@@ -114,6 +114,7 @@ def review(
     """
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
+    limit = scan_limit(source_spec, max_bytes, policy)  # a wrong flag is said even with nothing due
     end = options.now_or_clock(now)
     period = reviewing.Period(since, end, grace)
     retention = timedelta(days=policy.limits.audit_log_retention_days)
@@ -126,7 +127,6 @@ def review(
         below = projects_below(scope) if source_spec == "logging" else None
         if below is not None:
             scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
-        limit = scan_limit(source_spec, max_bytes, policy)
         source = audit_source(source_spec, project, scope, limit)
         longest = max(t.max_duration for t in policy.targets.values())
         reviews = reviewing.run(

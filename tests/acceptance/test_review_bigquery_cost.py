@@ -136,3 +136,12 @@ def test_a_policy_limit_below_what_bigquery_bills_is_refused(
     assert "[LAPSE120] review.max_bytes: 1000 is less than the minimum of 10485760" in (
         shown.out + shown.err
     )
+
+
+def test_max_bytes_with_another_source_is_refused_with_nothing_due(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "empty")
+    argv = ["review", "--source", "logging", *WINDOW, "--max-bytes", "20971520"]
+    assert cli.main([*argv, "--root", str(root)]) == 2
+    assert "use it with --source bigquery:PROJECT.DATASET" in capsys.readouterr().err
