@@ -24,6 +24,7 @@ from generator.core.model import (
     Policy,
     Problem,
     Request,
+    ReviewSettings,
     Target,
     Window,
 )
@@ -112,6 +113,7 @@ def policy_from(document: Document) -> Built[Policy]:
         terraform_resource_types=tuple(data.get("terraform_resource_types", ())),
         mfa=_mfa(data["mfa"]) if "mfa" in data else None,
         notifications=_notifications(data["notifications"]) if "notifications" in data else None,
+        review=_review(data.get("review", {})),
     )
     return Built(policy)
 
@@ -129,6 +131,13 @@ def _not_an_instant(
         f"{name}: {value!r} is not a real instant ({exc})",
         "write a date that exists, e.g. 2026-11-30T13:00:00Z",
     )
+
+
+def _review(raw: dict[str, Any]) -> ReviewSettings:
+    # The schema takes 20971520.0 as an integer (JSON Schema's integers include such numbers);
+    # BigQuery's maximumBytesBilled does not.
+    limit = raw.get("max_bytes")
+    return ReviewSettings(max_bytes=None if limit is None else int(limit))
 
 
 def _mfa(raw: dict[str, Any]) -> MfaPolicy:

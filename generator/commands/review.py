@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,14 @@ if TYPE_CHECKING:
     "[default: $GOOGLE_CLOUD_PROJECT or the first project in scope].",
 )
 @click.option(
+    "--max-bytes",
+    # BigQuery bills at least 10 MiB per table read; maximumBytesBilled is an int64.
+    type=click.IntRange(min=10 * 2**20, max=2**63 - 1),
+    metavar="N",
+    help="Refuse a BigQuery read that would scan more than N bytes (its dry run says), "
+    "and bill no more than N [default: the policy's review.max_bytes, else no limit].",
+)
+@click.option(
     "--open-pr",
     is_flag=True,
     help="Commit the reports on branch lapse/review and "
@@ -96,6 +105,7 @@ def review(
     now: datetime | None,
     grace: timedelta,
     project: str | None,
+    max_bytes: int | None,
     open_pr: bool,
     open_issues: bool,
     force: bool,
@@ -109,6 +119,7 @@ def review(
     """
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
+    limit = scan_limit(source_spec, max_bytes, policy)  # a wrong flag is said even with nothing due
     # What would stop the run at its end stops it now, before any log is read.
     client = adapters.github() if open_pr or open_issues else None
     end = options.now_or_clock(now)
@@ -125,7 +136,7 @@ def review(
         below = projects_below(scope) if source_spec == "logging" else None
         if below is not None:
             scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
-        source = audit_source(source_spec, project, scope, repo)
+        source = audit_source(source_spec, project, scope, repo, limit)
         longest = max(t.max_duration for t in policy.targets.values())
         reviews = reviewing.run(
             repo,
@@ -270,8 +281,26 @@ def projects_below(scope: list[str]) -> Descendants | None:
     return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
 
+def scan_limit(spec: str, given: int | None, policy: Policy) -> tuple[int, str] | None:
+    """(the most a BigQuery read may scan, where that was set), or None for no limit."""
+    if given is not None and not spec.startswith("bigquery:"):
+        raise click.BadParameter(
+            "limits the bytes a BigQuery read scans: use it with --source bigquery:PROJECT.DATASET",
+            param_hint="--max-bytes",
+        )
+    if given is not None:
+        return given, "--max-bytes"
+    if policy.review.max_bytes is not None:
+        return policy.review.max_bytes, "the policy's review.max_bytes"
+    return None
+
+
 def audit_source(
-    spec: str, project: str | None, scope: list[str], repo: Repo | None = None
+    spec: str,
+    project: str | None,
+    scope: list[str],
+    repo: Repo | None = None,
+    limit: tuple[int, str] | None = None,
 ) -> EventSource:
     """The audit log source named by `--source`."""
     kind, _, value = spec.partition(":")
@@ -290,7 +319,11 @@ def audit_source(
             raise ConfigError(f"--source file:{value}: no such file or folder")
         return ManifestedExport(path, FileSource(path, shown=shown(path)), shown)
     if kind == "bigquery" and value:
-        return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
+        client = adapters.bigquery_client(value.split(".")[0])
+        max_bytes, limit_name = limit or (None, "")
+        # Each scan's price goes to stderr: stdout is the run's report (text or JSON).
+        say = partial(click.echo, err=True)
+        return BigQuerySource(client, value, max_bytes=max_bytes, limit_name=limit_name, say=say)
     if spec == "logging":
         billed = (
             project

@@ -163,6 +163,12 @@ class Limits:
     audit_log_retention_days: int = 400
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewSettings:
+    # The most bytes one BigQuery read of `lapse review` may scan (None: no limit).
+    max_bytes: int | None = None
+
+
 # Login Audit's `login_challenge_method` values that are a second factor (Google's "Login
 # Audit activity events" reference); a policy may name others as Google adds them.
 SECOND_FACTOR_METHODS = (
@@ -218,6 +224,7 @@ class Policy:
     terraform_resource_types: tuple[str, ...] = ()  # beyond lapse's own, allowed in terraform/
     mfa: MfaPolicy | None = None  # None: reviews record no MFA evidence
     notifications: Notifications | None = None
+    review: ReviewSettings = ReviewSettings()
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():

@@ -45,9 +45,18 @@ class Reads:
 
         Accounts minted at the same moment share a read; each read starts at its minting.
         """
+        for found in self.rounds(minted):
+            yield from found
+
+    def rounds(self, minted: Mapping[str, datetime]) -> Iterator[tuple[Read, ...]]:
+        """The first read, then per round the reads of the accounts the round before noted.
+
+        A source that can bound each principal's entries by its own start in one scan reads
+        a round at once (`bigquery_source`); the next round is known once it is all read.
+        """
         pending = [self._first]
         while pending:
-            yield from pending
+            yield tuple(pending)
             fresh = {account: at for account, at in minted.items() if account not in self._planned}
             self._planned.update(fresh)
             by_start: dict[datetime, set[str]] = defaultdict(set)

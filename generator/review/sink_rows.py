@@ -7,8 +7,8 @@ strings under the name with a `Json` suffix (`protoPayload.metadata` ->
 `protoPayload.response` -> `...responseJson`); `serviceData`, a typed `Any`, becomes a record
 named after its type (`servicedata_v1_iam` for IAM's AuditData with its
 `policyDelta.bindingDeltas`, `servicedata_v1_bigquery` for BigQuery's). The query hands the
-payload and the resource over as `TO_JSON_STRING` text (see `bigquery_source`); this turns them
-back into the field names of a log entry.
+fields of the payload and the resource it reads as `TO_JSON_STRING` text (see `sink_fields`);
+this turns them back into the field names of a log entry.
 """
 
 from __future__ import annotations
@@ -52,11 +52,21 @@ def log_entry_payload(sink_payload: Mapping[str, Any]) -> dict[str, Any]:
             if parsed is not None:
                 payload[_STRUCT_COLUMNS[name]] = parsed
         elif name.startswith(_SERVICE_DATA_PREFIX):
-            # One entry carries one serviceData; the other typed columns are null in its row.
-            payload.setdefault("serviceData", value)
+            # One entry carries one serviceData; the other typed columns are null in its row,
+            # or, as the query builds them (`sink_fields`), records of nulls.
+            if _holds_a_value(value):
+                payload.setdefault("serviceData", value)
         elif not name.endswith("Json"):
             payload[name] = value
     return payload
+
+
+def _holds_a_value(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return any(_holds_a_value(item) for item in value.values())
+    if isinstance(value, list):
+        return bool(value)
+    return value is not None
 
 
 def _json_object(text: object) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ from .attribution_entries import (
     secret_read,
     subject_only_connect,
 )
-from .bigquery_rows import DATASET, URL, query_parameters, query_response, sink_payload
+from .bigquery_rows import DATASET, query_parameters, query_response, scans, serve, sink_payload
 from .conftest import GRACE, at, roles_lock, subject
 
 START, END = at("2026-12-01T09:00:00"), at("2026-12-01T13:00:00")
@@ -44,7 +44,7 @@ def source() -> BigQuerySource:
 def read(
     *entries: dict[str, Any], http: responses.RequestsMock
 ) -> tuple[BigQuerySource, list[Any]]:
-    http.add(responses.POST, URL, json=query_response(*entries))
+    serve(http, query_response(*entries))
     src = source()
     return src, list(src.events([PERSON], START, END))
 
@@ -125,15 +125,19 @@ def test_a_token_minted_during_the_read_is_followed_from_its_minting(
     through_runner["timestamp"] = "2026-12-01T10:02:00Z"
     through_runner["protoPayload"]["authenticationInfo"]["principalEmail"] = RUNNER
     runner_read = secret_read(RUNNER, "2026-12-01T10:05:00Z")
-    http.add(responses.POST, URL, json=query_response(mint_token(), through_runner))
-    http.add(responses.POST, URL, json=query_response(through_runner, runner_read, job="job_Rf2"))
+    serve(
+        http,
+        query_response(mint_token(), through_runner),
+        query_response(through_runner, runner_read, job="job_Rf2"),
+    )
     src = source()
     events = list(src.events([PERSON], START, END))
 
     assert [e.insert_id for e in events] == ["minted-token", "via-runner", "runner-secret"]
-    first, second = (json.loads(c.request.body) for c in http.calls)
-    assert query_parameters(first)["principals"] == [PERSON]
-    assert query_parameters(second)["principals"] == [RUNNER]
+    first, second = scans(http)
+    assert list(query_parameters(first)["principals"]) == [PERSON]
+    assert list(query_parameters(second)["principals"]) == [RUNNER]
+    assert query_parameters(second)["principals"][RUNNER].startswith("2026-12-01 10:00:00")
     assert query_parameters(second)["start"].startswith("2026-12-01 10:00:00")
     assert query_parameters(second)["end"].startswith("2026-12-01 13:00:00")
     assert src.accounting.read == 3 and src.accounting.balanced
@@ -151,11 +155,10 @@ def test_following_stops_once_every_minted_account_was_read(
     again = mint_token("2026-12-01T10:30:00Z")
     again["insertId"] = "runner-mints-again"
     again["protoPayload"]["authenticationInfo"] = {"principalEmail": RUNNER}
-    http.add(responses.POST, URL, json=query_response(mint_token()))
-    http.add(responses.POST, URL, json=query_response(again, job="job_Rf2"))
+    serve(http, query_response(mint_token()), query_response(again, job="job_Rf2"))
     src = source()
     assert [e.insert_id for e in src.events([PERSON], START, END)] == [
         "minted-token",
         "runner-mints-again",
     ]
-    assert len(http.calls) == 2
+    assert len(scans(http)) == 2

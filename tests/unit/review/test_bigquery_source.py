@@ -14,8 +14,21 @@ from sqlglot import exp
 
 from generator.core.errors import ConfigError
 from generator.review.bigquery_source import BigQuerySource, audit_query
+from generator.review.sink_fields import table_fields
 
-from .bigquery_rows import DATASET, URL, query_response
+from .bigquery_rows import (
+    DATASET,
+    JOBS_URL,
+    URL,
+    dry_run,
+    dry_run_response,
+    probe_fields,
+    probe_response,
+    query_parameters,
+    query_response,
+    scans,
+    serve,
+)
 from .conftest import at, load_entry
 
 START, END = at("2026-12-01T09:00:00"), at("2026-12-01T13:00:00")
@@ -49,8 +62,18 @@ def source() -> BigQuerySource:
     return BigQuerySource(client, DATASET, attempts=3, sleep=lambda _: None)
 
 
+def sink_tables() -> dict[str, Any]:
+    """Both tables' columns as the schema probe finds them."""
+    fields = probe_fields()
+    return table_fields([bigquery.SchemaField.from_api_repr(f) for f in fields])
+
+
+def sql() -> str:
+    return audit_query(DATASET, sink_tables())
+
+
 def parsed() -> exp.Expression:
-    return sqlglot.parse_one(audit_query(DATASET), read="bigquery")
+    return sqlglot.parse_one(sql(), read="bigquery")
 
 
 def test_sql_reads_both_audit_tables_with_suffix_bounds() -> None:
@@ -69,7 +92,7 @@ def test_sql_uses_named_parameters_and_no_interpolated_principal() -> None:
     assert names == {"principals", "start", "end"}
     literals = [lit.this for lit in parsed().find_all(exp.Literal) if lit.is_string]
     assert not any("@" in text for text in literals)
-    assert "alice" not in audit_query(DATASET)
+    assert "alice" not in sql()
 
 
 def _outer_filters() -> list[str]:
@@ -113,12 +136,9 @@ def test_sql_reads_the_person_as_caller_first_party_or_subject_and_every_lapse_b
 def test_sql_hands_over_the_whole_payload_and_resource_as_json() -> None:
     """Optional sink columns are never named (a dataset that lacks one would refuse the query):
     the payload and the resource travel as JSON text, optional fields are JSON paths."""
-    sql = audit_query(DATASET)
-    assert sql.count("TO_JSON_STRING(protopayload_auditlog) AS payloadJson") == 2
-    assert sql.count("TO_JSON_STRING(resource) AS resourceJson") == 2
-    columns = [c.sql(dialect="bigquery") for c in parsed().find_all(exp.Column)]
-    assert not any("servicedata" in c or "Delegation" in c or "Subject" in c for c in columns)
-    assert sql.rstrip().endswith("ORDER BY timestamp, insertId, logName")
+    text = sql()
+    assert text.count(") AS payloadJson") == 2 and text.count(") AS resourceJson") == 2
+    assert text.rstrip().endswith("ORDER BY timestamp, insertId, logName")
 
 
 @pytest.mark.parametrize(
@@ -126,14 +146,13 @@ def test_sql_hands_over_the_whole_payload_and_resource_as_json() -> None:
 )
 def test_dataset_names_are_validated(dataset: str) -> None:
     with pytest.raises(ConfigError, match=r"PROJECT\.DATASET"):
-        audit_query(dataset)
+        audit_query(dataset, sink_tables())
 
 
 def test_rows_become_events(http: responses.RequestsMock) -> None:
-    http.add(
-        responses.POST,
-        URL,
-        json=query_response(
+    serve(
+        http,
+        query_response(
             entry("1k9x2fhe3c1q", "2026-12-01T09:14:03.123456Z"),
             entry(
                 "denied-1",
@@ -161,7 +180,7 @@ def test_a_row_whose_payload_is_not_json_is_counted_unreadable(
 ) -> None:
     answer = query_response(entry("a", "2026-12-01T09:14:03Z"), entry("b", "2026-12-01T09:20:00Z"))
     answer["rows"][1]["f"][4]["v"] = '{"serviceName": "storage.googleapis.com", '
-    http.add(responses.POST, URL, json=answer)
+    serve(http, answer)
     src = source()
     assert [e.insert_id for e in src.events(["alice@example.com"], START, END)] == ["a"]
     assert src.accounting.balanced
@@ -174,14 +193,15 @@ def test_a_row_whose_payload_is_not_json_is_counted_unreadable(
 
 
 def test_parameters_travel_in_the_request(http: responses.RequestsMock) -> None:
-    http.add(responses.POST, URL, json=query_response())
+    serve(http, query_response())
     list(source().events(["bob@example.com", "alice@example.com"], START, END))
-    body = json.loads(http.calls[0].request.body)
+    (body,) = scans(http)
     parameters = {p["name"]: p for p in body["queryParameters"]}
-    assert [v["value"] for v in parameters["principals"]["parameterValue"]["arrayValues"]] == [
-        "alice@example.com",
-        "bob@example.com",
-    ]
+    # Each principal with its own start: the review's start for the people asked for.
+    assert query_parameters(body)["principals"] == {
+        "alice@example.com": query_parameters(body)["start"],
+        "bob@example.com": query_parameters(body)["start"],
+    }
     assert parameters["start"]["parameterType"]["type"] == "TIMESTAMP"
     assert parameters["start"]["parameterValue"]["value"].startswith("2026-12-01 09:00:00")
     assert parameters["end"]["parameterValue"]["value"].startswith("2026-12-01 13:00:00")
@@ -189,6 +209,8 @@ def test_parameters_travel_in_the_request(http: responses.RequestsMock) -> None:
 
 
 def test_transient_error_then_success(http: responses.RequestsMock) -> None:
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(1024))
     http.add(responses.POST, URL, status=503, json={"error": {"code": 503, "message": "backend"}})
     http.add(responses.POST, URL, json=query_response(entry("a", "2026-12-01T09:14:03Z")))
     src = source()
@@ -197,12 +219,26 @@ def test_transient_error_then_success(http: responses.RequestsMock) -> None:
 
 
 def test_exhausted_retries_record_a_gap(http: responses.RequestsMock) -> None:
+    dry_run(http, probe_response())
+    dry_run(http, dry_run_response(1024))
     http.add(responses.POST, URL, status=500, json={"error": {"code": 500, "message": "boom"}})
     src = source()
     assert list(src.events(["alice@example.com"], START, END)) == []
-    assert len(http.calls) == 3
+    assert len(scans(http)) == 3
     (gap,) = src.gaps
     assert gap.startswith(f"{DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z): ")
+    assert "querying audit logs in pci-audit-logs.cloudaudit failed" in gap
+
+
+def test_a_schema_that_cannot_be_read_is_a_gap(http: responses.RequestsMock) -> None:
+    error = {"code": 404, "message": "Not found: Dataset pci-audit-logs:cloudaudit"}
+    http.add(responses.POST, JOBS_URL, status=404, json={"error": error})
+    src = source()
+    assert list(src.events(["alice@example.com"], START, END)) == []
+    (gap,) = src.gaps
+    assert gap.startswith(f"{DATASET} [2026-12-01T09:00:00Z, 2026-12-01T13:00:00Z): ")
+    assert "reading the sink's schema in pci-audit-logs.cloudaudit failed" in gap
+    assert "Not found: Dataset" in gap and scans(http) == []
 
 
 class FailingRows:
@@ -216,13 +252,30 @@ class FailingRows:
         raise ConnectionError("page 2: connection reset")
 
 
+class DryRun:
+    """What `query_and_wait` gives back for a dry run: no rows, a schema and a price."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        statistics = answer["statistics"]["query"]
+        self.schema = [
+            bigquery.SchemaField.from_api_repr(f) for f in statistics["schema"]["fields"]
+        ]
+        self.total_bytes_processed = int(statistics["totalBytesProcessed"])
+
+
 class FakeClient:
     def __init__(self, rows: Any) -> None:
         self.rows = rows
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
+    def query(self, query: str, **options: Any) -> Any:
+        self.calls.append((query, options))
+        assert options["job_config"].dry_run
+        return DryRun(probe_response() if len(self.calls) == 1 else dry_run_response(2048))
+
     def query_and_wait(self, query: str, **options: Any) -> Any:
         self.calls.append((query, options))
+        assert not options["job_config"].dry_run
         return self.rows
 
 
@@ -248,7 +301,7 @@ def test_failed_page_keeps_earlier_rows_and_records_a_gap() -> None:
     src = BigQuerySource(client, DATASET)
     assert [e.insert_id for e in src.events(["alice@example.com"], START, END)] == ["r1"]
     assert "reading the results stopped: ConnectionError: page 2" in src.gaps[0]
-    (_, options) = client.calls[0]
+    (_, options) = client.calls[-1]
     assert options["retry"] is None and options["job_retry"] is None
 
 
@@ -270,9 +323,11 @@ class BuggyClient:
     def __init__(self) -> None:
         self.calls = 0
 
-    def query_and_wait(self, query: str, **options: Any) -> Any:
+    def query(self, query: str, **options: Any) -> Any:
         self.calls += 1
         raise AttributeError("'QueryJobConfig' object has no attribute 'labels'")
+
+    query_and_wait = query
 
 
 def test_a_programming_error_querying_is_raised_at_once_not_a_gap() -> None:
@@ -285,9 +340,7 @@ def test_a_programming_error_querying_is_raised_at_once_not_a_gap() -> None:
 
 def test_an_entry_the_sink_wrote_twice_is_counted_once(http: responses.RequestsMock) -> None:
     twice = entry("dup", "2026-12-01T09:14:03Z")
-    http.add(
-        responses.POST, URL, json=query_response(twice, twice, entry("b", "2026-12-01T09:20:00Z"))
-    )
+    serve(http, query_response(twice, twice, entry("b", "2026-12-01T09:20:00Z")))
     src = source()
     assert [e.insert_id for e in src.events(["alice@example.com"], START, END)] == ["dup", "b"]
     assert src.accounting.read == 2 and src.accounting.balanced
