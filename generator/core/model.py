@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Literal
 
 from generator.core import resource_kinds
+from generator.core.watch_policy import WatchPolicy
 
 Level = Literal["error", "warning", "info"]
 
@@ -218,6 +219,7 @@ class Policy:
     terraform_resource_types: tuple[str, ...] = ()  # beyond lapse's own, allowed in terraform/
     mfa: MfaPolicy | None = None  # None: reviews record no MFA evidence
     notifications: Notifications | None = None
+    watch: WatchPolicy = WatchPolicy()
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():

@@ -1,0 +1,69 @@
+"""LAPSE32x: maintenance windows silence one known control between two dates (PCI DSS 10.7.2).
+
+A window is the one way to keep `lapse watch` from opening an incident for a failure planned
+ahead; an open-ended or misnamed one would hide a real failure, so each is held here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.checks.rules import PolicyContext, rule
+from generator.core import controls
+from generator.core.model import Problem
+from generator.core.times import format_duration, format_utc
+
+
+@rule(
+    "LAPSE320",
+    "A maintenance window ends after it begins.",
+    scope="policy",
+    fix="Set the window's `until` after its `from`.",
+)
+def window_order(ctx: PolicyContext) -> Iterator[Problem]:
+    for index, window in enumerate(ctx.policy.watch.maintenance):
+        if window.ends <= window.starts:
+            yield ctx.problem(
+                "LAPSE320",
+                ("watch", "maintenance", index, "until"),
+                f"the window for {window.control} ends at {format_utc(window.ends)}, not after"
+                f" it begins ({format_utc(window.starts)})",
+                "a window that never opens silences nothing; give its real end",
+            )
+
+
+@rule(
+    "LAPSE321",
+    "A maintenance window lasts no longer than watch.max_maintenance.",
+    scope="policy",
+    fix="End the window sooner, or add another one when the work is re-planned.",
+)
+def window_length(ctx: PolicyContext) -> Iterator[Problem]:
+    longest = ctx.policy.watch.max_maintenance
+    for index, window in enumerate(ctx.policy.watch.maintenance):
+        if window.ends - window.starts > longest:
+            yield ctx.problem(
+                "LAPSE321",
+                ("watch", "maintenance", index, "until"),
+                f"the window for {window.control} lasts"
+                f" {format_duration(window.ends - window.starts)}, longer than"
+                f" watch.max_maintenance ({format_duration(longest)})",
+                "a long window is a switched-off control: keep it to the planned work",
+            )
+
+
+@rule(
+    "LAPSE322",
+    "A maintenance window names a control `lapse watch` checks.",
+    scope="policy",
+    fix="Name one of the controls `lapse watch` prints.",
+)
+def window_control(ctx: PolicyContext) -> Iterator[Problem]:
+    for index, window in enumerate(ctx.policy.watch.maintenance):
+        if window.control not in controls.REGISTRY:
+            yield ctx.problem(
+                "LAPSE322",
+                ("watch", "maintenance", index, "control"),
+                f"no control named {window.control!r}",
+                f"controls: {', '.join(sorted(controls.REGISTRY))}",
+            )
