@@ -172,9 +172,7 @@ def _watch(document: Document, raw: dict[str, Any]) -> tuple[WatchPolicy, list[P
                     entry["control"], times["from"], times["until"], entry["reason"], line, col
                 )
             )
-    watch = WatchPolicy(
-        **limits, audit_sink=raw.get("audit_sink", ""), maintenance=tuple(windows)
-    )
+    watch = WatchPolicy(**limits, audit_sink=raw.get("audit_sink", ""), maintenance=tuple(windows))
     return watch, problems
 
 

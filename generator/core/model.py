@@ -219,7 +219,7 @@ class Policy:
     terraform_resource_types: tuple[str, ...] = ()  # beyond lapse's own, allowed in terraform/
     mfa: MfaPolicy | None = None  # None: reviews record no MFA evidence
     notifications: Notifications | None = None
-    watch: WatchPolicy = WatchPolicy()
+    watch: WatchPolicy = field(default_factory=WatchPolicy)
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():
