@@ -91,8 +91,8 @@ register(
     Control(
         "apply",
         "the last apply on main succeeded and no merged change waits unapplied past the limit",
-        "GitHub Actions: runs of apply.yml on main; the compare of the applied commit with main"
-        " (actions: read, contents: read)",
+        "GitHub Actions: runs of apply.yml on main and the production deployments the apply"
+        " records (actions: read, deployments: read); git: main's commits since that apply",
         f"{_CHECKS}:apply",
     )
 )

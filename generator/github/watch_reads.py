@@ -1,5 +1,5 @@
-"""What `lapse watch` reads from GitHub: workflow runs, open pull requests and issues, and the
-commits main holds beyond the last apply. Plain values; every listing is read to its end.
+"""What `lapse watch` reads from GitHub: workflow runs, open pull requests and open issues, as
+plain values; every listing is read to its end.
 
 A field GitHub always sends but that is missing or malformed here is a `ServiceError`: the
 control it was read for cannot tell, it never reads as ok.
@@ -95,22 +95,6 @@ def open_issues(reader: JsonReader, repository: str, label: str) -> list[Item]:
     """Open issues with `label`; pull requests, which the issues listing also returns, left out."""
     listing = f"/repos/{repository}/issues?state=open&labels={quote(label)}"
     return [_item(raw, "issue") for raw in _pages(reader, listing) if "pull_request" not in raw]
-
-
-def unapplied_since(reader: JsonReader, repository: str, applied: str, branch: str) -> datetime:
-    """When the oldest commit of `branch` beyond `applied` was made; raises when none is."""
-    found = reader.read_json(f"/repos/{repository}/compare/{applied}...{quote(branch)}")
-    commits = found.get("commits") if isinstance(found, dict) else None
-    if not isinstance(commits, list):
-        raise ServiceError(f"GitHub cannot compare {applied[:12]} with {branch}")
-    dates = [
-        instant(((c.get("commit") or {}).get("committer") or {}).get("date"), "a commit")
-        for c in commits
-        if isinstance(c, dict)
-    ]
-    if not dates:
-        raise LookupError("nothing waits")
-    return min(dates)
 
 
 def _pages(reader: JsonReader, path: str) -> Iterator[dict[str, Any]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from generator.core.controls import REGISTRY, Control, State, Status, cannot_tell
-from generator.core.errors import ServiceError
+from generator.core.errors import LapseError
 from generator.core.times import format_utc, parse_instant
 from generator.core.watch_policy import MaintenanceWindow
 from generator.github.watch_reads import Item
@@ -86,7 +86,7 @@ def checked(control: Control, w: Watching) -> Status:
     check: Callable[[Watching], Status] = getattr(importlib.import_module(module), name)
     try:
         return check(w)
-    except ServiceError as exc:
+    except LapseError as exc:  # a read that failed, or git that could not answer
         return cannot_tell(str(exc))
 
 

@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 from generator.core.controls import Status, cannot_tell, failing, ok
 from generator.core.errors import ConfigError
-from generator.core.git import mainline_additions
+from generator.core.git import git, mainline_additions, on_first_parent_line
 from generator.core.model import Policy
 from generator.core.times import format_duration, format_utc
 from generator.github import last_apply
-from generator.github.watch_reads import Item, Run, open_pulls, unapplied_since, workflow_runs
+from generator.github.watch_reads import Item, Run, open_pulls, workflow_runs
 from generator.lifecycle.expire import BRANCH as EXPIRE_BRANCH
 from generator.lifecycle.expire import LABEL as EXPIRE_LABEL
 from generator.review.publication import BRANCH as REVIEW_BRANCH
@@ -120,9 +120,10 @@ def apply(w: Watching) -> Status:
         return failing(str(refused))
     if record is None:
         return failing(f"no successful apply is recorded ({last_apply.ENVIRONMENT} deployments)")
-    try:
-        waiting = unapplied_since(w.github, w.repository, record.sha, MAIN)
-    except LookupError:
+    if not on_first_parent_line(w.root, record.sha):
+        return failing(f"the last apply recorded, {record.sha[:12]}, is not on main's history")
+    waiting = _unapplied_since(w.root, record.sha)
+    if waiting is None:
         return ok(f"main is applied up to {record.sha[:12]} (deployment {record.deployment})")
     limit = w.policy.watch.unapplied_limit
     if w.now - waiting > limit:
@@ -132,6 +133,12 @@ def apply(w: Watching) -> Status:
             since=waiting + limit,
         )
     return ok(f"changes since {format_utc(waiting)} wait for their apply, within the limit")
+
+
+def _unapplied_since(root: Path, applied: str) -> datetime | None:
+    """When the oldest commit on main's first-parent line after `applied` was made."""
+    dates = git(root, "log", "--first-parent", "--format=%cI", f"{applied}..HEAD").split()
+    return min((datetime.fromisoformat(date) for date in dates), default=None)
 
 
 # --- pull requests -------------------------------------------------------------------------
