@@ -1,0 +1,324 @@
+"""`lapse watch` against GitHub and Google Cloud served over HTTP in their own shapes.
+
+For every control: its failure opens one incident issue with the start and the cause, a second
+run opens no other, and the recovery closes it with the end and the duration. A control that
+cannot be read is reported so, never as ok, and opens an issue only after the limit. A
+maintenance window silences only the control it names, only between its dates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from generator import cli
+from generator.commands import adapters
+from generator.core import controls
+from generator.core.times import format_utc
+from generator.github.control_issues import ControlIssues
+from tests import setup_world as gw
+from tests.support import make_repo
+from tests.watch_world import APPLY_RUN, LAPSE, OWNER_NAME, WatchHub, pull, run
+
+T = datetime.fromisoformat("2026-12-07T12:00:00+00:00")
+SINK = "projects/pci-audit-logs/sinks/lapse-audit"
+LOGGING = "logging.googleapis.com/v2"
+BIGQUERY = "bigquery.googleapis.com/bigquery/v2"
+WRITER = "serviceAccount:service-518272913437@gcp-sa-logging.iam.gserviceaccount.com"
+SINK_LINE = "  # audit_sink: projects/pci-audit-logs/sinks/lapse-audit\n"
+
+
+@pytest.fixture
+def hub(http: responses.RequestsMock) -> WatchHub:
+    return WatchHub(http)
+
+
+@pytest.fixture
+def world(http: responses.RequestsMock, hub: WatchHub) -> gw.World:
+    made = gw.World()
+    # Google only: GitHub is the hub's (responses uses the first answer that matches)
+    google = re.compile(r"https://(?!api\.github\.com)[a-z.]+(:443)?/.*")
+    for method in (responses.GET, responses.POST):
+        http.add_callback(method, google, made._answer)
+    _sink(made, disabled=False, newest=T - timedelta(minutes=20))
+    return made
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    made = make_repo(tmp_path / "repo")
+    policy = made / "policy" / "policy.yaml"
+    policy.write_text(policy.read_text().replace(SINK_LINE, f"  audit_sink: {SINK}\n", 1))
+    monkeypatch.setenv("GITHUB_REPOSITORY", OWNER_NAME)
+    monkeypatch.setattr(
+        adapters,
+        "control_issues",
+        lambda: ControlIssues(OWNER_NAME, "ghs_watch", login=LAPSE, sleep=lambda _s: None),
+    )
+    monkeypatch.setattr(adapters, "build_session", requests.Session)
+    return made
+
+
+def _sink(world: gw.World, *, disabled: bool, newest: datetime) -> None:
+    world.get(
+        f"{LOGGING}/{SINK}",
+        {
+            "name": "lapse-audit",
+            "destination": "bigquery.googleapis.com/projects/pci-audit-logs/datasets/audit_logs",
+            "disabled": disabled,
+            "writerIdentity": WRITER,
+            "filter": 'logName:"cloudaudit.googleapis.com"',
+        },
+    )
+    world.get(
+        f"{BIGQUERY}/projects/pci-audit-logs/datasets/audit_logs",
+        {
+            "id": "pci-audit-logs:audit_logs",
+            "datasetReference": {"projectId": "pci-audit-logs", "datasetId": "audit_logs"},
+            "etag": "BwYq3d2k",
+            "access": [{"role": "WRITER", "userByEmail": WRITER.removeprefix("serviceAccount:")}],
+        },
+    )
+    world.policy("projects/pci-audit-logs", gw.policy([]))
+    world.set(
+        "POST",
+        f"{BIGQUERY}/projects/pci-audit-logs/queries",
+        (
+            200,
+            {
+                "kind": "bigquery#queryResponse",
+                "jobComplete": True,
+                "totalRows": "1",
+                "rows": [{"f": [{"v": f"{newest.timestamp():.6E}"}]}],
+            },
+        ),
+    )
+
+
+def watch(
+    root: Path, at: datetime, *names: str, fmt: str = "json"
+) -> tuple[int, dict[str, Any]]:
+    args = ["watch", "--open-issues", "--format", fmt, "--now", format_utc(at)]
+    args += ["--root", str(root), "--memory", str(root.parent / "memory.json")]
+    for name in names:
+        args += ["--control", name]
+    import io
+    from contextlib import redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli.main(args)
+    return code, json.loads(out.getvalue()) if fmt == "json" else {"text": out.getvalue()}
+
+
+def state(report: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [c for c in report["controls"] if c["control"] == name]
+    return found
+
+
+# --- git, for the apply and the recertification -------------------------------------------
+
+
+def commit(root: Path, message: str, at: datetime) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_DATE": format_utc(at),
+        "GIT_COMMITTER_DATE": format_utc(at),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    if not (root / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", message], cwd=root, check=True, env=env
+    )
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True)
+    return done.stdout.decode().strip()
+
+
+def recertify(root: Path, name: str, at: datetime) -> None:
+    path = root / "reports" / "recertification" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# Recertification\n")
+    commit(root, f"recertification {name}", at)
+
+
+def applied(hub: WatchHub, root: Path, sha: str, conclusion: str = "success") -> None:
+    hub.runs["apply.yml"] = [
+        run(APPLY_RUN, T - timedelta(hours=3), conclusion, head_sha=sha, event="push")
+    ]
+    hub.deployments = [gw.shape("deployment", sha=sha, ref=sha)]
+
+
+# --- each control: its failure, a second run, its recovery --------------------------------
+
+Scene = Callable[[WatchHub, gw.World, Path], None]
+
+
+def _runs(workflow: str, *pairs: tuple[timedelta, str]) -> Scene:
+    def scene(hub: WatchHub, _world: gw.World, _root: Path) -> None:
+        hub.runs[workflow] = [
+            run(9000 + n, T - ago, conclusion, path=f".github/workflows/{workflow}")
+            for n, (ago, conclusion) in enumerate(pairs)
+        ]
+
+    return scene
+
+
+def _pulls(head: str, ago: timedelta) -> Scene:
+    def scene(hub: WatchHub, _world: gw.World, _root: Path) -> None:
+        hub.pulls = [pull(41, head, T - ago)] if ago else []
+
+    return scene
+
+
+def _issue(label: str, ago: timedelta | None) -> Scene:
+    def scene(hub: WatchHub, _world: gw.World, _root: Path) -> None:
+        if ago is None:  # a person resolves it
+            for issue in hub.opened(label):
+                if issue["user"]["login"] == LAPSE and "lapse:control:" not in issue["body"]:
+                    issue["state"] = "closed"
+        else:
+            labels = list(dict.fromkeys([label, "security-incident"]))
+            hub.add_issue("Drift: a stripped condition", "found", labels, created=format_utc(T - ago))
+
+    return scene
+
+
+def _data_access(on: bool) -> Scene:
+    def scene(_hub: WatchHub, world: gw.World, _root: Path) -> None:
+        def edit(body: dict[str, Any]) -> None:
+            configs = body["auditConfigs"][0]["auditLogConfigs"]
+            kinds = ["ADMIN_READ", "DATA_READ", "DATA_WRITE"] if on else ["ADMIN_READ"]
+            configs[:] = [{"logType": kind} for kind in kinds]
+
+        world.edit_policy(f"organizations/{gw.ORG_ID}", edit)
+
+    return scene
+
+
+def _sink_scene(disabled: bool) -> Scene:
+    def scene(_hub: WatchHub, world: gw.World, _root: Path) -> None:
+        _sink(world, disabled=disabled, newest=T + timedelta(hours=2))
+
+    return scene
+
+
+def _apply(conclusion: str) -> Scene:
+    def scene(hub: WatchHub, _world: gw.World, root: Path) -> None:
+        sha = commit(root, "merge", T - timedelta(hours=4))
+        applied(hub, root, sha, conclusion)
+
+    return scene
+
+
+def _recert(name: str, ago: timedelta) -> Scene:
+    def scene(_hub: WatchHub, _world: gw.World, root: Path) -> None:
+        recertify(root, name, T - ago)
+
+    return scene
+
+
+SCENES: dict[str, tuple[Scene, Scene, str]] = {
+    "expire-runs": (
+        _runs("expire.yml", (timedelta(minutes=20), "failure"), (timedelta(hours=1), "success")),
+        _runs("expire.yml", (timedelta(minutes=-80), "success"), (timedelta(minutes=20), "failure")),
+        "ended failure",
+    ),
+    "drift-runs": (
+        _runs("drift.yml", (timedelta(days=2), "success")),
+        _runs("drift.yml", (timedelta(hours=1), "success"), (timedelta(days=2), "success")),
+        "has not succeeded since 2026-12-05T12:00:00Z",
+    ),
+    "review-runs": (
+        _runs("review.yml", (timedelta(hours=2), "timed_out"), (timedelta(days=1), "success")),
+        _runs("review.yml", (timedelta(hours=1), "success")),
+        "ended timed_out",
+    ),
+    "apply": (_apply("failure"), _apply("success"), "ended failure"),
+    "expire-pull": (
+        _pulls("lapse/expire", timedelta(hours=30)),
+        _pulls("lapse/expire", timedelta(0)),
+        "open longer than 1d",
+    ),
+    "review-pulls": (
+        _pulls("lapse/review", timedelta(days=8)),
+        _pulls("lapse/review", timedelta(0)),
+        "open longer than 7d",
+    ),
+    "data-access-logs": (_data_access(False), _data_access(True), "DATA_READ, DATA_WRITE"),
+    "audit-sink": (_sink_scene(True), _sink_scene(False), "is disabled"),
+    "incident-response": (
+        _issue("security-incident", timedelta(hours=30)),
+        _issue("security-incident", None),
+        "open longer than 1d",
+    ),
+    "drift-findings": (
+        _issue("lapse-drift", timedelta(hours=3)),
+        _issue("lapse-drift", None),
+        "unresolved drift",
+    ),
+    "recertification": (
+        _recert("2026-H1.md", timedelta(days=200)),
+        _recert("2026-H2.md", timedelta(days=1)),
+        "older than 183d",
+    ),
+}
+
+
+def test_every_control_has_a_scene() -> None:
+    assert set(SCENES) == set(controls.REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(SCENES))
+def test_a_failure_opens_one_issue_a_rerun_keeps_it_the_recovery_closes_it(
+    name: str, hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    fail, recover, cause = SCENES[name]
+    fail(hub, world, root)
+    code, report = watch(root, T, name)
+    found = state(report, name)
+    assert (code, found["state"], found["action"]) == (1, "failing", "opened"), found
+    assert cause in found["cause"]
+    (issue,) = hub.opened()
+    assert {label["name"] for label in issue["labels"]} == {
+        "lapse-control-failure",
+        "security-incident",
+    }
+    started = found["since"]
+    assert f"- Started: {started}" in issue["body"] and cause in issue["body"]
+
+    later = T + timedelta(minutes=30)
+    code, report = watch(root, later, name)
+    assert state(report, name)["issue"] == issue["number"]
+    assert len(hub.opened()) == 1 and code == 1
+
+    recover(hub, world, root)
+    code, report = watch(root, later + timedelta(hours=1), name)
+    found = state(report, name)
+    assert (code, found["state"], found["action"]) == (0, "ok", "closed"), found
+    assert issue["state"] == "closed"
+    (closing,) = hub.comments[issue["number"]]
+    end = later + timedelta(hours=1)
+    duration = end - datetime.fromisoformat(started)
+    assert f"- Started: {started}" in closing["body"]
+    assert f"- Ended: {format_utc(end)}" in closing["body"]
+    assert "- Duration: " in closing["body"] and duration > timedelta(0)
+    assert "Evidence of recovery: " in closing["body"]
+
+    code, report = watch(root, end + timedelta(hours=1), name)
+    assert state(report, name)["issue"] is None and len(hub.opened()) == 1
