@@ -83,7 +83,7 @@ class WatchHub:
     def _guard(self, name: str, answer: Any, pattern: re.Pattern[str]) -> Any:
         def reply(request: requests.PreparedRequest) -> Reply:
             if name in self.refuse:
-                return 403, {}, json.dumps(shape("error_403"))
+                return self._json(403, shape("error_403"))
             if request.method != "GET":
                 self.writes.append(f"{request.method} {name}")
             found = pattern.match(str(request.url))
@@ -129,8 +129,14 @@ class WatchHub:
         ]
         return self._json(200, found if query.get("page", "1") == "1" else [])
 
-    def add_issue(self, title: str, body: str, labels: list[str], by: str = LAPSE,
-                  created: str = "2026-12-07T09:00:00Z") -> dict[str, Any]:
+    def add_issue(
+        self,
+        title: str,
+        body: str,
+        labels: list[str],
+        by: str = LAPSE,
+        created: str = "2026-12-07T09:00:00Z",
+    ) -> dict[str, Any]:
         number = 100 + len(self.issues)
         issue = shape(
             "issue",

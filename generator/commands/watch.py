@@ -73,11 +73,12 @@ def watch(
         missing,
         own_issue_markers=(watch_text.issue_key("incident-response"),),
     )
-    checked = watching.check_controls(context, watching.read_memory(memory), only)
+    remembered = watching.read_memory(memory)
+    checked = watching.check_controls(context, remembered, only)
     if open_issues:
         checked = watching.reconcile(checked, github, at, policy.watch.cannot_tell_limit)
     if memory is not None:
-        watching.write_memory(memory, checked)
+        watching.write_memory(memory, checked, remembered)
     report = watching.WatchReport(at, tuple(checked))
     click.echo(watch_text.FORMATS.write(fmt, report), nl=False)
     return options.outcome(report.failed)

@@ -151,10 +151,18 @@ def read_memory(path: Path | None) -> Memory:
         return {}
 
 
-def write_memory(path: Path, watched: list[Watched]) -> None:
+def write_memory(path: Path, watched: list[Watched], before: Memory) -> None:
+    """This run's not-ok states; a control this run did not check keeps what it had."""
+    checked = {each.control.name for each in watched}
     kept = {
-        each.control.name: {"state": each.status.state.value, "since": format_utc(each.since)}
-        for each in watched
-        if each.since is not None and each.status.state in (State.FAILING, State.UNKNOWN)
+        name: {"state": state.value, "since": format_utc(since)}
+        for name, (state, since) in before.items()
+        if name not in checked
     }
+    for each in watched:
+        if each.since is not None and each.status.state in (State.FAILING, State.UNKNOWN):
+            kept[each.control.name] = {
+                "state": each.status.state.value,
+                "since": format_utc(each.since),
+            }
     path.write_text(json.dumps({"controls": kept}, indent=2, sort_keys=True) + "\n", "utf-8")

@@ -8,12 +8,14 @@ maintenance window silences only the control it names, only between its dates.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
-import shutil
 import subprocess
+import time
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         lambda: ControlIssues(OWNER_NAME, "ghs_watch", login=LAPSE, sleep=lambda _s: None),
     )
     monkeypatch.setattr(adapters, "build_session", requests.Session)
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)  # Google's retries
     return made
 
 
@@ -106,16 +109,11 @@ def _sink(world: gw.World, *, disabled: bool, newest: datetime) -> None:
     )
 
 
-def watch(
-    root: Path, at: datetime, *names: str, fmt: str = "json"
-) -> tuple[int, dict[str, Any]]:
+def watch(root: Path, at: datetime, *names: str, fmt: str = "json") -> tuple[int, dict[str, Any]]:
     args = ["watch", "--open-issues", "--format", fmt, "--now", format_utc(at)]
     args += ["--root", str(root), "--memory", str(root.parent / "memory.json")]
     for name in names:
         args += ["--control", name]
-    import io
-    from contextlib import redirect_stdout
-
     out = io.StringIO()
     with redirect_stdout(out):
         code = cli.main(args)
@@ -194,7 +192,9 @@ def _issue(label: str, ago: timedelta | None) -> Scene:
                     issue["state"] = "closed"
         else:
             labels = list(dict.fromkeys([label, "security-incident"]))
-            hub.add_issue("Drift: a stripped condition", "found", labels, created=format_utc(T - ago))
+            hub.add_issue(
+                "Drift: a stripped condition", "found", labels, created=format_utc(T - ago)
+            )
 
     return scene
 
@@ -236,7 +236,9 @@ def _recert(name: str, ago: timedelta) -> Scene:
 SCENES: dict[str, tuple[Scene, Scene, str]] = {
     "expire-runs": (
         _runs("expire.yml", (timedelta(minutes=20), "failure"), (timedelta(hours=1), "success")),
-        _runs("expire.yml", (timedelta(minutes=-80), "success"), (timedelta(minutes=20), "failure")),
+        _runs(
+            "expire.yml", (timedelta(minutes=-80), "success"), (timedelta(minutes=20), "failure")
+        ),
         "ended failure",
     ),
     "drift-runs": (
@@ -322,3 +324,229 @@ def test_a_failure_opens_one_issue_a_rerun_keeps_it_the_recovery_closes_it(
 
     code, report = watch(root, end + timedelta(hours=1), name)
     assert state(report, name)["issue"] is None and len(hub.opened()) == 1
+
+
+# --- cannot tell ---------------------------------------------------------------------------
+
+
+def test_a_refused_read_cannot_tell_and_opens_an_issue_only_after_the_limit(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    hub.refuse = {"runs"}  # the token lacks actions: read
+    code, report = watch(root, T, "expire-runs", "drift-runs")
+    found = state(report, "expire-runs")
+    assert (code, found["state"], found["issue"]) == (1, "cannot tell", None)
+    assert "403" in found["cause"] and hub.opened() == []
+
+    code, report = watch(root, T + timedelta(hours=5, minutes=59), "expire-runs")
+    assert state(report, "expire-runs")["state"] == "cannot tell" and hub.opened() == []
+
+    code, report = watch(root, T + timedelta(hours=6), "expire-runs", "drift-runs")
+    found = state(report, "expire-runs")
+    assert (code, found["state"], found["action"], found["since"]) == (
+        1,
+        "cannot tell",
+        "opened",
+        format_utc(T),
+    )
+    assert len(hub.opened()) == 2  # one per control, never one for both
+    assert "cannot be checked" in hub.opened()[0]["body"]
+
+    # Readable again but failing: the same issue, never closed on the way.
+    hub.refuse = set()
+    hub.runs["expire.yml"] = [run(1, T + timedelta(hours=5), "failure")]
+    code, report = watch(root, T + timedelta(hours=7), "expire-runs")
+    found = state(report, "expire-runs")
+    assert (found["state"], found["action"]) == ("failing", "updated")
+    assert len(hub.opened()) == 2 and hub.opened()[0]["state"] == "open"
+    assert f"- Started: {format_utc(T)}" in hub.opened()[0]["body"]
+
+
+def test_without_memory_an_unreadable_control_never_opens_an_issue_sooner(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    hub.refuse = {"runs"}
+    (root.parent / "memory.json").write_text('{"controls": {"expire-runs": 3}}')
+    code, report = watch(root, T, "expire-runs")
+    assert state(report, "expire-runs")["since"] == format_utc(T) and hub.opened() == []
+    assert code == 1
+
+
+def test_an_unreadable_google_cannot_tell_and_is_never_ok(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    world.set("GET", f"{LOGGING}/{SINK}", gw.google_error(403, "PERMISSION_DENIED"))
+    organization = f"{gw.CRM}/v3/organizations/{gw.ORG_ID}:getIamPolicy"
+    world.set("POST", organization, gw.google_error(503, "UNAVAILABLE"))
+    code, report = watch(root, T, "audit-sink", "data-access-logs")
+    assert code == 1
+    assert {state(report, n)["state"] for n in ("audit-sink", "data-access-logs")} == {
+        "cannot tell"
+    }
+
+
+def test_without_google_credentials_the_google_controls_cannot_tell(
+    hub: WatchHub, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_credentials() -> requests.Session:
+        raise adapters.ConfigError("no Google Cloud credentials: run gcloud auth")
+
+    monkeypatch.setattr(adapters, "build_session", no_credentials)
+    code, report = watch(root, T, "audit-sink", "data-access-logs")
+    assert code == 1
+    for name in ("audit-sink", "data-access-logs"):
+        assert state(report, name)["state"] == "cannot tell"
+        assert "no Google Cloud credentials" in state(report, name)["cause"]
+
+
+# --- maintenance windows -------------------------------------------------------------------
+
+
+def _window(root: Path, control: str, starts: datetime, ends: datetime) -> None:
+    policy = root / "policy" / "policy.yaml"
+    entry = (
+        f"  maintenance:\n    - control: {control}\n      from: {format_utc(starts)}\n"
+        f"      until: {format_utc(ends)}\n      reason: CHG-2207 runners move\n"
+    )
+    text = policy.read_text()
+    anchor = f"  audit_sink: {SINK}\n"
+    policy.write_text(text.replace(anchor, anchor + entry, 1))
+
+
+@pytest.mark.parametrize(
+    ("at", "silenced"),
+    [
+        (T - timedelta(minutes=1), False),
+        (T, True),
+        (T + timedelta(hours=1, minutes=59), True),
+        (T + timedelta(hours=2), False),
+    ],
+)
+def test_a_window_silences_only_its_control_only_between_its_dates(
+    hub: WatchHub, world: gw.World, root: Path, at: datetime, silenced: bool
+) -> None:
+    _window(root, "expire-runs", T, T + timedelta(hours=2))
+    hub.runs["expire.yml"] = [run(1, T - timedelta(hours=5), "failure")]
+    hub.runs["drift.yml"] = [run(2, T - timedelta(hours=5), "failure")]
+    code, report = watch(root, at, "expire-runs", "drift-runs")
+    expire, drift = state(report, "expire-runs"), state(report, "drift-runs")
+    assert drift["state"] == "failing" and drift["action"] == "opened" and code == 1
+    if silenced:
+        assert (expire["state"], expire["issue"]) == ("silenced", None)
+        assert expire["maintenance"]["reason"] == "CHG-2207 runners move"
+        assert [i["title"] for i in hub.opened()] == ["Control failure: drift-runs"]
+    else:
+        assert (expire["state"], expire["action"]) == ("failing", "opened")
+        assert len(hub.opened()) == 2
+
+
+def test_a_window_leaves_an_open_incident_as_it_is(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    hub.runs["expire.yml"] = [run(1, T - timedelta(hours=5), "failure")]
+    watch(root, T - timedelta(hours=1), "expire-runs")
+    (issue,) = hub.opened()
+    _window(root, "expire-runs", T, T + timedelta(hours=2))
+    hub.runs["expire.yml"] = [run(2, T + timedelta(hours=1), "success")]  # fixed meanwhile
+    code, report = watch(root, T + timedelta(hours=1), "expire-runs")
+    assert state(report, "expire-runs")["state"] == "silenced" and code == 0
+    assert issue["state"] == "open" and hub.writes.count("PATCH edit") == 0
+    code, report = watch(root, T + timedelta(hours=2), "expire-runs")
+    assert state(report, "expire-runs")["action"] == "closed" and issue["state"] == "closed"
+
+
+# --- who may speak for lapse ---------------------------------------------------------------
+
+
+def test_an_issue_someone_else_opened_with_the_marker_neither_silences_nor_closes(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    forged = hub.add_issue(
+        "Control failure: expire-runs",
+        "<!-- lapse:control:expire-runs -->",
+        ["lapse-control-failure", "security-incident"],
+        by="mallory",
+    )
+    hub.runs["expire.yml"] = [run(1, T - timedelta(hours=5), "failure")]
+    _code, report = watch(root, T, "expire-runs")
+    assert state(report, "expire-runs")["issue"] != forged["number"]
+    assert len(hub.opened()) == 2
+    hub.runs["expire.yml"] = [run(2, T, "success")]
+    watch(root, T + timedelta(minutes=5), "expire-runs")
+    assert forged["state"] == "open" and forged["number"] not in hub.comments
+
+
+def test_a_failed_run_on_another_branch_or_cancelled_run_is_not_a_success(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    hub.runs["expire.yml"] = [
+        run(3, T - timedelta(minutes=10), "cancelled"),
+        run(2, T - timedelta(minutes=20), None),
+        run(1, T - timedelta(hours=3), "success"),
+    ]
+    _code, report = watch(root, T, "expire-runs")
+    assert state(report, "expire-runs")["state"] == "failing"
+    assert state(report, "expire-runs")["since"] == format_utc(T - timedelta(hours=1, minutes=30))
+
+
+# --- the apply -----------------------------------------------------------------------------
+
+
+def test_a_merge_waiting_unapplied_past_the_limit_fails_from_then(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    sha = commit(root, "applied", T - timedelta(hours=6))
+    applied(hub, root, sha)
+    commit(root, "merged, not applied", T - timedelta(hours=1, minutes=59))
+    assert state(watch(root, T, "apply")[1], "apply")["state"] == "ok"
+    commit(root, "merged later", T - timedelta(minutes=5))
+    found = state(watch(root, T + timedelta(minutes=2), "apply")[1], "apply")
+    assert (found["state"], found["since"]) == ("failing", format_utc(T + timedelta(minutes=1)))
+
+
+def test_an_apply_record_off_mains_history_fails(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    commit(root, "main", T - timedelta(hours=6))
+    applied(hub, root, "0123456789abcdef0123456789abcdef01234567")
+    found = state(watch(root, T, "apply")[1], "apply")
+    assert found["state"] in ("failing", "cannot tell") and found["state"] != "ok"
+
+
+# --- recertification -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["2027-H1.md", "2026-H3.md", "2026-H2.txt", "2026-H2.md/x.md", "2026-h2.md"]
+)
+def test_only_a_report_named_for_a_begun_half_year_counts(
+    hub: WatchHub, world: gw.World, root: Path, name: str
+) -> None:
+    recertify(root, "2026-H1.md", T - timedelta(days=200))
+    recertify(root, name, T - timedelta(days=1))
+    found = state(watch(root, T, "recertification")[1], "recertification")
+    assert found["state"] == "failing" and "2026-H1.md" in found["cause"]
+
+
+def test_a_symlinked_report_does_not_count(hub: WatchHub, world: gw.World, root: Path) -> None:
+    recertify(root, "2026-H1.md", T - timedelta(days=200))
+    (root / "reports" / "recertification" / "2026-H2.md").symlink_to("2026-H1.md")
+    commit(root, "a link", T - timedelta(days=1))
+    found = state(watch(root, T, "recertification")[1], "recertification")
+    assert found["state"] == "failing"
+
+
+def test_the_text_names_state_since_cause_and_issue(
+    hub: WatchHub, world: gw.World, root: Path
+) -> None:
+    hub.runs["drift.yml"] = [run(1, T - timedelta(days=2), "success")]
+    code, out = watch(root, T, "drift-runs", fmt="text")
+    assert code == 1
+    assert out["text"] == (
+        "lapse watch at 2026-12-07T12:00:00Z\n"
+        "  failing     drift-runs\n"
+        "              since 2026-12-06T12:30:00Z: drift.yml has not succeeded since"
+        " 2026-12-05T12:00:00Z: it runs every 1d (+30m)\n"
+        "              issue #100 opened\n"
+        "1 controls: 1 failing or cannot tell\n"
+    )
