@@ -13,7 +13,7 @@ from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.lifecycle import watch as watching
 from generator.lifecycle import watch_text
-from generator.lifecycle.watch_checks import Google, Watching
+from generator.lifecycle.watch_checks import Google, Watching, WatchReport
 
 
 @click.command()
@@ -79,6 +79,6 @@ def watch(
         checked = watching.reconcile(checked, github, at, policy.watch.cannot_tell_limit)
     if memory is not None:
         watching.write_memory(memory, checked, remembered)
-    report = watching.WatchReport(at, tuple(checked))
+    report = WatchReport(at, tuple(checked))
     click.echo(watch_text.FORMATS.write(fmt, report), nl=False)
     return options.outcome(report.failed)

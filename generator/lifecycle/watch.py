@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -25,33 +25,12 @@ from typing import Protocol
 from generator.core.controls import REGISTRY, Control, State, Status, cannot_tell
 from generator.core.errors import LapseError
 from generator.core.times import format_utc, parse_instant
-from generator.core.watch_policy import MaintenanceWindow
 from generator.github.watch_reads import Item
 from generator.lifecycle import watch_text
-from generator.lifecycle.watch_checks import Watching
+from generator.lifecycle.watch_checks import Watched, Watching
 
 LABELS = ("lapse-control-failure", "security-incident")
 Memory = dict[str, tuple[State, datetime]]  # control -> (its not-ok state, since when)
-
-
-@dataclass(frozen=True, slots=True)
-class Watched:
-    control: Control
-    status: Status
-    since: datetime | None = None  # when the control's failing or unknown state began
-    window: MaintenanceWindow | None = None
-    issue: int | None = None  # its open incident issue, after `reconcile`
-    action: str = ""  # what this run did to that issue: opened, updated, closed
-
-
-@dataclass(frozen=True, slots=True)
-class WatchReport:
-    at: datetime
-    controls: tuple[Watched, ...]
-
-    @property
-    def failed(self) -> bool:
-        return any(w.status.state in (State.FAILING, State.UNKNOWN) for w in self.controls)
 
 
 class Issues(Protocol):

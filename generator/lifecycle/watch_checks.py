@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from generator.core.controls import Status, cannot_tell, failing, ok
+from generator.core.controls import Control, State, Status, cannot_tell, failing, ok
 from generator.core.errors import ConfigError
 from generator.core.git import git, mainline_additions, on_first_parent_line
 from generator.core.model import Policy
 from generator.core.times import format_duration, format_utc
+from generator.core.watch_policy import MaintenanceWindow
 from generator.github import last_apply
 from generator.github.watch_reads import Item, Run, open_pulls, workflow_runs
 from generator.lifecycle.expire import BRANCH as EXPIRE_BRANCH
@@ -52,6 +53,26 @@ class Watching:
     google: Google | None = None  # None: no Google credentials
     google_missing: str = "no Google Cloud credentials"
     own_issue_markers: tuple[str, ...] = ()  # the incident-response control's own issue
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    control: Control
+    status: Status
+    since: datetime | None = None  # when the control's failing or unknown state began
+    window: MaintenanceWindow | None = None
+    issue: int | None = None  # its open incident issue, after `reconcile`
+    action: str = ""  # what this run did to that issue: opened, updated, closed
+
+
+@dataclass(frozen=True, slots=True)
+class WatchReport:
+    at: datetime
+    controls: tuple[Watched, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(w.status.state in (State.FAILING, State.UNKNOWN) for w in self.controls)
 
 
 # --- scheduled workflows -----------------------------------------------------------------

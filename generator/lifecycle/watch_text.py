@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from generator.core.controls import State
 from generator.core.formats import Formats
 from generator.core.times import format_duration, format_utc, parse_instant
 from generator.github.records import hidden_marker
-
-if TYPE_CHECKING:
-    from generator.lifecycle.watch import Watched, WatchReport
+from generator.lifecycle.watch_checks import Watched, WatchReport
 
 _CONTROL = re.compile(r"<!-- lapse:control:([a-z][a-z0-9-]{0,62}) -->")
 _SINCE = re.compile(r"<!-- lapse:since:([0-9T:.+Z-]{20,40}) -->")
