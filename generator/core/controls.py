@@ -89,6 +89,15 @@ register(
 )
 register(
     Control(
+        "watch-runs",
+        "watch.yml itself ran on schedule (hourly) and succeeded, within the tolerance; drift.yml"
+        " checks this one daily, so a watch that stopped is seen",
+        "GitHub Actions: runs of watch.yml on main (actions: read)",
+        f"{_CHECKS}:watch_runs",
+    )
+)
+register(
+    Control(
         "apply",
         "the last apply on main succeeded and no merged change waits unapplied past the limit",
         "GitHub Actions: runs of apply.yml on main and the production deployments the apply"

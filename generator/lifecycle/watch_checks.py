@@ -90,6 +90,10 @@ def review_runs(w: Watching) -> Status:
     return _schedule(w, "review.yml", timedelta(days=1))
 
 
+def watch_runs(w: Watching) -> Status:
+    return _schedule(w, "watch.yml", timedelta(hours=1))
+
+
 def _schedule(w: Watching, workflow: str, period: timedelta) -> Status:
     runs = [run for run in _runs(w, workflow) if run.status == "completed"]
     broken = _failed_since(runs)

@@ -251,6 +251,11 @@ SCENES: dict[str, tuple[Scene, Scene, str]] = {
         _runs("review.yml", (timedelta(hours=1), "success")),
         "ended timed_out",
     ),
+    "watch-runs": (
+        _runs("watch.yml", (timedelta(hours=2), "success")),
+        _runs("watch.yml", (timedelta(hours=-1), "success")),
+        "has not succeeded since 2026-12-07T10:00:00Z",
+    ),
     "apply": (_apply("failure"), _apply("success"), "ended failure"),
     "expire-pull": (
         _pulls("lapse/expire", timedelta(hours=30)),
@@ -550,3 +555,13 @@ def test_the_text_names_state_since_cause_and_issue(
         "              issue #100 opened\n"
         "1 controls: 1 failing or cannot tell\n"
     )
+
+
+def test_a_memory_that_cannot_be_written_is_named(
+    hub: WatchHub, world: gw.World, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub.runs["expire.yml"] = [run(1, T, "success")]
+    args = ["watch", "--now", format_utc(T), "--root", str(root), "--control", "expire-runs"]
+    code = cli.main([*args, "--memory", str(root / "no-such-folder" / "memory.json")])
+    assert code == 2
+    assert "cannot keep the memory in" in capsys.readouterr().err
