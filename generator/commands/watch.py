@@ -71,7 +71,6 @@ def watch(
         at,
         google,
         missing,
-        own_issue_markers=(watch_text.issue_key("incident-response"),),
     )
     remembered = watching.read_memory(memory)
     checked = watching.check_controls(context, remembered, only)

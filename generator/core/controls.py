@@ -144,8 +144,8 @@ register(
 register(
     Control(
         "incident-response",
-        "no incident issue lapse opened is open longer than the response time",
-        "GitHub: open issues labelled security-incident, opened by lapse (issues: read)",
+        "no incident issue is open longer than the response time",
+        "GitHub: open issues labelled security-incident (issues: read)",
         f"{_CHECKS}:incident_response",
     )
 )
@@ -153,7 +153,7 @@ register(
     Control(
         "drift-findings",
         "no CRITICAL or HIGH drift finding is unresolved: no open lapse-drift incident issue",
-        "GitHub: open issues labelled lapse-drift, opened by lapse (issues: read)",
+        "GitHub: open issues labelled lapse-drift (issues: read)",
         f"{_CHECKS}:drift_findings",
     )
 )

@@ -22,11 +22,14 @@ class ControlIssues(GitHubClient):
     def own_login(self) -> str:
         return self._own_login()
 
+    def open_issues(self, label: str) -> list[Item]:
+        """Open issues with `label`, whoever opened them (setting a label takes triage access)."""
+        return open_issues(self, self._full_name, label)
+
     def own_open_issues(self, label: str) -> list[Item]:
         """Open issues with `label` that lapse's own identity opened."""
         own = self._own_login().lower()
-        listed = open_issues(self, self._full_name, label)
-        return [item for item in listed if item.author.lower() == own]
+        return [item for item in self.open_issues(label) if item.author.lower() == own]
 
     def open_once(self, key: str, title: str, body: str, labels: Sequence[str]) -> int:
         """The open issue for `key`, opened unless lapse has one open. The listing is read again

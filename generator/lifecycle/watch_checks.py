@@ -20,6 +20,7 @@ from generator.core.model import Policy
 from generator.core.times import format_duration, format_utc
 from generator.core.watch_policy import MaintenanceWindow
 from generator.github import last_apply
+from generator.github.records import hidden_marker
 from generator.github.watch_reads import Item, Run, open_pulls, workflow_runs
 from generator.lifecycle.expire import BRANCH as EXPIRE_BRANCH
 from generator.lifecycle.expire import LABEL as EXPIRE_LABEL
@@ -36,6 +37,8 @@ DRIFT_LABEL = "lapse-drift"
 class GitHub(Protocol):
     def read_json(self, path: str) -> Any: ...
     def own_open_issues(self, label: str) -> list[Item]: ...
+    def open_issues(self, label: str) -> list[Item]: ...
+    def own_login(self) -> str: ...
 
 
 class Google(Protocol):
@@ -52,7 +55,7 @@ class Watching:
     now: datetime
     google: Google | None = None  # None: no Google credentials
     google_missing: str = "no Google Cloud credentials"
-    own_issue_markers: tuple[str, ...] = ()  # the incident-response control's own issue
+    own_issue_marker: str = hidden_marker("control:incident-response")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,16 +208,20 @@ def _overdue(w: Watching, items: list[Item], limit: timedelta, what: str) -> Sta
 
 
 def incident_response(w: Watching) -> Status:
+    """Every open incident, whoever opened it (review's are the GitHub App's, drift's and
+    watch's the workflow token's): a forged one can only make this fail, never pass. The
+    watch's own issue for this control is left out, when lapse opened it."""
+    own = w.github.own_login().lower()
     issues = [
         issue
-        for issue in w.github.own_open_issues(INCIDENT_LABEL)
-        if not any(marker in issue.body for marker in w.own_issue_markers)
+        for issue in w.github.open_issues(INCIDENT_LABEL)
+        if not (issue.author.lower() == own and w.own_issue_marker in issue.body)
     ]
     return _overdue(w, issues, w.policy.watch.incident_response, "incident issue")
 
 
 def drift_findings(w: Watching) -> Status:
-    issues = sorted(w.github.own_open_issues(DRIFT_LABEL), key=lambda issue: issue.created_at)
+    issues = sorted(w.github.open_issues(DRIFT_LABEL), key=lambda issue: issue.created_at)
     if issues:
         numbers = ", ".join(f"#{issue.number} {issue.title}" for issue in issues)
         return failing(f"unresolved drift: {numbers}", since=issues[0].created_at)

@@ -565,3 +565,18 @@ def test_a_memory_that_cannot_be_written_is_named(
     code = cli.main([*args, "--memory", str(root / "no-such-folder" / "memory.json")])
     assert code == 2
     assert "cannot keep the memory in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("by", ["acme-lapse[bot]", "carol-diaz"])
+def test_an_incident_anyone_labelled_counts_against_the_response_time(
+    hub: WatchHub, world: gw.World, root: Path, by: str
+) -> None:
+    hub.add_issue(
+        "Post-access review deviation: INC-4512",
+        "<!-- lapse:control:incident-response -->",  # only lapse's own is its own
+        ["security-incident", "lapse-review"],
+        by=by,
+        created=format_utc(T - timedelta(hours=25)),
+    )
+    found = state(watch(root, T, "incident-response")[1], "incident-response")
+    assert found["state"] == "failing" and "#100" in found["cause"]
