@@ -1,8 +1,8 @@
 """The checks of `lapse watch`, one function per control of `core.controls`.
 
 Each takes the run's `Watching` and returns a `Status`. A read that fails (403, a service
-down, an answer of the wrong shape) raises `ServiceError`, which `lifecycle.watch` turns into
-"cannot tell": a check never answers ok for what it could not read.
+down, an answer of the wrong shape, git that cannot answer) raises a `LapseError`, which
+`lifecycle.watch` turns into "cannot tell": a check never answers ok for what it could not read.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ DRIFT_LABEL = "lapse-drift"
 
 class GitHub(Protocol):
     def read_json(self, path: str) -> Any: ...
-    def own_open_issues(self, label: str) -> list[Item]: ...
     def open_issues(self, label: str) -> list[Item]: ...
     def own_login(self) -> str: ...
 

@@ -1,4 +1,4 @@
-"""The policy's `watch:` section: its limits, and maintenance windows held to LAPSE320-322."""
+"""The policy's `watch:` section: its limits, and maintenance windows held to LAPSE330-332."""
 
 from __future__ import annotations
 
@@ -56,11 +56,11 @@ def test_a_window_is_read_with_its_place(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("starts", "ends", "rule"),
     [
-        ("2026-12-13T02:00:00Z", "2026-12-12T22:00:00Z", "LAPSE320"),
-        ("2026-12-12T22:00:00Z", "2026-12-12T22:00:00Z", "LAPSE320"),
+        ("2026-12-13T02:00:00Z", "2026-12-12T22:00:00Z", "LAPSE330"),
+        ("2026-12-12T22:00:00Z", "2026-12-12T22:00:00Z", "LAPSE330"),
         # the same instant spelled in another offset is no later
-        ("2026-12-12T22:00:00Z", "2026-12-12T23:00:00+01:00", "LAPSE320"),
-        ("2026-12-01T00:00:00Z", "2026-12-08T00:01:00Z", "LAPSE321"),
+        ("2026-12-12T22:00:00Z", "2026-12-12T23:00:00+01:00", "LAPSE330"),
+        ("2026-12-01T00:00:00Z", "2026-12-08T00:01:00Z", "LAPSE331"),
     ],
 )
 def test_a_window_ends_after_it_begins_and_within_the_longest(
@@ -86,7 +86,7 @@ def test_a_window_names_a_known_control(tmp_path: Path, name: str) -> None:
     root = make_repo(tmp_path)
     _with_watch(root, _window(name, "2026-12-12T22:00:00Z", "2026-12-13T02:00:00Z"))
     ((line, col, rule),) = _problems(root)
-    assert rule == "LAPSE322"
+    assert rule == "LAPSE332"
     text = (root / "policy" / "policy.yaml").read_text().splitlines()
     assert text[line - 1][col - 1 :] == name
 

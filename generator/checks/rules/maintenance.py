@@ -1,4 +1,4 @@
-"""LAPSE32x: maintenance windows silence one known control between two dates (PCI DSS 10.7.2).
+"""LAPSE33x: maintenance windows silence one known control between two dates (PCI DSS 10.7.2).
 
 A window is the one way to keep `lapse watch` from opening an incident for a failure planned
 ahead; an open-ended or misnamed one would hide a real failure, so each is held here.
@@ -15,7 +15,7 @@ from generator.core.times import format_duration, format_utc
 
 
 @rule(
-    "LAPSE320",
+    "LAPSE330",
     "A maintenance window ends after it begins.",
     scope="policy",
     fix="Set the window's `until` after its `from`.",
@@ -24,7 +24,7 @@ def window_order(ctx: PolicyContext) -> Iterator[Problem]:
     for index, window in enumerate(ctx.policy.watch.maintenance):
         if window.ends <= window.starts:
             yield ctx.problem(
-                "LAPSE320",
+                "LAPSE330",
                 ("watch", "maintenance", index, "until"),
                 f"the window for {window.control} ends at {format_utc(window.ends)}, not after"
                 f" it begins ({format_utc(window.starts)})",
@@ -33,7 +33,7 @@ def window_order(ctx: PolicyContext) -> Iterator[Problem]:
 
 
 @rule(
-    "LAPSE321",
+    "LAPSE331",
     "A maintenance window lasts no longer than watch.max_maintenance.",
     scope="policy",
     fix="End the window sooner, or add another one when the work is re-planned.",
@@ -43,7 +43,7 @@ def window_length(ctx: PolicyContext) -> Iterator[Problem]:
     for index, window in enumerate(ctx.policy.watch.maintenance):
         if window.ends - window.starts > longest:
             yield ctx.problem(
-                "LAPSE321",
+                "LAPSE331",
                 ("watch", "maintenance", index, "until"),
                 f"the window for {window.control} lasts"
                 f" {format_duration(window.ends - window.starts)}, longer than"
@@ -53,7 +53,7 @@ def window_length(ctx: PolicyContext) -> Iterator[Problem]:
 
 
 @rule(
-    "LAPSE322",
+    "LAPSE332",
     "A maintenance window names a control `lapse watch` checks.",
     scope="policy",
     fix="Name one of the controls `lapse watch` prints.",
@@ -62,7 +62,7 @@ def window_control(ctx: PolicyContext) -> Iterator[Problem]:
     for index, window in enumerate(ctx.policy.watch.maintenance):
         if window.control not in controls.REGISTRY:
             yield ctx.problem(
-                "LAPSE322",
+                "LAPSE332",
                 ("watch", "maintenance", index, "control"),
                 f"no control named {window.control!r}",
                 f"controls: {', '.join(sorted(controls.REGISTRY))}",
