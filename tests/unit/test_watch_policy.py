@@ -116,3 +116,50 @@ def test_a_window_on_a_date_that_does_not_exist_is_located(tmp_path: Path) -> No
     assert rule == "LAPSE305"
     text = (root / "policy" / "policy.yaml").read_text().splitlines()
     assert text[line - 1][col - 1 :].startswith("2026-02-30")
+
+
+def _windows(*spans: tuple[str, str, str]) -> str:
+    entries = "".join(
+        f"    - control: {control}\n      from: {starts}\n      until: {ends}\n"
+        "      reason: CHG-2207 moves the audit dataset\n"
+        for control, starts, ends in spans
+    )
+    return "  maintenance:\n" + entries
+
+
+def test_windows_chained_one_after_another_count_as_one(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _with_watch(
+        root,
+        _windows(
+            ("audit-sink", "2026-12-08T00:00:00Z", "2026-12-15T00:00:00Z"),
+            ("audit-sink", "2026-12-01T00:00:00Z", "2026-12-08T00:00:00Z"),
+            ("apply", "2026-12-15T00:00:00Z", "2026-12-16T00:00:00Z"),
+        ),
+    )
+    ((line, _col, rule),) = _problems(root)
+    assert rule == "LAPSE331"
+    text = (root / "policy" / "policy.yaml").read_text().splitlines()
+    assert text[line - 1].endswith("until: 2026-12-15T00:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("second", "found"),
+    [
+        (("2026-12-09T00:00:00Z", "2026-12-10T00:00:00Z"), {"LAPSE331"}),  # a day apart
+        (("2026-12-14T23:59:59Z", "2026-12-15T01:00:00Z"), {"LAPSE331"}),
+        (("2026-12-15T00:00:00Z", "2026-12-22T00:00:00Z"), set()),  # a week of watching
+    ],
+)
+def test_windows_less_than_the_longest_apart_count_as_one(
+    tmp_path: Path, second: tuple[str, str], found: set[str]
+) -> None:
+    root = make_repo(tmp_path)
+    _with_watch(
+        root,
+        _windows(
+            ("audit-sink", "2026-12-01T00:00:00Z", "2026-12-08T00:00:00Z"),
+            ("audit-sink", *second),
+        ),
+    )
+    assert {rule for _, _, rule in _problems(root)} == found

@@ -7,6 +7,7 @@ ahead; an open-ended or misnamed one would hide a real failure, so each is held 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from generator.checks.rules import PolicyContext, rule
 from generator.core import controls
@@ -34,20 +35,31 @@ def window_order(ctx: PolicyContext) -> Iterator[Problem]:
 
 @rule(
     "LAPSE331",
-    "A maintenance window lasts no longer than watch.max_maintenance.",
+    "A maintenance window lasts no longer than watch.max_maintenance, counted with the windows"
+    " of its control less than that apart.",
     scope="policy",
-    fix="End the window sooner, or add another one when the work is re-planned.",
+    fix="End the window sooner; windows of one control need max_maintenance of watching between"
+    " them, or they count as one.",
 )
 def window_length(ctx: PolicyContext) -> Iterator[Problem]:
     longest = ctx.policy.watch.max_maintenance
-    for index, window in enumerate(ctx.policy.watch.maintenance):
-        if window.ends - window.starts > longest:
+    spans: dict[str, tuple[datetime, datetime]] = {}  # control -> the span chained so far
+    ordered = sorted(enumerate(ctx.policy.watch.maintenance), key=lambda e: e[1].starts)
+    for index, window in ordered:
+        if window.ends <= window.starts:
+            continue  # LAPSE330
+        begun, ended = spans.get(window.control, (window.starts, window.ends))
+        if window.starts - ended >= longest:  # watched long enough in between
+            begun, ended = window.starts, window.ends
+        ended = max(ended, window.ends)
+        spans[window.control] = (begun, ended)
+        if ended - begun > longest:
+            chained = "" if begun == window.starts else f" (chained from {format_utc(begun)})"
             yield ctx.problem(
                 "LAPSE331",
                 ("watch", "maintenance", index, "until"),
-                f"the window for {window.control} lasts"
-                f" {format_duration(window.ends - window.starts)}, longer than"
-                f" watch.max_maintenance ({format_duration(longest)})",
+                f"the window for {window.control} lasts {format_duration(ended - begun)}"
+                f"{chained}, longer than watch.max_maintenance ({format_duration(longest)})",
                 "a long window is a switched-off control: keep it to the planned work",
             )
 
