@@ -101,10 +101,8 @@ def _reconcile_one(
     each = replace(each, since=since)
     body = watch_text.incident_body(each, now)
     if issue is not None:
-        if watch_text.without_check_time(issue.body) != watch_text.without_check_time(body):
-            issues.set_body(issue.number, key, body)
-            return replace(each, issue=issue.number, action="updated")
-        return replace(each, issue=issue.number)
+        issues.set_body(issue.number, key, body)  # the cause as now, and when it was checked
+        return replace(each, issue=issue.number, action="updated")
     if state is State.UNKNOWN and now - since < limit:
         return each
     number = issues.open_once(key, watch_text.incident_title(name), body, LABELS)

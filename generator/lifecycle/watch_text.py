@@ -67,10 +67,6 @@ def incident_body(each: Watched, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def without_check_time(body: str) -> str:
-    return "\n".join(line for line in body.splitlines() if not line.startswith(_CHECKED))
-
-
 def closing_comment(each: Watched, started: datetime, now: datetime) -> str:
     return "\n".join(
         [

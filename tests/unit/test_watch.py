@@ -311,8 +311,13 @@ def test_a_failure_opens_one_issue_a_rerun_keeps_it_the_recovery_closes_it(
 
     later = T + timedelta(minutes=30)
     code, report = watch(root, later, name)
-    assert state(report, name)["issue"] == issue["number"]
+    assert (state(report, name)["issue"], state(report, name)["action"]) == (
+        issue["number"],
+        "updated",
+    )
     assert len(hub.opened()) == 1 and code == 1
+    assert f"Last checked: {format_utc(later)}" in issue["body"]
+    assert f"- Started: {started}" in issue["body"]  # the start it was opened with
 
     recover(hub, world, root)
     code, report = watch(root, later + timedelta(hours=1), name)
