@@ -38,6 +38,7 @@ COMMANDS = {
     "recertify": "generator.commands.recertify:recertify",
     "evidence": "generator.commands.evidence:evidence",
     "init": "generator.commands.init:init",
+    "watch": "generator.commands.watch:watch",
 }
 
 ENVIRONMENT = """\b

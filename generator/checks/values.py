@@ -30,8 +30,12 @@ from generator.core.model import (
 )
 from generator.core.request_paths import parse_request_path
 from generator.core.times import parse_duration, parse_instant
+from generator.core.watch_policy import MaintenanceWindow, WatchPolicy
 
 T = TypeVar("T")
+_WATCH_LIMITS = tuple(
+    name for name in WatchPolicy.__dataclass_fields__ if name not in ("audit_sink", "maintenance")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,8 @@ def policy_from(document: Document) -> Built[Policy]:
         problems.extend(found)
         if target is not None:
             targets[name] = target
+    watch, found = _watch(document, data.get("watch", {}))
+    problems.extend(found)
     if problems:
         return Built(None, tuple(problems))
     policy = Policy(
@@ -114,6 +120,7 @@ def policy_from(document: Document) -> Built[Policy]:
         mfa=_mfa(data["mfa"]) if "mfa" in data else None,
         notifications=_notifications(data["notifications"]) if "notifications" in data else None,
         review=_review(data.get("review", {})),
+        watch=watch,
     )
     return Built(policy)
 
@@ -152,6 +159,30 @@ def _mfa(raw: dict[str, Any]) -> MfaPolicy:
             raw.get("second_factor_methods", default.second_factor_methods)
         ),
     )
+
+
+def _watch(document: Document, raw: dict[str, Any]) -> tuple[WatchPolicy, list[Problem]]:
+    limits = {key: parse_duration(raw[key]) for key in _WATCH_LIMITS if key in raw}
+    windows: list[MaintenanceWindow] = []
+    problems: list[Problem] = []
+    for index, entry in enumerate(raw.get("maintenance", ())):
+        times: dict[str, Any] = {}
+        for key in ("from", "until"):
+            try:
+                times[key] = parse_instant(entry[key])
+            except ValueError as exc:
+                where = ("watch", "maintenance", index, key)
+                name = f"watch.maintenance[{index}].{key}"
+                problems.append(_not_an_instant(document, where, name, entry[key], exc))
+        if len(times) == 2:
+            line, col = document.at("watch", "maintenance", index)
+            windows.append(
+                MaintenanceWindow(
+                    entry["control"], times["from"], times["until"], entry["reason"], line, col
+                )
+            )
+    watch = WatchPolicy(**limits, audit_sink=raw.get("audit_sink", ""), maintenance=tuple(windows))
+    return watch, problems
 
 
 def _notifications(raw: dict[str, Any]) -> Notifications:

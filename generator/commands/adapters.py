@@ -7,7 +7,7 @@ without loading PyGithub and Google's clients; tests replace these functions.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from generator.core.errors import ConfigError
 
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
     from generator.gcp.role_sync import RoleReader
     from generator.github.client import GitHubClient
+    from generator.github.control_issues import ControlIssues
+
+C = TypeVar("C", bound="GitHubClient")
 
 # ruff: noqa: PLC0415
 
@@ -65,6 +68,17 @@ def github() -> GitHubClient:
     """The GitHub adapter for this repository, from the variables Actions sets."""
     from generator.github.client import GitHubClient
 
+    return _github(GitHubClient)
+
+
+def control_issues() -> ControlIssues:
+    """`github()` with the incident-issue writes of `lapse watch`."""
+    from generator.github.control_issues import ControlIssues
+
+    return _github(ControlIssues)
+
+
+def _github(kind: type[C]) -> C:
     token = os.environ.get("GITHUB_TOKEN")
     repository = os.environ.get("GITHUB_REPOSITORY")
     if not token or not repository:
@@ -75,4 +89,4 @@ def github() -> GitHubClient:
     login = os.environ.get("LAPSE_GITHUB_LOGIN") or (
         "github-actions[bot]" if os.environ.get("GITHUB_ACTIONS") == "true" else None
     )
-    return GitHubClient(repository, token, base_url=api, login=login)
+    return kind(repository, token, base_url=api, login=login)

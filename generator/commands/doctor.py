@@ -13,6 +13,7 @@ from generator.core.checklist import CheckItem, State, anything_wrong
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Policy
 from generator.core.repo import Repo
+from generator.github.watch_workflow import watch_workflow_items
 from generator.github.workflow_needs import read_needs
 from generator.lifecycle.notifications import WEBHOOKS
 
@@ -63,7 +64,9 @@ def doctor(app_slug: str | None, root: Path) -> int:
     except ServiceError as exc:
         raise ServiceError(f"{exc}. {READER_HINT}") from exc
     click.echo(checklist_text(f"GitHub: {repository}", github.items), nl=False)
-    items = list(github.items)
+    watching = watch_workflow_items(repo.root)
+    click.echo("\n" + checklist_text("Watching the controls", watching), nl=False)
+    items = [*github.items, *watching]
     try:
         session = adapters.admin_session()
     except ConfigError as exc:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Literal
 
 from generator.core import resource_kinds
+from generator.core.watch_policy import WatchPolicy
 
 Level = Literal["error", "warning", "info"]
 
@@ -225,6 +226,7 @@ class Policy:
     mfa: MfaPolicy | None = None  # None: reviews record no MFA evidence
     notifications: Notifications | None = None
     review: ReviewSettings = ReviewSettings()
+    watch: WatchPolicy = field(default_factory=WatchPolicy)
 
     def login_of(self, email: str) -> str | None:
         for login, known in self.people.items():

@@ -161,6 +161,7 @@ def load_all() -> dict[str, Rule]:
         extensions,
         hierarchy,
         loading,
+        maintenance,
         paths,
         policy,
         principals,
