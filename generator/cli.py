@@ -35,6 +35,7 @@ COMMANDS = {
     "notify": "generator.commands.notify:notify",
     "explain": "generator.commands.explain:explain",
     "emergency": "generator.commands.emergency:emergency",
+    "changes": "generator.commands.changes:changes",
 }
 
 ENVIRONMENT = """\b
