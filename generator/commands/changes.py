@@ -33,7 +33,7 @@ def changes(base: str | None, fmt: str, root: Path) -> int:
         raise ConfigError("no default branch to compare with: pass --base REF")
     result = request_changes(repo, _commit(repo, base))
     click.echo(FORMATS.write(fmt, result), nl=False)
-    return options.outcome(bool(result.unreadable))
+    return options.outcome(options.show_unreadable(repo, result.unreadable))
 
 
 def _commit(repo: Repo, ref: str) -> str:

@@ -80,7 +80,8 @@ def _counts(result: RequestChanges) -> str:
 
 
 def text(result: RequestChanges) -> str:
-    """One block per request: what happens to it, then each field on a line of its own."""
+    """One block per request: what happens to it, then each field on a line of its own (the
+    files that do not read are the command's to show, located)."""
     if not result.changes:
         return f"no request added, changed or removed against {result.base[:12]}\n"
     lines = []
@@ -90,7 +91,6 @@ def text(result: RequestChanges) -> str:
             f"  {name:<13} {value}"
             for name, value in zip(HEADERS[2:], _values(change), strict=True)
         ]
-    lines += [f"{p.path}: not readable as a request: {p.message}" for p in result.unreadable]
     return fit_lines("\n".join([*lines, f"{_counts(result)} against {result.base[:12]}"]) + "\n")
 
 
@@ -109,7 +109,10 @@ def markdown(result: RequestChanges) -> str:
     for change in result.changes:
         cells = [_code(change.path), *(_code(v) for v in _values(change))]
         lines.append(f"| **{_label(change)}** | " + " | ".join(cells) + " |")
-    unread = [f"- {_code(p.path)}: {_code(p.message)}" for p in result.unreadable]
+    unread = [
+        f"- {_code(f'{p.path}:{p.line}:{p.col}')} {p.rule} {_code(p.message)}"
+        for p in result.unreadable
+    ]
     tail = "\n\nNot readable as requests:\n\n" + "\n".join(unread) if unread else ""
     return title + "\n".join(lines) + f"\n\n{_counts(result)}{tail}\n"
 

@@ -162,9 +162,15 @@ def test_a_file_that_does_not_read_is_named_and_fails(pull: tuple[Path, str]) ->
     (root / "requests/pci-prod/inc-4613-link.yaml").symlink_to("inc-4533-chargeback-query.yaml")
     run = lapse(f"changes --base {base}", cwd=root)
     assert run.code == 1
-    assert "requests/pci-prod/inc-4612-broken.yaml: not readable as a request" in run.out
-    assert "requests/pci-prod/inc-4613-link.yaml: not readable as a request" in run.out
-    assert "is a symlink" in run.out
+    assert "requests/pci-prod/inc-4612-broken.yaml:2:1: error [LAPSE101]" in run.err
+    assert "requests/pci-prod/inc-4613-link.yaml:1:1: error [LAPSE140]" in run.err
+    assert "is a symlink" in run.err
+    assert "adds requests/pci-prod/inc-4612-broken.yaml" in run.out, "listed all the same"
+    markdown = lapse(f"changes --base {base} --format markdown", cwd=root)
+    assert "- `` requests/pci-prod/inc-4612-broken.yaml:2:1 `` LAPSE101" not in markdown.out
+    assert "- ` requests/pci-prod/inc-4612-broken.yaml:2:1 ` LAPSE101 ` not valid YAML" in (
+        markdown.out
+    )
 
 
 def test_an_unknown_base_is_a_usage_error(pull: tuple[Path, str]) -> None:
