@@ -16,16 +16,18 @@ from collections.abc import Sequence
 
 GAP = "  "
 NARROWEST = 8  # a folded column keeps at least this many characters (or its widest cell)
+NARROWEST_TERMINAL = 40
 _BREAK = re.compile(r"[/\-.@ ]|(?<=\d)(?=T\d)")  # after a separator; before RFC 3339's T
 
 
 def terminal_width() -> int | None:
-    """The columns a table may use, or None when nothing limits it."""
-    given = os.environ.get("COLUMNS", "")
-    if given.isdigit() and int(given) > 0:
-        return int(given)
+    """The columns a table may use (never fewer than NARROWEST_TERMINAL), or None when nothing
+    limits it; a `COLUMNS` that is not a number is not there."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isascii() and given.isdigit() and int(given) > 0:
+        return max(int(given), NARROWEST_TERMINAL)
     if sys.stdout.isatty():
-        return shutil.get_terminal_size().columns
+        return max(shutil.get_terminal_size().columns, NARROWEST_TERMINAL)
     return None
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 
-from generator.core.tables import fit_lines, fold, text_table
+from generator.core.tables import fit_lines, fold, terminal_width, text_table
 
 
 def widest(text: str) -> int:
@@ -58,3 +59,14 @@ def test_long_lines_continue_indented() -> None:
     assert widest(folded) <= 40
     assert all(line.startswith("    ") for line in folded.splitlines()[1:])
     assert folded.split() == text.split()
+
+
+@pytest.mark.parametrize(
+    ("columns", "width"), [("80", 80), ("1", 40), ("0", None), ("abc", None), ("٣٣", None)]
+)
+def test_columns_is_read_as_a_number_of_at_least_forty_or_not_at_all(
+    monkeypatch: pytest.MonkeyPatch, columns: str, width: int | None
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setattr("sys.stdout", io.StringIO())  # piped: no terminal to ask
+    assert terminal_width() == width
