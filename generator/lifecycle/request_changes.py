@@ -7,6 +7,7 @@ file on either side that does not read as a request is named, never passed over.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -35,7 +36,7 @@ class RequestChange:
 
     @property
     def same_access(self) -> bool:
-        """A change of wording only: same requester, window and grants on both sides."""
+        """Same requester, window and grants on both sides: the ticket or reason changed."""
         before, after = self.before, self.after
         return (
             before is not None
@@ -97,15 +98,7 @@ def _not_a_file(path: str) -> Problem:
 
 
 def _on_base(problem: Problem) -> Problem:
-    return Problem(
-        problem.path,
-        problem.line,
-        problem.col,
-        problem.rule,
-        problem.level,
-        f"on the base commit: {problem.message}",
-        problem.hint,
-    )
+    return dataclasses.replace(problem, message=f"on the base commit: {problem.message}")
 
 
 def _order(change: RequestChange) -> tuple[int, str]:

@@ -68,7 +68,7 @@ def _values(change: RequestChange) -> list[str]:
 
 
 def _label(change: RequestChange) -> str:
-    return f"{change.change.value} (wording only)" if change.same_access else change.change.value
+    return f"{change.change.value} (same access)" if change.same_access else change.change.value
 
 
 def _counts(result: RequestChanges) -> str:

@@ -178,3 +178,13 @@ def test_an_unknown_base_is_a_usage_error(pull: tuple[Path, str]) -> None:
     run = lapse("changes --base --upload-pack=touch", cwd=root)
     assert run.code == 2
     assert "is not a commit of this repository" in run.err
+
+
+def test_a_change_of_reason_alone_is_marked_same_access(pull: tuple[Path, str]) -> None:
+    root, base = pull
+    batch = root / "requests/pci-prod/inc-4512-settlement-batch.yaml"
+    batch.write_text(batch.read_text().replace("merchant 4411", "merchant 4412"))
+    run = lapse(f"changes --base {base}", cwd=root)
+    assert "changes (same access) requests/pci-prod/inc-4512-settlement-batch.yaml" in run.out
+    assert "merchant 4411 -> Investigate failed settlement batch for merchant 4412" in run.out
+    assert "changes requests/pci-prod/inc-4533-chargeback-query.yaml" in run.out, "a window moved"
