@@ -71,13 +71,6 @@ def doctor(app_slug: str | None, root: Path) -> int:
     token = bool(os.environ.get("GITHUB_TOKEN"))
     if token and not repository:
         raise ConfigError(f"{CREDENTIALS_HINT}: no GITHUB_REPOSITORY and no git remote origin")
-    try:
-        session: requests.Session | None = adapters.admin_session()
-        unchecked = ""
-    except ConfigError as exc:
-        if not token:
-            raise ConfigError(f"nothing checked: {CREDENTIALS_HINT}; and {exc}") from None
-        session, unchecked = None, str(exc)
     github = None
     if token and repository:
         try:
@@ -87,7 +80,11 @@ def doctor(app_slug: str | None, root: Path) -> int:
         except ServiceError as exc:
             raise ServiceError(f"{exc}. {READER_HINT}") from exc
         items = list(github.items)
+        session, unchecked = _google_session()
     else:
+        session, unchecked = _google_session()
+        if session is None:
+            raise ConfigError(f"nothing checked: {CREDENTIALS_HINT}; and {unchecked}")
         items = [_unchecked_github(repository)]
     click.echo(checklist_text(f"GitHub: {repository or '?'}{source}", items), nl=False)
     if session is None:
@@ -107,6 +104,14 @@ def doctor(app_slug: str | None, root: Path) -> int:
         items += cloud
     click.echo("\n" + summary(items))
     return options.outcome(anything_wrong(items))
+
+
+def _google_session() -> tuple[requests.Session | None, str]:
+    """The session the Google Cloud checks read with, or None and why there is none."""
+    try:
+        return adapters.admin_session(), ""
+    except ConfigError as exc:
+        return None, str(exc)
 
 
 def _repository(repo: Repo) -> tuple[str | None, str]:
