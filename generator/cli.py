@@ -48,6 +48,7 @@ Environment variables:
   GOOGLE_APPLICATION_CREDENTIALS  key file for Google Cloud, else the gcloud login
   GOOGLE_CLOUD_PROJECT            project billed for Logging API reads
   TZ                              time zone for local times shown next to UTC
+  COLUMNS                         width tables fold to [default: the terminal's; piped: none]
   LAPSE_DEBUG                     any value: show tracebacks of internal errors
 """
 CREDENTIALS_HELP = (
