@@ -21,6 +21,8 @@ from generator.lifecycle.notifications import WEBHOOKS
 if TYPE_CHECKING:
     import requests
 
+    from generator.github.setup_check import GitHubCheck
+
 CREDENTIALS_HINT = (
     "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of an "
     "organization owner (App installations and organization rulesets need one) (for example "
@@ -54,12 +56,6 @@ def doctor(app_slug: str | None, root: Path) -> int:
     identity lacks is named as such), 2 without any credentials, 3 when GitHub or Google
     Cloud fails after retries.
     """
-    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
-    from generator.gcp.setup_check import (  # noqa: PLC0415 - google-auth
-        VARIABLES,
-        GcpCheck,
-        GoogleJson,
-    )
     from generator.github.setup_check import check_github  # noqa: PLC0415 - PyGithub
 
     repo = Repo.at(root)
@@ -90,20 +86,34 @@ def doctor(app_slug: str | None, root: Path) -> int:
     if session is None:
         click.echo(f"\nGoogle Cloud: not checked: {unchecked}\n")
     else:
-        names = ("WIF_PROVIDER", *VARIABLES.values())
-        cloud = GcpCheck(
-            GoogleJson(DoctorSession(session)),
-            policy,
-            repository or "",
-            github.variables if github else _from_environment(names),
-            (github.subject_prefix, github.subject_note) if github else (None, UNREAD_SUBJECT),
-            repository_id=github.repository_id if github else None,
-        ).items()
-        where = "" if github else f" (names from the environment: {', '.join(names)})"
-        click.echo("\n" + checklist_text(f"Google Cloud{where}", cloud), nl=False)
-        items += cloud
+        items += _cloud(session, policy, repository or "", github)
     click.echo("\n" + summary(items))
     return options.outcome(anything_wrong(items))
+
+
+def _cloud(
+    session: requests.Session, policy: Policy, repository: str, github: GitHubCheck | None
+) -> list[CheckItem]:
+    """The Google Cloud items, printed; without GitHub, its names come from the environment."""
+    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
+    from generator.gcp.setup_check import (  # noqa: PLC0415 - google-auth
+        VARIABLES,
+        GcpCheck,
+        GoogleJson,
+    )
+
+    names = ("WIF_PROVIDER", *VARIABLES.values())
+    cloud = GcpCheck(
+        GoogleJson(DoctorSession(session)),
+        policy,
+        repository,
+        github.variables if github else _from_environment(names),
+        (github.subject_prefix, github.subject_note) if github else (None, UNREAD_SUBJECT),
+        repository_id=github.repository_id if github else None,
+    ).items()
+    where = "" if github else f" (names from the environment: {', '.join(names)})"
+    click.echo("\n" + checklist_text(f"Google Cloud{where}", cloud), nl=False)
+    return cloud
 
 
 def _google_session() -> tuple[requests.Session | None, str]:
