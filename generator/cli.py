@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from generator.commands import output
+from generator.commands import options
 from generator.core.errors import LapseError, debugging, show_when_debugging
 
 COMMANDS = {
@@ -39,6 +39,7 @@ COMMANDS = {
     "evidence": "generator.commands.evidence:evidence",
     "init": "generator.commands.init:init",
     "watch": "generator.commands.watch:watch",
+    "changes": "generator.commands.changes:changes",
 }
 
 ENVIRONMENT = """\b
@@ -51,6 +52,7 @@ Environment variables:
   GOOGLE_APPLICATION_CREDENTIALS  key file for Google Cloud, else the gcloud login
   GOOGLE_CLOUD_PROJECT            project billed for Logging API reads
   TZ                              time zone for local times shown next to UTC
+  COLUMNS                         width tables fold to [default: the terminal's; piped: none]
   LAPSE_DEBUG                     any value: show tracebacks of internal errors
 """
 CREDENTIALS_HELP = (
@@ -72,9 +74,10 @@ class LazyGroup(click.Group):
         module, _, attribute = COMMANDS[cmd_name].partition(":")
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
-        return command
+        return options.with_verbosity(command)
 
 
+@options.with_verbosity
 @click.group(
     cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=ENVIRONMENT
 )
@@ -85,21 +88,13 @@ class LazyGroup(click.Group):
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Run as if lapse was started in this folder (like git -C).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print what was checked, file by file.")
-@click.pass_context
-def cli(ctx: click.Context, directory: Path | None, quiet: bool, verbose: bool) -> None:
+def cli(directory: Path | None) -> None:
     """Temporary, PCI DSS compliant production access on Google Cloud through pull requests.
 
     Run from anywhere inside the repository: lapse finds it upwards, as git does.
     """
-    if quiet and verbose:
-        raise click.UsageError("-q and -v contradict each other; give one")
     if directory is not None:
         os.chdir(directory)
-    output.set_verbosity(
-        ctx, output.QUIET if quiet else output.VERBOSE if verbose else output.NORMAL
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

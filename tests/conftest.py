@@ -35,9 +35,11 @@ def http() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture(autouse=True, scope="session")
 def local_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """lapse's local cache, for this session only (commands run as subprocesses inherit it)."""
+    """lapse's local cache, for this session only (commands run as subprocesses inherit it);
+    tables unfolded, whatever width the shell running the tests exports."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAPSE_CACHE_DIR", str(tmp_path_factory.mktemp("lapse-cache")))
+        patch.delenv("COLUMNS", raising=False)
         yield
 
 

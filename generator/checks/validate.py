@@ -276,15 +276,27 @@ def read_requests(repo: Repo, paths: list[Path]) -> tuple[list[Request], list[Pr
     schema_path = repo.schema("access-request")
     for path in paths:
         document, read_problems = _read(repo, path)
-        if document is None or read_problems:
-            problems.extend(read_problems)
-            continue
-        schema_problems = schema.check(document, schema_path)
-        if schema_problems:
-            problems.extend(schema_problems)
-            continue
-        built = build.request_from(document)
-        problems.extend(p for p in built.problems if p.level == "error")
-        if built.value is not None:
-            found.append(built.value)
+        request, built_problems = _built(document, read_problems, schema_path)
+        problems.extend(built_problems)
+        if request is not None:
+            found.append(request)
     return found, problems
+
+
+def request_of_bytes(repo: Repo, path: str, raw: bytes) -> tuple[Request | None, list[Problem]]:
+    """`raw` read as the request at repository path `path` (a file of another commit), as
+    `read_requests` reads one on disk."""
+    loaded = load(path, raw[: MAX_BYTES + 1])
+    return _built(loaded.document, list(loaded.problems), repo.schema("access-request"))
+
+
+def _built(
+    document: Document | None, problems: list[Problem], schema_path: Path
+) -> tuple[Request | None, list[Problem]]:
+    if document is None or problems:
+        return None, problems
+    schema_problems = schema.check(document, schema_path)
+    if schema_problems:
+        return None, schema_problems
+    built = build.request_from(document)
+    return built.value, [p for p in built.problems if p.level == "error"]

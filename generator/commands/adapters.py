@@ -64,8 +64,9 @@ def github_repository() -> str:
     return repository
 
 
-def github() -> GitHubClient:
-    """The GitHub adapter for this repository, from the variables Actions sets."""
+def github(repository: str | None = None) -> GitHubClient:
+    """The GitHub adapter for `repository` (default: GITHUB_REPOSITORY), from the variables
+    Actions sets."""
     from generator.github.client import GitHubClient
 
     return _github(GitHubClient)
@@ -80,7 +81,7 @@ def control_issues() -> ControlIssues:
 
 def _github(kind: type[C]) -> C:
     token = os.environ.get("GITHUB_TOKEN")
-    repository = os.environ.get("GITHUB_REPOSITORY")
+    repository = repository or os.environ.get("GITHUB_REPOSITORY")
     if not token or not repository:
         raise ConfigError("set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name)")
     api = os.environ.get("GITHUB_API_URL", "https://api.github.com")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from generator.commands import adapters, options
-from generator.core.checklist import CheckItem, State, anything_wrong
+from generator.core import git
+from generator.core.checklist import CheckItem, State, anything_wrong, cannot_tell
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Policy
 from generator.core.repo import Repo
@@ -17,11 +19,18 @@ from generator.github.watch_workflow import watch_workflow_items
 from generator.github.workflow_needs import read_needs
 from generator.lifecycle.notifications import WEBHOOKS
 
+if TYPE_CHECKING:
+    import requests
+
+    from generator.github.setup_check import GitHubCheck
+
 CREDENTIALS_HINT = (
     "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of an "
     "organization owner (App installations and organization rulesets need one) (for example "
-    "GITHUB_TOKEN=$(gh auth token)) and GITHUB_REPOSITORY=OWNER/NAME"
+    "GITHUB_TOKEN=$(gh auth token)), and GITHUB_REPOSITORY=OWNER/NAME unless the git remote "
+    "origin names it"
 )
+UNREAD_SUBJECT = "GitHub was not read (no GITHUB_TOKEN)"
 
 READER_HINT = (
     "lapse doctor reads rulesets, branch protection, environments, variables, secret names and "
@@ -41,12 +50,13 @@ READER_HINT = (
 def doctor(app_slug: str | None, root: Path) -> int:
     """Check the GitHub and Google Cloud setup; print each item, and the fix of what is not right.
 
-    Reads only. Exit 0 when everything is right, 1 when something is missing or wrong (a
-    permission the doctor's identity lacks is named as such), 2 without credentials, 3 when
-    GitHub or Google Cloud fails after retries.
+    Reads only. The repository is GITHUB_REPOSITORY, else the one the git remote origin names.
+    Without GITHUB_TOKEN only Google Cloud is checked, its names (WIF_PROVIDER and the
+    *_SERVICE_ACCOUNT variables) taken from the environment. Exit 0 when everything is right,
+    1 when something is missing or wrong, or was not checked (a permission the doctor's
+    identity lacks is named as such), 2 without any credentials, 3 when GitHub or Google
+    Cloud fails after retries.
     """
-    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
-    from generator.gcp.setup_check import GcpCheck, GoogleJson  # noqa: PLC0415 - google-auth
     from generator.github.setup_check import check_github  # noqa: PLC0415 - PyGithub
 
     repo = Repo.at(root)
@@ -54,37 +64,93 @@ def doctor(app_slug: str | None, root: Path) -> int:
     needs = read_needs(repo.root / ".github" / "workflows")
     if policy.notifications is None:  # the notify steps tell nobody: their secret is not needed
         needs = needs.without_secret(WEBHOOKS)
-    try:
-        client = adapters.github()
-    except ConfigError:
-        raise ConfigError(CREDENTIALS_HINT) from None
-    repository = os.environ["GITHUB_REPOSITORY"]
-    try:
-        github = check_github(client, repository, needs, owners(policy), app_slug)
-    except ServiceError as exc:
-        raise ServiceError(f"{exc}. {READER_HINT}") from exc
-    click.echo(checklist_text(f"GitHub: {repository}", github.items), nl=False)
+    repository, source = _repository(repo)
+    token = bool(os.environ.get("GITHUB_TOKEN"))
+    if token and not repository:
+        raise ConfigError(f"{CREDENTIALS_HINT}: no GITHUB_REPOSITORY and no git remote origin")
+    github = None
+    if token and repository:
+        try:
+            github = check_github(
+                adapters.github(repository), repository, needs, owners(policy), app_slug
+            )
+        except ServiceError as exc:
+            raise ServiceError(f"{exc}. {READER_HINT}") from exc
+        items = list(github.items)
+        session, unchecked = _google_session()
+    else:
+        session, unchecked = _google_session()
+        if session is None:
+            raise ConfigError(f"nothing checked: {CREDENTIALS_HINT}; and {unchecked}")
+        items = [_unchecked_github(repository)]
+    click.echo(checklist_text(f"GitHub: {repository or '?'}{source}", items), nl=False)
     watching = watch_workflow_items(repo.root)
     click.echo("\n" + checklist_text("Watching the controls", watching), nl=False)
-    items = [*github.items, *watching]
-    try:
-        session = adapters.admin_session()
-    except ConfigError as exc:
-        click.echo(f"\nGoogle Cloud: not checked: {exc}\n")
+    items += watching
+    if session is None:
+        click.echo(f"\nGoogle Cloud: not checked: {unchecked}\n")
     else:
-        subject = (github.subject_prefix, github.subject_note)
-        cloud = GcpCheck(
-            GoogleJson(DoctorSession(session)),
-            policy,
-            repository,
-            github.variables,
-            subject,
-            repository_id=github.repository_id,
-        ).items()
-        click.echo("\n" + checklist_text("Google Cloud", cloud), nl=False)
-        items += cloud
+        items += _cloud(session, policy, repository or "", github)
     click.echo("\n" + summary(items))
     return options.outcome(anything_wrong(items))
+
+
+def _cloud(
+    session: requests.Session, policy: Policy, repository: str, github: GitHubCheck | None
+) -> list[CheckItem]:
+    """The Google Cloud items, printed; without GitHub, its names come from the environment."""
+    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
+    from generator.gcp.setup_check import (  # noqa: PLC0415 - google-auth
+        VARIABLES,
+        GcpCheck,
+        GoogleJson,
+    )
+
+    names = ("WIF_PROVIDER", *VARIABLES.values())
+    cloud = GcpCheck(
+        GoogleJson(DoctorSession(session)),
+        policy,
+        repository,
+        github.variables if github else _from_environment(names),
+        (github.subject_prefix, github.subject_note) if github else (None, UNREAD_SUBJECT),
+        repository_id=github.repository_id if github else None,
+    ).items()
+    where = "" if github else f" (names from the environment: {', '.join(names)})"
+    click.echo("\n" + checklist_text(f"Google Cloud{where}", cloud), nl=False)
+    return cloud
+
+
+def _google_session() -> tuple[requests.Session | None, str]:
+    """The session the Google Cloud checks read with, or None and why there is none."""
+    try:
+        return adapters.admin_session(), ""
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def _repository(repo: Repo) -> tuple[str | None, str]:
+    """OWNER/NAME from GITHUB_REPOSITORY, else from the remote origin; and where it came from."""
+    named = os.environ.get("GITHUB_REPOSITORY")
+    if named:
+        return named, ""
+    found = git.origin_repository(repo.root)
+    return found, " (from git remote origin)" if found else ""
+
+
+def _unchecked_github(repository: str | None) -> CheckItem:
+    return cannot_tell(
+        "GitHub",
+        "repository settings",
+        "not checked: GITHUB_TOKEN is not set",
+        CREDENTIALS_HINT
+        if repository
+        else f"{CREDENTIALS_HINT} (no GITHUB_REPOSITORY and no git remote origin here)",
+    )
+
+
+def _from_environment(names: Sequence[str]) -> dict[str, str]:
+    """Without GitHub, the repository variables the Google Cloud check names, as set here."""
+    return {name: os.environ[name] for name in names if os.environ.get(name)}
 
 
 def owners(policy: Policy) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import shutil
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from generator.checks.validate import validate_repo
+from generator.checks.validate import validate_policy, validate_repo
 from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
@@ -21,7 +22,7 @@ from generator.core.model import RESOURCE_KINDS, Problem
 from generator.core.repo import Repo
 from generator.core.times import DURATION_HELP, INSTANT_HELP, format_duration, format_local
 from generator.core.times import format_utc as utc
-from generator.core.wording import count
+from generator.core.wording import count, did_you_mean
 from generator.core.writing import remove_file
 from generator.lifecycle.new_request import (
     GRANT_FORM,
@@ -111,6 +112,7 @@ def new(
     if emergency:  # one folder deeper: the editor's schema hint must still resolve
         text = text.replace("=../../schemas/", "=../../../schemas/", 1)
     problems = _check(repo, path, text, moment, keep=not dry_run)
+    problems = _requester_hints(repo, problems, email, given=requester is not None)
     if dry_run:
         click.echo(f"would write {relative}:\n")
         click.echo(text)
@@ -184,6 +186,31 @@ def _check(repo: Repo, path: Path, text: str, moment: datetime, *, keep: bool) -
     finally:
         if refused:
             remove_file(path)  # ours, created above
+
+
+def _requester_hints(
+    repo: Repo, problems: list[Problem], email: str, *, given: bool
+) -> list[Problem]:
+    """LAPSE201 told as `lapse new` can fix it: another --requester, not an edited policy."""
+    if not any(p.rule == "LAPSE201" for p in problems):
+        return problems
+    policy, _ = validate_policy(repo)
+    if policy is None:
+        return problems
+    emails = list(policy.people.values())
+    shown = did_you_mean(email, emails, cutoff=0.85) or (
+        "the people listed there: " + ", ".join(emails[:3]) + (", ..." if len(emails) > 3 else "")
+        if emails
+        else "the policy lists nobody yet"
+    )
+    source = "--requester" if given else "your `git config user.email`"
+    owners = ", ".join(policy.security_owners)
+    hint = (
+        f"{email} ({source}) is not one of the policy's people: pass --requester with your "
+        f"email as policy/policy.yaml lists it ({shown.rstrip('; ')}); to be added, ask the "
+        f"security owners ({owners})"
+    )
+    return [dataclasses.replace(p, hint=hint) if p.rule == "LAPSE201" else p for p in problems]
 
 
 def _describe(draft: Draft, moment: datetime) -> None:

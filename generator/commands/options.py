@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -137,6 +137,47 @@ allow_dirty_option = click.option(
     is_flag=True,
     help="Commit although files outside requests/, archive/ and terraform/ are uncommitted.",
 )
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # ctx.meta is shared by the group and its commands: -q before and -v after contradict too.
+    if not value:
+        return
+    asked = ctx.meta.setdefault(_ASKED, set())
+    asked.add(param.name)
+    if len(asked) > 1:
+        raise click.UsageError("-q and -v contradict each other; give one")
+    output.set_verbosity(ctx, output.QUIET if param.name == "quiet" else output.VERBOSE)
+
+
+_ASKED = "lapse.verbosity.asked"
+_C = TypeVar("_C", bound=click.Command)
+VERBOSITY = (
+    click.Option(
+        ["-q", "--quiet"],
+        is_flag=True,
+        expose_value=False,
+        callback=_verbosity,
+        help="Print only problems and errors.",
+    ),
+    click.Option(
+        ["-v", "--verbose"],
+        is_flag=True,
+        expose_value=False,
+        callback=_verbosity,
+        help="Also print what was checked, file by file.",
+    ),
+)
+
+
+def with_verbosity(command: _C) -> _C:
+    """`command`, and each command under it, taking -q and -v (before or after its name)."""
+    if not any(param.name == "quiet" for param in command.params):
+        command.params += VERBOSITY
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_verbosity(sub)
+    return command
 
 
 def append_summary(markdown: str) -> None:

@@ -49,7 +49,7 @@ def render(check: bool, root: Path) -> int:
         output.say(f"{checked} checked: terraform/grants/ is up to date")
         return options.EXIT_CLEAN
     grants_folder.apply(repo.grants, changes)
-    click.echo(text_table(ACCESS_HEADERS, access_rows(result.requests)), nl=False)
+    output.say(text_table(ACCESS_HEADERS, access_rows(result.requests)).rstrip("\n"))
     checked = count(len(repo.request_files()), "request file")
     output.say(
         f"{checked} checked: {len(changes.write)} written, {len(changes.remove)} removed, "

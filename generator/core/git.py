@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
@@ -219,3 +220,24 @@ def committed_files(root: Path, folder: str) -> frozenset[str]:
     """Files under `folder` in HEAD; none outside a git checkout or before the first commit."""
     listed = _quiet(root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", folder)
     return frozenset(path for path in (listed or "").split("\0") if path)
+
+
+# OWNER/NAME in a remote's URL: https://HOST/O/N(.git), ssh://[USER@]HOST[:PORT]/O/N(.git) or
+# USER@HOST:O/N(.git), as GitHub spells owners (no leading hyphen) and names.
+_REMOTE = re.compile(
+    r"(?:(?:https?|ssh|git)://(?:[^@/]+@)?[^/@]+/|[^@/:\s]+@[^/:\s]+:)"
+    r"(?P<owner>[A-Za-z0-9][A-Za-z0-9-]{0,38})/(?P<name>[A-Za-z0-9._-]{1,100}?)(?:\.git)?/?"
+)
+
+
+def origin_repository(root: Path) -> str | None:
+    """OWNER/NAME of the remote `origin`; None without one, or when its URL names no repository."""
+    url = _quiet(root, "remote", "get-url", "origin")
+    return repository_of_url(url) if url else None
+
+
+def repository_of_url(url: str) -> str | None:
+    found = _REMOTE.fullmatch(url.strip())
+    if found is None or found["name"] in (".", ".."):
+        return None
+    return f"{found['owner']}/{found['name']}"

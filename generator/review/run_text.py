@@ -10,6 +10,7 @@ import orjson
 
 from generator.core.formats import Formats
 from generator.core.model import Problem
+from generator.core.tables import fit_lines
 from generator.review.outcome import ReviewRun, finding_data
 
 # Evidence ids shown per finding in the terminal; the reports list all of them.
@@ -17,7 +18,8 @@ _IDS_SHOWN = 3
 
 
 def text(run: ReviewRun) -> str:
-    """Each grant's report (path, findings, gaps), then the accounting and problems."""
+    """Each grant's report (path, findings, gaps), then the accounting and problems, folded to
+    the terminal's width."""
     lines = [_problem_line(p) for p in run.problems]
     for grant in run.grants:
         worst = grant.worst.value if grant.worst else "no findings"
@@ -40,7 +42,7 @@ def text(run: ReviewRun) -> str:
         f"{_plural(fresh, 'grant')} reviewed, {_plural(len(run.grants) - fresh, 'report')} "
         "already on disk"
     )
-    return "\n".join(lines) + "\n"
+    return fit_lines("\n".join(lines) + "\n")
 
 
 def as_json(run: ReviewRun) -> str:

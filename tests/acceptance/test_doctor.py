@@ -44,7 +44,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(
         adapters,
         "github",
-        lambda: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
+        lambda *_: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
     )
     monkeypatch.setattr(adapters, "build_session", requests.Session)
     monkeypatch.setattr(adapters, "admin_session", requests.Session)
@@ -630,14 +630,19 @@ def test_google_cloud_failures_end_in_exit_3_after_retries(
     assert "Workload" in err or "workloadIdentityPools" in err
 
 
-def test_without_github_credentials_it_says_what_to_set(
+def test_without_any_credentials_it_says_what_to_set(
     root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def no_credentials() -> requests.Session:
+        raise ConfigError("no Google Cloud credentials")
+
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setattr(adapters, "github", REAL_GITHUB)
+    monkeypatch.setattr(adapters, "admin_session", no_credentials)
     code, out, err = doctor(root, capsys)
     assert code == 2
     assert "set GITHUB_TOKEN" in err and "gh auth token" in err
+    assert "no Google Cloud credentials" in err
     assert out == ""
 
 

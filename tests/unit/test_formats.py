@@ -73,6 +73,7 @@ def _maps() -> list[Formats[object]]:
         "generator.lifecycle.drift_text",
         "generator.terraform.access_views",
         "generator.review.run_text",
+        "generator.lifecycle.request_changes_text",
     )
     return [importlib.import_module(m).FORMATS for m in modules]
 

@@ -189,7 +189,9 @@ def test_a_command_stopped_by_a_rate_limit_exits_3_and_names_it(
     monkeypatch.setattr(
         adapters,
         "github",
-        lambda: GitHubClient("example-org/access", "t", sleep=lambda _s: None, clock=lambda: NOW),
+        lambda *_: GitHubClient(
+            "example-org/access", "t", sleep=lambda _s: None, clock=lambda: NOW
+        ),
     )
     reset = str(int(NOW) + 3600)
     http.add(

@@ -56,6 +56,11 @@ class RequestContext:
         chosen = level or REGISTRY[rule_id].level
         return Problem(self.document.path, line, col, rule_id, chosen, message, hint)
 
+    def grant_part(self, grant: Grant, part: str) -> tuple[str | int, ...]:
+        """Where `part` of `grant` is written: "role", or its resource's key (`grant.kind`)."""
+        index = next(i for i, g in enumerate(self.request.grants) if g is grant)
+        return "grants", index, part
+
 
 @dataclass(frozen=True, slots=True)
 class RepoContext:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.checks.rules import RequestContext, describe, rule
+from generator.checks.rules.resources import resource_allowed
 from generator.core import resource_kinds
 from generator.core.model import Grant, Policy, Problem, Target
 from generator.terraform.audit_coverage import REQUIRED_LOG_TYPES, AuditConfig, AuditCoverage
@@ -42,6 +43,12 @@ def scope_of(grant: Grant, bucket_projects: dict[str, str]) -> tuple[str, str] |
     return None
 
 
+def _allowed(ctx: RequestContext) -> Iterator[Grant]:
+    """The grants on resources the target allows: another is LAPSE220's alone to report (a
+    mistyped project is not also a project without audit logs)."""
+    return (grant for grant in ctx.request.grants if resource_allowed(grant, ctx.target))
+
+
 @rule(
     "LAPSE260",
     "Audit logs (ADMIN_READ, DATA_READ, DATA_WRITE) cover the target's audit_services "
@@ -53,7 +60,7 @@ def scope_of(grant: Grant, bucket_projects: dict[str, str]) -> tuple[str, str] |
 def logging_on(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.audit is None:
         return
-    for grant in ctx.request.grants:
+    for grant in _allowed(ctx):
         scope = scope_of(grant, ctx.target.bucket_projects)
         if scope is None:
             yield ctx.problem(
@@ -84,7 +91,7 @@ def logging_on(ctx: RequestContext) -> Iterator[Problem]:
 def not_exempted(ctx: RequestContext) -> Iterator[Problem]:
     if ctx.audit is None:
         return
-    for grant in ctx.request.grants:
+    for grant in _allowed(ctx):
         scope = scope_of(grant, ctx.target.bucket_projects)
         if scope is None:
             continue

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from generator.checks.rules import PolicyContext, RequestContext, describe, rule
-from generator.core.model import Grant, Problem
+from generator.core.model import Grant, Problem, Target
 from generator.core.wording import did_you_mean
 
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
@@ -58,12 +58,12 @@ def allowed_role(ctx: RequestContext) -> Iterator[Problem]:
 )
 def allowed_resource(ctx: RequestContext) -> Iterator[Problem]:
     for grant in ctx.request.grants:
-        allowed = ctx.target.resources.get(grant.kind, ())
-        if grant.canonical not in _canonical_names(grant.kind, allowed):
+        if not resource_allowed(grant, ctx.target):
+            allowed = ctx.target.resources.get(grant.kind, ())
             listed = ", ".join(allowed) or f"no {grant.kind} at all"
             yield ctx.problem(
                 "LAPSE220",
-                grant,
+                ctx.grant_part(grant, grant.kind),
                 f"{grant.kind} {grant.resource!r} is not allowed for target {ctx.target.name!r}",
                 did_you_mean(grant.resource, allowed) + f"allowed: {listed}",
             )
@@ -91,6 +91,12 @@ def uniform_bucket_access(ctx: PolicyContext) -> Iterator[Problem]:
                     "--uniform-bucket-level-access`) and let `lapse doctor` confirm it",
                     key=True,
                 )
+
+
+def resource_allowed(grant: Grant, target: Target) -> bool:
+    """Whether the target allows the grant's resource, however the request spells it."""
+    names = target.resources.get(grant.kind, ())
+    return grant.canonical in _canonical_names(grant.kind, names)
 
 
 @cache
