@@ -69,7 +69,7 @@ def github(repository: str | None = None) -> GitHubClient:
     Actions sets."""
     from generator.github.client import GitHubClient
 
-    return _github(GitHubClient)
+    return _github(GitHubClient, repository)
 
 
 def control_issues() -> ControlIssues:
@@ -79,7 +79,7 @@ def control_issues() -> ControlIssues:
     return _github(ControlIssues)
 
 
-def _github(kind: type[C]) -> C:
+def _github(kind: type[C], repository: str | None = None) -> C:
     token = os.environ.get("GITHUB_TOKEN")
     repository = repository or os.environ.get("GITHUB_REPOSITORY")
     if not token or not repository:
