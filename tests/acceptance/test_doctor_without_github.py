@@ -105,7 +105,7 @@ def test_github_repository_wins_over_origin(
     assert f"GitHub: {w.OWNER}/{w.NAME}\n" in out
 
 
-@pytest.mark.parametrize("url", [None, "/srv/git/access.git", "https://github.com/a/b/c.git"])
+@pytest.mark.parametrize("url", [None, "/var/git/access.git", "https://github.com/a/b/c.git"])
 def test_a_token_without_a_repository_to_read_says_what_to_set(
     root: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,

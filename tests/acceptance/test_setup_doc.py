@@ -60,7 +60,7 @@ def world(http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> w.Wo
     monkeypatch.setattr(
         adapters,
         "github",
-        lambda: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
+        lambda *_: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
     )
     monkeypatch.setattr(adapters, "build_session", requests.Session)
     monkeypatch.setattr(adapters, "admin_session", requests.Session)
