@@ -13,8 +13,8 @@ from generator.core.checklist import CheckItem, State, anything_wrong
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Policy
 from generator.core.repo import Repo
-from generator.github.workflow_needs import read_needs
-from generator.lifecycle.notifications import WEBHOOKS
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 CREDENTIALS_HINT = (
     "lapse doctor reads the repository's settings on GitHub: set GITHUB_TOKEN to a token of an "
@@ -44,9 +44,11 @@ def doctor(app_slug: str | None, root: Path) -> int:
     permission the doctor's identity lacks is named as such), 2 without credentials, 3 when
     GitHub or Google Cloud fails after retries.
     """
-    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
-    from generator.gcp.setup_check import GcpCheck, GoogleJson  # noqa: PLC0415 - google-auth
-    from generator.github.setup_check import check_github  # noqa: PLC0415 - PyGithub
+    from generator.gcp.doctor_access import DoctorSession
+    from generator.gcp.setup_check import GcpCheck, GoogleJson
+    from generator.github.setup_check import check_github
+    from generator.github.workflow_needs import read_needs
+    from generator.lifecycle.notifications import WEBHOOKS
 
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)

@@ -9,11 +9,10 @@ import textwrap
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from generator.checks.validate import validate_repo
 from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
@@ -22,16 +21,12 @@ from generator.core.repo import Repo
 from generator.core.times import DURATION_HELP, INSTANT_HELP, format_duration, format_local
 from generator.core.times import format_utc as utc
 from generator.core.wording import count
-from generator.lifecycle.new_request import (
-    GRANT_FORM,
-    Draft,
-    NewGrant,
-    fresh_id,
-    parse_grant,
-    request_text,
-    window,
-    write_new,
-)
+from generator.lifecycle.new_request import GRANT_FORM
+
+if TYPE_CHECKING:
+    from generator.lifecycle.new_request import Draft, NewGrant
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,6 +37,8 @@ def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _grants(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[NewGrant]:
+    from generator.lifecycle.new_request import parse_grant
+
     try:
         return [parse_grant(value) for value in values]
     except ValueError as exc:
@@ -93,6 +90,8 @@ def new(
     **resources: str | None,
 ) -> int:
     """Write a new request file under requests/<target>/, checked by every rule of validate."""
+    from generator.lifecycle.new_request import Draft, fresh_id, request_text, window
+
     repo = Repo.at(root)
     chosen = [*grants, *_flag_grant(roles, resources)] or _asked_grants()
     if (duration is None) == (expires is None):
@@ -128,6 +127,8 @@ def new(
 
 
 def _flag_grant(roles: tuple[str, ...], resources: dict[str, str | None]) -> list[NewGrant]:
+    from generator.lifecycle.new_request import NewGrant
+
     named = [(kind, name) for kind, name in resources.items() if name is not None]
     if not roles and not named:
         return []
@@ -142,6 +143,8 @@ def _flag_grant(roles: tuple[str, ...], resources: dict[str, str | None]) -> lis
 
 def _asked_grants() -> list[NewGrant]:
     """Ask for grants one by one, when a person is at the terminal; else say what to pass."""
+    from generator.lifecycle.new_request import parse_grant
+
     if not sys.stdin.isatty():
         raise click.UsageError(
             f"name at least one grant: --grant {GRANT_FORM} (repeatable), "
@@ -170,6 +173,9 @@ def _check(repo: Repo, path: Path, text: str, moment: datetime, *, keep: bool) -
     The file is written (exclusively, never over another) so the repository-wide rules see it
     beside the others; it is removed again when refused or when only trying.
     """
+    from generator.checks.validate import validate_repo
+    from generator.lifecycle.new_request import write_new
+
     relative = repo.relative(path)
     try:
         write_new(path, text)
