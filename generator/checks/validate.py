@@ -7,7 +7,7 @@ problems of the others.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -152,16 +152,25 @@ def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
 
 def _read(repo: Repo, path: Path, *, plain: bool = False) -> tuple[Document | None, list[Problem]]:
     """The loaded file and its problems; `plain` also holds its text to one reading (LAPSE112)."""
+    _, document, problems = _read_bytes(repo, path, plain=plain)
+    return document, problems
+
+
+def _read_bytes(
+    repo: Repo, path: Path, *, plain: bool = False
+) -> tuple[bytes, Document | None, list[Problem]]:
+    """`_read`, and the bytes read (none when the file cannot be read)."""
     relative = repo.relative(path)
     try:
         with path.open("rb") as stream:
             raw = stream.read(MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
     except OSError as exc:
-        return None, [Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")]
+        problem = Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")
+        return b"", None, [problem]
     loaded = load(relative, raw)
     if plain and loaded.document is not None:
-        return loaded.document, plain_reading(loaded.document, raw)
-    return loaded.document, list(loaded.problems)
+        return raw, loaded.document, plain_reading(loaded.document, raw)
+    return raw, loaded.document, list(loaded.problems)
 
 
 def _policy(repo: Repo) -> tuple[Document | None, Policy | None, list[Problem]]:
@@ -216,7 +225,7 @@ def _requests(
     schema_path = repo.schema("access-request")
     for path in files:
         # The text's own problems (LAPSE112) are reported beside the request's.
-        document, found = _read(repo, path, plain=True)
+        raw, document, found = _read_bytes(repo, path, plain=True)
         if document is not None:
             schema_problems = schema.check(document, schema_path)
             found += schema_problems
@@ -227,6 +236,7 @@ def _requests(
                     found += _request_rules(
                         built.value,
                         document,
+                        raw,
                         policy,
                         roles,
                         audit,
@@ -242,6 +252,7 @@ def _requests(
 def _request_rules(
     request: Request,
     document: Document,
+    raw: bytes,
     policy: Policy | None,
     roles: RolesLock | None,
     audit: AuditCoverage | None,
@@ -256,8 +267,10 @@ def _request_rules(
     ctx = RequestContext(
         request, document, policy.targets[request.target], policy, roles, audit, now, checked
     )
-    contexts.append(ctx)
-    return [p for check in request_checks for p in check(ctx)]
+    found = [p for check in request_checks for p in check(ctx)]
+    # The rules across requests keep every request at once: its document only locates.
+    contexts.append(replace(ctx, document=document.locating(raw)))
+    return found
 
 
 def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:
