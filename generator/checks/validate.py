@@ -6,7 +6,7 @@ problems of the others.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from generator.checks.rules import (
 from generator.checks.rules.audit import audit_config_problems
 from generator.checks.tree import tree_problems
 from generator.core.model import Policy, Problem, Request
-from generator.core.repo import Repo
+from generator.core.repo import Repo, file_names
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 from generator.terraform.configuration import lapse_resource_types
@@ -59,12 +59,13 @@ def validate_repo(
     """
     load_all()
     policy, roles, audit, problems = _policy_and_coverage(repo)
-    files = repo.request_files()
+    # Names, not Paths, held while every request is: thousands of them.
+    names = file_names(repo.requests)
     contexts, request_problems = _requests(
-        repo, files, policy, roles, audit, now, set(time_checked)
+        repo, map(Path, names), policy, roles, audit, now, set(time_checked)
     )
     problems += request_problems
-    paths = tuple(repo.relative(p) for p in files)
+    paths = tuple(repo.relative(Path(name)) for name in names)
     archive_files = repo.archive_files()
     archive = tuple(repo.relative(p) for p in archive_files)
     # Every archived file is read whole, as every other command reads it: a file that would
@@ -212,7 +213,7 @@ def _policy_rules(
 
 def _requests(
     repo: Repo,
-    files: list[Path],
+    files: Iterable[Path],
     policy: Policy | None,
     roles: RolesLock | None,
     audit: AuditCoverage | None,
