@@ -3,14 +3,17 @@
 `lapse --help` and `lapse COMMAND --help` are asked for at a prompt and must answer at once;
 PyGithub, Google's clients, jinja2, python-hcl2, jsonschema, rich, cel-python and even PyYAML
 load when a command runs. Each help is asked for in one fresh process, in turn, and the
-modules it brought in are listed; the test reads the modules, never the clock.
+modules it brought in are listed; the test reads the modules, never the clock. `lapse render`
+likewise loads no CEL evaluator: only `lapse simulate` judges conditions.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.support import REPO
 
@@ -72,3 +75,29 @@ def test_the_check_sees_a_library_a_command_would_load() -> None:
     # A stage imported at module level by a command: its libraries show up in the listing.
     loaded = _loaded("generator.checks.loading", "generator.review.logging_source")
     assert {"yaml", "google", "requests"} <= set(loaded["(start)"])
+
+
+RENDER = """
+import contextlib, io, sys
+from generator.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    code = main(["render", "--check", "--root", sys.argv[1]])
+print(code, " ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_render_loads_no_cel(tmp_path: Path) -> None:
+    # Its summary table names grants; only `lapse simulate` evaluates their conditions.
+    env = {**os.environ, "LAPSE_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER, str(REPO)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, modules = done.stdout.split(" ", 1)
+    assert code == "0"
+    assert "yaml" in modules.split()  # it did read the requests
+    assert "celpy" not in modules.split()
