@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +62,23 @@ def rows(sizes: tuple[int, ...], rounds: int) -> Iterator[_timing.Row]:
 def _samples(cache: Path, rounds: int) -> Iterator[_timing.Row]:
     command = _timing.lapse(_corpus.SOURCE, "validate", cache=cache)
     _timing.paired({"warm": command}, 1)  # fills the audit-coverage cache
-    spread = _timing.paired({"lapse": command}, rounds)["lapse"]
+    files = sorted((_corpus.SOURCE / "requests").rglob("*.yaml"))
+    peer_root = Path(tempfile.mkdtemp(prefix="lapse-bench-peer-"))
+    try:  # the peer's script is written beside the files it names, as for the corpora
+        shutil.copytree(_corpus.SOURCE / "requests", peer_root / "requests")
+        shutil.copytree(_corpus.SOURCE / "schemas", peer_root / "schemas")
+        peer = _peer(peer_root, [peer_root / f.relative_to(_corpus.SOURCE) for f in files])
+        found = _timing.paired({"lapse": command, "peer": peer}, rounds)
+    finally:
+        shutil.rmtree(peer_root, ignore_errors=True)
+    spread, peer_spread = found["lapse"], found["peer"]
+    yield _timing.measured(
+        "validate: samples, lapse / check-jsonschema",
+        peer_spread,
+        spread.median / peer_spread.median,
+        PEER_TARGET,
+        strict=True,
+    )
     yield _timing.measured(
         "validate: this repository's samples (s)", spread, spread.median, SAMPLES_TARGET
     )
