@@ -1,14 +1,16 @@
 """Whole-process timing the command benchmarks share: paired runs, medians, one table.
 
-Every figure is the median wall time of a fresh process. The commands of one row are run in
-rounds, each round running every command once in a rotating order, so that a noisy neighbour
-on a shared machine slows all of them alike rather than one of them.
+Every figure is the median wall time of a fresh process, start-up and output included. The
+commands of one row are run in rounds, each round running every command once in a rotating
+order, so that a noisy neighbour on a shared machine slows all of them alike rather than one
+of them. Each process's CPU time and peak RSS are read from the OS (wait4), and each row notes
+the machine's load average when it was measured.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -50,9 +52,88 @@ class Spread:
     low: float
     high: float
     cpu: float  # median user + system seconds of the process: what contention inflates least
+    rss_kib: float = 0.0  # median peak resident set of the process, as the OS counts it
 
     def __str__(self) -> str:
         return f"{self.median:7.3f} s [{self.low:.3f}-{self.high:.3f}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a table: a figure, its ratio (or value), the limit and whether it is met."""
+
+    label: str
+    spread: Spread | None
+    ratio: float | None
+    target: float | None = None
+    strict: bool = False
+    load: float = -1.0  # the 1-minute load average when measured
+    note: str = ""  # what stands instead of a figure (not measured, and why)
+
+    @property
+    def result(self) -> str:
+        if self.ratio is None or self.target is None:
+            return "-"
+        met = self.ratio < self.target if self.strict else self.ratio <= self.target
+        return "PASS" if met else "MISS"
+
+    def text(self) -> str:
+        if self.note:
+            return f"  {self.label:<54} {self.note}"
+        spread = str(self.spread) if self.spread else ""
+        ratio = "" if self.ratio is None else f"{self.ratio:6.2f}"
+        limit = "" if self.target is None else ("< " if self.strict else "<= ") + f"{self.target:g}"
+        return (
+            f"  {self.label:<54} {spread:<28} {ratio:>6}  {limit:>8}  {self.result:<6}"
+            f"{self.load:5.1f}"
+        )
+
+    def as_json(self) -> dict[str, object]:
+        spread = self.spread
+        return {
+            "row": self.label,
+            "median": spread.median if spread else None,
+            "min": spread.low if spread else None,
+            "max": spread.high if spread else None,
+            "ratio": self.ratio,
+            "limit": self.target,
+            "strict": self.strict,
+            "result": self.result,
+            "load": self.load,
+            "note": self.note,
+        }
+
+
+TABLE_HEADER = (
+    f"  {'row':<54} {'seconds: median [min-max]':<28} {'ratio':>6}  {'limit':>8}  "
+    f"{'result':<6}{'load':>5}"
+)
+
+
+def load_now() -> float:
+    return os.getloadavg()[0]
+
+
+def measured(
+    label: str,
+    spread: Spread | None,
+    ratio: float | None,
+    target: float | None = None,
+    *,
+    strict: bool = False,
+) -> Row:
+    return Row(label, spread, ratio, target, strict, load_now())
+
+
+def write_rows(rows: list[Row], path: str | None) -> None:
+    """`--rows-json PATH`: the rows for bench/all.py's one table."""
+    if path:
+        Path(path).write_text(json.dumps([r.as_json() for r in rows], indent=1), encoding="utf-8")
+
+
+def load_line() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def floor(root: Path) -> Command:
@@ -70,53 +151,38 @@ def lapse(root: Path, *args: str, cache: Path | str = "off") -> Command:
 def paired(commands: dict[str, Command], rounds: int) -> dict[str, Spread]:
     """Median (and range) of `rounds` runs of each command, interleaved."""
     names = list(commands)
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for round_index in range(rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             times[name].append(_run(commands[name]))
     spreads: dict[str, Spread] = {}
     for name, found in times.items():
-        wall = [w for w, _ in found]
-        cpu = statistics.median(c for _, c in found)
-        spreads[name] = Spread(statistics.median(wall), min(wall), max(wall), cpu)
+        wall = [w for w, _, _ in found]
+        cpu = statistics.median(c for _, c, _ in found)
+        rss = statistics.median(r for _, _, r in found)
+        spreads[name] = Spread(statistics.median(wall), min(wall), max(wall), cpu, rss)
     return spreads
 
 
-def _run(command: Command) -> tuple[float, float]:
-    """Wall and CPU seconds of one run."""
+def _run(command: Command) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (KiB) of one run, from the OS (wait4)."""
     if command.before is not None:
         command.before()
-    used = _children_cpu()
-    start = time.perf_counter()
-    done = subprocess.run(
-        command.argv, cwd=command.cwd, env=command.env, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{command.argv[:3]} exited {done.returncode}:\n{done.stdout}{done.stderr}"[:4000])
-    return elapsed, _children_cpu() - used
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def verdict(ratio: float, target: float | None, *, strict: bool = False) -> str:
-    if target is None:
-        return f"{ratio:6.2f}  {'':>12}  -"
-    met = ratio < target if strict else ratio <= target
-    sign = "<" if strict else "<="
-    return f"{ratio:6.2f}  {sign + ' ' + format(target, '.1f'):>12}  {'PASS' if met else 'MISS'}"
-
-
-def header() -> str:
-    return f"  {'row':<40} {'seconds (median [range])':<28} {'ratio':>6}  {'target':>12}  result"
-
-
-def row(label: str, spread: Spread, ratio: float, target: float | None, **kw: bool) -> str:
-    return f"  {label:<40} {spread!s:<28} {verdict(ratio, target, **kw)}"
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            command.argv, cwd=command.cwd, env=command.env, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            out.seek(0)
+            err.seek(0)
+            shown = (out.read() + err.read()).decode(errors="replace")
+            sys.exit(f"{command.argv[:3]} exited {child.returncode}:\n{shown}"[:4000])
+    return elapsed, usage.ru_utime + usage.ru_stime, float(usage.ru_maxrss)
 
 
 def sizes(text: str | None) -> tuple[int, ...]:

@@ -75,6 +75,26 @@ class Document:
             node = node[:-1]
         return table.get(node, (1, 1))
 
+    def locating(self, raw: bytes) -> Document:
+        """This document kept only to locate problems, as small as `raw`, the bytes it was
+        loaded from: positions are read again from them when a problem asks for one.
+
+        Rules across all requests hold every request at once; a document's positions take
+        several times the room of its text."""
+        return _Locating(self.path, None, _NOWHERE, _NOWHERE, raw)
+
+
+_NOWHERE: dict[Path, Position] = {}  # never written: a `_Locating` reads its text again
+
+
+@dataclass(frozen=True, slots=True)
+class _Locating(Document):
+    raw: bytes = b""
+
+    def at(self, *where: str | int, key: bool = False) -> Position:
+        again = load(self.path, self.raw).document
+        return (1, 1) if again is None else again.at(*where, key=key)
+
 
 @dataclass(frozen=True, slots=True)
 class Loaded:

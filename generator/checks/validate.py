@@ -6,8 +6,10 @@ problems of the others.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+import gc
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from generator.checks.rules import (
 from generator.checks.rules.audit import audit_config_problems
 from generator.checks.tree import tree_problems
 from generator.core.model import Policy, Problem, Request
-from generator.core.repo import Repo
+from generator.core.repo import Repo, file_names
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 from generator.terraform.configuration import lapse_resource_types
@@ -57,14 +59,35 @@ def validate_repo(
     uses this). `time_checked` are the paths held to the time rules. `only`, when given,
     limits the report to those paths (policy problems are always reported).
     """
+    with _fewer_collections():
+        return _validate_repo(repo, now=now, time_checked=time_checked, only=only)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Loading builds a tree of nodes per file and keeps a little of each; at the default
+    threshold the cycle collector walks everything kept, again and again, for garbage that
+    reference counting frees anyway."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 20_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _validate_repo(
+    repo: Repo, *, now: datetime | None, time_checked: Collection[str], only: Collection[str] | None
+) -> Validation:
     load_all()
     policy, roles, audit, problems = _policy_and_coverage(repo)
-    files = repo.request_files()
+    # Names, not Paths, held while every request is: thousands of them.
+    names = file_names(repo.requests)
     contexts, request_problems = _requests(
-        repo, files, policy, roles, audit, now, set(time_checked)
+        repo, map(Path, names), policy, roles, audit, now, set(time_checked)
     )
     problems += request_problems
-    paths = tuple(repo.relative(p) for p in files)
+    paths = tuple(repo.relative(Path(name)) for name in names)
     archive_files = repo.archive_files()
     archive = tuple(repo.relative(p) for p in archive_files)
     # Every archived file is read whole, as every other command reads it: a file that would
@@ -152,16 +175,25 @@ def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
 
 def _read(repo: Repo, path: Path, *, plain: bool = False) -> tuple[Document | None, list[Problem]]:
     """The loaded file and its problems; `plain` also holds its text to one reading (LAPSE112)."""
+    _, document, problems = _read_bytes(repo, path, plain=plain)
+    return document, problems
+
+
+def _read_bytes(
+    repo: Repo, path: Path, *, plain: bool = False
+) -> tuple[bytes, Document | None, list[Problem]]:
+    """`_read`, and the bytes read (none when the file cannot be read)."""
     relative = repo.relative(path)
     try:
         with path.open("rb") as stream:
             raw = stream.read(MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
     except OSError as exc:
-        return None, [Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")]
+        problem = Problem(relative, 1, 1, "LAPSE101", "error", f"cannot read: {exc.strerror}")
+        return b"", None, [problem]
     loaded = load(relative, raw)
     if plain and loaded.document is not None:
-        return loaded.document, plain_reading(loaded.document, raw)
-    return loaded.document, list(loaded.problems)
+        return raw, loaded.document, plain_reading(loaded.document, raw)
+    return raw, loaded.document, list(loaded.problems)
 
 
 def _policy(repo: Repo) -> tuple[Document | None, Policy | None, list[Problem]]:
@@ -203,7 +235,7 @@ def _policy_rules(
 
 def _requests(
     repo: Repo,
-    files: list[Path],
+    files: Iterable[Path],
     policy: Policy | None,
     roles: RolesLock | None,
     audit: AuditCoverage | None,
@@ -216,7 +248,7 @@ def _requests(
     schema_path = repo.schema("access-request")
     for path in files:
         # The text's own problems (LAPSE112) are reported beside the request's.
-        document, found = _read(repo, path, plain=True)
+        raw, document, found = _read_bytes(repo, path, plain=True)
         if document is not None:
             schema_problems, readable = schema.judge(document, schema_path)
             found += schema_problems
@@ -227,6 +259,7 @@ def _requests(
                     found += _request_rules(
                         built.value,
                         readable,
+                        raw,
                         policy,
                         roles,
                         audit,
@@ -242,6 +275,7 @@ def _requests(
 def _request_rules(
     request: Request,
     document: Document,
+    raw: bytes,
     policy: Policy | None,
     roles: RolesLock | None,
     audit: AuditCoverage | None,
@@ -256,8 +290,10 @@ def _request_rules(
     ctx = RequestContext(
         request, document, policy.targets[request.target], policy, roles, audit, now, checked
     )
-    contexts.append(ctx)
-    return [p for check in request_checks for p in check(ctx)]
+    found = [p for check in request_checks for p in check(ctx)]
+    # The rules across requests keep every request at once: its document only locates.
+    contexts.append(replace(ctx, document=document.locating(raw)))
+    return found
 
 
 def readable_requests(repo: Repo, paths: list[Path]) -> list[Request]:

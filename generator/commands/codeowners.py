@@ -9,7 +9,8 @@ import click
 from generator.commands import options, output
 from generator.core.repo import Repo
 from generator.core.writing import write_file
-from generator.github import codeowners as owners
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -17,6 +18,8 @@ from generator.github import codeowners as owners
 @options.root_option
 def codeowners(check: bool, root: Path) -> int:
     """Write the policy-driven section of .github/CODEOWNERS."""
+    from generator.github import codeowners as owners
+
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     path = repo.root / ".github" / "CODEOWNERS"

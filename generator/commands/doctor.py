@@ -15,9 +15,8 @@ from generator.core.checklist import CheckItem, State, anything_wrong, cannot_te
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Policy
 from generator.core.repo import Repo
-from generator.github.watch_workflow import watch_workflow_items
-from generator.github.workflow_needs import read_needs
-from generator.lifecycle.notifications import WEBHOOKS
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 if TYPE_CHECKING:
     import requests
@@ -57,7 +56,10 @@ def doctor(app_slug: str | None, root: Path) -> int:
     identity lacks is named as such), 2 without any credentials, 3 when GitHub or Google
     Cloud fails after retries.
     """
-    from generator.github.setup_check import check_github  # noqa: PLC0415 - PyGithub
+    from generator.github.setup_check import check_github
+    from generator.github.watch_workflow import watch_workflow_items
+    from generator.github.workflow_needs import read_needs
+    from generator.lifecycle.notifications import WEBHOOKS
 
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
@@ -99,8 +101,8 @@ def _cloud(
     session: requests.Session, policy: Policy, repository: str, github: GitHubCheck | None
 ) -> list[CheckItem]:
     """The Google Cloud items, printed; without GitHub, its names come from the environment."""
-    from generator.gcp.doctor_access import DoctorSession  # noqa: PLC0415
-    from generator.gcp.setup_check import (  # noqa: PLC0415 - google-auth
+    from generator.gcp.doctor_access import DoctorSession
+    from generator.gcp.setup_check import (
         VARIABLES,
         GcpCheck,
         GoogleJson,

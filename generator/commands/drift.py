@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks.validate import read_requests, validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.model import Policy
 from generator.core.repo import Repo
-from generator.lifecycle import drift as drifting
-from generator.lifecycle import drift_text
-from generator.lifecycle.grant_trust import untrusted_grant_files
-from generator.terraform.bindings import bindings_of_requests
-from generator.terraform.render import render_all
+
+if TYPE_CHECKING:
+    from generator.lifecycle import drift as drifting
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
-@options.format_option(drift_text.FORMATS)
+@options.format_option(("generator.lifecycle.drift_text:FORMATS", ("text", "json")))
 @click.option(
     "--open-issues",
     is_flag=True,
@@ -30,7 +30,13 @@ from generator.terraform.render import render_all
 @options.root_option
 def drift(fmt: str, open_issues: bool, now: datetime | None, root: Path) -> int:
     """Compare live IAM policies (version 3) with the grants in the repository."""
-    from generator.gcp.iam_policies import IamPolicyReader  # noqa: PLC0415 - loads google-auth
+    from generator.checks.validate import read_requests, validate_repo
+    from generator.gcp.iam_policies import IamPolicyReader
+    from generator.lifecycle import drift as drifting
+    from generator.lifecycle import drift_text
+    from generator.lifecycle.grant_trust import untrusted_grant_files
+    from generator.terraform.bindings import bindings_of_requests
+    from generator.terraform.render import render_all
 
     repo = Repo.at(root)
     policy = validate_repo(repo, now=None).policy
@@ -77,6 +83,8 @@ def allowed_resources(policy: Policy) -> list[tuple[str, str]]:
 
 def _open_incidents(report: drifting.DriftReport) -> None:
     # Issues come from the same reading as the report printed above: never a second one.
+    from generator.lifecycle import drift_text
+
     client = adapters.github()
     for finding in drift_text.incidents(report):
         number = client.ensure_issue(

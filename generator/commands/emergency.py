@@ -10,8 +10,8 @@ import click
 from generator.commands import adapters, options
 from generator.core.repo import Repo
 from generator.core.times import format_utc
-from generator.lifecycle import emergency_review as review
-from generator.lifecycle.emergency import emergency_history
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.group()
@@ -34,6 +34,8 @@ def notify(sha: str, since: str | None, root: Path) -> int:
 
     Run after apply, from a checkout of SHA. Re-runs find the issues they opened.
     """
+    from generator.lifecycle import emergency_review as review
+
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     requests = review.brought_in(repo, sha, since)
@@ -53,6 +55,9 @@ def check(now: datetime | None, root: Path) -> int:
 
     Exit 0 when every sign-off that is due was given, 1 naming each missing one.
     """
+    from generator.lifecycle import emergency_review as review
+    from generator.lifecycle.emergency import emergency_history
+
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     moment = options.now_or_clock(now)

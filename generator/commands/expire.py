@@ -12,13 +12,13 @@ from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.core.wording import count
-from generator.github import request_pulls
-from generator.lifecycle import checkout, expiry_text
-from generator.lifecycle import expire as expiry
-from generator.lifecycle.expiry_plan import ExpiryPlan
 
 if TYPE_CHECKING:
+    from generator.github import request_pulls
     from generator.github.client import GitHubClient
+    from generator.lifecycle.expiry_plan import ExpiryPlan
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -67,6 +67,10 @@ def expire(
     root: Path,
 ) -> int:
     """Archive expired requests (moved unchanged to archive/), removing their grants."""
+    from generator.github import request_pulls
+    from generator.lifecycle import checkout, expiry_text
+    from generator.lifecycle import expire as expiry
+
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
     if warn_within is not None:
@@ -106,6 +110,8 @@ def show_commit(plan: ExpiryPlan, branch: str) -> None:
 
 def _source_prs(repo: Repo, client: GitHubClient | None) -> request_pulls.SourcePR | None:
     """Where each request came from, for the archive PR; unknown in a shallow clone."""
+    from generator.github import request_pulls
+
     if client is None:
         return None
     try:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import inspect
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks.rules import REGISTRY, Rule, load_all
 from generator.commands import options
 from generator.core.errors import ConfigError
 from generator.core.wording import did_you_mean
+
+if TYPE_CHECKING:
+    from generator.checks.rules import Rule
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 _SCOPES = {
     "load": "each file, as it is read",
@@ -27,6 +32,8 @@ _SCOPES = {
 @click.argument("rule_id", metavar="RULE")
 def explain(rule_id: str) -> int:
     """Print a rule's meaning and its fix, e.g. `lapse explain LAPSE302`."""
+    from generator.checks.rules import load_all
+
     rules = load_all()
     wanted = rule_id.strip().upper()
     if wanted.isdigit():
@@ -48,6 +55,8 @@ def explain(rule_id: str) -> int:
 
 def _family(entry: Rule) -> str:
     """The docstring of the module that holds the rule's family (its why)."""
+    from generator.checks.rules import REGISTRY
+
     holders = [r for r in REGISTRY.values() if r.check is not None and r.id[:7] == entry.id[:7]]
     holder = entry if entry.check is not None else (holders[0] if holders else None)
     if holder is None or holder.check is None:

@@ -7,6 +7,7 @@ import difflib
 import shlex
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,19 +16,16 @@ from generator.core import git
 from generator.core.repo import Repo
 from generator.core.times import DURATION_HELP, format_duration, format_utc
 from generator.core.writing import write_file
-from generator.lifecycle import checkout
-from generator.lifecycle.window_extension import (
-    LABEL,
-    ExtensionPlan,
-    commit_message,
-    plan_extension,
-    pr_body,
-    pr_title,
-    written_duration,
-)
+
+if TYPE_CHECKING:
+    from generator.lifecycle.window_extension import ExtensionPlan
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 def _by(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    from generator.lifecycle.window_extension import written_duration
+
     by = options.duration(ctx, param, value)
     assert by is not None
     try:
@@ -69,6 +67,8 @@ def extend(
     renders its grant file, and commits both on a new branch: the extension applies once an
     approver of the target approves its pull request and it is merged.
     """
+    from generator.lifecycle.window_extension import commit_message, plan_extension
+
     repo = Repo.at(root)
     plan = plan_extension(repo, request_id, by, reason, options.now_or_clock(now))
     request = plan.request
@@ -108,6 +108,8 @@ def _base(repo: Repo) -> str:
 
 
 def _open_pr(repo: Repo, plan: ExtensionPlan, message: str) -> int:
+    from generator.lifecycle.window_extension import LABEL, pr_body, pr_title
+
     client = adapters.github()
     base = _base(repo)
     client.commit_changes(plan.branch, base, plan.changes, message)
@@ -117,6 +119,9 @@ def _open_pr(repo: Repo, plan: ExtensionPlan, message: str) -> int:
 
 
 def _commit_here(repo: Repo, plan: ExtensionPlan, message: str, *, allow_dirty: bool) -> int:
+    from generator.lifecycle import checkout
+    from generator.lifecycle.window_extension import pr_body, pr_title
+
     branch = checkout.refuse_unsafe(repo.root, allow_dirty=allow_dirty, allow_other_branch=True)
     base = _base(repo)
     if branch == base:

@@ -10,11 +10,10 @@ import textwrap
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from generator.checks.validate import validate_policy, validate_repo
 from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
@@ -24,16 +23,12 @@ from generator.core.times import DURATION_HELP, INSTANT_HELP, format_duration, f
 from generator.core.times import format_utc as utc
 from generator.core.wording import count, did_you_mean
 from generator.core.writing import remove_file
-from generator.lifecycle.new_request import (
-    GRANT_FORM,
-    Draft,
-    NewGrant,
-    fresh_id,
-    parse_grant,
-    request_text,
-    window,
-    write_new,
-)
+from generator.lifecycle.new_request import GRANT_FORM
+
+if TYPE_CHECKING:
+    from generator.lifecycle.new_request import Draft, NewGrant
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,6 +39,8 @@ def _resource_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _grants(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[NewGrant]:
+    from generator.lifecycle.new_request import parse_grant
+
     try:
         return [parse_grant(value) for value in values]
     except ValueError as exc:
@@ -95,6 +92,8 @@ def new(
     **resources: str | None,
 ) -> int:
     """Write a new request file under requests/<target>/, checked by every rule of validate."""
+    from generator.lifecycle.new_request import Draft, fresh_id, request_text, window
+
     repo = Repo.at(root)
     chosen = [*grants, *_flag_grant(roles, resources)] or _asked_grants()
     if (duration is None) == (expires is None):
@@ -131,6 +130,8 @@ def new(
 
 
 def _flag_grant(roles: tuple[str, ...], resources: dict[str, str | None]) -> list[NewGrant]:
+    from generator.lifecycle.new_request import NewGrant
+
     named = [(kind, name) for kind, name in resources.items() if name is not None]
     if not roles and not named:
         return []
@@ -145,6 +146,8 @@ def _flag_grant(roles: tuple[str, ...], resources: dict[str, str | None]) -> lis
 
 def _asked_grants() -> list[NewGrant]:
     """Ask for grants one by one, when a person is at the terminal; else say what to pass."""
+    from generator.lifecycle.new_request import parse_grant
+
     if not sys.stdin.isatty():
         raise click.UsageError(
             f"name at least one grant: --grant {GRANT_FORM} (repeatable), "
@@ -173,6 +176,9 @@ def _check(repo: Repo, path: Path, text: str, moment: datetime, *, keep: bool) -
     The file is written (exclusively, never over another) so the repository-wide rules see it
     beside the others; it is removed again when refused or when only trying.
     """
+    from generator.checks.validate import validate_repo
+    from generator.lifecycle.new_request import write_new
+
     relative = repo.relative(path)
     try:
         write_new(path, text)
@@ -194,6 +200,8 @@ def _requester_hints(
     """LAPSE201 told as `lapse new` can fix it: another --requester, not an edited policy."""
     if not any(p.rule == "LAPSE201" for p in problems):
         return problems
+    from generator.checks.validate import validate_policy
+
     policy, _ = validate_policy(repo)
     if policy is None:
         return problems

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import readable_requests
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError, ServiceError
 from generator.core.model import Channel, Policy, Request
 from generator.core.repo import Repo
 from generator.core.times import format_duration
-from generator.lifecycle import expire as expiry
-from generator.lifecycle import notifications, opened
-from generator.lifecycle.notifications import Message
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 # Event -> (title, whether it is about one request, sent to the security channel).
 EVENTS = {
@@ -59,6 +57,10 @@ def notify(
 ) -> int:
     """Post EVENT to its channel (policy `notifications`); undelivered, it is reported in the
     job summary and the command still exits 0."""
+    from generator.lifecycle import expire as expiry
+    from generator.lifecycle import notifications
+    from generator.lifecycle.notifications import Message
+
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     title, about_request, security = EVENTS[event]
@@ -97,6 +99,8 @@ def notify(
 
 def _pending(repo: Repo, policy: Policy, title: str) -> int:
     """`opened` for every open pull request not yet told; GitHub failing fails no job either."""
+    from generator.lifecycle import notifications, opened
+
     try:
         outcomes = opened.tell_pending(
             adapters.github(), policy, repo.schema("access-request"), title, notifications.send
@@ -129,6 +133,8 @@ def _pending(repo: Repo, policy: Policy, title: str) -> int:
 
 
 def _request(repo: Repo, path: str | None) -> Request:
+    from generator.checks.validate import readable_requests
+
     if path is None:
         raise click.UsageError("this event is about one request: name it with --request PATH")
     wanted = (repo.root / path).resolve()
@@ -148,6 +154,8 @@ def _channel(policy: Policy, request: Request | None, *, security: bool) -> Chan
 
 
 def _lines(request: Request | None, text: str) -> tuple[str, ...]:
+    from generator.lifecycle import notifications
+
     lines = list(notifications.request_lines(request)) if request is not None else []
     if text:
         lines.append(" ".join(text.split()))

@@ -6,16 +6,13 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from generator.checks import problem_formats
-from generator.checks.validate import validate_policy
 from generator.commands import output
 from generator.core.errors import ConfigError, ProblemsShown
 from generator.core.formats import Formats
-from generator.core.model import Policy
 from generator.core.repo import Repo, find_root
 from generator.core.times import (
     INSTANT_HELP,
@@ -24,6 +21,12 @@ from generator.core.times import (
     read_instant_or_duration,
 )
 from generator.core.writing import append_file
+
+if TYPE_CHECKING:
+    from generator.checks.problem_formats import Problems
+    from generator.core.model import Policy
+
+# ruff: noqa: PLC0415 - a command's help loads only this layer and core (test_help_imports)
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 _CLOCK = "lapse.clock"  # ctx.meta key: the instant `--at` fixed, for relative times elsewhere
@@ -82,16 +85,31 @@ def output_format(value: str | None) -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
+class FormatOption(click.Option):
+    """`--format`; `formats_at` names the map it offers ("module:ATTRIBUTE"), when given so."""
+
+    def __init__(self, *args: Any, formats_at: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.formats_at = formats_at
+
+
 def format_option(
-    formats: Formats[Any], *, unset: str | None = None
+    formats: Formats[Any] | tuple[str, tuple[str, ...]], *, unset: str | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`--format`, offering the keys of `formats` and defaulting to the first; with `unset`
-    (its help), no default: the command chooses, as that help says."""
+    (its help), no default: the command chooses, as that help says.
+
+    `formats` may be where a map lives and its keys, `("module:ATTRIBUTE", ("text", ...))`, so
+    that a command's help loads nothing of the stage that writes it; a test holds every
+    command's keys to its map's."""
+    where, names = (None, tuple(formats)) if isinstance(formats, Formats) else formats
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(list(formats)),
-        default=None if unset else formats.default,
+        cls=FormatOption,
+        formats_at=where,
+        type=click.Choice(list(names)),
+        default=None if unset else names[0],
         show_default=not unset,
         help=unset,
     )
@@ -189,7 +207,7 @@ def append_summary(markdown: str) -> None:
 
 def show_problems(
     repo: Repo,
-    problems: problem_formats.Problems,
+    problems: Problems,
     *,
     err: bool = True,
     texts: Mapping[str, str] | None = None,
@@ -198,6 +216,8 @@ def show_problems(
 
     `texts` gives the content of files not (or no longer) on disk, such as a refused draft.
     """
+    from generator.checks import problem_formats
+
     text = problem_formats.to_text(
         sorted(problems),
         source=output.source_lines(repo, texts or {}),
@@ -206,7 +226,7 @@ def show_problems(
     click.echo(text, nl=False, err=err)
 
 
-def show_unreadable(repo: Repo, problems: problem_formats.Problems) -> bool:
+def show_unreadable(repo: Repo, problems: Problems) -> bool:
     """Files the command read past, each shown where it goes wrong; whether there were any."""
     if problems:
         show_problems(repo, problems)
@@ -215,6 +235,8 @@ def show_unreadable(repo: Repo, problems: problem_formats.Problems) -> bool:
 
 def policy_or_exit(repo: Repo) -> Policy:
     """The policy, or the problems that make it unusable shown, and the command ends (exit 1)."""
+    from generator.checks.validate import validate_policy
+
     policy, problems = validate_policy(repo)
     if policy is None or any(p.level == "error" for p in problems):
         show_problems(repo, problems)

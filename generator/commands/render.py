@@ -6,15 +6,13 @@ from pathlib import Path
 
 import click
 
-from generator.checks.validate import validate_repo
 from generator.commands import options, output
 from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.tables import text_table
 from generator.core.wording import count
-from generator.terraform import grants_folder, verified
-from generator.terraform.access_views import ACCESS_HEADERS, access_rows
-from generator.terraform.render import RenderError
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -22,6 +20,11 @@ from generator.terraform.render import RenderError
 @options.root_option
 def render(check: bool, root: Path) -> int:
     """Validate, then write terraform/grants/ (one file per request). Never reads the clock."""
+    from generator.checks.validate import validate_repo
+    from generator.terraform import grants_folder, verified
+    from generator.terraform.access_views import ACCESS_HEADERS, access_rows
+    from generator.terraform.render import RenderError
+
     repo = Repo.at(root)
     result = validate_repo(repo, now=None)
     if result.errors:
@@ -64,6 +67,8 @@ def render(check: bool, root: Path) -> int:
 def stray_problems(
     repo: Repo, files: dict[str, str], on_disk: dict[str, str] | None = None
 ) -> list[Problem]:
+    from generator.terraform import grants_folder
+
     folder = repo.relative(repo.grants)
     return [
         Problem(

@@ -19,22 +19,17 @@ from generator.core.git import committed_files
 from generator.core.model import Event, Policy
 from generator.core.repo import Repo
 from generator.core.writing import check_writable, write_file
-from generator.gcp.descendants import Descendants, ProjectTree
-from generator.gcp.roles import load_lock
-from generator.github import request_pulls
-from generator.review import publication, run_text
-from generator.review import report as audit_report
-from generator.review import selection as reviewing
-from generator.review.analysis import Review
-from generator.review.bigquery_source import BigQuerySource
-from generator.review.export_manifest import ManifestedExport, is_manifest
-from generator.review.file_source import FileSource
-from generator.review.logging_source import LoggingSource
-from generator.review.logins import LoginReader, ReportsLogins
-from generator.review.mfa import NotRead
-from generator.review.outcome import GrantReport, ReviewRun
-from generator.review.report_on_disk import read_report
-from generator.review.sources import CombinedSource, EventSource
+
+if TYPE_CHECKING:
+    from generator.gcp.descendants import Descendants
+    from generator.review import selection as reviewing
+    from generator.review.analysis import Review
+    from generator.review.export_manifest import ManifestedExport
+    from generator.review.logins import LoginReader
+    from generator.review.outcome import GrantReport
+    from generator.review.sources import EventSource
+
+# ruff: noqa: PLC0415 - the review loads when the command runs, not for its help
 
 if TYPE_CHECKING:
     from generator.github.client import GitHubClient
@@ -97,7 +92,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Review again the grants whose complete report is already on disk.",
 )
-@options.format_option(run_text.FORMATS)
+@options.format_option(("generator.review.run_text:FORMATS", ("text", "json")))
 @options.root_option
 def review(
     source_spec: str,
@@ -117,6 +112,13 @@ def review(
     Exits 1 when any report of the period (new or already on disk) has a CRITICAL, HIGH or
     MEDIUM deviation or is INCOMPLETE.
     """
+    from generator.gcp.roles import load_lock
+    from generator.review import publication, run_text
+    from generator.review import report as audit_report
+    from generator.review import selection as reviewing
+    from generator.review.export_manifest import ManifestedExport
+    from generator.review.outcome import GrantReport, ReviewRun
+
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     limit = scan_limit(source_spec, max_bytes, policy)  # a wrong flag is said even with nothing due
@@ -184,6 +186,9 @@ def review(
 
 def login_reader(policy: Policy) -> LoginReader | None:
     """The Reports API reader the policy's `mfa` asks for; one that says why, without one."""
+    from generator.review.logins import ReportsLogins
+    from generator.review.mfa import NotRead
+
     if policy.mfa is None or policy.mfa.login_audit != "reports":
         return None
     try:
@@ -195,6 +200,8 @@ def login_reader(policy: Policy) -> LoginReader | None:
 
 def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -> Review:
     """The review, INCOMPLETE when its grants reach logs the export does not hold."""
+    from generator.review import selection as reviewing
+
     names = reviewing.resource_names(policy, [(item.subject.request, item.subject.archived)])
     missing = source.scope_gaps(names)
     return replace(item, gaps=(*item.gaps, *missing)) if missing else item
@@ -202,6 +209,9 @@ def _with_export_scope(item: Review, policy: Policy, source: ManifestedExport) -
 
 def _read_report(repo: Repo, path: Path) -> GrantReport:
     # Read whole when it was listed; a file changed since then reads as incomplete.
+    from generator.review.outcome import GrantReport
+    from generator.review.report_on_disk import read_report
+
     shown = str(repo.relative(path.with_suffix(".md")))
     data = read_report(repo, path).data
     return (
@@ -215,6 +225,9 @@ def _nothing(_: str) -> bool:
 
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
     """Approval evidence for each report, read from GitHub when a token is at hand."""
+    from generator.github import request_pulls
+    from generator.review import publication
+
     if not reviews or not os.environ.get("GITHUB_TOKEN"):
         return {
             r.subject.request.id: publication.extension_evidence(r.subject.request)
@@ -244,6 +257,8 @@ def _publish(
     open_pr: bool,
     open_issues: bool,
 ) -> None:
+    from generator.review import publication
+
     if open_pr:
         # Reports stay on the branch until its pull request is merged: a run never drops
         # what an earlier run put there.
@@ -277,6 +292,8 @@ def _publish(
 
 def projects_below(scope: list[str]) -> Descendants | None:
     """The projects below the folders and organizations in scope: their logs hold the use."""
+    from generator.gcp.descendants import ProjectTree
+
     parents = [n for n in scope if n.startswith(("folders/", "organizations/"))]
     return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
@@ -303,6 +320,12 @@ def audit_source(
     limit: tuple[int, str] | None = None,
 ) -> EventSource:
     """The audit log source named by `--source`."""
+    from generator.review.bigquery_source import BigQuerySource
+    from generator.review.export_manifest import ManifestedExport, is_manifest
+    from generator.review.file_source import FileSource
+    from generator.review.logging_source import LoggingSource
+    from generator.review.sources import CombinedSource
+
     kind, _, value = spec.partition(":")
     if kind == "file" and value:
         path = Path(value)
@@ -358,8 +381,8 @@ def track(events: Iterator[Event]) -> Iterator[Event]:
     """A progress bar in a terminal; a plain log line every 100,000 events in CI."""
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
     if interactive:
-        from rich.console import Console  # noqa: PLC0415 - only in a terminal
-        from rich.progress import (  # noqa: PLC0415
+        from rich.console import Console
+        from rich.progress import (
             Progress,
             SpinnerColumn,
             TextColumn,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from generator.checks.rules.resources import BASIC_ROLES
 from generator.commands import adapters, options
 from generator.core.repo import Repo
-from generator.gcp.roles import RolesLock, load_lock, write_lock
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.group()
@@ -29,11 +29,13 @@ def roles() -> None:
 @options.root_option
 def sync(names: tuple[str, ...], root: Path) -> int:
     """Read roles from the IAM API and update the lock file; print what changed."""
-    from generator.gcp.role_sync import (  # noqa: PLC0415 - loads google's clients
+    from generator.checks.rules.resources import BASIC_ROLES
+    from generator.gcp.role_sync import (
         format_changes,
         persistence_warnings,
         sync_roles,
     )
+    from generator.gcp.roles import RolesLock, load_lock, write_lock
 
     repo = Repo.at(root)
     lock = load_lock(repo.roles_lock) if repo.roles_lock.exists() else RolesLock()

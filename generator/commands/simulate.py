@@ -11,21 +11,21 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks.validate import read_requests
 from generator.commands import options, output
 from generator.core.errors import ConfigError
 from generator.core.git import Addition, mainline_additions
 from generator.core.model import Binding, Problem, Request
 from generator.core.repo import Repo
 from generator.core.wording import count, did_you_mean
-from generator.review.subjects import ReviewSubject, mainline_addition
-from generator.terraform import access_views
-from generator.terraform.bindings import bindings_of_requests, read_bindings
-from generator.terraform.conditions import Judgement, judge
-from generator.terraform.render import grant_file_name
+
+if TYPE_CHECKING:
+    from generator.terraform.conditions import Judgement
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -35,10 +35,15 @@ from generator.terraform.render import grant_file_name
     metavar="P",
     help="Only this person: a login from the policy's people, an email, or user:EMAIL.",
 )
-@options.format_option(access_views.FORMATS)
+@options.format_option(("generator.terraform.access_views:FORMATS", ("text", "json", "markdown")))
 @options.root_option
 def simulate(now: datetime | None, principal: str | None, fmt: str, root: Path) -> int:
     """Which bindings are active at an instant (rendered, and archived ones active then)."""
+    from generator.checks.validate import read_requests
+    from generator.terraform import access_views
+    from generator.terraform.bindings import read_bindings
+    from generator.terraform.render import grant_file_name
+
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
     member = _member(repo, principal) if principal else None
@@ -78,6 +83,10 @@ def _archived(
     repo: Repo, moment: datetime, dating: _Dating
 ) -> tuple[list[Judgement], list[Problem]]:
     """Every archived binding judged at `moment`, and the archived files that do not read."""
+    from generator.checks.validate import read_requests
+    from generator.terraform.bindings import bindings_of_requests
+    from generator.terraform.render import grant_file_name
+
     requests, unreadable = read_requests(repo, repo.archive_files())
     by_file = {grant_file_name(r): r for r in requests}
     judged = []
@@ -97,6 +106,9 @@ class _Dating:
         self._additions: dict[str, Addition] | None = None
 
     def judge(self, binding: Binding, request: Request | None, moment: datetime) -> Judgement:
+        from generator.review.subjects import ReviewSubject, mainline_addition
+        from generator.terraform.conditions import judge
+
         found = judge(binding, moment)
         if request is None or found.starts is not None:
             return found

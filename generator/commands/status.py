@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks.validate import read_requests
 from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
@@ -15,8 +15,11 @@ from generator.core.repo import Repo
 from generator.core.tables import text_table
 from generator.core.times import DURATION_HELP, format_duration, format_utc
 from generator.core.wording import count
-from generator.lifecycle.emergency_review import standing_counts
-from generator.lifecycle.standing import Standing, standings
+
+if TYPE_CHECKING:
+    from generator.lifecycle.standing import Standing
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 HEADERS = ("state", "request", "requester", "grants", "starts", "expires", "")
 
@@ -38,6 +41,9 @@ def status(
     mine: bool, person: str | None, recent: timedelta, now: datetime | None, root: Path
 ) -> int:
     """List requests and where each stands: in review, pending, active, expired."""
+    from generator.checks.validate import read_requests
+    from generator.lifecycle.standing import standings
+
     repo = Repo.at(root)
     if mine and person:
         raise click.UsageError("give --mine or --person, not both")
@@ -85,6 +91,8 @@ def _table(rows: list[Standing], who: str, moment: datetime) -> None:
 
 def _emergencies(repo: Repo, moment: datetime) -> None:
     """Emergencies per target and person in the rolling window, against the policy's limits."""
+    from generator.lifecycle.emergency_review import standing_counts
+
     for line in standing_counts(repo, moment):
         output.say(line)
 

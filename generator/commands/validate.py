@@ -5,18 +5,21 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks import problem_formats
-from generator.checks.record_history import pull_request_problems
-from generator.checks.validate import Validation, validate_repo
 from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
 from generator.core.model import Problem
 from generator.core.repo import Repo
 from generator.core.wording import count
+
+if TYPE_CHECKING:
+    from generator.checks.validate import Validation
+
+# ruff: noqa: PLC0415 - the checks load when the command runs, not for its help
 
 WHAT_LAPSE_CHECKS = (
     "lapse validate checks request files (requests/<target>/<id>.yaml), the policy "
@@ -37,7 +40,7 @@ STALE_GRANTS_RULE = "LAPSE142"
 )
 @options.now_option
 @options.format_option(
-    problem_formats.FORMATS,
+    ("generator.checks.problem_formats:FORMATS", ("text", "json", "github")),
     unset="Output format [default: github inside GitHub Actions, else text].",
 )
 @options.root_option
@@ -54,6 +57,9 @@ def validate(
     and to those changed on this branch, exactly as in the pull request's check; naming a
     folder narrows the report without holding its files to them.
     """
+    from generator.checks.record_history import pull_request_problems
+    from generator.checks.validate import validate_repo
+
     repo = Repo.at(root)
     named = [path for raw in paths for path in checkable(repo, raw)]
     # A file named is one being changed; a folder only narrows the report.
@@ -75,6 +81,8 @@ def validate(
 
 
 def _report(repo: Repo, problems: list[Problem], chosen: str, checked: int) -> None:
+    from generator.checks import problem_formats
+
     click.echo(
         problem_formats.render(
             problems,
@@ -186,8 +194,8 @@ def _stale_grants(repo: Repo, result: Validation, named: list[str]) -> list[Prob
     grants = [p for p in named if _kind(p) == "grants"]
     if not grants:
         return []
-    from generator.terraform import grants_folder  # noqa: PLC0415 - only when grants are named
-    from generator.terraform.render import RenderError, render_all  # noqa: PLC0415
+    from generator.terraform import grants_folder
+    from generator.terraform.render import RenderError, render_all
 
     try:
         changes = grants_folder.compare(repo.grants, render_all(result.requests))

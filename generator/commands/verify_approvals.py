@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.checks.record_history import merge_problems
 from generator.commands import adapters, options
 from generator.core.model import Problem
 from generator.core.repo import Repo
-from generator.lifecycle.emergency import emergency_history, repeat_paths
-from generator.lifecycle.record_approvals import RecordVerdict, judge_records
+
+if TYPE_CHECKING:
+    from generator.lifecycle.record_approvals import RecordVerdict
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command("verify-approvals")
@@ -21,9 +24,12 @@ from generator.lifecycle.record_approvals import RecordVerdict, judge_records
 def verify_approvals(sha: str, root: Path) -> int:
     """Prove every request merged by SHA had a valid approval, and that SHA changed archive/
     and reports/ only as lapse does (or the security owners approved); print the evidence."""
-    from generator.github.approvals import (  # noqa: PLC0415 - loads PyGithub
+    from generator.checks.record_history import merge_problems
+    from generator.github.approvals import (
         verify_approvals as verify,
     )
+    from generator.lifecycle.emergency import emergency_history, repeat_paths
+    from generator.lifecycle.record_approvals import judge_records
 
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)

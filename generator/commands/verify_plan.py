@@ -7,18 +7,13 @@ from pathlib import Path
 
 import click
 
-from generator.checks.record_history import mainline_problems
-from generator.checks.validate import validate_repo
 from generator.commands import adapters, options
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
 from generator.core.wording import count
 from generator.core.writing import write_file
-from generator.lifecycle.emergency import emergency_history, repeat_paths
-from generator.lifecycle.record_approvals import judge_records
-from generator.lifecycle.verify_plan import applied_baseline
-from generator.lifecycle.verify_plan import verify_plan as verify
-from generator.terraform.plan import read_plan
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command("verify-plan")
@@ -53,6 +48,14 @@ def verify_plan(
     Exit 0 when every change is verified, 1 naming each refused change, 2 for usage or
     configuration, 3 when GitHub fails after retries.
     """
+    from generator.checks.record_history import mainline_problems
+    from generator.checks.validate import validate_repo
+    from generator.lifecycle.emergency import emergency_history, repeat_paths
+    from generator.lifecycle.record_approvals import judge_records
+    from generator.lifecycle.verify_plan import applied_baseline
+    from generator.lifecycle.verify_plan import verify_plan as verify
+    from generator.terraform.plan import read_plan
+
     repo = Repo.at(root)
     if last_apply and since:
         raise click.UsageError("give --since-commit or --since-last-apply, not both")

@@ -12,9 +12,8 @@ from generator.commands.expire import show_commit
 from generator.core import git
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
-from generator.lifecycle import checkout
-from generator.lifecycle import expire as expiry
-from generator.lifecycle.withdrawal import plan_withdrawal, withdrawal_message
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -37,6 +36,10 @@ def withdraw(
     On the default branch the commit goes on a new branch withdraw/ID, ready for a pull
     request; once merged and applied, the binding is gone.
     """
+    from generator.lifecycle import checkout
+    from generator.lifecycle import expire as expiry
+    from generator.lifecycle.withdrawal import plan_withdrawal, withdrawal_message
+
     repo = Repo.at(root)
     moment = options.now_or_clock(now)
     plan = plan_withdrawal(repo, request_id, reason, moment)

@@ -1,7 +1,8 @@
 """Output formats: one map per result type, from a format's name to the function writing it.
 
-A command's `--format` choices are a map's keys (`commands.options.format_option`), so adding
-a format is one writer and one entry; the first entry is the default.
+A command's `--format` choices are a map's keys (`commands.options.format_option`, which a
+test holds to the map), so adding a format is one writer, one entry and its name where the
+command names its map; the first entry is the default.
 """
 
 from __future__ import annotations

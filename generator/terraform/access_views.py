@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -12,7 +13,9 @@ from generator.core.formats import Formats
 from generator.core.model import Request
 from generator.core.tables import markdown_table, text_table
 from generator.core.times import format_duration, format_utc
-from generator.terraform.conditions import Judgement
+
+if TYPE_CHECKING:  # judged by `lapse simulate`; render's summary loads no CEL
+    from generator.terraform.conditions import Judgement
 
 ACCESS_HEADERS = ("requester", "role", "resource", "starts", "expires", "request")
 VERDICT_HEADERS = ("active", "member", "role", "resource", "starts", "expires", "time left")

@@ -48,7 +48,8 @@ def test_the_option_offers_exactly_the_keys() -> None:
 
 def test_every_format_option_of_every_command_is_read_from_a_map() -> None:
     """One way to dispatch a format: a command that spelled its own `--format` choices (or
-    branched on a format's name) would drift from the writers it has."""
+    branched on a format's name) would drift from the writers it has. A command names the map
+    its option offers (its help loads no stage): the choices are exactly that map's keys."""
     seen = 0
     context = click.Context(cli)
     for name in cli.list_commands(context):
@@ -60,11 +61,31 @@ def test_every_format_option_of_every_command_is_read_from_a_map() -> None:
                 continue
             seen += 1
             assert isinstance(param.type, click.Choice), name
+            assert isinstance(param, options.FormatOption), name
+            assert param.formats_at is not None, f"lapse {name} --format names no map"
             choices = list(param.type.choices)
-            assert any(list(formats) == choices for formats in _maps()), (
-                f"lapse {name} --format offers {choices}, which no format map has"
+            module, _, attribute = param.formats_at.partition(":")
+            formats = getattr(importlib.import_module(module), attribute)
+            assert isinstance(formats, Formats), param.formats_at
+            assert choices == list(formats), (
+                f"lapse {name} --format offers {choices}; {param.formats_at} has {list(formats)}"
             )
+            assert formats in _maps()
     assert seen >= 4
+
+
+def test_a_command_offering_other_keys_than_its_map_is_caught() -> None:
+    @click.command()
+    @options.format_option(("generator.review.run_text:FORMATS", ("text", "xml")))
+    def show(fmt: str) -> None:
+        click.echo(fmt)
+
+    option = next(p for p in show.params if isinstance(p, options.FormatOption))
+    assert option.formats_at == "generator.review.run_text:FORMATS"
+    assert isinstance(option.type, click.Choice)
+    offered = importlib.import_module("generator.review.run_text").FORMATS
+    assert list(option.type.choices) != list(offered)
+    assert CliRunner().invoke(show, []).output == "text\n"
 
 
 def _maps() -> list[Formats[object]]:
