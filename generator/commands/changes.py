@@ -10,8 +10,8 @@ from generator.commands import options
 from generator.core import git
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
-from generator.lifecycle.request_changes import request_changes
-from generator.lifecycle.request_changes_text import FORMATS
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -20,13 +20,18 @@ from generator.lifecycle.request_changes_text import FORMATS
     metavar="REF",
     help="The commit to compare with [default: the merge base with the default branch].",
 )
-@options.format_option(FORMATS)
+@options.format_option(
+    ("generator.lifecycle.request_changes_text:FORMATS", ("text", "markdown", "json"))
+)
 @options.root_option
 def changes(base: str | None, fmt: str, root: Path) -> int:
     """The requests this branch adds, changes and removes: ticket, reason and window of each.
 
     Exit 1 when a changed file does not read as a request (validate says why).
     """
+    from generator.lifecycle.request_changes import request_changes
+    from generator.lifecycle.request_changes_text import FORMATS
+
     repo = Repo.at(root)
     base = base or git.merge_base_with_default(repo.root)
     if base is None:

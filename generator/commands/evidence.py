@@ -6,6 +6,7 @@ import hashlib
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,9 +17,12 @@ from generator.core.repo import Repo
 from generator.core.times import INSTANT_HELP
 from generator.core.wording import count
 from generator.core.writing import write_file, writing
-from generator.github.labelled_issues import LabelledIssue, labelled_issues
-from generator.lifecycle import evidence_pack, evidence_site
-from generator.lifecycle.evidence_pack import IssueReader
+
+if TYPE_CHECKING:
+    from generator.github.labelled_issues import LabelledIssue
+    from generator.lifecycle.evidence_pack import IssueReader
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
@@ -42,6 +46,8 @@ def evidence(since: datetime, until: datetime, out: Path, root: Path) -> int:
     the file system: no server, no network. Control failures and drift incidents are GitHub
     issues, read only when GITHUB_TOKEN and GITHUB_REPOSITORY are set; the pack says otherwise.
     """
+    from generator.lifecycle import evidence_pack, evidence_site
+
     if until <= since:
         raise click.BadParameter("--to must be after --from", param_hint="--to")
     repo = Repo.at(root)
@@ -83,6 +89,8 @@ def _commit(repo: Repo) -> dict[str, str]:
 
 
 def _issues() -> IssueReader | None:
+    from generator.github.labelled_issues import labelled_issues
+
     if not os.environ.get("GITHUB_TOKEN") or not os.environ.get("GITHUB_REPOSITORY"):
         return None
     client = adapters.github()

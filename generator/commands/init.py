@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import click
 
-from generator.checks.validate import validate_policy
 from generator.commands import options, output
 from generator.commands.codeowners import codeowners
 from generator.commands.render import render
@@ -242,6 +241,7 @@ def _refuse_symlinks(root: Path, plan: Plan) -> None:
 
 def _check_staged(repo: Repo, plan: Plan) -> None:
     """The written files, validated before any is written, in a copy of what they need."""
+    from generator.checks.validate import validate_policy  # noqa: PLC0415 - not for the help
     with tempfile.TemporaryDirectory(prefix="lapse-init-") as scratch:
         staged = Path(scratch)
         shutil.copytree(repo.root / "schemas", staged / "schemas")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,13 +12,15 @@ from generator.commands import adapters, options
 from generator.core.controls import REGISTRY
 from generator.core.errors import ConfigError
 from generator.core.repo import Repo
-from generator.lifecycle import watch as watching
-from generator.lifecycle import watch_text
-from generator.lifecycle.watch_checks import Google, Watching, WatchReport
+
+if TYPE_CHECKING:
+    from generator.lifecycle.watch_checks import Google
+
+# ruff: noqa: PLC0415 - stages load when the command runs, not for its help
 
 
 @click.command()
-@options.format_option(watch_text.FORMATS)
+@options.format_option(("generator.lifecycle.watch_text:FORMATS", ("text", "json")))
 @click.option(
     "--open-issues",
     is_flag=True,
@@ -51,6 +54,10 @@ def watch(
     Each is ok, failing (since when, why), cannot tell (never ok) or silenced by a dated
     maintenance window of the policy. Exit 0 when every control is ok or silenced, 1 otherwise.
     """
+    from generator.lifecycle import watch as watching
+    from generator.lifecycle import watch_text
+    from generator.lifecycle.watch_checks import Watching, WatchReport
+
     repo = Repo.at(root)
     policy = options.policy_or_exit(repo)
     github = adapters.control_issues()
@@ -58,7 +65,7 @@ def watch(
     google: Google | None = None
     missing = ""
     try:
-        from generator.gcp.audit_sink import GoogleWatch  # noqa: PLC0415 - google-auth
+        from generator.gcp.audit_sink import GoogleWatch
 
         google = GoogleWatch(adapters.build_session())
     except ConfigError as exc:

@@ -95,6 +95,7 @@ def _maps() -> list[Formats[object]]:
         "generator.terraform.access_views",
         "generator.review.run_text",
         "generator.lifecycle.request_changes_text",
+        "generator.lifecycle.watch_text",
     )
     return [importlib.import_module(m).FORMATS for m in modules]
 
