@@ -284,13 +284,19 @@ def run(
         return []
     principals, start, end = fetch_window(found, until=period.until, longest=longest)
     stream: Iterator[Event] = source.events(principals, start, end)
-    # The events stream through to a spool; the source's gaps are known once it is all read.
-    collected = collect(found, track(stream) if track else stream)
+    # The source's gaps are known once it is all read.
+    # Only the MFA check reads when each action was; no report reads an event again.
+    collected = collect(
+        found,
+        track(stream) if track else stream,
+        grace=period.grace,
+        keep_events=False,
+        times=policy.mfa is not None,
+    )
     audit = read_coverage(repo.terraform)
     history = history_gaps(repo) if any(s.window_start is None for s in found) else []
     reviews = review_collected(
         collected,
-        grace=period.grace,
         gaps=(*source.gaps, *history),
         principal_gaps=source.principal_gaps,
     )
