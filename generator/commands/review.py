@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,22 +17,24 @@ from generator.core.errors import ConfigError
 from generator.core.git import committed_files
 from generator.core.model import Event, Policy
 from generator.core.repo import Repo
-from generator.gcp.descendants import Descendants, ProjectTree
 from generator.gcp.roles import load_lock
-from generator.github import request_pulls
 from generator.review import publication, run_text
 from generator.review import report as audit_report
 from generator.review import selection as reviewing
 from generator.review.analysis import Review
-from generator.review.bigquery_source import BigQuerySource
 from generator.review.export_manifest import ManifestedExport, is_manifest
 from generator.review.file_source import FileSource
-from generator.review.logging_source import LoggingSource
-from generator.review.logins import LoginReader, ReportsLogins
+from generator.review.logins import LoginReader
 from generator.review.mfa import NotRead
 from generator.review.outcome import GrantReport, ReviewRun
 from generator.review.report_on_disk import read_report
 from generator.review.sources import CombinedSource, EventSource
+
+if TYPE_CHECKING:
+    from generator.gcp.descendants import Descendants
+
+# The Google and GitHub clients are imported where a run needs them: reading an exported file
+# with no token at hand starts no HTTP library at all.
 
 
 @click.command()
@@ -168,6 +171,8 @@ def login_reader(policy: Policy) -> LoginReader | None:
     """The Reports API reader the policy's `mfa` asks for; one that says why, without one."""
     if policy.mfa is None or policy.mfa.login_audit != "reports":
         return None
+    from generator.review.logins import ReportsLogins  # noqa: PLC0415 - a Google client
+
     try:
         session = adapters.admin_session()
     except ConfigError as exc:
@@ -203,6 +208,8 @@ def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]
             for r in reviews
             if r.subject.request.extensions
         }
+    from generator.github import request_pulls  # noqa: PLC0415 - PyGithub, with a token only
+
     github = adapters.github()
     try:
         pull_of = request_pulls.source_pr_from_history(repo.root, github)
@@ -259,6 +266,8 @@ def _publish(
 
 def projects_below(scope: list[str]) -> Descendants | None:
     """The projects below the folders and organizations in scope: their logs hold the use."""
+    from generator.gcp.descendants import ProjectTree  # noqa: PLC0415 - a Google client
+
     parents = [n for n in scope if n.startswith(("folders/", "organizations/"))]
     return ProjectTree(adapters.build_session()).descendants(parents) if parents else None
 
@@ -279,6 +288,8 @@ def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSourc
             raise ConfigError(f"--source file:{value}: no such file or folder")
         return ManifestedExport(path, FileSource(path))
     if kind == "bigquery" and value:
+        from generator.review.bigquery_source import BigQuerySource  # noqa: PLC0415
+
         return BigQuerySource(adapters.bigquery_client(value.split(".")[0]), value)
     if spec == "logging":
         billed = (
@@ -288,6 +299,8 @@ def audit_source(spec: str, project: str | None, scope: list[str]) -> EventSourc
         )
         if billed is None:
             raise ConfigError("give --project: no project in scope to read the logs through")
+        from generator.review.logging_source import LoggingSource  # noqa: PLC0415
+
         return LoggingSource(adapters.logging_client(billed), scope)
     raise click.BadParameter(
         f"{spec!r}: use logging, bigquery:PROJECT.DATASET or file:PATH", param_hint="--source"

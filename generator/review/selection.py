@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.checks.plain_reading import quick_expiry
 from generator.checks.rules.audit import scope_of
@@ -20,7 +21,6 @@ from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import archive_month, parse_request_path, request_path
-from generator.gcp.descendants import Descendants
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
@@ -36,6 +36,9 @@ from generator.review.report_on_disk import OnDisk, read_report
 from generator.review.scope import grant_name
 from generator.review.sources import EventSource
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
+
+if TYPE_CHECKING:
+    from generator.gcp.descendants import Descendants  # a Google client: for the types only
 
 TrackFn = Callable[[Iterator[Event]], Iterator[Event]]
 
