@@ -28,6 +28,7 @@ from generator.review.attribution import (
     Mint,
     attributed,
     binding_appeared,
+    credential_for,
     handed_on,
     mint_of,
     named,
@@ -194,12 +195,17 @@ def collect(
                 logins[event.principal.lower()].append(event.login)
             continue
         people = named(event, by_person)
-        if people and settled.issuperset(people):
+        if people == [event.principal.lower()] and people[0] in settled:
+            for tally in by_person[people[0]]:  # the caller alone: `attributed` is the event
+                tally.add(event)
+        elif people and settled.issuperset(people):
             _tallied(event, by_person, {})
         else:
             spool.add(_READ, event)
         if event.delta_conditions:
             policy_changes.append(event)
+        if not credential_for(event):
+            continue  # most events: no credential to follow
         mint = mint_of(event, by_person)
         if mint is not None:
             mints[mint.account].append(mint)
