@@ -22,6 +22,8 @@ from generator.review.subjects import ReviewSubject
 from generator.review.verdicts import PERMISSION_DENIED, Observation, Phase, event_findings
 
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO)
+# Verdicts a tally remembers (by what they are judged on) before it forgets them all.
+JUDGED = 4096
 NO_ACTIVITY = "No activity in the window: was the grant needed?"
 
 
@@ -46,6 +48,7 @@ class Tally:
         self.after = 0
         self.first_at: datetime | None = None
         self._evidence: dict[Observation, list[tuple[datetime, str]]] = defaultdict(list)
+        self._judged: dict[tuple[object, ...], list[Observation]] = {}
 
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on.
@@ -65,12 +68,38 @@ class Tally:
                 self.ledger.add_time(self.key, event.timestamp)
         if self.first_at is None or event.timestamp < self.first_at:
             self.first_at = event.timestamp
-        for found in event_evidence(self.subject, event, self.grace):
+        for found in self._judge(event):
             self._evidence[found].append((event.timestamp, event.insert_id))
         action = (self.key, after, event.service, event.method, resource_of(event))
         self.ledger.add(action, denied(event), event.timestamp)
         if self.spool is not None:
             self.spool.add(str(self.key), event)
+
+    def _judge(self, event: Event) -> list[Observation]:
+        """`event_evidence`, judged once per kind of event: without other grants of the person,
+        it reads only the phase and the fields below, never the instant or the entry's id."""
+        if self.subject.others:
+            return event_evidence(self.subject, event, self.grace)
+        key = (
+            phase_of(event.timestamp, self.subject.request.window.expires, self.grace),
+            event.principal,
+            event.chain,
+            event.service,
+            event.method,
+            event.resource_name,
+            event.status_code,
+            event.permissions,
+            event.log_name,
+            event.copied_to,
+            event.binding_deltas,
+            event.delta_conditions,
+        )
+        found = self._judged.get(key)
+        if found is None:
+            if len(self._judged) >= JUDGED:
+                self._judged.clear()
+            found = self._judged[key] = event_evidence(self.subject, event, self.grace)
+        return found
 
     def findings(self) -> tuple[Finding, ...]:
         """The deviations the events showed, most severe first, each with its evidence."""
