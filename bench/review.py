@@ -12,7 +12,9 @@ Every figure is a whole process, timed from the outside. Printed per export: the
 per-round ratio lapse / floor with its min and max, and the peak resident memory of the lapse
 process as the OS measured it (`ru_maxrss` of the waited child). Targets, each printed PASS or
 MISS with its limit: the ratio's median at most 1.5 at every size and share, and lapse's peak
-RSS at N within 10% of that at N/4, for each share.
+RSS at N within 10% of that at N/4, for each share. The CPU seconds (user + system) of both
+processes are printed beside, with their ratio: on a busy machine wall time also measures the
+neighbours, CPU time only the work.
 
     python bench/review.py [--entries N] [--grantees G] [--rounds R] [--seed S] [--profile]
 
@@ -277,6 +279,7 @@ def measure(tmp: Path, args: argparse.Namespace) -> int:
     print(
         f"  {'entries':>9} {'share':>5}  {'floor s':<22} {'lapse s':<22} "
         f"{'ratio median [min-max]':<24} {'lapse RSS MiB':>13}  target  result"
+        "  (CPU s floor / lapse = ratio)"
     )
     results: list[bool] = []
     rss: dict[tuple[int, float], float] = {}
@@ -289,7 +292,8 @@ def measure(tmp: Path, args: argparse.Namespace) -> int:
             f"  {count:>9,} {share:>5.0%}  {_spread([r.wall for r in floors]):<22} "
             f"{_spread([r.wall for r in lapses]):<22} "
             f"{ratio:5.2f} [{min(ratios):.2f}-{max(ratios):.2f}]{'':<10} "
-            f"{rss[count, share]:>13.1f}  <= {RATIO_TARGET}  {verdict(ratio <= RATIO_TARGET)}",
+            f"{rss[count, share]:>13.1f}  <= {RATIO_TARGET}  {verdict(ratio <= RATIO_TARGET)}"
+            f"  ({_cpu(floors):.2f} / {_cpu(lapses):.2f} = {_cpu(lapses) / _cpu(floors):.2f})",
             flush=True,
         )
     for share in SHARES:
@@ -312,6 +316,10 @@ def profile(repo: Path, export: Path, out: Path) -> None:
     run_once(lapse_argv(repo, export, profile=out), repo, lapse=True)
     stats = pstats.Stats(str(out))
     stats.sort_stats("tottime").print_stats(25)
+
+
+def _cpu(runs: list[Run]) -> float:
+    return statistics.median(r.cpu for r in runs)
 
 
 def _spread(values: list[float]) -> str:
