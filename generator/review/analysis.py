@@ -39,7 +39,14 @@ from generator.review.ledger import ActionLedger
 from generator.review.logins import MfaEvidence
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
-from generator.review.tally import NO_ACTIVITY, SEVERITY_ORDER, Tally, denied, resource_of
+from generator.review.tally import (
+    NO_ACTIVITY,
+    SEVERITY_ORDER,
+    Judged,
+    Tally,
+    denied,
+    resource_of,
+)
 from generator.review.verdicts import Phase
 
 __all__ = [
@@ -173,8 +180,10 @@ def collect(
     spool = spool or EventSpool()
     subjects = list(subjects)
     ledger = ActionLedger()
+    judged: Judged = {}
+    kept = spool if keep_events else None
     tallies = [
-        Tally(s, grace, ledger, index, spool=spool if keep_events else None, times=times)
+        Tally(s, grace, ledger, index, spool=kept, times=times, judged=judged)
         for index, s in enumerate(link_windows(subjects))
     ]
     by_person = _by_person(tallies)

@@ -22,8 +22,10 @@ from generator.review.subjects import ReviewSubject
 from generator.review.verdicts import PERMISSION_DENIED, Observation, Phase, event_findings
 
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO)
-# Verdicts a tally remembers (by what they are judged on) before it forgets them all.
+# Verdicts remembered (by what they are judged on) before all are forgotten: the tallies of one
+# read share them, so memory follows neither the log's size nor the number of grants.
 JUDGED = 4096
+Judged = dict[tuple[object, ...], list[Observation]]
 NO_ACTIVITY = "No activity in the window: was the grant needed?"
 
 
@@ -37,6 +39,7 @@ class Tally:
         *,
         spool: EventSpool | None = None,
         times: bool = False,
+        judged: Judged | None = None,
     ):
         self.subject = subject
         self.grace = grace
@@ -48,7 +51,7 @@ class Tally:
         self.after = 0
         self.first_at: datetime | None = None
         self._evidence: dict[Observation, list[tuple[datetime, str]]] = defaultdict(list)
-        self._judged: dict[tuple[object, ...], list[Observation]] = {}
+        self._judged: Judged = {} if judged is None else judged
 
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on.
@@ -81,6 +84,7 @@ class Tally:
         if self.subject.others:
             return event_evidence(self.subject, event, self.grace)
         key = (
+            self.key,
             phase_of(event.timestamp, self.subject.request.window.expires, self.grace),
             event.principal,
             event.chain,

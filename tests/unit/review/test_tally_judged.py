@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from generator.review.analysis import collect, review_collected
 from generator.review.ledger import ActionLedger
 from generator.review.tally import Tally, event_evidence
 
 from .conftest import GRACE, event, request, subject
 
+BUCKET = "projects/_/buckets/settlement-exports/objects"
 SQL = "projects/pci-prod-payments/instances/settlement-db"
 OTHER_LOG = "projects/pci-prod-analytics/logs/cloudaudit.googleapis.com%2Fdata_access"
 
@@ -72,3 +76,27 @@ def test_the_verdicts_tell_the_variants_apart() -> None:
     assert same == [0, 1, 2, 13]
     assert judged[-1] == judged[-2]
     assert len({repr(found) for found in judged}) == len(judged) - 4
+
+
+def test_the_tallies_of_one_read_share_a_bounded_memory_of_verdicts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from generator.review import tally
+
+    monkeypatch.setattr(tally, "JUDGED", 8)
+    people = ["alice@example.com", "bob@example.com", "carol@example.com"]
+    subjects = [
+        subject(request(id=f"inc-{4600 + n}-x", requester=who)) for n, who in enumerate(people)
+    ]
+    events = [
+        event(principal=who, resource=f"{BUCKET}/{n}.csv", insert_id=f"{who}-{n}")
+        for n in range(50)
+        for who in people
+    ]
+    collected = collect(subjects, events, grace=GRACE, keep_events=False)
+    remembered = {id(t._judged) for t in collected.tallies}
+    assert len(remembered) == 1
+    assert 0 < len(collected.tallies[0]._judged) <= 8
+    reviews = review_collected(collected)
+    assert [r.count_in_window for r in reviews] == [50, 50, 50]
+    assert [sum(a.count for a in r.actions) for r in reviews] == [50, 50, 50]
