@@ -55,7 +55,7 @@ def main() -> None:
         _help(rounds),
         validate_bench.rows((5, *sizes), rounds),
         render_bench.rows(sizes, rounds, 5000),
-        *(_review(entries) for entries in ((250_000,) if quick else (250_000, 1_000_000))),
+        _review(250_000 if quick else 1_000_000, rounds),
         _archived(50, 2000 if quick else 20000, rounds),
     )
     for section in sections:
@@ -93,8 +93,9 @@ def _help(rounds: int) -> Iterator[_timing.Row]:
     )
 
 
-def _review(entries: int) -> Iterator[_timing.Row]:
-    """bench/review.py's rows, when it writes them; else one row saying so."""
+def _review(entries: int, rounds: int) -> Iterator[_timing.Row]:
+    """bench/review.py's rows (it measures entries/4 and entries), when it writes them; else one
+    row saying so."""
     script = HERE / "review.py"
     usage = subprocess.run(
         [sys.executable, str(script), "--help"], capture_output=True, text=True, check=False
@@ -105,7 +106,7 @@ def _review(entries: int) -> Iterator[_timing.Row]:
         return
     with tempfile.TemporaryDirectory(prefix="lapse-bench-review-") as folder:
         written = Path(folder) / "rows.json"
-        args = [sys.executable, str(script), "--entries", str(entries)]
+        args = [sys.executable, str(script), "--entries", str(entries), "--rounds", str(rounds)]
         done = subprocess.run(
             [*args, "--rows-json", str(written)], capture_output=True, text=True, check=False
         )

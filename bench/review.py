@@ -1,36 +1,42 @@
-"""How fast and how lean the post-access review reads an exported audit log.
+"""How fast and how lean `lapse review --source file:` reads an exported audit log, as a process.
 
-Generates JSON-lines exports (Cloud Storage sink layout) of N/4 and N entries, about 3% of them
-by ~200 grantees and the rest by service accounts and other people, then measures in one run,
-at both sizes:
+Generates JSON-lines exports (Cloud Storage sink layout) of N/4 and N entries, with 3% and with
+30% of the lines from ~200 grantees (the rest from service accounts and other people), and a
+repository whose archive holds the grantees' requests. Then, per export, in paired rounds (each
+round runs both, in alternating order):
 
-  (a) the floor: read every line and orjson.loads it;
-  (b) lapse: FileSource + normalize + analysis, reviewing all ~200 grants (reports are written
-      in the memory measure only);
-  (c) jq selecting the grantees' entries, when jq is on PATH;
+  floor  a fresh Python process that reads every line and orjson.loads it;
+  lapse  `lapse review --source file:EXPORT` from start-up to the reports written.
 
-the peak memory of (b) at both sizes, each in a fresh process; and what choosing the grants to
-review costs with 200 and with 20,200 archived requests (all but 200 outside the period).
-Targets, each printed PASS or MISS: (b) at most 1.5x (a), faster than (c), peak memory at N
-within 10% of that at N/4, and choosing the grants no more than 1.25x slower with 20,200
-archived requests than with 200.
+Every figure is a whole process, timed from the outside. Printed per export: the median of the
+per-round ratio lapse / floor with its min and max, and the peak resident memory of the lapse
+process as the OS measured it (`ru_maxrss` of the waited child). Targets, each printed PASS or
+MISS with its limit: the ratio's median at most 1.5 at every size and share, and lapse's peak
+RSS at N within 10% of that at N/4, for each share. The CPU seconds (user + system) of both
+processes are printed beside, with their ratio: on a busy machine wall time also measures the
+neighbours, CPU time only the work.
 
-    python bench/review.py [--entries N] [--grantees G] [--seed S]
+    python bench/review.py [--entries N] [--grantees G] [--rounds R] [--seed S] [--profile]
+
+--profile runs lapse once more under cProfile on the N, 30% export and prints where the
+time went (a profiled run, slower than the timed ones).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import pstats
 import random
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,28 +44,20 @@ from typing import Any
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from generator.core.model import Grant, Request, Window  # noqa: E402
-from generator.review.analysis import ReviewSubject, fetch_window, review_all  # noqa: E402
-from generator.review.file_source import FileSource  # noqa: E402
-from generator.review.report import json_report, markdown_report  # noqa: E402
-
+BIN = Path(sys.executable).parent
 PERIOD_START = datetime(2026, 11, 1, tzinfo=UTC)
 PERIOD = timedelta(days=30)
 WINDOW = timedelta(hours=4)
-GRANTEE_SHARE = 0.03
-RUNS = 3
-GRACE = timedelta(minutes=10)
+SHARES = (0.03, 0.30)
+RATIO_TARGET = 1.5
+RSS_GROWTH = 0.10
 USER_AGENT = "google-cloud-sdk gcloud/502.0.0 command/gcloud.storage.cp (gzip),gzip(gfe)"
-ROLES = {
-    "roles/cloudsql.client": frozenset({"cloudsql.instances.connect", "cloudsql.instances.get"}),
-    "roles/storage.objectViewer": frozenset({"storage.objects.get", "storage.objects.list"}),
-}
-GRANTS = (
-    Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
-    Grant("roles/storage.objectViewer", "bucket", "settlement-exports"),
-)
+FLOOR_CODE = """
+import sys, orjson
+with open(sys.argv[1], "rb") as stream:
+    for line in stream:
+        orjson.loads(line)
+"""
 
 
 def grantee(index: int) -> str:
@@ -69,27 +67,6 @@ def grantee(index: int) -> str:
 def window_start(index: int, grantees: int) -> datetime:
     step = (PERIOD - WINDOW * 2) / grantees
     return PERIOD_START + step * index
-
-
-def subjects(grantees: int) -> list[ReviewSubject]:
-    return [
-        ReviewSubject(
-            request=Request(
-                id=f"inc-{5000 + i}-bench",
-                target="pci-prod",
-                path=f"archive/pci-prod/inc-{5000 + i}-bench.yaml",
-                requester=grantee(i),
-                reason="Benchmark access window for the post-access review",
-                ticket=f"INC-{5000 + i}",
-                window=Window(window_start(i, grantees), window_start(i, grantees) + WINDOW),
-                grants=GRANTS,
-            ),
-            archived=True,
-            permissions_by_role=ROLES,
-            project_of={"settlement-exports": "pci-prod-payments"},
-        )
-        for i in range(grantees)
-    ]
 
 
 def entry(rng: random.Random, at: datetime, principal: str, number: int) -> dict[str, Any]:
@@ -147,12 +124,12 @@ def noise_principal(rng: random.Random) -> str:
     return f"person-{rng.randrange(3000):04d}@example.com"
 
 
-def lines(count: int, grantees: int, seed: int) -> Iterator[bytes]:
+def lines(count: int, grantees: int, share: float, seed: int) -> Iterator[bytes]:
     rng = random.Random(seed)
     step = PERIOD / count
     for number in range(count):
         at = PERIOD_START + step * number
-        if rng.random() < GRANTEE_SHARE:
+        if rng.random() < share:
             # A grantee acts inside their window (mostly) or just after it.
             index = rng.randrange(grantees)
             at = window_start(index, grantees) + WINDOW * rng.uniform(0.0, 1.05)
@@ -162,202 +139,225 @@ def lines(count: int, grantees: int, seed: int) -> Iterator[bytes]:
         yield orjson.dumps(entry(rng, at, principal, number)) + b"\n"
 
 
-def generate(path: Path, count: int, grantees: int, seed: int) -> None:
+def generate(path: Path, count: int, grantees: int, share: float, seed: int) -> None:
     with path.open("wb") as out:
-        for line in lines(count, grantees, seed):
+        for line in lines(count, grantees, share, seed):
             out.write(line)
 
 
-def floor(path: Path) -> int:
-    count = 0
-    with path.open("rb") as stream:
-        for line in stream:
-            orjson.loads(line)
-            count += 1
-    return count
+def make_repo(root: Path, grantees: int) -> None:
+    """Policy, roles lock, Terraform and the grantees' requests, archived as `lapse expire` does."""
+    for folder in ("policy", "schemas", "terraform"):
+        shutil.copytree(ROOT / folder, root / folder)
+    for index in range(grantees):
+        ends = window_start(index, grantees) + WINDOW
+        month = root / "archive" / "pci-prod" / ends.strftime("%Y-%m")
+        month.mkdir(parents=True, exist_ok=True)
+        (month / f"inc-{5000 + index}-bench.yaml").write_text(archived_request(index, ends))
+    (root / "requests").mkdir()
 
 
-def lapse_review(path: Path, grantees: int, *, reports: bool = False) -> tuple[int, int]:
-    """(events reviewed, findings) for all grants, as `lapse review --source file` reviews.
-
-    With `reports`, each grant's reports are written too (its events read back from the
-    spool in turn), as the command does: the memory measure includes them.
-    """
-    todo = subjects(grantees)
-    principals, start, end = fetch_window(todo, until=PERIOD_START + PERIOD)
-    source = FileSource(path)
-    reviews = review_all(todo, source.events(principals, start, end), grace=GRACE)
-    for item in reviews if reports else ():
-        json_report(item)
-        markdown_report(item)
-    events = sum(r.count_in_window + r.count_after for r in reviews)
-    return events, sum(len(r.findings) for r in reviews)
-
-
-def stream_only(path: Path, grantees: int) -> int:
-    todo = subjects(grantees)
-    principals, start, end = fetch_window(todo, until=PERIOD_START + PERIOD)
-    return sum(1 for _ in FileSource(path).events(principals, start, end))
-
-
-def jq_select(path: Path, grantees: int) -> int:
-    wanted = json.dumps({grantee(i): True for i in range(grantees)})
-    program = 'select($p[.protoPayload.authenticationInfo.principalEmail // ""])'
-    done = subprocess.run(
-        ["jq", "-c", "--argjson", "p", wanted, program, str(path)],
-        check=True,
-        capture_output=True,
+def archived_request(index: int, expires: datetime) -> str:
+    return (
+        f"requester: {grantee(index)}\n"
+        "reason: Benchmark access window for the post-access review\n"
+        f"ticket: INC-{5000 + index}\n"
+        f"starts: {(expires - WINDOW).strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+        f"expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+        "grants:\n"
+        "  - role: roles/cloudsql.client\n    project: pci-prod-payments\n"
+        "  - role: roles/storage.objectViewer\n    bucket: settlement-exports\n"
     )
-    return done.stdout.count(b"\n")
 
 
-def best_of(runs: int, run: Any) -> tuple[float, Any]:
-    """The fastest of `runs` runs: the machine is shared, and the minimum is the least noisy."""
-    times, result = [], None
-    for _ in range(runs):
-        began = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - began)
-    return min(times), result
+def lapse_argv(repo: Path, export: Path, *, profile: Path | None = None) -> list[str]:
+    args = [
+        "review",
+        f"--source=file:{export}",
+        f"--since={PERIOD_START:%Y-%m-%dT%H:%M:%SZ}",
+        f"--until={PERIOD_START + PERIOD:%Y-%m-%dT%H:%M:%SZ}",
+        f"--root={repo}",
+    ]
+    if profile is None:
+        return [str(BIN / "lapse"), *args]
+    code = "import sys; from generator.cli import main; sys.argv[0] = 'lapse'; main()"
+    return [sys.executable, "-m", "cProfile", "-o", str(profile), "-c", code, *args]
 
 
-def report(label: str, entries: int, seconds: float, result: Any) -> None:
-    print(f"  {label:<44} {seconds:7.2f} s  {entries / seconds:>12,.0f} entries/s  -> {result}")
+def environment() -> dict[str, str]:
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "NO_COLOR": "1"}
+    env.update(GITHUB_ACTIONS="false", CI="true", LAPSE_CACHE_DIR="off")
+    env.pop("GITHUB_TOKEN", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules are kept
+    return env
 
 
-def peak_memory(path: Path, grantees: int, mode: str) -> str:
-    """Peak memory of one run of `mode` over `path`, in a fresh interpreter."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", mode, str(path), "--grantees", str(grantees)],
-        check=True,
-        capture_output=True,
-        text=True,
+@dataclass(frozen=True, slots=True)
+class Run:
+    wall: float
+    cpu: float
+    rss: float  # MiB, the child's own peak (ru_maxrss of wait4)
+
+
+def run_once(argv: list[str], repo: Path, *, lapse: bool) -> Run:
+    if lapse:
+        shutil.rmtree(repo / "reports", ignore_errors=True)  # else the next run skips them
+    began = time.perf_counter()
+    child = subprocess.Popen(
+        argv, cwd=repo, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    return done.stdout.strip()
+    stderr = child.stderr.read() if child.stderr else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    # lapse exits 1 when a report has a deviation; anything else is a failure to measure.
+    if child.returncode not in ((0, 1) if lapse else (0,)):
+        sys.exit(f"{argv[:3]} exited {child.returncode}:\n{stderr.decode()[-3000:]}")
+    if lapse and len(list((repo / "reports").rglob("*.json"))) < 2:
+        sys.exit(f"{argv[:3]} wrote no reports:\n{stderr.decode()[-3000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def measure(mode: str, path: Path, grantees: int) -> None:
-    """`stream` reads the events and drops them (the source alone); `review` keeps and reviews."""
-    tracemalloc.start()
-    if mode == "stream":
-        stream_only(path, grantees)
-    else:
-        lapse_review(path, grantees, reports=True)
-    heap = tracemalloc.get_traced_memory()[1] / 2**20
-    print(f"{peak_rss():6.1f} / {heap:5.1f}")
-
-
-def peak_rss() -> float:
-    """Peak resident memory in MiB, interpreter and libraries included.
-
-    VmHWM belongs to this program's own address space; ru_maxrss would also count the parent's
-    memory, since Linux keeps it across the fork and exec that started this process.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--grantees", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=4411)
-    parser.add_argument("--measure", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.measure:
-        measure(args.measure[0], Path(args.measure[1]), args.grantees)
-        return 0
-    with tempfile.TemporaryDirectory(prefix="lapse-bench-") as tmp:
-        return run(Path(tmp), args.entries, args.grantees, args.seed)
+def paired(repo: Path, export: Path, rounds: int) -> tuple[list[float], list[Run], list[Run]]:
+    """Per-round ratios lapse / floor, and every run of each, in alternating order."""
+    floor_argv = [sys.executable, "-c", FLOOR_CODE, str(export)]
+    lapse_argv_ = lapse_argv(repo, export)
+    run_once(floor_argv, repo, lapse=False)  # warm the page cache: both read from memory
+    ratios, floors, lapses = [], [], []
+    for index in range(rounds):
+        if index % 2:
+            lapse_run, floor_run = run_once(lapse_argv_, repo, lapse=True), None
+            floor_run = run_once(floor_argv, repo, lapse=False)
+        else:
+            floor_run = run_once(floor_argv, repo, lapse=False)
+            lapse_run = run_once(lapse_argv_, repo, lapse=True)
+        floors.append(floor_run)
+        lapses.append(lapse_run)
+        ratios.append(lapse_run.wall / floor_run.wall)
+    return ratios, floors, lapses
 
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def run(tmp: Path, entries: int, grantees: int, seed: int) -> int:
-    sizes = {entries // 4: tmp / "audit-quarter.jsonl", entries: tmp / "audit.jsonl"}
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--grantees", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=4411)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--rows-json", type=Path, metavar="FILE", help="also write the rows here, for bench/all.py"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lapse-bench-review-") as tmp:
+        return measure(Path(tmp), args)
+
+
+def measure(tmp: Path, args: argparse.Namespace) -> int:
+    sizes = (args.entries // 4, args.entries)
     began = time.perf_counter()
-    for count, path in sizes.items():
-        generate(path, count, grantees, seed)
-    print(f"{grantees} grantees; generated in {time.perf_counter() - began:.0f} s")
+    repo = tmp / "repo"
+    make_repo(repo, args.grantees)
+    exports = {}
+    for share in SHARES:
+        for count in sizes:
+            exports[count, share] = tmp / f"audit-{count}-{round(share * 100)}.jsonl"
+            generate(exports[count, share], count, args.grantees, share, args.seed)
+    print(
+        f"{args.grantees} grantees, {args.rounds} paired rounds per export; generated in "
+        f"{time.perf_counter() - began:.0f} s; {load()}; this process's RSS "
+        f"{_own_rss():.0f} MiB (a child's ru_maxrss cannot read below it)"
+    )
+    print("whole processes, wall seconds median [min-max]; ratio lapse/floor per round")
+    print(
+        f"  {'entries':>9} {'share':>5}  {'floor s':<22} {'lapse s':<22} "
+        f"{'ratio median [min-max]':<24} {'lapse RSS MiB':>13}  target  result"
+        "  (CPU s floor / lapse = ratio)"
+    )
     results: list[bool] = []
-    for count, path in sizes.items():
-        print(f"{count:,} entries, {path.stat().st_size / 2**20:,.0f} MiB; time (best of {RUNS}):")
-        floor(path)  # warm the page cache so every contender reads from memory
-        a, parsed = best_of(RUNS, lambda p=path: floor(p))
-        report("(a) floor: read + orjson.loads every line", count, a, f"{parsed:,} entries")
-        b, (events, findings) = best_of(RUNS, lambda p=path: lapse_review(p, grantees))
-        report("(b) lapse: FileSource + normalize + review", count, b, f"{events:,} events")
-        results.append(b / a <= 1.5)
-        print(f"  {verdict(b / a <= 1.5)} b/a = {b / a:.2f} (target <= 1.5)")
-        if shutil.which("jq"):
-            c, selected = best_of(1, lambda p=path: jq_select(p, grantees))
-            report("(c) jq select of the grantees (one run)", count, c, f"{selected:,} entries")
-            results.append(b < c)
-            print(f"  {verdict(b < c)} b/c = {b / c:.2f} (target < 1)")
-        else:
-            print("  jq not on PATH: the peer is not measured")
-        print(f"  {grantees} reviews, {findings} findings")
-    print("peak memory, fresh process each (RSS MiB / Python heap MiB by tracemalloc):")
-    for mode in ("stream", "review"):
-        low, high = (peak_memory(path, grantees, mode) for path in sizes.values())
-        print(f"  {mode:<7} {entries // 4:>10,} entries: {low}   {entries:>10,} entries: {high}")
-        if mode == "review":
-            growth = float(high.split("/")[0]) / float(low.split("/")[0])
-            results.append(growth <= 1.10)
-            print(
-                f"  {verdict(growth <= 1.10)} peak RSS {growth:.2f}x from N/4 to N (target <= 1.10)"
-            )
-    results.append(archive_cost(tmp, grantees))
-    print(f"{sum(results)} of {len(results)} targets met")
+    rows: list[dict[str, object]] = []
+    rss: dict[tuple[int, float], float] = {}
+    for (count, share), export in exports.items():
+        ratios, floors, lapses = paired(repo, export, args.rounds)
+        ratio = statistics.median(ratios)
+        rss[count, share] = statistics.median(r.rss for r in lapses)
+        results.append(ratio <= RATIO_TARGET)
+        walls = [r.wall for r in lapses]
+        rows.append(
+            {
+                "row": f"review {count:,} entries, {share:.0%} reviewed / orjson floor",
+                "median": statistics.median(walls),
+                "min": min(walls),
+                "max": max(walls),
+                "ratio": ratio,
+                "limit": RATIO_TARGET,
+                "load": os.getloadavg()[0],
+            }
+        )
+        print(
+            f"  {count:>9,} {share:>5.0%}  {_spread([r.wall for r in floors]):<22} "
+            f"{_spread([r.wall for r in lapses]):<22} "
+            f"{ratio:5.2f} [{min(ratios):.2f}-{max(ratios):.2f}]{'':<10} "
+            f"{rss[count, share]:>13.1f}  <= {RATIO_TARGET}  {verdict(ratio <= RATIO_TARGET)}"
+            f"  ({_cpu(floors):.2f} / {_cpu(lapses):.2f} = {_cpu(lapses) / _cpu(floors):.2f})",
+            flush=True,
+        )
+    for share in SHARES:
+        growth = rss[sizes[1], share] / rss[sizes[0], share] - 1
+        ok = abs(growth) <= RSS_GROWTH
+        results.append(ok)
+        rows.append(
+            {
+                "row": f"review peak RSS {sizes[1]:,} / {sizes[0]:,} entries, {share:.0%}",
+                "median": rss[sizes[1], share],
+                "ratio": 1 + abs(growth),
+                "limit": 1 + RSS_GROWTH,
+                "load": os.getloadavg()[0],
+            }
+        )
+        print(
+            f"  peak RSS of lapse, {share:.0%} share: {rss[sizes[0], share]:.1f} MiB at "
+            f"{sizes[0]:,} -> {rss[sizes[1], share]:.1f} MiB at {sizes[1]:,} ({growth:+.1%}; "
+            f"target within +-{RSS_GROWTH:.0%})  {verdict(ok)}"
+        )
+    print(f"{sum(results)} of {len(results)} targets met; {load()}")
+    if args.rows_json:
+        args.rows_json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    if args.profile:
+        profile(repo, exports[sizes[1], SHARES[-1]], tmp / "lapse.prof")
     return 0 if all(results) else 1
 
 
-def archive_cost(tmp: Path, grantees: int) -> bool:
-    """Choosing the grants to review, with 200 and with 20,200 archived requests."""
-    from generator.core.repo import Repo  # noqa: PLC0415 - only this measure needs them
-    from generator.review.selection import Period, due  # noqa: PLC0415
-
-    period = Period(PERIOD_START, PERIOD_START + PERIOD, GRACE)
-    times = []
-    for old in (0, 20_000):
-        root = tmp / f"repo-{old}"
-        for folder in ("policy", "schemas"):
-            shutil.copytree(ROOT / folder, root / folder)
-        archive = root / "archive" / "pci-prod"
-        for index in range(grantees + old):
-            ends = window_start(index, grantees) if index < grantees else PERIOD_START
-            ends = ends + WINDOW if index < grantees else ends - timedelta(days=40 + index % 300)
-            # Filed as `lapse expire` files them: under the month (UTC) the window ended.
-            month = archive / ends.astimezone(UTC).strftime("%Y-%m")
-            month.mkdir(parents=True, exist_ok=True)
-            (month / f"inc-{index:05d}-bench.yaml").write_text(archived_request(index, ends))
-        repo = Repo.at(root)
-        seconds, found = best_of(RUNS, lambda r=repo: due(r, period))
-        times.append(seconds)
-        print(
-            f"  choosing grants with {grantees + old:>6,} archived requests: {seconds:6.2f} s"
-            f" -> {len(found.items)} due"
-        )
-    ratio = times[1] / times[0]
-    print(f"  {verdict(ratio <= 1.25)} {ratio:.2f}x with 20,200 (target <= 1.25)")
-    return ratio <= 1.25
+def profile(repo: Path, export: Path, out: Path) -> None:
+    print(f"\ncProfile of one lapse process over {export.name} (profiled, so slower):")
+    run_once(lapse_argv(repo, export, profile=out), repo, lapse=True)
+    stats = pstats.Stats(str(out))
+    stats.sort_stats("tottime").print_stats(25)
 
 
-def archived_request(index: int, expires: datetime) -> str:
-    return (
-        f"requester: {grantee(index % 1000)}\n"
-        "reason: Benchmark access window for the post-access review\n"
-        f"ticket: INC-{index}\n"
-        f"starts: {(expires - WINDOW).strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
-        f"expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
-        "grants:\n  - role: roles/cloudsql.client\n    project: pci-prod-payments\n"
-    )
+def _cpu(runs: list[Run]) -> float:
+    return statistics.median(r.cpu for r in runs)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):6.2f} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def _own_rss() -> float:
+    import resource  # noqa: PLC0415
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from generator.github.client import GitHubClient
 
+if TYPE_CHECKING:
+    from generator.gcp.descendants import Descendants
+
+# The Google and GitHub clients are imported where a run needs them: reading an exported file
+# with no token at hand starts no HTTP library at all.
+
 
 @click.command()
 @click.option(
@@ -186,11 +192,12 @@ def review(
 
 def login_reader(policy: Policy) -> LoginReader | None:
     """The Reports API reader the policy's `mfa` asks for; one that says why, without one."""
-    from generator.review.logins import ReportsLogins
     from generator.review.mfa import NotRead
 
     if policy.mfa is None or policy.mfa.login_audit != "reports":
         return None
+    from generator.review.logins import ReportsLogins
+
     try:
         session = adapters.admin_session()
     except ConfigError as exc:
@@ -225,7 +232,6 @@ def _nothing(_: str) -> bool:
 
 def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]]:
     """Approval evidence for each report, read from GitHub when a token is at hand."""
-    from generator.github import request_pulls
     from generator.review import publication
 
     if not reviews or not os.environ.get("GITHUB_TOKEN"):
@@ -234,6 +240,8 @@ def _approvals(repo: Repo, reviews: list[Review]) -> dict[str, dict[str, object]
             for r in reviews
             if r.subject.request.extensions
         }
+    from generator.github import request_pulls
+
     github = adapters.github()
     try:
         pull_of = request_pulls.source_pr_from_history(repo.root, github)
@@ -355,6 +363,8 @@ def audit_source(
         )
         if billed is None:
             raise ConfigError("give --project: no project in scope to read the logs through")
+        from generator.review.logging_source import LoggingSource
+
         return LoggingSource(adapters.logging_client(billed), scope)
     raise click.BadParameter(
         f"{spec!r}: use logging, bigquery:PROJECT.DATASET or file:PATH", param_hint="--source"

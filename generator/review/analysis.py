@@ -7,10 +7,13 @@ is an INFO finding. An event inside another grant of the same person counts in b
 each report says so, and an action this grant does not explain but the other one does is named
 as such (INFO) rather than as a deviation.
 
-The events stream: a first pass parks them in a spool and keeps only what dates the windows
-and who held which credential; a second pass hands each to the tallies of the grants it belongs
-to. A review keeps counts and findings; its events and actions are read back from the spool
-when asked for, one grant at a time.
+The events stream past once, each decoded once. A person whose every window has its `starts`
+needs nothing the rest of the log says: their events go to their grants' tallies as they are
+read. The others (a window dated by its binding, a service account's use of a credential the
+person minted) are parked in a spool, with what dates the windows and who held which
+credential; once the whole log is read, a second pass hands each parked event to the tallies of
+the grants it belongs to. A review keeps counts and findings, and its per-action counts in a
+ledger (`ledger`); its events are read back only when the caller kept them (`keep_events`).
 """
 
 from __future__ import annotations
@@ -25,16 +28,26 @@ from generator.review.attribution import (
     Mint,
     attributed,
     binding_appeared,
+    credential_for,
     handed_on,
     mint_of,
+    named,
     relay_of,
 )
 from generator.review.events import LOGIN_SERVICE
+from generator.review.ledger import ActionLedger
 from generator.review.logins import MfaEvidence
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
-from generator.review.tally import NO_ACTIVITY, SEVERITY_ORDER, Tally
-from generator.review.verdicts import PERMISSION_DENIED, Phase
+from generator.review.tally import (
+    NO_ACTIVITY,
+    SEVERITY_ORDER,
+    Judged,
+    Tally,
+    denied,
+    resource_of,
+)
+from generator.review.verdicts import Phase
 
 __all__ = [
     "NO_ACTIVITY",
@@ -74,6 +87,8 @@ class Review:
     gaps: tuple[str, ...] = ()
     spool: EventSpool | None = field(default=None, compare=False, repr=False)
     spool_key: str = ""
+    ledger: ActionLedger | None = field(default=None, compare=False, repr=False)
+    ledger_key: int = 0
     # Reports on main are never rewritten (LAPSE151): a grant reviewed again gets edition 2, ...
     edition: int = 1
     mfa: MfaEvidence | None = None  # None: the policy asks for none (`review.mfa`)
@@ -88,7 +103,7 @@ class Review:
 
     @property
     def events_in_window(self) -> tuple[Event, ...]:
-        """Read back from the spool: only for a caller that wants every event."""
+        """Read back from the spool: only for a caller that kept the events (`keep_events`)."""
         return _in_order(e for e in self._events() if e.timestamp < self.window_end)
 
     @property
@@ -97,11 +112,24 @@ class Review:
 
     @property
     def actions(self) -> tuple[ActionCount, ...]:
-        return action_counts(e for e in self._events() if e.timestamp < self.window_end)
+        return self._actions(after=False)
 
     @property
     def actions_after(self) -> tuple[ActionCount, ...]:
-        return action_counts(e for e in self._events() if e.timestamp >= self.window_end)
+        return self._actions(after=True)
+
+    @property
+    def times_in_window(self) -> list[datetime]:
+        """When each action in the window happened, earliest first: from the kept events, else
+        from the ledger (a review collected with `times`)."""
+        if self.spool is not None:
+            return sorted(e.timestamp for e in self.events_in_window)
+        return self.ledger.times(self.ledger_key) if self.ledger is not None else []
+
+    def _actions(self, *, after: bool) -> tuple[ActionCount, ...]:
+        if self.ledger is None:
+            return ()
+        return _busiest(ActionCount(*row) for row in self.ledger.rows(self.ledger_key, after))
 
     def _events(self) -> Iterator[Event]:
         return self.spool.read(self.spool_key) if self.spool else iter(())
@@ -116,7 +144,7 @@ def review(
     spool: EventSpool | None = None,
 ) -> Review:
     """The review of one request from the grantee's events (other principals' are ignored)."""
-    tally = Tally(subject, grace, spool or EventSpool(), "grant")
+    tally = Tally(subject, grace, ActionLedger(), 0, spool=spool or EventSpool())
     for event in events:
         tally.add(event)
     return _finished(tally, gaps)
@@ -124,22 +152,48 @@ def review(
 
 @dataclass(frozen=True, slots=True)
 class Collected:
-    """The first pass over the events: the subjects, dated and linked, and who minted what."""
+    """The first pass over the events: the subjects, dated and linked, who minted what, the
+    tallies (holding every settled person's events already), and the events left for later."""
 
     subjects: list[ReviewSubject]
     mints: Mapping[str, Sequence[Mint]]
     spool: EventSpool
     # Login Audit entries the source carried, by person: how sessions began, not use.
     logins: Mapping[str, list[Login]] = field(default_factory=dict)
+    tallies: list[Tally] = field(default_factory=list)
 
 
 def collect(
-    subjects: Iterable[ReviewSubject], events: Iterable[Event], spool: EventSpool | None = None
+    subjects: Iterable[ReviewSubject],
+    events: Iterable[Event],
+    spool: EventSpool | None = None,
+    *,
+    grace: timedelta,
+    keep_events: bool = True,
+    times: bool = False,
 ) -> Collected:
-    """Park every event, keeping only the policy changes and the credentials minted."""
+    """Tally the settled people's events, park the rest, keep the policy changes and mints.
+
+    `keep_events` parks every grant's events too, for `Review.events_in_window`; `times` keeps
+    the instants of the actions in each window (for the MFA check) without them.
+    """
     spool = spool or EventSpool()
     subjects = list(subjects)
-    wanted = {s.principal for s in subjects}
+    ledger = ActionLedger()
+    judged: Judged = {}
+    kept = spool if keep_events else None
+    tallies = [
+        Tally(s, grace, ledger, index, spool=kept, times=times, judged=judged)
+        for index, s in enumerate(link_windows(subjects))
+    ]
+    by_person = _by_person(tallies)
+    # Every window of theirs starts at its `starts`: nothing later in the log changes how
+    # their own events are judged (a credential they minted is another principal's events).
+    settled = {
+        person
+        for person, mine in by_person.items()
+        if all(t.subject.request.window.starts is not None for t in mine)
+    }
     policy_changes: list[Event] = []
     mints: dict[str, list[Mint]] = defaultdict(list)
     relays: list[Mint] = []  # credentials other principals minted: handed on, maybe
@@ -149,39 +203,58 @@ def collect(
             if event.login is not None:
                 logins[event.principal.lower()].append(event.login)
             continue
-        spool.add(_READ, event)
+        people = named(event, by_person)
+        if people == [event.principal.lower()] and people[0] in settled:
+            for tally in by_person[people[0]]:  # the caller alone: `attributed` is the event
+                tally.add(event)
+        elif people and settled.issuperset(people):
+            _tallied(event, by_person, {})
+        else:
+            spool.add(_READ, event)
         if event.delta_conditions:
             policy_changes.append(event)
-        mint = mint_of(event, wanted)
+        if not credential_for(event):
+            continue  # most events: no credential to follow
+        mint = mint_of(event, by_person)
         if mint is not None:
             mints[mint.account].append(mint)
         elif (relay := relay_of(event)) is not None:
             relays.append(relay)
     dated = link_windows(with_binding_times(subjects, policy_changes))
-    return Collected(dated, handed_on(mints, relays), spool, dict(logins))
+    for tally, subject in zip(tallies, dated, strict=True):
+        tally.subject = subject  # a settled person's is the same but for the binding's time
+    return Collected(dated, handed_on(mints, relays), spool, dict(logins), tallies)
 
 
 def review_collected(
     collected: Collected,
     *,
-    grace: timedelta,
     gaps: Sequence[str] = (),
     principal_gaps: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Review]:
     """The second pass: each parked event to the tallies of the grants it belongs to."""
-    tallies = [
-        Tally(s, grace, collected.spool, f"grant-{index}")
-        for index, s in enumerate(collected.subjects)
-    ]
-    by_person: dict[str, list[Tally]] = defaultdict(list)
-    for tally in tallies:
-        by_person[tally.subject.principal].append(tally)
+    by_person = _by_person(collected.tallies)
     for event in collected.spool.read(_READ):
-        for mine in attributed(event, by_person.keys(), collected.mints):
-            for tally in by_person.get(mine.principal.lower(), ()):
-                tally.add(mine)
+        _tallied(event, by_person, collected.mints)
     personal = principal_gaps or {}
-    return [_finished(t, (*gaps, *personal.get(t.subject.principal, ()))) for t in tallies]
+    return [
+        _finished(t, (*gaps, *personal.get(t.subject.principal, ()))) for t in collected.tallies
+    ]
+
+
+def _by_person(tallies: Iterable[Tally]) -> dict[str, list[Tally]]:
+    found: dict[str, list[Tally]] = defaultdict(list)
+    for tally in tallies:
+        found[tally.subject.principal].append(tally)
+    return dict(found)
+
+
+def _tallied(
+    event: Event, by_person: Mapping[str, list[Tally]], mints: Mapping[str, Sequence[Mint]]
+) -> None:
+    for mine in attributed(event, by_person.keys(), mints):
+        for tally in by_person.get(mine.principal.lower(), ()):
+            tally.add(mine)
 
 
 def review_all(
@@ -192,16 +265,17 @@ def review_all(
     gaps: Sequence[str] = (),
     principal_gaps: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Review]:
-    """One review per subject from one stream of events.
+    """One review per subject from one stream of events, each keeping its events.
 
     The sources' `gaps` apply to every review, `principal_gaps` to the named person's only.
     """
-    collected = collect(subjects, events)
-    return review_collected(collected, grace=grace, gaps=gaps, principal_gaps=principal_gaps)
+    collected = collect(subjects, events, grace=grace)
+    return review_collected(collected, gaps=gaps, principal_gaps=principal_gaps)
 
 
 def _finished(tally: Tally, gaps: Sequence[str]) -> Review:
-    tally.spool.flush()
+    if tally.spool is not None:
+        tally.spool.flush()
     return Review(
         subject=tally.subject,
         window_start=tally.subject.window_start,
@@ -213,7 +287,9 @@ def _finished(tally: Tally, gaps: Sequence[str]) -> Review:
         findings=tally.findings(),
         gaps=tuple(gaps),
         spool=tally.spool,
-        spool_key=tally.key,
+        spool_key=str(tally.key),
+        ledger=tally.ledger,
+        ledger_key=tally.key,
     )
 
 
@@ -269,13 +345,18 @@ def action_counts(events: Iterable[Event]) -> tuple[ActionCount, ...]:
     """Events grouped by (service, method, resource), busiest first; in any order."""
     groups: dict[tuple[str, str, str], _Group] = {}
     for event in events:
-        key = (event.service, event.method, _resource_of(event))
+        key = (event.service, event.method, resource_of(event))
         group = groups.get(key)
         if group is None:
             groups[key] = _Group(event)
         else:
             group.add(event)
-    counts = [ActionCount(*key, g.count, g.denied, g.first, g.last) for key, g in groups.items()]
+    return _busiest(
+        ActionCount(*key, g.count, g.denied, g.first, g.last) for key, g in groups.items()
+    )
+
+
+def _busiest(counts: Iterable[ActionCount]) -> tuple[ActionCount, ...]:
     return tuple(sorted(counts, key=lambda a: (-a.count, a.service, a.method, a.resource)))
 
 
@@ -283,24 +364,14 @@ class _Group:
     __slots__ = ("count", "denied", "first", "last")
 
     def __init__(self, event: Event) -> None:
-        self.count, self.denied = 1, int(_denied(event))
+        self.count, self.denied = 1, int(denied(event))
         self.first = self.last = event.timestamp
 
     def add(self, event: Event) -> None:
         self.count += 1
-        self.denied += _denied(event)
+        self.denied += denied(event)
         self.first = min(self.first, event.timestamp)
         self.last = max(self.last, event.timestamp)
-
-
-def _resource_of(event: Event) -> str:
-    if event.resource_name:
-        return event.resource_name
-    return next((r for _, r, _ in event.permissions if r), "")
-
-
-def _denied(event: Event) -> bool:
-    return event.status_code == PERMISSION_DENIED or any(not g for _, _, g in event.permissions)
 
 
 def severity_counts(findings: Iterable[Finding]) -> Counter[Severity]:

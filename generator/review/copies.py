@@ -54,6 +54,8 @@ def is_snapshot(method: str) -> bool:
 
 def _bigquery_destination(payload: Mapping[str, Any]) -> str | None:
     """An extract or copy job's destination ("" when unnamed); None when not such a job."""
+    if "metadata" not in payload and "serviceData" not in payload:
+        return None  # most entries: nothing to walk
     for job in (
         _dig(payload, "metadata", "jobInsertion", "job", "jobConfig"),
         _dig(payload, "metadata", "jobChange", "job", "jobConfig"),

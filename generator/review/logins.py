@@ -14,16 +14,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
-
-import requests
 
 from generator.core.errors import ServiceError
 from generator.core.model import Login
 from generator.core.retry import call_with_retry
-from generator.gcp.iam_policies import TIMEOUT_SECONDS, HttpStatusError, is_transient
 from generator.review.events import login_from, login_parameters, parse_timestamp
+
+if TYPE_CHECKING:
+    import requests
 
 REPORTS = "https://admin.googleapis.com/admin/reports/v1/activity/users"
 PAGE_SIZE = 1000  # the Reports API's maximum
@@ -86,6 +86,9 @@ class ReportsLogins:
         self._sleep = sleep
 
     def logins(self, email: str, start: datetime, end: datetime) -> list[Login]:
+        # Here: a review that reads no Reports API loads no HTTP library.
+        from generator.gcp.iam_policies import is_transient  # noqa: PLC0415
+
         found: list[Login] = []
         token = ""
         for _ in range(MAX_PAGES):
@@ -114,6 +117,8 @@ class ReportsLogins:
             query["customerId"] = self._customer
         if token:
             query["pageToken"] = token
+        from generator.gcp.iam_policies import TIMEOUT_SECONDS, HttpStatusError  # noqa: PLC0415
+
         url = f"{REPORTS}/{quote(email, safe='@')}/applications/login?{urlencode(query)}"
         response = self._session.get(url, timeout=TIMEOUT_SECONDS)
         if response.status_code >= 400:

@@ -53,7 +53,7 @@ def is_second_factor(login: Login, policy: MfaPolicy) -> bool:
 
 def judged(review: Review, reader: LoginReader, policy: MfaPolicy) -> Review:
     """The review with its MFA evidence, and a finding or a gap when the evidence falls short."""
-    times = sorted(e.timestamp for e in review.events_in_window)
+    times = review.times_in_window
     if not times:
         empty = MfaEvidence(reader.read_from, None, None, (), 0, 0)
         return replace(review, mfa=empty)

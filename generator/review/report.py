@@ -76,7 +76,7 @@ def next_edition(review: Review, taken: Callable[[str], bool]) -> Review:
 
 
 def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
-    # Each read of the actions goes through the review's spool: read them once.
+    # Each read of the actions is a query of the review's ledger: read them once.
     actions, actions_after = fold(review.actions), fold(review.actions_after)
     return (
         _environment()
@@ -136,7 +136,7 @@ def review_data(
     }
     if review.mfa is not None:
         data["mfa"] = mfa_data(review.mfa)
-    if actions:  # each read goes through the review's spool
+    if actions:  # each read is a query of the review's ledger
         data["actions"] = [_action_data(a) for a in review.actions]
         data["actions_after"] = [_action_data(a) for a in review.actions_after]
     return data

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.checks.plain_reading import quick_expiry
 from generator.checks.rules.audit import scope_of
@@ -19,8 +20,7 @@ from generator.core import resource_kinds
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
-from generator.core.request_paths import archive_month, parse_request_path
-from generator.gcp.descendants import Descendants
+from generator.core.request_paths import archive_month, parse_request_path, request_path
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
@@ -37,6 +37,9 @@ from generator.review.scope import grant_name
 from generator.review.sources import EventSource
 from generator.review.subjects import mainline_addition
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
+
+if TYPE_CHECKING:
+    from generator.gcp.descendants import Descendants  # a Google client: for the types only
 
 TrackFn = Callable[[Iterator[Event]], Iterator[Event]]
 
@@ -282,13 +285,19 @@ def run(
         return []
     principals, start, end = fetch_window(found, until=period.until, longest=longest)
     stream: Iterator[Event] = source.events(principals, start, end)
-    # The events stream through to a spool; the source's gaps are known once it is all read.
-    collected = collect(found, track(stream) if track else stream)
+    # The source's gaps are known once it is all read.
+    # Only the MFA check reads when each action was; no report reads an event again.
+    collected = collect(
+        found,
+        track(stream) if track else stream,
+        grace=period.grace,
+        keep_events=False,
+        times=policy.mfa is not None,
+    )
     audit = read_coverage(repo.terraform)
     history = history_gaps(repo) if any(s.window_start is None for s in found) else []
     reviews = review_collected(
         collected,
-        grace=period.grace,
         gaps=(*source.gaps, *history),
         principal_gaps=source.principal_gaps,
     )

@@ -1,9 +1,11 @@
-"""What one grant's review keeps while its events stream past. Pure apart from the spool.
+"""What one grant's review keeps while its events stream past. Pure apart from the ledger.
 
-Each event is judged as it arrives and then parked in the spool: the tally keeps the counts,
-the first event's time and every finding with its evidence (log entry ids), never the events,
-so a review's memory follows its findings rather than the size of the log. Events may arrive
-in any order: evidence is put in time order at the end.
+Each event is judged as it arrives and counted once: the tally keeps the counts, the first
+event's time and every finding with its evidence (log entry ids); the ledger keeps the counts
+per action (and, with `times`, the instants the MFA check reads). The events themselves are
+parked in a spool only when a caller asked to read them back (`spool`), so a review's memory
+follows its findings rather than the size of the log. Events may arrive in any order: evidence
+is put in time order at the end, and the ledger's rows do not depend on the order.
 """
 
 from __future__ import annotations
@@ -14,24 +16,42 @@ from datetime import datetime, timedelta
 from generator.core.findings import FindingKind
 from generator.core.model import Event, Finding, Severity
 from generator.review.events import LOGIN_SERVICE
+from generator.review.ledger import ActionLedger
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
-from generator.review.verdicts import Observation, Phase, event_findings
+from generator.review.verdicts import PERMISSION_DENIED, Observation, Phase, event_findings
 
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.INFO)
+# Verdicts remembered (by what they are judged on) before all are forgotten: the tallies of one
+# read share them, so memory follows neither the log's size nor the number of grants.
+JUDGED = 4096
+Judged = dict[tuple[object, ...], list[Observation]]
 NO_ACTIVITY = "No activity in the window: was the grant needed?"
 
 
 class Tally:
-    def __init__(self, subject: ReviewSubject, grace: timedelta, spool: EventSpool, key: str):
+    def __init__(
+        self,
+        subject: ReviewSubject,
+        grace: timedelta,
+        ledger: ActionLedger,
+        key: int,
+        *,
+        spool: EventSpool | None = None,
+        times: bool = False,
+        judged: Judged | None = None,
+    ):
         self.subject = subject
         self.grace = grace
-        self.spool = spool
+        self.ledger = ledger
         self.key = key
+        self.spool = spool
+        self.times = times
         self.in_window = 0
         self.after = 0
         self.first_at: datetime | None = None
         self._evidence: dict[Observation, list[tuple[datetime, str]]] = defaultdict(list)
+        self._judged: Judged = {} if judged is None else judged
 
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on.
@@ -42,15 +62,48 @@ class Tally:
             return
         if start is not None and event.timestamp < start:
             return
-        if event.timestamp < self.subject.request.window.expires:
-            self.in_window += 1
-        else:
+        after = event.timestamp >= self.subject.request.window.expires
+        if after:
             self.after += 1
+        else:
+            self.in_window += 1
+            if self.times:
+                self.ledger.add_time(self.key, event.timestamp)
         if self.first_at is None or event.timestamp < self.first_at:
             self.first_at = event.timestamp
-        for found in event_evidence(self.subject, event, self.grace):
+        for found in self._judge(event):
             self._evidence[found].append((event.timestamp, event.insert_id))
-        self.spool.add(self.key, event)
+        action = (self.key, after, event.service, event.method, resource_of(event))
+        self.ledger.add(action, denied(event), event.timestamp)
+        if self.spool is not None:
+            self.spool.add(str(self.key), event)
+
+    def _judge(self, event: Event) -> list[Observation]:
+        """`event_evidence`, judged once per kind of event: without other grants of the person,
+        it reads only the phase and the fields below, never the instant or the entry's id."""
+        if self.subject.others:
+            return event_evidence(self.subject, event, self.grace)
+        key = (
+            self.key,
+            phase_of(event.timestamp, self.subject.request.window.expires, self.grace),
+            event.principal,
+            event.chain,
+            event.service,
+            event.method,
+            event.resource_name,
+            event.status_code,
+            event.permissions,
+            event.log_name,
+            event.copied_to,
+            event.binding_deltas,
+            event.delta_conditions,
+        )
+        found = self._judged.get(key)
+        if found is None:
+            if len(self._judged) >= JUDGED:
+                self._judged.clear()
+            found = self._judged[key] = event_evidence(self.subject, event, self.grace)
+        return found
 
     def findings(self) -> tuple[Finding, ...]:
         """The deviations the events showed, most severe first, each with its evidence."""
@@ -62,6 +115,17 @@ class Tally:
         if not self.in_window:
             findings.append(FindingKind.NO_ACTIVITY.finding(NO_ACTIVITY))
         return tuple(sorted(findings, key=finding_order))
+
+
+def resource_of(event: Event) -> str:
+    """The resource an action row names: the entry's, else its first permission's."""
+    if event.resource_name:
+        return event.resource_name
+    return next((r for _, r, _ in event.permissions if r), "")
+
+
+def denied(event: Event) -> bool:
+    return event.status_code == PERMISSION_DENIED or any(not g for _, _, g in event.permissions)
 
 
 def event_evidence(subject: ReviewSubject, event: Event, grace: timedelta) -> list[Observation]:

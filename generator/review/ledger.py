@@ -1,0 +1,125 @@
+"""Per-grant action counts kept while the events stream past, so no report reads an event again.
+
+Each event a grant's tally takes adds one to its (phase, service, method, resource) row: count,
+denied, first and last time. The rows gather in memory up to `HELD` distinct ones and are then
+merged into a SQLite file in a temporary directory that only this user can read (the resource
+names are audit data), so memory does not grow with the number of distinct resources the
+grantees touched. A report reads its grant's rows back, already counted, busiest first.
+
+With `times`, the instants of each grant's actions in its window are kept too (the MFA check
+ties every one of them to a login).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Distinct rows (and instants) held in memory before they are merged into the file.
+HELD = 8192
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SCHEMA = (
+    "CREATE TABLE actions (grant_key INTEGER, after INTEGER, service TEXT, method TEXT,"
+    " resource TEXT, count INTEGER, denied INTEGER, first INTEGER, last INTEGER,"
+    " PRIMARY KEY (grant_key, after, service, method, resource)) WITHOUT ROWID",
+    "CREATE TABLE times (grant_key INTEGER, at INTEGER)",
+    "CREATE INDEX times_of_grant ON times (grant_key, at)",
+)
+_MERGE = (
+    "INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+    " count = count + excluded.count, denied = denied + excluded.denied,"
+    " first = min(first, excluded.first), last = max(last, excluded.last)"
+)
+_ROWS = (
+    "SELECT service, method, resource, count, denied, first, last FROM actions"
+    " WHERE grant_key = ? AND after = ?"
+)
+
+Key = tuple[int, bool, str, str, str]
+Row = tuple[str, str, str, int, int, datetime, datetime]
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch: exact for any aware datetime."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def moment(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class ActionLedger:
+    def __init__(self) -> None:
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._db: sqlite3.Connection | None = None
+        self._rows: dict[Key, list[int]] = {}
+        self._times: list[tuple[int, int]] = []
+
+    def add(self, key: Key, denied: bool, at: datetime) -> None:
+        """One more action on `key`: (grant, after the window?, service, method, resource)."""
+        stamp = micros(at)
+        row = self._rows.get(key)
+        if row is None:
+            self._rows[key] = [1, int(denied), stamp, stamp]
+            if len(self._rows) >= HELD:
+                self._merge()
+            return
+        row[0] += 1
+        row[1] += denied
+        if stamp < row[2]:
+            row[2] = stamp
+        elif stamp > row[3]:
+            row[3] = stamp
+
+    def add_time(self, grant: int, at: datetime) -> None:
+        self._times.append((grant, micros(at)))
+        if len(self._times) >= HELD:
+            self._merge()
+
+    def rows(self, grant: int, after: bool) -> Iterator[Row]:
+        """The grant's rows of one phase, in no particular order."""
+        self._merge()
+        if self._db is None:
+            return
+        for service, method, resource, count, denied, first, last in self._db.execute(
+            _ROWS, (grant, int(after))
+        ):
+            yield service, method, resource, count, denied, moment(first), moment(last)
+
+    def times(self, grant: int) -> list[datetime]:
+        """The instants kept with `add_time` for the grant, earliest first."""
+        self._merge()
+        if self._db is None:
+            return []
+        found = self._db.execute("SELECT at FROM times WHERE grant_key = ? ORDER BY at", (grant,))
+        return [moment(at) for (at,) in found]
+
+    def _merge(self) -> None:
+        if not self._rows and not self._times:
+            return
+        db = self._connection()
+        with db:
+            db.executemany(_MERGE, ((*key, *row) for key, row in self._rows.items()))
+            db.executemany("INSERT INTO times VALUES (?, ?)", self._times)
+        self._rows.clear()
+        self._times.clear()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            # mkdtemp makes the directory readable by this user only.
+            self._directory = tempfile.TemporaryDirectory(prefix="lapse-review-")
+            path = Path(self._directory.name) / "actions.sqlite"
+            self._db = sqlite3.connect(path, check_same_thread=False)
+            # A scratch file: nothing to recover after a crash, so no journal and no syncs.
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+        return self._db
+
+    def __del__(self) -> None:
+        if self._db is not None:
+            self._db.close()
