@@ -20,7 +20,7 @@ from generator.core import resource_kinds
 from generator.core.git import is_shallow, mainline_additions
 from generator.core.model import Event, Limits, Policy, Problem, Request
 from generator.core.repo import Repo
-from generator.core.request_paths import archive_month, parse_request_path, request_path
+from generator.core.request_paths import archive_month, parse_request_path
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
