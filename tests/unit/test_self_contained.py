@@ -21,8 +21,6 @@ OUTSIDE = re.compile(r"\.\./shared|/work/|^/(home|Users|root|mnt|srv|opt)/")
 # Every reason a test may skip for, and why it is no file outside the checkout.
 SKIPS = {
     "'terraform binary not on PATH'": "a tool, named with its reason",
-    "f'GitHub exchanges not checked: {spec}'": "in the checkout: .ci/fetch-github-openapi",
-    "found": "the same description, in tests/unit/test_github_contract.py",
     "why": "a system browser (Debian's chromium), named in the reason; under CI its absence fails",
 }
 REAL = TESTS / "data" / "audit_real"
