@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_the_committed_subset_is_what_the_script_extracts() -> None:
     hand, no operation or component added or lost. Elsewhere from the subset itself: its
     operations and exactly the components they reach, every one routed as the full one routes."""
     full = contract.full_description()
-    if full is None and contract.os.environ.get("CI") == "true":
+    if full is None and os.environ.get("CI") == "true":
         pytest.fail(
             f"the subset is checked against the pinned description under CI: {contract.absent()}"
         )
