@@ -8,6 +8,7 @@ import pytest
 
 from tests.acceptance.cli import lapse
 from tests.acceptance.test_review_cli import UNTIL, entry, export
+from tests.acceptance.test_safe_local_runs import checkout
 from tests.support import make_repo, place
 
 AT = "--at 2026-12-01T10:00:00Z"
@@ -72,7 +73,9 @@ def widest(text: str) -> int:
 def test_tables_fit_the_terminal_and_a_wide_one_shows_each_row_on_one_line(
     tmp_path: Path, command: str
 ) -> None:
-    root = make_repo(tmp_path / "access", with_requests=True)
+    # Committed on main: a window without `starts` is dated from its commit, not from the clock
+    # of each run.
+    root = checkout(tmp_path)
     assert lapse("render", cwd=root).code == 0
     narrow = lapse(command, cwd=root, env={"COLUMNS": "80"})
     wide = lapse(command, cwd=root, env={"COLUMNS": "400"})
