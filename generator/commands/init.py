@@ -242,6 +242,7 @@ def _refuse_symlinks(root: Path, plan: Plan) -> None:
 def _check_staged(repo: Repo, plan: Plan) -> None:
     """The written files, validated before any is written, in a copy of what they need."""
     from generator.checks.validate import validate_policy  # noqa: PLC0415 - not for the help
+
     with tempfile.TemporaryDirectory(prefix="lapse-init-") as scratch:
         staged = Path(scratch)
         shutil.copytree(repo.root / "schemas", staged / "schemas")

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Protocol
 
 from generator.core.controls import REGISTRY, Control, State, Status, cannot_tell
-from generator.core.errors import ConfigError, LapseError
+from generator.core.errors import LapseError
 from generator.core.times import format_utc, parse_instant
+from generator.core.writing import write_file
 from generator.github.watch_reads import Item
 from generator.lifecycle import watch_text
 from generator.lifecycle.watch_checks import Watched, Watching
@@ -142,7 +143,4 @@ def write_memory(path: Path, watched: list[Watched], before: Memory) -> None:
                 "state": each.status.state.value,
                 "since": format_utc(each.since),
             }
-    try:
-        path.write_text(json.dumps({"controls": kept}, indent=2, sort_keys=True) + "\n", "utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot keep the memory in {path}: {exc.strerror or exc}") from None
+    write_file(path, json.dumps({"controls": kept}, indent=2, sort_keys=True) + "\n")

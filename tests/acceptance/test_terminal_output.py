@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -72,8 +74,26 @@ def widest(text: str) -> int:
 def test_tables_fit_the_terminal_and_a_wide_one_shows_each_row_on_one_line(
     tmp_path: Path, command: str
 ) -> None:
+    # Committed on main before every window ends: a window without `starts` is dated from its
+    # commit, not from the clock of each run.
     root = make_repo(tmp_path / "access", with_requests=True)
     assert lapse("render", cwd=root).code == 0
+    dated = {**os.environ, "GIT_AUTHOR_DATE": "2026-11-30T12:00:00Z"}
+    dated["GIT_COMMITTER_DATE"] = dated["GIT_AUTHOR_DATE"]
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        [
+            "-c",
+            "user.name=lapse",
+            "-c",
+            "user.email=lapse@example.com",
+            "commit",
+            "-qm",
+            "Requests",
+        ],
+    ):
+        subprocess.run(["git", *args], cwd=root, env=dated, check=True)
     narrow = lapse(command, cwd=root, env={"COLUMNS": "80"})
     wide = lapse(command, cwd=root, env={"COLUMNS": "400"})
     assert narrow.code == wide.code == 0, narrow.err

@@ -567,9 +567,11 @@ def test_a_memory_that_cannot_be_written_is_named(
 ) -> None:
     hub.runs["expire.yml"] = [run(1, T, "success")]
     args = ["watch", "--now", format_utc(T), "--root", str(root), "--control", "expire-runs"]
-    code = cli.main([*args, "--memory", str(root / "no-such-folder" / "memory.json")])
+    code = cli.main([*args, "--memory", str(root / "policy" / "policy.yaml" / "memory.json")])
     assert code == 2
-    assert "cannot keep the memory in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot write" in err
+    assert "policy/policy.yaml/memory.json: File exists (EEXIST)" in err
 
 
 @pytest.mark.parametrize("by", ["acme-lapse[bot]", "carol-diaz"])
