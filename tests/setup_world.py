@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 import responses
 
@@ -530,3 +532,20 @@ def directory_user(email: str, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+def doctor_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lapse doctor`'s GitHub and Google clients, pointed at the world's fakes, without waits."""
+    from generator.commands import adapters
+    from generator.github.client import GitHubClient
+
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_doctor")
+    monkeypatch.setenv("GITHUB_REPOSITORY", f"{OWNER}/{NAME}")
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
+    monkeypatch.setattr(
+        adapters,
+        "github",
+        lambda *_: GitHubClient(f"{OWNER}/{NAME}", "ghs_doctor", sleep=lambda _s: None),
+    )
+    monkeypatch.setattr(adapters, "build_session", requests.Session)
+    monkeypatch.setattr(adapters, "admin_session", requests.Session)

@@ -7,7 +7,6 @@ one item, with its fix, and exit 1. Service failures end in exit 3, missing cred
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import responses
 from generator import cli
 from generator.commands import adapters
 from generator.core.errors import ConfigError
-from generator.github.client import GitHubClient
 from tests import setup_world as w
 from tests.support import REPO, make_repo
 
@@ -37,17 +35,8 @@ def world(http: responses.RequestsMock) -> w.World:
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     made = make_repo(tmp_path)
     shutil.copytree(REPO / ".github" / "workflows", made / ".github" / "workflows")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_doctor")
-    monkeypatch.setenv("GITHUB_REPOSITORY", f"{w.OWNER}/{w.NAME}")
+    w.doctor_clients(monkeypatch)
     monkeypatch.setenv("LAPSE_APP_SLUG", w.APP_SLUG)
-    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
-    monkeypatch.setattr(
-        adapters,
-        "github",
-        lambda *_: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
-    )
-    monkeypatch.setattr(adapters, "build_session", requests.Session)
-    monkeypatch.setattr(adapters, "admin_session", requests.Session)
     return made
 
 

@@ -11,16 +11,12 @@ import os
 import re
 import shlex
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
 import responses
 
 from generator import cli
-from generator.commands import adapters
-from generator.github.client import GitHubClient
 from tests import setup_world as w
 from tests.acceptance.cli import lapse
 from tests.fresh_copy import GIT_ENV, REPO, clone, fresh_template  # noqa: F401
@@ -54,16 +50,7 @@ def test_the_checklist_has_offline_blocks_for_every_local_step() -> None:
 def world(http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> w.World:
     made = w.World()
     made.install(http)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_doctor")
-    monkeypatch.setenv("GITHUB_REPOSITORY", f"{w.OWNER}/{w.NAME}")
-    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
-    monkeypatch.setattr(
-        adapters,
-        "github",
-        lambda *_: GitHubClient(f"{w.OWNER}/{w.NAME}", "ghs_doctor", sleep=lambda _s: None),
-    )
-    monkeypatch.setattr(adapters, "build_session", requests.Session)
-    monkeypatch.setattr(adapters, "admin_session", requests.Session)
+    w.doctor_clients(monkeypatch)
     return made
 
 
