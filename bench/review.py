@@ -319,8 +319,10 @@ def measure(tmp: Path, args: argparse.Namespace) -> int:
         results.append(ok)
         rows.append(
             {
-                "row": f"review peak RSS {sizes[1]:,} / {sizes[0]:,} entries, {share:.0%}",
-                "median": rss[sizes[1], share],
+                "row": (
+                    f"review peak RSS, {share:.0%}: {rss[sizes[0], share]:.0f} MiB at "
+                    f"{sizes[0]:,} -> {rss[sizes[1], share]:.0f} MiB at {sizes[1]:,}"
+                ),
                 "ratio": 1 + abs(growth),
                 "limit": 1 + RSS_GROWTH,
                 "load": os.getloadavg()[0],
