@@ -296,8 +296,7 @@ def test_a_targets_emergency_past_the_limit_is_refused_word_for_word(tmp_path: P
             9,
             "LAPSE297",
             "error",
-            "pci-prod has 11 emergencies in the 30d ending with this one, "
-            "more than the 10 allowed",
+            "pci-prod has 11 emergencies in the 30d ending with this one, more than the 10 allowed",
             EMERGENCY_HINT,
         )
     ]
