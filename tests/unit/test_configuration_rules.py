@@ -59,6 +59,21 @@ def test_lapse281_override() -> None:
     assert tf('locals {\n  a = "b"\n}\n', "terraform/grants/x_override.tf") == {(1, 1, "LAPSE281")}
 
 
+@pytest.mark.parametrize("path", ["terraform/override.tf", "terraform/grants/override.tf"])
+def test_lapse281_a_file_named_override_alone_is_one(path: str) -> None:
+    assert tree('locals {\n  a = "b"\n}\n', path) == [
+        Problem(
+            path,
+            1,
+            1,
+            "LAPSE281",
+            "error",
+            f"{path} is an override file: it silently rewrites other files' blocks",
+            "change the block where it is defined instead",
+        )
+    ]
+
+
 def test_lapse282_provisioner() -> None:
     text = 'resource "google_project_iam_member" "x" {\n  provisioner "local-exec" {\n  }\n}\n'
     assert tf(text) == {(2, 3, "LAPSE282")}

@@ -71,6 +71,14 @@ def test_a_symlinked_folder_is_one_problem_and_is_not_walked(root: Path, tmp_pat
     assert problems(root) == {("requests/linked", 1, 1, "LAPSE140")}
 
 
+def test_a_tree_without_terraform_is_still_checked(root: Path, tmp_path: Path) -> None:
+    """With no configuration to read, the other tree rules still run."""
+    shutil.rmtree(root / "terraform")
+    os.symlink(tmp_path, root / "requests" / "linked")
+
+    assert problems(root) == {("requests/linked", 1, 1, "LAPSE140")}
+
+
 def test_a_folder_without_a_policy_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         Repo.at(tmp_path)
