@@ -59,6 +59,12 @@ def test_lapse281_override() -> None:
     assert tf('locals {\n  a = "b"\n}\n', "terraform/grants/x_override.tf") == {(1, 1, "LAPSE281")}
 
 
+@pytest.mark.parametrize("path", ["terraform/.jsonoverride.tf", "terraform/grants/x.override.tf"])
+def test_lapse281_a_name_that_only_contains_override_is_not_one(path: str) -> None:
+    """Terraform overrides with override.tf and *_override.tf only; the rest are merged."""
+    assert tf('locals {\n  a = "b"\n}\n', path) == set()
+
+
 @pytest.mark.parametrize("path", ["terraform/override.tf", "terraform/grants/override.tf"])
 def test_lapse281_a_file_named_override_alone_is_one(path: str) -> None:
     assert tree('locals {\n  a = "b"\n}\n', path) == [
