@@ -11,6 +11,7 @@ import pytest
 
 from generator.checks.validate import validate_repo
 from generator.core.errors import ConfigError
+from generator.core.model import Problem
 from generator.core.repo import READ_FOLDERS, Repo
 from tests.support import make_repo, place
 
@@ -77,6 +78,23 @@ def test_a_tree_without_terraform_is_still_checked(root: Path, tmp_path: Path) -
     os.symlink(tmp_path, root / "requests" / "linked")
 
     assert problems(root) == {("requests/linked", 1, 1, "LAPSE140")}
+
+
+def test_a_tf_file_that_is_not_utf8_is_refused_at_its_start(root: Path) -> None:
+    """Terraform reads UTF-8 only: lapse cannot vouch for what it cannot decode."""
+    place(root, "terraform/grants/latin1.tf", b'locals {\n  a = "caf\xe9"\n}\n')
+
+    (found,) = [p for p in validate_repo(Repo.at(root), now=None).problems if p.rule == "LAPSE287"]
+    assert found == Problem(
+        "terraform/grants/latin1.tf",
+        1,
+        1,
+        "LAPSE287",
+        "error",
+        "cannot check it: cannot read it as UTF-8: 'utf-8' codec can't decode byte 0xe9 in "
+        "position 19: invalid continuation byte",
+        "what lapse cannot read it cannot vouch for; fix the syntax",
+    )
 
 
 def test_a_folder_without_a_policy_is_refused_by_name(tmp_path: Path) -> None:
