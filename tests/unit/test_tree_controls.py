@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from generator.checks.validate import validate_repo
 from generator.core.errors import ConfigError
 from generator.core.model import Problem
 from generator.core.repo import READ_FOLDERS, Repo
+from generator.terraform import configuration
 from tests.support import make_repo, place
 
 
@@ -95,6 +97,36 @@ def test_a_tf_file_that_is_not_utf8_is_refused_at_its_start(root: Path) -> None:
         "position 19: invalid continuation byte",
         "what lapse cannot read it cannot vouch for; fix the syntax",
     )
+
+
+def test_a_tf_file_that_cannot_be_read_is_refused_at_its_start(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file lapse cannot open is one it has not checked, never one that passed."""
+    place(root, "terraform/grants/locked.tf", 'locals {\n  a = "b"\n}\n')
+    refused: list[str] = []
+
+    def refusing(path: str, mode: str = "r") -> IO[Any]:
+        if path.endswith("locked.tf"):
+            refused.append(path)
+            raise PermissionError(13, "Permission denied", path)
+        return open(path, mode)
+
+    monkeypatch.setattr(configuration, "open", refusing, raising=False)
+
+    found = [p for p in validate_repo(Repo.at(root), now=None).problems if p.rule == "LAPSE287"]
+    assert found == [
+        Problem(
+            "terraform/grants/locked.tf",
+            1,
+            1,
+            "LAPSE287",
+            "error",
+            f"cannot check it: cannot read it as UTF-8: [Errno 13] Permission denied: "
+            f"{refused[0]!r}",
+            "what lapse cannot read it cannot vouch for; fix the syntax",
+        )
+    ]
 
 
 def test_a_folder_without_a_policy_is_refused_by_name(tmp_path: Path) -> None:
