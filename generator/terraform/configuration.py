@@ -103,7 +103,7 @@ def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[
             continue
         for entry in listed:
             inside = (*parts, entry.name)
-            if _local(inside):
+            if _local(inside, entry.is_file(follow_symlinks=False)):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append((Path(entry.path), inside))
@@ -205,8 +205,10 @@ def _thawed_block(raw: list[Any]) -> LocatedBlock:
     )
 
 
-def _local(parts: tuple[str, ...]) -> bool:
-    return parts[0] in LOCAL_STATE or (len(parts) == 1 and parts[0] in LOCAL_FILES)
+def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
+    """Terraform's own state: the .terraform folder, and the plan file the apply job writes
+    (a folder or link of that name is configuration like any other)."""
+    return parts[0] in LOCAL_STATE or (len(parts) == 1 and regular_file and parts[0] in LOCAL_FILES)
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
@@ -273,4 +275,9 @@ def module_source_inside(folder: str, file_path: str, source: str) -> bool:
             parts.pop()
         else:
             parts.append(part)
-    return PurePosixPath(*parts).is_relative_to(folder)  # no parts: ".", outside any folder
+    path = PurePosixPath(*parts)  # no parts: ".", outside any folder
+    if not path.is_relative_to(folder):
+        return False
+    # .terraform is never read as configuration, so a module there would run unchecked.
+    rest = path.relative_to(folder).parts
+    return not rest or rest[0] not in LOCAL_STATE

@@ -129,6 +129,65 @@ def test_a_tf_file_that_cannot_be_read_is_refused_at_its_start(
     ]
 
 
+EVIL = 'resource "terraform_data" "x" {\n  provisioner "local-exec" {\n  }\n}\n'
+
+
+def test_a_symlink_in_terraform_is_reported_and_never_read(root: Path, tmp_path: Path) -> None:
+    """Neither a link named like a .tf file nor a linked folder is followed: what they point
+    at is outside the review."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.tf").write_text(EVIL)
+    os.symlink(outside / "evil.tf", root / "terraform/link.tf")
+    os.symlink(outside, root / "terraform/linkdir")
+
+    assert problems(root) == {
+        ("terraform/link.tf", 1, 1, "LAPSE140"),
+        ("terraform/linkdir", 1, 1, "LAPSE140"),
+        ("terraform/linkdir", 1, 1, "LAPSE280"),
+    }
+
+
+def test_a_file_that_is_not_tf_is_refused_and_not_read_as_configuration(root: Path) -> None:
+    place(root, "terraform/notes.txt", EVIL)
+
+    assert problems(root) == {("terraform/notes.txt", 1, 1, "LAPSE280")}
+
+
+def test_only_the_plan_file_at_the_top_of_terraform_is_left_alone(root: Path) -> None:
+    """`tfplan` is the plan the apply job writes; the name elsewhere is not skipped."""
+    place(root, "terraform/tfplan", b"\x00plan")
+    assert problems(root) == set()
+
+    (root / "terraform/tfplan").unlink()
+    place(root, "terraform/grants/tfplan", b"\x00plan")
+    place(root, "terraform/tfplan/evil.tf", EVIL)
+    assert problems(root) == {
+        ("terraform/grants/tfplan", 1, 1, "LAPSE280"),
+        ("terraform/tfplan/evil.tf", 2, 3, "LAPSE282"),
+        ("terraform/tfplan/evil.tf", 1, 1, "LAPSE286"),
+    }
+
+
+def test_a_link_named_like_the_plan_file_is_reported(root: Path, tmp_path: Path) -> None:
+    os.symlink(tmp_path, root / "terraform/tfplan")
+
+    assert problems(root) == {
+        ("terraform/tfplan", 1, 1, "LAPSE140"),
+        ("terraform/tfplan", 1, 1, "LAPSE280"),
+    }
+
+
+@pytest.mark.parametrize("source", ["./.terraform/modules/m", "./grants/../.terraform/m"])
+def test_a_module_in_terraforms_own_state_folder_is_refused(root: Path, source: str) -> None:
+    """.terraform is Terraform's cache and never checked: a module there would run unread."""
+    place(root, "terraform/.terraform/modules/m/main.tf", EVIL)
+    place(root, "terraform/.terraform/m/main.tf", EVIL)
+    place(root, "terraform/extra.tf", f'module "m" {{\n  source = "{source}"\n}}\n')
+
+    assert problems(root) == {("terraform/extra.tf", 2, 3, "LAPSE284")}
+
+
 def test_a_folder_without_a_policy_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         Repo.at(tmp_path)
