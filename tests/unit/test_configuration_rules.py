@@ -18,6 +18,7 @@ from generator.core.repo import Repo
 from generator.terraform.configuration import (
     LAPSE_RESOURCE_TYPES,
     Configuration,
+    list_configuration,
     module_source_inside,
     parse_text,
 )
@@ -45,6 +46,25 @@ def tree(text: str, path: str = "terraform/main.tf") -> list[Problem]:
 
 def tf(text: str, path: str = "terraform/main.tf") -> set[tuple[int, int, str]]:
     return {(p.line, p.col, p.rule) for p in tree(text, path)}
+
+
+def test_the_configuration_listed_is_the_folder_given_wherever_lapse_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # First in this file: a listing of the working directory instead would never end here.
+    root = make_repo(tmp_path / "repo")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    entries, readable = list_configuration(root / "terraform", root)
+    # Sorted part by part: the grants folder's files come before grants.tf.
+    assert entries == (
+        "terraform/audit_logging.tf",
+        "terraform/backend.tf",
+        "terraform/grants/_module.tf",
+        "terraform/grants.tf",
+        "terraform/versions.tf",
+    )
+    assert readable == [(path, str(root / path)) for path in entries]
 
 
 def test_lapse280_tf_json() -> None:

@@ -250,3 +250,21 @@ def test_terraform_parsed_by_another_version_of_the_parser_is_parsed_again(
     monkeypatch.setattr(configuration, "parse_text", counting)
     assert configuration.parse_all(configuration.read_all(readable)) == first
     assert sorted(parsed) == sorted(relative for relative, _ in readable)
+
+
+def test_a_terraform_parse_is_reused_on_every_later_run(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit keeps its entry as it was: the third run is as warm as the second."""
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo")
+    _, readable = configuration.list_configuration(root / "terraform", root)
+    first = configuration.parse_all(configuration.read_all(readable))
+
+    def refuse(relative: str, text: str) -> configuration.TerraformFile:
+        raise AssertionError(f"parsed {relative} again")
+
+    monkeypatch.setattr(configuration, "parse_text", refuse)
+    for _ in range(2):
+        assert configuration.parse_all(configuration.read_all(readable)) == first
