@@ -38,6 +38,7 @@ LAPSE_RESOURCE_TYPES = lapse_resource_types()  # those of the kinds lapse is bui
 # What Terraform and CI leave in the folder, which Terraform never reads as configuration.
 LOCAL_STATE = (".terraform",)
 LOCAL_FILES = frozenset({"tfplan"})
+MAX_NESTING = 32  # blocks inside blocks: IAM and audit configuration nest two or three deep
 _PLAIN_STRING = re.compile(r'^"([^"\\$%]*)"$')
 
 
@@ -221,7 +222,23 @@ def parse_text(relative: str, text: str) -> TerraformFile:
         first = (str(exc).strip().splitlines() or ["unreadable"])[0]
         return TerraformFile(relative, (), (max(int(line), 1), max(int(col), 1), first))
     body = _child(tree, "body")
+    if body is not None and _nesting(body) > MAX_NESTING:
+        # Reading and walking blocks recurses: deeper text would end lapse, not be refused.
+        return TerraformFile(relative, (), (1, 1, f"blocks nested more than {MAX_NESTING} deep"))
     return TerraformFile(relative, _blocks(body, text) if body is not None else ())
+
+
+def _nesting(body: Any) -> int:
+    """How deep blocks nest in `body`, counted without recursion."""
+    deepest, pending = 0, [(body, 0)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        for block in node.children:
+            inner = _child(block, "body") if getattr(block, "data", None) == "block" else None
+            if inner is not None:
+                pending.append((inner, depth + 1))
+    return deepest
 
 
 def _child(node: Any, name: str) -> Any:

@@ -67,6 +67,25 @@ def test_the_configuration_listed_is_the_folder_given_wherever_lapse_runs(
     assert readable == [(path, str(root / path)) for path in entries]
 
 
+@pytest.mark.parametrize(
+    ("depth", "error"), [(32, None), (33, (1, 1, "blocks nested more than 32 deep"))]
+)
+def test_blocks_are_read_to_a_fixed_depth(depth: int, error: tuple[int, int, str] | None) -> None:
+    assert parse_text("terraform/x.tf", "x {\n" * depth + "}\n" * depth).error == error
+
+
+def test_a_parser_failure_without_a_place_or_words_is_still_located_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hcl2
+
+    def failing(text: str) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(hcl2, "parses_to_tree", failing)
+    assert parse_text("terraform/x.tf", "x {\n}\n").error == (1, 1, "unreadable")
+
+
 def test_lapse280_tf_json() -> None:
     assert tf("{}", "terraform/evil.tf.json") == {(1, 1, "LAPSE280")}
 

@@ -188,6 +188,34 @@ def test_a_module_in_terraforms_own_state_folder_is_refused(root: Path, source: 
     assert problems(root) == {("terraform/extra.tf", 2, 3, "LAPSE284")}
 
 
+def test_blocks_nested_past_what_lapse_reads_are_refused_not_a_traceback(root: Path) -> None:
+    place(root, "terraform/deep.tf", 'locals {\n  a = "b"\n}\n' + "x {\n" * 1000 + "}\n" * 1000)
+
+    found = validate_repo(Repo.at(root), now=None).problems
+    assert {(p.path, p.line, p.col, p.rule) for p in found} == {
+        ("terraform/deep.tf", 1, 1, "LAPSE262"),  # the audit reader cannot parse it either
+        ("terraform/deep.tf", 1, 1, "LAPSE287"),
+    }
+    assert [p.message for p in found if p.rule == "LAPSE287"] == [
+        "cannot check it: blocks nested more than 32 deep"
+    ]
+
+
+def test_a_tf_file_that_does_not_parse_is_refused_where_the_parser_stopped(root: Path) -> None:
+    place(root, "terraform/broken.tf", "}\n")
+
+    (found,) = [p for p in validate_repo(Repo.at(root), now=None).problems if p.rule == "LAPSE287"]
+    assert found == Problem(
+        "terraform/broken.tf",
+        1,
+        1,
+        "LAPSE287",
+        "error",
+        "cannot check it: Unexpected token Token('STRING_CHARS', '}\\n\\n') at line 1, column 1.",
+        "what lapse cannot read it cannot vouch for; fix the syntax",
+    )
+
+
 def test_a_folder_without_a_policy_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         Repo.at(tmp_path)
