@@ -261,6 +261,9 @@ def test_module_source_resolution() -> None:
     assert module_source_inside("terraform", "terraform/a/main.tf", "../grants")
     assert not module_source_inside("terraform", "terraform/main.tf", "../../etc")
     assert not module_source_inside("terraform", "terraform/main.tf", "/abs")
+    assert module_source_inside("terraform", "terraform/grants/main.tf", "../")  # the folder
+    assert not module_source_inside("terraform", "terraform/grants/main.tf", "../.terraform/m")
+    assert module_source_inside("terraform", "terraform/main.tf", "./grants/.terraform/m")
 
 
 def test_shipped_configuration_passes() -> None:
