@@ -169,8 +169,10 @@ def test_only_the_plan_file_at_the_top_of_terraform_is_left_alone(root: Path) ->
     }
 
 
-def test_a_link_named_like_the_plan_file_is_reported(root: Path, tmp_path: Path) -> None:
-    os.symlink(tmp_path, root / "terraform/tfplan")
+@pytest.mark.parametrize("to", ["folder", "file"])
+def test_a_link_named_like_the_plan_file_is_reported(root: Path, tmp_path: Path, to: str) -> None:
+    (tmp_path / "plan").write_bytes(b"\x00plan")
+    os.symlink(tmp_path if to == "folder" else tmp_path / "plan", root / "terraform/tfplan")
 
     assert problems(root) == {
         ("terraform/tfplan", 1, 1, "LAPSE140"),
