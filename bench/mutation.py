@@ -98,7 +98,12 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_messages_verify_plan.py",
         "tests/unit/test_messages_plan.py",
     ),
-    "configuration": ("tests/unit/test_configuration_rules.py", "tests/unit/test_tree_controls.py"),
+    "configuration": (
+        "tests/unit/test_configuration_rules.py",
+        "tests/unit/test_tree_controls.py",
+        "tests/unit/test_local_cache.py",  # what parse_all keeps, and that it is reused
+        "tests/unit/test_warm_tree_checks.py",
+    ),
     "conditions": ("tests/unit/test_conditions_controls.py", "tests/unit/test_simulate.py"),
     "verify_plan": (
         "tests/unit/test_verify_plan.py",

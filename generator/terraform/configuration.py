@@ -38,6 +38,7 @@ LAPSE_RESOURCE_TYPES = lapse_resource_types()  # those of the kinds lapse is bui
 # What Terraform and CI leave in the folder, which Terraform never reads as configuration.
 LOCAL_STATE = (".terraform",)
 LOCAL_FILES = frozenset({"tfplan"})
+MAX_NESTING = 32  # blocks inside blocks: IAM and audit configuration nest two or three deep
 _PLAIN_STRING = re.compile(r'^"([^"\\$%]*)"$')
 
 
@@ -103,7 +104,7 @@ def list_configuration(folder: Path, root: Path) -> tuple[tuple[str, ...], list[
             continue
         for entry in listed:
             inside = (*parts, entry.name)
-            if _local(inside):
+            if _local(inside, entry.is_file(follow_symlinks=False)):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append((Path(entry.path), inside))
@@ -205,8 +206,10 @@ def _thawed_block(raw: list[Any]) -> LocatedBlock:
     )
 
 
-def _local(parts: tuple[str, ...]) -> bool:
-    return parts[0] in LOCAL_STATE or (len(parts) == 1 and parts[0] in LOCAL_FILES)
+def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
+    """Terraform's own state: the .terraform folder, and the plan file the apply job writes
+    (a folder or link of that name is configuration like any other)."""
+    return parts[0] in LOCAL_STATE or (len(parts) == 1 and regular_file and parts[0] in LOCAL_FILES)
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
@@ -219,7 +222,23 @@ def parse_text(relative: str, text: str) -> TerraformFile:
         first = (str(exc).strip().splitlines() or ["unreadable"])[0]
         return TerraformFile(relative, (), (max(int(line), 1), max(int(col), 1), first))
     body = _child(tree, "body")
+    if body is not None and _nesting(body) > MAX_NESTING:
+        # Reading and walking blocks recurses: deeper text would end lapse, not be refused.
+        return TerraformFile(relative, (), (1, 1, f"blocks nested more than {MAX_NESTING} deep"))
     return TerraformFile(relative, _blocks(body, text) if body is not None else ())
+
+
+def _nesting(body: Any) -> int:
+    """How deep blocks nest in `body`, counted without recursion."""
+    deepest, pending = 0, [(body, 0)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        for block in node.children:
+            inner = _child(block, "body") if getattr(block, "data", None) == "block" else None
+            if inner is not None:
+                pending.append((inner, depth + 1))
+    return deepest
 
 
 def _child(node: Any, name: str) -> Any:
@@ -273,4 +292,9 @@ def module_source_inside(folder: str, file_path: str, source: str) -> bool:
             parts.pop()
         else:
             parts.append(part)
-    return PurePosixPath(*parts).is_relative_to(folder)  # no parts: ".", outside any folder
+    path = PurePosixPath(*parts)  # no parts: ".", outside any folder
+    if not path.is_relative_to(folder):
+        return False
+    # .terraform is never read as configuration, so a module there would run unchecked.
+    rest = path.relative_to(folder).parts
+    return not rest or rest[0] not in LOCAL_STATE

@@ -18,6 +18,7 @@ from generator.core.repo import Repo
 from generator.terraform.configuration import (
     LAPSE_RESOURCE_TYPES,
     Configuration,
+    list_configuration,
     module_source_inside,
     parse_text,
 )
@@ -47,6 +48,44 @@ def tf(text: str, path: str = "terraform/main.tf") -> set[tuple[int, int, str]]:
     return {(p.line, p.col, p.rule) for p in tree(text, path)}
 
 
+def test_the_configuration_listed_is_the_folder_given_wherever_lapse_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # First in this file: a listing of the working directory instead would never end here.
+    root = make_repo(tmp_path / "repo")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    entries, readable = list_configuration(root / "terraform", root)
+    # Sorted part by part: the grants folder's files come before grants.tf.
+    assert entries == (
+        "terraform/audit_logging.tf",
+        "terraform/backend.tf",
+        "terraform/grants/_module.tf",
+        "terraform/grants.tf",
+        "terraform/versions.tf",
+    )
+    assert readable == [(path, str(root / path)) for path in entries]
+
+
+@pytest.mark.parametrize(
+    ("depth", "error"), [(32, None), (33, (1, 1, "blocks nested more than 32 deep"))]
+)
+def test_blocks_are_read_to_a_fixed_depth(depth: int, error: tuple[int, int, str] | None) -> None:
+    assert parse_text("terraform/x.tf", "x {\n" * depth + "}\n" * depth).error == error
+
+
+def test_a_parser_failure_without_a_place_or_words_is_still_located_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hcl2
+
+    def failing(text: str) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(hcl2, "parses_to_tree", failing)
+    assert parse_text("terraform/x.tf", "x {\n}\n").error == (1, 1, "unreadable")
+
+
 def test_lapse280_tf_json() -> None:
     assert tf("{}", "terraform/evil.tf.json") == {(1, 1, "LAPSE280")}
 
@@ -57,6 +96,27 @@ def test_lapse280_tfvars() -> None:
 
 def test_lapse281_override() -> None:
     assert tf('locals {\n  a = "b"\n}\n', "terraform/grants/x_override.tf") == {(1, 1, "LAPSE281")}
+
+
+@pytest.mark.parametrize("path", ["terraform/.jsonoverride.tf", "terraform/grants/x.override.tf"])
+def test_lapse281_a_name_that_only_contains_override_is_not_one(path: str) -> None:
+    """Terraform overrides with override.tf and *_override.tf only; the rest are merged."""
+    assert tf('locals {\n  a = "b"\n}\n', path) == set()
+
+
+@pytest.mark.parametrize("path", ["terraform/override.tf", "terraform/grants/override.tf"])
+def test_lapse281_a_file_named_override_alone_is_one(path: str) -> None:
+    assert tree('locals {\n  a = "b"\n}\n', path) == [
+        Problem(
+            path,
+            1,
+            1,
+            "LAPSE281",
+            "error",
+            f"{path} is an override file: it silently rewrites other files' blocks",
+            "change the block where it is defined instead",
+        )
+    ]
 
 
 def test_lapse282_provisioner() -> None:
@@ -201,6 +261,9 @@ def test_module_source_resolution() -> None:
     assert module_source_inside("terraform", "terraform/a/main.tf", "../grants")
     assert not module_source_inside("terraform", "terraform/main.tf", "../../etc")
     assert not module_source_inside("terraform", "terraform/main.tf", "/abs")
+    assert module_source_inside("terraform", "terraform/grants/main.tf", "../")  # the folder
+    assert not module_source_inside("terraform", "terraform/grants/main.tf", "../.terraform/m")
+    assert module_source_inside("terraform", "terraform/main.tf", "./grants/.terraform/m")
 
 
 def test_shipped_configuration_passes() -> None:

@@ -224,3 +224,47 @@ def test_a_cached_terraform_configuration_is_the_configuration_parsed(
     (root / "terraform" / "broken.tf").write_text('resource "x" "y" {\n}\n')
     again = read_configuration(root)
     assert not any(f.error for f in again)
+
+
+@pytest.mark.parametrize("module", ["generator.terraform", "hcl2", "lark"])
+def test_terraform_parsed_by_another_version_of_the_parser_is_parsed_again(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    """A parse is reused only by the code that made it: lapse's reader, python-hcl2 and lark."""
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo")
+    _, readable = configuration.list_configuration(root / "terraform", root)
+    first = configuration.parse_all(configuration.read_all(readable))
+    real = cache.code_digest
+    monkeypatch.setattr(
+        cache, "code_digest", lambda *names: real(*names) + ("+new" if module in names else "")
+    )
+    parsed: list[str] = []
+    parse_text = configuration.parse_text
+
+    def counting(relative: str, text: str) -> configuration.TerraformFile:
+        parsed.append(relative)
+        return parse_text(relative, text)
+
+    monkeypatch.setattr(configuration, "parse_text", counting)
+    assert configuration.parse_all(configuration.read_all(readable)) == first
+    assert sorted(parsed) == sorted(relative for relative, _ in readable)
+
+
+def test_a_terraform_parse_is_reused_on_every_later_run(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit keeps its entry as it was: the third run is as warm as the second."""
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo")
+    _, readable = configuration.list_configuration(root / "terraform", root)
+    first = configuration.parse_all(configuration.read_all(readable))
+
+    def refuse(relative: str, text: str) -> configuration.TerraformFile:
+        raise AssertionError(f"parsed {relative} again")
+
+    monkeypatch.setattr(configuration, "parse_text", refuse)
+    for _ in range(2):
+        assert configuration.parse_all(configuration.read_all(readable)) == first

@@ -11,6 +11,7 @@ from generator.checks.validate import validate_policy, validate_repo
 from generator.core.model import Problem
 from generator.core.repo import Repo
 from tests.support import NOW, make_repo, place
+from tests.unit import test_emergency as emergency
 from tests.unit.test_rules import request
 
 # --- LAPSE251 / LAPSE253: which permissions make a role persistent ------------------------
@@ -179,3 +180,123 @@ def test_a_misplaced_archive_file_is_told_where_it_belongs(
     place(root, path, text)
     (found,) = _repo_problems(root, "LAPSE134")
     assert (found.path, found.message, found.hint) == (path, said, hint)
+
+
+# --- LAPSE263 / LAPSE264: an audit config that logs too little, or too late -----------------
+
+
+def test_an_audit_config_names_what_it_logs_what_is_missing_and_what_it_precedes(
+    tmp_path: Path,
+) -> None:
+    root = make_repo(tmp_path)
+    place(
+        root,
+        "terraform/more_logging.tf",
+        '# more\nresource "google_folder_iam_audit_config" "two" {\n'
+        '  folder  = "folders/204518736091"\n  service = "iam.googleapis.com"\n\n'
+        '  audit_log_config {\n    log_type = "DATA_WRITE"\n  }\n'
+        '  audit_log_config {\n    log_type = "ADMIN_READ"\n  }\n}\n\n'
+        'resource "google_folder_iam_audit_config" "none" {\n'
+        '  folder  = "folders/204518736091"\n  service = "allServices"\n}\n',
+    )
+    hint = (
+        "add an audit_log_config block for each of ADMIN_READ, DATA_READ, DATA_WRITE: "
+        "metadata and IAM reads are ADMIN_READ, data reads DATA_READ, and both are off by "
+        "default"
+    )
+    assert _repo_problems(root, "LAPSE263") == [
+        Problem(
+            "terraform/more_logging.tf",
+            2,
+            1,
+            "LAPSE263",
+            "error",
+            "google_folder_iam_audit_config.two logs ADMIN_READ, DATA_WRITE for "
+            "iam.googleapis.com at folder folders/204518736091, where access is granted; "
+            "DATA_READ missing",
+            hint,
+        ),
+        Problem(
+            "terraform/more_logging.tf",
+            14,
+            1,
+            "LAPSE263",
+            "error",
+            "google_folder_iam_audit_config.none logs nothing for allServices at folder "
+            "folders/204518736091, where access is granted; ADMIN_READ, DATA_READ, "
+            "DATA_WRITE missing",
+            hint,
+        ),
+    ]
+    assert _repo_problems(root, "LAPSE264") == [
+        Problem(
+            "terraform/more_logging.tf",
+            line,
+            1,
+            "LAPSE264",
+            "error",
+            f"module.grants does not depend on google_folder_iam_audit_config.{name}: one "
+            "apply may create a grant before its audit logging is on",
+            f"list google_folder_iam_audit_config.{name} under depends_on in module "
+            '"grants" (terraform/grants.tf)',
+        )
+        for line, name in ((2, "two"), (14, "none"))
+    ]
+
+
+# --- LAPSE296 / LAPSE297: emergencies in the rolling window ---------------------------------
+
+EMERGENCY_HINT = (
+    "ask the target's approvers with a normal request; repeated emergencies are a "
+    "process problem for the security team to look at"
+)
+
+
+def _emergencies(tmp_path: Path, people: list[str]) -> list[Problem]:
+    """The LAPSE29x problems of one new emergency by alice after one archived per person."""
+    root = make_repo(tmp_path)
+    for index, who in enumerate(people):
+        emergency.archived(
+            root, f"inc-71{index:02d}-earlier", f"2026-11-{index + 5:02d}T03:30:00Z", who
+        )
+    place(root, emergency.EMERGENCY, emergency.request_text())
+    result = validate_repo(Repo.at(root), now=emergency.NOW, time_checked={emergency.EMERGENCY})
+    return [p for p in result.problems if p.rule in ("LAPSE296", "LAPSE297")]
+
+
+OTHERS = [f"{who}@example.com" for who in ("bob", "carol", "dave", "erin", "frank")]
+
+
+def test_emergencies_up_to_both_limits_pass(tmp_path: Path) -> None:
+    # alice's third and the target's tenth in 30 days: max_per_person 3, max_per_target 10.
+    people = ["alice@example.com"] * 2 + OTHERS + OTHERS[:2]
+    assert _emergencies(tmp_path, people) == []
+
+
+def test_a_persons_emergency_past_the_limit_is_refused_word_for_word(tmp_path: Path) -> None:
+    assert _emergencies(tmp_path, ["alice@example.com"] * 3) == [
+        Problem(
+            emergency.EMERGENCY,
+            4,
+            9,
+            "LAPSE296",
+            "error",
+            "alice@example.com has 4 emergencies in the 30d ending with this one, "
+            "more than the 3 allowed",
+            EMERGENCY_HINT,
+        )
+    ]
+
+
+def test_a_targets_emergency_past_the_limit_is_refused_word_for_word(tmp_path: Path) -> None:
+    assert _emergencies(tmp_path, OTHERS * 2) == [
+        Problem(
+            emergency.EMERGENCY,
+            4,
+            9,
+            "LAPSE297",
+            "error",
+            "pci-prod has 11 emergencies in the 30d ending with this one, more than the 10 allowed",
+            EMERGENCY_HINT,
+        )
+    ]

@@ -200,6 +200,24 @@ def test_same_role_and_principal_limit(tmp_path: Path) -> None:
     assert problems(root) == {("requests/pci-prod/inc-4511-batch.yaml", 8, 5, "LAPSE242", "error")}
 
 
+def test_same_role_and_principal_limit_counts_each_role_and_resource_apart(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    _policy_with(
+        root, "max_bindings_per_role_and_principal: 20", "max_bindings_per_role_and_principal: 1"
+    )
+    _policy_with(
+        root,
+        "max_conditional_bindings_per_resource: 100",
+        "max_conditional_bindings_per_resource: 1",
+    )
+    grants = (
+        "  - role: roles/cloudsql.client\n    project: pci-prod-payments\n"
+        "  - role: roles/cloudsql.viewer\n    project: pci-prod-analytics\n"
+    )
+    place(root, "requests/pci-prod/inc-4510-batch.yaml", request(grants=grants))
+    assert problems(root) == set()
+
+
 def test_project_without_data_access_logs_is_refused_at_the_grant(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     audit = root / "terraform" / "audit_logging.tf"

@@ -150,9 +150,10 @@ def google_data_sources(ctx: TreeContext) -> Iterator[Problem]:
 
 @rule(
     "LAPSE284",
-    "Modules come from folders inside terraform/.",
+    "Modules come from folders inside terraform/, outside Terraform's .terraform cache.",
     scope="tree",
-    fix="Use a module from a folder inside terraform/, reviewed with the rest.",
+    fix="Use a module from a folder inside terraform/, reviewed and checked with the rest; "
+    ".terraform is never checked.",
 )
 def local_modules(ctx: TreeContext) -> Iterator[Problem]:
     folder = ctx.configuration.folder if ctx.configuration else "terraform"
