@@ -127,6 +127,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
 KILLED = {1, 3, 37}  # a failing test, pytest's internal error, the type checker
 SURVIVED = {0}
 NOT_RUN = {None, 2}  # not checked yet, interrupted
+JUDGE_TIMEOUT = 600  # seconds one mutant's test files may run when judged again
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,10 +474,20 @@ def _judge(copy: Path, mutant: Mutant, chosen: Mapping[str, Sequence[str]]) -> i
             env={**os.environ, "PYTHONPATH": str(copy), "LAPSE_CLI_IN_PROCESS": "1"},
             capture_output=True,
             check=False,
+            timeout=JUDGE_TIMEOUT,
         )
+    except subprocess.TimeoutExpired:
+        return 1  # the mutant hangs the tests: it did not pass, as mutmut counts a timeout
     finally:
         target.write_text(original, encoding="utf-8")
-    return 1 if done.returncode == 1 else 0
+    return judged(done.returncode)
+
+
+def judged(returncode: int) -> int:
+    """1 killed, 0 survived, from pytest's exit code: only a run whose tests all passed (0),
+    or that found none to run (5), lets the mutant survive; a failure, an interrupted run
+    or a collection error (the mutant broke an import) kills it."""
+    return 0 if returncode in (0, 5) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

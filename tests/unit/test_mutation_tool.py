@@ -161,3 +161,10 @@ def test_a_mutant_name_points_at_its_file() -> None:
     assert tool.source_of("generator.checks.rules.xǁPolicyContextǁproblem__mutmut_1") == (
         "generator/checks/rules/__init__.py"
     )
+
+
+@pytest.mark.parametrize(
+    ("returncode", "verdict"), [(0, 0), (5, 0), (1, 1), (2, 1), (3, 1), (4, 1)]
+)
+def test_a_judged_mutant_survives_only_when_its_tests_passed(returncode: int, verdict: int) -> None:
+    assert _tool().judged(returncode) == verdict
