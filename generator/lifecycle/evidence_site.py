@@ -20,6 +20,8 @@ from typing import Any
 import jinja2
 import orjson
 
+from generator.core import pages
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "evidence"
 MANIFEST = "manifest.json"
 WIDTH, ROW, TOP, PAD = 640, 16, 30, 10
@@ -141,11 +143,4 @@ def _cell(value: Any) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return pages.environment(TEMPLATES)

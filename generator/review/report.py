@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 import orjson
 
+from generator.core import pages
 from generator.core.model import Finding
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
@@ -329,13 +330,6 @@ def _dumps(data: Mapping[str, Any]) -> str:
 @functools.cache
 def _environment() -> jinja2.Environment:
     # Autoescape stays on: a value that skipped the Markdown filters is still HTML-escaped.
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = pages.environment(TEMPLATES)
     env.filters.update(md=md, code=code, mermaid=mermaid, iso=_iso)
     return env
