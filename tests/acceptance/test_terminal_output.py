@@ -9,20 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.cli import lapse
+from tests.acceptance.test_everywhere import BAD
 from tests.acceptance.test_review_cli import UNTIL, entry, export
 from tests.support import make_repo, place
 
 AT = "--at 2026-12-01T10:00:00Z"
-ASKED = (
-    "requester: zed@example.com\n"
-    "reason: Investigate failed settlement batch for merchant 4411\n"
-    "ticket: INC-4512\n"
-    "starts: 2026-11-30T08:00:00Z\n"
-    "expires: 2026-11-30T10:00:00Z\n"
-    "grants:\n"
-    "  - role: roles/cloudsql.client\n"
-    "    project: pci-prod-payments\n"
-)
 
 
 @pytest.mark.parametrize("line", ["-q render", "render -q", "render --quiet"])
@@ -41,7 +32,7 @@ def test_quiet_render_prints_no_table_before_or_after_the_command(
 
 def test_quiet_and_verbose_after_the_command_say_as_much_as_before_it(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "access", with_requests=True)
-    place(root, "requests/pci-prod/inc-4599-bad.yaml", ASKED)
+    place(root, "requests/pci-prod/inc-4599-bad.yaml", BAD)
     quiet = lapse(f"validate -q {AT}", cwd=root)
     verbose = lapse(f"validate {AT} -v", cwd=root)
     assert quiet.code == verbose.code == 1
