@@ -36,14 +36,14 @@ class Reading:
 
 @dataclass(slots=True)
 class Readings:
-    """One run's table: the entries not yet asked for, and the readings used (to write back).
+    """One run's table: the entries not yet asked for, and those used (to write back).
 
-    Each entry is kept as its own JSON text, decoded when asked for and then dropped: the
-    whole table decoded at once would take several times the room of its text."""
+    Each entry is kept as its own JSON text, decoded when asked for: the whole table decoded
+    at once would take several times the room of its text."""
 
     name: str | None  # None: the schema could not be read, so nothing is kept
     found: dict[str, str]
-    used: dict[str, Reading] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)
     added: bool = False
 
     def key(self, path: str, raw: bytes) -> str:
@@ -57,20 +57,19 @@ class Readings:
             reading = _reading(orjson.loads(entry))
         except (KeyError, TypeError, ValueError):
             return None  # an entry of another shape is no entry
-        self.used[key] = reading
+        self.used[key] = entry
         return reading
 
     def put(self, key: str, reading: Reading) -> None:
         if self.name is not None:
-            self.used[key] = reading
+            self.used[key] = _entry(reading)
             self.added = True
 
     def save(self) -> None:
         """Write the table back when this run read other files than the table holds."""
         if self.name is None or not (self.added or self.found):
             return
-        table = {key: _entry(reading) for key, reading in self.used.items()}
-        cache.write(KIND, self.name, orjson.dumps(table))
+        cache.write(KIND, self.name, orjson.dumps(self.used))
 
 
 def open_readings(schema: bytes | None) -> Readings:

@@ -7,7 +7,6 @@ problems of the others.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -88,7 +87,7 @@ def _validate_repo(
         repo, names, policy, roles, audit, now, set(time_checked)
     )
     problems += request_problems
-    paths = tuple(_relative_name(repo, name) for name in names)
+    paths = tuple(repo.relative_name(name) for name in names)
     archive_files = repo.archive_files()
     archive = tuple(repo.relative(p) for p in archive_files)
     # Every archived file is read whole, as every other command reads it: a file that would
@@ -249,7 +248,7 @@ def _requests(
     schema_path = repo.schema("access-request")
     known = readings.open_readings(_bytes_of(schema_path))
     for name in names:
-        relative = _relative_name(repo, name)
+        relative = repo.relative_name(name)
         try:
             with open(name, "rb") as stream:
                 raw = stream.read(MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
@@ -281,14 +280,6 @@ def _requests(
             )
     known.save()
     return contexts, problems
-
-
-def _relative_name(repo: Repo, name: str) -> str:
-    """`repo.relative` for a name listed under the repository, without a Path."""
-    root = str(repo.root) + os.sep
-    if name.startswith(root) and f"{os.sep}..{os.sep}" not in name:
-        return name[len(root) :].replace(os.sep, "/")
-    return repo.relative(Path(name))
 
 
 def _bytes_of(path: Path) -> bytes | None:

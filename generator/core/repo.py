@@ -68,6 +68,14 @@ class Repo:
         except ValueError:
             return path.as_posix()
 
+    def relative_name(self, name: str) -> str:
+        """`relative` for a file name as `file_names` lists it, without making a Path of it
+        (thousands of them cost more than the rest of what is done with a name)."""
+        root = str(self.root) + os.sep
+        if name.startswith(root) and f"{os.sep}..{os.sep}" not in name:
+            return name[len(root) :].replace(os.sep, "/")
+        return self.relative(Path(name))
+
     def request_files(self) -> list[Path]:
         """Every file under requests/, whatever its name: misplaced files are problems too."""
         return _files(self.requests)

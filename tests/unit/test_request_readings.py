@@ -46,11 +46,11 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _verdict(result: Validation) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """Every problem whole, and every request with the positions its grants carry (which
-    equality ignores)."""
+    """Every problem whole, and every request as its repr: every field, the positions its
+    grants carry (which equality ignores) and each instant's zone (what the verified-render
+    cache keys on)."""
     problems = [dataclasses.astuple(problem) for problem in result.problems]
-    requests = [json.dumps(dataclasses.asdict(r), default=str) for r in result.requests]
-    return problems, requests
+    return problems, [repr(request) for request in result.requests]
 
 
 def _validate(root: Path, *, every_file_timed: bool = True) -> Validation:
@@ -77,7 +77,9 @@ def _corpus_repo(root: Path) -> Path:
     make_repo(root, with_requests=True)
     for case in sorted(CORPUS.glob("*.yaml")):
         named = case.with_suffix(".path")
-        where = named.read_text().strip() if named.exists() else f"requests/pci-prod/{case.stem}.yaml"
+        where = (
+            named.read_text().strip() if named.exists() else f"requests/pci-prod/{case.stem}.yaml"
+        )
         place(root, where, case.read_bytes())
     place(root, "requests/pci-prod/too-large.yaml", b"reason: " + b"x" * (70 * 1024) + b"\n")
     place(root, "requests/pci-prod/inc-5001-two-readings.yaml", TWO_READINGS)
@@ -179,7 +181,9 @@ def test_a_moved_file_is_read_again_at_its_new_path(
     result = _validate(root)
 
     assert read == [moved]
-    assert ("LAPSE220", 9, 14) in {(p.rule, p.line, p.col) for p in result.errors if p.path == moved}
+    assert ("LAPSE220", 9, 14) in {
+        (p.rule, p.line, p.col) for p in result.errors if p.path == moved
+    }
     assert not [p for p in result.problems if p.path == SAMPLE]
 
 
@@ -202,9 +206,7 @@ def test_a_changed_schema_reads_every_file_again(
     assert [p for p in result.problems if p.rule == "LAPSE120"]
 
 
-def test_other_code_reads_every_file_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_other_code_reads_every_file_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_repo(tmp_path / "repo", with_requests=True)
     _validate(root)
     real = cache.code_digest
