@@ -108,15 +108,23 @@ class Repo:
         return [Path(name) for name in sorted(found)]
 
     def symlinks(self) -> list[str]:
-        """Every symlink, to a file or a folder, under the folders lapse reads."""
+        """Every symlink, to a file or a folder, under the folders lapse reads.
+
+        Walked with os.scandir, whose entries say whether they are links without a system call
+        each: requests/ and terraform/grants/ hold a file per request."""
         found: list[str] = []
+        terraform = str(self.terraform)
         for name in READ_FOLDERS:
-            for top, folders, files in os.walk(self.root / name, followlinks=False):
-                if Path(top) == self.terraform and ".terraform" in folders:
-                    folders.remove(".terraform")  # `terraform init`'s own cache, never committed
-                for entry in (*folders, *files):
-                    if os.path.islink(os.path.join(top, entry)):
-                        found.append(self.relative(Path(top) / entry))
+            pending = [str(self.root / name)]
+            while pending:
+                top = pending.pop()
+                for entry in _listing(top):
+                    if top == terraform and entry.name == ".terraform" and _is_folder(entry):
+                        continue  # `terraform init`'s own cache, never committed
+                    if entry.is_symlink():
+                        found.append(self.relative_name(entry.path))
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
             if (self.root / name).is_symlink():
                 found.append(name)
         return sorted(found)
@@ -124,6 +132,21 @@ class Repo:
 
 # The folders whose files lapse reads and whose owners CODEOWNERS names.
 READ_FOLDERS = ("requests", "archive", "policy", "schemas", "terraform")
+
+
+def _listing(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _entries(directory: str | Path) -> list[os.DirEntry[str]]:
