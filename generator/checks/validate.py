@@ -29,7 +29,7 @@ from generator.checks.rules import (
 from generator.checks.rules.audit import audit_config_problems
 from generator.checks.tree import tree_problems
 from generator.core.model import Policy, Problem, Request
-from generator.core.repo import Repo, file_names
+from generator.core.repo import Repo, file_names, first_bytes
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 from generator.terraform.configuration import lapse_resource_types
@@ -250,8 +250,7 @@ def _requests(
     for name in names:
         relative = repo.relative_name(name)
         try:
-            with open(name, "rb") as stream:
-                raw = stream.read(MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
+            raw = first_bytes(name, MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
         except OSError as exc:
             message = f"cannot read: {exc.strerror}"
             problems.append(Problem(relative, 1, 1, "LAPSE101", "error", message))
