@@ -18,12 +18,15 @@ from typing import Any
 
 import orjson
 
+from generator.checks import tree
 from generator.core import cache
 from generator.core.model import Extension, Grant, Problem, Request, Window
 
 KIND = "request-readings"
 # Everything whose code decides a reading: lapse, the YAML parser, both schema validators.
-CODE = ("generator", "yaml", "jsonschema_rs", "jsonschema")
+# Lapse is hashed with what the tree checks hash it with, so a run hashes its sources once.
+PARSERS = ("yaml", "jsonschema_rs", "jsonschema")
+CODE = (*tree.CODE, *PARSERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ def open_readings(schema: bytes | None) -> Readings:
     """The table for `schema` (the request schema's bytes; None when it cannot be read)."""
     if schema is None or cache.folder() is None:
         return Readings(None, {})
-    name = cache.digest(cache.code_digest(*CODE), schema)
+    name = cache.digest(cache.code_digest(*tree.CODE), cache.code_digest(*PARSERS), schema)
     raw = cache.read(KIND, name)
     try:
         found = orjson.loads(raw) if raw is not None else {}
