@@ -12,7 +12,9 @@ used, so files since changed, moved or removed fall out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import io
+import sys
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,40 +41,46 @@ class Reading:
 
 @dataclass(slots=True)
 class Readings:
-    """One run's table: the entries not yet asked for, and those used (to write back).
+    """One run's table: each entry's text until a file asks for it, then its reading.
 
-    Each entry is kept as its own JSON text, decoded when asked for: the whole table decoded
-    at once would take several times the room of its text."""
+    The table is a line per entry, its key and its JSON. An entry is decoded when its file
+    asks for it and its text is dropped then: the whole table decoded at once would take
+    several times the room of its text, and the run keeps every request anyway. Writing the
+    table back (when a file changed or went) encodes the readings again."""
 
     name: str | None  # None: the schema could not be read, so nothing is kept
-    found: dict[str, str]
-    used: dict[str, str] = field(default_factory=dict)
+    entries: dict[bytes, bytes | Reading]
     added: bool = False
 
-    def key(self, path: str, raw: bytes) -> str:
-        return cache.digest(path, raw)
-
-    def get(self, key: str) -> Reading | None:
-        entry = self.found.pop(key, None)
-        if entry is None:
-            return None
+    def get(self, path: str, raw: bytes) -> Reading | None:
+        """What the file at repository path `path` holding `raw` read as, when kept."""
+        key = cache.digest(path, raw).encode()
+        entry = self.entries.get(key)
+        if not isinstance(entry, bytes):
+            return None  # not kept, or asked for already (a file is read once a run)
         try:
-            reading = _reading(orjson.loads(entry))
-        except (KeyError, TypeError, ValueError):
+            reading = _reading(path, orjson.loads(entry))
+        except (TypeError, ValueError, IndexError):
+            del self.entries[key]
             return None  # an entry of another shape is no entry
-        self.used[key] = entry
+        self.entries[key] = reading
         return reading
 
-    def put(self, key: str, reading: Reading) -> None:
-        if self.name is not None:
-            self.used[key] = _entry(reading)
+    def put(self, path: str, raw: bytes, reading: Reading) -> None:
+        if self.name is not None and _keepable(path, reading):
+            self.entries[cache.digest(path, raw).encode()] = reading
             self.added = True
 
     def save(self) -> None:
-        """Write the table back when this run read other files than the table holds."""
-        if self.name is None or not (self.added or self.found):
+        """Write the table back when this run read files the table did not hold, or did not
+        read some it holds."""
+        if self.name is None:
             return
-        cache.write(KIND, self.name, orjson.dumps(self.used))
+        used = {key: r for key, r in self.entries.items() if isinstance(r, Reading)}
+        if not self.added and len(used) == len(self.entries):
+            return
+        lines = (b"%s %s\n" % (key, _entry(reading)) for key, reading in used.items())
+        cache.write(KIND, self.name, b"".join(lines))
 
 
 def open_readings(schema: bytes | None) -> Readings:
@@ -81,58 +89,88 @@ def open_readings(schema: bytes | None) -> Readings:
         return Readings(None, {})
     name = cache.digest(cache.code_digest(*tree.CODE), cache.code_digest(*PARSERS), schema)
     raw = cache.read(KIND, name)
-    try:
-        found = orjson.loads(raw) if raw is not None else {}
-    except orjson.JSONDecodeError:
-        found = {}
-    if not isinstance(found, dict):
-        return Readings(name, {})
-    return Readings(name, {key: entry for key, entry in found.items() if isinstance(entry, str)})
+    found: dict[bytes, bytes | Reading] = {}
+    for line in io.BytesIO(raw or b""):  # a line at a time: never the whole table twice
+        key, _, entry = line.partition(b" ")
+        found[key] = entry
+    return Readings(name, found)
 
 
-def _entry(reading: Reading) -> str:
-    entry = {"problems": reading.problems, "request": reading.request}
-    return orjson.dumps(entry, default=_duration).decode()
+# An entry is positional, without the file's path (its key holds it):
+#   [[[line, col, rule, level, message, hint], ...], request or null]
+#   request: [id, target, requester, reason, ticket, starts or null, expires,
+#             [[role, kind, resource, line, col], ...], emergency,
+#             [[at, [days, seconds, microseconds], reason, line, col], ...]]
 
 
-def _duration(value: object) -> list[int]:
-    if isinstance(value, timedelta):
-        return [value.days, value.seconds, value.microseconds]
-    raise TypeError(f"cannot keep {type(value).__name__}")
+def _keepable(path: str, reading: Reading) -> bool:
+    """Whether the entry, which leaves the path out, reads back as `reading`."""
+    named = {problem.path for problem in reading.problems}
+    if reading.request is not None:
+        named.add(reading.request.path)
+    return named <= {path}
 
 
-def _reading(entry: dict[str, Any]) -> Reading:
-    problems = tuple(Problem(**problem) for problem in entry["problems"])
-    raw = entry["request"]
-    return Reading(problems, None if raw is None else _request(raw))
+def _entry(reading: Reading) -> bytes:
+    problems = [[p.line, p.col, p.rule, p.level, p.message, p.hint] for p in reading.problems]
+    return orjson.dumps([problems, _request_entry(reading.request)])
 
 
-def _request(raw: dict[str, Any]) -> Request:
-    window = raw["window"]
-    starts = window["starts"]
+def _request_entry(request: Request | None) -> list[Any] | None:
+    if request is None:
+        return None
+    window = request.window
+    return [
+        request.id,
+        request.target,
+        request.requester,
+        request.reason,
+        request.ticket,
+        None if window.starts is None else window.starts.isoformat(),
+        window.expires.isoformat(),
+        [[g.role, g.kind, g.resource, g.line, g.col] for g in request.grants],
+        request.emergency,
+        [
+            [
+                e.at.isoformat(),
+                [e.by.days, e.by.seconds, e.by.microseconds],
+                e.reason,
+                e.line,
+                e.col,
+            ]
+            for e in request.extensions
+        ],
+    ]
+
+
+def _reading(path: str, entry: list[Any]) -> Reading:
+    problems, request = entry
+    found = tuple(Problem(path, *problem) for problem in problems)
+    return Reading(found, None if request is None else _request(path, request))
+
+
+def _request(path: str, entry: list[Any]) -> Request:
+    id_, target, requester, reason, ticket, starts, expires, grants, emergency, extensions = entry
     return Request(
-        id=raw["id"],
-        target=raw["target"],
-        path=raw["path"],
-        requester=raw["requester"],
-        reason=raw["reason"],
-        ticket=raw["ticket"],
+        id=id_,
+        target=target,
+        path=path,
+        requester=requester,
+        reason=reason,
+        ticket=ticket,
         window=Window(
             None if starts is None else datetime.fromisoformat(starts),
-            datetime.fromisoformat(window["expires"]),
+            datetime.fromisoformat(expires),
         ),
-        grants=tuple(Grant(**grant) for grant in raw["grants"]),
-        emergency=raw["emergency"],
-        extensions=tuple(_extension(extension) for extension in raw["extensions"]),
+        # A kind is one of a few names: shared, as the loader's registry shares them.
+        grants=tuple(Grant(g[0], sys.intern(g[1]), *g[2:]) for g in grants),
+        emergency=emergency,
+        extensions=tuple(_extension(extension) for extension in extensions),
     )
 
 
-def _extension(raw: dict[str, Any]) -> Extension:
-    days, seconds, microseconds = raw["by"]
+def _extension(entry: list[Any]) -> Extension:
+    at, (days, seconds, microseconds), reason, line, col = entry
     return Extension(
-        datetime.fromisoformat(raw["at"]),
-        timedelta(days, seconds, microseconds),
-        raw["reason"],
-        raw["line"],
-        raw["col"],
+        datetime.fromisoformat(at), timedelta(days, seconds, microseconds), reason, line, col
     )

@@ -255,12 +255,11 @@ def _requests(
             message = f"cannot read: {exc.strerror}"
             problems.append(Problem(relative, 1, 1, "LAPSE101", "error", message))
             continue
-        key = known.key(relative, raw)
-        reading = known.get(key)
+        reading = known.get(relative, raw)
         document: Document | None = None
         if reading is None:
             document, reading = _reading(relative, raw, schema_path)
-            known.put(key, reading)
+            known.put(relative, raw, reading)
         problems.extend(reading.problems)
         if reading.request is not None:
             # Read before: the document only locates, from its bytes, a problem a rule raises.
