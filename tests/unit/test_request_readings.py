@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from generator.checks import readings
 from generator.checks import validate as validating
@@ -254,3 +256,15 @@ def test_nothing_is_kept_when_the_cache_is_off(
 
     assert len(read) == len(Repo.at(root).request_files())
     assert not own_cache.exists()
+
+
+def test_the_apply_job_checks_with_the_cache_off() -> None:
+    """The readings a pull request's job could have kept are never what apply trusts."""
+    workflow = yaml.safe_load((TESTS.parent / ".github/workflows/apply.yml").read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+    checking = [
+        step for step in steps if re.search(r"\bgenerator (validate|render)\b", step.get("run", ""))
+    ]
+
+    assert len(checking) >= 2
+    assert all(step.get("env", {}).get("LAPSE_CACHE_DIR") == cache.OFF for step in checking)
