@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +50,7 @@ class Readings:
 
     name: str | None  # None: the schema could not be read, so nothing is kept
     entries: dict[bytes, bytes | Reading]
-    added: bool = False
+    fresh: set[bytes] = field(default_factory=set)  # the keys of readings made this run
 
     def get(self, path: str, raw: bytes) -> Reading | None:
         """What the file at repository path `path` holding `raw` read as, when kept."""
@@ -68,18 +68,25 @@ class Readings:
 
     def put(self, path: str, raw: bytes, reading: Reading) -> None:
         if self.name is not None and _keepable(path, reading):
-            self.entries[cache.digest(path, raw).encode()] = reading
-            self.added = True
+            key = cache.digest(path, raw).encode()
+            self.entries[key] = reading
+            self.fresh.add(key)
 
     def save(self) -> None:
         """Write the table back when this run read files the table did not hold, or did not
-        read some it holds."""
+        read some it holds: the lines of the entries used as they were, and new ones."""
         if self.name is None:
             return
         used = {key: r for key, r in self.entries.items() if isinstance(r, Reading)}
-        if not self.added and len(used) == len(self.entries):
+        if not self.fresh and len(used) == len(self.entries):
             return
-        lines = (b"%s %s\n" % (key, _entry(reading)) for key, reading in used.items())
+        lines: list[bytes] = []
+        for line in io.BytesIO(cache.read(KIND, self.name) or b""):
+            key = line.partition(b" ")[0]
+            if key in used and key not in self.fresh and line.endswith(b"\n"):
+                lines.append(line)
+                del used[key]  # once
+        lines += [b"%s %s\n" % (key, _entry(reading)) for key, reading in used.items()]
         cache.write(KIND, self.name, b"".join(lines))
 
 

@@ -268,3 +268,28 @@ def test_the_apply_job_checks_with_the_cache_off() -> None:
 
     assert len(checking) >= 2
     assert all(step.get("env", {}).get("LAPSE_CACHE_DIR") == cache.OFF for step in checking)
+
+
+def test_the_table_keeps_the_entries_of_the_files_now_there(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo(tmp_path / "repo", with_requests=True)
+    _validate(root)
+    text = (root / SAMPLE).read_text()
+    place(root, "requests/pci-prod/inc-4599-settlement-batch.yaml", text.replace("4512", "4599"))
+    (root / "requests/staging/chg-1207-folder-review.yaml").unlink()
+    _validate(root)  # one file new, one gone: the table is written again
+    repo = Repo.at(root)
+    current = {
+        cache.digest(repo.relative(p), p.read_bytes()).encode() for p in repo.request_files()
+    }
+    (table,) = (own_cache / readings.KIND).iterdir()
+    lines = table.read_bytes().splitlines()
+    read = _count_readings(monkeypatch)
+
+    warm = _validate(root)
+
+    assert sorted(line.split(b" ")[0] for line in lines) == sorted(current)
+    assert read == []
+    monkeypatch.setenv("LAPSE_CACHE_DIR", cache.OFF)
+    assert _verdict(warm) == _verdict(_validate(root))
