@@ -27,11 +27,10 @@ UNKNOWN = "(destination not in the entry)"
 
 def copy_destination(method: str, payload: Mapping[str, Any]) -> str:
     """The destination of a copy the entry records; "" when the entry is not a copy."""
-    lowered = method.lower()
     found = _bigquery_destination(payload)
     if found is not None:
         return found or UNKNOWN
-    if any(marker in lowered for marker in _COPY_MARKERS):
+    if names_a_copy(method):
         return (
             _first_text(
                 payload,
@@ -45,6 +44,13 @@ def copy_destination(method: str, payload: Mapping[str, Any]) -> str:
             or UNKNOWN
         )
     return ""
+
+
+def names_a_copy(method: str) -> bool:
+    """Whether the method copies data out when it is not a BigQuery job: its request names
+    where to."""
+    lowered = method.lower()
+    return any(marker in lowered for marker in _COPY_MARKERS)
 
 
 def is_snapshot(method: str) -> bool:
