@@ -9,9 +9,9 @@ with None and read whole (orjson, then `read_entry`), so only the plain shape is
 - anything outside ASCII (a skipped field is not checked for valid UTF-8);
 - a field of another type than declared below (`null`, a code as text, a `granted` as
   `"true"`, an integer orjson reads as a float), broken JSON, nesting past the decoder's depth;
-- a delegation chain, `serviceData` or `metadata` (binding changes, BigQuery jobs, logins),
-  a copy (its destination is in the request), a Login Audit entry, no caller, no timestamp
-  or one `events.parse_timestamp` refuses: present, so not plain.
+- a delegation chain, `serviceData` or `metadata` (binding changes, BigQuery jobs, a Login
+  Audit entry's session), a copy (its destination is in the request), no caller, no
+  timestamp or one `events.parse_timestamp` refuses: present, so not plain.
 
 `tests/unit/review/test_plain_entry.py` holds it equal to `read_entry` over generated lines
 and every line of the real audit entries.
@@ -27,7 +27,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from generator.core.model import Event
 from generator.review.copies import names_a_copy
-from generator.review.events import LOGIN_SERVICE, NameResolver, parse_timestamp
+from generator.review.events import NameResolver, parse_timestamp
 
 # Field names are the Cloud Audit Log's, as the JSON spells them; a default stands for an absent
 # field, as `read_entry` reads one. A field declared `Raw` is never looked into: its presence
@@ -140,7 +140,6 @@ def _plain(payload: _Payload, caller: _Authentication) -> bool:
         and caller.serviceAccountDelegationInfo is UNSET
         and payload.serviceData is UNSET
         and payload.metadata is UNSET
-        and payload.serviceName != LOGIN_SERVICE
         and not names_a_copy(payload.methodName)
     )
 
