@@ -15,6 +15,7 @@ from generator.review.report import (
     json_report,
     markdown_report,
     report_path,
+    reports,
     review_data,
     summary_report,
 )
@@ -22,6 +23,7 @@ from generator.review.report import (
 from .conftest import GRACE, at, event, fixture_event, request, subject
 
 HOSTILE = "x | y\nz\r\n# Heading\n<script>alert(1)</script> @example-org/security `tick` *b* [l](u)"
+BUCKET = "projects/_/buckets/settlement-exports/objects"
 APPROVAL = {
     "pull_request": "https://github.com/example-org/access/pull/42",
     "approved_by": ["dana-k"],
@@ -236,3 +238,20 @@ def test_gantt_labels_stay_distinct_when_long_names_share_a_prefix() -> None:
     labels = [line.split(":", 1)[0].strip() for line in chart.splitlines() if ":done" in line]
     assert len(labels) == 3 and len(set(labels)) == 3
     assert all(f"file-{i}.csv" in label for i, label in enumerate(labels))
+
+
+def test_both_reports_of_one_reading_are_those_written_apart() -> None:
+    # Actions in the window, after it, folded (more than FOLD_OVER resources) and not.
+    events = [
+        event(at_time=f"2026-12-01T{hour}:{minute:02d}:00", resource=f"{BUCKET}/{minute}.csv")
+        for hour in ("09", "14")
+        for minute in range(6)
+    ]
+    events.append(fixture_event("cloudsql_connect"))
+    for item in (review(subject(), events, grace=GRACE), clean_review(), hostile_review()):
+        assert item.actions
+        assert reports(item, APPROVAL) == (
+            markdown_report(item, APPROVAL),
+            json_report(item, APPROVAL),
+        )
+    assert reports(item) == (markdown_report(item), json_report(item))
