@@ -110,7 +110,7 @@ class FileSource(GapRecord):
             plain = read_plain(line)
             if plain is not None:
                 # The common shape of a wanted person's line, read in one typed decode.
-                event = self.account(plain, f"{self.shown}:{number}", wanted, start, end)
+                event = self.account_event(plain, wanted, start, end)
                 if event is not None:
                     yield event
                 continue
