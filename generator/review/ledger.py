@@ -48,7 +48,7 @@ def micros(moment: datetime) -> int:
 
 
 def moment(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + timedelta(0, 0, value)  # (days, seconds, microseconds): read positionally
 
 
 class ActionLedger:

@@ -340,10 +340,13 @@ def _gantt_time(moment: datetime) -> str:
 
 
 def _iso(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a `Z`, microseconds only when there are some."""
     if moment is None:
         return None
-    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
-    return text.replace(".000000+00:00", "Z").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    text = moment.isoformat(timespec="microseconds")  # ends in `.ffffff+00:00`
+    return f"{text[:-13]}Z" if moment.microsecond == 0 else f"{text[:-6]}Z"
 
 
 def _dumps(data: Mapping[str, Any]) -> str:

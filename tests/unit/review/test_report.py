@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from generator.review.analysis import Review, review
 from generator.review.escaping import code, md, mermaid
 from generator.review.report import (
+    _iso,
     exit_code,
     json_report,
     markdown_report,
@@ -19,6 +23,7 @@ from generator.review.report import (
     review_data,
     summary_report,
 )
+from tests.lanes import examples
 
 from .conftest import GRACE, at, event, fixture_event, request, subject
 
@@ -255,3 +260,16 @@ def test_both_reports_of_one_reading_are_those_written_apart() -> None:
             json_report(item, APPROVAL),
         )
     assert reports(item) == (markdown_report(item), json_report(item))
+
+
+@settings(max_examples=examples(500), derandomize=True, database=None, deadline=None)
+@given(
+    moment=st.datetimes(
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))])
+    )
+)
+@example(moment=datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+@example(moment=datetime(2026, 12, 1, 10, 0, 0, 1, tzinfo=UTC))
+def test_times_are_written_as_rfc3339_in_utc(moment: datetime) -> None:
+    in_utc = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    assert _iso(moment) == in_utc.replace(".000000+00:00", "Z").replace("+00:00", "Z")
