@@ -103,12 +103,12 @@ def _changed(repo: Repo, changed_since: str | None) -> tuple[str | None, list[st
     check sees them; (None, []) outside git or without a default branch."""
     if changed_since:
         return changed_since, git.changed_since(repo.root, changed_since)
-    found = git.changed_against_default(repo.root)
-    base = git.merge_base_with_default(repo.root)
-    if found is None or base is None:
+    found = git.against_default(repo.root)
+    if found is None:
         output.detail("time rules: only files named (no git, or no default branch)")
         return None, []
-    branch, changed = found
+    branch, base = found
+    changed = git.changed_since(repo.root, base)
     output.detail(f"time rules: {count(len(changed), 'file')} changed against {branch}")
     return base, changed
 

@@ -167,20 +167,48 @@ def _quiet(root: Path, *args: str) -> str | None:
         return None
 
 
+# Where the default branch is looked for, in order; origin's HEAD names it when it is set.
+_DEFAULT_REFS = (
+    "refs/remotes/origin/HEAD",
+    "refs/remotes/origin/main",
+    "refs/remotes/origin/master",
+    "refs/heads/main",
+    "refs/heads/master",
+)
+
+
 def default_branch(root: Path) -> str | None:
-    """The ref of the default branch: origin's HEAD, else origin/main|master, else main|master."""
-    remote_head = _quiet(root, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
-    if remote_head:
-        return remote_head
-    for ref in ("origin/main", "origin/master", "main", "master"):
-        if _quiet(root, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}"):
-            return ref
-    return None
+    """The ref of the default branch: origin's HEAD, else origin/main|master, else main|master.
+
+    One `git for-each-ref` answers for every candidate: a check runs it on every validate.
+    """
+    listed = _quiet(
+        root,
+        "for-each-ref",
+        "--format=%(refname)%00%(symref:short)%00%(refname:short)%00%(objecttype)",
+        *_DEFAULT_REFS,
+    )
+    found: dict[str, str] = {}
+    for line in (listed or "").splitlines():
+        name, target, short, kind = [*line.split("\0"), "", "", ""][:4]
+        if kind == "commit":
+            found[name] = target or short
+    return next((found[ref] for ref in _DEFAULT_REFS if ref in found), None)
 
 
 def current_branch(root: Path) -> str | None:
     """The checked-out branch's short name; None when HEAD is detached or there is no git."""
     return _quiet(root, "symbolic-ref", "-q", "--short", "HEAD") or None
+
+
+def against_default(root: Path) -> tuple[str, str] | None:
+    """(default branch, the merge base of HEAD with it): what a pull request from HEAD is
+    compared with. None outside git or without a default branch."""
+    branch = default_branch(root)
+    if branch is None:
+        return None
+    base = _quiet(root, "merge-base", "HEAD", branch)
+    return (branch, base) if base else None
 
 
 def changed_against_default(root: Path) -> tuple[str, list[str]] | None:
@@ -189,19 +217,14 @@ def changed_against_default(root: Path) -> tuple[str, list[str]] | None:
     None outside git or without a default branch: then only named files are held to the time
     rules, as before any branch exists.
     """
-    branch = default_branch(root)
-    if branch is None:
-        return None
-    base = _quiet(root, "merge-base", "HEAD", branch)
-    if not base:
-        return None
-    return branch, changed_since(root, base)
+    found = against_default(root)
+    return None if found is None else (found[0], changed_since(root, found[1]))
 
 
 def merge_base_with_default(root: Path) -> str | None:
     """The commit a pull request from HEAD to the default branch is compared with."""
-    branch = default_branch(root)
-    return None if branch is None else _quiet(root, "merge-base", "HEAD", branch) or None
+    found = against_default(root)
+    return None if found is None else found[1]
 
 
 def untracked_even_ignored(root: Path, *folders: str) -> list[str]:

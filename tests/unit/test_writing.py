@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import ast
 import errno
+import itertools
+import os
 from pathlib import Path
 
 import pytest
 
 from generator.commands import options
-from generator.core.writing import WriteFailed, check_writable, write_file
+from generator.core import writing
+from generator.core.writing import WriteFailed, check_writable, write_file, write_files
 from generator.gcp.roles import load_lock, write_lock
 from generator.review.spool import EventSpool
 from tests.support import REPO
@@ -131,3 +134,37 @@ def test_the_cause_keeps_its_code() -> None:
     from generator.core.writing import cause
 
     assert cause(OSError(errno.EROFS, "Read-only file system")) == "Read-only file system (EROFS)"
+
+
+def test_many_files_are_each_written_whole_with_no_temporary_left(tmp_path: Path) -> None:
+    folder = tmp_path / "grants"
+    write_files(folder, {"a.tf": "alpha\n", "b.tf": "beta\n" * 5000})
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {
+        "a.tf": "alpha\n",
+        "b.tf": "beta\n" * 5000,
+    }
+    write_files(folder, {"a.tf": "again\n"})
+    assert sorted(p.name for p in folder.iterdir()) == ["a.tf", "b.tf"]
+    assert (folder / "a.tf").read_text() == "again\n"
+
+
+def test_a_temporary_a_crashed_run_of_this_process_id_left_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writing, "_TEMPORARY", itertools.count(7))
+    stale = tmp_path / f".lapse-{os.getpid()}-7.tmp"
+    stale.write_text("half a file from before")
+    write_file(tmp_path / "a.tf", "whole\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.tf"]
+    assert (tmp_path / "a.tf").read_text() == "whole\n"
+
+
+def test_a_failed_write_of_many_names_its_file_and_keeps_the_old_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.tf").write_text("old")
+    with disk_full(monkeypatch, tmp_path), pytest.raises(WriteFailed) as raised:
+        write_files(tmp_path, {"a.tf": "new"})
+    assert "a.tf: No space left on device (ENOSPC)" in str(raised.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.tf"]
+    assert (tmp_path / "a.tf").read_text() == "old"
