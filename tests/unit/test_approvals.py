@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 import responses
+import yaml
 from responses import matchers
 
 from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
-from generator.github.approvals import NO_PULL, verify_approvals
+from generator.github.approvals import NO_PULL, ApprovalResult, _first_line, verify_approvals
 from generator.github.client import GitHubClient
 from tests.support import answers_may_go_unused
 
@@ -496,3 +497,13 @@ def test_policy_changed_in_the_same_merge_is_refused(
         "the pull request changes policy/policy.yaml together with requests; the rules that "
         "judge approvals must be merged on their own first",
     )
+
+
+def test_evidence_keeps_text_as_written_not_escaped() -> None:
+    result = ApprovalResult(MERGE, None, (), ("requests/pci-prod/prüfung.yaml: naïve",))
+    assert '"requests/pci-prod/prüfung.yaml: naïve"' in result.to_json()
+
+
+def test_a_yaml_error_without_words_is_named_by_its_kind() -> None:
+    assert _first_line(yaml.YAMLError()) == "YAMLError"
+    assert _first_line(yaml.YAMLError("\n  first\nsecond")) == "first"

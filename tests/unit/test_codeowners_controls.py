@@ -113,3 +113,8 @@ def test_the_diff_names_the_file_as_git_does() -> None:
     policy = _policy()
     text = codeowners.diff("/docs/ @w\n", codeowners.updated("/docs/ @w\n", policy))
     assert text.startswith("--- a/.github/CODEOWNERS\n+++ b/.github/CODEOWNERS\n")
+
+
+def test_the_diff_keeps_each_line_on_its_own_line() -> None:
+    text = codeowners.diff("/docs/ @w\n/ @a\n", "/docs/ @w\n/ @b\n")
+    assert text.splitlines()[2:] == ["@@ -1,2 +1,2 @@", " /docs/ @w", "-/ @a", "+/ @b"]
