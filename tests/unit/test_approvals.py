@@ -72,7 +72,7 @@ def changed(filename: str, status: str = "added", previous: str | None = None) -
 def review(
     login: str,
     state: str = "APPROVED",
-    commit: str = HEAD,
+    commit: str | None = HEAD,
     review_id: int = 2406019913,
     submitted: str = "2026-11-30T08:40:02Z",
 ) -> dict[str, Any]:
@@ -507,3 +507,22 @@ def test_evidence_keeps_text_as_written_not_escaped() -> None:
 def test_a_yaml_error_without_words_is_named_by_its_kind() -> None:
     assert _first_line(yaml.YAMLError()) == "YAMLError"
     assert _first_line(yaml.YAMLError("\n  first\nsecond")) == "first"
+
+
+def test_an_approval_of_no_named_commit_is_refused_in_words_a_person_can_read(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    serve(
+        http,
+        files=[changed(STAGING_REQUEST)],
+        texts={STAGING_REQUEST: request_yaml()},
+        reviews=[review("erin-walsh", commit=None)],
+    )
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.requests[0].reasons == (
+        f"no approval of the final head {HEAD[:12]} by an approver of staging "
+        "(@example-org/platform-leads, @erin-walsh) other than the author and the requester "
+        f"(@erin-walsh approved an unknown commit, not the final head {HEAD[:12]})",
+    )
