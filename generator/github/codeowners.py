@@ -93,12 +93,19 @@ def updated(current: str, policy: Policy) -> str:
     """`current` with the generated section replaced, or appended last if it is missing."""
     generated = section(policy)
     lines = current.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip("\n") == BEGIN]
-    ends = [i for i, line in enumerate(lines) if line.rstrip("\n") == END]
+    starts = _marked(lines, BEGIN)
+    ends = _marked(lines, END)
     if starts and ends and starts[0] < ends[-1]:
         return "".join(lines[: starts[0]]) + generated + "".join(lines[ends[-1] + 1 :])
     prefix = current if not current or current.endswith("\n") else current + "\n"
     return prefix + ("\n" if prefix else "") + generated
+
+
+def _marked(lines: list[str], marker: str) -> list[int]:
+    """The indexes of the lines that are `marker`, trailing spaces aside: one rule for writing
+    and checking, or a marker with a trailing space would have `updated` append a second section
+    (whose next run deletes the lines between the two) while `shadowed` sees only one."""
+    return [i for i, line in enumerate(lines) if line.rstrip() == marker]
 
 
 def diff(current: str, wanted: str) -> str:
@@ -157,7 +164,7 @@ def shadowed(text: str, policy: Policy) -> list[str]:
 
 def _after_section(text: str) -> list[tuple[int, str]]:
     lines = text.splitlines()
-    ends = [i for i, line in enumerate(lines) if line.rstrip() == END]
+    ends = _marked(lines, END)
     if not ends:
         return []
     return [

@@ -39,10 +39,10 @@ def test_a_later_line_that_takes_the_grants_folder_is_reported() -> None:
     text = codeowners.updated("", policy) + "/terraform/grants/ @mallory\n"
     line = len(text.splitlines())
     taken = codeowners.shadowed(text, policy)
-    assert any(
-        t.startswith("terraform/grants/") and f"line {line} makes the owners ['@mallory']" in t
-        for t in taken
-    )
+    assert (
+        f"terraform/grants/pci-prod.probe.tf: line {line} makes the owners ['@mallory'], "
+        f"the policy says ['{PCI}']"
+    ) in taken
 
 
 def test_comment_and_blank_lines_below_change_nothing() -> None:
@@ -118,3 +118,45 @@ def test_the_diff_names_the_file_as_git_does() -> None:
 def test_the_diff_keeps_each_line_on_its_own_line() -> None:
     text = codeowners.diff("/docs/ @w\n/ @a\n", "/docs/ @w\n/ @b\n")
     assert text.splitlines()[2:] == ["@@ -1,2 +1,2 @@", " /docs/ @w", "-/ @a", "+/ @b"]
+
+
+def test_markers_with_trailing_spaces_still_bound_the_section() -> None:
+    """Otherwise a second section is appended, and the next run deletes `/notes/` with the
+    first one."""
+    policy = _policy()
+    generated = codeowners.section(policy)
+    spaced = generated.replace(codeowners.BEGIN, codeowners.BEGIN + " ")
+    spaced = spaced.replace(codeowners.END, codeowners.END + "\t ")
+    after = "/notes/ @example-org/writers\n"
+    assert codeowners.updated("/docs/ @w\n" + spaced + after, policy) == (
+        "/docs/ @w\n" + generated + after
+    )
+
+
+def test_a_line_after_an_end_marker_with_trailing_spaces_is_named_in_full() -> None:
+    policy = _policy()
+    text = codeowners.section(policy).replace(codeowners.END, codeowners.END + "  ")
+    text += "/notes/ @example-org/writers\n"
+    line = len(text.splitlines())
+    assert codeowners.shadowed(text, policy) == [
+        f"line {line}: /notes/ follows the generated section, so it takes what it matches "
+        "from the owners the policy names"
+    ]
+
+
+def test_a_section_whose_end_marker_was_deleted_is_kept_and_a_whole_one_appended() -> None:
+    policy = _policy()
+    broken = "/docs/ @w\n" + codeowners.BEGIN + "\n* @example-org/old-team\n"
+    assert codeowners.updated(broken, policy) == broken + "\n" + codeowners.section(policy)
+
+
+def test_one_blank_line_separates_the_file_from_an_appended_section() -> None:
+    policy = _policy()
+    assert codeowners.updated("/docs/ @w\n", policy) == (
+        "/docs/ @w\n\n" + codeowners.section(policy)
+    )
+
+
+def test_a_path_no_line_matches_has_no_owner() -> None:
+    assert codeowners.owners_of("# only a comment\n/docs/ @w\n", "requests/x.yaml") is None
+    assert codeowners.owners_of("/docs/ @w\n", "docs/x.md") == (1, ("@w",))
