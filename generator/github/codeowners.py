@@ -90,13 +90,19 @@ def section(policy: Policy) -> str:
 
 
 def updated(current: str, policy: Policy) -> str:
-    """`current` with the generated section replaced, or appended last if it is missing."""
+    """`current` with the generated section replaced, or appended last if it is missing.
+
+    The section runs from the first BEGIN line to the last END line after it, or to the end of
+    the file when no END follows (it was deleted): appending a second section then would leave
+    the first for the next run to remove, so `--check` would fail right after a write.
+    """
     generated = section(policy)
     lines = current.splitlines(keepends=True)
     starts = _marked(lines, BEGIN)
     ends = _marked(lines, END)
-    if starts and ends and starts[0] < ends[-1]:
-        return "".join(lines[: starts[0]]) + generated + "".join(lines[ends[-1] + 1 :])
+    if starts:
+        after = lines[ends[-1] + 1 :] if ends and starts[0] < ends[-1] else []
+        return "".join(lines[: starts[0]]) + generated + "".join(after)
     prefix = current if not current or current.endswith("\n") else current + "\n"
     return prefix + ("\n" if prefix else "") + generated
 

@@ -144,10 +144,14 @@ def test_a_line_after_an_end_marker_with_trailing_spaces_is_named_in_full() -> N
     ]
 
 
-def test_a_section_whose_end_marker_was_deleted_is_kept_and_a_whole_one_appended() -> None:
+@pytest.mark.parametrize("above", ["", f"{codeowners.END}\n/notes/ @example-org/writers\n"])
+def test_a_section_whose_end_marker_was_deleted_runs_to_the_end_of_the_file(above: str) -> None:
+    """One run writes what a second would: `lapse codeowners --check` passes after a write."""
     policy = _policy()
-    broken = "/docs/ @w\n" + codeowners.BEGIN + "\n* @example-org/old-team\n"
-    assert codeowners.updated(broken, policy) == broken + "\n" + codeowners.section(policy)
+    broken = "/docs/ @w\n" + above + codeowners.BEGIN + "\n* @example-org/old-team\n"
+    written = codeowners.updated(broken, policy)
+    assert written == "/docs/ @w\n" + above + codeowners.section(policy)
+    assert codeowners.updated(written, policy) == written
 
 
 def test_one_blank_line_separates_the_file_from_an_appended_section() -> None:
