@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -526,3 +528,60 @@ def test_an_approval_of_no_named_commit_is_refused_in_words_a_person_can_read(
         "(@example-org/platform-leads, @erin-walsh) other than the author and the requester "
         f"(@erin-walsh approved an unknown commit, not the final head {HEAD[:12]})",
     )
+
+
+@pytest.fixture
+def five_hours_west(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time zone five hours behind UTC, as on a runner set to New York."""
+    monkeypatch.setenv("TZ", "EST+05")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("five_hours_west")
+def test_evidence_times_are_utc_whatever_the_machines_time_zone(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    serve(http, reviews=[review("carol-diaz")])
+
+    evidence = json.loads(verify_approvals(client, make_policy(), MERGE).to_json())
+
+    assert evidence["pull_request"]["merged_at"] == "2026-11-30T08:47:39Z"
+    assert evidence["requests"][0]["approvals"][0]["submitted_at"] == "2026-11-30T08:40:02Z"
+
+
+def test_an_approval_without_a_time_is_evidence_with_none_not_a_crash(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    untimed = review("carol-diaz")
+    del untimed["submitted_at"]  # optional in GitHub's schema of a review
+    serve(http, reviews=[untimed])
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.ok, result.failures
+    assert json.loads(result.to_json())["requests"][0]["approvals"] == [
+        {"approver": "carol-diaz", "review_id": 2406019913, "submitted_at": None}
+    ]
+
+
+def test_a_reviewers_latest_word_is_the_one_submitted_last_whatever_its_id(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    """A review's id is fixed when it is started, its time when it is submitted."""
+    serve(
+        http,
+        reviews=[
+            review("carol-diaz", review_id=2, submitted="2026-11-30T08:40:02Z"),
+            review(
+                "carol-diaz", "CHANGES_REQUESTED", review_id=1, submitted="2026-11-30T08:44:10Z"
+            ),
+        ],
+    )
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert not result.ok
+    assert "@carol-diaz requested changes (review 1)" in result.requests[0].reasons[0]
