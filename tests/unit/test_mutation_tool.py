@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
 import tomllib
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -180,3 +182,15 @@ def test_a_mutant_name_points_at_its_file() -> None:
 )
 def test_a_judged_mutant_survives_only_when_its_tests_passed(returncode: int, verdict: int) -> None:
     assert _tool().judged(returncode) == verdict
+
+
+def test_a_copy_to_judge_in_is_a_repository_of_the_copied_files(tmp_path: Path) -> None:
+    """A test asks git which files are committed (every committed path has its CODEOWNERS
+    owner); in a copy that is no repository it fails, and every mutant of its module would count
+    as killed."""
+    copy = _tool()._copy_of_checkout(tmp_path / "repo")
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=copy, check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert {"generator/github/codeowners.py", ".github/CODEOWNERS"} <= set(listed)
+    assert not [path for path in listed if "__pycache__" in path]
