@@ -69,6 +69,18 @@ def test_a_second_window_does_not_move_the_first_start() -> None:
     assert window(expression) == (START, datetime(2026, 12, 2, 13, tzinfo=UTC))
 
 
+def test_an_instant_where_nothing_changes_is_no_expiry() -> None:
+    # A later bound that never decides (the condition is already false there) and a condition
+    # that is never true: neither turns from true to false, so neither is an expiry.
+    later = f'({BOTH}) && request.time < timestamp("2026-12-02T13:00:00Z")'
+    assert window(later) == (START, END)
+    never = (
+        'request.time < timestamp("2026-12-01T09:00:00Z") && '
+        'request.time >= timestamp("2026-12-01T13:00:00Z")'
+    )
+    assert window(never) == (None, None)
+
+
 def test_an_inactive_binding_has_no_time_left() -> None:
     from generator.core.model import Binding
     from generator.terraform.conditions import judge
