@@ -39,6 +39,13 @@ def test_a_condition_that_is_not_a_boolean_is_an_error(expression: str, kind: st
     assert kind in str(caught.value)
 
 
+def test_a_condition_that_cannot_be_evaluated_is_named_in_the_error() -> None:
+    expression = 'request.time < timestamp("2026-02-31T00:00:00Z")'
+    with pytest.raises(ConditionError) as caught:
+        evaluate(expression, AT)
+    assert str(caught.value).startswith(f"cannot evaluate {expression!r}: ")
+
+
 @pytest.mark.parametrize(("expression", "value"), [("true", True), ("false", False)])
 def test_boolean_literals_are_what_they_say(expression: str, value: bool) -> None:
     assert evaluate(expression, AT) is value
