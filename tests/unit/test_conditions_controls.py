@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from generator.terraform.conditions import ConditionError, evaluate, window
+from generator.terraform.conditions import ConditionError, evaluate, instants, window
 
 AT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -86,6 +86,14 @@ def test_an_instant_where_nothing_changes_is_no_expiry() -> None:
         'request.time >= timestamp("2026-12-01T13:00:00Z")'
     )
     assert window(never) == (None, None)
+
+
+def test_an_empty_list_or_map_in_a_condition_is_not_read_as_a_call() -> None:
+    # `[]` and `{}` are the only nodes of CEL's tree without children: only a call named
+    # `timestamp` may be looked into for an instant.
+    expression = f"({BOTH}) && [] == [] && {{}} == {{}}"
+    assert instants(expression) == (START, END)
+    assert window(expression) == (START, END)
 
 
 def test_an_inactive_binding_has_no_time_left() -> None:
