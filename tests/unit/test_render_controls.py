@@ -127,3 +127,18 @@ def test_unreadable_literals_are_refused_with_what_is_wrong() -> None:
         decode_string("bare")
     with pytest.raises(HclError, match=r"unknown escape sequence \\q"):
         decode_string('"\\q"')
+
+
+@pytest.mark.parametrize(
+    ("literal", "text"),
+    [
+        ('"\\U0001F510 \\U000000e9"', "🔐 é"),  # eight hex digits: beyond what \u reaches
+        ('"\\u00e9\\u0024"', "é$"),
+        ('"$${a} %%{b}"', "${a} %{b}"),  # Terraform's escapes of a template sequence
+        ('"\\n\\r\\t\\"\\\\"', '\n\r\t"\\'),
+    ],
+)
+def test_every_escape_of_the_hcl_spec_is_decoded(literal: str, text: str) -> None:
+    from generator.terraform.hcl import decode_string
+
+    assert decode_string(literal) == text
