@@ -142,3 +142,37 @@ def test_every_escape_of_the_hcl_spec_is_decoded(literal: str, text: str) -> Non
     from generator.terraform.hcl import decode_string
 
     assert decode_string(literal) == text
+
+
+GRANTS_MODULES = (
+    'module "other" {\n  source     = "./other"\n  depends_on = [google_storage_bucket.x]\n}\n'
+    'module "grants" {\n  source     = "./grants"\n'
+    "  depends_on = [google_project_iam_audit_config.a, google_folder_iam_audit_config.b]\n}\n"
+)
+
+
+def test_a_modules_dependencies_are_read_from_that_module_only() -> None:
+    from generator.terraform.hcl import load, module_depends_on
+
+    tree = load(GRANTS_MODULES, source="grants.tf")
+    assert module_depends_on(tree, "grants") == (
+        "google_project_iam_audit_config.a",
+        "google_folder_iam_audit_config.b",
+    )
+    assert module_depends_on(tree, "absent") is None
+
+
+@pytest.mark.parametrize("line", ["", '  depends_on = "google_storage_bucket.x"\n'])
+def test_a_module_without_a_list_of_dependencies_depends_on_nothing(line: str) -> None:
+    from generator.terraform.hcl import load, module_depends_on
+
+    tree = load(f'module "grants" {{\n  source = "./grants"\n{line}}}\n', source="grants.tf")
+    assert module_depends_on(tree, "grants") == ()
+
+
+def test_a_resource_is_found_at_the_line_of_its_header() -> None:
+    from generator.terraform.hcl import Resource, line_of
+
+    text = '\n# audit\nresource "google_project_iam_audit_config" "a" {\n  project = "p"\n}\n'
+    assert line_of(text, Resource("google_project_iam_audit_config", "a", {})) == 3
+    assert line_of(text, Resource("google_project_iam_audit_config", "b", {})) == 1
