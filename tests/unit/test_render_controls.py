@@ -176,3 +176,32 @@ def test_a_resource_is_found_at_the_line_of_its_header() -> None:
     text = '\n# audit\nresource "google_project_iam_audit_config" "a" {\n  project = "p"\n}\n'
     assert line_of(text, Resource("google_project_iam_audit_config", "a", {})) == 3
     assert line_of(text, Resource("google_project_iam_audit_config", "b", {})) == 1
+
+
+def test_labels_are_read_quoted_or_bare() -> None:
+    from generator.terraform.hcl import parse
+
+    text = 'resource google_storage_bucket_iam_member bare {\n}\nresource "t" "" {\n}\n'
+    found = [(r.type, r.name) for r in parse(text, source="grants.tf")]
+    assert found == [("google_storage_bucket_iam_member", "bare"), ("t", "")]
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [
+        ("bare", "value: not a quoted string literal: 'bare'"),
+        ('"open', "value: not a quoted string literal: '\"open'"),
+        ('close"', "value: not a quoted string literal: 'close\"'"),
+        ('"', "value: not a quoted string literal: '\"'"),
+        ("x" * 70, f"value: not a quoted string literal: {'x' * 60!r}"),
+        ('"${var.x}"', "value: holds a template sequence, not a literal"),
+        ('"%{ if true }x%{ endif }"', "value: holds a template sequence, not a literal"),
+        ('"\\u0024${x}"', "value: holds a template sequence, not a literal"),
+    ],
+)
+def test_what_is_not_a_plain_literal_is_refused_in_words(literal: str, message: str) -> None:
+    from generator.terraform.hcl import HclError, decode_string
+
+    with pytest.raises(HclError) as caught:
+        decode_string(literal)
+    assert str(caught.value) == message
