@@ -136,9 +136,10 @@ def test_unreadable_literals_are_refused_with_what_is_wrong() -> None:
         ('"\\u00e9\\u0024"', "é$"),
         ('"$${a} %%{b}"', "${a} %{b}"),  # Terraform's escapes of a template sequence
         ('"\\n\\r\\t\\"\\\\"', '\n\r\t"\\'),
+        ('""', ""),  # the empty string
     ],
 )
-def test_every_escape_of_the_hcl_spec_is_decoded(literal: str, text: str) -> None:
+def test_literals_and_every_escape_of_the_hcl_spec_are_decoded(literal: str, text: str) -> None:
     from generator.terraform.hcl import decode_string
 
     assert decode_string(literal) == text
