@@ -6,6 +6,7 @@ template could add beyond what was intended, not only changed values.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 import pytest
@@ -108,6 +109,24 @@ def test_the_description_limit_is_exact() -> None:
     cut = render.description(make_request(reason=fits + "y"))
     assert len(cut) == render.DESCRIPTION_LIMIT
     assert cut == f"INC-4512: {fits[:-1]}…"
+
+
+def test_ascii_control_characters_become_one_space() -> None:
+    text = render.description(make_request(reason="a\x00b\x1bc\x7fd\x07"))
+    assert text == "INC-4512: a b c d"
+
+
+def test_a_description_cut_at_a_space_does_not_end_in_one() -> None:
+    words = "x" * (render.DESCRIPTION_LIMIT - len("INC-4512: ") - 2) + " yz"
+    cut = render.description(make_request(reason=words))
+    assert cut == f"INC-4512: {words[:-3]}…"
+
+
+def test_an_emergency_grant_file_is_named_for_the_emergency_approvers() -> None:
+    request = make_request()
+    assert render.grant_file_name(request) == "pci-prod.inc-4512-batch.tf"
+    emergency = dataclasses.replace(request, emergency=True)
+    assert render.grant_file_name(emergency) == "pci-prod.emergency.inc-4512-batch.tf"
 
 
 @pytest.mark.parametrize(
