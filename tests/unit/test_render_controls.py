@@ -75,6 +75,16 @@ def test_self_check_refuses_a_changed_expression() -> None:
         self_check(make_request(), lying)
 
 
+def test_self_check_refuses_a_value_that_is_not_a_literal() -> None:
+    text = honest().replace('  role    = "roles/cloudsql.client"', "  role    = var.role")
+    with pytest.raises(RenderError) as caught:
+        self_check(make_request(), text)
+    assert str(caught.value) == (
+        "google_project_iam_member.inc-4512-batch_98abafac.role: "
+        "not a quoted string literal: '${var.role}'"
+    )
+
+
 def test_self_check_error_names_the_file_when_unparseable() -> None:
     with pytest.raises(RenderError, match=r"requests/pci-prod/inc-4512-batch\.yaml"):
         self_check(make_request(), honest() + "resource {")
