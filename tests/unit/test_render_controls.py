@@ -63,6 +63,16 @@ def test_self_check_refuses_two_condition_blocks() -> None:
         self_check(make_request(), doubled)
 
 
+def test_self_check_refuses_a_condition_written_as_an_attribute() -> None:
+    text = honest()
+    start = text.index("  condition {")
+    end = text.index("  }\n", start) + len("  }\n")
+    for value in ("true", "1", '"x"'):
+        lying = text[:start] + f"  condition = {value}\n" + text[end:]
+        with pytest.raises(RenderError, match="reads back other values than intended"):
+            self_check(make_request(), lying)
+
+
 def test_self_check_refuses_a_missing_argument() -> None:
     lines = [line for line in honest().splitlines() if not line.strip().startswith("member")]
     with pytest.raises(RenderError):
