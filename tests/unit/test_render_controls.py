@@ -35,6 +35,28 @@ def test_self_check_refuses_an_extra_resource() -> None:
         self_check(make_request(), honest() + EXTRA_RESOURCE)
 
 
+def test_self_check_refuses_a_block_hidden_behind_one_at_the_same_address() -> None:
+    text = honest()
+    start = text.index("resource ")
+    honest_block = text[start:]
+    lying = honest_block.replace("roles/cloudsql.client", "roles/owner")
+    with pytest.raises(RenderError) as caught:
+        self_check(make_request(), text[:start] + lying + "\n" + honest_block)
+    address = "google_project_iam_member.inc-4512-batch_98abafac"
+    assert str(caught.value) == (
+        f"requests/pci-prod/inc-4512-batch.yaml: rendered resources {[address, address]} "
+        "repeat an address"
+    )
+
+
+def test_a_request_holding_one_grant_twice_is_refused_not_rendered() -> None:
+    # LAPSE230 refuses it at validation; render must not write the file Terraform refuses.
+    request = make_request()
+    twice = dataclasses.replace(request, grants=request.grants * 2)
+    with pytest.raises(RenderError, match="repeat an address"):
+        render.render_all([twice])
+
+
 def test_self_check_refuses_a_missing_resource() -> None:
     header = honest().split("\nresource", 1)[0] + "\n"
     with pytest.raises(RenderError, match="differ from intended"):
