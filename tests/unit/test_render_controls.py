@@ -267,3 +267,13 @@ def test_what_is_not_a_plain_literal_is_refused_in_words(literal: str, message: 
     with pytest.raises(HclError) as caught:
         decode_string(literal)
     assert str(caught.value) == message
+
+
+def test_a_missing_argument_is_named_with_its_resource() -> None:
+    from generator.terraform.hcl import HclError, Resource
+
+    with pytest.raises(HclError) as caught:
+        Resource("google_project_iam_member", "a", {"member": '"user:a@example.com"'}).string(
+            "role"
+        )
+    assert str(caught.value) == "google_project_iam_member.a: role is missing"
