@@ -91,7 +91,11 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_audit_logging.py",
         "tests/unit/test_corpus.py",
     ),
-    "render": ("tests/unit/test_render.py", "tests/unit/test_render_controls.py"),
+    "render": (
+        "tests/unit/test_render.py",
+        "tests/unit/test_render_controls.py",
+        "tests/unit/test_render_skip.py",  # needs_self_check, interpolated, verify
+    ),
     "plan": (
         "tests/unit/test_verify_plan.py",
         "tests/unit/test_verify_plan_controls.py",
