@@ -371,6 +371,35 @@ def test_reminders_cover_now_exclusive_to_now_plus_within_inclusive(
     assert expire.remind(client, repo, edge, timedelta(hours=1), sources.get) == [44]
 
 
+def test_requests_ending_soon_are_listed_soonest_first_not_by_path(repo: Repo) -> None:
+    chargeback = "requests/pci-prod/inc-4533-chargeback-query.yaml"  # ends 3 December 17:00
+    folder_review = "requests/staging/chg-1207-folder-review.yaml"  # ends 4 December 20:00
+    sooner = "requests/staging/chg-1199-folder-audit.yaml"  # after both by path, ends first
+    text = (repo.root / folder_review).read_text()
+    for old, new in (
+        ("CHG-1207", "CHG-1199"),
+        ("2026-12-04T08:00:00Z", "2026-12-03T08:00:00Z"),
+        ("2026-12-04T20:00:00Z", "2026-12-03T12:00:00Z"),
+    ):
+        text = text.replace(old, new)
+    place(repo.root, sooner, text)
+
+    ending = expire.ending_within(repo, NOW, timedelta(days=2))
+
+    assert [r.path for r in ending] == [sooner, chargeback, folder_review]
+
+
+def test_a_reminder_window_of_zero_ends_nothing_and_a_negative_one_is_refused(
+    repo: Repo,
+) -> None:
+    at_expiry = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)  # the chargeback request's end
+
+    assert expire.ending_within(repo, at_expiry, timedelta(0)) == []
+    with pytest.raises(ConfigError) as refused:
+        expire.ending_within(repo, at_expiry, timedelta(seconds=-1))
+    assert str(refused.value) == "the reminder window cannot be negative"
+
+
 def test_other_pull_requests_are_never_taken_for_the_expiry_pull(
     repo: Repo, github: FakeGitHub, client: GitHubClient
 ) -> None:
