@@ -122,7 +122,13 @@ def test_a_different_archived_file_of_the_same_name_is_never_overwritten(
     with pytest.raises(ConfigError, match="never overwritten") as refused:
         plan(repo)
 
-    assert "requests/pci-prod/inc-4512-settlement-batch.yaml" in str(refused.value)
+    assert str(refused.value) == (
+        "1 request shares a name with a different archived file: "
+        "requests/pci-prod/inc-4512-settlement-batch.yaml "
+        "(archive: archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml). "
+        "An archived request is never overwritten and ids are never reused: "
+        "give the request a new id. Nothing was archived."
+    )
     assert (repo.root / ALICE).is_file()
     assert len(http.calls) == 0
 
