@@ -269,3 +269,20 @@ def test_a_shallow_checkout_is_refused_in_words_that_say_how_to_fix_it(tmp_path:
         "the checkout is shallow, so the pull request that added each request cannot be "
         "found: check out the full history (actions/checkout with fetch-depth: 0)"
     )
+
+
+def test_a_staged_rename_onto_an_archive_path_names_the_file_it_removes(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    copy = "notes/inc-4512-settlement-batch.yaml"  # an exact copy kept elsewhere, committed
+    place(repo.root, copy, (repo.root / ALICE).read_bytes())
+    git(repo.root, "add", copy)
+    git(repo.root, "commit", "-q", "-m", "Keep a copy")
+    (repo.root / archive_of(ALICE, "2026-12")).parent.mkdir(parents=True)
+    git(repo.root, "mv", copy, archive_of(ALICE, "2026-12"))  # git sees a rename
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+
+    with pytest.raises(ConfigError, match=r"other changes staged \(notes/inc-4512"):
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert git(repo.root, "ls-tree", "--name-only", "HEAD", "notes/").split() == [copy]
+    assert commits(repo.root) == 2
