@@ -286,3 +286,34 @@ def test_a_staged_rename_onto_an_archive_path_names_the_file_it_removes(tmp_path
 
     assert git(repo.root, "ls-tree", "--name-only", "HEAD", "notes/").split() == [copy]
     assert commits(repo.root) == 2
+
+
+def test_requests_edited_after_planning_are_named_and_nothing_is_archived(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    for path in (ALICE, BOB):
+        (repo.root / path).write_bytes((repo.root / path).read_bytes() + b"# edited\n")
+
+    with pytest.raises(ConfigError) as refused:
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert str(refused.value) == (f"changed since planning: {ALICE}, {BOB}; nothing was archived")
+    assert not (repo.root / "archive").exists()
+
+
+def test_a_run_stopped_after_its_commit_is_finished_without_another(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    left = {
+        path: (repo.root / path).read_bytes() for path, data in plan.changes.items() if data is None
+    }
+    assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
+    for path, data in left.items():  # as if the run stopped before removing the files
+        place(repo.root, path, data)
+    rerun = expire.plan_expiry(repo, NOW, timedelta(0))
+
+    assert expire.apply_local(repo, rerun, expiry_text.commit_message(rerun)) is None
+
+    assert commits(repo.root) == 2
+    assert not any((repo.root / path).exists() for path in left)
+    assert git(repo.root, "status", "--porcelain") == ""
