@@ -181,10 +181,14 @@ def test_describe_lists_what_moves(repo: Repo) -> None:
 
 
 def test_bad_times_are_refused(repo: Repo) -> None:
-    with pytest.raises(ConfigError, match="UTC offset"):
+    with pytest.raises(ConfigError, match="UTC offset") as no_offset:
         expire.plan_expiry(repo, datetime(2026, 12, 3))  # no offset: refused
-    with pytest.raises(ConfigError, match="negative"):
+    assert str(no_offset.value) == (
+        "the time to expire at needs a UTC offset, e.g. 2026-12-03T00:00:00Z"
+    )
+    with pytest.raises(ConfigError, match="negative") as negative:
         expire.plan_expiry(repo, NOW, timedelta(minutes=-1))
+    assert str(negative.value) == "the grace period cannot be negative"
 
 
 # --- pull request mode -------------------------------------------------------------------------
