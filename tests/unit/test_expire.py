@@ -133,6 +133,71 @@ def test_a_different_archived_file_of_the_same_name_is_never_overwritten(
     assert len(http.calls) == 0
 
 
+def test_every_request_sharing_a_name_with_an_archived_file_is_named(repo: Repo) -> None:
+    for path in (ALICE, BOB):
+        place(repo.root, archive_of(path, "2026-12"), b"requester: mallory\n")
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    assert str(refused.value) == (
+        "2 requests share a name with a different archived file: "
+        f"{ALICE} (archive: {archive_of(ALICE, '2026-12')}), "
+        f"{BOB} (archive: {archive_of(BOB, '2026-12')}). "
+        "An archived request is never overwritten and ids are never reused: "
+        "give the request a new id. Nothing was archived."
+    )
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "archive/staging/2026-12/inc-4512-settlement-batch.yaml",  # another target's
+        "archive/pci-prod/emergency/2026-12/inc-4512-settlement-batch.yaml",  # an emergency's
+    ],
+)
+def test_an_identical_copy_in_another_targets_or_kinds_folder_is_not_the_requests(
+    repo: Repo, copy: str
+) -> None:
+    place(repo.root, copy, (repo.root / ALICE).read_bytes())
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    assert str(refused.value).startswith(
+        f"1 request shares a name with a different archived file: {ALICE} (archive: {copy}). "
+    )
+
+
+def test_a_misplaced_file_under_requests_is_refused_by_name(repo: Repo) -> None:
+    misplaced = "requests/pci-prod/drafts/inc-4599-draft.yaml"
+    place(repo.root, misplaced, (repo.root / ALICE).read_bytes())
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    assert str(refused.value) == (
+        "the repository has 1 validation error:\n"
+        f"  {misplaced}:1:1: LAPSE130 a request must be requests/<target>/<id>.yaml or "
+        "requests/<target>/emergency/<id>.yaml\n"
+        "run `lapse validate`, fix them, and expire again. Nothing was archived."
+    )
+
+
+def test_a_finished_leftover_is_not_listed_among_the_errors_that_stop_a_run(repo: Repo) -> None:
+    place(repo.root, archive_of(ALICE, "2026-12"), (repo.root / ALICE).read_bytes())
+    broken = "requests/pci-prod/inc-4599-broken.yaml"
+    place(repo.root, broken, "requester: alice@example.com\n")
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    listed = str(refused.value).splitlines()
+    assert listed[0] == "the repository has 4 validation errors:"
+    assert all(line.startswith(f"  {broken}:1:1: LAPSE120 ") for line in listed[1:-1])
+    assert len(listed) == 6
+
+
 def test_an_identical_archived_copy_left_by_an_interrupted_run_is_finished(repo: Repo) -> None:
     original = (repo.root / ALICE).read_bytes()
     place(repo.root, "archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml", original)
