@@ -9,10 +9,12 @@ from generator.core.model import Finding, Grant, Severity
 from generator.review.analysis import (
     NO_ACTIVITY,
     action_counts,
+    collect,
     fetch_window,
     link_windows,
     review,
     review_all,
+    review_collected,
 )
 from generator.review.copies import copy_destination
 
@@ -316,3 +318,27 @@ def test_bigquery_extract_jobs_name_their_destination() -> None:
     }
     assert copy_destination("jobservice.insert", legacy) == "projects/home/datasets/d/tables/t"
     assert copy_destination("storage.objects.get", {}) == ""
+
+
+def test_action_counts_keep_each_actions_denials_and_its_first_and_last_time() -> None:
+    denied = (("storage.objects.get", "projects/_/buckets/settlement-exports/objects/a.csv", False),)
+    counts = action_counts(
+        [
+            event(at_time="2026-12-01T10:00:00", permissions=denied, status=7, insert_id="a"),
+            event(at_time="2026-12-01T09:15:00", permissions=denied, status=7, insert_id="b"),
+            event(at_time="2026-12-01T11:45:00", insert_id="c"),
+            event(at_time="2026-12-01T10:30:00", insert_id="d"),
+        ]
+    )
+    assert [(a.count, a.denied, a.first, a.last) for a in counts] == [
+        (4, 2, at("2026-12-01T09:15:00"), at("2026-12-01T11:45:00"))
+    ]
+
+
+def test_a_review_that_did_not_keep_its_events_reads_back_none() -> None:
+    late = event(at_time="2026-12-01T15:00:00", insert_id="late")
+    collected = collect([subject()], [event(), late], grace=GRACE, keep_events=False)
+    (result,) = review_collected(collected)
+    assert (result.count_in_window, result.count_after) == (1, 1)
+    assert result.events_in_window == ()
+    assert result.events_after == ()
