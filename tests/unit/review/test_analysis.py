@@ -321,7 +321,9 @@ def test_bigquery_extract_jobs_name_their_destination() -> None:
 
 
 def test_action_counts_keep_each_actions_denials_and_its_first_and_last_time() -> None:
-    denied = (("storage.objects.get", "projects/_/buckets/settlement-exports/objects/a.csv", False),)
+    denied = (
+        ("storage.objects.get", "projects/_/buckets/settlement-exports/objects/a.csv", False),
+    )
     counts = action_counts(
         [
             event(at_time="2026-12-01T10:00:00", permissions=denied, status=7, insert_id="a"),

@@ -444,9 +444,7 @@ def test_a_name_relative_to_the_logs_project_is_read_in_that_project() -> None:
         "google.cloud.sql.v1.SqlInstancesService.Get on instances/settlement: the entry names no"
         " permission and its method maps to none, so this grant cannot be shown to allow it",
     )
-    elsewhere = replace(
-        call, log_name="projects/home/logs/cloudaudit.googleapis.com%2Fdata_access"
-    )
+    elsewhere = replace(call, log_name="projects/home/logs/cloudaudit.googleapis.com%2Fdata_access")
     (finding,) = review_all([subject()], [elsewhere], grace=GRACE)[0].findings
     assert (finding.kind, finding.message) == (
         "unexplained",
