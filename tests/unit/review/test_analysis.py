@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from generator.core.model import Finding, Grant, Severity
+from generator.core.model import Finding, Grant, Login, Severity
 from generator.review.analysis import (
     NO_ACTIVITY,
     action_counts,
@@ -17,6 +17,7 @@ from generator.review.analysis import (
     review_collected,
 )
 from generator.review.copies import copy_destination
+from generator.review.events import LOGIN_SERVICE
 
 from .conftest import GRACE, at, event, fixture_event, request, roles_lock, subject
 
@@ -344,3 +345,35 @@ def test_a_review_that_did_not_keep_its_events_reads_back_none() -> None:
     assert (result.count_in_window, result.count_after) == (1, 1)
     assert result.events_in_window == ()
     assert result.events_after == ()
+
+
+def test_each_review_carries_its_subject_grace_first_event_and_own_actions() -> None:
+    bob = request(id="inc-4600-bob", requester="bob@example.com")
+    events = [
+        event(at_time="2026-12-01T10:00:00", insert_id="a2"),
+        event(at_time="2026-12-01T09:20:00", insert_id="a1"),
+        event(principal="bob@example.com", method="storage.objects.list", insert_id="b1"),
+    ]
+    alice_review, bob_review = review_all([subject(), subject(bob)], events, grace=GRACE)
+    assert (alice_review.subject.request.id, bob_review.subject.request.id) == (
+        "inc-4512-settlement-batch",
+        "inc-4600-bob",
+    )
+    assert alice_review.grace == bob_review.grace == GRACE
+    assert alice_review.first_event_at == at("2026-12-01T09:20:00")
+    assert bob_review.first_event_at == at("2026-12-01T09:30:00")
+    assert [(a.method, a.count) for a in alice_review.actions] == [("storage.objects.get", 2)]
+    assert [(a.method, a.count) for a in bob_review.actions] == [("storage.objects.list", 1)]
+
+
+def test_login_audit_entries_are_kept_by_person_and_are_not_activity() -> None:
+    login = Login(at("2026-12-01T09:00:00"), "google_password", ("password",), False, "l-1")
+    signed_in = replace(
+        event(at_time="2026-12-01T09:00:00", insert_id="l-1"),
+        service=LOGIN_SERVICE,
+        login=login,
+    )
+    collected = collect([subject()], [signed_in], grace=GRACE)
+    assert collected.logins == {"alice@example.com": [login]}
+    (result,) = review_collected(collected)
+    assert result.count_in_window == 0
