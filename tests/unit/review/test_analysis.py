@@ -377,3 +377,68 @@ def test_login_audit_entries_are_kept_by_person_and_are_not_activity() -> None:
     assert collected.logins == {"alice@example.com": [login]}
     (result,) = review_collected(collected)
     assert result.count_in_window == 0
+
+
+def test_a_window_without_starts_opens_when_its_binding_appears() -> None:
+    undated = request(starts=None)
+    ours = ("ADD", "user:alice@example.com", "roles/cloudsql.client")
+    added = replace(
+        event(at_time="2026-12-01T10:00:00", principal="terraform@p.iam.gserviceaccount.com"),
+        binding_deltas=(ours,),
+        delta_conditions=("lapse/inc-4512-settlement-batch/0",),
+        insert_id="binding",
+    )
+    events = [
+        event(at_time="2026-12-01T09:30:00", insert_id="before"),
+        added,
+        event(at_time="2026-12-01T10:30:00", insert_id="after"),
+    ]
+    collected = collect([subject(undated)], events, grace=GRACE)
+    (dated,) = collected.subjects
+    assert (dated.binding_at, dated.binding_entry) == (at("2026-12-01T10:00:00"), "binding")
+    (result,) = review_collected(collected)
+    assert (result.subject.binding_at, result.subject.binding_entry) == (
+        at("2026-12-01T10:00:00"),
+        "binding",
+    )
+    assert result.window_start == at("2026-12-01T10:00:00")
+    assert [e.insert_id for e in result.events_in_window] == ["after"]
+
+
+def test_a_persons_gaps_go_to_their_reviews_only() -> None:
+    bob = request(id="inc-4600-bob", requester="bob@example.com")
+    reviews = review_all(
+        [subject(), subject(bob)],
+        [event()],
+        grace=GRACE,
+        gaps=["projects/p: 503"],
+        principal_gaps={"bob@example.com": ["logins: 403"]},
+    )
+    assert [r.gaps for r in reviews] == [("projects/p: 503",), ("projects/p: 503", "logins: 403")]
+
+
+def test_the_times_of_actions_are_kept_only_when_asked() -> None:
+    events = [
+        event(at_time="2026-12-01T11:00:00", insert_id="b"),
+        event(at_time="2026-12-01T09:40:00", insert_id="a"),
+        event(at_time="2026-12-01T15:00:00", insert_id="late"),
+    ]
+    timed = collect([subject()], events, grace=GRACE, keep_events=False, times=True)
+    (result,) = review_collected(timed)
+    assert result.times_in_window == [at("2026-12-01T09:40:00"), at("2026-12-01T11:00:00")]
+    untimed = collect([subject()], events, grace=GRACE, keep_events=False)
+    (result,) = review_collected(untimed)
+    assert result.times_in_window == []
+
+
+def test_the_other_grants_a_subject_is_told_about_are_not_linked_themselves() -> None:
+    second = request(id="inc-4600-follow-up", starts="2026-12-02T09:00:00")
+    once = link_windows([subject(), subject(second)])
+    assert [o.others for s in once for o in s.others] == [(), ()]
+    assert link_windows(once) == once
+
+
+def test_an_action_without_a_resource_is_counted_under_none() -> None:
+    bare = event(resource="", permissions=(("storage.objects.list", "", True),))
+    (action,) = review(subject(), [bare], grace=GRACE).actions
+    assert (action.method, action.resource) == ("storage.objects.get", "")

@@ -12,6 +12,7 @@ import pytest
 
 from generator.core.model import Event, Grant, Severity
 from generator.review.analysis import review_all
+from generator.review.copies import UNKNOWN
 
 from .conftest import GRACE, at, event, request, subject
 
@@ -451,3 +452,137 @@ def test_a_name_relative_to_the_logs_project_is_read_in_that_project() -> None:
         "google.cloud.sql.v1.SqlInstancesService.Get on instances/settlement is not explained by"
         " this grant: resource outside the granted resources",
     )
+
+
+def test_a_copy_to_a_destination_the_entry_does_not_show_names_what_it_knows() -> None:
+    unnamed = replace(
+        event(method="", service="", resource="", permissions=(), insert_id="copy"),
+        copied_to=UNKNOWN,
+    )
+    messages = [f.message for f in review_all([subject()], [unnamed], grace=GRACE)[0].findings]
+    assert messages[0] == (
+        "a copy on ? copied data to a destination the entry does not show: possibly out of the"
+        " environment"
+    )
+
+
+def test_a_copy_out_of_an_unnamed_resource_says_so() -> None:
+    export = replace(
+        event(method="cloudsql.instances.export", resource="", permissions=(), insert_id="x"),
+        copied_to="gs://home-backup/db.sql",
+    )
+    messages = [f.message for f in review_all([subject()], [export], grace=GRACE)[0].findings]
+    assert messages[0] == (
+        "cloudsql.instances.export copied data from ? to gs://home-backup/db.sql, outside the"
+        " granted resources: a copy out of the environment, whatever the role allows"
+    )
+
+
+def test_a_failed_copy_is_not_a_copy_out() -> None:
+    export = replace(
+        event(
+            method="cloudsql.instances.export",
+            service="cloudsql.googleapis.com",
+            resource=f"{PROJECT}/instances/settlement",
+            status=13,
+            insert_id="x",
+        ),
+        copied_to="gs://home-backup/db.sql",
+    )
+    assert all(kind != "exfiltration" for _, kind, _ in findings_of([export]))
+
+
+def test_a_denial_without_authorization_info_names_the_method_and_the_resource() -> None:
+    named = event(resource=f"{PROJECT}/instances/x", permissions=(), status=7, insert_id="d")
+    unnamed = event(resource="", permissions=(), status=7, insert_id="u")
+    messages = [
+        f.message for f in review_all([subject()], [named, unnamed], grace=GRACE)[0].findings
+    ]
+    assert messages[:2] == [
+        "storage.objects.get on ? denied",
+        f"storage.objects.get on {PROJECT}/instances/x denied",
+    ]
+
+
+def test_an_unmapped_method_used_after_the_grace_period_is_named() -> None:
+    late = event(
+        at_time="2026-12-01T15:00:00",
+        method="google.cloud.sql.v1.SqlInstancesService.Get",
+        service="cloudsql.googleapis.com",
+        resource=f"{PROJECT}/instances/settlement",
+        permissions=(),
+        insert_id="late",
+    )
+    (finding, *_) = review_all([subject()], [late], grace=GRACE)[0].findings
+    assert finding.message == (
+        f"google.cloud.sql.v1.SqlInstancesService.Get on {PROJECT}/instances/settlement succeeded"
+        " after the grant expired (and its grace period): the binding did not expire"
+    )
+
+
+def test_every_role_granted_elsewhere_is_named() -> None:
+    grants = (
+        Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
+        Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks"),
+        Grant("roles/secretmanager.viewer", "secret", "projects/pci-prod-analytics/secrets/s"),
+    )
+    use = event(
+        resource=f"{PROJECT}/instances/settlement",
+        permissions=(("cloudsql.instances.export", f"{PROJECT}/instances/settlement", True),),
+    )
+    (finding, *_) = review_all([subject(request(grants=grants))], [use], grace=GRACE)[0].findings
+    assert finding.message.endswith(
+        ": permission not in roles/cloudsql.client; roles/bigquery.dataViewer,"
+        " roles/secretmanager.viewer not granted on it"
+    )
+
+
+def test_a_role_missing_from_the_lock_is_named_with_the_fix() -> None:
+    (finding, *_) = review_all(
+        [subject(permissions_by_role={"roles/storage.objectViewer": frozenset()})],
+        [event()],
+        grace=GRACE,
+    )[0].findings
+    assert finding.message == (
+        "roles/cloudsql.client is not in the roles lock: its permissions were not checked"
+        " (run `lapse roles sync`)"
+    )
+
+
+OTHER = request(
+    id="inc-4600-follow-up",
+    starts="2026-12-01T11:00:00",
+    expires="2026-12-01T12:00:00",
+    grants=(Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks"),),
+)
+TABLE = "projects/pci-prod-analytics/datasets/chargebacks/tables/t"
+
+
+@pytest.mark.parametrize(
+    ("moment", "overlap", "explained"),
+    [
+        ("2026-12-01T10:59:59.999999", False, False),
+        ("2026-12-01T11:00:00", True, True),  # the other window's first instant
+        ("2026-12-01T11:59:59.999999", True, True),
+        ("2026-12-01T12:00:00", False, True),  # its expiry: in its grace period
+        ("2026-12-01T12:09:59.999999", False, True),
+        ("2026-12-01T12:10:00", False, False),  # the end of its grace period
+    ],
+)
+def test_another_grant_covers_and_explains_on_half_open_bounds(
+    moment: str, overlap: bool, explained: bool
+) -> None:
+    read = event(
+        at_time=moment,
+        service="bigquery.googleapis.com",
+        method="google.cloud.bigquery.v2.TableDataService.List",
+        resource=TABLE,
+        permissions=(("bigquery.tables.getData", TABLE, True),),
+        insert_id="read",
+    )
+    undated = request(id="inc-4599-undated", starts=None, expires="2026-12-01T18:00:00")
+    first, *_ = review_all([subject(), subject(undated), subject(OTHER)], [read], grace=GRACE)
+    kinds = {f.kind for f in first.findings}
+    assert ("overlap" in kinds) == overlap
+    assert ("explained-by-other-grant" in kinds) == explained
+    assert ("unexplained" in kinds) == (not explained)
