@@ -373,10 +373,10 @@ def test_login_audit_entries_are_kept_by_person_and_are_not_activity() -> None:
         service=LOGIN_SERVICE,
         login=login,
     )
-    collected = collect([subject()], [signed_in], grace=GRACE)
+    collected = collect([subject()], [signed_in, event(insert_id="use")], grace=GRACE)
     assert collected.logins == {"alice@example.com": [login]}
     (result,) = review_collected(collected)
-    assert result.count_in_window == 0
+    assert [e.insert_id for e in result.events_in_window] == ["use"]
 
 
 def test_a_window_without_starts_opens_when_its_binding_appears() -> None:
