@@ -180,8 +180,8 @@ def lapse_argv(repo: Path, export: Path, *, profile: Path | None = None) -> list
     ]
     if profile is None:
         return [str(BIN / "lapse"), *args]
-    code = "import sys; from generator.cli import main; sys.argv[0] = 'lapse'; main()"
-    return [sys.executable, "-m", "cProfile", "-o", str(profile), "-c", code, *args]
+    # `python -m generator` is the `lapse` command (cProfile has no -c before Python 3.12).
+    return [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "generator", *args]
 
 
 def environment() -> dict[str, str]:

@@ -81,7 +81,12 @@ class Document:
 
         Rules across all requests hold every request at once; a document's positions take
         several times the room of its text."""
-        return _Locating(self.path, None, _NOWHERE, _NOWHERE, raw)
+        return locating(self.path, raw)
+
+
+def locating(path: str, raw: bytes) -> Document:
+    """The document `raw` loads as at `path`, kept only to locate problems (see `locating`)."""
+    return _Locating(path, None, _NOWHERE, _NOWHERE, raw)
 
 
 _NOWHERE: dict[Path, Position] = {}  # never written: a `_Locating` reads its text again
@@ -94,6 +99,9 @@ class _Locating(Document):
     def at(self, *where: str | int, key: bool = False) -> Position:
         again = load(self.path, self.raw).document
         return (1, 1) if again is None else again.at(*where, key=key)
+
+    def locating(self, raw: bytes) -> Document:
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from generator.checks import schema
+from generator.checks import readings, schema
 from generator.checks import values as build
 from generator.checks.archive_ends import archived_end
-from generator.checks.loading import MAX_BYTES, Document, load
+from generator.checks.loading import MAX_BYTES, Document, load, locating
 from generator.checks.plain_reading import plain_reading
 from generator.checks.rules import (
     Check,
@@ -29,7 +29,7 @@ from generator.checks.rules import (
 from generator.checks.rules.audit import audit_config_problems
 from generator.checks.tree import tree_problems
 from generator.core.model import Policy, Problem, Request
-from generator.core.repo import Repo, file_names
+from generator.core.repo import Repo, file_names, first_bytes
 from generator.gcp.roles import LockError, RolesLock, load_lock
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 from generator.terraform.configuration import lapse_resource_types
@@ -84,10 +84,10 @@ def _validate_repo(
     # Names, not Paths, held while every request is: thousands of them.
     names = file_names(repo.requests)
     contexts, request_problems = _requests(
-        repo, map(Path, names), policy, roles, audit, now, set(time_checked)
+        repo, names, policy, roles, audit, now, set(time_checked)
     )
     problems += request_problems
-    paths = tuple(repo.relative(Path(name)) for name in names)
+    paths = tuple(repo.relative_name(name) for name in names)
     archive_files = repo.archive_files()
     archive = tuple(repo.relative(p) for p in archive_files)
     # Every archived file is read whole, as every other command reads it: a file that would
@@ -235,7 +235,7 @@ def _policy_rules(
 
 def _requests(
     repo: Repo,
-    files: Iterable[Path],
+    names: Iterable[str],
     policy: Policy | None,
     roles: RolesLock | None,
     audit: AuditCoverage | None,
@@ -246,30 +246,64 @@ def _requests(
     problems: list[Problem] = []
     request_checks = list(checks("request"))
     schema_path = repo.schema("access-request")
-    for path in files:
-        # The text's own problems (LAPSE112) are reported beside the request's.
-        raw, document, found = _read_bytes(repo, path, plain=True)
-        if document is not None:
-            schema_problems, readable = schema.judge(document, schema_path)
-            found += schema_problems
-            if readable is not None:
-                built = build.request_from(readable)
-                found += built.problems
-                if built.value is not None:
-                    found += _request_rules(
-                        built.value,
-                        readable,
-                        raw,
-                        policy,
-                        roles,
-                        audit,
-                        now,
-                        time_checked,
-                        request_checks,
-                        contexts,
-                    )
-        problems.extend(found)
+    known = readings.open_readings(_bytes_of(schema_path))
+    for name in names:
+        relative = repo.relative_name(name)
+        try:
+            raw = first_bytes(name, MAX_BYTES + 1)  # what LAPSE103 needs to refuse a larger file
+        except OSError as exc:
+            message = f"cannot read: {exc.strerror}"
+            problems.append(Problem(relative, 1, 1, "LAPSE101", "error", message))
+            continue
+        reading = known.get(relative, raw)
+        document: Document | None = None
+        if reading is None:
+            document, reading = _reading(relative, raw, schema_path)
+            known.put(relative, raw, reading)
+        problems.extend(reading.problems)
+        if reading.request is not None:
+            # Read before: the document only locates, from its bytes, a problem a rule raises.
+            document = document or locating(relative, raw)
+            problems += _request_rules(
+                reading.request,
+                document,
+                raw,
+                policy,
+                roles,
+                audit,
+                now,
+                time_checked,
+                request_checks,
+                contexts,
+            )
+    known.save()
     return contexts, problems
+
+
+def _bytes_of(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _reading(
+    relative: str, raw: bytes, schema_path: Path
+) -> tuple[Document | None, readings.Reading]:
+    """What `raw` reads as at `relative`, before the rules: the document the rules locate
+    their problems in, the problems of its text (LAPSE112 too), schema and values, and its
+    request."""
+    loaded = load(relative, raw)
+    if loaded.document is None:
+        return None, readings.Reading(loaded.problems, None)
+    found = plain_reading(loaded.document, raw)
+    schema_problems, readable = schema.judge(loaded.document, schema_path)
+    found += schema_problems
+    if readable is None:
+        return None, readings.Reading(tuple(found), None)
+    built = build.request_from(readable)
+    found += built.problems
+    return readable, readings.Reading(tuple(found), built.value)
 
 
 def _request_rules(
@@ -292,7 +326,8 @@ def _request_rules(
     )
     found = [p for check in request_checks for p in check(ctx)]
     # The rules across requests keep every request at once: its document only locates.
-    contexts.append(replace(ctx, document=document.locating(raw)))
+    kept = document.locating(raw)
+    contexts.append(ctx if kept is document else replace(ctx, document=kept))
     return found
 
 

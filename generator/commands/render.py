@@ -8,7 +8,7 @@ import click
 
 from generator.commands import options, output
 from generator.core.model import Problem
-from generator.core.repo import Repo
+from generator.core.repo import Repo, file_names
 from generator.core.tables import text_table
 from generator.core.wording import count
 
@@ -48,12 +48,12 @@ def render(check: bool, root: Path) -> int:
         _report(repo, strays)
         if not changes.clean or strays:
             return options.outcome(True)
-        checked = count(len(repo.request_files()), "request file")
+        checked = count(len(file_names(repo.requests)), "request file")
         output.say(f"{checked} checked: terraform/grants/ is up to date")
         return options.EXIT_CLEAN
     grants_folder.apply(repo.grants, changes)
     output.say(text_table(ACCESS_HEADERS, access_rows(result.requests)).rstrip("\n"))
-    checked = count(len(repo.request_files()), "request file")
+    checked = count(len(file_names(repo.requests)), "request file")
     output.say(
         f"{checked} checked: {len(changes.write)} written, {len(changes.remove)} removed, "
         f"{len(changes.unchanged)} unchanged"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -138,18 +139,24 @@ def review(
             scope = sorted({*scope, *(f"projects/{p}" for p in below.all_projects())})
         source = audit_source(source_spec, project, scope, repo, limit)
         longest = max(t.max_duration for t in policy.targets.values())
-        reviews = reviewing.run(
-            repo,
-            policy,
-            lock,
-            source,
-            period,
-            longest=longest,
-            items=due.items,
-            track=track,
-            below=below,
-            reports=login_reader(policy),
-        )
+        # What is loaded by now (modules, policy, requests) outlives the read: kept out of the
+        # collector's full passes, which the log's many short-lived objects set off.
+        gc.freeze()
+        try:
+            reviews = reviewing.run(
+                repo,
+                policy,
+                lock,
+                source,
+                period,
+                longest=longest,
+                items=due.items,
+                track=track,
+                below=below,
+                reports=login_reader(policy),
+            )
+        finally:
+            gc.unfreeze()
         if isinstance(source, ManifestedExport):
             reviews = [_with_export_scope(r, policy, source) for r in reviews]
         accounting = source.accounting

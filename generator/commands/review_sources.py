@@ -53,10 +53,8 @@ def audit_source(
     limit: tuple[int, str] | None = None,
 ) -> EventSource:
     """The audit log source named by `--source`."""
-    from generator.review.bigquery_source import BigQuerySource
     from generator.review.export_manifest import ManifestedExport, is_manifest
     from generator.review.file_source import FileSource
-    from generator.review.logging_source import LoggingSource
     from generator.review.sources import CombinedSource
 
     kind, _, value = spec.partition(":")
@@ -75,6 +73,8 @@ def audit_source(
             raise ConfigError(f"--source file:{value}: no such file or folder")
         return ManifestedExport(path, FileSource(path, shown=shown(path)), shown)
     if kind == "bigquery" and value:
+        from generator.review.bigquery_source import BigQuerySource
+
         client = adapters.bigquery_client(value.split(".")[0])
         max_bytes, limit_name = limit or (None, "")
         # Each scan's price goes to stderr: stdout is the run's report (text or JSON).

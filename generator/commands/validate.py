@@ -13,7 +13,7 @@ from generator.commands import options, output
 from generator.core import git
 from generator.core.errors import ConfigError
 from generator.core.model import Problem
-from generator.core.repo import Repo
+from generator.core.repo import Repo, file_names
 from generator.core.wording import count
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _checked(repo: Repo, named: list[str]) -> list[str]:
     if named:
         return sorted(set(named))
     present = [p for p in POLICY_FILES if (repo.root / p).is_file()]
-    return present + [repo.relative(p) for p in repo.request_files()]
+    return present + [repo.relative_name(name) for name in file_names(repo.requests)]
 
 
 def checkable(repo: Repo, raw: Path) -> list[str]:

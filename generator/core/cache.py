@@ -23,7 +23,7 @@ import orjson
 
 OFF = "off"
 # Import name -> distribution name, where they differ.
-_DISTRIBUTIONS = {"hcl2": "python_hcl2"}
+_DISTRIBUTIONS = {"hcl2": "python_hcl2", "yaml": "pyyaml"}
 _SOURCE_SUFFIXES = frozenset({".py", ".j2", ".lark", ".json", ".pyi", ".so"})
 
 

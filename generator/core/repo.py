@@ -68,6 +68,14 @@ class Repo:
         except ValueError:
             return path.as_posix()
 
+    def relative_name(self, name: str) -> str:
+        """`relative` for a file name as `file_names` lists it, without making a Path of it
+        (thousands of them cost more than the rest of what is done with a name)."""
+        root = str(self.root) + os.sep
+        if name.startswith(root) and f"{os.sep}..{os.sep}" not in name:
+            return name[len(root) :].replace(os.sep, "/")
+        return self.relative(Path(name))
+
     def request_files(self) -> list[Path]:
         """Every file under requests/, whatever its name: misplaced files are problems too."""
         return _files(self.requests)
@@ -100,15 +108,23 @@ class Repo:
         return [Path(name) for name in sorted(found)]
 
     def symlinks(self) -> list[str]:
-        """Every symlink, to a file or a folder, under the folders lapse reads."""
+        """Every symlink, to a file or a folder, under the folders lapse reads.
+
+        Walked with os.scandir, whose entries say whether they are links without a system call
+        each: requests/ and terraform/grants/ hold a file per request."""
         found: list[str] = []
+        terraform = str(self.terraform)
         for name in READ_FOLDERS:
-            for top, folders, files in os.walk(self.root / name, followlinks=False):
-                if Path(top) == self.terraform and ".terraform" in folders:
-                    folders.remove(".terraform")  # `terraform init`'s own cache, never committed
-                for entry in (*folders, *files):
-                    if os.path.islink(os.path.join(top, entry)):
-                        found.append(self.relative(Path(top) / entry))
+            pending = [str(self.root / name)]
+            while pending:
+                top = pending.pop()
+                for entry in _listing(top):
+                    if top == terraform and entry.name == ".terraform" and _is_folder(entry):
+                        continue  # `terraform init`'s own cache, never committed
+                    if entry.is_symlink():
+                        found.append(self.relative_name(entry.path))
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
             if (self.root / name).is_symlink():
                 found.append(name)
         return sorted(found)
@@ -116,6 +132,21 @@ class Repo:
 
 # The folders whose files lapse reads and whose owners CODEOWNERS names.
 READ_FOLDERS = ("requests", "archive", "policy", "schemas", "terraform")
+
+
+def _listing(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _entries(directory: str | Path) -> list[os.DirEntry[str]]:
@@ -161,6 +192,29 @@ def file_names(folder: Path) -> list[str]:
                 found.append(((*parts, entry.name), entry.path))
     found.sort()
     return [path for _, path in found]
+
+
+def first_bytes(name: str, limit: int | None = None) -> bytes:
+    """The file `name`'s bytes, at most `limit` of them; OSError when it cannot be read.
+
+    Read with plain system calls, without a buffered file object: a run reads a file per
+    request and one per grant, thousands of them, and the file object costs more than the read."""
+    handle = os.open(name, os.O_RDONLY)
+    try:
+        chunks: list[bytes] = []
+        left = limit
+        while left is None or left > 0:
+            chunk = os.read(handle, _CHUNK if left is None else left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left = None if left is None else left - len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(handle)
+
+
+_CHUNK = 1 << 20
 
 
 def find_root(start: Path) -> Path | None:

@@ -317,7 +317,7 @@ class ApprovalChecker:
 
 
 def short_sha(sha: str | None) -> str:
-    return (sha or "an unknown commit")[:12]
+    return sha[:12] if sha else "an unknown commit"
 
 
 def rfc3339(moment: datetime | None) -> str | None:

@@ -90,15 +90,28 @@ def section(policy: Policy) -> str:
 
 
 def updated(current: str, policy: Policy) -> str:
-    """`current` with the generated section replaced, or appended last if it is missing."""
+    """`current` with the generated section replaced, or appended last if it is missing.
+
+    The section runs from the first BEGIN line to the last END line after it, or to the end of
+    the file when no END follows (it was deleted): appending a second section then would leave
+    the first for the next run to remove, so `--check` would fail right after a write.
+    """
     generated = section(policy)
     lines = current.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip("\n") == BEGIN]
-    ends = [i for i, line in enumerate(lines) if line.rstrip("\n") == END]
-    if starts and ends and starts[0] < ends[-1]:
-        return "".join(lines[: starts[0]]) + generated + "".join(lines[ends[-1] + 1 :])
+    starts = _marked(lines, BEGIN)
+    ends = _marked(lines, END)
+    if starts:
+        after = lines[ends[-1] + 1 :] if ends and starts[0] < ends[-1] else []
+        return "".join(lines[: starts[0]]) + generated + "".join(after)
     prefix = current if not current or current.endswith("\n") else current + "\n"
     return prefix + ("\n" if prefix else "") + generated
+
+
+def _marked(lines: list[str], marker: str) -> list[int]:
+    """The indexes of the lines that are `marker`, trailing spaces aside: one rule for writing
+    and checking, or a marker with a trailing space would have `updated` append a second section
+    (whose next run deletes the lines between the two) while `shadowed` sees only one."""
+    return [i for i, line in enumerate(lines) if line.rstrip() == marker]
 
 
 def diff(current: str, wanted: str) -> str:
@@ -157,7 +170,7 @@ def shadowed(text: str, policy: Policy) -> list[str]:
 
 def _after_section(text: str) -> list[tuple[int, str]]:
     lines = text.splitlines()
-    ends = [i for i, line in enumerate(lines) if line.rstrip() == END]
+    ends = _marked(lines, END)
     if not ends:
         return []
     return [

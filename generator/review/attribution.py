@@ -41,6 +41,9 @@ class Mint:
 
 def named(event: Event, wanted: Collection[str]) -> list[str]:
     """The wanted people the event names, as its caller or as a link of its chain."""
+    if not event.chain:  # most events: the caller alone
+        caller = event.principal.lower()
+        return [caller] if caller in wanted else []
     return [
         who
         for who in dict.fromkeys(n.lower() for n in (event.principal, *event.chain))

@@ -7,6 +7,7 @@ writes; a copy whose destination the entry does not show reads as an unknown des
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,11 +28,10 @@ UNKNOWN = "(destination not in the entry)"
 
 def copy_destination(method: str, payload: Mapping[str, Any]) -> str:
     """The destination of a copy the entry records; "" when the entry is not a copy."""
-    lowered = method.lower()
     found = _bigquery_destination(payload)
     if found is not None:
         return found or UNKNOWN
-    if any(marker in lowered for marker in _COPY_MARKERS):
+    if names_a_copy(method):
         return (
             _first_text(
                 payload,
@@ -47,6 +47,17 @@ def copy_destination(method: str, payload: Mapping[str, Any]) -> str:
     return ""
 
 
+# A log holds few distinct method names: each is looked at once (a bound keeps a hostile log's
+# many names from growing memory).
+@functools.lru_cache(maxsize=4096)
+def names_a_copy(method: str) -> bool:
+    """Whether the method copies data out when it is not a BigQuery job: its request names
+    where to."""
+    lowered = method.lower()
+    return any(marker in lowered for marker in _COPY_MARKERS)
+
+
+@functools.lru_cache(maxsize=4096)
 def is_snapshot(method: str) -> bool:
     lowered = method.lower()
     return any(marker in lowered for marker in SNAPSHOT_MARKERS)

@@ -49,7 +49,7 @@ def read_entry(entry: object) -> Event | str:
         return placed
     entry, payload, timestamp = placed
     person, chain = actor(_mapping(payload.get("authenticationInfo")) or {})
-    names = _NameResolver(_mapping(entry.get("resource")))
+    names = NameResolver.of_resource(_mapping(entry.get("resource")))
     deltas = _binding_deltas(payload)
     resource_name = names.resolve(_text(payload.get("resourceName")))
     # Names that repeat across entries are interned, and a permission's resource that is the
@@ -131,14 +131,23 @@ def _subject(value: object) -> str:
     return rest if colon and kind in ("user", "serviceAccount") else text
 
 
-class _NameResolver:
-    """Project numbers and service-account unique ids named by the entry's own resource labels."""
+class NameResolver:
+    """Project numbers and service-account unique ids named by the entry's own resource labels
+    (`project_id`, `email_id`, `unique_id`)."""
 
-    def __init__(self, resource: Mapping[str, Any] | None) -> None:
+    def __init__(self, project: str, account: str, unique_id: str) -> None:
+        self.project = project
+        self.account = account
+        self.unique_id = unique_id
+
+    @classmethod
+    def of_resource(cls, resource: Mapping[str, Any] | None) -> NameResolver:
         labels = _mapping((resource or {}).get("labels")) or {}
-        self.project = _text(labels.get("project_id"))
-        self.account = _text(labels.get("email_id"))
-        self.unique_id = _text(labels.get("unique_id"))
+        return cls(
+            _text(labels.get("project_id")),
+            _text(labels.get("email_id")),
+            _text(labels.get("unique_id")),
+        )
 
     def resolve(self, name: str) -> str:
         if not name or not (self.project or self.account):

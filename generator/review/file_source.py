@@ -3,7 +3,8 @@
 
 The file is streamed: memory stays flat however large it is. Most lines of a real export belong to
 other principals (service accounts, other people): `whose.others_only` tells them apart from the
-few fields that name the parties, and only the other lines are parsed whole.
+few fields that name the parties; the plain lines of the people under review are read in one
+typed decode (`plain_entry`), and only the rest are parsed whole.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from generator.core.model import Event
 from generator.core.writing import cause
 from generator.review.events import actor, read_entry
 from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Unreadable
+from generator.review.plain_entry import read_plain
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 from generator.review.whose import others_only
 
@@ -104,6 +106,13 @@ class FileSource(GapRecord):
             # whole (a wanted person's, a lapse binding change, or what is unreadable).
             if others_only(line, wanted):
                 skipped += 1
+                continue
+            plain = read_plain(line)
+            if plain is not None:
+                # The common shape of a wanted person's line, read in one typed decode.
+                event = self.account_event(plain, wanted, start, end)
+                if event is not None:
+                    yield event
                 continue
             if not line.strip():
                 continue

@@ -17,7 +17,7 @@ from generator.core.times import format_duration, format_utc
 from generator.review.analysis import Review
 from generator.review.escaping import code, md
 from generator.review.outcome import DEVIATIONS
-from generator.review.report import json_report, markdown_report, report_path, summary_report
+from generator.review.report import report_path, reports, summary_report
 from generator.review.selection import Period
 
 if TYPE_CHECKING:
@@ -96,8 +96,9 @@ def report_texts(
     """
     for item in reviews:
         approval = (approvals or {}).get(item.subject.request.id)
-        yield str(report_path(item, "md")), markdown_report(item, approval)
-        yield str(report_path(item, "json")), json_report(item, approval)
+        markdown, data = reports(item, approval)
+        yield str(report_path(item, "md")), markdown
+        yield str(report_path(item, "json")), data
     if reviews:
         markdown, data = summary_report(reviews, reach(reviews, period), period.until)
         day, edition = period.until.strftime("%Y-%m-%d"), 1

@@ -76,9 +76,25 @@ def next_edition(review: Review, taken: Callable[[str], bool]) -> Review:
     return replace(review, edition=edition)
 
 
+def reports(review: Review, approval: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """(Markdown, JSON) of one review: `markdown_report` and `json_report`, its actions read
+    from the ledger once for both."""
+    read = review.actions, review.actions_after
+    data = review_data(review, approval, actions=False) | _actions_data(*read)
+    return _markdown(review, approval, *read), _dumps(data)
+
+
 def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
-    # Each read of the actions is a query of the review's ledger: read them once.
-    actions, actions_after = fold(review.actions), fold(review.actions_after)
+    return _markdown(review, approval, review.actions, review.actions_after)
+
+
+def _markdown(
+    review: Review,
+    approval: Mapping[str, Any] | None,
+    read: Sequence[ActionCount],
+    read_after: Sequence[ActionCount],
+) -> str:
+    actions, actions_after = fold(read), fold(read_after)
     return (
         _environment()
         .get_template("report.md.j2")
@@ -138,9 +154,17 @@ def review_data(
     if review.mfa is not None:
         data["mfa"] = mfa_data(review.mfa)
     if actions:  # each read is a query of the review's ledger
-        data["actions"] = [_action_data(a) for a in review.actions]
-        data["actions_after"] = [_action_data(a) for a in review.actions_after]
+        data.update(_actions_data(review.actions, review.actions_after))
     return data
+
+
+def _actions_data(
+    actions: Sequence[ActionCount], actions_after: Sequence[ActionCount]
+) -> dict[str, Any]:
+    return {
+        "actions": [_action_data(a) for a in actions],
+        "actions_after": [_action_data(a) for a in actions_after],
+    }
 
 
 def mfa_data(evidence: MfaEvidence) -> dict[str, Any]:
@@ -316,10 +340,13 @@ def _gantt_time(moment: datetime) -> str:
 
 
 def _iso(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a `Z`, microseconds only when there are some."""
     if moment is None:
         return None
-    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
-    return text.replace(".000000+00:00", "Z").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    text = moment.isoformat(timespec="microseconds")  # ends in `.ffffff+00:00`
+    return f"{text[:-13]}Z" if moment.microsecond == 0 else f"{text[:-6]}Z"
 
 
 def _dumps(data: Mapping[str, Any]) -> str:

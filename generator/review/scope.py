@@ -23,7 +23,7 @@ Manager log numbers). Then a grant covers a name as its kind's `audit.reach` say
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from generator.core import resource_kinds
@@ -49,10 +49,11 @@ def canonical(name: str, hierarchy: Hierarchy, log_name: str = "") -> str:
         name = name[2:].partition("/")[2]
     if not name.startswith(_ROOTS) and log_name.startswith("projects/"):
         name = f"projects/{log_name.split('/')[1]}/{name}"
-    parts = name.split("/")
-    if len(parts) > 1 and parts[0] == "projects" and parts[1] in hierarchy.project_numbers:
-        parts[1] = hierarchy.project_numbers[parts[1]]
-    return "/".join(parts)
+    if name.startswith("projects/"):
+        project, slash, rest = name[9:].partition("/")
+        if project in hierarchy.project_numbers:
+            return f"projects/{hierarchy.project_numbers[project]}{slash}{rest}"
+    return name
 
 
 def grant_name(grant: Grant) -> str:
@@ -62,10 +63,19 @@ def grant_name(grant: Grant) -> str:
 
 def covers(grant: Grant, name: str, hierarchy: Hierarchy, log_name: str = "") -> bool:
     """True when the resource `name` (from an entry of `log_name`) is or lies in the grant's."""
+    return bool(covering((grant,), name, hierarchy, log_name))
+
+
+def covering(
+    grants: Iterable[Grant], name: str, hierarchy: Hierarchy, log_name: str = ""
+) -> list[Grant]:
+    """The grants that `covers` the resource `name`, in their order; the name is read once."""
     if not name:
-        return False
+        return []
     name = canonical(name, hierarchy, log_name)
-    return _REACHES[resource_kinds.get(grant.kind).audit.reach](grant, name, hierarchy)
+    return [
+        g for g in grants if _REACHES[resource_kinds.get(g.kind).audit.reach](g, name, hierarchy)
+    ]
 
 
 def _everything(_grant: Grant, _name: str, _hierarchy: Hierarchy) -> bool:
@@ -109,18 +119,23 @@ def _under(name: str, parent: str) -> bool:
 
 
 def _segment_after(name: str, marker: str) -> str:
-    parts = name.split("/")
-    for index, part in enumerate(parts[:-1]):
-        if part == marker:
-            return parts[index + 1]
-    return ""
+    """The segment after the first `marker` segment that is not the last one ("" if none)."""
+    if name.startswith(f"{marker}/"):
+        begin = len(marker) + 1
+    else:
+        found = name.find(f"/{marker}/")
+        if found < 0:
+            return ""
+        begin = found + len(marker) + 2
+    end = name.find("/", begin)
+    return name[begin:] if end < 0 else name[begin:end]
 
 
 def _owning_project(name: str, hierarchy: Hierarchy) -> str:
     """The project ID a canonical name lies in ("" when the name does not say)."""
     if not name.startswith("projects/"):
         return ""
-    project = name.split("/")[1]
+    project = name[9:].partition("/")[0]
     if project in ("_", "-"):
         return hierarchy.project_of.get(_bucket(name), "")
     return project

@@ -105,7 +105,7 @@ PAYLOAD: Spec = {
         )
     ),
 }
-# `events._NameResolver`: the labels that name a project or a service account.
+# `events.NameResolver`: the labels that name a project or a service account.
 RESOURCE: Spec = {"labels": {"project_id": WHOLE, "email_id": WHOLE, "unique_id": WHOLE}}
 RECORDS = {"protopayload_auditlog": PAYLOAD, "resource": RESOURCE}
 

@@ -103,10 +103,17 @@ class GapRecord:
         A wanted person minting a service account's credentials makes that account wanted
         from then on: its activity may be theirs (the analysis decides by the token's life).
         """
-        self.accounting.read += 1
         if isinstance(read, str):
+            self.accounting.read += 1
             self.accounting.unreadable.append((where, read))
             return None
+        return self.account_event(read, wanted, start, end)
+
+    def account_event(
+        self, read: Event, wanted: set[str], start: datetime, end: datetime
+    ) -> Event | None:
+        """`account` for an entry read as an Event (so never unreadable)."""
+        self.accounting.read += 1
         if not concerns(read.principal, read.chain, read.delta_conditions, wanted):
             self.accounting.other_principals += 1
             return None

@@ -53,16 +53,29 @@ class Tally:
         self._evidence: dict[Observation, list[tuple[datetime, str]]] = defaultdict(list)
         self._judged: Judged = {} if judged is None else judged
 
+    @property
+    def subject(self) -> ReviewSubject:
+        return self._subject
+
+    @subject.setter
+    def subject(self, subject: ReviewSubject) -> None:
+        # What every event is checked against, read from the subject once, not per event.
+        self._subject = subject
+        self._principal = subject.principal
+        self._start = subject.window_start
+        self._expires = subject.request.window.expires
+        self._alone = not subject.others
+
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on.
 
         A Login Audit entry is how a session began, not use of the grant (`review.mfa`)."""
-        start = self.subject.window_start
-        if event.principal.lower() != self.subject.principal or event.service == LOGIN_SERVICE:
+        start = self._start
+        if event.principal.lower() != self._principal or event.service == LOGIN_SERVICE:
             return
         if start is not None and event.timestamp < start:
             return
-        after = event.timestamp >= self.subject.request.window.expires
+        after = event.timestamp >= self._expires
         if after:
             self.after += 1
         else:
@@ -81,11 +94,11 @@ class Tally:
     def _judge(self, event: Event) -> list[Observation]:
         """`event_evidence`, judged once per kind of event: without other grants of the person,
         it reads only the phase and the fields below, never the instant or the entry's id."""
-        if self.subject.others:
+        if not self._alone:
             return event_evidence(self.subject, event, self.grace)
         key = (
             self.key,
-            phase_of(event.timestamp, self.subject.request.window.expires, self.grace),
+            phase_of(event.timestamp, self._expires, self.grace),
             event.principal,
             event.chain,
             event.service,

@@ -25,7 +25,7 @@ from enum import Enum
 from generator.core.findings import FindingKind
 from generator.core.model import Event, Grant
 from generator.review.copies import UNKNOWN, is_snapshot
-from generator.review.scope import covers
+from generator.review.scope import covering
 from generator.review.subjects import ReviewSubject
 
 # IAM policy changes: method names end this way whichever service logs them (`SetIamPolicy`,
@@ -215,8 +215,7 @@ def scope_reason(subject: ReviewSubject, permission: str, resource: str, log_nam
 
 
 def _covering(subject: ReviewSubject, resource: str, log_name: str) -> list[Grant]:
-    hierarchy = subject.hierarchy
-    return [g for g in subject.request.grants if covers(g, resource, hierarchy, log_name)]
+    return covering(subject.request.grants, resource, subject.hierarchy, log_name)
 
 
 def _allows(subject: ReviewSubject, grant: Grant, permission: str) -> bool:

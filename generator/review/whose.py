@@ -75,13 +75,11 @@ def others_only(line: bytes, wanted: Collection[str]) -> bool:
         auth.principalEmail != ""
         and auth.principalEmail.lower() not in wanted
         and auth.serviceAccountDelegationInfo is UNSET
-        and _unchanged(payload.serviceData)
-        and _unchanged(payload.metadata)
+        and (payload.serviceData is UNSET or _unchanged(payload.serviceData))
+        and (payload.metadata is UNSET or _unchanged(payload.metadata))
         and 1 < entry.timestamp.year < 9999
     )
 
 
-def _unchanged(changes: _Changes | UnsetType) -> bool:
-    if changes is UNSET:
-        return True
+def _unchanged(changes: _Changes) -> bool:
     return changes.policyDelta is UNSET and changes.datasetChange is UNSET

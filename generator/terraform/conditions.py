@@ -86,7 +86,7 @@ def evaluate(expression: str, at: datetime) -> bool:
 
 
 def window(expression: str) -> tuple[datetime | None, datetime | None]:
-    """First instant the condition turns true and first instant it turns false again."""
+    """The first instant the condition turns true, and the last instant it turns false."""
     starts = expires = None
     for instant in instants(expression):
         now, before = evaluate(expression, instant), evaluate(expression, instant - _TICK)

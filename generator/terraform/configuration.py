@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from generator.core import cache, resource_kinds
+from generator.core.repo import first_bytes
 
 # The resource types lapse itself writes or relies on: the grants, and the audit configs that
 # must cover them. policy/policy.yaml may add more (terraform_resource_types).
@@ -129,8 +130,7 @@ def read_all(named: list[tuple[str, str]]) -> list[Read]:
     found: list[Read] = []
     for relative, path in named:
         try:
-            with open(path, "rb") as handle:
-                found.append((relative, handle.read()))
+            found.append((relative, first_bytes(path)))
         except OSError as exc:
             found.append((relative, exc))
     return found

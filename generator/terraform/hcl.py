@@ -39,7 +39,7 @@ class Resource:
         return [b for b in found if isinstance(b, dict)] if isinstance(found, list) else []
 
 
-def parse(text: str, *, source: str = "<text>") -> list[Resource]:
+def parse(text: str, *, source: str) -> list[Resource]:
     """Every `resource` block in `text`."""
     return resources_of(load(text, source=source))
 
@@ -49,7 +49,7 @@ def resources_of(tree: dict[str, Any]) -> list[Resource]:
     return list(_resources(tree))
 
 
-def load(text: str, *, source: str = "<text>") -> dict[str, Any]:
+def load(text: str, *, source: str) -> dict[str, Any]:
     """The whole file as python-hcl2 reads it (strings still quoted)."""
     import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; most runs never need it
 

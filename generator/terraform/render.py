@@ -148,11 +148,21 @@ def render_request(request: Request) -> str:
 
 
 def self_check(request: Request, text: str) -> None:
-    """Parse `text` with python-hcl2 and insist it says exactly what `blocks` intended."""
+    """Parse `text` with python-hcl2 and insist it says exactly what `blocks` intended.
+
+    Two blocks at one address are refused first: read into one mapping, the later would hide
+    the earlier from every comparison below, and Terraform refuses such a file anyway.
+    """
     try:
-        parsed = {r.address: r for r in parse(text, source=request.path)}
+        resources = parse(text, source=request.path)
     except HclError as exc:
         raise RenderError(str(exc)) from None
+    parsed = {r.address: r for r in resources}
+    if len(parsed) != len(resources):
+        raise RenderError(
+            f"{request.path}: rendered resources {sorted(r.address for r in resources)} "
+            "repeat an address"
+        )
     intended = {f"{b.type}.{b.name}": b for b in blocks(request)}
     if set(parsed) != set(intended):
         raise RenderError(

@@ -14,6 +14,7 @@ from generator.github import request_pulls
 from generator.github.records import PullInfo
 from generator.lifecycle import expire, expiry_text
 from tests.acceptance.test_expire_local import ALICE, BOB, NOW, checkout, commits, git
+from tests.support import archive_of, place
 
 
 def test_a_different_archive_file_appearing_after_planning_stops_the_run(tmp_path: Path) -> None:
@@ -161,3 +162,158 @@ def test_the_source_is_the_pull_that_added_the_request_not_a_later_edit(tmp_path
     lookup = request_pulls.source_pr_from_history(repo.root, ByCommit({added: [41], edited: [52]}))
 
     assert lookup(ALICE) == 41
+
+
+def _commit(root: Path, path: str, suffix: bytes, message: str) -> str:
+    """Append `suffix` to the file at `path` and commit it; the new commit's sha."""
+    target = root / path
+    target.write_bytes(target.read_bytes() + suffix)
+    git(root, "commit", "-q", "-am", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def test_the_pulls_that_changed_a_request_are_those_that_changed_it_on_main(
+    tmp_path: Path,
+) -> None:
+    from tests.acceptance.test_expire_local import Pulls as ByCommit
+
+    root = checkout(tmp_path).root
+    added = git(root, "rev-parse", "HEAD").strip()
+    pushed = _commit(root, ALICE, b"# pushed to main, no pull request\n", "Direct push")
+    git(root, "checkout", "-q", "-b", "extend")
+    extended = _commit(root, ALICE, b"# extended\n", "Extend the window")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "Merge #43", "extend")
+    merged = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-b", "undone")  # changed on its branch, back as it was
+    tried = _commit(root, ALICE, b"# tried\n", "Try an edit")
+    git(root, "revert", "--no-edit", "HEAD")
+    reverted = git(root, "rev-parse", "HEAD").strip()
+    _commit(root, BOB, b"# unrelated\n", "Edit another request")
+    unrelated_on_branch = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "Merge #44", "undone")
+    undone = git(root, "rev-parse", "HEAD").strip()
+    rebased = [_commit(root, ALICE, f"# part {n}\n".encode(), "Rebase-merged #45") for n in (1, 2)]
+    other = _commit(root, BOB, b"# edited by #47\n", "Edit another request on main")
+    archive = root / archive_of(ALICE, "2026-12")
+    archive.parent.mkdir(parents=True)
+    git(root, "mv", ALICE, str(archive.relative_to(root)))
+    git(root, "commit", "-q", "-m", "Expire (#46)")
+    expired = git(root, "rev-parse", "HEAD").strip()
+    github = ByCommit(
+        {
+            added: [41],
+            extended: [43],
+            merged: [43],
+            tried: [44],
+            reverted: [44],
+            unrelated_on_branch: [44],
+            undone: [44],
+            rebased[0]: [45],
+            rebased[1]: [45],
+            other: [47],
+            expired: [46],
+        }
+    )
+    lookup = request_pulls.change_prs_from_history(root, github)
+
+    # The request is archived now, as when a review reads its history.
+    assert lookup(ALICE) == [43, 45]
+    assert pushed in github.asked  # asked, and no pull request named for it
+
+
+def test_only_commits_are_looked_up_whatever_bytes_a_request_once_held(tmp_path: Path) -> None:
+    from tests.acceptance.test_expire_local import Pulls as ByCommit
+
+    root = checkout(tmp_path).root
+    # Past git's first 8,000 bytes a NUL does not make the file binary, so a patch would
+    # carry it into the log that separates commits with NULs.
+    odd = _commit(root, ALICE, b"#" + b" " * 8000 + b"\n# a\x00b\n", "Pushed with a NUL")
+    github = ByCommit({odd: [48]})
+
+    assert request_pulls.change_prs_from_history(root, github)(ALICE) == [48]
+    assert github.asked == [odd]
+
+
+def test_other_staged_changes_are_named_and_nothing_is_archived(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    for n in range(1, 7):
+        place(repo.root, f"notes/{n}.txt", "unrelated\n")
+    git(repo.root, "add", "notes")
+
+    with pytest.raises(ConfigError) as refused:
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert str(refused.value) == (
+        "git has other changes staged (notes/1.txt, notes/2.txt, notes/3.txt, notes/4.txt, "
+        "notes/5.txt): commit or unstage them before expiring, so the archive commit holds "
+        "only the archive. Nothing was archived."
+    )
+    assert (repo.root / ALICE).is_file() and not (repo.root / "archive").exists()
+
+
+def test_a_shallow_checkout_is_refused_in_words_that_say_how_to_fix_it(tmp_path: Path) -> None:
+    from tests.acceptance.test_expire_local import Pulls as ByCommit
+
+    repo = checkout(tmp_path)
+    _commit(repo.root, BOB, b"# a second commit, so a depth-1 clone is shallow\n", "Edit")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.root}", str(shallow))
+
+    with pytest.raises(ConfigError) as refused:
+        request_pulls.source_pr_from_history(shallow, ByCommit({}))
+
+    assert str(refused.value) == (
+        "the checkout is shallow, so the pull request that added each request cannot be "
+        "found: check out the full history (actions/checkout with fetch-depth: 0)"
+    )
+
+
+def test_a_staged_rename_onto_an_archive_path_names_the_file_it_removes(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    copy = "notes/inc-4512-settlement-batch.yaml"  # an exact copy kept elsewhere, committed
+    place(repo.root, copy, (repo.root / ALICE).read_bytes())
+    git(repo.root, "add", copy)
+    git(repo.root, "commit", "-q", "-m", "Keep a copy")
+    (repo.root / archive_of(ALICE, "2026-12")).parent.mkdir(parents=True)
+    git(repo.root, "mv", copy, archive_of(ALICE, "2026-12"))  # git sees a rename
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+
+    with pytest.raises(ConfigError, match=r"other changes staged \(notes/inc-4512"):
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert git(repo.root, "ls-tree", "--name-only", "HEAD", "notes/").split() == [copy]
+    assert commits(repo.root) == 2
+
+
+def test_requests_edited_after_planning_are_named_and_nothing_is_archived(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    for path in (ALICE, BOB):
+        (repo.root / path).write_bytes((repo.root / path).read_bytes() + b"# edited\n")
+
+    with pytest.raises(ConfigError) as refused:
+        expire.apply_local(repo, plan, expiry_text.commit_message(plan))
+
+    assert str(refused.value) == (f"changed since planning: {ALICE}, {BOB}; nothing was archived")
+    assert not (repo.root / "archive").exists()
+
+
+def test_a_run_stopped_after_its_commit_is_finished_without_another(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    plan = expire.plan_expiry(repo, NOW, timedelta(0))
+    left = {
+        path: (repo.root / path).read_bytes() for path, data in plan.changes.items() if data is None
+    }
+    assert expire.apply_local(repo, plan, expiry_text.commit_message(plan)) is not None
+    for path, data in left.items():  # as if the run stopped before removing the files
+        place(repo.root, path, data)
+    rerun = expire.plan_expiry(repo, NOW, timedelta(0))
+
+    assert expire.apply_local(repo, rerun, expiry_text.commit_message(rerun)) is None
+
+    assert commits(repo.root) == 2
+    assert not any((repo.root / path).exists() for path in left)
+    assert git(repo.root, "status", "--porcelain") == ""

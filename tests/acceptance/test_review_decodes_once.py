@@ -1,7 +1,8 @@
 """`lapse review` decodes each audit entry once: no report reads an event back.
 
-Every call through the two functions that make an `Event` (from an entry of the export, and
-from the spool where events wait for the end of the read) is counted by the event's insertId.
+Every `Event` the three functions that make one make (from a plain line of the export in one
+typed decode, from any other entry, and from the spool where events wait for the end of the
+read) is counted by the event's insertId.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> tuple[Counter[str], Counter[str]
     monkeypatch.setenv("LAPSE_CLI_IN_PROCESS", "1")
     from_entries: Counter[str] = Counter()
     from_spool: Counter[str] = Counter()
-    read_entry, from_disk = file_source.read_entry, spool._event
+    read_plain, read_entry, from_disk = file_source.read_plain, file_source.read_entry, spool._event
+
+    def line_decoded(line: bytes) -> Event | None:
+        found = read_plain(line)
+        if found is not None:
+            from_entries[found.insert_id] += 1
+        return found
 
     def entry_decoded(value: Any) -> Event | str:
         from_entries[str(value.get("insertId"))] += 1
@@ -38,6 +45,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> tuple[Counter[str], Counter[str]
         from_spool[str(data[0])] += 1
         return from_disk(data)
 
+    monkeypatch.setattr(file_source, "read_plain", line_decoded)
     monkeypatch.setattr(file_source, "read_entry", entry_decoded)
     monkeypatch.setattr(spool, "_event", spooled)
     return from_entries, from_spool

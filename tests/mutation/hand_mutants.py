@@ -277,8 +277,8 @@ MUTANTS = (
     HandMutant(
         "a line after # END lapse is deleted",
         CODEOWNERS,
-        '"".join(lines[ends[-1] + 1 :])',
-        '"".join(lines[ends[-1] + 2 :])',
+        "after = lines[ends[-1] + 1 :]",
+        "after = lines[ends[-1] + 2 :]",
         (CODEOWNERS_TESTS + "test_lines_after_the_end_marker_are_kept",),
     ),
     HandMutant(

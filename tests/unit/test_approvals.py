@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
+import yaml
 from responses import matchers
 
 from generator.core.errors import ServiceError
 from generator.core.model import Policy, Target
-from generator.github.approvals import NO_PULL, verify_approvals
+from generator.github.approvals import NO_PULL, ApprovalResult, _first_line, verify_approvals
 from generator.github.client import GitHubClient
 from tests.support import answers_may_go_unused
 
@@ -71,7 +74,7 @@ def changed(filename: str, status: str = "added", previous: str | None = None) -
 def review(
     login: str,
     state: str = "APPROVED",
-    commit: str = HEAD,
+    commit: str | None = HEAD,
     review_id: int = 2406019913,
     submitted: str = "2026-11-30T08:40:02Z",
 ) -> dict[str, Any]:
@@ -496,3 +499,89 @@ def test_policy_changed_in_the_same_merge_is_refused(
         "the pull request changes policy/policy.yaml together with requests; the rules that "
         "judge approvals must be merged on their own first",
     )
+
+
+def test_evidence_keeps_text_as_written_not_escaped() -> None:
+    result = ApprovalResult(MERGE, None, (), ("requests/pci-prod/prüfung.yaml: naïve",))
+    assert '"requests/pci-prod/prüfung.yaml: naïve"' in result.to_json()
+
+
+def test_a_yaml_error_without_words_is_named_by_its_kind() -> None:
+    assert _first_line(yaml.YAMLError()) == "YAMLError"
+    assert _first_line(yaml.YAMLError("\n  first\nsecond")) == "first"
+
+
+def test_an_approval_of_no_named_commit_is_refused_in_words_a_person_can_read(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    serve(
+        http,
+        files=[changed(STAGING_REQUEST)],
+        texts={STAGING_REQUEST: request_yaml()},
+        reviews=[review("erin-walsh", commit=None)],
+    )
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.requests[0].reasons == (
+        f"no approval of the final head {HEAD[:12]} by an approver of staging "
+        "(@example-org/platform-leads, @erin-walsh) other than the author and the requester "
+        f"(@erin-walsh approved an unknown commit, not the final head {HEAD[:12]})",
+    )
+
+
+@pytest.fixture
+def five_hours_west(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time zone five hours behind UTC, as on a runner set to New York."""
+    monkeypatch.setenv("TZ", "EST+05")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("five_hours_west")
+def test_evidence_times_are_utc_whatever_the_machines_time_zone(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    serve(http, reviews=[review("carol-diaz")])
+
+    evidence = json.loads(verify_approvals(client, make_policy(), MERGE).to_json())
+
+    assert evidence["pull_request"]["merged_at"] == "2026-11-30T08:47:39Z"
+    assert evidence["requests"][0]["approvals"][0]["submitted_at"] == "2026-11-30T08:40:02Z"
+
+
+def test_an_approval_without_a_time_is_evidence_with_none_not_a_crash(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    untimed = review("carol-diaz")
+    del untimed["submitted_at"]  # optional in GitHub's schema of a review
+    serve(http, reviews=[untimed])
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.ok, result.failures
+    assert json.loads(result.to_json())["requests"][0]["approvals"] == [
+        {"approver": "carol-diaz", "review_id": 2406019913, "submitted_at": None}
+    ]
+
+
+def test_a_reviewers_latest_word_is_the_one_submitted_last_whatever_its_id(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    """A review's id is fixed when it is started, its time when it is submitted."""
+    serve(
+        http,
+        reviews=[
+            review("carol-diaz", review_id=2, submitted="2026-11-30T08:40:02Z"),
+            review(
+                "carol-diaz", "CHANGES_REQUESTED", review_id=1, submitted="2026-11-30T08:44:10Z"
+            ),
+        ],
+    )
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert not result.ok
+    assert "@carol-diaz requested changes (review 1)" in result.requests[0].reasons[0]

@@ -174,6 +174,25 @@ def test_rule_files_changed_with_requests_are_refused(
     )
 
 
+def test_every_rule_file_changed_with_requests_is_named_in_order(
+    http: responses.RequestsMock, client: GitHubClient
+) -> None:
+    rule_files = ["policy/policy.yaml", ".github/CODEOWNERS"]
+    serve(
+        http,
+        files=[changed(STAGING_REQUEST), *(changed(f, "modified") for f in rule_files)],
+        texts={STAGING_REQUEST: request_yaml()},
+        reviews=[review("erin-walsh")],
+    )
+
+    result = verify_approvals(client, make_policy(), MERGE)
+
+    assert result.failures == (
+        "the pull request changes .github/CODEOWNERS, policy/policy.yaml together with "
+        "requests; the rules that judge approvals must be merged on their own first",
+    )
+
+
 def test_rule_files_changed_alone_need_no_request_approval(
     http: responses.RequestsMock, client: GitHubClient
 ) -> None:

@@ -39,10 +39,10 @@ def test_a_later_line_that_takes_the_grants_folder_is_reported() -> None:
     text = codeowners.updated("", policy) + "/terraform/grants/ @mallory\n"
     line = len(text.splitlines())
     taken = codeowners.shadowed(text, policy)
-    assert any(
-        t.startswith("terraform/grants/") and f"line {line} makes the owners ['@mallory']" in t
-        for t in taken
-    )
+    assert (
+        f"terraform/grants/pci-prod.probe.tf: line {line} makes the owners ['@mallory'], "
+        f"the policy says ['{PCI}']"
+    ) in taken
 
 
 def test_comment_and_blank_lines_below_change_nothing() -> None:
@@ -113,3 +113,54 @@ def test_the_diff_names_the_file_as_git_does() -> None:
     policy = _policy()
     text = codeowners.diff("/docs/ @w\n", codeowners.updated("/docs/ @w\n", policy))
     assert text.startswith("--- a/.github/CODEOWNERS\n+++ b/.github/CODEOWNERS\n")
+
+
+def test_the_diff_keeps_each_line_on_its_own_line() -> None:
+    text = codeowners.diff("/docs/ @w\n/ @a\n", "/docs/ @w\n/ @b\n")
+    assert text.splitlines()[2:] == ["@@ -1,2 +1,2 @@", " /docs/ @w", "-/ @a", "+/ @b"]
+
+
+def test_markers_with_trailing_spaces_still_bound_the_section() -> None:
+    """Otherwise a second section is appended, and the next run deletes `/notes/` with the
+    first one."""
+    policy = _policy()
+    generated = codeowners.section(policy)
+    spaced = generated.replace(codeowners.BEGIN, codeowners.BEGIN + " ")
+    spaced = spaced.replace(codeowners.END, codeowners.END + "\t ")
+    after = "/notes/ @example-org/writers\n"
+    assert codeowners.updated("/docs/ @w\n" + spaced + after, policy) == (
+        "/docs/ @w\n" + generated + after
+    )
+
+
+def test_a_line_after_an_end_marker_with_trailing_spaces_is_named_in_full() -> None:
+    policy = _policy()
+    text = codeowners.section(policy).replace(codeowners.END, codeowners.END + "  ")
+    text += "/notes/ @example-org/writers\n"
+    line = len(text.splitlines())
+    assert codeowners.shadowed(text, policy) == [
+        f"line {line}: /notes/ follows the generated section, so it takes what it matches "
+        "from the owners the policy names"
+    ]
+
+
+@pytest.mark.parametrize("above", ["", f"{codeowners.END}\n/notes/ @example-org/writers\n"])
+def test_a_section_whose_end_marker_was_deleted_runs_to_the_end_of_the_file(above: str) -> None:
+    """One run writes what a second would: `lapse codeowners --check` passes after a write."""
+    policy = _policy()
+    broken = "/docs/ @w\n" + above + codeowners.BEGIN + "\n* @example-org/old-team\n"
+    written = codeowners.updated(broken, policy)
+    assert written == "/docs/ @w\n" + above + codeowners.section(policy)
+    assert codeowners.updated(written, policy) == written
+
+
+def test_one_blank_line_separates_the_file_from_an_appended_section() -> None:
+    policy = _policy()
+    assert codeowners.updated("/docs/ @w\n", policy) == (
+        "/docs/ @w\n\n" + codeowners.section(policy)
+    )
+
+
+def test_a_path_no_line_matches_has_no_owner() -> None:
+    assert codeowners.owners_of("# only a comment\n/docs/ @w\n", "requests/x.yaml") is None
+    assert codeowners.owners_of("/docs/ @w\n", "docs/x.md") == (1, ("@w",))

@@ -122,9 +122,85 @@ def test_a_different_archived_file_of_the_same_name_is_never_overwritten(
     with pytest.raises(ConfigError, match="never overwritten") as refused:
         plan(repo)
 
-    assert "requests/pci-prod/inc-4512-settlement-batch.yaml" in str(refused.value)
+    assert str(refused.value) == (
+        "1 request shares a name with a different archived file: "
+        "requests/pci-prod/inc-4512-settlement-batch.yaml "
+        "(archive: archive/pci-prod/2026-12/inc-4512-settlement-batch.yaml). "
+        "An archived request is never overwritten and ids are never reused: "
+        "give the request a new id. Nothing was archived."
+    )
     assert (repo.root / ALICE).is_file()
     assert len(http.calls) == 0
+
+
+def test_every_request_sharing_a_name_with_an_archived_file_is_named(repo: Repo) -> None:
+    for path in (ALICE, BOB):
+        place(repo.root, archive_of(path, "2026-12"), b"requester: mallory\n")
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    assert str(refused.value) == (
+        "2 requests share a name with a different archived file: "
+        f"{ALICE} (archive: {archive_of(ALICE, '2026-12')}), "
+        f"{BOB} (archive: {archive_of(BOB, '2026-12')}). "
+        "An archived request is never overwritten and ids are never reused: "
+        "give the request a new id. Nothing was archived."
+    )
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "archive/staging/2026-12/inc-4512-settlement-batch.yaml",  # another target's
+        "archive/pci-prod/emergency/2026-12/inc-4512-settlement-batch.yaml",  # an emergency's
+    ],
+)
+def test_an_identical_copy_in_another_targets_or_kinds_folder_is_not_the_requests(
+    repo: Repo, copy: str
+) -> None:
+    place(repo.root, copy, (repo.root / ALICE).read_bytes())
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    assert str(refused.value).startswith(
+        f"1 request shares a name with a different archived file: {ALICE} (archive: {copy}). "
+    )
+
+
+def test_a_misplaced_file_under_requests_is_refused_by_name(repo: Repo) -> None:
+    misplaced = "requests/pci-prod/drafts/inc-4599-draft.yaml"
+    place(repo.root, misplaced, (repo.root / ALICE).read_bytes())
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    assert str(refused.value) == (
+        "the repository has 1 validation error:\n"
+        f"  {misplaced}:1:1: LAPSE130 a request must be requests/<target>/<id>.yaml or "
+        "requests/<target>/emergency/<id>.yaml\n"
+        "run `lapse validate`, fix them, and expire again. Nothing was archived."
+    )
+
+
+def test_a_finished_leftover_is_not_listed_among_the_errors_that_stop_a_run(repo: Repo) -> None:
+    place(repo.root, archive_of(ALICE, "2026-12"), (repo.root / ALICE).read_bytes())
+    broken = "requests/pci-prod/inc-4599-broken.yaml"
+    place(repo.root, broken, "requester: alice@example.com\n")
+
+    with pytest.raises(ConfigError) as refused:
+        plan(repo)
+
+    missing = "LAPSE120 the document: missing required key"
+    assert str(refused.value) == (
+        "the repository has 4 validation errors:\n"
+        f"  {broken}:1:1: {missing} 'expires'\n"
+        f"  {broken}:1:1: {missing} 'grants'\n"
+        f"  {broken}:1:1: {missing} 'reason'\n"
+        f"  {broken}:1:1: {missing} 'ticket'\n"
+        "run `lapse validate`, fix them, and expire again. Nothing was archived."
+    )
 
 
 def test_an_identical_archived_copy_left_by_an_interrupted_run_is_finished(repo: Repo) -> None:
@@ -175,10 +251,14 @@ def test_describe_lists_what_moves(repo: Repo) -> None:
 
 
 def test_bad_times_are_refused(repo: Repo) -> None:
-    with pytest.raises(ConfigError, match="UTC offset"):
+    with pytest.raises(ConfigError, match="UTC offset") as no_offset:
         expire.plan_expiry(repo, datetime(2026, 12, 3))  # no offset: refused
-    with pytest.raises(ConfigError, match="negative"):
+    assert str(no_offset.value) == (
+        "the time to expire at needs a UTC offset, e.g. 2026-12-03T00:00:00Z"
+    )
+    with pytest.raises(ConfigError, match="negative") as negative:
         expire.plan_expiry(repo, NOW, timedelta(minutes=-1))
+    assert str(negative.value) == "the grace period cannot be negative"
 
 
 # --- pull request mode -------------------------------------------------------------------------
@@ -369,6 +449,35 @@ def test_reminders_cover_now_exclusive_to_now_plus_within_inclusive(
     assert expire.remind(client, repo, at_expiry, timedelta(hours=1), sources.get) == []
     edge = at_expiry - timedelta(hours=1)
     assert expire.remind(client, repo, edge, timedelta(hours=1), sources.get) == [44]
+
+
+def test_requests_ending_soon_are_listed_soonest_first_not_by_path(repo: Repo) -> None:
+    chargeback = "requests/pci-prod/inc-4533-chargeback-query.yaml"  # ends 3 December 17:00
+    folder_review = "requests/staging/chg-1207-folder-review.yaml"  # ends 4 December 20:00
+    sooner = "requests/staging/chg-1199-folder-audit.yaml"  # after both by path, ends first
+    text = (repo.root / folder_review).read_text()
+    for old, new in (
+        ("CHG-1207", "CHG-1199"),
+        ("2026-12-04T08:00:00Z", "2026-12-03T08:00:00Z"),
+        ("2026-12-04T20:00:00Z", "2026-12-03T12:00:00Z"),
+    ):
+        text = text.replace(old, new)
+    place(repo.root, sooner, text)
+
+    ending = expire.ending_within(repo, NOW, timedelta(days=2))
+
+    assert [r.path for r in ending] == [sooner, chargeback, folder_review]
+
+
+def test_a_reminder_window_of_zero_ends_nothing_and_a_negative_one_is_refused(
+    repo: Repo,
+) -> None:
+    at_expiry = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)  # the chargeback request's end
+
+    assert expire.ending_within(repo, at_expiry, timedelta(0)) == []
+    with pytest.raises(ConfigError) as refused:
+        expire.ending_within(repo, at_expiry, timedelta(seconds=-1))
+    assert str(refused.value) == "the reminder window cannot be negative"
 
 
 def test_other_pull_requests_are_never_taken_for_the_expiry_pull(

@@ -91,7 +91,7 @@ def test_hostile_text_reads_back_exactly_with_python_hcl2(value: str) -> None:
     request = make_request(reason=value, ticket="INC-4512")
     text = render_request(request)
     self_check(request, text)  # raises if python-hcl2 reads anything else
-    (resource,) = parse(text)
+    (resource,) = parse(text, source=request.path)
     description = resource.string("description", resource.blocks("condition")[0])
     assert description == render.description(request)
 
@@ -232,7 +232,7 @@ def test_provider_conformance_of_every_rendered_block() -> None:
     schema = json.loads((REPO / "generator/data/provider_arguments.json").read_text())["resources"]
     requests = [make_request(kind, request_id=f"inc-{n}-x") for n, kind in enumerate(RESOURCES)]
     for text in render_all(requests).values():
-        for resource in parse(text):
+        for resource in parse(text, source="grants.tf"):
             spec = schema[resource.type]
             arguments = {k for k in resource.body if not k.startswith("__")} - {"condition"}
             assert arguments <= set(spec["arguments"]), resource.address
@@ -268,7 +268,7 @@ def test_authoritative_resources_are_refused_when_read(tmp_path: Path) -> None:
 def test_dataset_grants_keep_the_predefined_role_name(role: str) -> None:
     # google_bigquery_dataset_iam_member refuses BigQuery's legacy READER/WRITER/OWNER names.
     request = replace(make_request("dataset"), grants=(Grant(role, "dataset", "p-analytics.d"),))
-    (resource,) = parse(render_request(request))
+    (resource,) = parse(render_request(request), source=request.path)
     assert resource.type == "google_bigquery_dataset_iam_member"
     assert (resource.string("role"), resource.string("member")) == (role, "user:alice@example.com")
     assert resource.blocks("condition")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import IO, Any
 
 import pytest
 
@@ -106,13 +105,15 @@ def test_a_tf_file_that_cannot_be_read_is_refused_at_its_start(
     place(root, "terraform/grants/locked.tf", 'locals {\n  a = "b"\n}\n')
     refused: list[str] = []
 
-    def refusing(path: str, mode: str = "r") -> IO[Any]:
+    real = configuration.first_bytes
+
+    def refusing(path: str) -> bytes:
         if path.endswith("locked.tf"):
             refused.append(path)
             raise PermissionError(13, "Permission denied", path)
-        return open(path, mode)
+        return real(path)
 
-    monkeypatch.setattr(configuration, "open", refusing, raising=False)
+    monkeypatch.setattr(configuration, "first_bytes", refusing)
 
     found = [p for p in validate_repo(Repo.at(root), now=None).problems if p.rule == "LAPSE287"]
     assert found == [

@@ -162,6 +162,29 @@ def test_other_principals_and_earlier_events_are_ignored() -> None:
     assert [e.insert_id for e in result.events_in_window] == ["mine"]
 
 
+def test_a_window_dated_by_its_binding_counts_from_the_binding_on() -> None:
+    # Nothing dates the window until the whole log is read: the use before the binding
+    # appeared is not this grant's, however the tally held the window while it was read.
+    added = ("ADD", "user:alice@example.com", "roles/cloudsql.client")
+    binding = event(
+        at_time="2026-12-01T09:00:00",
+        principal="terraform@pci-prod-payments.iam.gserviceaccount.com",
+        method="SetIamPolicy",
+        permissions=(),
+        deltas=(added,),
+        insert_id="bind",
+    )
+    binding = replace(binding, delta_conditions=("lapse/inc-4512-settlement-batch/0",))
+    early = event(at_time="2026-12-01T08:30:00", insert_id="early")
+    late = event(at_time="2026-12-01T09:30:00", insert_id="late")
+
+    (found,) = review_all([subject(request(starts=None))], [early, binding, late], grace=GRACE)
+
+    assert found.window_start == at("2026-12-01T09:00:00")
+    assert (found.count_in_window, found.first_event_at) == (1, late.timestamp)
+    assert [e.insert_id for e in found.events_in_window] == ["late"]
+
+
 def test_a_later_window_of_the_same_person_counts_in_both_and_is_named() -> None:
     first = request()
     second = request(

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from generator.review.analysis import Review, review
 from generator.review.escaping import code, md, mermaid
 from generator.review.report import (
+    _iso,
     exit_code,
     json_report,
     markdown_report,
     report_path,
+    reports,
     review_data,
     summary_report,
 )
+from tests.lanes import examples
 
 from .conftest import GRACE, at, event, fixture_event, request, subject
 
 HOSTILE = "x | y\nz\r\n# Heading\n<script>alert(1)</script> @example-org/security `tick` *b* [l](u)"
+BUCKET = "projects/_/buckets/settlement-exports/objects"
 APPROVAL = {
     "pull_request": "https://github.com/example-org/access/pull/42",
     "approved_by": ["dana-k"],
@@ -236,3 +243,33 @@ def test_gantt_labels_stay_distinct_when_long_names_share_a_prefix() -> None:
     labels = [line.split(":", 1)[0].strip() for line in chart.splitlines() if ":done" in line]
     assert len(labels) == 3 and len(set(labels)) == 3
     assert all(f"file-{i}.csv" in label for i, label in enumerate(labels))
+
+
+def test_both_reports_of_one_reading_are_those_written_apart() -> None:
+    # Actions in the window, after it, folded (more than FOLD_OVER resources) and not.
+    events = [
+        event(at_time=f"2026-12-01T{hour}:{minute:02d}:00", resource=f"{BUCKET}/{minute}.csv")
+        for hour in ("09", "14")
+        for minute in range(6)
+    ]
+    events.append(fixture_event("cloudsql_connect"))
+    for item in (review(subject(), events, grace=GRACE), clean_review(), hostile_review()):
+        assert item.actions
+        assert reports(item, APPROVAL) == (
+            markdown_report(item, APPROVAL),
+            json_report(item, APPROVAL),
+        )
+    assert reports(item) == (markdown_report(item), json_report(item))
+
+
+@settings(max_examples=examples(500), derandomize=True, database=None, deadline=None)
+@given(
+    moment=st.datetimes(
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))])
+    )
+)
+@example(moment=datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+@example(moment=datetime(2026, 12, 1, 10, 0, 0, 1, tzinfo=UTC))
+def test_times_are_written_as_rfc3339_in_utc(moment: datetime) -> None:
+    in_utc = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    assert _iso(moment) == in_utc.replace(".000000+00:00", "Z").replace("+00:00", "Z")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from generator.core.model import Grant
-from generator.review.scope import Hierarchy, canonical, covers
+from generator.review.scope import Hierarchy, _segment_after, canonical, covering, covers
+from tests.lanes import examples
 
 HIERARCHY = Hierarchy(
     project_of={"settlement-exports": "pci-prod-payments"},
@@ -101,3 +104,61 @@ def test_canonical_rewrites() -> None:
     assert canonical(
         "//secretmanager.googleapis.com/projects/318305520187/secrets/s", HIERARCHY
     ) == ("projects/pci-prod-payments/secrets/s")
+
+
+def split_segment_after(name: str, marker: str) -> str:
+    """`_segment_after` as first written: split the name, walk its segments."""
+    parts = name.split("/")
+    for index, part in enumerate(parts[:-1]):
+        if part == marker:
+            return parts[index + 1]
+    return ""
+
+
+def split_canonical(name: str, hierarchy: Hierarchy, log_name: str = "") -> str:
+    """`canonical` as first written: the project number replaced in the split name."""
+    if name.startswith("//"):
+        name = name[2:].partition("/")[2]
+    roots = ("projects/", "folders/", "organizations/", "billingAccounts/")
+    if not name.startswith(roots) and log_name.startswith("projects/"):
+        name = f"projects/{log_name.split('/')[1]}/{name}"
+    parts = name.split("/")
+    if len(parts) > 1 and parts[0] == "projects" and parts[1] in hierarchy.project_numbers:
+        parts[1] = hierarchy.project_numbers[parts[1]]
+    return "/".join(parts)
+
+
+segments = st.sampled_from(
+    [
+        "projects",
+        "buckets",
+        "serviceAccounts",
+        "_",
+        "-",
+        "318305520187",
+        "settlement-exports",
+        "pci-prod-payments",
+        "objects",
+        "a.csv",
+        "",
+        "/",
+        "//x.googleapis.com",
+    ]
+)
+names = st.lists(segments, max_size=7).map("/".join)
+
+
+@settings(max_examples=examples(1000), derandomize=True, database=None, deadline=None)
+@given(name=names, log_name=st.sampled_from(["", PAYMENTS_LOG, "projects/318305520187/logs/x"]))
+@example(name="projects/318305520187", log_name="")
+@example(name="projects/318305520187/", log_name="")
+@example(name="projects/318305520187/secrets/s", log_name="")
+@example(name="buckets/", log_name="")
+@example(name="projects/_/buckets/b/objects/buckets/c", log_name="")
+def test_names_are_read_as_their_split_segments_say(name: str, log_name: str) -> None:
+    for marker in ("buckets", "serviceAccounts", "projects"):
+        assert _segment_after(name, marker) == split_segment_after(name, marker), marker
+    assert canonical(name, HIERARCHY, log_name) == split_canonical(name, HIERARCHY, log_name)
+    grants = (PROJECT, BUCKET, SECRET, DATASET, FOLDER, ORGANIZATION, ACCOUNT)
+    found = covering(grants, name, HIERARCHY, log_name)
+    assert found == [g for g in grants if covers(g, name, HIERARCHY, log_name)]
