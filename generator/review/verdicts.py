@@ -136,7 +136,7 @@ def _copies(subject: ReviewSubject, event: Event) -> Iterator[Observation]:
             " does not show: possibly out of the environment",
         )
         return
-    name = _storage_name(destination)
+    name = _destination_name(destination)
     if not _covering(subject, name, event.log_name):
         yield (
             FindingKind.EXFILTRATION,
@@ -145,16 +145,20 @@ def _copies(subject: ReviewSubject, event: Event) -> Iterator[Observation]:
         )
 
 
-def _storage_name(destination: str) -> str:
-    """`gs://bucket/path` as the resource name Cloud Storage logs."""
+def _destination_name(destination: str) -> str:
+    """The resource name a copy's destination is judged by.
+
+    A Cloud Storage destination (`gs://bucket/path`, or the bare bucket name a rewrite or
+    transfer gives) is its bucket's name: grants reach buckets, never objects, and a path
+    could spell another resource (`.../serviceAccounts/<a granted account>/...`) while a bare
+    name would read as a name inside the log's own project. Other destinations (BigQuery
+    tables) are full names already.
+    """
     if destination.startswith("gs://"):
-        bucket, _, path = destination[5:].partition("/")
-        return (
-            f"projects/_/buckets/{bucket}/objects/{path}"
-            if path
-            else f"projects/_/buckets/{bucket}"
-        )
-    return destination
+        destination = destination[5:].partition("/")[0]
+    elif "/" in destination:
+        return destination
+    return f"projects/_/buckets/{destination}"
 
 
 def _persistence_message(event: Event) -> str:

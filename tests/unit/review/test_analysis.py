@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from generator.core.model import Finding, Grant, Severity
+from generator.core.model import Finding, Grant, Login, Severity
 from generator.review.analysis import (
     NO_ACTIVITY,
     action_counts,
+    collect,
     fetch_window,
     link_windows,
     review,
     review_all,
+    review_collected,
 )
 from generator.review.copies import copy_destination
+from generator.review.events import LOGIN_SERVICE
 
 from .conftest import GRACE, at, event, fixture_event, request, roles_lock, subject
 
@@ -339,3 +342,126 @@ def test_bigquery_extract_jobs_name_their_destination() -> None:
     }
     assert copy_destination("jobservice.insert", legacy) == "projects/home/datasets/d/tables/t"
     assert copy_destination("storage.objects.get", {}) == ""
+
+
+def test_action_counts_keep_each_actions_denials_and_its_first_and_last_time() -> None:
+    denied = (
+        ("storage.objects.get", "projects/_/buckets/settlement-exports/objects/a.csv", False),
+    )
+    counts = action_counts(
+        [
+            event(at_time="2026-12-01T10:00:00", permissions=denied, status=7, insert_id="a"),
+            event(at_time="2026-12-01T09:15:00", permissions=denied, status=7, insert_id="b"),
+            event(at_time="2026-12-01T11:45:00", insert_id="c"),
+            event(at_time="2026-12-01T10:30:00", insert_id="d"),
+        ]
+    )
+    assert [(a.count, a.denied, a.first, a.last) for a in counts] == [
+        (4, 2, at("2026-12-01T09:15:00"), at("2026-12-01T11:45:00"))
+    ]
+
+
+def test_a_review_that_did_not_keep_its_events_reads_back_none() -> None:
+    late = event(at_time="2026-12-01T15:00:00", insert_id="late")
+    collected = collect([subject()], [event(), late], grace=GRACE, keep_events=False)
+    (result,) = review_collected(collected)
+    assert (result.count_in_window, result.count_after) == (1, 1)
+    assert result.events_in_window == ()
+    assert result.events_after == ()
+
+
+def test_each_review_carries_its_subject_grace_first_event_and_own_actions() -> None:
+    bob = request(id="inc-4600-bob", requester="bob@example.com")
+    events = [
+        event(at_time="2026-12-01T10:00:00", insert_id="a2"),
+        event(at_time="2026-12-01T09:20:00", insert_id="a1"),
+        event(principal="bob@example.com", method="storage.objects.list", insert_id="b1"),
+    ]
+    alice_review, bob_review = review_all([subject(), subject(bob)], events, grace=GRACE)
+    assert (alice_review.subject.request.id, bob_review.subject.request.id) == (
+        "inc-4512-settlement-batch",
+        "inc-4600-bob",
+    )
+    assert alice_review.grace == bob_review.grace == GRACE
+    assert alice_review.first_event_at == at("2026-12-01T09:20:00")
+    assert bob_review.first_event_at == at("2026-12-01T09:30:00")
+    assert [(a.method, a.count) for a in alice_review.actions] == [("storage.objects.get", 2)]
+    assert [(a.method, a.count) for a in bob_review.actions] == [("storage.objects.list", 1)]
+
+
+def test_login_audit_entries_are_kept_by_person_and_are_not_activity() -> None:
+    login = Login(at("2026-12-01T09:00:00"), "google_password", ("password",), False, "l-1")
+    signed_in = replace(
+        event(at_time="2026-12-01T09:00:00", insert_id="l-1"),
+        service=LOGIN_SERVICE,
+        login=login,
+    )
+    collected = collect([subject()], [signed_in, event(insert_id="use")], grace=GRACE)
+    assert collected.logins == {"alice@example.com": [login]}
+    (result,) = review_collected(collected)
+    assert [e.insert_id for e in result.events_in_window] == ["use"]
+
+
+def test_a_window_without_starts_opens_when_its_binding_appears() -> None:
+    undated = request(starts=None)
+    ours = ("ADD", "user:alice@example.com", "roles/cloudsql.client")
+    added = replace(
+        event(at_time="2026-12-01T10:00:00", principal="terraform@p.iam.gserviceaccount.com"),
+        binding_deltas=(ours,),
+        delta_conditions=("lapse/inc-4512-settlement-batch/0",),
+        insert_id="binding",
+    )
+    events = [
+        event(at_time="2026-12-01T09:30:00", insert_id="before"),
+        added,
+        event(at_time="2026-12-01T10:30:00", insert_id="after"),
+    ]
+    collected = collect([subject(undated)], events, grace=GRACE)
+    (dated,) = collected.subjects
+    assert (dated.binding_at, dated.binding_entry) == (at("2026-12-01T10:00:00"), "binding")
+    (result,) = review_collected(collected)
+    assert (result.subject.binding_at, result.subject.binding_entry) == (
+        at("2026-12-01T10:00:00"),
+        "binding",
+    )
+    assert result.window_start == at("2026-12-01T10:00:00")
+    assert [e.insert_id for e in result.events_in_window] == ["after"]
+
+
+def test_a_persons_gaps_go_to_their_reviews_only() -> None:
+    bob = request(id="inc-4600-bob", requester="bob@example.com")
+    reviews = review_all(
+        [subject(), subject(bob)],
+        [event()],
+        grace=GRACE,
+        gaps=["projects/p: 503"],
+        principal_gaps={"bob@example.com": ["logins: 403"]},
+    )
+    assert [r.gaps for r in reviews] == [("projects/p: 503",), ("projects/p: 503", "logins: 403")]
+
+
+def test_the_times_of_actions_are_kept_only_when_asked() -> None:
+    events = [
+        event(at_time="2026-12-01T11:00:00", insert_id="b"),
+        event(at_time="2026-12-01T09:40:00", insert_id="a"),
+        event(at_time="2026-12-01T15:00:00", insert_id="late"),
+    ]
+    timed = collect([subject()], events, grace=GRACE, keep_events=False, times=True)
+    (result,) = review_collected(timed)
+    assert result.times_in_window == [at("2026-12-01T09:40:00"), at("2026-12-01T11:00:00")]
+    untimed = collect([subject()], events, grace=GRACE, keep_events=False)
+    (result,) = review_collected(untimed)
+    assert result.times_in_window == []
+
+
+def test_the_other_grants_a_subject_is_told_about_are_not_linked_themselves() -> None:
+    second = request(id="inc-4600-follow-up", starts="2026-12-02T09:00:00")
+    once = link_windows([subject(), subject(second)])
+    assert [o.others for s in once for o in s.others] == [(), ()]
+    assert link_windows(once) == once
+
+
+def test_an_action_without_a_resource_is_counted_under_none() -> None:
+    bare = event(resource="", permissions=(("storage.objects.list", "", True),))
+    (action,) = review(subject(), [bare], grace=GRACE).actions
+    assert (action.method, action.resource) == ("storage.objects.get", "")

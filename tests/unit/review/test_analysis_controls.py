@@ -5,12 +5,14 @@ Driven through `review_all`, the function `lapse review` calls with every subjec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from generator.core.model import Event, Severity
+from generator.core.model import Event, Grant, Severity
 from generator.review.analysis import review_all
+from generator.review.copies import UNKNOWN
 
 from .conftest import GRACE, at, event, request, subject
 
@@ -261,3 +263,326 @@ def test_a_snapshot_of_an_unnamed_resource_says_so() -> None:
     assert any(
         f.message.startswith("v1.compute.disks.createSnapshot on ? copies data") for f in found
     ), [f.message for f in found]
+
+
+def test_a_persistence_message_without_a_resource_or_a_delta_says_so() -> None:
+    change = event(method="SetIamPolicy", resource="", insert_id="c")
+    (finding, *_) = review_all([subject()], [change], grace=GRACE)[0].findings
+    assert finding.message == (
+        "SetIamPolicy on ? (no delta recorded): a policy change can outlive the window"
+    )
+
+
+def test_a_persistence_message_lists_every_delta() -> None:
+    change = event(
+        method="SetIamPolicy",
+        resource=PROJECT,
+        permissions=(("resourcemanager.projects.setIamPolicy", PROJECT, True),),
+        deltas=(
+            ("ADD", "user:alice@example.com", "roles/owner"),
+            ("REMOVE", "user:bob@example.com", "roles/viewer"),
+        ),
+        insert_id="c",
+    )
+    (finding, *_) = review_all([subject()], [change], grace=GRACE)[0].findings
+    assert finding.message == (
+        f"SetIamPolicy on {PROJECT} (ADD user:alice@example.com roles/owner, REMOVE"
+        " user:bob@example.com roles/viewer): a policy change can outlive the window"
+    )
+
+
+ACCOUNT = "batch@pci-prod-payments.iam.gserviceaccount.com"
+
+
+@pytest.mark.parametrize(
+    ("destination", "copied_out"),
+    [
+        ("gs://home-backup/db.sql", True),
+        # A path inside a foreign bucket spelling a granted resource is still a foreign bucket.
+        (f"gs://home-backup/serviceAccounts/{ACCOUNT}/db.sql", True),
+        (f"gs://home-backup/projects/_/buckets/settlement-exports/{ACCOUNT}", True),
+        # A bare bucket name (a rewrite's destinationBucket) is a bucket, not a name in the
+        # project whose log holds the entry.
+        ("home-backup", True),
+        ("gs://settlement-exports/2026/12/db.sql", False),
+        ("gs://settlement-exports", False),
+        ("settlement-exports", False),
+    ],
+)
+def test_a_copy_is_judged_by_the_bucket_it_lands_in(destination: str, copied_out: bool) -> None:
+    grants = (
+        Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
+        Grant("roles/storage.objectViewer", "bucket", "settlement-exports"),
+        Grant("roles/iam.serviceAccountUser", "service_account", ACCOUNT),
+    )
+    lock = {
+        "roles/cloudsql.client": frozenset({"cloudsql.instances.export"}),
+        "roles/storage.objectViewer": frozenset({"storage.objects.get"}),
+        "roles/iam.serviceAccountUser": frozenset({"iam.serviceAccounts.actAs"}),
+    }
+    export = replace(
+        event(
+            method="cloudsql.instances.export",
+            service="cloudsql.googleapis.com",
+            resource=f"{PROJECT}/instances/settlement",
+            insert_id="export",
+        ),
+        copied_to=destination,
+    )
+    review = review_all(
+        [subject(request(grants=grants), permissions_by_role=lock)], [export], grace=GRACE
+    )[0]
+    expected = [
+        (
+            f"cloudsql.instances.export copied data from {PROJECT}/instances/settlement to"
+            f" {destination}, outside the granted resources: a copy out of the environment,"
+            " whatever the role allows"
+        )
+    ]
+    assert [f.message for f in review.findings] == (expected if copied_out else [])
+
+
+@pytest.mark.parametrize(
+    ("table", "copied_out"),
+    [
+        ("projects/home/datasets/scratch/tables/t", True),
+        ("projects/pci-prod-analytics/datasets/chargebacks/tables/t2", False),
+    ],
+)
+def test_a_table_copy_is_judged_by_the_table_it_lands_in(table: str, copied_out: bool) -> None:
+    dataset = Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks")
+    source = "projects/pci-prod-analytics/datasets/chargebacks/tables/t"
+    copy = replace(
+        event(
+            method="google.cloud.bigquery.v2.JobService.InsertJob",
+            service="bigquery.googleapis.com",
+            resource=source,
+            permissions=(("bigquery.tables.getData", source, True),),
+            log_name="projects/pci-prod-analytics/logs/cloudaudit.googleapis.com%2Fdata_access",
+            insert_id="copy",
+        ),
+        copied_to=table,
+    )
+    review = review_all([subject(request(grants=(dataset,)))], [copy], grace=GRACE)[0]
+    copies = [f.message for f in review.findings if f.kind == "exfiltration"]
+    assert copies == (
+        [
+            f"google.cloud.bigquery.v2.JobService.InsertJob copied data from {source} to {table},"
+            " outside the granted resources: a copy out of the environment, whatever the role"
+            " allows"
+        ]
+        if copied_out
+        else []
+    )
+
+
+COMPUTE = (Grant("roles/compute.instanceAdmin.v1", "project", "pci-prod-payments"),)
+VM = f"{PROJECT}/zones/europe-west3-a/instances/vm-1"
+
+
+@pytest.mark.parametrize(("verb", "permission"), [("insert", "create"), ("patch", "update")])
+def test_a_rest_verb_maps_to_the_permission_it_needs(verb: str, permission: str) -> None:
+    # Without authorizationInfo the method names the permission; REST says insert and patch.
+    call = event(
+        method=f"v1.compute.instances.{verb}",
+        service="compute.googleapis.com",
+        resource=VM,
+        permissions=(),
+        insert_id="call",
+    )
+    held = subject(
+        request(grants=COMPUTE),
+        permissions_by_role={
+            "roles/compute.instanceAdmin.v1": frozenset({f"compute.instances.{permission}"})
+        },
+    )
+    assert review_all([held], [call], grace=GRACE)[0].findings == ()
+    without = subject(
+        request(grants=COMPUTE),
+        permissions_by_role={"roles/compute.instanceAdmin.v1": frozenset()},
+    )
+    (finding,) = review_all([without], [call], grace=GRACE)[0].findings
+    assert finding.message == (
+        f"compute.instances.{permission} on {VM} is not explained by this grant: permission"
+        " not in roles/compute.instanceAdmin.v1"
+    )
+
+
+def test_a_method_named_after_another_service_maps_to_no_permission() -> None:
+    # `compute.instances.start` logged by another service is not that permission's use.
+    call = event(
+        method="compute.instances.start",
+        service="osconfig.googleapis.com",
+        resource=VM,
+        permissions=(),
+        insert_id="call",
+    )
+    held = subject(
+        request(grants=COMPUTE),
+        permissions_by_role={"roles/compute.instanceAdmin.v1": frozenset()},
+    )
+    (finding,) = review_all([held], [call], grace=GRACE)[0].findings
+    assert (finding.severity, finding.kind, finding.message) == (
+        Severity.MEDIUM,
+        "unverifiable",
+        f"compute.instances.start on {VM}: the entry names no permission and its method maps"
+        " to none, so this grant cannot be shown to allow it",
+    )
+
+
+def test_a_name_relative_to_the_logs_project_is_read_in_that_project() -> None:
+    # Cloud SQL names instances relative to the project whose log holds the entry.
+    call = event(
+        method="google.cloud.sql.v1.SqlInstancesService.Get",
+        service="cloudsql.googleapis.com",
+        resource="instances/settlement",
+        permissions=(),
+        insert_id="call",
+    )
+    (finding,) = review_all([subject()], [call], grace=GRACE)[0].findings
+    assert (finding.kind, finding.message) == (
+        "unverifiable",
+        "google.cloud.sql.v1.SqlInstancesService.Get on instances/settlement: the entry names no"
+        " permission and its method maps to none, so this grant cannot be shown to allow it",
+    )
+    elsewhere = replace(call, log_name="projects/home/logs/cloudaudit.googleapis.com%2Fdata_access")
+    (finding,) = review_all([subject()], [elsewhere], grace=GRACE)[0].findings
+    assert (finding.kind, finding.message) == (
+        "unexplained",
+        "google.cloud.sql.v1.SqlInstancesService.Get on instances/settlement is not explained by"
+        " this grant: resource outside the granted resources",
+    )
+
+
+def test_a_copy_to_a_destination_the_entry_does_not_show_names_what_it_knows() -> None:
+    unnamed = replace(
+        event(method="", service="", resource="", permissions=(), insert_id="copy"),
+        copied_to=UNKNOWN,
+    )
+    messages = [f.message for f in review_all([subject()], [unnamed], grace=GRACE)[0].findings]
+    assert messages[0] == (
+        "a copy on ? copied data to a destination the entry does not show: possibly out of the"
+        " environment"
+    )
+
+
+def test_a_copy_out_of_an_unnamed_resource_says_so() -> None:
+    export = replace(
+        event(method="cloudsql.instances.export", resource="", permissions=(), insert_id="x"),
+        copied_to="gs://home-backup/db.sql",
+    )
+    messages = [f.message for f in review_all([subject()], [export], grace=GRACE)[0].findings]
+    assert messages[0] == (
+        "cloudsql.instances.export copied data from ? to gs://home-backup/db.sql, outside the"
+        " granted resources: a copy out of the environment, whatever the role allows"
+    )
+
+
+def test_a_failed_copy_is_not_a_copy_out() -> None:
+    export = replace(
+        event(
+            method="cloudsql.instances.export",
+            service="cloudsql.googleapis.com",
+            resource=f"{PROJECT}/instances/settlement",
+            status=13,
+            insert_id="x",
+        ),
+        copied_to="gs://home-backup/db.sql",
+    )
+    assert all(kind != "exfiltration" for _, kind, _ in findings_of([export]))
+
+
+def test_a_denial_without_authorization_info_names_the_method_and_the_resource() -> None:
+    named = event(resource=f"{PROJECT}/instances/x", permissions=(), status=7, insert_id="d")
+    unnamed = event(resource="", permissions=(), status=7, insert_id="u")
+    messages = [
+        f.message for f in review_all([subject()], [named, unnamed], grace=GRACE)[0].findings
+    ]
+    assert messages[:2] == [
+        "storage.objects.get on ? denied",
+        f"storage.objects.get on {PROJECT}/instances/x denied",
+    ]
+
+
+def test_an_unmapped_method_used_after_the_grace_period_is_named() -> None:
+    late = event(
+        at_time="2026-12-01T15:00:00",
+        method="google.cloud.sql.v1.SqlInstancesService.Get",
+        service="cloudsql.googleapis.com",
+        resource=f"{PROJECT}/instances/settlement",
+        permissions=(),
+        insert_id="late",
+    )
+    (finding, *_) = review_all([subject()], [late], grace=GRACE)[0].findings
+    assert finding.message == (
+        f"google.cloud.sql.v1.SqlInstancesService.Get on {PROJECT}/instances/settlement succeeded"
+        " after the grant expired (and its grace period): the binding did not expire"
+    )
+
+
+def test_every_role_granted_elsewhere_is_named() -> None:
+    grants = (
+        Grant("roles/cloudsql.client", "project", "pci-prod-payments"),
+        Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks"),
+        Grant("roles/secretmanager.viewer", "secret", "projects/pci-prod-analytics/secrets/s"),
+    )
+    use = event(
+        resource=f"{PROJECT}/instances/settlement",
+        permissions=(("cloudsql.instances.export", f"{PROJECT}/instances/settlement", True),),
+    )
+    (finding, *_) = review_all([subject(request(grants=grants))], [use], grace=GRACE)[0].findings
+    assert finding.message.endswith(
+        ": permission not in roles/cloudsql.client; roles/bigquery.dataViewer,"
+        " roles/secretmanager.viewer not granted on it"
+    )
+
+
+def test_a_role_missing_from_the_lock_is_named_with_the_fix() -> None:
+    (finding, *_) = review_all(
+        [subject(permissions_by_role={"roles/storage.objectViewer": frozenset()})],
+        [event()],
+        grace=GRACE,
+    )[0].findings
+    assert finding.message == (
+        "roles/cloudsql.client is not in the roles lock: its permissions were not checked"
+        " (run `lapse roles sync`)"
+    )
+
+
+OTHER = request(
+    id="inc-4600-follow-up",
+    starts="2026-12-01T11:00:00",
+    expires="2026-12-01T12:00:00",
+    grants=(Grant("roles/bigquery.dataViewer", "dataset", "pci-prod-analytics.chargebacks"),),
+)
+TABLE = "projects/pci-prod-analytics/datasets/chargebacks/tables/t"
+
+
+@pytest.mark.parametrize(
+    ("moment", "overlap", "explained"),
+    [
+        ("2026-12-01T10:59:59.999999", False, False),
+        ("2026-12-01T11:00:00", True, True),  # the other window's first instant
+        ("2026-12-01T11:59:59.999999", True, True),
+        ("2026-12-01T12:00:00", False, True),  # its expiry: in its grace period
+        ("2026-12-01T12:09:59.999999", False, True),
+        ("2026-12-01T12:10:00", False, False),  # the end of its grace period
+    ],
+)
+def test_another_grant_covers_and_explains_on_half_open_bounds(
+    moment: str, overlap: bool, explained: bool
+) -> None:
+    read = event(
+        at_time=moment,
+        service="bigquery.googleapis.com",
+        method="google.cloud.bigquery.v2.TableDataService.List",
+        resource=TABLE,
+        permissions=(("bigquery.tables.getData", TABLE, True),),
+        insert_id="read",
+    )
+    undated = request(id="inc-4599-undated", starts=None, expires="2026-12-01T18:00:00")
+    first, *_ = review_all([subject(), subject(undated), subject(OTHER)], [read], grace=GRACE)
+    kinds = {f.kind for f in first.findings}
+    assert ("overlap" in kinds) == overlap
+    assert ("explained-by-other-grant" in kinds) == explained
+    assert ("unexplained" in kinds) == (not explained)

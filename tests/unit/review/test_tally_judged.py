@@ -100,3 +100,17 @@ def test_the_tallies_of_one_read_share_a_bounded_memory_of_verdicts(
     reviews = review_collected(collected)
     assert [r.count_in_window for r in reviews] == [50, 50, 50]
     assert [sum(a.count for a in r.actions) for r in reviews] == [50, 50, 50]
+
+
+def test_the_memory_of_verdicts_never_holds_more_than_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from generator.review import tally
+
+    monkeypatch.setattr(tally, "JUDGED", 8)
+    counting = Tally(subject(), GRACE, ActionLedger(), 0)
+    held = []
+    for n in range(20):
+        counting.add(event(resource=f"{BUCKET}/{n}.csv", insert_id=f"e-{n}"))
+        held.append(len(counting._judged))
+    assert max(held) == 8

@@ -303,3 +303,27 @@ def test_a_random_sample_of_bench_shaped_lines_agrees() -> None:
         expected = "read" if principal in WANTED else "other"
         assert full_reading(line, WANTED) == expected
         assert others_only(line, WANTED) is (expected == "other")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_time_whose_offset_leaves_the_calendar_is_parsed(moment: str) -> None:
+    # In UTC these are before year 1 or after 9999: the full reading refuses the line.
+    line = json.dumps({**plain("bob@example.com"), "timestamp": moment}).encode()
+    assert not others_only(line, WANTED)
+    assert full_reading(line, WANTED) == "unreadable"
+
+
+@pytest.mark.parametrize("holder", ["serviceData", "metadata"])
+@pytest.mark.parametrize("change", ["policyDelta", "datasetChange"])
+def test_another_principals_binding_change_is_parsed(holder: str, change: str) -> None:
+    # Whoever makes it, a binding change may date a window: it is never skipped.
+    entry = plain("terraform@p.iam.gserviceaccount.com", **{holder: {change: {}}})
+    assert not others_only(json.dumps(entry).encode(), WANTED)
+
+
+def test_a_caller_named_only_by_its_subject_is_parsed() -> None:
+    entry = plain("")
+    entry["protoPayload"]["authenticationInfo"]["principalSubject"] = "user:alice@example.com"
+    line = json.dumps(entry).encode()
+    assert not others_only(line, WANTED)
+    assert full_reading(line, WANTED) == "read"
