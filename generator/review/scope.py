@@ -142,8 +142,19 @@ def _owning_project(name: str, hierarchy: Hierarchy) -> str:
 
 
 def _bucket(name: str) -> str:
-    return _segment_after(name, "buckets") if name.startswith("projects/") else ""
+    """B of `projects/P/buckets/B[/...]`: a Cloud Storage bucket is named there, never deeper,
+    where an object's own name may hold `buckets/...`."""
+    return _third_segment(name, "buckets")
 
 
 def _service_account(name: str) -> str:
-    return _segment_after(name, "serviceAccounts").lower()
+    """E of `projects/P/serviceAccounts/E[/...]`, lowercased; an object named
+    `.../serviceAccounts/E/...` in some bucket is no service account."""
+    return _third_segment(name, "serviceAccounts").lower()
+
+
+def _third_segment(name: str, marker: str) -> str:
+    parts = name.split("/", 4)
+    if len(parts) < 4 or parts[0] != "projects" or parts[2] != marker:
+        return ""
+    return parts[3]

@@ -80,6 +80,15 @@ ACCOUNT = Grant(
             True,
         ),
         (ACCOUNT, "projects/-/serviceAccounts/other@stg-payments.iam.gserviceaccount.com", False),
+        # ... and never an object whose name holds the account's path, in any bucket
+        (
+            ACCOUNT,
+            "projects/_/buckets/foreign/objects/serviceAccounts/"
+            "batch-runner@stg-payments.iam.gserviceaccount.com/key.json",
+            False,
+        ),
+        (BUCKET, "projects/_/buckets/foreign/objects/buckets/settlement-exports/a.csv", False),
+        (PROJECT, "projects/_/buckets/foreign/objects/buckets/settlement-exports/a.csv", False),
         # an empty name is never within a grant
         (ORGANIZATION, "", False),
     ],
