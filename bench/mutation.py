@@ -107,6 +107,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_tree_controls.py",
         "tests/unit/test_local_cache.py",  # what parse_all keeps, and that it is reused
         "tests/unit/test_warm_tree_checks.py",
+        "tests/unit/test_repo_walks.py",
     ),
     "conditions": ("tests/unit/test_conditions_controls.py", "tests/unit/test_simulate.py"),
     "verify_plan": (
@@ -120,6 +121,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_configuration_rules.py",
         "tests/unit/test_tree_controls.py",
         "tests/unit/test_loader_paths.py",
+        "tests/unit/test_repo_walks.py",
     ),
     "expire": ("tests/unit/test_expire.py", "tests/acceptance/test_expire_controls.py"),
     "attribution": ("tests/unit/review/test_attribution.py", "tests/unit/review/test_analysis.py"),

@@ -229,16 +229,19 @@ def parse_text(relative: str, text: str) -> TerraformFile:
 
 
 def _nesting(body: Any) -> int:
-    """How deep blocks nest in `body`, counted without recursion."""
-    deepest, pending = 0, [(body, 0)]
-    while pending:
-        node, depth = pending.pop()
-        deepest = max(deepest, depth)
-        for block in node.children:
-            inner = _child(block, "body") if getattr(block, "data", None) == "block" else None
-            if inner is not None:
-                pending.append((inner, depth + 1))
-    return deepest
+    """How deep blocks nest in `body`, counted level by level without recursion."""
+    depth, level = 0, [body]
+    while True:
+        level = [
+            inner
+            for node in level
+            for block in node.children
+            if getattr(block, "data", None) == "block"
+            and (inner := _child(block, "body")) is not None
+        ]
+        if not level:
+            return depth
+        depth += 1
 
 
 def _child(node: Any, name: str) -> Any:
