@@ -118,19 +118,6 @@ def _under(name: str, parent: str) -> bool:
     return name == parent or name.startswith(parent + "/")
 
 
-def _segment_after(name: str, marker: str) -> str:
-    """The segment after the first `marker` segment that is not the last one ("" if none)."""
-    if name.startswith(f"{marker}/"):
-        begin = len(marker) + 1
-    else:
-        found = name.find(f"/{marker}/")
-        if found < 0:
-            return ""
-        begin = found + len(marker) + 2
-    end = name.find("/", begin)
-    return name[begin:] if end < 0 else name[begin:end]
-
-
 def _owning_project(name: str, hierarchy: Hierarchy) -> str:
     """The project ID a canonical name lies in ("" when the name does not say)."""
     if not name.startswith("projects/"):

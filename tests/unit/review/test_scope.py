@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from generator.core.model import Grant
-from generator.review.scope import Hierarchy, _segment_after, canonical, covering, covers
+from generator.review.scope import Hierarchy, canonical, covering, covers
 from tests.lanes import examples
 
 HIERARCHY = Hierarchy(
@@ -115,15 +115,6 @@ def test_canonical_rewrites() -> None:
     ) == ("projects/pci-prod-payments/secrets/s")
 
 
-def split_segment_after(name: str, marker: str) -> str:
-    """`_segment_after` as first written: split the name, walk its segments."""
-    parts = name.split("/")
-    for index, part in enumerate(parts[:-1]):
-        if part == marker:
-            return parts[index + 1]
-    return ""
-
-
 def split_canonical(name: str, hierarchy: Hierarchy, log_name: str = "") -> str:
     """`canonical` as first written: the project number replaced in the split name."""
     if name.startswith("//"):
@@ -165,8 +156,6 @@ names = st.lists(segments, max_size=7).map("/".join)
 @example(name="buckets/", log_name="")
 @example(name="projects/_/buckets/b/objects/buckets/c", log_name="")
 def test_names_are_read_as_their_split_segments_say(name: str, log_name: str) -> None:
-    for marker in ("buckets", "serviceAccounts", "projects"):
-        assert _segment_after(name, marker) == split_segment_after(name, marker), marker
     assert canonical(name, HIERARCHY, log_name) == split_canonical(name, HIERARCHY, log_name)
     grants = (PROJECT, BUCKET, SECRET, DATASET, FOLDER, ORGANIZATION, ACCOUNT)
     found = covering(grants, name, HIERARCHY, log_name)
