@@ -28,6 +28,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 from generator.core.model import Event
 from generator.review.copies import names_a_copy
 from generator.review.events import NameResolver, parse_timestamp
+from generator.review.whose import REFUSED, Authentication
 
 # Field names are the Cloud Audit Log's, as the JSON spells them; a default stands for an absent
 # field, as `read_entry` reads one. A field declared `Raw` is never looked into: its presence
@@ -49,11 +50,6 @@ class _Resource(Struct):
     labels: _Labels | UnsetType = UNSET
 
 
-class _Authentication(Struct):
-    principalEmail: str
-    serviceAccountDelegationInfo: Raw | UnsetType = UNSET
-
-
 class _Status(Struct):
     code: _Code = 0
 
@@ -69,7 +65,7 @@ class _RequestMetadata(Struct):
 
 
 class _Payload(Struct):
-    authenticationInfo: _Authentication
+    authenticationInfo: Authentication
     serviceName: str = ""
     methodName: str = ""
     resourceName: str = ""
@@ -89,7 +85,6 @@ class _Entry(Struct):
 
 
 _DECODER = msgspec.json.Decoder(_Entry)
-_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 _NO_LABELS = _Labels()
 
 
@@ -99,7 +94,7 @@ def read_plain(line: bytes) -> Event | None:
         return None
     try:
         entry = _DECODER.decode(line)
-    except _REFUSED:
+    except REFUSED:
         return None
     payload = entry.protoPayload
     caller = payload.authenticationInfo
@@ -134,7 +129,7 @@ def read_plain(line: bytes) -> Event | None:
     )
 
 
-def _plain(payload: _Payload, caller: _Authentication) -> bool:
+def _plain(payload: _Payload, caller: Authentication) -> bool:
     return (
         caller.principalEmail != ""
         and caller.serviceAccountDelegationInfo is UNSET

@@ -30,7 +30,9 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 # never looked into: its presence alone sends the line to the full reading.
 
 
-class _Authentication(Struct):
+class Authentication(Struct):
+    """Who made the call: read alike by every plain-shape decoder."""
+
     principalEmail: str
     serviceAccountDelegationInfo: Raw | UnsetType = UNSET
 
@@ -41,7 +43,7 @@ class _Changes(Struct):
 
 
 class _Payload(Struct):
-    authenticationInfo: _Authentication
+    authenticationInfo: Authentication
     serviceData: _Changes | UnsetType = UNSET
     metadata: _Changes | UnsetType = UNSET
 
@@ -54,7 +56,8 @@ class _Entry(Struct):
 
 
 _DECODER = msgspec.json.Decoder(_Entry)
-_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+# What a plain-shape decoder raises for a line that is not of that shape.
+REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 def others_only(line: bytes, wanted: Collection[str]) -> bool:
@@ -67,7 +70,7 @@ def others_only(line: bytes, wanted: Collection[str]) -> bool:
         return False
     try:
         entry = _DECODER.decode(line)
-    except _REFUSED:
+    except REFUSED:
         return False
     payload = entry.protoPayload
     auth = payload.authenticationInfo
