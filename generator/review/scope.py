@@ -78,6 +78,44 @@ def covering(
     ]
 
 
+def reach_depth(grants: Iterable[Grant], hierarchy: Hierarchy) -> int | None:
+    """How many leading segments of a canonical name `covering` reads to judge it against
+    `grants`; None when a grant's kind is unknown (then only `covering` can say, and raise).
+
+    `project`, `folder`, `bucket` and `account` read the first four (the project, and the
+    bucket or account at `projects/P/buckets/B`); a name a grant reaches `below` (or a folder's
+    own name) is compared whole, so as many segments as it has, and whether there are more.
+    """
+    depth = 0
+    for grant in grants:
+        if grant.kind not in resource_kinds.names():
+            return None
+        reach = resource_kinds.get(grant.kind).audit.reach
+        if reach == "below":
+            depth = max(depth, canonical(grant_name(grant), hierarchy).count("/") + 1)
+        elif reach == "folder":
+            depth = max(depth, 4, grant_name(grant).count("/") + 1)
+        elif reach != "everything":
+            depth = max(depth, 4)
+    return depth
+
+
+def reach_key(name: str, hierarchy: Hierarchy, log_name: str, depth: int) -> str | None:
+    """All `covering` reads of `name`, for grants of `reach_depth` `depth`: the canonical name
+    up to its `depth`-th slash (whole when it has fewer); None for no name.
+
+    Two names with one key are covered by the same grants: each reach reads only the first
+    `depth` segments and, to tell a name from one below it, whether more follow (the slash).
+    """
+    if not name:
+        return None
+    name = canonical(name, hierarchy, log_name)
+    parts = name.split("/", depth)
+    if len(parts) > depth:
+        return name[: len(name) - len(parts[depth])]
+    return name
+
+
 def _everything(_grant: Grant, _name: str, _hierarchy: Hierarchy) -> bool:
     return True
 
