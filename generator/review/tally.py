@@ -94,8 +94,8 @@ class Tally:
         if found:
             for observation in found:
                 self._evidence[observation].append((at, event.insert_id))
-        action = (self.key, after, event.service, event.method, resource_of(event))
-        self.ledger.add(action, denied(event), at)
+        resource = event.resource_name or resource_of(event)
+        self.ledger.add((self.key, after, event.service, event.method, resource), denied(event), at)
         if self.spool is not None:
             self.spool.add(str(self.key), event)
 

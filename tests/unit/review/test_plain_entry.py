@@ -9,6 +9,7 @@ the lines of `test_whose` (whose the entry is, in every shape) and every real en
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 from dataclasses import fields
@@ -265,4 +266,7 @@ def test_an_event_built_slot_by_slot_is_the_one_its_class_builds() -> None:
         getattr(made, f.name) for f in fields(Event)
     ]
     assert not hasattr(Event, "__post_init__")  # nothing of `Event(...)` is skipped
-    assert len(plain_entry._DEFAULTS) + len(values) == len(fields(Event))
+    # Every field is set: a field added to Event and not to `_event` would be left unset.
+    assert set(plain_entry._SLOT) == {f.name for f in fields(Event)}
+    source = inspect.getsource(plain_entry._event)
+    assert all(f"_{f.name}(event, " in source for f in fields(Event))
