@@ -104,11 +104,35 @@ def read_plain(line: bytes) -> Event | None:
     timestamp = parse_timestamp(entry.timestamp)
     if timestamp is None:
         return None
-    labels = _labels(entry.resource)
+    resource = entry.resource
+    labels = _NO_LABELS if resource is UNSET or resource.labels is UNSET else resource.labels
     names = NameResolver(labels.project_id, labels.email_id, labels.unique_id)
     resource_name = names.resolve(payload.resourceName)
     metadata = payload.requestMetadata
     status = payload.status
+    checks = payload.authorizationInfo
+    if len(checks) == 1 and checks[0].permission:  # most entries: one check, of their resource
+        (check,) = checks
+        named = check.resource
+        permissions: tuple[tuple[str, str, bool], ...] = (
+            (
+                sys.intern(check.permission),
+                resource_name if named == resource_name else names.resolve(named),
+                check.granted,
+            ),
+        )
+    else:
+        permissions = tuple(
+            [
+                (
+                    sys.intern(a.permission),
+                    resource_name if a.resource == resource_name else names.resolve(a.resource),
+                    a.granted,
+                )
+                for a in checks
+                if a.permission
+            ]
+        )
     return _event(
         entry.insertId,
         timestamp,
@@ -118,17 +142,7 @@ def read_plain(line: bytes) -> Event | None:
         sys.intern(payload.methodName),
         resource_name,
         0 if status is UNSET else status.code,
-        tuple(
-            [
-                (
-                    sys.intern(a.permission),
-                    resource_name if a.resource == resource_name else names.resolve(a.resource),
-                    a.granted,
-                )
-                for a in payload.authorizationInfo
-                if a.permission
-            ]
-        ),
+        permissions,
         sys.intern("" if metadata is UNSET else metadata.callerIp),
     )
 
@@ -194,9 +208,3 @@ def _plain(payload: _Payload, caller: Authentication) -> bool:
         and payload.metadata is UNSET
         and not names_a_copy(payload.methodName)
     )
-
-
-def _labels(resource: _Resource | UnsetType) -> _Labels:
-    if resource is UNSET or resource.labels is UNSET:
-        return _NO_LABELS
-    return resource.labels
