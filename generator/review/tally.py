@@ -153,7 +153,20 @@ class Tally:
             return None
         log_name = event.log_name
         name = event.resource_name
-        reach = reach_key(name, self._hierarchy, log_name, depth)
+        hierarchy = self._hierarchy
+        reach = reach_key(name, hierarchy, log_name, depth)
+        checks = event.permissions
+        if len(checks) == 1 and checks[0][1] == name:  # most entries: a check of their resource
+            shaped: tuple[tuple[str, str | None, bool], ...] = (
+                (checks[0][0], reach, checks[0][2]),
+            )
+        else:
+            shaped = tuple(
+                [
+                    (p, reach if r == name else reach_key(r, hierarchy, log_name, depth), g)
+                    for p, r, g in checks
+                ]
+            )
         return (
             self.key,
             phase,
@@ -164,18 +177,7 @@ class Tally:
             event.method,
             reach,
             event.status_code,
-            tuple(
-                [
-                    (
-                        permission,
-                        reach
-                        if resource == name
-                        else reach_key(resource, self._hierarchy, log_name, depth),
-                        granted,
-                    )
-                    for permission, resource, granted in event.permissions
-                ]
-            ),
+            shaped,
             log_name,
             event.copied_to,
             event.binding_deltas,
