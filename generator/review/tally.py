@@ -77,10 +77,10 @@ class Tally:
         A Login Audit entry is how a session began, not use of the grant (`review.mfa`)."""
         if event.principal.lower() != self._principal or event.service == LOGIN_SERVICE:
             return
-        at = event.timestamp
         start = self._start
-        if start is not None and at < start:
+        if start is not None and event.timestamp < start:
             return
+        at = event.timestamp
         after = at >= self._expires
         if after:
             self.after += 1
@@ -88,7 +88,7 @@ class Tally:
             self.in_window += 1
             if self.times:
                 self.ledger.add_time(self.key, at)
-        if self.first_at is None or at < self.first_at:
+        if self.first_at is None or event.timestamp < self.first_at:
             self.first_at = at
         found = self._judge(event)
         if found:
