@@ -83,8 +83,8 @@ def reach_depth(grants: Iterable[Grant], hierarchy: Hierarchy) -> int | None:
     `grants`; None when a grant's kind is unknown (then only `covering` can say, and raise).
 
     `project`, `folder`, `bucket` and `account` read the first four (the project, and the
-    bucket or account at `projects/P/buckets/B`); a name a grant reaches `below` (or a folder's
-    own name) is compared whole, so as many segments as it has, and whether there are more.
+    bucket or account at `projects/P/buckets/B`); a grant that reaches `below` its name (and a
+    folder, its own name) compares as many segments as that name has: equal, or a name below.
     """
     depth = 0
     for grant in grants:
@@ -102,10 +102,10 @@ def reach_depth(grants: Iterable[Grant], hierarchy: Hierarchy) -> int | None:
 
 def reach_key(name: str, hierarchy: Hierarchy, log_name: str, depth: int) -> str | None:
     """All `covering` reads of `name`, for grants of `reach_depth` `depth`: the canonical name
-    up to its `depth`-th slash (whole when it has fewer); None for no name.
+    up to and with its `depth`-th slash (whole when it has fewer); None for no name.
 
-    Two names with one key are covered by the same grants: each reach reads only the first
-    `depth` segments and, to tell a name from one below it, whether more follow (the slash).
+    Two names with one key are covered by the same grants: no reach reads past the first
+    `depth` segments of the canonical name (`test_scope` holds them to `covering`).
     """
     if not name:
         return None
