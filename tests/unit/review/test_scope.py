@@ -231,6 +231,7 @@ def test_names_of_one_reach_key_are_covered_by_the_same_grants(
         if not name:
             assert key is None
         else:
+            assert key is not None
             assert key == whole or (whole.startswith(key) and key[-1:] in ("/", ""))
 
 

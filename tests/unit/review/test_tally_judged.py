@@ -14,7 +14,9 @@ from generator.review import tally as tally_module
 from generator.review.analysis import collect, review_collected
 from generator.review.copies import UNKNOWN
 from generator.review.ledger import ActionLedger
+from generator.review.subjects import ReviewSubject
 from generator.review.tally import Tally, event_evidence
+from generator.review.verdicts import Observation
 from tests.lanes import examples
 
 from .conftest import GRACE, at, event, request, subject
@@ -175,6 +177,8 @@ CHANGEABLE = [
     "binding_deltas",
     "chain",
     "copied_to",
+    "principal",
+    "delta_conditions",
 ]
 
 
@@ -200,7 +204,7 @@ def events_of_a_person(draw: st.DrawFn, stem: list[str]) -> Event:
         # In the window, in the grace period, after it (the window is 09:00 to 13:00).
         timestamp=START + timedelta(minutes=draw(st.sampled_from([30, 239, 245, 250, 300]))),
         log_name=draw(logs),
-        principal="alice@example.com",
+        principal=draw(st.sampled_from(["alice@example.com", "Alice@example.com"])),
         service=draw(st.sampled_from(["storage.googleapis.com", "compute.googleapis.com"])),
         method=draw(METHODS),
         resource_name=resource,
@@ -208,6 +212,7 @@ def events_of_a_person(draw: st.DrawFn, stem: list[str]) -> Event:
         permissions=tuple(permissions),
         binding_deltas=draw(st.sampled_from([(), (("ADD", "user:m@example.com", "roles/owner"),)])),
         chain=draw(st.sampled_from([(), ("deployer@p.iam.gserviceaccount.com",)])),
+        delta_conditions=draw(st.sampled_from([(), ("lapse/inc-1/x",)])),
         copied_to=draw(
             st.sampled_from(
                 ["", UNKNOWN, "gs://settlement-exports/x", "gs://out", "datasets/chargebacks/t"]
@@ -262,9 +267,9 @@ def test_objects_of_one_bucket_are_judged_once(monkeypatch: pytest.MonkeyPatch) 
     finding names its object, so each out-of-window use is judged on its own."""
     judged: list[Event] = []
 
-    def counted(*args: object) -> object:
-        judged.append(args[1])  # type: ignore[arg-type]
-        return event_evidence(*args)  # type: ignore[arg-type]
+    def counted(judging: ReviewSubject, item: Event, grace: timedelta) -> list[Observation]:
+        judged.append(item)
+        return event_evidence(judging, item, grace)
 
     monkeypatch.setattr(tally_module, "event_evidence", counted)
     counting = Tally(subject(), GRACE, ActionLedger(), 0)
