@@ -24,6 +24,7 @@ import orjson
 
 from generator.core.model import Event
 from generator.core.writing import cause
+from generator.review.file_source import FileRead, FileSource
 from generator.review.sources import Accounting, EventSource, utc, window_text
 
 MANIFEST_NAME = "manifest.json"
@@ -173,12 +174,30 @@ class ManifestedExport:
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
         start, end = utc(start), utc(end)
+        self._opened(start, end)
+        yield from self.inner.events(principals, start, end)
+        self._closed()
+
+    def split(
+        self, principals: Collection[str], start: datetime, end: datetime, count: int
+    ) -> FileRead | None:
+        """The inner file's read in parts (`shards`), with what the manifest adds."""
+        if not isinstance(self.inner, FileSource):
+            return None
+        read = self.inner.split(principals, start, end, count)
+        if read is not None:
+            self._opened(utc(start), utc(end))
+            read.after.append(self._closed)
+        return read
+
+    def _opened(self, start: datetime, end: datetime) -> None:
         self._own = []
         if isinstance(self.manifest, str):
             self._own.append(self.manifest)
         elif gap := self.manifest.period_gap(start, end):
             self._own.append(gap)
-        yield from self.inner.events(principals, start, end)
+
+    def _closed(self) -> None:
         if self.accounting.read == 0 and not self.inner.gaps:
             self._own.append(f"{self.shown}: the export holds no entries at all")
 
