@@ -53,6 +53,7 @@ class FileSource(GapRecord):
         self.shown = shown or str(self.path)
         self._bad_lines = 0
         self._deferred: _Deferred | None = None
+        self._line = 0  # the number of the last line read
 
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
@@ -68,6 +69,7 @@ class FileSource(GapRecord):
         """Start a read: nothing counted yet; the people wanted, to which it adds the accounts
         they mint credentials for, as it meets the minting."""
         self._bad_lines = 0
+        self._line = 0
         return set(wanted_principals(principals))
 
     @contextmanager
@@ -131,16 +133,17 @@ class FileSource(GapRecord):
     def part_events(
         self, part: Part, wanted: set[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        """The events of one part, read as the whole file's `events` reads them there. The first
-        part is read from the file's start; any other from a line start, whose number it counts."""
+        """The events of one part, read as the whole file's `events` reads them there: the
+        first part from the file's start, any other from a line start, numbered on from the
+        last line read (from 1 in another process: `absorb` numbers them in the file).
+        """
         start, end = utc(start), utc(end)
         with self.reading(start, end), self.path.open("rb") as raw:
             stream = io.BufferedReader(_Slice(raw.fileno(), part.begin, part.stop))
             if part.begin == 0:
                 yield from self._events(stream, wanted, start, end)
                 return
-            number = 1 + _newlines(raw.fileno(), part.begin)
-            yield from self._lines(stream, number, wanted, start, end)
+            yield from self._lines(stream, self._line + 1, wanted, start, end)
 
     def deferring(self) -> None:
         """Count a part read in another process from nothing, and keep its unreadable lines as
@@ -148,17 +151,29 @@ class FileSource(GapRecord):
         depends on how many came before it in the file."""
         GapRecord.__init__(self)
         self._bad_lines = 0
+        self._line = 0
         self._deferred = _Deferred()
 
     def part_state(self) -> PartState:
         deferred = self._deferred if self._deferred is not None else _Deferred()
-        return PartState(self.accounting, self.gaps, self.principal_gaps, self.minted, deferred)
+        return PartState(
+            self.accounting, self.gaps, self.principal_gaps, self.minted, deferred, self._line
+        )
 
     def absorb(self, state: PartState) -> None:
-        """Add what another reading of a later part of this file counted and met."""
-        self.accounting.add(state.accounting)
+        """Add what another process read of the part after the last line read here: its lines
+        were numbered from 1, so each takes the number it has in the file."""
+        before = self._line
+        self._line += state.lines
+        accounting = state.accounting
+        # Every unreadable entry of a part is a line of this file: `{shown}:{number}`.
+        accounting.unreadable = [
+            (f"{where.rpartition(':')[0]}:{int(where.rpartition(':')[2]) + before}", why)
+            for where, why in accounting.unreadable
+        ]
+        self.accounting.add(accounting)
         for owners, number, reason in state.deferred.lines:
-            self._bad_line(owners, number, reason)
+            self._bad_line(owners, number + before, reason)
         self._bad_lines += state.deferred.hidden
         if state.deferred.more:
             self.record_principal_gap(state.deferred.more, f"{self.shown}: more unreadable lines")
@@ -197,7 +212,7 @@ class FileSource(GapRecord):
         start: datetime,
         end: datetime,
     ) -> Iterator[Event]:
-        skipped = 0
+        skipped, number = 0, first - 1
         for number, line in enumerate(lines, first):
             # Decided from the few fields that say whose the line is; anything else is parsed
             # whole (a wanted person's, a lapse binding change, or what is unreadable).
@@ -219,6 +234,7 @@ class FileSource(GapRecord):
                 self._unparsed(line, number, str(exc), wanted)
                 continue
             yield from self._value(value, number, wanted, start, end)
+        self._line = number
         self.accounting.read += skipped
         self.accounting.other_principals += skipped
 
@@ -339,6 +355,7 @@ class PartState:
     principal_gaps: dict[str, list[str]]
     minted: dict[str, datetime]
     deferred: _Deferred
+    lines: int  # how many lines the part holds
 
 
 class _Slice(io.RawIOBase):
@@ -358,18 +375,6 @@ class _Slice(io.RawIOBase):
         read = os.preadv(self._fd, [memoryview(buffer)[:wanted]], self._at)
         self._at += read
         return read
-
-
-def _newlines(fd: int, stop: int) -> int:
-    """How many line breaks the file holds before byte `stop`."""
-    found, at, chunk = 0, 0, bytearray(1 << 20)
-    while at < stop:
-        read = os.preadv(fd, [memoryview(chunk)[: min(len(chunk), stop - at)]], at)
-        if read == 0:
-            break
-        found += chunk.count(b"\n", 0, read)
-        at += read
-    return found
 
 
 def _owner(value: Any, wanted: Collection[str]) -> list[str]:
