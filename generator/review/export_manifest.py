@@ -18,14 +18,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from generator.core.model import Event
 from generator.core.writing import cause
-from generator.review.file_source import FileRead, FileSource
-from generator.review.sources import Accounting, EventSource, utc, window_text
+from generator.review.file_source import FileRead, FileSource, FilesRead, split_files
+from generator.review.sources import Accounting, CombinedSource, EventSource, utc, window_text
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -180,11 +180,17 @@ class ManifestedExport:
 
     def split(
         self, principals: Collection[str], start: datetime, end: datetime, count: int
-    ) -> FileRead | None:
-        """The inner file's read in parts (`shards`), with what the manifest adds."""
-        if not isinstance(self.inner, FileSource):
-            return None
-        read = self.inner.split(principals, start, end, count)
+    ) -> FileRead | FilesRead | None:
+        """The export's read in parts (`shards`), with what the manifest adds: one file cut
+        at line starts, or a folder's files taken a few consecutive ones a part."""
+        read: FileRead | FilesRead | None = None
+        if isinstance(self.inner, FileSource):
+            read = self.inner.split(principals, start, end, count)
+        elif isinstance(self.inner, CombinedSource) and all(
+            isinstance(source, FileSource) for source in self.inner.sources
+        ):
+            files = cast("list[FileSource]", list(self.inner.sources))
+            read = split_files(files, principals, start, end, count)
         if read is not None:
             self._opened(utc(start), utc(end))
             read.after.append(self._closed)

@@ -14,7 +14,7 @@ import io
 import itertools
 import os
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +54,7 @@ class FileSource(GapRecord):
         self._bad_lines = 0
         self._deferred: _Deferred | None = None
         self._line = 0  # the number of the last line read
+        self._read = False  # read whole, in this process or (`restore`) another
 
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
@@ -87,6 +88,7 @@ class FileSource(GapRecord):
 
     def end(self) -> None:
         """Finish a read: what only the whole read can say."""
+        self._read = True
         if self.accounting.read == 0 and not self.gaps:
             self.record_gap(f"{self.shown}: the export holds no entries at all")
         if self._bad_lines > _MAX_LINE_GAPS:
@@ -144,6 +146,17 @@ class FileSource(GapRecord):
                 yield from self._events(stream, wanted, start, end)
                 return
             yield from self._lines(stream, self._line + 1, wanted, start, end)
+
+    def record(self) -> FileRecord:
+        return FileRecord(self._read, self.accounting, self.gaps, self.principal_gaps, self.minted)
+
+    def restore(self, record: FileRecord) -> None:
+        """Take the record of this file as another process read it, whole."""
+        self._read = record.read
+        self.accounting = record.accounting
+        self.gaps = record.gaps
+        self.principal_gaps = record.principal_gaps
+        self.minted = record.minted
 
     def deferring(self) -> None:
         """Count a part read in another process from nothing, and keep its unreadable lines as
@@ -318,6 +331,84 @@ class FileRead:
         self.source.end()
         for then in self.after:
             then()
+
+
+class FilesRead:
+    """One read of an export's files in parts, consecutive whole files a part (`split_files`):
+    the people wanted grow by the accounts minted in each file, as `CombinedSource` reads."""
+
+    def __init__(
+        self,
+        sources: Sequence[FileSource],
+        wanted: set[str],
+        start: datetime,
+        end: datetime,
+        parts: list[Part],
+    ) -> None:
+        self.sources = sources
+        self.wanted = wanted
+        self.start, self.end = start, end
+        self.parts = parts  # Part(first file, after the last file)
+        self.after: list[Callable[[], None]] = []
+
+    def events(self, part: Part) -> Iterator[Event]:
+        for source in self.sources[part.begin : part.stop]:
+            yield from source.events(self.wanted, self.start, self.end)
+            self.wanted.update(source.minted)
+
+    def deferring(self) -> None:
+        """Nothing to defer: each file of a part is read whole there."""
+
+    def state(self) -> list[FileRecord]:
+        return [source.record() for source in self.sources]
+
+    def absorb(self, state: list[FileRecord]) -> None:
+        for source, record in zip(self.sources, state, strict=True):
+            if record.read:
+                source.restore(record)
+
+    def finish(self) -> None:
+        for then in self.after:
+            then()
+
+
+def split_files(
+    sources: Sequence[FileSource],
+    principals: Collection[str],
+    start: datetime,
+    end: datetime,
+    count: int,
+    smallest: int | None = None,
+) -> FilesRead | None:
+    """A read of `sources` in up to `count` parts of consecutive files, about as many bytes
+    each, when they hold at least `smallest` bytes (`PART_BYTES`) a part; else None."""
+    smallest = PART_BYTES if smallest is None else smallest
+    try:
+        sizes = [source.path.stat().st_size for source in sources]
+    except OSError:
+        return None  # the read itself will name the failure
+    total = sum(sizes)
+    if count < 2 or len(sources) < 2 or total < count * smallest:
+        return None
+    cuts, running = [0], 0
+    for index, size in enumerate(sizes):
+        running += size
+        if running >= total * len(cuts) / count and index + 1 < len(sources):
+            cuts.append(index + 1)
+    bounds = [*cuts, len(sources)]
+    parts = [Part(begin, stop) for begin, stop in itertools.pairwise(bounds)]
+    return FilesRead(sources, set(principals), utc(start), utc(end), parts)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What reading one file whole counted and met, handed from one process to another."""
+
+    read: bool
+    accounting: Accounting
+    gaps: list[str]
+    principal_gaps: dict[str, list[str]]
+    minted: dict[str, datetime]
 
 
 @dataclass(frozen=True, slots=True)

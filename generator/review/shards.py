@@ -1,6 +1,7 @@
 """One large export read in parts, a process each, and collected as one read would collect it.
 
-An export of JSON lines is cut at line starts (`FileSource.parts`), one part per processor.
+A file of JSON lines is cut at line starts (`FileSource.parts`), a folder's files are taken a
+few consecutive ones a part (`file_source.split_files`), one part per processor.
 This process reads the first part; a forked child reads each other part with a `Collector` of
 the same subjects and hands its counts, findings and small lists back in a file, and its ledger
 rows and parked events as files of its own, all under a scratch folder removed at the end.
@@ -15,7 +16,8 @@ so its part is taken only while no earlier part added anyone; from the first par
 the rest of the file is read here, line after line, with the set as it stands, and the other
 children are stopped. A child that fails (it cannot fork, it dies, its file is unreadable) has
 its part read here too. Nothing in a review depends on whether, or how, the file was cut:
-`tests/unit/review/test_shards.py` holds the cut reading equal to the whole one.
+`tests/unit/review/test_shards.py` holds the cut reading equal to the whole one, for files
+and folders.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from generator.core.model import Event
 from generator.review.analysis import Collected, CollectedPart, Collector
-from generator.review.file_source import Part, PartState
+from generator.review.file_source import Part
 from generator.review.sources import EventSource
 from generator.review.subjects import ReviewSubject
 
@@ -51,18 +53,24 @@ class Track(Protocol):
 
 
 class SplitRead(Protocol):
-    """A read of one source in parts (`FileSource.split`)."""
+    """A read of one source in parts (`file_source.FileRead`, `file_source.FilesRead`)."""
 
     wanted: set[str]
     parts: Sequence[Part]
 
-    def events(self, part: Part) -> Iterator[Event]: ...
+    def events(self, part: Part) -> Iterator[Event]:
+        """The part's events, read here; the people wanted grow as its mintings are read."""
+        ...
 
-    def deferring(self) -> None: ...
+    def deferring(self) -> None:
+        """In a child, before its part: what depends on the parts before is kept for later."""
+        ...
 
-    def state(self) -> PartState: ...
+    def state(self) -> Any:
+        """In a child, after its part: what the source counted and met, to be absorbed."""
+        ...
 
-    def absorb(self, state: PartState) -> None: ...
+    def absorb(self, state: Any) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -72,7 +80,7 @@ class _Handed:
     """What a child hands back: its source's part state, its collector's, the accounts it
     came to want, and how many events it collected."""
 
-    source: PartState
+    source: Any
     collected: CollectedPart
     added: frozenset[str]
     events: int

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from generator.review import shards
 from generator.review.analysis import Collector, review_collected
-from generator.review.file_source import FileSource, Part
-from generator.review.sources import wanted_principals
+from generator.review.export_manifest import ManifestedExport
+from generator.review.file_source import FileSource, Part, split_files
+from generator.review.sources import CombinedSource, wanted_principals
 
 from .conftest import GRACE, SCENARIO, at, request, scenario_subject, subject
 from .test_audit_real import real_files
@@ -357,3 +358,67 @@ def test_a_part_keeps_the_first_unreadable_lines_whole_and_only_counts_the_rest(
     assert [number for _, number, _ in deferred.lines] == list(range(20))
     assert deferred.hidden == 80
     assert list(deferred.more) == [ALICE]
+
+
+def folder_outcome(folder: Path, parts: int) -> Any:
+    files = sorted(folder.glob("*.jsonl*"))
+    source = ManifestedExport(folder, CombinedSource([FileSource(p) for p in files]))
+    collected = shards.collect_read(
+        source, subjects(), PEOPLE, START, END, grace=GRACE, times=True, parts=parts
+    )
+    reviews = review_collected(collected, gaps=source.gaps, principal_gaps=source.principal_gaps)
+    return (
+        [(r.count_in_window, r.count_after, r.findings, r.gaps, r.actions) for r in reviews],
+        source.gaps,
+        source.principal_gaps,
+        source.accounting,
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=40),
+    files=st.integers(2, 6),
+    parts=st.integers(2, 4),
+    packed=st.booleans(),
+)
+def test_a_folder_read_a_few_files_a_part_collects_what_reading_them_in_turn_does(
+    tmp_path_factory: pytest.TempPathFactory,
+    kinds: list[str],
+    files: int,
+    parts: int,
+    packed: bool,
+) -> None:
+    folder = tmp_path_factory.mktemp("export")
+    lines = [KINDS[kind](n) for n, kind in enumerate(kinds)]
+    for index in range(files):
+        text = b"".join(line + b"\n" for line in lines[index::files])
+        name = folder / f"{index:02d}.jsonl"
+        if packed and index % 2:
+            name.with_suffix(".jsonl.gz").write_bytes(gzip.compress(text))
+        else:
+            name.write_bytes(text)
+    assert folder_outcome(folder, parts) == folder_outcome(folder, 1)
+
+
+def test_a_folder_is_cut_between_files_and_a_minting_carries_on(
+    tmp_path: Path, handed: list[int]
+) -> None:
+    """The account minted in the first file is wanted in the last: its part is read here."""
+    first = tmp_path / "00.jsonl"
+    first.write_bytes(minting(0) + b"\n" + KINDS["in window"](1) + b"\n")
+    for index in range(1, 4):
+        (tmp_path / f"{index:02d}.jsonl").write_bytes(KINDS["account"](10 + index) + b"\n")
+    sources = [FileSource(p) for p in sorted(tmp_path.glob("*.jsonl"))]
+    read = split_files(sources, PEOPLE, START, END, 2)
+    assert read is not None
+    assert [(p.begin, p.stop) for p in read.parts] == [(0, 2), (2, 4)]
+    cut_up, whole_read = folder_outcome(tmp_path, 2), folder_outcome(tmp_path, 1)
+    assert cut_up == whole_read
+    assert whole_read[3].events == 5  # the minting, Alice's read, the account's three
+    assert handed == []
+    (tmp_path / "00.jsonl").write_bytes(KINDS["in window"](1) + b"\n")
+    assert folder_outcome(tmp_path, 2) == folder_outcome(tmp_path, 1)
+    assert len(handed) == 1
