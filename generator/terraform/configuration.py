@@ -213,6 +213,19 @@ def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
+    """The file's blocks: read directly when its text is in the plain shape the grants
+    template writes (`plain_blocks`), else parsed with python-hcl2."""
+    # Imported here: plain_blocks builds this module's values, so it imports this module.
+    from generator.terraform import plain_blocks  # noqa: PLC0415
+
+    blocks = plain_blocks.read(text)
+    if blocks is not None:
+        return TerraformFile(relative, blocks)
+    return parse_with_hcl2(relative, text)
+
+
+def parse_with_hcl2(relative: str, text: str) -> TerraformFile:
+    """The file's blocks as python-hcl2 parses them, or why it cannot."""
     import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; a warm start never needs it
 
     try:
