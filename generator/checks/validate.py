@@ -7,9 +7,9 @@ problems of the others.
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from generator.checks.rules import (
     load_all,
 )
 from generator.checks.rules.audit import audit_config_problems
-from generator.checks.tree import tree_problems
+from generator.checks.tree import TreeCheck, check_tree
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo, file_names, first_bytes
 from generator.gcp.roles import LockError, RolesLock, load_lock
@@ -40,6 +40,9 @@ class Validation:
     problems: tuple[Problem, ...]
     requests: tuple[Request, ...]
     policy: Policy | None
+    # The `.tf` files under terraform/ as validation read them, by repository path: what
+    # render compares terraform/grants/ with, so that each file is read once a run.
+    terraform_files: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -104,14 +107,15 @@ def _validate_repo(
     )
     for check in checks("repo"):
         problems.extend(check(repo_ctx))
-    problems += _tree(repo, policy)
+    terraform = _tree(repo, policy)
+    problems += terraform.problems
     if only is not None:
         keep = set(only) | {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
         keep |= {p.path for p in problems if p.rule in TERRAFORM_RULES}
         problems = [p for p in problems if p.path in keep]
     failed = {p.path for p in problems if p.level == "error"}
     valid = tuple(c.request for c in contexts if not _within(c.request.path, failed))
-    return Validation(tuple(sorted(set(problems))), valid, policy)
+    return Validation(tuple(sorted(set(problems))), valid, policy, terraform.read)
 
 
 def validate_policy(repo: Repo) -> tuple[Policy | None, list[Problem]]:
@@ -119,7 +123,7 @@ def validate_policy(repo: Repo) -> tuple[Policy | None, list[Problem]]:
     and the Terraform configuration rules. Requests and archive/ are not read."""
     load_all()
     policy, _, _, problems = _policy_and_coverage(repo)
-    problems += _tree(repo, policy)
+    problems += _tree(repo, policy).problems
     # What `validate_repo(..., only=())` reports, without reading a request.
     keep = {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
     found = [p for p in problems if p.path in keep or p.rule in TERRAFORM_RULES]
@@ -151,9 +155,9 @@ def _within(path: str, failed: set[str]) -> bool:
     return any("/".join(parts[:end]) in failed for end in range(1, len(parts) + 1))
 
 
-def _tree(repo: Repo, policy: Policy | None) -> list[Problem]:
+def _tree(repo: Repo, policy: Policy | None) -> TreeCheck:
     extra = policy.terraform_resource_types if policy else ()
-    return tree_problems(repo, lapse_resource_types() | frozenset(extra))
+    return check_tree(repo, lapse_resource_types() | frozenset(extra))
 
 
 def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
