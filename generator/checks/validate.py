@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from generator.checks import readings, schema
+from generator.checks import readings, request_verdicts, schema
 from generator.checks import values as build
 from generator.checks.archive_ends import archived_end
 from generator.checks.loading import MAX_BYTES, Document, load, locating
@@ -28,6 +28,7 @@ from generator.checks.rules import (
 )
 from generator.checks.rules.audit import audit_config_problems
 from generator.checks.tree import TreeCheck, check_tree
+from generator.core import cache
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo, file_names, first_bytes
 from generator.gcp.roles import LockError, RolesLock, load_lock
@@ -251,6 +252,7 @@ def _requests(
     request_checks = list(checks("request"))
     schema_path = repo.schema("access-request")
     known = readings.open_readings(_bytes_of(schema_path))
+    verdicts = request_verdicts.open_verdicts(repo, audit, reads_clock=now is not None)
     for name in names:
         relative = repo.relative_name(name)
         try:
@@ -259,16 +261,18 @@ def _requests(
             message = f"cannot read: {exc.strerror}"
             problems.append(Problem(relative, 1, 1, "LAPSE101", "error", message))
             continue
-        reading = known.get(relative, raw)
+        key = cache.digest(relative, raw)
+        reading = known.get(relative, raw, key)
         document: Document | None = None
         if reading is None:
             document, reading = _reading(relative, raw, schema_path)
-            known.put(relative, raw, reading)
+            known.put(relative, raw, reading, key)
         problems.extend(reading.problems)
         if reading.request is not None:
             # Read before: the document only locates, from its bytes, a problem a rule raises.
             document = document or locating(relative, raw)
-            problems += _request_rules(
+            passed = verdicts.passed(key)
+            found = _request_rules(
                 reading.request,
                 document,
                 raw,
@@ -277,10 +281,13 @@ def _requests(
                 audit,
                 now,
                 time_checked,
-                request_checks,
+                () if passed else request_checks,
                 contexts,
             )
+            verdicts.judged(key, clean=not passed and not found)
+            problems += found
     known.save()
+    verdicts.save()
     return contexts, problems
 
 
@@ -319,7 +326,7 @@ def _request_rules(
     audit: AuditCoverage | None,
     now: datetime | None,
     time_checked: set[str],
-    request_checks: list[Check],
+    request_checks: Iterable[Check],
     contexts: list[RequestContext],
 ) -> list[Problem]:
     if policy is None or request.target not in policy.targets:

@@ -172,6 +172,11 @@ def _coverage(named: tuple[tuple[str, bytes | None], ...]) -> AuditCoverage:
     return AuditCoverage(dict(scopes), tuple(unreadable), tuple(configs), depends_on)
 
 
+def fingerprint(coverage: AuditCoverage) -> bytes:
+    """The coverage as bytes that hold all of it, the same in every run (sets sorted)."""
+    return _frozen(coverage)
+
+
 def _frozen(coverage: AuditCoverage) -> bytes:
     scopes = [
         [kind, scope, service, sorted(logging.log_types), sorted(logging.exempted)]
