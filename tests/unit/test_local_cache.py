@@ -314,3 +314,37 @@ def test_the_key_text_names_every_field_the_classes_declare() -> None:
         for declared in fields(kind):
             assert f"{kind.__name__}(" in text
             assert f"{declared.name}=" in text, f"{kind.__name__}.{declared.name}"
+
+
+def test_a_table_of_lines_reads_back_as_written(store: Path) -> None:
+    table = {"b2": b'["x y",[1,2]]', "a1": b"[]", "c3": b""}
+    cache.write_lines("lines", "table", table)
+    assert cache.read_lines("lines", "table") == table
+    (store / "lines" / "table").write_bytes(b"no-entry\n\n" + b"a1 []\n")
+    assert cache.read_lines("lines", "table") == {"a1": b"[]"}
+
+
+def test_an_unreadable_terraform_parse_is_parsed_again(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo")
+    _, readable = configuration.list_configuration(root / "terraform", root)
+    first = configuration.parse_all(configuration.read_all(readable))
+    (table,) = (store / configuration.CACHE_KIND).iterdir()
+    lines = table.read_bytes().splitlines()
+    broken = [b"[]", b"{", b'["x", [], [1]]', b'["x", [["k", [], "l", 1, [], []]], null]']
+    table.write_bytes(
+        b"".join(line.split(b" ")[0] + b" " + broken[i % 4] + b"\n" for i, line in enumerate(lines))
+    )
+    parsed: list[str] = []
+    parse_text = configuration.parse_text
+
+    def counting(relative: str, text: str) -> configuration.TerraformFile:
+        parsed.append(relative)
+        return parse_text(relative, text)
+
+    monkeypatch.setattr(configuration, "parse_text", counting)
+    assert configuration.parse_all(configuration.read_all(readable)) == first
+    assert sorted(parsed) == sorted(relative for relative, _ in readable)
