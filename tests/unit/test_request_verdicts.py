@@ -16,6 +16,7 @@ from generator.checks import validate as validating
 from generator.checks.validate import Validation, validate_repo
 from generator.core import cache
 from generator.core.repo import Repo
+from generator.terraform.audit_coverage import read_coverage
 from tests.support import NOW, make_repo
 from tests.unit.test_request_readings import SAMPLE, _bench_repo, _corpus_repo, _verdict
 
@@ -138,14 +139,14 @@ def test_a_changed_policy_lock_or_coverage_judges_every_file_again(
 def test_every_input_file_names_its_own_table(changed: str, tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo", with_requests=True)
     repo = Repo.at(root)
-    audit = validating.read_coverage(repo.terraform)
+    audit = read_coverage(repo.terraform)
     before = request_verdicts.open_verdicts(repo, audit, reads_clock=False).name
     (root / changed).write_bytes((root / changed).read_bytes() + b"\n")
     assert request_verdicts.open_verdicts(repo, audit, reads_clock=False).name != before
     (root / changed).unlink()
     missing = request_verdicts.open_verdicts(repo, audit, reads_clock=False).name
     assert missing not in (before, None)
-    other = validating.read_coverage(repo.terraform.parent)  # no terraform files: no coverage
+    other = read_coverage(repo.terraform.parent)  # no terraform files: no coverage
     assert request_verdicts.open_verdicts(repo, other, reads_clock=False).name != missing
     assert request_verdicts.open_verdicts(repo, None, reads_clock=False).name != missing
 
