@@ -142,10 +142,11 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
     Parsing HCL costs far more than reading it, and terraform/grants/ holds a file per request:
     the cache (one table per version of this code and of the parser) keeps validate's cost
     with the files that changed. `retain` names further keys (`cache.digest(path, bytes)`) of
-    files not parsed this time whose entries stay.
+    files not parsed this time whose entries stay. The table is kept a line per file
+    (`cache.read_lines`): a run decodes the entries it uses, not the thousands it keeps.
     """
     code = cache.code_digest("generator.terraform", "hcl2", "lark")
-    known = cache.read_table(CACHE_KIND, code)
+    known = cache.read_lines(CACHE_KIND, code)
     kept = {key: known[key] for key in retain if key in known}
     files: list[TerraformFile] = []
     for relative, raw in read:
@@ -156,12 +157,12 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
         parsed = _thawed(known[key]) if key in known else None
         if parsed is None:
             parsed = _decoded(relative, raw)
-            kept[key] = orjson.dumps(_frozen(parsed)).decode()
+            kept[key] = orjson.dumps(_frozen(parsed))
         else:
             kept[key] = known[key]
         files.append(parsed)
     if kept != known:
-        cache.write_table(CACHE_KIND, code, kept)
+        cache.write_lines(CACHE_KIND, code, kept)
     return tuple(files)
 
 
@@ -184,7 +185,7 @@ def _frozen(item: TerraformFile | LocatedBlock | Attribute) -> Any:
     return [item.path, [_frozen(b) for b in item.blocks], error]
 
 
-def _thawed(frozen: str) -> TerraformFile | None:
+def _thawed(frozen: bytes) -> TerraformFile | None:
     try:
         path, blocks, error = orjson.loads(frozen)
         found = tuple(_thawed_block(b) for b in blocks)
@@ -213,6 +214,19 @@ def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
+    """The file's blocks: read directly when its text is in the plain shape the grants
+    template writes (`plain_blocks`), else parsed with python-hcl2."""
+    # Imported here: plain_blocks builds this module's values, so it imports this module.
+    from generator.terraform import plain_blocks  # noqa: PLC0415
+
+    blocks = plain_blocks.read(text)
+    if blocks is not None:
+        return TerraformFile(relative, blocks)
+    return parse_with_hcl2(relative, text)
+
+
+def parse_with_hcl2(relative: str, text: str) -> TerraformFile:
+    """The file's blocks as python-hcl2 parses them, or why it cannot."""
     import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; a warm start never needs it
 
     try:
