@@ -24,7 +24,8 @@ import orjson
 
 from generator.core.model import Event
 from generator.core.writing import cause
-from generator.review.file_source import FileRead, FileSource, FilesRead, split_files
+from generator.review.file_parts import FileRead, FilesRead, split_files
+from generator.review.file_source import FileSource
 from generator.review.sources import Accounting, CombinedSource, EventSource, utc, window_text
 
 MANIFEST_NAME = "manifest.json"

@@ -14,9 +14,8 @@ import io
 import itertools
 import os
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,18 +24,24 @@ import orjson
 
 from generator.core.model import Event
 from generator.core.writing import cause
+from generator.review import file_parts
 from generator.review.events import actor, read_entry
+from generator.review.file_parts import (
+    MAX_LINE_GAPS,
+    Deferred,
+    FileRead,
+    FileRecord,
+    Part,
+    PartState,
+    Slice,
+)
 from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Unreadable
 from generator.review.plain_entry import read_plain
-from generator.review.sources import Accounting, GapRecord, utc, wanted_principals, window_text
+from generator.review.sources import GapRecord, utc, wanted_principals, window_text
 from generator.review.whose import others_only
 
 # The keys that name a principal, looked for on lines that are not JSON (see `_unparsed`).
 _KEYS = (b'"principalEmail"', b'"principalSubject"')
-# A report that lists ten thousand broken lines helps nobody; the count still tells the story.
-_MAX_LINE_GAPS = 20
-# The least a part of a file holds for reading it in parts to pay (see `shards`).
-PART_BYTES = 16 << 20
 
 
 class FileSource(GapRecord):
@@ -52,7 +57,7 @@ class FileSource(GapRecord):
         # How gaps and the accounting name the file: reports are committed, local paths are not.
         self.shown = shown or str(self.path)
         self._bad_lines = 0
-        self._deferred: _Deferred | None = None
+        self._deferred: Deferred | None = None
         self._line = 0  # the number of the last line read
         self._read = False  # read whole, in this process or (`restore`) another
 
@@ -91,8 +96,8 @@ class FileSource(GapRecord):
         self._read = True
         if self.accounting.read == 0 and not self.gaps:
             self.record_gap(f"{self.shown}: the export holds no entries at all")
-        if self._bad_lines > _MAX_LINE_GAPS:
-            hidden = self._bad_lines - _MAX_LINE_GAPS
+        if self._bad_lines > MAX_LINE_GAPS:
+            hidden = self._bad_lines - MAX_LINE_GAPS
             self.record_gap(f"{self.shown}: {hidden} more unreadable lines")
         self.principal_gaps = {p: list(dict.fromkeys(g)) for p, g in self.principal_gaps.items()}
 
@@ -109,7 +114,7 @@ class FileSource(GapRecord):
         """The file cut into up to `count` parts at line starts, each read as the whole file
         would read its lines, when it is JSON lines, not compressed, and at least `smallest`
         bytes (`PART_BYTES`) a part; else None (read it whole)."""
-        smallest = PART_BYTES if smallest is None else smallest
+        smallest = file_parts.PART_BYTES if smallest is None else smallest
         try:
             with self.path.open("rb") as raw:
                 size = os.fstat(raw.fileno()).st_size
@@ -141,7 +146,7 @@ class FileSource(GapRecord):
         """
         start, end = utc(start), utc(end)
         with self.reading(start, end), self.path.open("rb") as raw:
-            stream = io.BufferedReader(_Slice(raw.fileno(), part.begin, part.stop))
+            stream = io.BufferedReader(Slice(raw.fileno(), part.begin, part.stop))
             if part.begin == 0:
                 yield from self._events(stream, wanted, start, end)
                 return
@@ -165,10 +170,10 @@ class FileSource(GapRecord):
         GapRecord.__init__(self)
         self._bad_lines = 0
         self._line = 0
-        self._deferred = _Deferred()
+        self._deferred = Deferred()
 
     def part_state(self) -> PartState:
-        deferred = self._deferred if self._deferred is not None else _Deferred()
+        deferred = self._deferred if self._deferred is not None else Deferred()
         return PartState(
             self.accounting, self.gaps, self.principal_gaps, self.minted, deferred, self._line
         )
@@ -290,182 +295,12 @@ class FileSource(GapRecord):
             return
         self._bad_lines += 1
         if not owners:
-            if self._bad_lines <= _MAX_LINE_GAPS:
+            if self._bad_lines <= MAX_LINE_GAPS:
                 self.record_gap(f"{self.shown}: line {number}: {reason} (whose, it cannot say)")
-        elif self._bad_lines <= _MAX_LINE_GAPS:
+        elif self._bad_lines <= MAX_LINE_GAPS:
             self.record_principal_gap(owners, f"{self.shown}: line {number}: {reason}")
         else:
             self.record_principal_gap(owners, f"{self.shown}: more unreadable lines")
-
-
-class FileRead:
-    """One read of a file in parts: the people wanted, grown by each part read here."""
-
-    def __init__(
-        self,
-        source: FileSource,
-        wanted: set[str],
-        start: datetime,
-        end: datetime,
-        parts: list[Part],
-    ) -> None:
-        self.source = source
-        self.wanted = wanted
-        self.start, self.end = start, end
-        self.parts = parts
-        self.after: list[Callable[[], None]] = []  # what a wrapping source adds at the end
-
-    def events(self, part: Part) -> Iterator[Event]:
-        return self.source.part_events(part, self.wanted, self.start, self.end)
-
-    def deferring(self) -> None:
-        self.source.deferring()
-
-    def state(self) -> PartState:
-        return self.source.part_state()
-
-    def absorb(self, state: PartState) -> None:
-        self.source.absorb(state)
-
-    def finish(self) -> None:
-        self.source.end()
-        for then in self.after:
-            then()
-
-
-class FilesRead:
-    """One read of an export's files in parts, consecutive whole files a part (`split_files`):
-    the people wanted grow by the accounts minted in each file, as `CombinedSource` reads."""
-
-    def __init__(
-        self,
-        sources: Sequence[FileSource],
-        wanted: set[str],
-        start: datetime,
-        end: datetime,
-        parts: list[Part],
-    ) -> None:
-        self.sources = sources
-        self.wanted = wanted
-        self.start, self.end = start, end
-        self.parts = parts  # Part(first file, after the last file)
-        self.after: list[Callable[[], None]] = []
-
-    def events(self, part: Part) -> Iterator[Event]:
-        for source in self.sources[part.begin : part.stop]:
-            yield from source.events(self.wanted, self.start, self.end)
-            self.wanted.update(source.minted)
-
-    def deferring(self) -> None:
-        """Nothing to defer: each file of a part is read whole there."""
-
-    def state(self) -> list[FileRecord]:
-        return [source.record() for source in self.sources]
-
-    def absorb(self, state: list[FileRecord]) -> None:
-        for source, record in zip(self.sources, state, strict=True):
-            if record.read:
-                source.restore(record)
-
-    def finish(self) -> None:
-        for then in self.after:
-            then()
-
-
-def split_files(
-    sources: Sequence[FileSource],
-    principals: Collection[str],
-    start: datetime,
-    end: datetime,
-    count: int,
-    smallest: int | None = None,
-) -> FilesRead | None:
-    """A read of `sources` in up to `count` parts of consecutive files, about as many bytes
-    each, when they hold at least `smallest` bytes (`PART_BYTES`) a part; else None."""
-    smallest = PART_BYTES if smallest is None else smallest
-    try:
-        sizes = [source.path.stat().st_size for source in sources]
-    except OSError:
-        return None  # the read itself will name the failure
-    total = sum(sizes)
-    if count < 2 or len(sources) < 2 or total < count * smallest:
-        return None
-    cuts, running = [0], 0
-    for index, size in enumerate(sizes):
-        running += size
-        if running >= total * len(cuts) / count and index + 1 < len(sources):
-            cuts.append(index + 1)
-    bounds = [*cuts, len(sources)]
-    parts = [Part(begin, stop) for begin, stop in itertools.pairwise(bounds)]
-    return FilesRead(sources, set(principals), utc(start), utc(end), parts)
-
-
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """What reading one file whole counted and met, handed from one process to another."""
-
-    read: bool
-    accounting: Accounting
-    gaps: list[str]
-    principal_gaps: dict[str, list[str]]
-    minted: dict[str, datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """Bytes [begin, stop) of a file: whole lines, or the file's start."""
-
-    begin: int
-    stop: int
-
-
-class _Deferred:
-    """Unreadable lines of a part, kept to be named by the whole read (`FileSource.absorb`):
-    the first few whole; past them every line is past the file's first few too, so only its
-    owners and the count are kept, and memory stays bounded."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[tuple[str, ...], int, str]] = []
-        self.more: dict[str, None] = {}
-        self.hidden = 0
-
-    def add(self, owners: tuple[str, ...], number: int, reason: str) -> None:
-        if len(self.lines) < _MAX_LINE_GAPS:
-            self.lines.append((owners, number, reason))
-            return
-        self.hidden += 1
-        self.more.update(dict.fromkeys(owners))
-
-
-@dataclass(frozen=True, slots=True)
-class PartState:
-    """What a part's reading counted and met, handed from one process to another."""
-
-    accounting: Accounting
-    gaps: list[str]
-    principal_gaps: dict[str, list[str]]
-    minted: dict[str, datetime]
-    deferred: _Deferred
-    lines: int  # how many lines the part holds
-
-
-class _Slice(io.RawIOBase):
-    """Bytes [begin, stop) of an open file, read with `preadv` (the file's offset is untouched)."""
-
-    def __init__(self, fd: int, begin: int, stop: int) -> None:
-        super().__init__()
-        self._fd, self._at, self._stop = fd, begin, stop
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self._stop - self._at)
-        if wanted <= 0:
-            return 0
-        read = os.preadv(self._fd, [memoryview(buffer)[:wanted]], self._at)
-        self._at += read
-        return read
 
 
 def _owner(value: Any, wanted: Collection[str]) -> list[str]:

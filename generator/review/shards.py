@@ -22,26 +22,30 @@ and folders.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
-import signal
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from generator.core.model import Event
-from generator.review.analysis import Collected, CollectedPart, Collector
-from generator.review.file_source import Part
+from generator.core.writing import writing
+from generator.review.collector import Collected, CollectedPart, Collector
+from generator.review.file_parts import Part
 from generator.review.sources import EventSource
 from generator.review.subjects import ReviewSubject
 
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
 # Parts at most: past a few, the parent's merging and the file's bandwidth gain nothing more.
 MOST_PARTS = 4
+# In a child, what it handed over (`_collect_part`).
+_HANDED_OVER: list[Collector] = []
 
 
 class Track(Protocol):
@@ -116,7 +120,7 @@ def collect_read(
     count = min(parts or processors(), MOST_PARTS)
     split = getattr(source, "split", None)
     read: SplitRead | None = None
-    if count > 1 and split is not None and hasattr(os, "fork"):
+    if count > 1 and split is not None and hasattr(os, "fork"):  # fork: Linux, macOS
         read = split(principals, start, end, count)
     if read is None:
         stream = source.events(principals, start, end)
@@ -154,36 +158,39 @@ def _in_order(
 
 
 class _Child:
-    """A forked process collecting one part into `<scratch>/<pid>/`, or none when fork failed."""
+    """A forked process collecting one part into a folder of its own, or none when the fork
+    failed."""
 
-    def __init__(self, pid: int, out: Path) -> None:
-        self.pid = pid
+    def __init__(self, process: BaseProcess | None, out: Path) -> None:
+        self.process = process
         self.out = out
-        self.done = pid == 0
 
     @classmethod
     def start(
         cls, read: SplitRead, part: Part, collector: Callable[[], Collector], scratch: Path
     ) -> _Child:
-        folder = Path(tempfile.mkdtemp(dir=scratch))
-        out = folder / "handed.pickle"
+        import multiprocessing  # noqa: PLC0415 (only a read in parts needs it)
+
+        out = Path(tempfile.mkdtemp(dir=scratch)) / "handed.pickle"
         sys.stdout.flush()
         sys.stderr.flush()
+        # Forked: the child has the subjects and the open source as they are here, unpickled.
+        process = multiprocessing.get_context("fork").Process(
+            target=_collect_part, args=(read, part, collector, out), daemon=True
+        )
         try:
-            pid = os.fork()
+            process.start()
         except OSError:
-            return cls(0, out)
-        if pid == 0:
-            _collect_part(read, part, collector, out)
-        return cls(pid, out)
+            return cls(None, out)
+        return cls(process, out)
 
     def result(self) -> _Handed | None:
-        """The child's hand-over once it has exited cleanly; None when it did not."""
-        if self.done:
+        """The child's hand-over once it has ended cleanly; None when it did not."""
+        if self.process is None:
             return None
-        self.done = True
-        _, status = os.waitpid(self.pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        self.process.join()
+        ended, self.process = self.process.exitcode, None
+        if ended != 0:
             return None
         try:
             with self.out.open("rb") as stream:
@@ -194,33 +201,33 @@ class _Child:
         return handed if isinstance(handed, _Handed) else None
 
     def stop(self) -> None:
-        if self.done:
-            return
-        self.done = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
+        if self.process is not None:
+            self.process.kill()
+            self.process.join()
+            self.process = None
 
 
 def _collect_part(
     read: SplitRead, part: Part, collector: Callable[[], Collector], out: Path
 ) -> None:
-    """In the child: collect the part, write the hand-over, and leave without running any of
-    the parent's exit handlers (its temporary folders are the parent's to remove)."""
-    status = 1
+    """In the child: collect the part and write the hand-over. Whatever fails, nothing is
+    written and the parent reads the part itself; the child's own temporary files go under the
+    parent's scratch folder, which the parent removes."""
+    tempfile.tempdir = str(out.parent)
     try:
-        tempfile.tempdir = str(out.parent)  # the child's own files go where the parent cleans
         asked = frozenset(read.wanted)
         read.deferring()
         mine = collector()
+        # Kept till the process ends, so that collecting it does not remove its files: they
+        # are the parent's now, to read and remove with the scratch folder.
+        _HANDED_OVER.append(mine)
         counted = _Counter(read.events(part))
         mine.feed(counted)
         handed = _Handed(read.state(), mine.part(), frozenset(read.wanted - asked), counted.seen)
-        with out.open("wb") as stream:
+        with writing(out), out.open("wb") as stream:
             pickle.dump(handed, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        status = 0
-    finally:
-        os._exit(status)
+    except Exception:  # noqa: S110 (nothing handed over: the parent reads the part itself)
+        pass
 
 
 class _Counter:

@@ -15,9 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.review import shards
-from generator.review.analysis import Collector, review_collected
+from generator.review.analysis import review_collected
+from generator.review.collector import Collector
 from generator.review.export_manifest import ManifestedExport
-from generator.review.file_source import FileSource, Part, split_files
+from generator.review.file_parts import Part, split_files
+from generator.review.file_source import FileSource
 from generator.review.sources import CombinedSource, wanted_principals
 
 from .conftest import GRACE, SCENARIO, at, request, scenario_subject, subject
@@ -157,7 +159,7 @@ PEOPLE = (ALICE, UNDATED, MINTER)
 @pytest.fixture(autouse=True)
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any file may be cut, however small, so that every line can lie in any part."""
-    monkeypatch.setattr("generator.review.file_source.PART_BYTES", 1)
+    monkeypatch.setattr("generator.review.file_parts.PART_BYTES", 1)
 
 
 @pytest.fixture
@@ -307,7 +309,7 @@ def test_only_plain_json_lines_of_some_size_are_cut(
     array = tmp_path / "array.json"
     array.write_bytes(b"[" + b",\n".join(lines) + b"]")
     assert FileSource(array).parts(3) is None
-    monkeypatch.setattr("generator.review.file_source.PART_BYTES", len(content))
+    monkeypatch.setattr("generator.review.file_parts.PART_BYTES", len(content))
     assert FileSource(path).parts(2) is None  # each part would be under the least
     assert FileSource(path).parts(2, smallest=len(content) // 2) is not None
 
@@ -350,9 +352,9 @@ def test_a_review_from_the_command_is_the_same_cut_or_not(
 
 
 def test_a_part_keeps_the_first_unreadable_lines_whole_and_only_counts_the_rest() -> None:
-    from generator.review.file_source import _Deferred
+    from generator.review.file_parts import Deferred
 
-    deferred = _Deferred()
+    deferred = Deferred()
     for number in range(100):
         deferred.add((ALICE,) if number % 2 else (), number, "why")
     assert [number for _, number, _ in deferred.lines] == list(range(20))
