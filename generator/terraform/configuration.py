@@ -18,6 +18,7 @@ import orjson
 
 from generator.core import cache, resource_kinds
 from generator.core.repo import first_bytes
+from generator.terraform import plain_hcl
 
 # The resource types lapse itself writes or relies on: the grants, and the audit configs that
 # must cover them. policy/policy.yaml may add more (terraform_resource_types).
@@ -144,8 +145,10 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
     with the files that changed. `retain` names further keys (`cache.digest(path, bytes)`) of
     files not parsed this time whose entries stay.
     """
-    code = cache.code_digest("generator.terraform", "hcl2", "lark")
-    known = cache.read_table(CACHE_KIND, code)
+    # With the store off nothing is kept: the code is not hashed for a key no one reads.
+    on = cache.folder() is not None
+    code = cache.code_digest("generator.terraform", "hcl2", "lark") if on else None
+    known = cache.read_table(CACHE_KIND, code) if code is not None else {}
     kept = {key: known[key] for key in retain if key in known}
     files: list[TerraformFile] = []
     for relative, raw in read:
@@ -160,7 +163,7 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
         else:
             kept[key] = known[key]
         files.append(parsed)
-    if kept != known:
+    if code is not None and kept != known:
         cache.write_table(CACHE_KIND, code, kept)
     return tuple(files)
 
@@ -213,6 +216,21 @@ def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
+    """The file's blocks: plain text read without python-hcl2 (`plain_hcl`), any other by it."""
+    plain = plain_hcl.read(text)
+    if plain is not None:
+        return TerraformFile(relative, tuple(_plain_block(block) for block in plain.blocks))
+    return parse_with_hcl2(relative, text)
+
+
+def _plain_block(block: plain_hcl.PlainBlock) -> LocatedBlock:
+    attributes = tuple(Attribute(a.name, a.text, a.line, a.col) for a in block.attributes)
+    inner = tuple(_plain_block(b) for b in block.blocks)
+    return LocatedBlock(block.kind, block.labels, block.line, block.col, attributes, inner)
+
+
+def parse_with_hcl2(relative: str, text: str) -> TerraformFile:
+    """`parse_text` the long way, whatever the text: python-hcl2's parse tree, walked."""
     import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; a warm start never needs it
 
     try:
