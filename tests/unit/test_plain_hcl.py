@@ -64,18 +64,27 @@ class Pieces:
             ["in", "for", "for_each", "if", "else", "true", "null", "__c", "1a", "a.b", "é"],
         )
         parts = self._mostly(
-            ["a", " ", "pci-prod", "$", "%", "$$", "%%", "}", "{", '\\"', "\\\\", "\\n"]
-            + ["\\t", "\\r", "#", "//", "é", "'", "=", "a$", "%a", "/"],
-            ["${", "$${a}", "%{", "%%{", "\\q", "\\u0041", "\\", "/*", "\t", "\r", "\n"]
-            + ["\u2028", "\x85", "\ufeff", '"'],
+            [
+                *("a", " ", "pci-prod", "$", "%", "$$", "%%", "}", "{", '\\"', "\\\\", "\\n"),
+                *("\\t", "\\r", "#", "//", "é", "'", "=", "a$", "%a", "/"),
+            ],
+            [
+                *("${", "$${a}", "%{", "%%{", "\\q", "\\u0041", "\\", "/*", "\t", "\r", "\n"),
+                *("\u2028", "\x85", "\ufeff", '"'),
+            ],
         )
-        self.strings = st.lists(parts, max_size=5).map(lambda found: '"' + "".join(found) + '"')
-        label_parts = self._mostly(["a", " ", "pci-prod", "}", "{", "#", "//", "é", "/", "."], ["\\\\", "$", "%"])
-        self.labels = st.lists(label_parts, max_size=4).map(lambda found: '"' + "".join(found) + '"')
+        self.strings = st.lists(parts, max_size=5).map(_quoted)
+        label_parts = self._mostly(
+            ["a", " ", "pci-prod", "}", "{", "#", "//", "é", "/", "."], ["\\\\", "$", "%"]
+        )
+        self.labels = st.lists(label_parts, max_size=4).map(_quoted)
         terms = self._mostly(
             ["1", "007", "0", "true", "false", "null", "a", "a.b", "a.b.c", "a-b", "a.b-c"],
-            ["-1", "1.5", "1e5", "a.0", "a[0]", "a.*", "a.true", "f()", "a . b", "in", "__x"]
-            + ['"x" + "y"', "1 == 2", "a ? b : c", "!a", "<<EOF\nx\nEOF", "(a)", "'x'", "a.__b"],
+            [
+                *("-1", "1.5", "1e5", "a.0", "a[0]", "a.*", "a.true", "f()", "a . b", "in"),
+                *('"x" + "y"', "1 == 2", "a ? b : c", "!a", "<<EOF\nx\nEOF", "(a)", "'x'"),
+                *("__x", "a.__b"),
+            ],
         )
         self.spaces = self._mostly(["", " ", "  "], ["\t", " \t", "\r"])
         self.line_ends = self._mostly(
@@ -84,18 +93,22 @@ class Pieces:
         gaps = self._mostly(["", " ", "\n", "\n  ", " # c\n", "// c\n", "\n\n"], ["\t", "/**/"])
         self.values = st.recursive(
             self.strings | terms,
-            lambda inner: st.builds(
-                _list, st.lists(inner, max_size=3), st.lists(gaps, min_size=1, max_size=4),
-                st.booleans(),
-            )
-            | st.builds(
-                _object,
-                st.lists(
-                    st.tuples(self.names, self._mostly(["="], [":", "==", "=>"]), inner),
-                    max_size=3,
-                ),
-                self._mostly(["\n", " # c\n", " //\n"], ["", " ", " a = 1", ","]),
-                self._mostly(["", " ", "\n", " # c\n", "\n\n  "], ["# c", "\t"]),
+            lambda inner: (
+                st.builds(
+                    _list,
+                    st.lists(inner, max_size=3),
+                    st.lists(gaps, min_size=1, max_size=4),
+                    st.booleans(),
+                )
+                | st.builds(
+                    _object,
+                    st.lists(
+                        st.tuples(self.names, self._mostly(["="], [":", "==", "=>"]), inner),
+                        max_size=3,
+                    ),
+                    self._mostly(["\n", " # c\n", " //\n"], ["", " ", " a = 1", ","]),
+                    self._mostly(["", " ", "\n", " # c\n", "\n\n  "], ["# c", "\t"]),
+                )
             ),
             max_leaves=6,
         )
@@ -107,6 +120,10 @@ class Pieces:
         return st.sampled_from([*[False] * 9, True]).flatmap(
             lambda chosen: st.sampled_from(odd if chosen else plain)
         )
+
+
+def _quoted(parts: list[str]) -> str:
+    return '"' + "".join(parts) + '"'
 
 
 def _list(items: list[str], gaps: list[str], trailing: bool) -> str:
@@ -142,7 +159,9 @@ def bodies(draw: st.DrawFn, pieces: Pieces, depth: int = 0) -> str:
             sign = draw(pieces._mostly(["="], ["==", ":", "=>"]))
             value = draw(pieces.values)
             spaces = draw(pieces.spaces), draw(pieces.spaces)
-            items.append(f"{indent}{name}{spaces[0]}{sign}{spaces[1]}{value}{draw(pieces.line_ends)}")
+            items.append(
+                f"{indent}{name}{spaces[0]}{sign}{spaces[1]}{value}{draw(pieces.line_ends)}"
+            )
         items.append(
             draw(pieces._mostly(["", "", "\n", "# note\n", f"{indent}// x\n"], ["/* */\n"]))
         )
@@ -158,12 +177,14 @@ SEARCH = settings(
 )
 
 
+@pytest.mark.slow
 @SEARCH
 @given(TEXTS)
 def test_plain_text_reads_as_python_hcl2_reads_it(text: str) -> None:
     event("read without python-hcl2" if _agrees(text) else "left to python-hcl2")
 
 
+@pytest.mark.slow
 @SEARCH
 @given(TEXTS, st.data())
 def test_near_misses_read_as_python_hcl2_reads_them(text: str, data: st.DataObject) -> None:
