@@ -24,6 +24,7 @@ file of the repository.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ _STRING = re.compile(r'"(?:[^"\\\n$%]|\\["\\nrt]|\$(?!\{)|%(?!\{))*"')
 _LABEL = re.compile(r'"([^"\\\n$%]*)"')
 _INT = re.compile(r"[0-9]+")
 _SPACES = re.compile(r" *")
+_LINE_FEED = re.compile(r"\n")
 _GAP = re.compile(r"(?: |\n|(?:#|//)[^\n]*\n)*")  # spaces, line ends and comments
 _END = re.compile(r" *(?:(?:#|//)[^\n]*)?\n")  # the rest of an item's line
 # What this reader leaves to python-hcl2: control characters but the line feed, tabs and
@@ -118,6 +120,8 @@ class _Reader:
         self.source = source
         self.end = len(source) - 1  # where the NUL is
         self.pos = 0
+        # Where each line ends: an item's line and column in one search, however long the text.
+        self.line_ends = [found.start() for found in _LINE_FEED.finditer(source)]
 
     def file(self) -> PlainFile:
         attributes, blocks = self._body(depth=0)
@@ -278,5 +282,6 @@ class _Reader:
 
     def _where(self, pos: int) -> tuple[int, int]:
         """The 1-based line and column of `pos`, as python-hcl2's parse tree gives them."""
-        line_start = self.source.rfind("\n", 0, pos) + 1
-        return self.source.count("\n", 0, pos) + 1, pos - line_start + 1
+        before = bisect_left(self.line_ends, pos)  # the line feeds before `pos`
+        line_start = self.line_ends[before - 1] + 1 if before else 0
+        return before + 1, pos - line_start + 1
