@@ -1,8 +1,9 @@
 """The whole Terraform configuration under terraform/, read as located blocks.
 
 In: the folder's files. Out: every file Terraform could read, and for each `.tf` file its
-blocks and attributes with 1-based line and column (python-hcl2's parse tree carries them),
-so that the configuration allowlist can point at the line that breaks it.
+blocks and attributes with 1-based line and column (python-hcl2's parse tree carries them;
+plain text is read without it, by `plain_hcl`, to the same blocks), so that the configuration
+allowlist can point at the line that breaks it.
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
     files not parsed this time whose entries stay.
     """
     # With the store off nothing is kept: the code is not hashed for a key no one reads.
-    on = cache.folder() is not None
-    code = cache.code_digest("generator.terraform", "hcl2", "lark") if on else None
+    kept_at = cache.folder()
+    code = cache.code_digest("generator.terraform", "hcl2", "lark") if kept_at else None
     known = cache.read_table(CACHE_KIND, code) if code is not None else {}
     kept = {key: known[key] for key in retain if key in known}
     files: list[TerraformFile] = []
