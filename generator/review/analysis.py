@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from generator.core.model import Event, Finding, Login, Severity
 from generator.review.attribution import (
@@ -42,6 +43,7 @@ from generator.review.subjects import ReviewSubject
 from generator.review.tally import (
     NO_ACTIVITY,
     SEVERITY_ORDER,
+    Counted,
     Judged,
     Tally,
     denied,
@@ -177,53 +179,127 @@ def collect(
     `keep_events` parks every grant's events too, for `Review.events_in_window`; `times` keeps
     the instants of the actions in each window (for the MFA check) without them.
     """
-    spool = spool or EventSpool()
-    subjects = list(subjects)
-    ledger = ActionLedger()
-    judged: Judged = {}
-    kept = spool if keep_events else None
-    tallies = [
-        Tally(s, grace, ledger, index, spool=kept, times=times, judged=judged)
-        for index, s in enumerate(link_windows(subjects))
-    ]
-    by_person = _by_person(tallies)
-    # Every window of theirs starts at its `starts`: nothing later in the log changes how
-    # their own events are judged (a credential they minted is another principal's events).
-    settled = {
-        person
-        for person, mine in by_person.items()
-        if all(t.subject.request.window.starts is not None for t in mine)
-    }
-    policy_changes: list[Event] = []
-    mints: dict[str, list[Mint]] = defaultdict(list)
-    relays: list[Mint] = []  # credentials other principals minted: handed on, maybe
-    logins: dict[str, list[Login]] = defaultdict(list)
-    for event in events:
-        if event.service == LOGIN_SERVICE:
-            if event.login is not None:
-                logins[event.principal.lower()].append(event.login)
-            continue
-        people = named(event, by_person)
-        if people == [event.principal.lower()] and people[0] in settled:
-            for tally in by_person[people[0]]:  # the caller alone: `attributed` is the event
-                tally.add(event)
-        elif people and settled.issuperset(people):
-            _tallied(event, by_person, {})
-        else:
-            spool.add(_READ, event)
-        if event.delta_conditions:
-            policy_changes.append(event)
-        if not credential_for(event):
-            continue  # most events: no credential to follow
-        mint = mint_of(event, by_person)
-        if mint is not None:
-            mints[mint.account].append(mint)
-        elif (relay := relay_of(event)) is not None:
-            relays.append(relay)
-    dated = link_windows(with_binding_times(subjects, policy_changes))
-    for tally, subject in zip(tallies, dated, strict=True):
-        tally.subject = subject  # a settled person's is the same but for the binding's time
-    return Collected(dated, handed_on(mints, relays), spool, dict(logins), tallies)
+    collector = Collector(subjects, spool, grace=grace, keep_events=keep_events, times=times)
+    collector.feed(events)
+    return collector.collected()
+
+
+class Collector:
+    """`collect`, one event at a time: the first pass over a read, which may come in parts.
+
+    A part read elsewhere (another process, `shards`) is collected there by a Collector of the
+    same subjects and handed over whole (`part`, `absorb`). Parts absorbed in the order of the
+    read collect what reading them one after the other would: counts and ledger rows add up,
+    evidence is put in time order at the end, and the lists kept in reading order (policy
+    changes, mints, relays, logins, parked events) are joined in that order.
+    """
+
+    def __init__(
+        self,
+        subjects: Iterable[ReviewSubject],
+        spool: EventSpool | None = None,
+        *,
+        grace: timedelta,
+        keep_events: bool = True,
+        times: bool = False,
+    ) -> None:
+        self.spool = spool or EventSpool()
+        self.subjects = list(subjects)
+        self.ledger = ActionLedger()
+        judged: Judged = {}
+        kept = self.spool if keep_events else None
+        self.tallies = [
+            Tally(s, grace, self.ledger, index, spool=kept, times=times, judged=judged)
+            for index, s in enumerate(link_windows(self.subjects))
+        ]
+        self.by_person = _by_person(self.tallies)
+        # Every window of theirs starts at its `starts`: nothing later in the log changes how
+        # their own events are judged (a credential they minted is another principal's events).
+        self.settled = {
+            person
+            for person, mine in self.by_person.items()
+            if all(t.subject.request.window.starts is not None for t in mine)
+        }
+        self.policy_changes: list[Event] = []
+        self.mints: dict[str, list[Mint]] = defaultdict(list)
+        self.relays: list[Mint] = []  # credentials other principals minted: handed on, maybe
+        self.logins: dict[str, list[Login]] = defaultdict(list)
+
+    def feed(self, events: Iterable[Event]) -> None:
+        by_person, settled, spool = self.by_person, self.settled, self.spool
+        for event in events:
+            if event.service == LOGIN_SERVICE:
+                if event.login is not None:
+                    self.logins[event.principal.lower()].append(event.login)
+                continue
+            people = named(event, by_person)
+            if people == [event.principal.lower()] and people[0] in settled:
+                for tally in by_person[people[0]]:  # the caller alone: `attributed` is the event
+                    tally.add(event)
+            elif people and settled.issuperset(people):
+                _tallied(event, by_person, {})
+            else:
+                spool.add(_READ, event)
+            if event.delta_conditions:
+                self.policy_changes.append(event)
+            if not credential_for(event):
+                continue  # most events: no credential to follow
+            mint = mint_of(event, by_person)
+            if mint is not None:
+                self.mints[mint.account].append(mint)
+            elif (relay := relay_of(event)) is not None:
+                self.relays.append(relay)
+
+    def part(self) -> CollectedPart:
+        """What this collector holds, to be absorbed by the collector of the whole read."""
+        self.spool.flush()
+        return CollectedPart(
+            tallies=[t.counted() for t in self.tallies],
+            ledger=self.ledger.stored(),
+            spool=self.spool.files(),
+            policy_changes=self.policy_changes,
+            mints=dict(self.mints),
+            relays=self.relays,
+            logins=dict(self.logins),
+        )
+
+    def absorb(self, part: CollectedPart) -> None:
+        """Add a part collected elsewhere after what this collector has seen."""
+        for tally, counted in zip(self.tallies, part.tallies, strict=True):
+            tally.absorb(counted)
+        if part.ledger is not None:
+            self.ledger.absorb(part.ledger)
+        for key, path in part.spool.items():
+            self.spool.absorb(key, path)
+        self.policy_changes.extend(part.policy_changes)
+        for account, mints in part.mints.items():
+            self.mints[account].extend(mints)
+        self.relays.extend(part.relays)
+        for person, logins in part.logins.items():
+            self.logins[person].extend(logins)
+
+    def collected(self) -> Collected:
+        subjects, tallies = self.subjects, self.tallies
+        dated = link_windows(with_binding_times(subjects, self.policy_changes))
+        for tally, subject in zip(tallies, dated, strict=True):
+            tally.subject = subject  # a settled person's is the same but for the binding's time
+        return Collected(
+            dated, handed_on(self.mints, self.relays), self.spool, dict(self.logins), tallies
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CollectedPart:
+    """A `Collector`'s state, as one process hands it to another: counts, findings and small
+    lists in memory, the ledger's rows and the parked events as files."""
+
+    tallies: list[Counted]
+    ledger: Path | None
+    spool: dict[str, Path]
+    policy_changes: list[Event]
+    mints: dict[str, list[Mint]]
+    relays: list[Mint]
+    logins: dict[str, list[Login]]
 
 
 def review_collected(

@@ -26,6 +26,9 @@ SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.IN
 # read share them, so memory follows neither the log's size nor the number of grants.
 JUDGED = 4096
 Judged = dict[tuple[object, ...], list[Observation]]
+# What a tally has counted, as `Tally.counted` hands it over: events in the window, after it, the
+# first one's time, and the evidence of each finding.
+Counted = tuple[int, int, datetime | None, dict[Observation, list[tuple[datetime, str]]]]
 NO_ACTIVITY = "No activity in the window: was the grant needed?"
 
 
@@ -117,6 +120,19 @@ class Tally:
                 self._judged.clear()
             found = self._judged[key] = event_evidence(self.subject, event, self.grace)
         return found
+
+    def counted(self) -> Counted:
+        return self.in_window, self.after, self.first_at, dict(self._evidence)
+
+    def absorb(self, counted: Counted) -> None:
+        """Add what another tally of the same grant counted over another part of the log."""
+        in_window, after, first_at, evidence = counted
+        self.in_window += in_window
+        self.after += after
+        if first_at is not None and (self.first_at is None or first_at < self.first_at):
+            self.first_at = first_at
+        for found, seen in evidence.items():
+            self._evidence[found].extend(seen)
 
     def findings(self) -> tuple[Finding, ...]:
         """The deviations the events showed, most severe first, each with its evidence."""

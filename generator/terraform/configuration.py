@@ -144,12 +144,13 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
     Parsing HCL costs far more than reading it, and terraform/grants/ holds a file per request:
     the cache (one table per version of this code and of the parser) keeps validate's cost
     with the files that changed. `retain` names further keys (`cache.digest(path, bytes)`) of
-    files not parsed this time whose entries stay.
+    files not parsed this time whose entries stay. The table is kept a line per file
+    (`cache.read_lines`): a run decodes the entries it uses, not the thousands it keeps.
     """
     # With the store off nothing is kept: the code is not hashed for a key no one reads.
     kept_at = cache.folder()
     code = cache.code_digest("generator.terraform", "hcl2", "lark") if kept_at else None
-    known = cache.read_table(CACHE_KIND, code) if code is not None else {}
+    known = cache.read_lines(CACHE_KIND, code) if code is not None else {}
     kept = {key: known[key] for key in retain if key in known}
     files: list[TerraformFile] = []
     for relative, raw in read:
@@ -160,12 +161,12 @@ def parse_all(read: list[Read], retain: Collection[str] = ()) -> tuple[Terraform
         parsed = _thawed(known[key]) if key in known else None
         if parsed is None:
             parsed = _decoded(relative, raw)
-            kept[key] = orjson.dumps(_frozen(parsed)).decode()
+            kept[key] = orjson.dumps(_frozen(parsed))
         else:
             kept[key] = known[key]
         files.append(parsed)
     if code is not None and kept != known:
-        cache.write_table(CACHE_KIND, code, kept)
+        cache.write_lines(CACHE_KIND, code, kept)
     return tuple(files)
 
 
@@ -188,7 +189,7 @@ def _frozen(item: TerraformFile | LocatedBlock | Attribute) -> Any:
     return [item.path, [_frozen(b) for b in item.blocks], error]
 
 
-def _thawed(frozen: str) -> TerraformFile | None:
+def _thawed(frozen: bytes) -> TerraformFile | None:
     try:
         path, blocks, error = orjson.loads(frozen)
         found = tuple(_thawed_block(b) for b in blocks)
@@ -217,7 +218,15 @@ def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
 
 
 def parse_text(relative: str, text: str) -> TerraformFile:
-    """The file's blocks: plain text read without python-hcl2 (`plain_hcl`), any other by it."""
+    """The file's blocks: read directly when its text is in the plain shape the grants
+    template writes (`plain_blocks`) or is other plain Terraform (`plain_hcl`), else parsed
+    with python-hcl2."""
+    # Imported here: plain_blocks builds this module's values, so it imports this module.
+    from generator.terraform import plain_blocks  # noqa: PLC0415
+
+    blocks = plain_blocks.read(text)
+    if blocks is not None:
+        return TerraformFile(relative, blocks)
     plain = plain_hcl.read(text)
     if plain is not None:
         return TerraformFile(relative, tuple(_plain_block(block) for block in plain.blocks))
@@ -231,7 +240,7 @@ def _plain_block(block: plain_hcl.PlainBlock) -> LocatedBlock:
 
 
 def parse_with_hcl2(relative: str, text: str) -> TerraformFile:
-    """`parse_text` the long way, whatever the text: python-hcl2's parse tree, walked."""
+    """The file's blocks as python-hcl2 parses them, or why it cannot."""
     import hcl2  # noqa: PLC0415 - building its parser costs 0.2 s; a warm start never needs it
 
     try:
