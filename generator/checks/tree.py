@@ -50,8 +50,9 @@ def check_tree(repo: Repo, resource_types: frozenset[str]) -> TreeCheck:
     keys = {
         relative: cache.digest(relative, raw) for relative, raw in read if isinstance(raw, bytes)
     }
-    table = table_name(resource_types)
-    passed = cache.read_table(VERDICT_KIND, table)
+    # With the store off nothing is kept: the code is not hashed for a key no one reads.
+    table = table_name(resource_types) if cache.folder() is not None else None
+    passed = cache.read_table(VERDICT_KIND, table) if table is not None else {}
     fresh = [(relative, raw) for relative, raw in read if keys.get(relative) not in passed]
     skipped = {keys[relative] for relative, _ in read if keys.get(relative) in passed}
     files = parse_all(fresh, retain=skipped)
@@ -59,7 +60,7 @@ def check_tree(repo: Repo, resource_types: frozenset[str]) -> TreeCheck:
     configuration = Configuration(folder, entries, files)
     problems = _checked(TreeContext(tuple(repo.symlinks()), configuration, resource_types))
     kept = dict.fromkeys(skipped, PASSED) | dict.fromkeys(_passing(fresh, keys, problems), PASSED)
-    if kept != passed:
+    if table is not None and kept != passed:
         cache.write_table(VERDICT_KIND, table, kept)
     return TreeCheck(problems, {relative: raw for relative, raw in read if isinstance(raw, bytes)})
 

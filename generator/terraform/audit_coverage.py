@@ -13,10 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from generator.core import cache
+from generator.terraform import plain_hcl
 from generator.terraform.hcl import (
     HclError,
     Resource,
@@ -119,6 +121,8 @@ def read_coverage(terraform_dir: Path) -> AuditCoverage:
     result is kept in the local cache under the hash of the files and of the code reading them.
     """
     named = tuple(_contents(p) for p in sorted(terraform_dir.glob("*.tf")))
+    if cache.folder() is None:  # nothing is kept: no key to hash
+        return _coverage(named)
     key = cache.digest(_reader(), *(part for name, raw in named for part in (name, raw or b"?")))
     kept = cache.read(CACHE_KIND, key)
     if kept is not None:
@@ -154,7 +158,7 @@ def _coverage(named: tuple[tuple[str, bytes | None], ...]) -> AuditCoverage:
             continue
         try:
             text = raw.decode("utf-8")
-            tree = load(text, source=name)
+            tree = _tree(text, name)
         except (UnicodeDecodeError, HclError) as exc:
             unreadable.append((name, str(exc)))
             continue
@@ -170,6 +174,12 @@ def _coverage(named: tuple[tuple[str, bytes | None], ...]) -> AuditCoverage:
             configs.append(read[0])
             _merge(scopes, read[0], read[1])
     return AuditCoverage(dict(scopes), tuple(unreadable), tuple(configs), depends_on)
+
+
+def _tree(text: str, name: str) -> dict[str, Any]:
+    """The file as `hcl.load` reads it; plain text without python-hcl2 (`plain_hcl`)."""
+    plain = plain_hcl.read(text)
+    return plain_hcl.tree(plain) if plain is not None else load(text, source=name)
 
 
 def fingerprint(coverage: AuditCoverage) -> bytes:
