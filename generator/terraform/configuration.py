@@ -220,7 +220,8 @@ def _local(parts: tuple[str, ...], regular_file: bool) -> bool:
 def parse_text(relative: str, text: str) -> TerraformFile:
     """The file's blocks: read directly when its text is in the plain shape the grants
     template writes (`plain_blocks`) or is other plain Terraform (`plain_hcl`), else parsed
-    with python-hcl2."""
+    with python-hcl2. `plain_hcl` reads every grant file too, but `plain_blocks`, made for
+    the one shape thousands of files share, reads one in about two thirds of the time."""
     # Imported here: plain_blocks builds this module's values, so it imports this module.
     from generator.terraform import plain_blocks  # noqa: PLC0415
 
