@@ -62,6 +62,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     # another principal's.
     "analysis": (
         "generator.review.analysis.*",
+        "generator.review.collector.*",
         "generator.review.tally.*",
         "generator.review.verdicts.*",
         "generator.review.whose.*",
@@ -132,6 +133,7 @@ TEST_FILES: dict[str, tuple[str, ...]] = {
         "tests/unit/review/test_tally_judged.py",  # the verdicts a read's tallies share
         "tests/unit/review/test_streaming.py",  # what is parked, and reports that do not change
         "tests/unit/review/test_whose.py",  # the lines skipped undecoded
+        "tests/unit/review/test_shards.py",  # a read in parts collects what one read does
     ),
 }
 KILLED = {1, 3, 37}  # a failing test, pytest's internal error, the type checker

@@ -8,9 +8,12 @@ round runs both, in alternating order):
   floor  a fresh Python process that reads every line and orjson.loads it;
   lapse  `lapse review --source file:EXPORT` from start-up to the reports written.
 
-Every figure is a whole process, timed from the outside. Printed per export: the median of the
-per-round ratio lapse / floor with its min and max, and the peak resident memory of the lapse
-process as the OS measured it (`ru_maxrss` of the waited child). Targets, each printed PASS or
+Every figure is a whole process, timed from the outside. lapse reads a large export in parts,
+one forked process per processor it may use (`generator/review/shards.py`); the floor is one
+process, as a plain parse is. Printed per export: the median of the per-round ratio lapse /
+floor with its min and max, and the peak resident memory of the lapse process as the OS
+measured it (`ru_maxrss` of the waited child, which on Linux is the largest of it and of the
+children it waited for: the peak of any one process, not their sum). Targets, each printed PASS or
 MISS with its limit: the ratio's median at most 1.5 at every size and share, and lapse's peak
 RSS at N within 10% of that at N/4, for each share. The CPU seconds (user + system) of both
 processes are printed beside, with their ratio: on a busy machine wall time also measures the
@@ -41,7 +44,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import _corpus  # noqa: F401 (first: it makes `generator` this checkout's)
 import orjson
+
+from generator.review.shards import MOST_PARTS, processors
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -275,7 +281,8 @@ def measure(tmp: Path, args: argparse.Namespace) -> int:
             exports[count, share] = tmp / f"audit-{count}-{round(share * 100)}.jsonl"
             generate(exports[count, share], count, args.grantees, share, args.seed)
     print(
-        f"{args.grantees} grantees, {args.rounds} paired rounds per export; generated in "
+        f"{args.grantees} grantees, {args.rounds} paired rounds per export, lapse reading in up "
+        f"to {min(processors(), MOST_PARTS)} processes; generated in "
         f"{time.perf_counter() - began:.0f} s; {load()}; this process's RSS "
         f"{_own_rss():.0f} MiB (a child's ru_maxrss cannot read below it)"
     )

@@ -52,9 +52,10 @@ class Readings:
     entries: dict[bytes, bytes | Reading]
     fresh: set[bytes] = field(default_factory=set)  # the keys of readings made this run
 
-    def get(self, path: str, raw: bytes) -> Reading | None:
-        """What the file at repository path `path` holding `raw` read as, when kept."""
-        key = cache.digest(path, raw).encode()
+    def get(self, path: str, raw: bytes, digest: str | None = None) -> Reading | None:
+        """What the file at repository path `path` holding `raw` read as, when kept.
+        `digest` is `cache.digest(path, raw)`, when the caller has it already."""
+        key = (digest or cache.digest(path, raw)).encode()
         entry = self.entries.get(key)
         if not isinstance(entry, bytes):
             return None  # not kept, or asked for already (a file is read once a run)
@@ -66,9 +67,9 @@ class Readings:
         self.entries[key] = reading
         return reading
 
-    def put(self, path: str, raw: bytes, reading: Reading) -> None:
+    def put(self, path: str, raw: bytes, reading: Reading, digest: str | None = None) -> None:
         if self.name is not None and _keepable(path, reading):
-            key = cache.digest(path, raw).encode()
+            key = (digest or cache.digest(path, raw)).encode()
             self.entries[key] = reading
             self.fresh.add(key)
 

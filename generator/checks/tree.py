@@ -12,6 +12,7 @@ and the list of entries (other file types, symlinks) is checked whole on every r
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from generator.checks.rules import TreeContext, checks
 from generator.core import cache
@@ -31,17 +32,27 @@ CODE = ("generator", "jinja2", "hcl2", "lark")
 PASSED = "passed"
 
 
-def tree_problems(repo: Repo, resource_types: frozenset[str]) -> list[Problem]:
-    """Every tree rule's problems: the symlinks, and the whole configuration under terraform/."""
+@dataclass(frozen=True, slots=True)
+class TreeCheck:
+    problems: list[Problem]
+    # Each `.tf` file under terraform/ that was read, by its path relative to the repository:
+    # `lapse render` compares terraform/grants/ from these bytes rather than reading it again.
+    read: dict[str, bytes]
+
+
+def check_tree(repo: Repo, resource_types: frozenset[str]) -> TreeCheck:
+    """Every tree rule's problems (the symlinks, and the whole configuration under terraform/),
+    and the bytes of the files read to find them."""
     if not repo.terraform.is_dir():
-        return _checked(TreeContext(tuple(repo.symlinks()), None, resource_types))
+        return TreeCheck(_checked(TreeContext(tuple(repo.symlinks()), None, resource_types)), {})
     entries, readable = list_configuration(repo.terraform, repo.root)
     read = read_all(readable)
     keys = {
         relative: cache.digest(relative, raw) for relative, raw in read if isinstance(raw, bytes)
     }
-    table = table_name(resource_types)
-    passed = cache.read_table(VERDICT_KIND, table)
+    # With the store off nothing is kept: the code is not hashed for a key no one reads.
+    table = table_name(resource_types) if cache.folder() is not None else None
+    passed = cache.read_table(VERDICT_KIND, table) if table is not None else {}
     fresh = [(relative, raw) for relative, raw in read if keys.get(relative) not in passed]
     skipped = {keys[relative] for relative, _ in read if keys.get(relative) in passed}
     files = parse_all(fresh, retain=skipped)
@@ -49,9 +60,9 @@ def tree_problems(repo: Repo, resource_types: frozenset[str]) -> list[Problem]:
     configuration = Configuration(folder, entries, files)
     problems = _checked(TreeContext(tuple(repo.symlinks()), configuration, resource_types))
     kept = dict.fromkeys(skipped, PASSED) | dict.fromkeys(_passing(fresh, keys, problems), PASSED)
-    if kept != passed:
+    if table is not None and kept != passed:
         cache.write_table(VERDICT_KIND, table, kept)
-    return problems
+    return TreeCheck(problems, {relative: raw for relative, raw in read if isinstance(raw, bytes)})
 
 
 def table_name(resource_types: frozenset[str]) -> str:

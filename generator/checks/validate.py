@@ -7,13 +7,13 @@ problems of the others.
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from generator.checks import readings, schema
+from generator.checks import readings, request_verdicts, schema
 from generator.checks import values as build
 from generator.checks.archive_ends import archived_end
 from generator.checks.loading import MAX_BYTES, Document, load, locating
@@ -27,7 +27,8 @@ from generator.checks.rules import (
     load_all,
 )
 from generator.checks.rules.audit import audit_config_problems
-from generator.checks.tree import tree_problems
+from generator.checks.tree import TreeCheck, check_tree
+from generator.core import cache
 from generator.core.model import Policy, Problem, Request
 from generator.core.repo import Repo, file_names, first_bytes
 from generator.gcp.roles import LockError, RolesLock, load_lock
@@ -40,6 +41,9 @@ class Validation:
     problems: tuple[Problem, ...]
     requests: tuple[Request, ...]
     policy: Policy | None
+    # The `.tf` files under terraform/ as validation read them, by repository path: what
+    # render compares terraform/grants/ with, so that each file is read once a run.
+    terraform_files: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -104,14 +108,15 @@ def _validate_repo(
     )
     for check in checks("repo"):
         problems.extend(check(repo_ctx))
-    problems += _tree(repo, policy)
+    terraform = _tree(repo, policy)
+    problems += terraform.problems
     if only is not None:
         keep = set(only) | {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
         keep |= {p.path for p in problems if p.rule in TERRAFORM_RULES}
         problems = [p for p in problems if p.path in keep]
     failed = {p.path for p in problems if p.level == "error"}
     valid = tuple(c.request for c in contexts if not _within(c.request.path, failed))
-    return Validation(tuple(sorted(set(problems))), valid, policy)
+    return Validation(tuple(sorted(set(problems))), valid, policy, terraform.read)
 
 
 def validate_policy(repo: Repo) -> tuple[Policy | None, list[Problem]]:
@@ -119,7 +124,7 @@ def validate_policy(repo: Repo) -> tuple[Policy | None, list[Problem]]:
     and the Terraform configuration rules. Requests and archive/ are not read."""
     load_all()
     policy, _, _, problems = _policy_and_coverage(repo)
-    problems += _tree(repo, policy)
+    problems += _tree(repo, policy).problems
     # What `validate_repo(..., only=())` reports, without reading a request.
     keep = {repo.relative(repo.policy), repo.relative(repo.roles_lock)}
     found = [p for p in problems if p.path in keep or p.rule in TERRAFORM_RULES]
@@ -151,9 +156,9 @@ def _within(path: str, failed: set[str]) -> bool:
     return any("/".join(parts[:end]) in failed for end in range(1, len(parts) + 1))
 
 
-def _tree(repo: Repo, policy: Policy | None) -> list[Problem]:
+def _tree(repo: Repo, policy: Policy | None) -> TreeCheck:
     extra = policy.terraform_resource_types if policy else ()
-    return tree_problems(repo, lapse_resource_types() | frozenset(extra))
+    return check_tree(repo, lapse_resource_types() | frozenset(extra))
 
 
 def _unreadable_audit(repo: Repo, audit: AuditCoverage | None) -> list[Problem]:
@@ -247,6 +252,7 @@ def _requests(
     request_checks = list(checks("request"))
     schema_path = repo.schema("access-request")
     known = readings.open_readings(_bytes_of(schema_path))
+    verdicts = request_verdicts.open_verdicts(repo, audit, reads_clock=now is not None)
     for name in names:
         relative = repo.relative_name(name)
         try:
@@ -255,16 +261,18 @@ def _requests(
             message = f"cannot read: {exc.strerror}"
             problems.append(Problem(relative, 1, 1, "LAPSE101", "error", message))
             continue
-        reading = known.get(relative, raw)
+        key = cache.digest(relative, raw)
+        reading = known.get(relative, raw, key)
         document: Document | None = None
         if reading is None:
             document, reading = _reading(relative, raw, schema_path)
-            known.put(relative, raw, reading)
+            known.put(relative, raw, reading, key)
         problems.extend(reading.problems)
         if reading.request is not None:
             # Read before: the document only locates, from its bytes, a problem a rule raises.
             document = document or locating(relative, raw)
-            problems += _request_rules(
+            passed = verdicts.passed(key)
+            found = _request_rules(
                 reading.request,
                 document,
                 raw,
@@ -273,10 +281,13 @@ def _requests(
                 audit,
                 now,
                 time_checked,
-                request_checks,
+                () if passed else request_checks,
                 contexts,
             )
+            verdicts.judged(key, clean=not passed and not found)
+            problems += found
     known.save()
+    verdicts.save()
     return contexts, problems
 
 
@@ -315,7 +326,7 @@ def _request_rules(
     audit: AuditCoverage | None,
     now: datetime | None,
     time_checked: set[str],
-    request_checks: list[Check],
+    request_checks: Iterable[Check],
     contexts: list[RequestContext],
 ) -> list[Problem]:
     if policy is None or request.target not in policy.targets:

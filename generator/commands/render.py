@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -32,7 +33,7 @@ def render(check: bool, root: Path) -> int:
         options.show_problems(repo, [*result.problems, *stray_problems(repo, named)])
         click.echo("nothing written: fix the problems above first", err=True)
         return options.outcome(True)
-    on_disk = grants_folder.existing(repo.grants)
+    on_disk = grants_folder.existing(repo.grants, _read_grants(repo, result.terraform_files))
     try:
         files = verified.render_files(result.requests, on_disk)
     except RenderError as exc:
@@ -82,6 +83,16 @@ def stray_problems(
         )
         for name, why in grants_folder.strays(repo.grants, files, on_disk)
     ]
+
+
+def _read_grants(repo: Repo, terraform_files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files of terraform/grants/ that validation read, by name."""
+    prefix = f"{repo.relative(repo.grants)}/"
+    return {
+        path[len(prefix) :]: raw
+        for path, raw in terraform_files.items()
+        if path.startswith(prefix) and "/" not in path[len(prefix) :]
+    }
 
 
 def _report(repo: Repo, problems: list[Problem]) -> None:

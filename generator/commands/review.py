@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -297,8 +297,9 @@ def _publish(
                 click.echo(f"incident #{number}: {request.id}", err=True)
 
 
-def track(events: Iterator[Event]) -> Iterator[Event]:
-    """A progress bar in a terminal; a plain log line every 100,000 events in CI."""
+def track(events: Iterator[Event], absorbed: Callable[[], int] = lambda: 0) -> Iterator[Event]:
+    """A progress bar in a terminal; a plain log line every 100,000 events in CI. The events
+    read in other processes (`absorbed`, known once these end) count in the total."""
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
     if interactive:
         from rich.console import Console
@@ -325,6 +326,6 @@ def track(events: Iterator[Event]) -> Iterator[Event]:
     count = 0
     for count, event in enumerate(events, start=1):
         if count % 100_000 == 0:
-            click.echo(f"read {count:,} matching events", err=True)
+            click.echo(f"read {count + absorbed():,} matching events", err=True)
         yield event
-    click.echo(f"read {count:,} matching events", err=True)
+    click.echo(f"read {count + absorbed():,} matching events", err=True)

@@ -104,6 +104,22 @@ def write_table(kind: str, name: str, table: dict[str, str]) -> None:
     write(kind, name, orjson.dumps(table, option=orjson.OPT_SORT_KEYS))
 
 
+def read_lines(kind: str, name: str) -> dict[str, bytes]:
+    """A table kept a line per entry, `KEY ENTRY`: read without decoding any entry, so that a
+    run that uses a few entries of thousands, and keeps the rest, pays for the few only."""
+    found: dict[str, bytes] = {}
+    for line in (read(kind, name) or b"").split(b"\n"):
+        key, space, entry = line.partition(b" ")
+        if space:
+            found[key.decode("ascii", errors="replace")] = entry
+    return found
+
+
+def write_lines(kind: str, name: str, table: dict[str, bytes]) -> None:
+    """Store a table `read_lines` reads; an entry is one line (JSON as orjson writes it)."""
+    write(kind, name, b"".join(b"%s %s\n" % (key.encode(), table[key]) for key in sorted(table)))
+
+
 def read(kind: str, key: str) -> bytes | None:
     place = folder()
     if place is None:

@@ -18,23 +18,21 @@ ledger (`ledger`); its events are read back only when the caller kept them (`kee
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from generator.core.model import Event, Finding, Login, Severity
-from generator.review.attribution import (
-    Mint,
-    attributed,
-    binding_appeared,
-    credential_for,
-    handed_on,
-    mint_of,
-    named,
-    relay_of,
+from generator.core.model import Event, Finding, Severity
+from generator.review.collector import (
+    READ,
+    Collected,
+    collect,
+    link_windows,
+    tallied,
+    tallies_by_person,
+    with_binding_times,
 )
-from generator.review.events import LOGIN_SERVICE
 from generator.review.ledger import ActionLedger
 from generator.review.logins import MfaEvidence
 from generator.review.spool import EventSpool
@@ -42,7 +40,6 @@ from generator.review.subjects import ReviewSubject
 from generator.review.tally import (
     NO_ACTIVITY,
     SEVERITY_ORDER,
-    Judged,
     Tally,
     denied,
     resource_of,
@@ -53,14 +50,16 @@ __all__ = [
     "NO_ACTIVITY",
     "SEVERITY_ORDER",
     "ActionCount",
+    "Collected",
     "Phase",
     "Review",
     "ReviewSubject",
+    "collect",
+    "link_windows",
     "review",
     "review_all",
+    "with_binding_times",
 ]
-
-_READ = "read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,82 +149,6 @@ def review(
     return _finished(tally, gaps)
 
 
-@dataclass(frozen=True, slots=True)
-class Collected:
-    """The first pass over the events: the subjects, dated and linked, who minted what, the
-    tallies (holding every settled person's events already), and the events left for later."""
-
-    subjects: list[ReviewSubject]
-    mints: Mapping[str, Sequence[Mint]]
-    spool: EventSpool
-    # Login Audit entries the source carried, by person: how sessions began, not use.
-    logins: Mapping[str, list[Login]] = field(default_factory=dict)
-    tallies: list[Tally] = field(default_factory=list)
-
-
-def collect(
-    subjects: Iterable[ReviewSubject],
-    events: Iterable[Event],
-    spool: EventSpool | None = None,
-    *,
-    grace: timedelta,
-    keep_events: bool = True,
-    times: bool = False,
-) -> Collected:
-    """Tally the settled people's events, park the rest, keep the policy changes and mints.
-
-    `keep_events` parks every grant's events too, for `Review.events_in_window`; `times` keeps
-    the instants of the actions in each window (for the MFA check) without them.
-    """
-    spool = spool or EventSpool()
-    subjects = list(subjects)
-    ledger = ActionLedger()
-    judged: Judged = {}
-    kept = spool if keep_events else None
-    tallies = [
-        Tally(s, grace, ledger, index, spool=kept, times=times, judged=judged)
-        for index, s in enumerate(link_windows(subjects))
-    ]
-    by_person = _by_person(tallies)
-    # Every window of theirs starts at its `starts`: nothing later in the log changes how
-    # their own events are judged (a credential they minted is another principal's events).
-    settled = {
-        person
-        for person, mine in by_person.items()
-        if all(t.subject.request.window.starts is not None for t in mine)
-    }
-    policy_changes: list[Event] = []
-    mints: dict[str, list[Mint]] = defaultdict(list)
-    relays: list[Mint] = []  # credentials other principals minted: handed on, maybe
-    logins: dict[str, list[Login]] = defaultdict(list)
-    for event in events:
-        if event.service == LOGIN_SERVICE:
-            if event.login is not None:
-                logins[event.principal.lower()].append(event.login)
-            continue
-        people = named(event, by_person)
-        if people == [event.principal.lower()] and people[0] in settled:
-            for tally in by_person[people[0]]:  # the caller alone: `attributed` is the event
-                tally.add(event)
-        elif people and settled.issuperset(people):
-            _tallied(event, by_person, {})
-        else:
-            spool.add(_READ, event)
-        if event.delta_conditions:
-            policy_changes.append(event)
-        if not credential_for(event):
-            continue  # most events: no credential to follow
-        mint = mint_of(event, by_person)
-        if mint is not None:
-            mints[mint.account].append(mint)
-        elif (relay := relay_of(event)) is not None:
-            relays.append(relay)
-    dated = link_windows(with_binding_times(subjects, policy_changes))
-    for tally, subject in zip(tallies, dated, strict=True):
-        tally.subject = subject  # a settled person's is the same but for the binding's time
-    return Collected(dated, handed_on(mints, relays), spool, dict(logins), tallies)
-
-
 def review_collected(
     collected: Collected,
     *,
@@ -233,28 +156,13 @@ def review_collected(
     principal_gaps: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Review]:
     """The second pass: each parked event to the tallies of the grants it belongs to."""
-    by_person = _by_person(collected.tallies)
-    for event in collected.spool.read(_READ):
-        _tallied(event, by_person, collected.mints)
+    by_person = tallies_by_person(collected.tallies)
+    for event in collected.spool.read(READ):
+        tallied(event, by_person, collected.mints)
     personal = principal_gaps or {}
     return [
         _finished(t, (*gaps, *personal.get(t.subject.principal, ()))) for t in collected.tallies
     ]
-
-
-def _by_person(tallies: Iterable[Tally]) -> dict[str, list[Tally]]:
-    found: dict[str, list[Tally]] = defaultdict(list)
-    for tally in tallies:
-        found[tally.subject.principal].append(tally)
-    return dict(found)
-
-
-def _tallied(
-    event: Event, by_person: Mapping[str, list[Tally]], mints: Mapping[str, Sequence[Mint]]
-) -> None:
-    for mine in attributed(event, by_person.keys(), mints):
-        for tally in by_person.get(mine.principal.lower(), ()):
-            tally.add(mine)
 
 
 def review_all(
@@ -295,35 +203,6 @@ def _finished(tally: Tally, gaps: Sequence[str]) -> Review:
 
 def _in_order(events: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(sorted(events, key=lambda e: (e.timestamp, e.insert_id)))
-
-
-def with_binding_times(
-    subjects: Iterable[ReviewSubject], events: Sequence[Event]
-) -> list[ReviewSubject]:
-    """The subjects, each with the time its binding appeared when the logs show it."""
-    policy_changes = [e for e in events if e.delta_conditions]
-    found = []
-    for s in subjects:
-        appeared = binding_appeared(s, policy_changes)
-        found.append(
-            replace(s, binding_at=appeared[0], binding_entry=appeared[1]) if appeared else s
-        )
-    return found
-
-
-def link_windows(subjects: Iterable[ReviewSubject]) -> list[ReviewSubject]:
-    """The subjects, each told about the other grants of the same person."""
-    subjects = [replace(s, others=()) for s in subjects]
-    by_person: dict[str, list[ReviewSubject]] = defaultdict(list)
-    for s in subjects:
-        by_person[s.principal].append(s)
-    return [
-        replace(
-            s,
-            others=tuple(o for o in by_person[s.principal] if o.request.id != s.request.id),
-        )
-        for s in subjects
-    ]
 
 
 def fetch_window(

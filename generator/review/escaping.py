@@ -18,7 +18,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 # Headings, list items, setext underlines: special only where a line (or list item) begins.
 _LEADING_SPECIAL = re.compile(r"^([#+=-]|\d+(?=[.)]))")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MENTION = re.compile(r"(?<![A-Za-z0-9])@")
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._@/()-]+")
 _MERMAID_MAX = 80
@@ -33,7 +32,8 @@ def md(text: object) -> Markup:
     line = one_line(text)
     line = _INLINE_SPECIAL.sub(r"\\\1", line)
     line = _LEADING_SPECIAL.sub(_escape_leading, line)
-    line = "".join(_HTML.get(char, char) for char in line)
+    # `&` first: the entities the other two bring are not escaped again.
+    line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # `@name` would notify a GitHub user or team, but only where `@` does not follow a letter
     # or digit: addresses (`alice@example.com`) stay readable in the raw Markdown.
     return _escaped(_MENTION.sub("&#64;", line))

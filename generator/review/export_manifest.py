@@ -18,13 +18,15 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from generator.core.model import Event
 from generator.core.writing import cause
-from generator.review.sources import Accounting, EventSource, utc, window_text
+from generator.review.file_parts import FileRead, FilesRead, split_files
+from generator.review.file_source import FileSource
+from generator.review.sources import Accounting, CombinedSource, EventSource, utc, window_text
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -173,12 +175,36 @@ class ManifestedExport:
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
         start, end = utc(start), utc(end)
+        self._opened(start, end)
+        yield from self.inner.events(principals, start, end)
+        self._closed()
+
+    def split(
+        self, principals: Collection[str], start: datetime, end: datetime, count: int
+    ) -> FileRead | FilesRead | None:
+        """The export's read in parts (`shards`), with what the manifest adds: one file cut
+        at line starts, or a folder's files taken a few consecutive ones a part."""
+        read: FileRead | FilesRead | None = None
+        if isinstance(self.inner, FileSource):
+            read = self.inner.split(principals, start, end, count)
+        elif isinstance(self.inner, CombinedSource) and all(
+            isinstance(source, FileSource) for source in self.inner.sources
+        ):
+            files = cast("list[FileSource]", list(self.inner.sources))
+            read = split_files(files, principals, start, end, count)
+        if read is not None:
+            self._opened(utc(start), utc(end))
+            read.after.append(self._closed)
+        return read
+
+    def _opened(self, start: datetime, end: datetime) -> None:
         self._own = []
         if isinstance(self.manifest, str):
             self._own.append(self.manifest)
         elif gap := self.manifest.period_gap(start, end):
             self._own.append(gap)
-        yield from self.inner.events(principals, start, end)
+
+    def _closed(self) -> None:
         if self.accounting.read == 0 and not self.inner.gaps:
             self._own.append(f"{self.shown}: the export holds no entries at all")
 

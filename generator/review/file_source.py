@@ -10,10 +10,12 @@ typed decode (`plain_entry`), and only the rest are parsed whole.
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
+import os
 import zlib
 from collections.abc import Collection, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,17 @@ import orjson
 
 from generator.core.model import Event
 from generator.core.writing import cause
+from generator.review import file_parts
 from generator.review.events import actor, read_entry
+from generator.review.file_parts import (
+    MAX_LINE_GAPS,
+    Deferred,
+    FileRead,
+    FileRecord,
+    Part,
+    PartState,
+    Slice,
+)
 from generator.review.json_stream import ArrayScanner, ByteStream, Malformed, Unreadable
 from generator.review.plain_entry import read_plain
 from generator.review.sources import GapRecord, utc, wanted_principals, window_text
@@ -30,8 +42,6 @@ from generator.review.whose import others_only
 
 # The keys that name a principal, looked for on lines that are not JSON (see `_unparsed`).
 _KEYS = (b'"principalEmail"', b'"principalSubject"')
-# A report that lists ten thousand broken lines helps nobody; the count still tells the story.
-_MAX_LINE_GAPS = 20
 
 
 class FileSource(GapRecord):
@@ -47,17 +57,32 @@ class FileSource(GapRecord):
         # How gaps and the accounting name the file: reports are committed, local paths are not.
         self.shown = shown or str(self.path)
         self._bad_lines = 0
+        self._deferred: Deferred | None = None
+        self._line = 0  # the number of the last line read
+        self._read = False  # read whole, in this process or (`restore`) another
 
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
-        wanted = set(wanted_principals(principals))
+        wanted = self.begin(principals)
         start, end = utc(start), utc(end)
+        with self.reading(start, end), ExitStack() as stack:
+            stream = _open(self.path, stack)
+            yield from self._events(stream, wanted, start, end)
+        self.end()
+
+    def begin(self, principals: Collection[str]) -> set[str]:
+        """Start a read: nothing counted yet; the people wanted, to which it adds the accounts
+        they mint credentials for, as it meets the minting."""
         self._bad_lines = 0
+        self._line = 0
+        return set(wanted_principals(principals))
+
+    @contextmanager
+    def reading(self, start: datetime, end: datetime) -> Iterator[None]:
+        """A failed read is a gap, and ends the read of the file (or of the part)."""
         try:
-            with ExitStack() as stack:
-                stream = _open(self.path, stack)
-                yield from self._events(stream, wanted, start, end)
+            yield
         except OSError as exc:
             why = cause(exc)
             self.record_gap(f"{self.shown}: read failed for {window_text(start, end)}: {why}")
@@ -65,12 +90,117 @@ class FileSource(GapRecord):
             self.record_gap(f"{self.shown}: read failed for {window_text(start, end)}: {exc}")
         except Malformed as exc:
             self.record_gap(f"{self.shown}: {exc}; the rest of the file was not read")
+
+    def end(self) -> None:
+        """Finish a read: what only the whole read can say."""
+        self._read = True
         if self.accounting.read == 0 and not self.gaps:
             self.record_gap(f"{self.shown}: the export holds no entries at all")
-        if self._bad_lines > _MAX_LINE_GAPS:
-            hidden = self._bad_lines - _MAX_LINE_GAPS
+        if self._bad_lines > MAX_LINE_GAPS:
+            hidden = self._bad_lines - MAX_LINE_GAPS
             self.record_gap(f"{self.shown}: {hidden} more unreadable lines")
         self.principal_gaps = {p: list(dict.fromkeys(g)) for p, g in self.principal_gaps.items()}
+
+    def split(
+        self, principals: Collection[str], start: datetime, end: datetime, count: int
+    ) -> FileRead | None:
+        """A read of the file in `count` parts (`shards`), or None when it cannot be cut."""
+        parts = self.parts(count)
+        if parts is None:
+            return None
+        return FileRead(self, self.begin(principals), utc(start), utc(end), parts)
+
+    def parts(self, count: int, smallest: int | None = None) -> list[Part] | None:
+        """The file cut into up to `count` parts at line starts, each read as the whole file
+        would read its lines, when it is JSON lines, not compressed, and at least `smallest`
+        bytes (`PART_BYTES`) a part; else None (read it whole)."""
+        smallest = file_parts.PART_BYTES if smallest is None else smallest
+        try:
+            with self.path.open("rb") as raw:
+                size = os.fstat(raw.fileno()).st_size
+                if count < 2 or size < count * smallest or raw.peek(2)[:2] == b"\x1f\x8b":
+                    return None
+                first, _ = _skip_space(raw)
+                head = raw.readline()
+                if first != b"{" or not _parses(head):
+                    return None
+                cuts = [raw.tell()]
+                for index in range(1, count):
+                    raw.seek(max(size * index // count, cuts[-1]))
+                    raw.readline()
+                    cuts.append(raw.tell())
+        except OSError:
+            return None  # the read itself will name the failure
+        cuts = sorted(set(cuts[1:]) - {size})
+        if not cuts:
+            return None  # a line as long as the file
+        bounds = [0, *cuts, size]
+        return [Part(begin, stop) for begin, stop in itertools.pairwise(bounds)]
+
+    def part_events(
+        self, part: Part, wanted: set[str], start: datetime, end: datetime
+    ) -> Iterator[Event]:
+        """The events of one part, read as the whole file's `events` reads them there: the
+        first part from the file's start, any other from a line start, numbered on from the
+        last line read (from 1 in another process: `absorb` numbers them in the file).
+        """
+        start, end = utc(start), utc(end)
+        with self.reading(start, end), self.path.open("rb") as raw:
+            stream = io.BufferedReader(Slice(raw.fileno(), part.begin, part.stop))
+            if part.begin == 0:
+                yield from self._events(stream, wanted, start, end)
+                return
+            yield from self._lines(stream, self._line + 1, wanted, start, end)
+
+    def record(self) -> FileRecord:
+        return FileRecord(self._read, self.accounting, self.gaps, self.principal_gaps, self.minted)
+
+    def restore(self, record: FileRecord) -> None:
+        """Take the record of this file as another process read it, whole."""
+        self._read = record.read
+        self.accounting = record.accounting
+        self.gaps = record.gaps
+        self.principal_gaps = record.principal_gaps
+        self.minted = record.minted
+
+    def deferring(self) -> None:
+        """Count a part read in another process from nothing, and keep its unreadable lines as
+        they are met, for the whole read's source to `absorb`: how a line is named in the gaps
+        depends on how many came before it in the file."""
+        GapRecord.__init__(self)
+        self._bad_lines = 0
+        self._line = 0
+        self._deferred = Deferred()
+
+    def part_state(self) -> PartState:
+        deferred = self._deferred if self._deferred is not None else Deferred()
+        return PartState(
+            self.accounting, self.gaps, self.principal_gaps, self.minted, deferred, self._line
+        )
+
+    def absorb(self, state: PartState) -> None:
+        """Add what another process read of the part after the last line read here: its lines
+        were numbered from 1, so each takes the number it has in the file."""
+        before = self._line
+        self._line += state.lines
+        accounting = state.accounting
+        # Every unreadable entry of a part is a line of this file: `{shown}:{number}`.
+        accounting.unreadable = [
+            (f"{where.rpartition(':')[0]}:{int(where.rpartition(':')[2]) + before}", why)
+            for where, why in accounting.unreadable
+        ]
+        self.accounting.add(accounting)
+        for owners, number, reason in state.deferred.lines:
+            self._bad_line(owners, number + before, reason)
+        self._bad_lines += state.deferred.hidden
+        if state.deferred.more:
+            self.record_principal_gap(state.deferred.more, f"{self.shown}: more unreadable lines")
+        self.gaps.extend(state.gaps)
+        for person, gaps in state.principal_gaps.items():
+            self.principal_gaps.setdefault(person, []).extend(gaps)
+        for account, at in state.minted.items():
+            if account not in self.minted or at < self.minted[account]:
+                self.minted[account] = at
 
     def _events(
         self, stream: ByteStream, wanted: set[str], start: datetime, end: datetime
@@ -100,7 +230,7 @@ class FileSource(GapRecord):
         start: datetime,
         end: datetime,
     ) -> Iterator[Event]:
-        skipped = 0
+        skipped, number = 0, first - 1
         for number, line in enumerate(lines, first):
             # Decided from the few fields that say whose the line is; anything else is parsed
             # whole (a wanted person's, a lapse binding change, or what is unreadable).
@@ -122,6 +252,7 @@ class FileSource(GapRecord):
                 self._unparsed(line, number, str(exc), wanted)
                 continue
             yield from self._value(value, number, wanted, start, end)
+        self._line = number
         self.accounting.read += skipped
         self.accounting.other_principals += skipped
 
@@ -154,13 +285,19 @@ class FileSource(GapRecord):
         if owners and b"\\u" not in line:
             self._bad_line(owners, number, reason)
         elif b"\\u" in line or not any(key in line for key in _KEYS):
-            self._bad_lines += 1
-            if self._bad_lines <= _MAX_LINE_GAPS:
-                self.record_gap(f"{self.shown}: line {number}: {reason} (whose, it cannot say)")
+            self._bad_line((), number, reason)
 
     def _bad_line(self, owners: Collection[str], number: int, reason: str) -> None:
+        """A line that is unreadable: its owners' gap, or everyone's when `owners` is empty
+        (whose it is, it cannot say); past the first few, only counted."""
+        if self._deferred is not None:
+            self._deferred.add(tuple(owners), number, reason)
+            return
         self._bad_lines += 1
-        if self._bad_lines <= _MAX_LINE_GAPS:
+        if not owners:
+            if self._bad_lines <= MAX_LINE_GAPS:
+                self.record_gap(f"{self.shown}: line {number}: {reason} (whose, it cannot say)")
+        elif self._bad_lines <= MAX_LINE_GAPS:
             self.record_principal_gap(owners, f"{self.shown}: line {number}: {reason}")
         else:
             self.record_principal_gap(owners, f"{self.shown}: more unreadable lines")

@@ -35,6 +35,12 @@ _MERGE = (
     " count = count + excluded.count, denied = denied + excluded.denied,"
     " first = min(first, excluded.first), last = max(last, excluded.last)"
 )
+# A SELECT feeding an upsert needs a WHERE clause, lest ON be read as a join's.
+_ABSORB = (
+    "INSERT INTO actions SELECT * FROM part.actions WHERE true ON CONFLICT DO UPDATE SET"
+    " count = count + excluded.count, denied = denied + excluded.denied,"
+    " first = min(first, excluded.first), last = max(last, excluded.last)"
+)
 _ROWS = (
     "SELECT service, method, resource, count, denied, first, last FROM actions"
     " WHERE grant_key = ? AND after = ?"
@@ -57,6 +63,7 @@ class ActionLedger:
     def __init__(self) -> None:
         self._directory: tempfile.TemporaryDirectory[str] | None = None
         self._db: sqlite3.Connection | None = None
+        self._path: Path | None = None
         # [count, denied, first, last]: the instants kept as they came, turned into
         # microseconds once per row when merged rather than once per action.
         self._rows: dict[Key, list[Any]] = {}
@@ -100,6 +107,28 @@ class ActionLedger:
         found = self._db.execute("SELECT at FROM times WHERE grant_key = ? ORDER BY at", (grant,))
         return [moment(at) for (at,) in found]
 
+    def stored(self) -> Path | None:
+        """The file holding every row and instant so far (None: nothing was added), for
+        another process's ledger to `absorb`."""
+        self._merge()
+        if self._db is None:
+            return None
+        self._db.commit()
+        return self._path
+
+    def absorb(self, stored: Path) -> None:
+        """Add the rows and instants of another ledger's file (`stored`): counts add up, the
+        first and last times are the earliest and the latest of both."""
+        self._merge()
+        db = self._connection()
+        db.execute("ATTACH DATABASE ? AS part", (str(stored),))
+        try:
+            with db:
+                db.execute(_ABSORB)
+                db.execute("INSERT INTO times SELECT * FROM part.times")
+        finally:
+            db.execute("DETACH DATABASE part")
+
     def _merge(self) -> None:
         if not self._rows and not self._times:
             return
@@ -121,8 +150,8 @@ class ActionLedger:
         if self._db is None:
             # mkdtemp makes the directory readable by this user only.
             self._directory = tempfile.TemporaryDirectory(prefix="lapse-review-")
-            path = Path(self._directory.name) / "actions.sqlite"
-            self._db = sqlite3.connect(path, check_same_thread=False)
+            self._path = Path(self._directory.name) / "actions.sqlite"
+            self._db = sqlite3.connect(self._path, check_same_thread=False)
             # A scratch file: nothing to recover after a crash, so no journal and no syncs.
             self._db.execute("PRAGMA journal_mode = OFF")
             self._db.execute("PRAGMA synchronous = OFF")

@@ -95,20 +95,16 @@ def _markdown(
     read_after: Sequence[ActionCount],
 ) -> str:
     actions, actions_after = fold(read), fold(read_after)
-    return (
-        _environment()
-        .get_template("report.md.j2")
-        .render(
-            review=review,
-            request=review.subject.request,
-            approval=_approval_rows(approval),
-            findings=[_finding_view(f) for f in review.findings],
-            gantt=_gantt(review, actions, actions_after),
-            actions=actions,
-            actions_after=actions_after,
-            pci=PCI_DSS,
-            mfa=mfa_data(review.mfa) if review.mfa is not None else None,
-        )
+    return _template("report.md.j2").render(
+        review=review,
+        request=review.subject.request,
+        approval=_approval_rows(approval),
+        findings=[_finding_view(f) for f in review.findings],
+        gantt=_gantt(review, actions, actions_after),
+        actions=actions,
+        actions_after=actions_after,
+        pci=PCI_DSS,
+        mfa=mfa_data(review.mfa) if review.mfa is not None else None,
     )
 
 
@@ -196,10 +192,8 @@ def summary_report(reviews: Iterable[Review], since: datetime, until: datetime) 
         key=lambda r: (r.window_end, r.subject.request.target, r.subject.request.id),
     )
     data = _summary_data(chosen, since, until)
-    markdown = (
-        _environment()
-        .get_template("summary.md.j2")
-        .render(reviews=chosen, totals=data["totals"], since=since, until=until)
+    markdown = _template("summary.md.j2").render(
+        reviews=chosen, totals=data["totals"], since=since, until=until
     )
     return markdown, _dumps(data)
 
@@ -352,6 +346,12 @@ def _iso(moment: datetime | None) -> str | None:
 def _dumps(data: Mapping[str, Any]) -> str:
     option = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
     return orjson.dumps(data, option=option, default=str).decode() + "\n"
+
+
+@functools.cache
+def _template(name: str) -> jinja2.Template:
+    """A template loaded once a run: a review renders hundreds of reports from it."""
+    return _environment().get_template(name)
 
 
 @functools.cache

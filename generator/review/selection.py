@@ -7,7 +7,7 @@ always holds the latest evidence, and a re-run changes nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,14 +18,13 @@ from generator.checks.rules.audit import scope_of
 from generator.checks.validate import read_requests
 from generator.core import resource_kinds
 from generator.core.git import is_shallow, mainline_additions
-from generator.core.model import Event, Limits, Policy, Problem, Request
+from generator.core.model import Limits, Policy, Problem, Request
 from generator.core.repo import Repo
 from generator.core.request_paths import archive_month, parse_request_path
 from generator.gcp.roles import RolesLock
 from generator.review.analysis import (
     Review,
     ReviewSubject,
-    collect,
     fetch_window,
     review_all,
     review_collected,
@@ -34,14 +33,13 @@ from generator.review.logins import LoginReader
 from generator.review.mfa import CarriedLogins, NotRead, judged
 from generator.review.report_on_disk import OnDisk, read_report
 from generator.review.scope import grant_name
+from generator.review.shards import Track, collect_read
 from generator.review.sources import EventSource
 from generator.review.subjects import mainline_addition
 from generator.terraform.audit_coverage import AuditCoverage, read_coverage
 
 if TYPE_CHECKING:
     from generator.gcp.descendants import Descendants  # a Google client: for the types only
-
-TrackFn = Callable[[Iterator[Event]], Iterator[Event]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +272,7 @@ def run(
     *,
     longest: timedelta,
     items: Sequence[tuple[Request, bool]],
-    track: TrackFn | None = None,
+    track: Track | None = None,
     below: Descendants | None = None,
     reports: LoginReader | None = None,
 ) -> list[Review]:
@@ -284,15 +282,18 @@ def run(
     if not found:
         return []
     principals, start, end = fetch_window(found, until=period.until, longest=longest)
-    stream: Iterator[Event] = source.events(principals, start, end)
     # The source's gaps are known once it is all read.
     # Only the MFA check reads when each action was; no report reads an event again.
-    collected = collect(
+    collected = collect_read(
+        source,
         found,
-        track(stream) if track else stream,
+        principals,
+        start,
+        end,
         grace=period.grace,
         keep_events=False,
         times=policy.mfa is not None,
+        track=track,
     )
     audit = read_coverage(repo.terraform)
     history = history_gaps(repo) if any(s.window_start is None for s in found) else []

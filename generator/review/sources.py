@@ -164,8 +164,13 @@ class CombinedSource:
     def events(
         self, principals: Collection[str], start: datetime, end: datetime
     ) -> Iterator[Event]:
+        """Each file's events in turn. A service account a wanted person minted credentials
+        for in one file is wanted in the files after it too: a token minted at 10:59 is used
+        in the next hour's file."""
+        asked = set(principals)
         for source in self.sources:
-            yield from source.events(principals, start, end)
+            yield from source.events(asked, start, end)
+            asked.update(getattr(source, "minted", ()))
 
 
 def wanted_principals(principals: Collection[str]) -> frozenset[str]:

@@ -8,6 +8,7 @@ bound, so at most `HELD` events are ever in memory here, whatever the log's size
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -56,6 +57,18 @@ class EventSpool:
         with path.open("rb") as stream:
             for line in stream:
                 yield _event(orjson.loads(line))
+
+    def files(self) -> dict[str, Path]:
+        """Each key's file, every event written out: for another process's spool to `absorb`."""
+        self.flush()
+        return {key: path for key, path in self._paths.items() if path.exists()}
+
+    def absorb(self, key: str, path: Path) -> None:
+        """Park the events of another spool's file after this key's own."""
+        self._flush(key)
+        target = self._path(key)
+        with writing(target), path.open("rb") as source, target.open("ab") as out:
+            shutil.copyfileobj(source, out)
 
     def _flush(self, key: str) -> None:
         lines = self._buffers.pop(key, [])

@@ -29,6 +29,9 @@ JUDGED = 4096
 Judged = dict[tuple[object, ...], list[Observation]]
 # Marks a key of `Judged` that holds the names only as far as `covering` reads them.
 _SHAPE = object()
+# What a tally has counted, as `Tally.counted` hands it over: events in the window, after it, the
+# first one's time, and the evidence of each finding.
+Counted = tuple[int, int, datetime | None, dict[Observation, list[tuple[datetime, str]]]]
 NO_ACTIVITY = "No activity in the window: was the grant needed?"
 
 
@@ -183,6 +186,19 @@ class Tally:
             event.binding_deltas,
             event.delta_conditions,
         )
+
+    def counted(self) -> Counted:
+        return self.in_window, self.after, self.first_at, dict(self._evidence)
+
+    def absorb(self, counted: Counted) -> None:
+        """Add what another tally of the same grant counted over another part of the log."""
+        in_window, after, first_at, evidence = counted
+        self.in_window += in_window
+        self.after += after
+        if first_at is not None and (self.first_at is None or first_at < self.first_at):
+            self.first_at = first_at
+        for found, seen in evidence.items():
+            self._evidence[found].extend(seen)
 
     def findings(self) -> tuple[Finding, ...]:
         """The deviations the events showed, most severe first, each with its evidence."""

@@ -13,10 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from generator.core import cache
+from generator.terraform import plain_hcl
 from generator.terraform.hcl import (
     HclError,
     Resource,
@@ -66,15 +68,37 @@ class AuditCoverage:
     unreadable: tuple[tuple[str, str], ...] = ()  # (file name, what could not be read)
     configs: tuple[AuditConfig, ...] = ()
     grants_depends_on: tuple[str, ...] | None = None
+    # Derived from `scopes`, since every grant of every request asks: each scope's gaps as
+    # found, and every member exempted anywhere (most repositories exempt no one).
+    _gaps: dict[tuple[tuple[str, str], tuple[str, ...]], tuple[str, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _exempted: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        exempted = frozenset(
+            member
+            for services in self.scopes.values()
+            for logging in services.values()
+            for member in logging.exempted
+        )
+        object.__setattr__(self, "_gaps", {})
+        object.__setattr__(self, "_exempted", exempted)
 
     def gaps(self, scope: tuple[str, str], services: tuple[str, ...]) -> list[str]:
         """Services of `services` whose audit logs are not all on at `scope`."""
-        configured = self.scopes.get(scope, {})
-        return [s for s in services if not _covers(configured, s)]
+        key = (scope, services)
+        found = self._gaps.get(key)
+        if found is None:
+            configured = self.scopes.get(scope, {})
+            found = self._gaps[key] = tuple(s for s in services if not _covers(configured, s))
+        return list(found)
 
     def exemptions(
         self, scope: tuple[str, str], services: tuple[str, ...], member: str
     ) -> list[str]:
+        if member not in self._exempted:
+            return []
         configured = self.scopes.get(scope, {})
         return [
             s
@@ -97,6 +121,8 @@ def read_coverage(terraform_dir: Path) -> AuditCoverage:
     result is kept in the local cache under the hash of the files and of the code reading them.
     """
     named = tuple(_contents(p) for p in sorted(terraform_dir.glob("*.tf")))
+    if cache.folder() is None:  # nothing is kept: no key to hash
+        return _coverage(named)
     key = cache.digest(_reader(), *(part for name, raw in named for part in (name, raw or b"?")))
     kept = cache.read(CACHE_KIND, key)
     if kept is not None:
@@ -132,7 +158,7 @@ def _coverage(named: tuple[tuple[str, bytes | None], ...]) -> AuditCoverage:
             continue
         try:
             text = raw.decode("utf-8")
-            tree = load(text, source=name)
+            tree = _tree(text, name)
         except (UnicodeDecodeError, HclError) as exc:
             unreadable.append((name, str(exc)))
             continue
@@ -148,6 +174,17 @@ def _coverage(named: tuple[tuple[str, bytes | None], ...]) -> AuditCoverage:
             configs.append(read[0])
             _merge(scopes, read[0], read[1])
     return AuditCoverage(dict(scopes), tuple(unreadable), tuple(configs), depends_on)
+
+
+def _tree(text: str, name: str) -> dict[str, Any]:
+    """The file as `hcl.load` reads it; plain text without python-hcl2 (`plain_hcl`)."""
+    plain = plain_hcl.read(text)
+    return plain_hcl.tree(plain) if plain is not None else load(text, source=name)
+
+
+def fingerprint(coverage: AuditCoverage) -> bytes:
+    """The coverage as bytes that hold all of it, the same in every run (sets sorted)."""
+    return _frozen(coverage)
 
 
 def _frozen(coverage: AuditCoverage) -> bytes:

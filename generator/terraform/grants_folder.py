@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,13 +32,16 @@ class Changes:
         return not self.write and not self.remove
 
 
-def existing(grants_dir: Path) -> dict[str, str]:
-    """Generated files now in `grants_dir`: name -> text."""
+def existing(grants_dir: Path, read: Mapping[str, bytes] | None = None) -> dict[str, str]:
+    """Generated files now in `grants_dir`: name -> text. `read` holds, by name, the bytes of
+    files already read this run (validation reads every `.tf` file): those are not read again."""
     found: dict[str, str] = {}
+    known = read or {}
     for entry in _listed(grants_dir):
         if not entry.name.endswith(".tf") or not entry.is_file(follow_symlinks=False):
             continue  # a symlink is a stray, never read through
-        text = _text(entry.path)
+        raw = known.get(entry.name)
+        text = _text(entry.path) if raw is None else _decoded(raw)
         if text.startswith(GENERATED):
             found[entry.name] = text
     return found
@@ -47,7 +50,12 @@ def existing(grants_dir: Path) -> dict[str, str]:
 def _text(name: str) -> str:
     """The file as text mode reads it (UTF-8, undecodable bytes replaced, universal newlines),
     without a file object: the folder holds a file per request."""
-    text = first_bytes(name).decode("utf-8", errors="replace")
+    return _decoded(first_bytes(name))
+
+
+def _decoded(raw: bytes) -> str:
+    """`raw` as text mode reads it."""
+    text = raw.decode("utf-8", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 

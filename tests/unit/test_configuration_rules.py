@@ -83,7 +83,9 @@ def test_a_parser_failure_without_a_place_or_words_is_still_located_and_named(
         raise RecursionError
 
     monkeypatch.setattr(hcl2, "parses_to_tree", failing)
-    assert parse_text("terraform/x.tf", "x {\n}\n").error == (1, 1, "unreadable")
+    # A value that is no literal either fast way reads (`plain_blocks`, `plain_hcl`), so
+    # python-hcl2 parses it.
+    assert parse_text("terraform/x.tf", "x {\n  y = 1.5\n}\n").error == (1, 1, "unreadable")
 
 
 def test_lapse280_tf_json() -> None:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.core import cache
-from generator.core.model import Grant, Request, Window
+from generator.core.model import Extension, Grant, Request, Window
 from generator.terraform import audit_coverage, render, verified
 from generator.terraform.grants_folder import existing
+from tests.lanes import examples
 from tests.support import REPO, make_repo
+
+DAY = timedelta(days=1)
 
 
 def _request(reason: str = "Investigate failed settlement batch") -> Request:
@@ -268,3 +274,77 @@ def test_a_terraform_parse_is_reused_on_every_later_run(
     monkeypatch.setattr(configuration, "parse_text", refuse)
     for _ in range(2):
         assert configuration.parse_all(configuration.read_all(readable)) == first
+
+
+# The key's text is `repr(request)` written out: the same for every value of every field.
+_text = st.text(max_size=12)
+_instants = st.datetimes(
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3, minutes=-30)), None])
+)
+_grants = st.builds(Grant, _text, _text, _text, st.integers(), st.integers())
+_extensions = st.builds(Extension, _instants, st.timedeltas(), _text, st.integers(), st.integers())
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.builds(
+        Request,
+        id=_text,
+        target=_text,
+        path=_text,
+        requester=_text,
+        reason=_text,
+        ticket=_text,
+        window=st.builds(Window, st.none() | _instants, _instants),
+        grants=st.lists(_grants, max_size=3).map(tuple),
+        emergency=st.booleans(),
+        extensions=st.lists(_extensions, max_size=3).map(tuple),
+    )
+)
+def test_the_key_text_is_the_request_repr(request: Request) -> None:
+    assert verified.values_text(request) == repr(request)
+
+
+def test_the_key_text_names_every_field_the_classes_declare() -> None:
+    # A field added to a request is a value the key must hold: values_text has to write it.
+    text = verified.values_text(
+        replace(_request(), extensions=(Extension(datetime(2026, 1, 1, tzinfo=UTC), DAY, "r"),))
+    )
+    for kind in (Request, Window, Grant, Extension):
+        for declared in fields(kind):
+            assert f"{kind.__name__}(" in text
+            assert f"{declared.name}=" in text, f"{kind.__name__}.{declared.name}"
+
+
+def test_a_table_of_lines_reads_back_as_written(store: Path) -> None:
+    table = {"b2": b'["x y",[1,2]]', "a1": b"[]", "c3": b""}
+    cache.write_lines("lines", "table", table)
+    assert cache.read_lines("lines", "table") == table
+    (store / "lines" / "table").write_bytes(b"no-entry\n\n" + b"a1 []\n")
+    assert cache.read_lines("lines", "table") == {"a1": b"[]"}
+
+
+def test_an_unreadable_terraform_parse_is_parsed_again(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo")
+    _, readable = configuration.list_configuration(root / "terraform", root)
+    first = configuration.parse_all(configuration.read_all(readable))
+    (table,) = (store / configuration.CACHE_KIND).iterdir()
+    lines = table.read_bytes().splitlines()
+    broken = [b"[]", b"{", b'["x", [], [1]]', b'["x", [["k", [], "l", 1, [], []]], null]']
+    table.write_bytes(
+        b"".join(line.split(b" ")[0] + b" " + broken[i % 4] + b"\n" for i, line in enumerate(lines))
+    )
+    parsed: list[str] = []
+    parse_text = configuration.parse_text
+
+    def counting(relative: str, text: str) -> configuration.TerraformFile:
+        parsed.append(relative)
+        return parse_text(relative, text)
+
+    monkeypatch.setattr(configuration, "parse_text", counting)
+    assert configuration.parse_all(configuration.read_all(readable)) == first
+    assert sorted(parsed) == sorted(relative for relative, _ in readable)

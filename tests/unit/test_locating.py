@@ -62,6 +62,7 @@ def test_the_rules_across_requests_are_given_documents_without_positions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[RepoContext] = []
+
     def spying(scope: Scope) -> Iterator[object]:
         if scope == "repo":
 

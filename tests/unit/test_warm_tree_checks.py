@@ -15,7 +15,7 @@ from generator.checks import tree
 from generator.checks.rules import TreeContext
 from generator.core import cache
 from generator.core.model import Problem
-from generator.terraform import configuration
+from generator.terraform import configuration, grants_folder
 from generator.terraform.configuration import LAPSE_RESOURCE_TYPES, TerraformFile
 from tests.support import make_repo, place
 
@@ -113,6 +113,34 @@ def test_a_new_grant_file_is_the_only_one_parsed(
     assert lapse("render --check")[0] == 0
     assert parsed == [f"{GRANTS}/pci-prod.inc-4520-batch.tf"]
     assert checked == parsed
+
+
+def test_a_pull_request_reads_each_grant_file_once_and_never_with_python_hcl2(
+    root: Path, warm: list[Path], lapse: Lapse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place(root, "requests/pci-prod/inc-4520-batch.yaml", _request(20))
+    assert lapse("render")[0] == 0
+    read: list[str] = []
+    for module in (configuration, grants_folder):
+        monkeypatch.setattr(module, "first_bytes", _counting(module.first_bytes, read))
+
+    def refuse(relative: str, text: str) -> TerraformFile:
+        raise AssertionError(f"{relative} parsed with python-hcl2")
+
+    monkeypatch.setattr(configuration, "parse_with_hcl2", refuse)
+    assert lapse("render --check")[0] == 0
+    grants = [Path(name).name for name in read if Path(name).parent == root / GRANTS]
+    assert sorted(grants) == sorted(
+        {*(p.name for p in warm), "_module.tf", "pci-prod.inc-4520-batch.tf"}
+    )
+
+
+def _counting(real: Callable[[str], bytes], read: list[str]) -> Callable[[str], bytes]:
+    def counting(name: str) -> bytes:
+        read.append(name)
+        return real(name)
+
+    return counting
 
 
 def test_a_provisioner_added_to_a_checked_grant_file_is_refused(

@@ -264,6 +264,41 @@ def test_combined_sources_read_every_file_and_collect_gaps(
     assert len(combined.gaps) == 1
 
 
+def test_an_account_minted_in_one_file_is_read_in_the_next(tmp_path: Path) -> None:
+    """A sink writes an hour a file: a token minted at 10:59 is used at 11:01, in the next."""
+    account = "deployer@pci-prod-payments.iam.gserviceaccount.com"
+    log = "projects/pci-prod-payments/logs/cloudaudit.googleapis.com%2Fdata_access"
+
+    def line(principal: str, method: str, resource: str, at_time: str, insert_id: str) -> str:
+        payload = {
+            "authenticationInfo": {"principalEmail": principal},
+            "serviceName": "iamcredentials.googleapis.com",
+            "methodName": method,
+            "resourceName": resource,
+        }
+        entry = {"protoPayload": payload, "insertId": insert_id, "timestamp": at_time}
+        return json.dumps({**entry, "logName": log}) + "\n"
+
+    minted = tmp_path / "10.jsonl"
+    minted.write_text(
+        line(
+            "alice@example.com",
+            "GenerateAccessToken",
+            f"projects/-/serviceAccounts/{account}",
+            "2026-12-01T10:59:00Z",
+            "mint",
+        )
+    )
+    used = tmp_path / "11.jsonl"
+    used.write_text(
+        line(account, "storage.objects.get", "projects/_/buckets/b", "2026-12-01T11:01:00Z", "use")
+    )
+    combined = CombinedSource([FileSource(minted), FileSource(used)])
+    assert [e.insert_id for e in combined.events(ALICE, START, END)] == ["mint", "use"]
+    backwards = CombinedSource([FileSource(used), FileSource(minted)])
+    assert [e.insert_id for e in backwards.events(ALICE, START, END)] == ["mint"]
+
+
 def test_crlf_blank_lines_and_no_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "windows.jsonl"
     lines = [json.dumps(e) for e in entries()[:3]]
