@@ -135,6 +135,8 @@ class NameResolver:
     """Project numbers and service-account unique ids named by the entry's own resource labels
     (`project_id`, `email_id`, `unique_id`)."""
 
+    __slots__ = ("account", "project", "unique_id")
+
     def __init__(self, project: str, account: str, unique_id: str) -> None:
         self.project = project
         self.account = account
@@ -152,6 +154,12 @@ class NameResolver:
     def resolve(self, name: str) -> str:
         if not name or not (self.project or self.account):
             return name
+        # Only a number after `projects/` or `serviceAccounts/` is rewritten: most names (an
+        # object's, an instance's) have none, and are told so without splitting them.
+        if not (self.project and _numbered(name, "projects/")) and not (
+            self.account and _numbered(name, "serviceAccounts/")
+        ):
+            return name
         parts = name.split("/")
         for index, part in enumerate(parts[:-1]):
             following = parts[index + 1]
@@ -163,6 +171,18 @@ class NameResolver:
 
     def _is_account(self, unique_id: str) -> bool:
         return bool(self.account) and (not self.unique_id or unique_id == self.unique_id)
+
+
+def _numbered(name: str, marker: str) -> bool:
+    """Whether a digit follows `marker` somewhere in `name`: `resolve` rewrites a segment only
+    where its name (`projects`) is followed by one of digits alone."""
+    found = name.find(marker)
+    while found >= 0:
+        found += len(marker)
+        if name[found : found + 1].isdigit():
+            return True
+        found = name.find(marker, found)
+    return False
 
 
 def parse_timestamp(value: object) -> datetime | None:

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 # Distinct rows (and instants) held in memory before they are merged into the file.
 HELD = 8192
@@ -63,24 +64,25 @@ class ActionLedger:
         self._directory: tempfile.TemporaryDirectory[str] | None = None
         self._db: sqlite3.Connection | None = None
         self._path: Path | None = None
-        self._rows: dict[Key, list[int]] = {}
+        # [count, denied, first, last]: the instants kept as they came, turned into
+        # microseconds once per row when merged rather than once per action.
+        self._rows: dict[Key, list[Any]] = {}
         self._times: list[tuple[int, int]] = []
 
     def add(self, key: Key, denied: bool, at: datetime) -> None:
         """One more action on `key`: (grant, after the window?, service, method, resource)."""
-        stamp = micros(at)
         row = self._rows.get(key)
         if row is None:
-            self._rows[key] = [1, int(denied), stamp, stamp]
+            self._rows[key] = [1, int(denied), at, at]
             if len(self._rows) >= HELD:
                 self._merge()
             return
         row[0] += 1
         row[1] += denied
-        if stamp < row[2]:
-            row[2] = stamp
-        elif stamp > row[3]:
-            row[3] = stamp
+        if at < row[2]:
+            row[2] = at
+        elif at > row[3]:
+            row[3] = at
 
     def add_time(self, grant: int, at: datetime) -> None:
         self._times.append((grant, micros(at)))
@@ -133,7 +135,13 @@ class ActionLedger:
         db = self._connection()
         with db:
             # In key order, each row lands beside the last one written: a quarter less work.
-            db.executemany(_MERGE, sorted((*key, *row) for key, row in self._rows.items()))
+            db.executemany(
+                _MERGE,
+                sorted(
+                    (*key, count, denied, micros(first), micros(last))
+                    for key, (count, denied, first, last) in self._rows.items()
+                ),
+            )
             db.executemany("INSERT INTO times VALUES (?, ?)", self._times)
         self._rows.clear()
         self._times.clear()

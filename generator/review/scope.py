@@ -78,6 +78,44 @@ def covering(
     ]
 
 
+def reach_depth(grants: Iterable[Grant], hierarchy: Hierarchy) -> int | None:
+    """How many leading segments of a canonical name `covering` reads to judge it against
+    `grants`; None when a grant's kind is unknown (then only `covering` can say, and raise).
+
+    `project`, `folder`, `bucket` and `account` read the first four (the project, and the
+    bucket or account at `projects/P/buckets/B`); a grant that reaches `below` its name (and a
+    folder, its own name) compares as many segments as that name has: equal, or a name below.
+    """
+    depth = 0
+    for grant in grants:
+        if grant.kind not in resource_kinds.names():
+            return None
+        reach = resource_kinds.get(grant.kind).audit.reach
+        if reach == "below":
+            depth = max(depth, canonical(grant_name(grant), hierarchy).count("/") + 1)
+        elif reach == "folder":
+            depth = max(depth, 4, grant_name(grant).count("/") + 1)
+        elif reach != "everything":
+            depth = max(depth, 4)
+    return depth
+
+
+def reach_key(name: str, hierarchy: Hierarchy, log_name: str, depth: int) -> str | None:
+    """All `covering` reads of `name`, for grants of `reach_depth` `depth`: the canonical name
+    up to and with its `depth`-th slash (whole when it has fewer); None for no name.
+
+    Two names with one key are covered by the same grants: no reach reads past the first
+    `depth` segments of the canonical name (`test_scope` holds them to `covering`).
+    """
+    if not name:
+        return None
+    name = canonical(name, hierarchy, log_name)
+    parts = name.split("/", depth)
+    if len(parts) > depth:
+        return name[: len(name) - len(parts[depth])]
+    return name
+
+
 def _everything(_grant: Grant, _name: str, _hierarchy: Hierarchy) -> bool:
     return True
 

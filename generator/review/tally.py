@@ -17,6 +17,7 @@ from generator.core.findings import FindingKind
 from generator.core.model import Event, Finding, Severity
 from generator.review.events import LOGIN_SERVICE
 from generator.review.ledger import ActionLedger
+from generator.review.scope import reach_depth, reach_key
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
 from generator.review.verdicts import PERMISSION_DENIED, Observation, Phase, event_findings
@@ -26,6 +27,8 @@ SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.IN
 # read share them, so memory follows neither the log's size nor the number of grants.
 JUDGED = 4096
 Judged = dict[tuple[object, ...], list[Observation]]
+# Marks a key of `Judged` that holds the names only as far as `covering` reads them.
+_SHAPE = object()
 # What a tally has counted, as `Tally.counted` hands it over: events in the window, after it, the
 # first one's time, and the evidence of each finding.
 Counted = tuple[int, int, datetime | None, dict[Observation, list[tuple[datetime, str]]]]
@@ -68,40 +71,59 @@ class Tally:
         self._start = subject.window_start
         self._expires = subject.request.window.expires
         self._alone = not subject.others
+        self._hierarchy = subject.hierarchy
+        self._depth = reach_depth(subject.request.grants, self._hierarchy)
 
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on.
 
         A Login Audit entry is how a session began, not use of the grant (`review.mfa`)."""
-        start = self._start
         if event.principal.lower() != self._principal or event.service == LOGIN_SERVICE:
             return
+        start = self._start
         if start is not None and event.timestamp < start:
             return
-        after = event.timestamp >= self._expires
+        at = event.timestamp
+        after = at >= self._expires
         if after:
             self.after += 1
         else:
             self.in_window += 1
             if self.times:
-                self.ledger.add_time(self.key, event.timestamp)
+                self.ledger.add_time(self.key, at)
         if self.first_at is None or event.timestamp < self.first_at:
-            self.first_at = event.timestamp
-        for found in self._judge(event):
-            self._evidence[found].append((event.timestamp, event.insert_id))
-        action = (self.key, after, event.service, event.method, resource_of(event))
-        self.ledger.add(action, denied(event), event.timestamp)
+            self.first_at = at
+        found = self._judge(event)
+        if found:
+            for observation in found:
+                self._evidence[observation].append((at, event.insert_id))
+        resource = event.resource_name or resource_of(event)
+        self.ledger.add((self.key, after, event.service, event.method, resource), denied(event), at)
         if self.spool is not None:
             self.spool.add(str(self.key), event)
 
     def _judge(self, event: Event) -> list[Observation]:
         """`event_evidence`, judged once per kind of event: without other grants of the person,
-        it reads only the phase and the fields below, never the instant or the entry's id."""
+        it reads only the phase and the fields below, never the instant or the entry's id.
+
+        An event that is evidence of nothing is remembered by its shape (`_shape`): its names
+        only as far as the grant's reaches read them, so the next use of another object of the
+        same bucket is known clean without judging it again. Any finding names the resource,
+        so only a verdict of nothing is remembered so."""
         if not self._alone:
             return event_evidence(self.subject, event, self.grace)
+        # The phase (`phase_of`) as a number: 0 in the window, 1 in the grace period, 2 after.
+        at = event.timestamp
+        expires = self._expires
+        phase = 0 if at < expires else 1 if at < expires + self.grace else 2
+        shape = self._shape(event, phase)
+        if shape is not None:
+            found = self._judged.get(shape)
+            if found is not None:
+                return found
         key = (
             self.key,
-            phase_of(event.timestamp, self._expires, self.grace),
+            phase,
             event.principal,
             event.chain,
             event.service,
@@ -116,10 +138,54 @@ class Tally:
         )
         found = self._judged.get(key)
         if found is None:
+            found = event_evidence(self.subject, event, self.grace)
             if len(self._judged) >= JUDGED:
                 self._judged.clear()
-            found = self._judged[key] = event_evidence(self.subject, event, self.grace)
+            self._judged[shape if shape is not None and not found else key] = found
         return found
+
+    def _shape(self, event: Event, phase: int) -> tuple[object, ...] | None:
+        """The key of `_judge` with each resource name as `reach_key` reads it (None when the
+        grant's reaches cannot be read ahead).
+
+        What an event is evidence of reads its resource names in two ways only: through
+        `covering` (which grants reach the name: a function of its `reach_key`), and in the
+        messages of its findings. So events of one shape are evidence of nothing alike."""
+        depth = self._depth
+        if depth is None:
+            return None
+        log_name = event.log_name
+        name = event.resource_name
+        hierarchy = self._hierarchy
+        reach = reach_key(name, hierarchy, log_name, depth)
+        checks = event.permissions
+        if len(checks) == 1 and checks[0][1] == name:  # most entries: a check of their resource
+            shaped: tuple[tuple[str, str | None, bool], ...] = (
+                (checks[0][0], reach, checks[0][2]),
+            )
+        else:
+            shaped = tuple(
+                [
+                    (p, reach if r == name else reach_key(r, hierarchy, log_name, depth), g)
+                    for p, r, g in checks
+                ]
+            )
+        return (
+            self.key,
+            phase,
+            _SHAPE,
+            event.principal,
+            event.chain,
+            event.service,
+            event.method,
+            reach,
+            event.status_code,
+            shaped,
+            log_name,
+            event.copied_to,
+            event.binding_deltas,
+            event.delta_conditions,
+        )
 
     def counted(self) -> Counted:
         return self.in_window, self.after, self.first_at, dict(self._evidence)
@@ -154,7 +220,13 @@ def resource_of(event: Event) -> str:
 
 
 def denied(event: Event) -> bool:
-    return event.status_code == PERMISSION_DENIED or any(not g for _, _, g in event.permissions)
+    # A loop, not `any(...)`: no generator to make for each event.
+    if event.status_code == PERMISSION_DENIED:
+        return True
+    for _, _, granted in event.permissions:  # noqa: SIM110
+        if not granted:
+            return True
+    return False
 
 
 def event_evidence(subject: ReviewSubject, event: Event, grace: timedelta) -> list[Observation]:

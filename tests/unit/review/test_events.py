@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.review.events import normalize, parse_timestamp
+from generator.review.events import NameResolver, normalize, parse_timestamp
 from tests.lanes import examples
 
 from .conftest import fixture_event, load_entry
@@ -238,3 +238,39 @@ def test_normalize_never_raises(entry: dict[str, Any]) -> None:
 def test_parse_timestamp_never_raises(text: str) -> None:
     parsed = parse_timestamp(text)
     assert parsed is None or parsed.tzinfo is UTC
+
+
+def resolved_segment_by_segment(resolver: NameResolver, name: str) -> str:
+    """`NameResolver.resolve` the long way: every segment looked at, none skipped."""
+    if not name or not (resolver.project or resolver.account):
+        return name
+    parts = name.split("/")
+    for index, part in enumerate(parts[:-1]):
+        following = parts[index + 1]
+        if part == "projects" and following.isdigit() and resolver.project:
+            parts[index + 1] = resolver.project
+        elif part == "serviceAccounts" and following.isdigit() and resolver._is_account(following):
+            parts[index + 1] = resolver.account
+    return "/".join(parts)
+
+
+name_segments = st.sampled_from(
+    ["projects", "serviceAccounts", "xprojects", "123", "1a", "²", "٣4", "_", "", "b", "4"]
+)
+
+
+@settings(max_examples=examples(2000), derandomize=True, database=None, deadline=None)
+@given(
+    names=st.lists(st.lists(name_segments, max_size=6).map("/".join), max_size=4),
+    project=st.sampled_from(["", "pci-prod-payments"]),
+    account=st.sampled_from(["", "sa@p.iam.gserviceaccount.com"]),
+    unique_id=st.sampled_from(["", "123", "4"]),
+)
+def test_names_without_a_number_to_resolve_are_returned_as_they_are(
+    names: list[str], project: str, account: str, unique_id: str
+) -> None:
+    """`resolve` skips a name with no digit after `projects/` or `serviceAccounts/`: it answers
+    as looking at every segment does."""
+    resolver = NameResolver(project, account, unique_id)
+    for name in names:
+        assert resolver.resolve(name) == resolved_segment_by_segment(resolver, name), name

@@ -9,8 +9,11 @@ the lines of `test_whose` (whose the entry is, in every shape) and every real en
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,6 +22,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from generator.core.model import Event
+from generator.review import plain_entry
 from generator.review.events import read_entry
 from generator.review.plain_entry import read_plain
 
@@ -249,3 +253,20 @@ def test_bench_shaped_lines_are_all_read_typed() -> None:
         entry["insertId"] = f"{number:012x}"
         entry["protoPayload"]["status"] = rng.choice([{}, {"code": 7}])
         assert agrees(orjson.dumps(entry))
+
+
+def test_an_event_built_slot_by_slot_is_the_one_its_class_builds() -> None:
+    """`_event` sets each slot of an Event itself: every field, as `Event(...)` would."""
+    moment = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    values = ("id", moment, "log", "p@x", "s", "m", "r", 7, (("a", "r", True),), "10.0.0.1")
+    built = plain_entry._event(*values)
+    made = Event(*values[:9], caller_ip=values[9])
+    assert built == made
+    assert [getattr(built, f.name) for f in fields(Event)] == [
+        getattr(made, f.name) for f in fields(Event)
+    ]
+    assert not hasattr(Event, "__post_init__")  # nothing of `Event(...)` is skipped
+    # Every field is set: a field added to Event and not to `_event` would be left unset.
+    assert set(plain_entry._SLOT) == {f.name for f in fields(Event)}
+    source = inspect.getsource(plain_entry._event)
+    assert all(f"_{f.name}(event, " in source for f in fields(Event))

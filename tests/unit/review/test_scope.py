@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from generator.core.model import Grant
-from generator.review.scope import Hierarchy, canonical, covering, covers
+from generator.review.scope import Hierarchy, canonical, covering, covers, reach_depth, reach_key
 from tests.lanes import examples
 
 HIERARCHY = Hierarchy(
@@ -160,3 +162,97 @@ def test_names_are_read_as_their_split_segments_say(name: str, log_name: str) ->
     grants = (PROJECT, BUCKET, SECRET, DATASET, FOLDER, ORGANIZATION, ACCOUNT)
     found = covering(grants, name, HIERARCHY, log_name)
     assert found == [g for g in grants if covers(g, name, HIERARCHY, log_name)]
+
+
+GRANTS = (PROJECT, BUCKET, SECRET, DATASET, FOLDER, ORGANIZATION, ACCOUNT)
+# Grants whose names are read deeper or shallower than the usual four segments.
+DEEP = Grant("roles/bigquery.dataViewer", "dataset", "projects/pci-prod-analytics/datasets/x.y")
+SHALLOW = Grant("roles/resourcemanager.folderViewer", "folder", "folders/_/buckets/b/objects")
+reach_segments = segments | st.sampled_from(
+    [
+        "folders",
+        "204518736091",
+        "secrets",
+        "settlement-db-readonly",
+        "datasets",
+        "chargebacks",
+        "pci-prod-analytics",
+        "x.y",
+        "b",
+        "batch-runner@stg-payments.iam.gserviceaccount.com",
+        "Batch-Runner@stg-payments.iam.gserviceaccount.com",
+        "stg-payments",
+    ]
+)
+logs = st.sampled_from(
+    ["", PAYMENTS_LOG, "projects/318305520187/logs/x", "projects/stg-payments/logs/x", "folders/1"]
+)
+# Bucket b lies in a project of the folder: a folder grant reads a bucket's name too.
+REACH_HIERARCHY = replace(HIERARCHY, project_of={**HIERARCHY.project_of, "b": "stg-payments"})
+
+
+@settings(max_examples=examples(2000), derandomize=True, database=None, deadline=None)
+@given(
+    grants=st.lists(st.sampled_from((*GRANTS, DEEP, SHALLOW)), min_size=1, max_size=3),
+    stem=st.lists(reach_segments, max_size=7),
+    named=st.lists(
+        st.tuples(st.integers(0, 7), st.lists(reach_segments, max_size=2), logs),
+        min_size=2,
+        max_size=12,
+    ),
+)
+@example(
+    grants=[SECRET],
+    stem=["projects", "pci-prod-payments", "secrets", "settlement-db-readonly"],
+    named=[(4, [], ""), (3, ["other"], "")],
+)
+@example(
+    grants=[FOLDER],
+    stem=["projects", "_", "buckets", "b"],
+    named=[(4, [], ""), (3, ["settlement-exports"], "")],
+)
+def test_names_of_one_reach_key_are_covered_by_the_same_grants(
+    grants: list[Grant], stem: list[str], named: list[tuple[int, list[str], str]]
+) -> None:
+    """`reach_key` keeps all `covering` reads: names that share a key share their grants.
+
+    The names share a stem (the first segments of each) so that many share a key."""
+    depth = reach_depth(grants, REACH_HIERARCHY)
+    assert depth is not None
+    seen: dict[str | None, tuple[int, ...]] = {}
+    for length, tail, log_name in named:
+        name = "/".join(stem[:length] + tail)
+        found = tuple(id(g) for g in covering(grants, name, REACH_HIERARCHY, log_name))
+        key = reach_key(name, REACH_HIERARCHY, log_name, depth)
+        assert seen.setdefault(key, found) == found, (name, key)
+        # The key is the name as far as it is read: all of it, or a prefix cut after a slash
+        # (none read at all: the empty prefix).
+        whole = canonical(name, REACH_HIERARCHY, log_name)
+        if not name:
+            assert key is None
+        else:
+            assert key is not None
+            assert key == whole or (whole.startswith(key) and key[-1:] in ("/", ""))
+
+
+def test_reach_keys_read_no_deeper_than_the_grants_do() -> None:
+    """Objects of one bucket share a key; a grant whose name is longer is read as deep."""
+    depth = reach_depth(GRANTS[:2], HIERARCHY)
+    assert depth == 4
+    keys = {
+        reach_key(f"projects/_/buckets/settlement-exports/objects/{n}.csv", HIERARCHY, "", 4)
+        for n in range(3)
+    }
+    assert keys == {"projects/_/buckets/settlement-exports/"}
+    assert reach_key("projects/_/buckets/settlement-exports", HIERARCHY, "", 4) == (
+        "projects/_/buckets/settlement-exports"
+    )
+    assert reach_depth([DEEP], HIERARCHY) == 4
+    assert reach_depth([DEEP, SHALLOW], HIERARCHY) == 5
+    assert reach_depth([ORGANIZATION], HIERARCHY) == 0
+    assert reach_key("anything/at/all", HIERARCHY, "", 0) == ""
+    assert reach_key("", HIERARCHY, "", 0) is None
+
+
+def test_a_kind_lapse_does_not_know_has_no_reach_depth() -> None:
+    assert reach_depth([Grant("roles/viewer", "no-such-kind", "x")], HIERARCHY) is None

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from generator.core.model import Event, Grant
+from generator.review import tally as tally_module
 from generator.review.analysis import collect, review_collected
+from generator.review.copies import UNKNOWN
 from generator.review.ledger import ActionLedger
+from generator.review.subjects import ReviewSubject
 from generator.review.tally import Tally, event_evidence
+from generator.review.verdicts import Observation
+from tests.lanes import examples
 
-from .conftest import GRACE, event, request, subject
+from .conftest import GRACE, at, event, request, subject
+from .test_scope import (
+    ACCOUNT,
+    DATASET,
+    FOLDER,
+    ORGANIZATION,
+    PROJECT,
+    SECRET,
+    logs,
+    reach_segments,
+)
+from .test_scope import BUCKET as BUCKET_GRANT
 
 BUCKET = "projects/_/buckets/settlement-exports/objects"
 SQL = "projects/pci-prod-payments/instances/settlement-db"
@@ -111,6 +131,154 @@ def test_the_memory_of_verdicts_never_holds_more_than_its_bound(
     counting = Tally(subject(), GRACE, ActionLedger(), 0)
     held = []
     for n in range(20):
-        counting.add(event(resource=f"{BUCKET}/{n}.csv", insert_id=f"e-{n}"))
+        # Each in a bucket of its own: no two of one shape (`Tally._shape`).
+        counting.add(event(resource=f"projects/_/buckets/b-{n}/objects/a.csv", insert_id=f"e-{n}"))
         held.append(len(counting._judged))
     assert max(held) == 8
+
+
+# Grants of every reach, and a `below` one read deeper than four segments.
+TABLE = Grant(
+    "roles/bigquery.dataViewer", "dataset", "projects/pci-prod-analytics/datasets/chargebacks"
+)
+PERMISSIONS = st.sampled_from(
+    [
+        "storage.objects.get",
+        "storage.objects.delete",
+        "cloudsql.instances.connect",
+        "secretmanager.versions.access",
+        "bigquery.tables.getData",
+        "iam.serviceAccounts.get",
+        "resourcemanager.projects.get",
+    ]
+)
+METHODS = st.sampled_from(
+    [
+        "storage.objects.get",
+        "v1.compute.instances.stop",
+        "cloudsql.instances.connect",
+        "SetIamPolicy",
+        "storage.objects.rewrite",
+        "v1.compute.snapshots.insert",
+        "google.iam.admin.v1.CreateServiceAccountKey",
+        "jobservice.jobcompleted",
+    ]
+)
+START = at("2026-12-01T09:00:00")
+CHANGEABLE = [
+    "insert_id",
+    "timestamp",
+    "log_name",
+    "service",
+    "method",
+    "resource_name",
+    "status_code",
+    "permissions",
+    "binding_deltas",
+    "chain",
+    "copied_to",
+    "principal",
+    "delta_conditions",
+]
+
+
+@st.composite
+def events_of_a_person(draw: st.DrawFn, stem: list[str]) -> Event:
+    """An event of alice's whose names share `stem` in part, so many share a reach key."""
+
+    def name() -> str:
+        length = draw(st.integers(0, len(stem)))
+        return "/".join(stem[:length] + draw(st.lists(reach_segments, max_size=2)))
+
+    resource = name()
+    permissions = draw(
+        st.lists(
+            st.tuples(
+                PERMISSIONS, st.sampled_from(["", resource]) | st.builds(name), st.booleans()
+            ),
+            max_size=2,
+        )
+    )
+    return Event(
+        insert_id=draw(st.sampled_from(["a", "b"])),
+        # In the window, in the grace period, after it (the window is 09:00 to 13:00).
+        timestamp=START + timedelta(minutes=draw(st.sampled_from([30, 239, 245, 250, 300]))),
+        log_name=draw(logs),
+        principal=draw(st.sampled_from(["alice@example.com", "Alice@example.com"])),
+        service=draw(st.sampled_from(["storage.googleapis.com", "compute.googleapis.com"])),
+        method=draw(METHODS),
+        resource_name=resource,
+        status_code=draw(st.sampled_from([0, 0, 7, 3])),
+        permissions=tuple(permissions),
+        binding_deltas=draw(st.sampled_from([(), (("ADD", "user:m@example.com", "roles/owner"),)])),
+        chain=draw(st.sampled_from([(), ("deployer@p.iam.gserviceaccount.com",)])),
+        delta_conditions=draw(st.sampled_from([(), ("lapse/inc-1/x",)])),
+        copied_to=draw(
+            st.sampled_from(
+                ["", UNKNOWN, "gs://settlement-exports/x", "gs://out", "datasets/chargebacks/t"]
+            )
+        ),
+    )
+
+
+@st.composite
+def judged_in_turn(draw: st.DrawFn) -> tuple[list[Grant], list[Event]]:
+    grants = draw(
+        st.lists(
+            st.sampled_from(
+                [PROJECT, BUCKET_GRANT, SECRET, DATASET, FOLDER, ORGANIZATION, ACCOUNT, TABLE]
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    stem = draw(st.lists(reach_segments, max_size=7))
+    # Events that differ from one another in a field or two: what a key leaves out shows.
+    first, *others = draw(st.lists(events_of_a_person(stem), min_size=3, max_size=3))
+    changes = st.lists(st.tuples(st.sampled_from(others), st.sampled_from(CHANGEABLE)), max_size=2)
+    events = [
+        replace(first, **{f: getattr(other, f) for other, f in changed})
+        for changed in draw(st.lists(changes, min_size=1, max_size=16))
+    ]
+    return grants, events
+
+
+@pytest.mark.slow
+@settings(max_examples=examples(1000), derandomize=True, database=None, deadline=None)
+@given(judged_in_turn())
+def test_a_verdict_remembered_by_shape_is_the_one_judged_afresh(
+    case: tuple[list[Grant], list[Event]],
+) -> None:
+    """An event judged from what the tally remembers, by its own key or by its shape (names
+    as far as the grants' reaches read them), is evidence of what `event_evidence` says."""
+    grants, events = case
+    alone = subject(
+        request(grants=tuple(grants)),
+        folder_of={"stg-payments": "folders/204518736091"},
+        project_of={"settlement-exports": "pci-prod-payments", "b": "stg-payments"},
+    )
+    tally = Tally(alone, GRACE, ActionLedger(), 0)
+    for item in events * 2:
+        assert tally._judge(item) == event_evidence(alone, item, GRACE), item
+
+
+def test_objects_of_one_bucket_are_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clean use of many objects of a granted bucket is judged once, by its shape; a
+    finding names its object, so each out-of-window use is judged on its own."""
+    judged: list[Event] = []
+
+    def counted(judging: ReviewSubject, item: Event, grace: timedelta) -> list[Observation]:
+        judged.append(item)
+        return event_evidence(judging, item, grace)
+
+    monkeypatch.setattr(tally_module, "event_evidence", counted)
+    counting = Tally(subject(), GRACE, ActionLedger(), 0)
+    for n in range(20):
+        counting.add(event(resource=f"{BUCKET}/{n}.csv", insert_id=f"e-{n}"))
+    assert len(judged) == 1
+    for n in range(3):
+        late = event(resource=f"{BUCKET}/{n}.csv", insert_id=f"l-{n}", at_time="2026-12-01T14:00")
+        counting.add(late)
+    assert len(judged) == 4
+    late_uses = [f for f in counting.findings() if f.kind == "binding-not-expired"]
+    assert [f.evidence for f in late_uses] == [("l-0",), ("l-1",), ("l-2",)]

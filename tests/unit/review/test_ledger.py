@@ -1,0 +1,65 @@
+"""The ledger's rows are the actions counted one by one, however often they were merged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator.review import ledger as ledger_module
+from generator.review.ledger import ActionLedger, Key, Row
+from tests.lanes import examples
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+keys = st.tuples(
+    st.sampled_from([0, 1]),
+    st.booleans(),
+    st.just("storage.googleapis.com"),
+    st.sampled_from(["storage.objects.get", "storage.objects.list"]),
+    st.sampled_from(["", "projects/_/buckets/b", "projects/_/buckets/b/objects/a"]),
+)
+actions = st.lists(
+    st.tuples(
+        keys,
+        st.booleans(),
+        st.integers(-(10**12), 10**12).map(lambda n: START + timedelta(microseconds=n)),
+    ),
+    max_size=30,
+)
+
+
+def counted_one_by_one(done: list[tuple[Key, bool, datetime]], grant: int, after: bool) -> set[Row]:
+    rows: dict[tuple[str, str, str], Row] = {}
+    for (key_grant, key_after, service, method, resource), denied, at in done:
+        if (key_grant, key_after) != (grant, after):
+            continue
+        _, _, _, count, refused, first, last = rows.get(
+            (service, method, resource), (service, method, resource, 0, 0, at, at)
+        )
+        rows[service, method, resource] = (
+            service,
+            method,
+            resource,
+            count + 1,
+            refused + denied,
+            min(first, at),
+            max(last, at),
+        )
+    return set(rows.values())
+
+
+@settings(max_examples=examples(300), derandomize=True, database=None, deadline=None)
+@given(done=actions, held=st.sampled_from([2, 3, 8192]))
+def test_rows_are_the_actions_counted_one_by_one(
+    done: list[tuple[Key, bool, datetime]], held: int
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger_module, "HELD", held)
+        ledger = ActionLedger()
+        for key, denied, at in done:
+            ledger.add(key, denied, at)
+        for grant in (0, 1):
+            for after in (False, True):
+                assert set(ledger.rows(grant, after)) == counted_one_by_one(done, grant, after)
