@@ -128,7 +128,8 @@ class Review:
     def _actions(self, *, after: bool) -> tuple[ActionCount, ...]:
         if self.ledger is None:
             return ()
-        return _busiest(ActionCount(*row) for row in self.ledger.rows(self.ledger_key, after))
+        # The ledger gives them busiest first, as `_busiest` orders them.
+        return tuple(ActionCount(*row) for row in self.ledger.rows(self.ledger_key, after))
 
     def _events(self) -> Iterator[Event]:
         return self.spool.read(self.spool_key) if self.spool else iter(())

@@ -41,9 +41,11 @@ _ABSORB = (
     " count = count + excluded.count, denied = denied + excluded.denied,"
     " first = min(first, excluded.first), last = max(last, excluded.last)"
 )
+# Busiest first, as `analysis.Review.actions` lists them: SQLite compares text as UTF-8 bytes,
+# which orders as Python orders the code points.
 _ROWS = (
     "SELECT service, method, resource, count, denied, first, last FROM actions"
-    " WHERE grant_key = ? AND after = ?"
+    " WHERE grant_key = ? AND after = ? ORDER BY count DESC, service, method, resource"
 )
 
 Key = tuple[int, bool, str, str, str]
@@ -90,7 +92,8 @@ class ActionLedger:
             self._merge()
 
     def rows(self, grant: int, after: bool) -> Iterator[Row]:
-        """The grant's rows of one phase, in no particular order."""
+        """The grant's rows of one phase, busiest first: by count, then service, method and
+        resource."""
         self._merge()
         if self._db is None:
             return

@@ -63,3 +63,28 @@ def test_rows_are_the_actions_counted_one_by_one(
         for grant in (0, 1):
             for after in (False, True):
                 assert set(ledger.rows(grant, after)) == counted_one_by_one(done, grant, after)
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    st.lists(
+        st.tuples(texts, texts, texts, st.integers(1, 3)),
+        max_size=25,
+    )
+)
+def test_rows_come_busiest_first_as_the_review_orders_actions(
+    done: list[tuple[str, str, str, int]],
+) -> None:
+    """The ledger sorts in SQLite (text as UTF-8 bytes); the review lists actions as
+    `_busiest` sorts them in Python (code points): the two orders are one."""
+    from generator.review.analysis import ActionCount, _busiest
+
+    ledger = ActionLedger()
+    for service, method, resource, times in done:
+        for _ in range(times):
+            ledger.add((0, False, service, method, resource), False, START)
+    rows = [ActionCount(*row) for row in ledger.rows(0, False)]
+    assert rows == list(_busiest(rows))
