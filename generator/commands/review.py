@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -165,17 +165,11 @@ def review(
             repo, policy, lock, due.past_retention, grace=grace, retention=retention
         )
     publishing = bool((open_pr or open_issues) and reviews)
-    files: dict[str, str] = {}
 
     # A report on main is never rewritten (LAPSE151): a grant reviewed again gets a new edition.
     taken = committed_files(repo.root, "reports").__contains__ if reviews else _nothing
     reviews = [audit_report.next_edition(r, taken) for r in reviews]
-    # Written one at a time: only a pull request needs every report at once.
-    texts = publication.report_texts(reviews, period, _approvals(repo, reviews), taken)
-    for name, text in texts:
-        write_file(repo.root / name, text)
-        if publishing:
-            files[name] = text
+    files = _write_reports(repo, reviews, period, taken, keep=publishing)
     # The run's text reads findings and gaps, never the rows per resource.
     run = ReviewRun(
         tuple(GrantReport.of(publication.report_of(r), r) for r in reviews)
@@ -187,6 +181,46 @@ def review(
     if client is not None and publishing:
         _publish(client, reviews, files, period, open_pr=open_pr, open_issues=open_issues)
     return run.exit_code
+
+
+def _write_reports(
+    repo: Repo,
+    reviews: list[Review],
+    period: reviewing.Period,
+    taken: Callable[[str], bool],
+    *,
+    keep: bool,
+) -> dict[str, str]:
+    """Every report of the run, written one at a time; with `keep` (a pull request needs them
+    all at once) their texts are returned too. Without it, a second process writes half."""
+    from generator.review import publication
+    from generator.review.shards import in_two
+
+    approvals = _approvals(repo, reviews)
+    files: dict[str, str] = {}
+    if keep:
+        for name, text in publication.report_texts(reviews, period, approvals, taken):
+            write_file(repo.root / name, text)
+            files[name] = text
+        return files
+    ledgers = list({id(r.ledger): r.ledger for r in reviews if r.ledger is not None}.values())
+
+    def settle() -> None:  # every row in the ledger's file before the fork
+        for ledger in ledgers:
+            ledger.stored()
+
+    def reopen() -> None:  # in the child: a connection of its own to the same file
+        for ledger in ledgers:
+            ledger.reopen()
+
+    def write(some: Sequence[Review]) -> None:
+        for name, text in publication.review_texts(some, approvals):
+            write_file(repo.root / name, text)
+
+    in_two(reviews, write, forking=settle, forked=reopen)
+    for name, text in publication.summary_texts(reviews, period, taken):
+        write_file(repo.root / name, text)
+    return files
 
 
 def login_reader(policy: Policy) -> LoginReader | None:

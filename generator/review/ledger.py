@@ -66,6 +66,7 @@ class ActionLedger:
         self._directory: tempfile.TemporaryDirectory[str] | None = None
         self._db: sqlite3.Connection | None = None
         self._path: Path | None = None
+        self._inherited: sqlite3.Connection | None = None
         # [count, denied, first, last]: the instants kept as they came, turned into
         # microseconds once per row when merged rather than once per action.
         self._rows: dict[Key, list[Any]] = {}
@@ -131,6 +132,14 @@ class ActionLedger:
                 db.execute("INSERT INTO times SELECT * FROM part.times")
         finally:
             db.execute("DETACH DATABASE part")
+
+    def reopen(self) -> None:
+        """In a forked child, after `stored` in the parent: read the file through a connection
+        of the child's own, as a connection must not cross a fork. The inherited one is kept,
+        never used nor closed here."""
+        if self._db is not None:
+            self._inherited = self._db
+            self._db = sqlite3.connect(self._path or "", check_same_thread=False)
 
     def _merge(self) -> None:
         if not self._rows and not self._times:

@@ -94,11 +94,25 @@ def report_texts(
     A summary never replaces one that is `taken` (on main): a second run of a day after the
     first was merged writes `<day>.2.md`, and so on.
     """
+    yield from review_texts(reviews, approvals)
+    yield from summary_texts(reviews, period, taken)
+
+
+def review_texts(
+    reviews: Sequence[Review], approvals: Approvals | None = None
+) -> Iterator[tuple[str, str]]:
+    """(repository path, text) of each review's Markdown and JSON reports."""
     for item in reviews:
         approval = (approvals or {}).get(item.subject.request.id)
         markdown, data = reports(item, approval)
         yield str(report_path(item, "md")), markdown
         yield str(report_path(item, "json")), data
+
+
+def summary_texts(
+    reviews: Sequence[Review], period: Period, taken: Callable[[str], bool] = lambda _: False
+) -> Iterator[tuple[str, str]]:
+    """(repository path, text) of the run's summary, Markdown and JSON: none without reviews."""
     if reviews:
         markdown, data = summary_report(reviews, reach(reviews, period), period.until)
         day, edition = period.until.strftime("%Y-%m-%d"), 1

@@ -18,6 +18,9 @@ children are stopped. A child that fails (it cannot fork, it dies, its file is u
 its part read here too. Nothing in a review depends on whether, or how, the file was cut:
 `tests/unit/review/test_shards.py` holds the cut reading equal to the whole one, for files
 and folders.
+
+The reports are written by two processes too (`in_two`): a child writes half of them, reading
+the ledger's file through a connection of its own once every row is in it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from generator.core.model import Event
 from generator.core.writing import writing
@@ -42,6 +45,7 @@ from generator.review.subjects import ReviewSubject
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
+T = TypeVar("T")
 # Parts at most: past a few, the parent's merging and the file's bandwidth gain nothing more.
 MOST_PARTS = 4
 # In a child, what it handed over (`_collect_part`).
@@ -127,7 +131,10 @@ def collect_read(
         whole.feed(track(stream) if track else stream)
         return whole.collected()
     with tempfile.TemporaryDirectory(prefix="lapse-parts-") as scratch:
-        children = [_Child.start(read, part, collector, Path(scratch)) for part in read.parts[1:]]
+        children = [
+            _Child.start(_collect_part, (read, part, collector), Path(scratch))
+            for part in read.parts[1:]
+        ]
         absorbed = [0]
         try:
             stream = _in_order(read, whole, children, absorbed)
@@ -166,17 +173,17 @@ class _Child:
         self.out = out
 
     @classmethod
-    def start(
-        cls, read: SplitRead, part: Part, collector: Callable[[], Collector], scratch: Path
-    ) -> _Child:
-        import multiprocessing  # noqa: PLC0415 (only a read in parts needs it)
+    def start(cls, target: Callable[..., None], args: tuple[Any, ...], scratch: Path) -> _Child:
+        """`target(*args, out)` in a forked child, `out` a file in a folder of the child's own
+        under `scratch`."""
+        import multiprocessing  # noqa: PLC0415 (only work in parts needs it)
 
         out = Path(tempfile.mkdtemp(dir=scratch)) / "handed.pickle"
         sys.stdout.flush()
         sys.stderr.flush()
         # Forked: the child has the subjects and the open source as they are here, unpickled.
         process = multiprocessing.get_context("fork").Process(
-            target=_collect_part, args=(read, part, collector, out), daemon=True
+            target=target, args=(*args, out), daemon=True
         )
         try:
             process.start()
@@ -184,13 +191,17 @@ class _Child:
             return cls(None, out)
         return cls(process, out)
 
-    def result(self) -> _Handed | None:
-        """The child's hand-over once it has ended cleanly; None when it did not."""
+    def ended_well(self) -> bool:
+        """Whether the child ended cleanly, its `out` written."""
         if self.process is None:
-            return None
+            return False
         self.process.join()
         ended, self.process = self.process.exitcode, None
-        if ended != 0:
+        return ended == 0 and self.out.exists()
+
+    def result(self) -> _Handed | None:
+        """The child's hand-over once it has ended cleanly; None when it did not."""
+        if not self.ended_well():
             return None
         try:
             with self.out.open("rb") as stream:
@@ -241,3 +252,46 @@ class _Counter:
         for event in self._events:
             self.seen += 1
             yield event
+
+
+def in_two(
+    items: Sequence[T],
+    work: Callable[[Sequence[T]], None],
+    *,
+    forking: Callable[[], None],
+    forked: Callable[[], None],
+) -> None:
+    """`work(items)`, its second half done by a forked child when this process may use more
+    than one processor. `forking` runs here first, `forked` in the child (a ledger's rows all
+    put in its file here, read there through a connection of the child's own); a child that
+    fails has its half done here again."""
+    half = len(items) // 2
+    if processors() < 2 or not half or not hasattr(os, "fork"):
+        work(items)
+        return
+    forking()
+    with tempfile.TemporaryDirectory(prefix="lapse-parts-") as scratch:
+        child = _Child.start(_work_part, (items[half:], work, forked), Path(scratch))
+        try:
+            work(items[:half])
+        finally:
+            done = child.ended_well()
+    if not done:
+        work(items[half:])
+
+
+def _work_part(
+    items: Sequence[Any],
+    work: Callable[[Sequence[Any]], None],
+    forked: Callable[[], None],
+    out: Path,
+) -> None:
+    """In the child: the work, then `out` written to say it was all done."""
+    tempfile.tempdir = str(out.parent)
+    try:
+        forked()
+        work(items)
+        with writing(out):
+            out.write_bytes(b"")
+    except Exception:  # noqa: S110 (`out` unwritten: the parent does the work itself)
+        pass

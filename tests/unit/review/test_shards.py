@@ -424,3 +424,72 @@ def test_a_folder_is_cut_between_files_and_a_minting_carries_on(
     (tmp_path / "00.jsonl").write_bytes(KINDS["in window"](1) + b"\n")
     assert folder_outcome(tmp_path, 2) == folder_outcome(tmp_path, 1)
     assert len(handed) == 1
+
+
+def test_work_in_two_is_the_work_done_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the items in a forked child, half here; every item once, whatever the child."""
+    monkeypatch.setattr(shards, "processors", lambda: 2)
+    items = [f"item-{n}" for n in range(7)]
+    calls: list[str] = []
+
+    def work(some: Sequence[str]) -> None:
+        for item in some:
+            (tmp_path / item).write_text(str(os.getpid()))
+        calls.append(f"{len(some)} in {os.getpid()}")
+
+    shards.in_two(items, work, forking=lambda: calls.append("forking"), forked=lambda: None)
+    writers = {(tmp_path / item).read_text() for item in items}
+    assert len(writers) == 2 and str(os.getpid()) in writers
+    assert calls == ["forking", f"3 in {os.getpid()}"]
+
+
+def test_a_failed_half_is_done_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shards, "processors", lambda: 2)
+    items = [f"item-{n}" for n in range(4)]
+    parent = os.getpid()
+
+    def forked() -> None:
+        raise RuntimeError("the child cannot start")
+
+    def work(some: Sequence[str]) -> None:
+        for item in some:
+            (tmp_path / item).write_text(str(os.getpid()))
+
+    shards.in_two(items, work, forking=lambda: None, forked=forked)
+    assert {(tmp_path / item).read_text() for item in items} == {str(parent)}
+
+
+def test_one_processor_or_one_item_is_done_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done: list[tuple[int, int]] = []
+
+    def work(some: Sequence[str]) -> None:
+        done.append((len(some), os.getpid()))
+
+    monkeypatch.setattr(shards, "processors", lambda: 1)
+    shards.in_two(["a", "b"], work, forking=lambda: None, forked=lambda: None)
+    monkeypatch.setattr(shards, "processors", lambda: 2)
+    shards.in_two(["a"], work, forking=lambda: None, forked=lambda: None)
+    assert done == [(2, os.getpid()), (1, os.getpid())]
+
+
+def test_a_ledger_reopened_in_a_child_reads_the_rows_stored_before_the_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.review.ledger import ActionLedger
+
+    monkeypatch.setattr(shards, "processors", lambda: 2)
+    ledger = ActionLedger()
+    for n in range(3):
+        ledger.add((0, False, "storage.googleapis.com", "get", f"r{n}"), False, START)
+    assert len(list(ledger.rows(0, False))) == 3  # in the file now
+    ledger.add((0, False, "storage.googleapis.com", "get", "r9"), False, START)  # held, unmerged
+
+    def work(some: Sequence[str]) -> None:
+        for item in some:
+            (tmp_path / item).write_text(repr(list(ledger.rows(0, False))))
+
+    shards.in_two(["here", "there"], work, forking=ledger.stored, forked=ledger.reopen)
+    assert (tmp_path / "here").read_text() == (tmp_path / "there").read_text()
+    assert "r9" in (tmp_path / "there").read_text()
