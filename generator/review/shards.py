@@ -1,7 +1,7 @@
 """One large export read in parts, a process each, and collected as one read would collect it.
 
 A file of JSON lines is cut at line starts (`FileSource.parts`), a folder's files are taken a
-few consecutive ones a part (`file_source.split_files`), one part per processor.
+few consecutive ones a part (`file_parts.split_files`), one part per processor.
 This process reads the first part; a forked child reads each other part with a `Collector` of
 the same subjects and hands its counts, findings and small lists back in a file, and its ledger
 rows and parked events as files of its own, all under a scratch folder removed at the end.
@@ -154,7 +154,9 @@ def _in_order(
     asked = frozenset(read.wanted)
     yield from read.events(read.parts[0])
     for part, child in zip(read.parts[1:], children, strict=True):
-        handed = child.result() if read.wanted == asked else None
+        if read.wanted != asked:
+            child.stop()  # its part, read without the accounts added since, is not taken
+        handed = child.result()
         if handed is None:
             yield from read.events(part)
             continue
