@@ -50,6 +50,21 @@ def _forbid_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verified, "render_request", refuse)
 
 
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files `configuration.parse_text` is asked to parse from now on, in order."""
+    from generator.terraform import configuration
+
+    parsed: list[str] = []
+    parse_text = configuration.parse_text
+
+    def counting(relative: str, text: str) -> configuration.TerraformFile:
+        parsed.append(relative)
+        return parse_text(relative, text)
+
+    monkeypatch.setattr(configuration, "parse_text", counting)
+    return parsed
+
+
 def test_a_verified_file_is_reused_without_rendering(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,14 +261,7 @@ def test_terraform_parsed_by_another_version_of_the_parser_is_parsed_again(
     monkeypatch.setattr(
         cache, "code_digest", lambda *names: real(*names) + ("+new" if module in names else "")
     )
-    parsed: list[str] = []
-    parse_text = configuration.parse_text
-
-    def counting(relative: str, text: str) -> configuration.TerraformFile:
-        parsed.append(relative)
-        return parse_text(relative, text)
-
-    monkeypatch.setattr(configuration, "parse_text", counting)
+    parsed = _counting_parses(monkeypatch)
     assert configuration.parse_all(configuration.read_all(readable)) == first
     assert sorted(parsed) == sorted(relative for relative, _ in readable)
 
@@ -338,13 +346,6 @@ def test_an_unreadable_terraform_parse_is_parsed_again(
     table.write_bytes(
         b"".join(line.split(b" ")[0] + b" " + broken[i % 4] + b"\n" for i, line in enumerate(lines))
     )
-    parsed: list[str] = []
-    parse_text = configuration.parse_text
-
-    def counting(relative: str, text: str) -> configuration.TerraformFile:
-        parsed.append(relative)
-        return parse_text(relative, text)
-
-    monkeypatch.setattr(configuration, "parse_text", counting)
+    parsed = _counting_parses(monkeypatch)
     assert configuration.parse_all(configuration.read_all(readable)) == first
     assert sorted(parsed) == sorted(relative for relative, _ in readable)
