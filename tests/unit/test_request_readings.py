@@ -99,14 +99,16 @@ def _bench_repo(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize(
-    "build",
-    [
-        pytest.param(lambda root: make_repo(root, with_requests=True), id="samples"),
-        pytest.param(_bench_repo, id="bench-corpus"),
-        pytest.param(_corpus_repo, id="broken-requests"),
-    ],
-)
+# The repositories a warm run is held to a cold one over: the samples, the bench corpus and every
+# broken request of tests/corpus.
+REPOSITORIES = [
+    pytest.param(lambda root: make_repo(root, with_requests=True), id="samples"),
+    pytest.param(_bench_repo, id="bench-corpus"),
+    pytest.param(_corpus_repo, id="broken-requests"),
+]
+
+
+@pytest.mark.parametrize("build", REPOSITORIES)
 def test_a_warm_run_gives_the_verdicts_of_a_cold_one(
     build: Callable[[Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from generator.core import cache
 from generator.core.repo import Repo
 from generator.terraform.audit_coverage import read_coverage
 from tests.support import NOW, make_repo
-from tests.unit.test_request_readings import SAMPLE, _bench_repo, _corpus_repo, _verdict
+from tests.unit.test_request_readings import REPOSITORIES, SAMPLE, _verdict
 
 
 @pytest.fixture(autouse=True)
@@ -61,14 +61,7 @@ def _judged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return judged
 
 
-@pytest.mark.parametrize(
-    "build",
-    [
-        pytest.param(lambda root: make_repo(root, with_requests=True), id="samples"),
-        pytest.param(_bench_repo, id="bench-corpus"),
-        pytest.param(_corpus_repo, id="broken-requests"),
-    ],
-)
+@pytest.mark.parametrize("build", REPOSITORIES)
 def test_a_warm_run_judges_only_what_raised_problems_and_gives_the_cold_verdicts(
     build: Callable[[Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
