@@ -241,3 +241,45 @@ def test_a_malformed_archive_file_is_a_located_problem_and_the_rest_is_reviewed(
     assert run.code == 1
     assert "archive/pci-prod/inc-4000-broken.yaml:3:1: LAPSE101" in run.out
     assert "5 grants reviewed" in run.out
+
+
+def test_a_review_read_in_parts_is_the_review_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole command, its export cut in three parts (each read by a process of its own) or
+    read whole: the same run text, the same count of events read, the same reports."""
+    from generator.review import shards
+
+    entries = [
+        entry(f"e-{n}", f"2026-12-01T{9 + n % 8:02d}:{n % 60:02d}:00Z", principal=who)
+        for n in range(90)
+        for who in ("alice@example.com", "svc@pci-prod-payments.iam.gserviceaccount.com")
+    ]
+    log = export(tmp_path / "audit.jsonl", entries, extra="not json\n")
+    monkeypatch.setenv("CI", "true")
+    outcomes = []
+    taken: list[int] = []
+    real_result = shards._Child.result
+
+    def result(child: shards._Child) -> object:
+        handed = real_result(child)
+        taken.append(0 if handed is None else handed.events)
+        return handed
+
+    monkeypatch.setattr(shards._Child, "result", result)
+    for name, parts in (("whole", 1), ("cut", 3)):
+        monkeypatch.setattr(shards, "processors", lambda parts=parts: parts)
+        monkeypatch.setattr("generator.review.file_parts.PART_BYTES", 1)
+        root = make_repo(tmp_path / name, with_requests=True)
+        code = cli.main(["review", "--source", f"file:{log}", *UNTIL.split(), "--root", str(root)])
+        out, err = capsys.readouterr()
+        reports = {
+            str(p.relative_to(root)): p.read_text()
+            for p in sorted((root / "reports").rglob("*"))
+            if p.is_file()
+        }
+        outcomes.append((code, out.replace(str(root), "ROOT"), err.splitlines()[-1:], reports))
+    assert outcomes[0] == outcomes[1]
+    assert len(taken) == 2 and all(taken)  # both children's parts were taken
+    assert outcomes[0][2] == ["read 90 matching events"]
+    assert len(outcomes[0][3]) > 4
