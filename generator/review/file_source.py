@@ -184,11 +184,7 @@ class FileSource(GapRecord):
         before = self._line
         self._line += state.lines
         accounting = state.accounting
-        # Every unreadable entry of a part is a line of this file: `{shown}:{number}`.
-        accounting.unreadable = [
-            (f"{where.rpartition(':')[0]}:{int(where.rpartition(':')[2]) + before}", why)
-            for where, why in accounting.unreadable
-        ]
+        accounting.unreadable = [(_renumbered(w, before), why) for w, why in accounting.unreadable]
         self.accounting.add(accounting)
         for owners, number, reason in state.deferred.lines:
             self._bad_line(owners, number + before, reason)
@@ -301,6 +297,13 @@ class FileSource(GapRecord):
             self.record_principal_gap(owners, f"{self.shown}: line {number}: {reason}")
         else:
             self.record_principal_gap(owners, f"{self.shown}: more unreadable lines")
+
+
+def _renumbered(where: str, before: int) -> str:
+    """`{shown}:{number}` of a part's line, numbered in the whole file (`before` lines came
+    before the part): every unreadable entry of a part is a line of the file."""
+    shown, _, number = where.rpartition(":")
+    return f"{shown}:{int(number) + before}"
 
 
 def _owner(value: Any, wanted: Collection[str]) -> list[str]:
