@@ -31,7 +31,7 @@ from generator.review.events import LOGIN_SERVICE
 from generator.review.ledger import ActionLedger
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
-from generator.review.tally import Counted, Judged, Tally
+from generator.review.tally import Counted, Judged, Reaches, Tally
 
 # The spool's key for the events parked till the whole log is read.
 READ = "read"
@@ -92,9 +92,19 @@ class Collector:
         self.subjects = list(subjects)
         self.ledger = ActionLedger()
         judged: Judged = {}
+        reaches: Reaches = {}
         kept = self.spool if keep_events else None
         self.tallies = [
-            Tally(s, grace, self.ledger, index, spool=kept, times=times, judged=judged)
+            Tally(
+                s,
+                grace,
+                self.ledger,
+                index,
+                spool=kept,
+                times=times,
+                judged=judged,
+                reaches=reaches,
+            )
             for index, s in enumerate(link_windows(self.subjects))
         ]
         self.by_person = tallies_by_person(self.tallies)
@@ -117,14 +127,15 @@ class Collector:
                 if event.login is not None:
                     self.logins[event.principal.lower()].append(event.login)
                 continue
-            people = named(event, by_person)
-            if people == [event.principal.lower()] and people[0] in settled:
-                for tally in by_person[people[0]]:  # the caller alone: `attributed` is the event
-                    tally.add(event)
-            elif people and settled.issuperset(people):
-                tallied(event, by_person, {})
+            if not event.chain:  # most events: `named` is the caller, if wanted
+                caller = event.principal.lower()
+                if caller in settled:  # and `attributed` is the event itself
+                    for tally in by_person[caller]:
+                        tally.add(event)
+                else:
+                    spool.add(READ, event)
             else:
-                spool.add(READ, event)
+                self._feed_chained(event)
             if event.delta_conditions:
                 self.policy_changes.append(event)
             if not credential_for(event):
@@ -134,6 +145,17 @@ class Collector:
                 self.mints[mint.account].append(mint)
             elif (relay := relay_of(event)) is not None:
                 self.relays.append(relay)
+
+    def _feed_chained(self, event: Event) -> None:
+        """`feed` for an event made through a chain of service accounts."""
+        people = named(event, self.by_person)
+        if people == [event.principal.lower()] and people[0] in self.settled:
+            for tally in self.by_person[people[0]]:  # the caller alone: `attributed` is the event
+                tally.add(event)
+        elif people and self.settled.issuperset(people):
+            tallied(event, self.by_person, {})
+        else:
+            self.spool.add(READ, event)
 
     def part(self) -> CollectedPart:
         """What this collector holds, to be absorbed by the collector of the whole read."""

@@ -39,6 +39,14 @@ class Hierarchy:
     project_numbers: Mapping[str, str] = field(default_factory=dict)  # number -> project ID
     folder_of: Mapping[str, str] = field(default_factory=dict)  # project ID -> folders/F
 
+    def said(self) -> tuple[tuple[tuple[str, str], ...], ...]:
+        """What the hierarchy says, as one hashable value: two that say the same read names
+        alike (`ReachKeys` is shared by them)."""
+        return tuple(
+            tuple(sorted(known.items()))
+            for known in (self.project_of, self.project_numbers, self.folder_of)
+        )
+
 
 _ROOTS = ("projects/", "folders/", "organizations/", "billingAccounts/")
 
@@ -114,6 +122,46 @@ def reach_key(name: str, hierarchy: Hierarchy, log_name: str, depth: int) -> str
     if len(parts) > depth:
         return name[: len(name) - len(parts[depth])]
     return name
+
+
+# Names `ReachKeys` remembers before it forgets them all: memory stays bounded by it, not by the
+# number of distinct names in the log.
+REMEMBERED = 8192
+_UNSEEN = object()
+
+
+class ReachKeys:
+    """`reach_key` for one hierarchy and depth, each (log, name) worked out once.
+
+    A grantee touches the same objects again and again, and every event of theirs is judged by
+    the key of its names: remembered, the key is two dictionary reads instead of a
+    `canonical` and a split. `reach_key` reads nothing but its arguments, so a remembered key
+    is the one it would give again (`test_scope` holds them equal)."""
+
+    __slots__ = ("_bound", "_by_log", "_depth", "_held", "_hierarchy")
+
+    def __init__(self, hierarchy: Hierarchy, depth: int, bound: int = REMEMBERED) -> None:
+        self._hierarchy = hierarchy
+        self._depth = depth
+        self._bound = bound
+        self._by_log: dict[str, dict[str, str | None]] = {}
+        self._held = 0
+
+    def __call__(self, name: str, log_name: str) -> str | None:
+        by_name = self._by_log.get(log_name)
+        if by_name is not None:
+            found = by_name.get(name, _UNSEEN)
+            if found is not _UNSEEN:
+                return found  # type: ignore[return-value]
+        else:
+            by_name = self._by_log[log_name] = {}
+        if self._held >= self._bound:
+            self._by_log = {log_name: by_name}
+            by_name.clear()
+            self._held = 0
+        key = by_name[name] = reach_key(name, self._hierarchy, log_name, self._depth)
+        self._held += 1
+        return key
 
 
 def _everything(_grant: Grant, _name: str, _hierarchy: Hierarchy) -> bool:

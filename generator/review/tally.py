@@ -17,7 +17,7 @@ from generator.core.findings import FindingKind
 from generator.core.model import Event, Finding, Severity
 from generator.review.events import LOGIN_SERVICE
 from generator.review.ledger import ActionLedger
-from generator.review.scope import reach_depth, reach_key
+from generator.review.scope import ReachKeys, reach_depth
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
 from generator.review.verdicts import PERMISSION_DENIED, Observation, Phase, event_findings
@@ -27,6 +27,9 @@ SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.IN
 # read share them, so memory follows neither the log's size nor the number of grants.
 JUDGED = 4096
 Judged = dict[tuple[object, ...], list[Observation]]
+# The `ReachKeys` of the tallies of one read, by what their hierarchy says and their depth:
+# tallies that read names alike remember them together.
+Reaches = dict[tuple[object, int], ReachKeys]
 # Marks a key of `Judged` that holds the names only as far as `covering` reads them.
 _SHAPE = object()
 # What a tally has counted, as `Tally.counted` hands it over: events in the window, after it, the
@@ -46,7 +49,9 @@ class Tally:
         spool: EventSpool | None = None,
         times: bool = False,
         judged: Judged | None = None,
+        reaches: Reaches | None = None,
     ):
+        self._reaches: Reaches = {} if reaches is None else reaches
         self.subject = subject
         self.grace = grace
         self.ledger = ledger
@@ -72,7 +77,15 @@ class Tally:
         self._expires = subject.request.window.expires
         self._alone = not subject.others
         self._hierarchy = subject.hierarchy
-        self._depth = reach_depth(subject.request.grants, self._hierarchy)
+        self._depth = depth = reach_depth(subject.request.grants, self._hierarchy)
+        # Shared by the tallies of one read that read names alike (`reaches`).
+        self._reach_key = (
+            None
+            if depth is None
+            else self._reaches.setdefault(
+                (self._hierarchy.said(), depth), ReachKeys(self._hierarchy, depth)
+            )
+        )
 
     def add(self, event: Event) -> None:
         """Count, judge and park one event, when it is this grantee's and from the start on.
@@ -151,13 +164,12 @@ class Tally:
         What an event is evidence of reads its resource names in two ways only: through
         `covering` (which grants reach the name: a function of its `reach_key`), and in the
         messages of its findings. So events of one shape are evidence of nothing alike."""
-        depth = self._depth
-        if depth is None:
+        reach_key = self._reach_key
+        if reach_key is None:
             return None
         log_name = event.log_name
         name = event.resource_name
-        hierarchy = self._hierarchy
-        reach = reach_key(name, hierarchy, log_name, depth)
+        reach = reach_key(name, log_name)
         checks = event.permissions
         if len(checks) == 1 and checks[0][1] == name:  # most entries: a check of their resource
             shaped: tuple[tuple[str, str | None, bool], ...] = (
@@ -165,10 +177,7 @@ class Tally:
             )
         else:
             shaped = tuple(
-                [
-                    (p, reach if r == name else reach_key(r, hierarchy, log_name, depth), g)
-                    for p, r, g in checks
-                ]
+                [(p, reach if r == name else reach_key(r, log_name), g) for p, r, g in checks]
             )
         return (
             self.key,

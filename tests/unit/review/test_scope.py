@@ -9,7 +9,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from generator.core.model import Grant
-from generator.review.scope import Hierarchy, canonical, covering, covers, reach_depth, reach_key
+from generator.review.scope import (
+    Hierarchy,
+    ReachKeys,
+    canonical,
+    covering,
+    covers,
+    reach_depth,
+    reach_key,
+)
 from tests.lanes import examples
 
 HIERARCHY = Hierarchy(
@@ -256,3 +264,44 @@ def test_reach_keys_read_no_deeper_than_the_grants_do() -> None:
 
 def test_a_kind_lapse_does_not_know_has_no_reach_depth() -> None:
     assert reach_depth([Grant("roles/viewer", "no-such-kind", "x")], HIERARCHY) is None
+
+
+@settings(max_examples=examples(1000), derandomize=True, database=None, deadline=None)
+@given(
+    depth=st.integers(0, 6),
+    stem=st.lists(reach_segments, max_size=7),
+    named=st.lists(
+        st.tuples(st.integers(0, 7), st.lists(reach_segments, max_size=2), logs),
+        min_size=1,
+        max_size=30,
+    ),
+    bound=st.integers(1, 5),
+)
+def test_a_remembered_reach_key_is_the_one_worked_out_afresh(
+    depth: int,
+    stem: list[str],
+    named: list[tuple[int, list[str], str]],
+    bound: int,
+) -> None:
+    """`ReachKeys` answers as `reach_key` does, for names met again and after it forgot
+    them all (a small bound here, so it forgets often), and holds no more than its bound."""
+    keys = ReachKeys(REACH_HIERARCHY, depth, bound)
+    for length, tail, log_name in named * 2:
+        name = "/".join(stem[:length] + tail)
+        assert keys(name, log_name) == reach_key(name, REACH_HIERARCHY, log_name, depth)
+        assert sum(map(len, keys._by_log.values())) <= bound
+
+
+def test_the_tallies_of_one_read_remember_reach_keys_together() -> None:
+    """One `ReachKeys` per hierarchy and depth, shared by every tally of a read that reads
+    names alike: what one grantee's events taught serves the next."""
+    from generator.review.collector import Collector
+    from tests.unit.review.conftest import GRACE, request, subject
+
+    people = ["alice@example.com", "bob@example.com"]
+    subjects = [
+        subject(request(id=f"inc-{4700 + n}-x", requester=who)) for n, who in enumerate(people)
+    ]
+    tallies = Collector(subjects, grace=GRACE).tallies
+    assert tallies[0]._reach_key is not None
+    assert tallies[0]._reach_key is tallies[1]._reach_key
