@@ -147,10 +147,12 @@ class ActionLedger:
         db = self._connection()
         with db:
             # In key order, each row lands beside the last one written: a quarter less work.
+            # `micros` written out: no function call for each instant.
+            epoch, unit = _EPOCH, _MICROSECOND
             db.executemany(
                 _MERGE,
                 sorted(
-                    (*key, count, denied, micros(first), micros(last))
+                    (*key, count, denied, (first - epoch) // unit, (last - epoch) // unit)
                     for key, (count, denied, first, last) in self._rows.items()
                 ),
             )
