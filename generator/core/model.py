@@ -8,10 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from generator.core import resource_kinds
 from generator.core.watch_policy import WatchPolicy
+
+if TYPE_CHECKING:
+    # Re-exported (`as`): `from generator.core.model import Event` is how the package names it.
+    from generator.core.event import Event as Event  # noqa: PLC0414
 
 Level = Literal["error", "warning", "info"]
 
@@ -269,32 +273,6 @@ class Login:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """One audit log entry, normalized. Absent fields are empty strings."""
-
-    insert_id: str
-    timestamp: datetime
-    log_name: str
-    principal: str
-    service: str
-    method: str
-    resource_name: str
-    status_code: int
-    permissions: tuple[tuple[str, str, bool], ...]  # (permission, resource, granted)
-    binding_deltas: tuple[tuple[str, str, str], ...] = ()  # (action, member, role)
-    caller_ip: str = ""
-    # The service accounts the person acted through, in delegation order, the caller last
-    # (empty for a direct call): `principal` is the person at the start of the chain.
-    chain: tuple[str, ...] = ()
-    # Condition titles of the binding deltas, in the same order (`lapse/<id>/...` for ours).
-    delta_conditions: tuple[str, ...] = ()
-    # Where the entry copied data to (an export, extract or copy job, a rewrite); "" if none.
-    copied_to: str = ""
-    # A Login Audit entry shared to Cloud Logging: the session it opened, not use of a grant.
-    login: Login | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Finding:
     """A deviation found by the post-access review, with the entries that show it."""
 
@@ -302,3 +280,14 @@ class Finding:
     kind: str
     message: str
     evidence: tuple[str, ...] = ()
+
+
+def __getattr__(name: str) -> object:
+    """`Event`, from `core.event` on first use: it is a msgspec Struct, and the help of every
+    command loads this module but must not load msgspec."""
+    if name == "Event":
+        from generator.core.event import Event  # noqa: PLC0415
+
+        globals()[name] = Event
+        return Event
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

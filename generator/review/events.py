@@ -173,6 +173,15 @@ class NameResolver:
         return bool(self.account) and (not self.unique_id or unique_id == self.unique_id)
 
 
+def may_rename(name: str) -> bool:
+    """False when no `NameResolver` can rewrite `name`, whatever its labels: no `projects/` but
+    a bucket's `projects/_`, and no `serviceAccounts/` (most names: an object's, an instance's).
+    Two counts and a search in C, for the names of a plain line, before any resolver is made."""
+    return (
+        "projects/" in name and name.count("projects/") != name.count("projects/_")
+    ) or "serviceAccounts/" in name
+
+
 def _numbered(name: str, marker: str) -> bool:
     """Whether a digit follows `marker` somewhere in `name`: `resolve` rewrites a segment only
     where its name (`projects`) is followed by one of digits alone."""
