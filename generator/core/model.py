@@ -14,8 +14,9 @@ from generator.core import resource_kinds
 from generator.core.watch_policy import WatchPolicy
 
 if TYPE_CHECKING:
-    # Re-exported (`as`): `from generator.core.model import Event` is how the package names it.
-    from generator.core.event import Event as Event  # noqa: PLC0414
+    # Re-exported (`as`): `from generator.core.model import Event` is how the package names them.
+    from generator.core.audit_event import Event as Event  # noqa: PLC0414
+    from generator.core.audit_event import Login as Login  # noqa: PLC0414
 
 Level = Literal["error", "warning", "info"]
 
@@ -262,17 +263,6 @@ class Binding:
 
 
 @dataclass(frozen=True, slots=True)
-class Login:
-    """A session opened with Google, as the Login Audit records it (`login_success`)."""
-
-    at: datetime
-    login_type: str  # google_password, saml, reauth, exchange, unknown
-    methods: tuple[str, ...]  # login_challenge_method, as Google lists them
-    second_factor: bool  # `is_second_factor` as Google sent it (absent: false)
-    evidence: str  # the log entry's insertId, or the activity's uniqueQualifier
-
-
-@dataclass(frozen=True, slots=True)
 class Finding:
     """A deviation found by the post-access review, with the entries that show it."""
 
@@ -283,11 +273,11 @@ class Finding:
 
 
 def __getattr__(name: str) -> object:
-    """`Event`, from `core.event` on first use: it is a msgspec Struct, and the help of every
-    command loads this module but must not load msgspec."""
-    if name == "Event":
-        from generator.core.event import Event  # noqa: PLC0415
+    """`Event` and `Login`, from `core.audit_event` on first use: an Event is a msgspec Struct,
+    and the help of every command loads this module but must not load msgspec."""
+    if name in ("Event", "Login"):
+        from generator.core import audit_event  # noqa: PLC0415
 
-        globals()[name] = Event
-        return Event
+        found = globals()[name] = getattr(audit_event, name)
+        return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

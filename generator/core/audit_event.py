@@ -1,19 +1,30 @@
-"""`Event`: one audit log entry, normalized, as every source of a review makes it.
+"""`Event`: one audit log entry, normalized, as every source of a review makes it; and the
+`Login` a Login Audit entry records.
 
 A review makes one Event per entry of the people it reviews, so it is a frozen msgspec Struct
 rather than a dataclass like the other values of `model`: built several times faster, compared,
 hashed and pickled field by field all the same (`msgspec.structs.replace` makes a changed
-copy). It lives apart from `model` because every command's help loads `model` and none should
-load msgspec; `model` hands `Event` out on first use.
+copy). Both live apart from `model` because every command's help loads `model` and none should
+load msgspec; `model` hands them out on first use.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
 
-from generator.core.model import Login
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A session opened with Google, as the Login Audit records it (`login_success`)."""
+
+    at: datetime
+    login_type: str  # google_password, saml, reauth, exchange, unknown
+    methods: tuple[str, ...]  # login_challenge_method, as Google lists them
+    second_factor: bool  # `is_second_factor` as Google sent it (absent: false)
+    evidence: str  # the log entry's insertId, or the activity's uniqueQualifier
 
 
 # Outside the garbage collector (`gc=False`): every field is a string, a number, a datetime, a
