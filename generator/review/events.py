@@ -176,7 +176,8 @@ class NameResolver:
 def may_rename(name: str) -> bool:
     """False when no `NameResolver` can rewrite `name`, whatever its labels: no `projects/` but
     a bucket's `projects/_`, and no `serviceAccounts/` (most names: an object's, an instance's).
-    Two counts and a search in C, for the names of a plain line, before any resolver is made."""
+    Searches in C (two counts only where `projects/` appears), for the names of a plain line,
+    before any resolver is made."""
     return (
         "projects/" in name and name.count("projects/") != name.count("projects/_")
     ) or "serviceAccounts/" in name

@@ -136,6 +136,7 @@ def read_plain(line: bytes) -> Event | None:
                 if a.permission
             ]
         )
+    # By position, in the order of Event's fields: `test_plain_entry` holds each to its name.
     return Event(
         entry.insertId,
         timestamp,
