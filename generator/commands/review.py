@@ -17,11 +17,12 @@ from generator.commands import adapters, options
 from generator.commands.review_sources import audit_source, projects_below, scan_limit
 from generator.core.errors import ConfigError
 from generator.core.git import committed_files
-from generator.core.model import Event, Policy
+from generator.core.model import Policy
 from generator.core.repo import Repo
 from generator.core.writing import check_writable, write_file
 
 if TYPE_CHECKING:
+    from generator.core.model import Event
     from generator.github.client import GitHubClient
     from generator.review import selection as reviewing
     from generator.review.analysis import Review

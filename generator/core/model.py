@@ -8,10 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from generator.core import resource_kinds
 from generator.core.watch_policy import WatchPolicy
+
+if TYPE_CHECKING:
+    # Re-exported (`as`): `from generator.core.model import Event` is how the package names them.
+    from generator.core.audit_event import Event as Event  # noqa: PLC0414
+    from generator.core.audit_event import Login as Login  # noqa: PLC0414
 
 Level = Literal["error", "warning", "info"]
 
@@ -258,43 +263,6 @@ class Binding:
 
 
 @dataclass(frozen=True, slots=True)
-class Login:
-    """A session opened with Google, as the Login Audit records it (`login_success`)."""
-
-    at: datetime
-    login_type: str  # google_password, saml, reauth, exchange, unknown
-    methods: tuple[str, ...]  # login_challenge_method, as Google lists them
-    second_factor: bool  # `is_second_factor` as Google sent it (absent: false)
-    evidence: str  # the log entry's insertId, or the activity's uniqueQualifier
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One audit log entry, normalized. Absent fields are empty strings."""
-
-    insert_id: str
-    timestamp: datetime
-    log_name: str
-    principal: str
-    service: str
-    method: str
-    resource_name: str
-    status_code: int
-    permissions: tuple[tuple[str, str, bool], ...]  # (permission, resource, granted)
-    binding_deltas: tuple[tuple[str, str, str], ...] = ()  # (action, member, role)
-    caller_ip: str = ""
-    # The service accounts the person acted through, in delegation order, the caller last
-    # (empty for a direct call): `principal` is the person at the start of the chain.
-    chain: tuple[str, ...] = ()
-    # Condition titles of the binding deltas, in the same order (`lapse/<id>/...` for ours).
-    delta_conditions: tuple[str, ...] = ()
-    # Where the entry copied data to (an export, extract or copy job, a rewrite); "" if none.
-    copied_to: str = ""
-    # A Login Audit entry shared to Cloud Logging: the session it opened, not use of a grant.
-    login: Login | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Finding:
     """A deviation found by the post-access review, with the entries that show it."""
 
@@ -302,3 +270,14 @@ class Finding:
     kind: str
     message: str
     evidence: tuple[str, ...] = ()
+
+
+def __getattr__(name: str) -> object:
+    """`Event` and `Login`, from `core.audit_event` on first use: an Event is a msgspec Struct,
+    and the help of every command loads this module but must not load msgspec."""
+    if name in ("Event", "Login"):
+        from generator.core import audit_event  # noqa: PLC0415
+
+        found = globals()[name] = getattr(audit_event, name)
+        return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,8 +13,10 @@ A credential minted with a minted credential is the person's too (`handed_on`).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec.structs import replace
 
 from generator.core.model import Event
 from generator.review.sources import minted_account

@@ -173,6 +173,16 @@ class NameResolver:
         return bool(self.account) and (not self.unique_id or unique_id == self.unique_id)
 
 
+def may_rename(name: str) -> bool:
+    """False when no `NameResolver` can rewrite `name`, whatever its labels: no `projects/` but
+    a bucket's `projects/_`, and no `serviceAccounts/` (most names: an object's, an instance's).
+    Searches in C (two counts only where `projects/` appears), for the names of a plain line,
+    before any resolver is made."""
+    return (
+        "projects/" in name and name.count("projects/") != name.count("projects/_")
+    ) or "serviceAccounts/" in name
+
+
 def _numbered(name: str, marker: str) -> bool:
     """Whether a digit follows `marker` somewhere in `name`: `resolve` rewrites a segment only
     where its name (`projects`) is followed by one of digits alone."""

@@ -20,7 +20,6 @@ and every line of the real audit entries.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -28,12 +27,13 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from generator.core.model import Event
 from generator.review.copies import names_a_copy
-from generator.review.events import NameResolver, parse_timestamp
+from generator.review.events import NameResolver, may_rename, parse_timestamp
 from generator.review.whose import REFUSED, Authentication
 
 # Field names are the Cloud Audit Log's, as the JSON spells them; a default stands for an absent
 # field, as `read_entry` reads one. A field declared `Raw` is never looked into: its presence
-# alone sends the line to the full reading.
+# alone sends the line to the full reading. As in `whose`, a decoded line is a tree: its Structs
+# stay out of the garbage collector.
 
 # orjson reads an integer below -2**63 or above 2**64 - 1 as a float, which `read_entry` does
 # not take for a status code: such a line (and, as msgspec bounds only int64, any above
@@ -41,31 +41,31 @@ from generator.review.whose import REFUSED, Authentication
 _Code = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
-class _Labels(Struct):
+class _Labels(Struct, gc=False):
     project_id: str = ""
     email_id: str = ""
     unique_id: str = ""
 
 
-class _Resource(Struct):
+class _Resource(Struct, gc=False):
     labels: _Labels | UnsetType = UNSET
 
 
-class _Status(Struct):
+class _Status(Struct, gc=False):
     code: _Code = 0
 
 
-class _Authorization(Struct):
+class _Authorization(Struct, gc=False):
     permission: str = ""
     resource: str = ""
     granted: bool = False
 
 
-class _RequestMetadata(Struct):
+class _RequestMetadata(Struct, gc=False):
     callerIp: str = ""
 
 
-class _Payload(Struct):
+class _Payload(Struct, gc=False):
     authenticationInfo: Authentication
     serviceName: str = ""
     methodName: str = ""
@@ -77,7 +77,7 @@ class _Payload(Struct):
     metadata: Raw | UnsetType = UNSET
 
 
-class _Entry(Struct):
+class _Entry(Struct, gc=False):
     protoPayload: _Payload
     timestamp: str
     insertId: str = ""
@@ -106,8 +106,11 @@ def read_plain(line: bytes) -> Event | None:
         return None
     resource = entry.resource
     labels = _NO_LABELS if resource is UNSET or resource.labels is UNSET else resource.labels
-    names = NameResolver(labels.project_id, labels.email_id, labels.unique_id)
-    resource_name = names.resolve(payload.resourceName)
+    name = payload.resourceName
+    # Most names have neither marker (an instance's) and are their own resolution.
+    resource_name = (
+        _resolved(name, labels) if "projects/" in name or "serviceAccounts/" in name else name
+    )
     metadata = payload.requestMetadata
     status = payload.status
     checks = payload.authorizationInfo
@@ -117,7 +120,7 @@ def read_plain(line: bytes) -> Event | None:
         permissions: tuple[tuple[str, str, bool], ...] = (
             (
                 sys.intern(check.permission),
-                resource_name if named == resource_name else names.resolve(named),
+                resource_name if named == resource_name else _resolved(named, labels),
                 check.granted,
             ),
         )
@@ -126,14 +129,15 @@ def read_plain(line: bytes) -> Event | None:
             [
                 (
                     sys.intern(a.permission),
-                    resource_name if a.resource == resource_name else names.resolve(a.resource),
+                    resource_name if a.resource == resource_name else _resolved(a.resource, labels),
                     a.granted,
                 )
                 for a in checks
                 if a.permission
             ]
         )
-    return _event(
+    # By position, in the order of Event's fields: `test_plain_entry` holds each to its name.
+    return Event(
         entry.insertId,
         timestamp,
         sys.intern(entry.logName),
@@ -143,61 +147,17 @@ def read_plain(line: bytes) -> Event | None:
         resource_name,
         0 if status is UNSET else status.code,
         permissions,
+        (),
         sys.intern("" if metadata is UNSET else metadata.callerIp),
     )
 
 
-# `Event(...)` of a plain line, built at half the cost: a frozen dataclass sets each of its
-# fields through `object.__setattr__`; here each field's slot is set directly, and the fields a
-# plain line never has take their defaults. `test_plain_entry` holds it equal to `Event(...)`.
-_SLOT = {name: getattr(Event, name).__set__ for name in Event.__slots__}
-_NEW = object.__new__
-_insert_id = _SLOT["insert_id"]
-_timestamp = _SLOT["timestamp"]
-_log_name = _SLOT["log_name"]
-_principal = _SLOT["principal"]
-_service = _SLOT["service"]
-_method = _SLOT["method"]
-_resource_name = _SLOT["resource_name"]
-_status_code = _SLOT["status_code"]
-_permissions = _SLOT["permissions"]
-_caller_ip = _SLOT["caller_ip"]
-_binding_deltas = _SLOT["binding_deltas"]
-_chain = _SLOT["chain"]
-_delta_conditions = _SLOT["delta_conditions"]
-_copied_to = _SLOT["copied_to"]
-_login = _SLOT["login"]
-
-
-def _event(
-    insert_id: str,
-    timestamp: datetime,
-    log_name: str,
-    principal: str,
-    service: str,
-    method: str,
-    resource_name: str,
-    status_code: int,
-    permissions: tuple[tuple[str, str, bool], ...],
-    caller_ip: str,
-) -> Event:
-    event: Event = _NEW(Event)
-    _insert_id(event, insert_id)
-    _timestamp(event, timestamp)
-    _log_name(event, log_name)
-    _principal(event, principal)
-    _service(event, service)
-    _method(event, method)
-    _resource_name(event, resource_name)
-    _status_code(event, status_code)
-    _permissions(event, permissions)
-    _caller_ip(event, caller_ip)
-    _binding_deltas(event, ())
-    _chain(event, ())
-    _delta_conditions(event, ())
-    _copied_to(event, "")
-    _login(event, None)
-    return event
+def _resolved(name: str, labels: _Labels) -> str:
+    """`NameResolver.resolve` of the entry's labels, the resolver made only for a name it may
+    rewrite (most names have no number after `projects/` or `serviceAccounts/`)."""
+    if not may_rename(name):
+        return name
+    return NameResolver(labels.project_id, labels.email_id, labels.unique_id).resolve(name)
 
 
 def _plain(payload: _Payload, caller: Authentication) -> bool:

@@ -27,28 +27,30 @@ import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
 # Field names are the Cloud Audit Log's, as the JSON spells them. A field declared `Raw` is
-# never looked into: its presence alone sends the line to the full reading.
+# never looked into: its presence alone sends the line to the full reading. A decoded line is a
+# tree (no reference cycle), so its Structs stay out of the garbage collector (`gc=False`):
+# cheaper to make and to free.
 
 
-class Authentication(Struct):
+class Authentication(Struct, gc=False):
     """Who made the call: read alike by every plain-shape decoder."""
 
     principalEmail: str
     serviceAccountDelegationInfo: Raw | UnsetType = UNSET
 
 
-class _Changes(Struct):
+class _Changes(Struct, gc=False):
     policyDelta: Raw | UnsetType = UNSET
     datasetChange: Raw | UnsetType = UNSET
 
 
-class _Payload(Struct):
+class _Payload(Struct, gc=False):
     authenticationInfo: Authentication
     serviceData: _Changes | UnsetType = UNSET
     metadata: _Changes | UnsetType = UNSET
 
 
-class _Entry(Struct):
+class _Entry(Struct, gc=False):
     protoPayload: _Payload
     # RFC 3339 with an offset, read by the decoder. `events.parse_timestamp` reads every such
     # time too, except where the offset carries it past year 1 or 9999: those are parsed whole.

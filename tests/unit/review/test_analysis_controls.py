@@ -5,10 +5,10 @@ Driven through `review_all`, the function `lapse review` calls with every subjec
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from generator.core.model import Event, Grant, Severity
 from generator.review.analysis import review_all

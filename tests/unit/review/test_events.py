@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.review.events import NameResolver, normalize, parse_timestamp
+from generator.review.events import NameResolver, may_rename, normalize, parse_timestamp
 from tests.lanes import examples
 
 from .conftest import fixture_event, load_entry
@@ -274,3 +274,37 @@ def test_names_without_a_number_to_resolve_are_returned_as_they_are(
     resolver = NameResolver(project, account, unique_id)
     for name in names:
         assert resolver.resolve(name) == resolved_segment_by_segment(resolver, name), name
+
+
+@settings(max_examples=examples(2000), derandomize=True, database=None, deadline=None)
+@given(names=st.lists(st.lists(name_segments, max_size=6).map("/".join), max_size=4))
+def test_a_name_no_resolver_may_rename_is_its_own_resolution(names: list[str]) -> None:
+    """`may_rename` answers no only for names every resolver, whatever its labels, leaves as
+    they are: `plain_entry` makes no resolver for them."""
+    resolvers = [
+        NameResolver(project, account, unique_id)
+        for project in ("", "pci-prod-payments")
+        for account in ("", "sa@p.iam.gserviceaccount.com")
+        for unique_id in ("", "123", "4")
+    ]
+    for name in names:
+        if not may_rename(name):
+            assert all(resolved_segment_by_segment(r, name) == name for r in resolvers), name
+            assert all(r.resolve(name) == name for r in resolvers), name
+
+
+@pytest.mark.parametrize(
+    ("name", "renamed"),
+    [
+        ("instances/settlement-db", False),
+        ("projects/_/buckets/b/objects/o", False),
+        ("projects/_/buckets/b/objects/projects/_", False),
+        ("projects/_/buckets/b/objects/projects/", True),
+        ("projects/_/buckets/b/objects/projects/1", True),
+        ("projects/123/secrets/s", True),
+        ("projects/-/serviceAccounts/x", True),
+        ("projects/p/datasets/d", True),  # no number, but told so only by looking further
+    ],
+)
+def test_what_may_be_renamed(name: str, renamed: bool) -> None:
+    assert may_rename(name) is renamed

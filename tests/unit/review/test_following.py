@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from generator.review.events import read_entry
 from generator.review.following import Read, Reads

@@ -9,10 +9,9 @@ the lines of `test_whose` (whose the entry is, in every shape) and every real en
 
 from __future__ import annotations
 
-import inspect
 import json
+import pickle
 import random
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,9 +19,9 @@ import orjson
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from generator.core.model import Event
-from generator.review import plain_entry
 from generator.review.events import read_entry
 from generator.review.plain_entry import read_plain
 
@@ -44,8 +43,22 @@ def agrees(line: bytes) -> bool:
     """True when the typed reading took the line; either way, both readings agree."""
     plain = read_plain(line)
     if plain is not None:
-        assert plain == full_reading(line), line
+        full = full_reading(line)
+        assert plain == full, line
+        assert exactly(plain) == exactly(full), line
     return plain is not None
+
+
+def exactly(value: object) -> object:
+    """`value` with the type of every part of it and the zone of every time: `==` alone holds
+    `1 == True`, and one instant in two zones, equal."""
+    if isinstance(value, Event):
+        return tuple(exactly(getattr(value, name)) for name in Event.__struct_fields__)
+    if isinstance(value, tuple):
+        return tuple(exactly(part) for part in value)
+    if isinstance(value, datetime):
+        return value, value.tzinfo
+    return type(value), value
 
 
 def bench_entry(principal: str = "alice@example.com") -> dict[str, Any]:
@@ -255,18 +268,28 @@ def test_bench_shaped_lines_are_all_read_typed() -> None:
         assert agrees(orjson.dumps(entry))
 
 
-def test_an_event_built_slot_by_slot_is_the_one_its_class_builds() -> None:
-    """`_event` sets each slot of an Event itself: every field, as `Event(...)` would."""
-    moment = datetime(2026, 11, 20, 10, tzinfo=UTC)
-    values = ("id", moment, "log", "p@x", "s", "m", "r", 7, (("a", "r", True),), "10.0.0.1")
-    built = plain_entry._event(*values)
-    made = Event(*values[:9], caller_ip=values[9])
-    assert built == made
-    assert [getattr(built, f.name) for f in fields(Event)] == [
-        getattr(made, f.name) for f in fields(Event)
+def test_an_event_built_in_place_is_the_one_its_fields_name() -> None:
+    """`read_plain` builds its Event by position: each value lands in the field `read_entry`
+    names, of the same type, and the Event pickles (as a part handed over does) and changes
+    (`attribution`) whole."""
+    line = orjson.dumps(bench_entry())
+    plain, full = read_plain(line), full_reading(line)
+    assert isinstance(plain, Event)
+    assert isinstance(full, Event)
+    assert [getattr(plain, name) for name in Event.__struct_fields__] == [
+        getattr(full, name) for name in Event.__struct_fields__
     ]
-    assert not hasattr(Event, "__post_init__")  # nothing of `Event(...)` is skipped
-    # Every field is set: a field added to Event and not to `_event` would be left unset.
-    assert set(plain_entry._SLOT) == {f.name for f in fields(Event)}
-    source = inspect.getsource(plain_entry._event)
-    assert all(f"_{f.name}(event, " in source for f in fields(Event))
+    assert exactly(plain) == exactly(full)
+    assert plain.caller_ip == "10.1.2.3"
+    assert plain.timestamp.tzinfo is UTC
+    assert plain.binding_deltas == ()
+    assert exactly(pickle.loads(pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))) == (
+        exactly(plain)
+    )
+    assert hash(plain) == hash(full)
+    moved = replace(plain, principal="bob@example.com", chain=("a@b",))
+    assert (moved.principal, moved.chain, moved.insert_id) == (
+        "bob@example.com",
+        ("a@b",),
+        "abc123",
+    )

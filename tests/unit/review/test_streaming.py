@@ -108,7 +108,7 @@ def generated_events(count: int = 800, seed: int = 4512) -> list[Event]:
 
 
 def _fields(item: Event) -> dict[str, Any]:
-    return {name: getattr(item, name) for name in Event.__dataclass_fields__}
+    return {name: getattr(item, name) for name in Event.__struct_fields__}
 
 
 def reports(reviews: list[Review]) -> dict[str, Any]:

@@ -3,7 +3,7 @@ told is a finding of its own; a HIGH finding names every role checked; one event
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from generator.core.model import Event, Grant, Severity
 from generator.review.analysis import review_all
