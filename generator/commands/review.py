@@ -22,7 +22,7 @@ from generator.core.repo import Repo
 from generator.core.writing import check_writable, write_file
 
 if TYPE_CHECKING:
-    from generator.core.model import Event
+    from generator.core.audit_event import Event
     from generator.github.client import GitHubClient
     from generator.review import selection as reviewing
     from generator.review.analysis import Review

@@ -5,7 +5,7 @@ A review makes one Event per entry of the people it reviews, so it is a frozen m
 rather than a dataclass like the other values of `model`: built several times faster, compared,
 hashed and pickled field by field all the same (`msgspec.structs.replace` makes a changed
 copy). Both live apart from `model` because every command's help loads `model` and none should
-load msgspec; `model` hands them out on first use.
+load msgspec: what reads or makes events imports them from here.
 """
 
 from __future__ import annotations

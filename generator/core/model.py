@@ -8,15 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from generator.core import resource_kinds
 from generator.core.watch_policy import WatchPolicy
-
-if TYPE_CHECKING:
-    # Re-exported (`as`): `from generator.core.model import Event` is how the package names them.
-    from generator.core.audit_event import Event as Event  # noqa: PLC0414
-    from generator.core.audit_event import Login as Login  # noqa: PLC0414
 
 Level = Literal["error", "warning", "info"]
 
@@ -270,14 +265,3 @@ class Finding:
     kind: str
     message: str
     evidence: tuple[str, ...] = ()
-
-
-def __getattr__(name: str) -> object:
-    """`Event` and `Login`, from `core.audit_event` on first use: an Event is a msgspec Struct,
-    and the help of every command loads this module but must not load msgspec."""
-    if name in ("Event", "Login"):
-        from generator.core import audit_event  # noqa: PLC0415
-
-        found = globals()[name] = getattr(audit_event, name)
-        return found
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Post-access review: audit log sources -> normalized events -> findings -> reports.
 
 Sources (`file_source`, `logging_source`, `bigquery_source`) yield
-`generator.core.model.Event`s through `events.normalize`; `analysis` compares them with what
+`generator.core.audit_event.Event`s through `events.normalize`; `analysis` compares them with what
 was granted; `report` writes the evidence.
 """

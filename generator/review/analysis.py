@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from generator.core.model import Event, Finding, Severity
+from generator.core.audit_event import Event
+from generator.core.model import Finding, Severity
 from generator.review.collector import (
     READ,
     Collected,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from msgspec.structs import replace
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.review.sources import minted_account
 from generator.review.subjects import ReviewSubject
 

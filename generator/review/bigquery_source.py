@@ -31,13 +31,13 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from generator.core.audit_event import Event
 from generator.core.errors import (
     PROGRAMMING_ERRORS,
     ConfigError,
     ServiceError,
     show_when_debugging,
 )
-from generator.core.model import Event
 from generator.core.retry import call_with_retry, describe
 from generator.review.events import read_entry
 from generator.review.following import Reads, entry_key

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from generator.core.model import Event, Login
+from generator.core.audit_event import Event, Login
 from generator.review.attribution import (
     Mint,
     attributed,

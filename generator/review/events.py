@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from generator.core.model import Event, Login
+from generator.core.audit_event import Event, Login
 from generator.review.copies import copy_destination
 from generator.review.sink_rows import log_entry_payload
 

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import orjson
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.core.writing import cause
 from generator.review.file_parts import FileRead, FilesRead, split_files
 from generator.review.file_source import FileSource

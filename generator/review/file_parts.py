@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.review.sources import Accounting, utc
 
 # A report that lists ten thousand broken lines helps nobody; the count still tells the story.

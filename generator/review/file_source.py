@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.core.writing import cause
 from generator.review import file_parts
 from generator.review.events import actor, read_entry

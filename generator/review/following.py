@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 
 
 @dataclass(frozen=True, slots=True)

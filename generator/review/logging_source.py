@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import requests
 from google.api_core import exceptions as api_exceptions
 
+from generator.core.audit_event import Event
 from generator.core.errors import ServiceError, show_when_debugging
-from generator.core.model import Event
 from generator.core.retry import TRANSIENT_STATUS, call_with_retry, cut_short
 from generator.review.events import read_entry
 from generator.review.following import Read, Reads, entry_key

@@ -17,8 +17,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
+from generator.core.audit_event import Login
 from generator.core.errors import ServiceError
-from generator.core.model import Login
 from generator.core.retry import call_with_retry
 from generator.review.events import login_from, login_parameters, parse_timestamp
 

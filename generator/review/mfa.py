@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from generator.core.audit_event import Login
 from generator.core.errors import ServiceError
 from generator.core.findings import FindingKind
-from generator.core.model import Login, MfaPolicy
+from generator.core.model import MfaPolicy
 from generator.core.times import format_duration, format_utc
 from generator.review.analysis import Review
 from generator.review.logins import LoginReader, MfaEvidence

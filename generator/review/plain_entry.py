@@ -25,7 +25,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.review.copies import names_a_copy
 from generator.review.events import NameResolver, may_rename, parse_timestamp
 from generator.review.whose import REFUSED, Authentication

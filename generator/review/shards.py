@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.core.writing import writing
 from generator.review.collector import Collected, CollectedPart, Collector
 from generator.review.file_parts import Part

@@ -12,7 +12,7 @@ from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 
 
 class EventSource(Protocol):

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.core.writing import writing
 
 # Events buffered before a key's lines are written out, and in all keys together.

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from generator.core.audit_event import Event
 from generator.core.findings import FindingKind
-from generator.core.model import Event, Finding, Severity
+from generator.core.model import Finding, Severity
 from generator.review.events import LOGIN_SERVICE
 from generator.review.ledger import ActionLedger
 from generator.review.scope import ReachKeys, reach_depth

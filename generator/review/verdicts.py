@@ -22,8 +22,9 @@ import re
 from collections.abc import Iterator
 from enum import Enum
 
+from generator.core.audit_event import Event
 from generator.core.findings import FindingKind
-from generator.core.model import Event, Grant
+from generator.core.model import Grant
 from generator.review.copies import UNKNOWN, is_snapshot
 from generator.review.scope import covering
 from generator.review.subjects import ReviewSubject

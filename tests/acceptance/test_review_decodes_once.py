@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.review import file_source, spool
 from tests.acceptance.cli import lapse
 from tests.acceptance.test_review_cli import UNTIL, entry, export

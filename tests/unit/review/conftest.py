@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from generator.core.model import Event, Grant, Request, Window
+from generator.core.audit_event import Event
+from generator.core.model import Grant, Request, Window
 from generator.review.analysis import ReviewSubject
 from generator.review.events import normalize
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from msgspec.structs import replace
 
-from generator.core.model import Finding, Grant, Login, Severity
+from generator.core.audit_event import Login
+from generator.core.model import Finding, Grant, Severity
 from generator.review.analysis import (
     NO_ACTIVITY,
     action_counts,

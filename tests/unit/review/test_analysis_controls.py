@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from msgspec.structs import replace
 
-from generator.core.model import Event, Grant, Severity
+from generator.core.audit_event import Event
+from generator.core.model import Grant, Severity
 from generator.review.analysis import review_all
 from generator.review.copies import UNKNOWN
 

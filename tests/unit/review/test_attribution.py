@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from msgspec.structs import replace
 
-from generator.core.model import Event, Severity
+from generator.core.audit_event import Event
+from generator.core.model import Severity
 from generator.review.analysis import review_all
 from generator.review.attribution import (
     Mint,

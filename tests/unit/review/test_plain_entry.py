@@ -21,7 +21,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.review.events import read_entry
 from generator.review.plain_entry import read_plain
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from generator.core.model import Event
+from generator.core.audit_event import Event
 from generator.review.analysis import Review, ReviewSubject, review_all
 from generator.review.file_source import FileSource
 from generator.review.report import json_report, markdown_report, summary_report

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from generator.core.model import Event, Grant
+from generator.core.audit_event import Event
+from generator.core.model import Grant
 from generator.review import tally as tally_module
 from generator.review.analysis import collect, review_collected
 from generator.review.copies import UNKNOWN

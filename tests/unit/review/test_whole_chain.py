@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
-from generator.core.model import Event, Grant, Severity
+from generator.core.audit_event import Event
+from generator.core.model import Grant, Severity
 from generator.review.analysis import review_all
 
 from .conftest import GRACE, event, request, subject
