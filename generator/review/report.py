@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -23,9 +21,10 @@ from markupsafe import Markup
 
 from generator.core import pages
 from generator.core.model import Finding
+from generator.review.action_rows import fold, folded, json_rows
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
-from generator.review.ledger import Listed, busiest, moment
+from generator.review.ledger import busiest
 from generator.review.logins import MfaEvidence
 from generator.review.outcome import (
     exit_code,  # noqa: F401 - a report's exit code, defined there
@@ -39,9 +38,6 @@ SUMMARY_SCHEMA = "lapse.review-summary/1"
 EVIDENCE_SHOWN = 10
 # A gantt chart with more bars than this is unreadable; the tables below it list everything.
 GANTT_TASKS = 15
-# One (service, method) on more resources than this is one folded row, with a few examples.
-FOLD_OVER = 3
-FOLD_EXAMPLES = 3
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # Which PCI DSS v4.0.1 requirement each part of a report evidences (paraphrased, never quoted).
@@ -86,13 +82,12 @@ def reports(review: Review, approval: Mapping[str, Any] | None = None) -> tuple[
 
     The rows are read as the ledger holds them (`Review.listed`): each JSON row is made from
     one straight away, its times written from their microseconds, and only the rows the
-    Markdown shows after folding become `ActionCount`s. `test_report_paths` holds both
-    reports to `markdown_report` and `json_report`."""
+    Markdown shows after folding become `ActionCount`s (`action_rows`). `test_report_paths`
+    holds both reports to `markdown_report` and `json_report`."""
     listed = review.listed(after=False), review.listed(after=True)
     data = review_data(review, approval, actions=False)
-    data["actions"], data["actions_after"] = (_listed_data(busiest(rows)) for rows in listed)
-    folded = _fold_listed(listed[0]), _fold_listed(listed[1])
-    return _render(review, approval, *folded), _dumps(data)
+    data["actions"], data["actions_after"] = (json_rows(busiest(rows)) for rows in listed)
+    return _render(review, approval, folded(listed[0]), folded(listed[1])), _dumps(data)
 
 
 def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
@@ -251,25 +246,6 @@ def _summary_row(review: Review) -> dict[str, Any]:
     }
 
 
-def _listed_data(rows: Sequence[Listed]) -> list[dict[str, Any]]:
-    """`_action_data` of each ledger row (`Review.listed`), with no `ActionCount` between:
-    each time is written once from its microseconds (`_iso_micros`), and a row whose first
-    time is its last (an action done once) writes it once."""
-    iso = _iso_micros
-    return [
-        {
-            "service": service,
-            "method": method,
-            "resource": resource,
-            "count": count,
-            "denied": denied,
-            "first": (text := iso(first)),
-            "last": text if last == first else iso(last),
-        }
-        for service, method, resource, count, denied, first, last in rows
-    ]
-
-
 def _action_data(action: ActionCount) -> dict[str, Any]:
     return {
         "service": action.service,
@@ -304,64 +280,6 @@ def _approval_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
     return str(value)
-
-
-def fold(actions: Sequence[ActionCount]) -> list[ActionCount]:
-    """Actions of one (service, method) on many resources folded into one row.
-
-    A row's resource then reads "N resources, e.g. a, b, c" with the summed counts and the
-    first and last time; the JSON report keeps every resource.
-    """
-    groups: dict[tuple[str, str], list[ActionCount]] = {}
-    for action in actions:
-        groups.setdefault((action.service, action.method), []).append(action)
-    rows = []
-    for (service, method), group in groups.items():
-        if len(group) <= FOLD_OVER:
-            rows.extend(group)
-            continue
-        examples = ", ".join(a.resource or "?" for a in group[:FOLD_EXAMPLES])
-        rows.append(
-            ActionCount(
-                service,
-                method,
-                f"{len(group):,} resources, e.g. {examples}",
-                sum(a.count for a in group),
-                sum(a.denied for a in group),
-                min(a.first for a in group),
-                max(a.last for a in group),
-            )
-        )
-    return sorted(rows, key=lambda a: (-a.count, a.service, a.method, a.resource))
-
-
-def _fold_listed(rows: Sequence[Listed]) -> list[ActionCount]:
-    """`fold` of the `ActionCount`s these ledger rows are, from the ledger's key order
-    (`Review.listed`): each (service, method) is one run of rows, and an `ActionCount` is made
-    only for a row that is shown."""
-    shown: list[ActionCount] = []
-    for (service, method), run in groupby(rows, _SERVICE_METHOD):
-        group = list(run)
-        if len(group) <= FOLD_OVER:
-            shown.extend(ActionCount(*row[:5], moment(row[5]), moment(row[6])) for row in group)
-            continue
-        examples = ", ".join(row[2] or "?" for row in busiest(group)[:FOLD_EXAMPLES])
-        shown.append(
-            ActionCount(
-                service,
-                method,
-                f"{len(group):,} resources, e.g. {examples}",
-                sum(map(_COUNT, group)),
-                sum(map(_DENIED, group)),
-                moment(min(map(_FIRST, group))),
-                moment(max(map(_LAST, group))),
-            )
-        )
-    return sorted(shown, key=lambda a: (-a.count, a.service, a.method, a.resource))
-
-
-_SERVICE_METHOD = itemgetter(0, 1)
-_COUNT, _DENIED, _FIRST, _LAST = itemgetter(3), itemgetter(4), itemgetter(5), itemgetter(6)
 
 
 def _gantt(
@@ -435,29 +353,6 @@ def _iso(moment: datetime | None) -> str | None:
     # `...T10:00:00+00:00`, or `...T10:00:00.000001+00:00`: microseconds only when there are
     # some. A report writes two for each of its action rows, by the thousand.
     return f"{moment.isoformat()[:-6]}Z"
-
-
-_DAY = 86_400_000_000  # microseconds
-_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
-_MINUTES = tuple(f"T{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
-
-
-def _iso_micros(value: int) -> str:
-    """`_iso` of the instant `value` microseconds after the epoch (`ledger.micros`), with no
-    datetime made: the day's text is made once a run (`_day`), the time of day read from
-    tables of minutes and seconds, at half the cost of `isoformat`. `//` and `%` floor, so an
-    instant before the epoch is written as `isoformat` writes it too."""
-    rest = value % _DAY
-    day, minute, second = _day(value // _DAY), _MINUTES[rest // 60_000_000], rest // 1_000_000
-    if micro := rest % 1_000_000:
-        return f"{day}{minute}{_TWO_DIGITS[second % 60]}.{str(1_000_000 + micro)[1:]}Z"
-    return f"{day}{minute}{_TWO_DIGITS[second % 60]}Z"
-
-
-@functools.cache
-def _day(day: int) -> str:
-    """`YYYY-MM-DD` of the day `day` days after the epoch, as `isoformat` writes it."""
-    return moment(day * _DAY).date().isoformat()
 
 
 def _dumps(data: Mapping[str, Any]) -> str:

@@ -17,18 +17,16 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from generator.review import ledger as ledger_module
+from generator.review.action_rows import fold, folded, iso_micros
 from generator.review.analysis import ActionCount, Review, review
 from generator.review.escaping import _code_span, code
 from generator.review.ledger import ActionLedger, Key, busiest, micros, moment
 from generator.review.report import (
     _action_rows,
     _environment,
-    _fold_listed,
     _gantt,
     _iso,
-    _iso_micros,
     _task_lines,
-    fold,
     json_report,
     markdown_report,
     reports,
@@ -107,7 +105,7 @@ def test_both_reports_are_those_of_the_long_way(
         for item in reviews_of(ledger):
             for after in (False, True):
                 listed = item.listed(after=after)
-                shown = _fold_listed(listed)
+                shown = folded(listed)
                 event(f"folded: {any(' resources, e.g. ' in a.resource for a in shown)}")
                 assert [(*r[:5], moment(r[5]), moment(r[6])) for r in busiest(listed)] == list(
                     item.ledger.rows(item.ledger_key, after)  # type: ignore[union-attr]
@@ -140,7 +138,7 @@ def test_a_review_without_a_ledger_reports_as_the_long_way() -> None:
 @example(value=1)
 @example(value=micros(datetime(1900, 1, 1, tzinfo=UTC)))
 def test_iso_from_microseconds_is_iso_of_the_moment(value: int) -> None:
-    assert _iso_micros(value) == _iso(moment(value))
+    assert iso_micros(value) == _iso(moment(value))
 
 
 @settings(max_examples=examples(1000), derandomize=True, database=None, deadline=None)
