@@ -34,7 +34,7 @@ from generator.review.collector import (
     tallies_by_person,
     with_binding_times,
 )
-from generator.review.ledger import ActionLedger
+from generator.review.ledger import ActionLedger, Listed
 from generator.review.logins import MfaEvidence
 from generator.review.spool import EventSpool
 from generator.review.subjects import ReviewSubject
@@ -125,6 +125,14 @@ class Review:
         if self.spool is not None:
             return sorted(e.timestamp for e in self.events_in_window)
         return self.ledger.times(self.ledger_key) if self.ledger is not None else []
+
+    def listed(self, *, after: bool) -> list[Listed]:
+        """`actions` (or `actions_after`) as the ledger holds them (`ActionLedger.listing`):
+        in key order, times in microseconds. The reports read them so, with no datetime nor
+        `ActionCount` per row."""
+        if self.ledger is None:
+            return []
+        return self.ledger.listing(self.ledger_key, after)
 
     def _actions(self, *, after: bool) -> tuple[ActionCount, ...]:
         if self.ledger is None:

@@ -16,6 +16,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,26 @@ _ABSORB = (
     " count = count + excluded.count, denied = denied + excluded.denied,"
     " first = min(first, excluded.first), last = max(last, excluded.last)"
 )
-# Busiest first, as `analysis.Review.actions` lists them: SQLite compares text as UTF-8 bytes,
-# which orders as Python orders the code points.
-_ROWS = (
+# The primary key's order: SQLite walks it, sorting nothing (`busiest` sorts by count).
+_LISTING = (
     "SELECT service, method, resource, count, denied, first, last FROM actions"
-    " WHERE grant_key = ? AND after = ? ORDER BY count DESC, service, method, resource"
+    " WHERE grant_key = ? AND after = ? ORDER BY service, method, resource"
 )
 
 Key = tuple[int, bool, str, str, str]
 Row = tuple[str, str, str, int, int, datetime, datetime]
+# A row as the file holds it: its first and last times in microseconds since the epoch.
+Listed = tuple[str, str, str, int, int, int, int]
+
+
+_COUNT = itemgetter(3)
+
+
+def busiest(listed: list[Listed]) -> list[Listed]:
+    """Rows of `listing` busiest first, as `analysis.Review.actions` lists them: by count, then
+    service, method and resource. The sort is stable and keeps the key order of equal counts:
+    SQLite compares text as UTF-8 bytes, which orders as Python orders the code points."""
+    return sorted(listed, key=_COUNT, reverse=True)
 
 
 def micros(moment: datetime) -> int:
@@ -95,13 +107,19 @@ class ActionLedger:
     def rows(self, grant: int, after: bool) -> Iterator[Row]:
         """The grant's rows of one phase, busiest first: by count, then service, method and
         resource."""
-        self._merge()
-        if self._db is None:
-            return
-        for service, method, resource, count, denied, first, last in self._db.execute(
-            _ROWS, (grant, int(after))
+        for service, method, resource, count, denied, first, last in busiest(
+            self.listing(grant, after)
         ):
             yield service, method, resource, count, denied, moment(first), moment(last)
+
+    def listing(self, grant: int, after: bool) -> list[Listed]:
+        """The grant's rows of one phase as the file holds them: in key order (service, method
+        and resource), the times in microseconds (`micros`). A report writes tens of thousands
+        of them, each time as text, and needs no datetime for most."""
+        self._merge()
+        if self._db is None:
+            return []
+        return self._db.execute(_LISTING, (grant, int(after))).fetchall()
 
     def times(self, grant: int) -> list[datetime]:
         """The instants kept with `add_time` for the grant, earliest first."""

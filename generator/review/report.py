@@ -17,11 +17,14 @@ from typing import Any
 
 import jinja2
 import orjson
+from markupsafe import Markup
 
 from generator.core import pages
 from generator.core.model import Finding
+from generator.review.action_rows import fold, folded, json_rows
 from generator.review.analysis import SEVERITY_ORDER, ActionCount, Review, severity_counts
 from generator.review.escaping import code, md, mermaid
+from generator.review.ledger import busiest
 from generator.review.logins import MfaEvidence
 from generator.review.outcome import (
     exit_code,  # noqa: F401 - a report's exit code, defined there
@@ -35,9 +38,6 @@ SUMMARY_SCHEMA = "lapse.review-summary/1"
 EVIDENCE_SHOWN = 10
 # A gantt chart with more bars than this is unreadable; the tables below it list everything.
 GANTT_TASKS = 15
-# One (service, method) on more resources than this is one folded row, with a few examples.
-FOLD_OVER = 3
-FOLD_EXAMPLES = 3
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # Which PCI DSS v4.0.1 requirement each part of a report evidences (paraphrased, never quoted).
@@ -78,10 +78,16 @@ def next_edition(review: Review, taken: Callable[[str], bool]) -> Review:
 
 def reports(review: Review, approval: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """(Markdown, JSON) of one review: `markdown_report` and `json_report`, its actions read
-    from the ledger once for both."""
-    read = review.actions, review.actions_after
-    data = review_data(review, approval, actions=False) | _actions_data(*read)
-    return _markdown(review, approval, *read), _dumps(data)
+    from the ledger once for both.
+
+    The rows are read as the ledger holds them (`Review.listed`): each JSON row is made from
+    one straight away, its times written from their microseconds, and only the rows the
+    Markdown shows after folding become `ActionCount`s (`action_rows`). `test_report_paths`
+    holds both reports to `markdown_report` and `json_report`."""
+    listed = review.listed(after=False), review.listed(after=True)
+    data = review_data(review, approval, actions=False)
+    data["actions"], data["actions_after"] = (json_rows(busiest(rows)) for rows in listed)
+    return _render(review, approval, folded(listed[0]), folded(listed[1])), _dumps(data)
 
 
 def markdown_report(review: Review, approval: Mapping[str, Any] | None = None) -> str:
@@ -94,7 +100,16 @@ def _markdown(
     read: Sequence[ActionCount],
     read_after: Sequence[ActionCount],
 ) -> str:
-    actions, actions_after = fold(read), fold(read_after)
+    return _render(review, approval, fold(read), fold(read_after))
+
+
+def _render(
+    review: Review,
+    approval: Mapping[str, Any] | None,
+    actions: Sequence[ActionCount],
+    actions_after: Sequence[ActionCount],
+) -> str:
+    """The Markdown of a review whose actions are folded (`fold`)."""
     return _template("report.md.j2").render(
         review=review,
         request=review.subject.request,
@@ -103,6 +118,8 @@ def _markdown(
         gantt=_gantt(review, actions, actions_after),
         actions=actions,
         actions_after=actions_after,
+        action_rows=_action_rows(actions),
+        action_rows_after=_action_rows(actions_after),
         pci=PCI_DSS,
         mfa=mfa_data(review.mfa) if review.mfa is not None else None,
     )
@@ -265,35 +282,6 @@ def _approval_value(value: Any) -> str:
     return str(value)
 
 
-def fold(actions: Sequence[ActionCount]) -> list[ActionCount]:
-    """Actions of one (service, method) on many resources folded into one row.
-
-    A row's resource then reads "N resources, e.g. a, b, c" with the summed counts and the
-    first and last time; the JSON report keeps every resource.
-    """
-    groups: dict[tuple[str, str], list[ActionCount]] = {}
-    for action in actions:
-        groups.setdefault((action.service, action.method), []).append(action)
-    rows = []
-    for (service, method), group in groups.items():
-        if len(group) <= FOLD_OVER:
-            rows.extend(group)
-            continue
-        examples = ", ".join(a.resource or "?" for a in group[:FOLD_EXAMPLES])
-        rows.append(
-            ActionCount(
-                service,
-                method,
-                f"{len(group):,} resources, e.g. {examples}",
-                sum(a.count for a in group),
-                sum(a.denied for a in group),
-                min(a.first for a in group),
-                max(a.last for a in group),
-            )
-        )
-    return sorted(rows, key=lambda a: (-a.count, a.service, a.method, a.resource))
-
-
 def _gantt(
     review: Review, actions: Sequence[ActionCount], actions_after: Sequence[ActionCount]
 ) -> dict[str, Any]:
@@ -316,8 +304,31 @@ def _gantt(
         "end": _gantt_time(review.window_end),
         "grace_end": _gantt_time(review.window_end + review.grace),
         "tasks": tasks,
+        "lines": _task_lines(tasks),
         "hidden": len(rows) - len(shown),
     }
+
+
+def _action_rows(actions: Sequence[ActionCount]) -> Markup:
+    """The rows of an actions table, as a template loop would write them (one line each,
+    identifiers through `code`): joined here, a report's hundreds of rows cost no template
+    work each."""
+    return Markup(  # noqa: S704 - made of `code` spans, numbers and times
+        "\n".join(
+            f"| {code(a.service)} | {code(a.method)} | {code(a.resource)} | {a.count} | "
+            f"{a.denied} | {_iso(a.first)} | {_iso(a.last)} |"
+            for a in actions
+        )
+    )
+
+
+def _task_lines(tasks: Sequence[Mapping[str, str]]) -> Markup:
+    """The gantt chart's activity lines, each task's name through `mermaid`."""
+    return Markup(  # noqa: S704 - made of `mermaid` names, states and times
+        "\n".join(
+            f"    {mermaid(t['name'])} :{t['state']}, {t['start']}, {t['end']}" for t in tasks
+        )
+    )
 
 
 def _short(method: str) -> str:
