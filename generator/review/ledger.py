@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 # Distinct rows (and instants) held in memory before they are merged into the file.
-HELD = 8192
+HELD = 4096
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SCHEMA = (

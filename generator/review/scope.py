@@ -126,7 +126,7 @@ def reach_key(name: str, hierarchy: Hierarchy, log_name: str, depth: int) -> str
 
 # Names `ReachKeys` remembers before it forgets them all: memory stays bounded by it, not by the
 # number of distinct names in the log.
-REMEMBERED = 8192
+REMEMBERED = 2048
 _UNSEEN = object()
 
 
