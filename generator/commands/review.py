@@ -218,9 +218,11 @@ def _write_reports(
         for name, text in publication.review_texts(some, approvals):
             write_file(repo.root / name, text)
 
-    in_two(reviews, write, forking=settle, forked=reopen)
-    for name, text in publication.summary_texts(reviews, period, taken):
-        write_file(repo.root / name, text)
+    def summaries() -> None:  # from the reviews alone: written here while the child writes
+        for name, text in publication.summary_texts(reviews, period, taken):
+            write_file(repo.root / name, text)
+
+    in_two(reviews, write, forking=settle, forked=reopen, also=summaries)
     return files
 
 

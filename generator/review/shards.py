@@ -262,20 +262,24 @@ def in_two(
     *,
     forking: Callable[[], None],
     forked: Callable[[], None],
+    also: Callable[[], None] = lambda: None,
 ) -> None:
     """`work(items)`, its second half done by a forked child when this process may use more
-    than one processor. `forking` runs here first, `forked` in the child (a ledger's rows all
-    put in its file here, read there through a connection of the child's own); a child that
+    than one processor, then `also()` here. `forking` runs here first, `forked` in the child (a
+    ledger's rows all put in its file here, read there through a connection of the child's
+    own); `also` runs while the child works, and needs nothing the child does. A child that
     fails has its half done here again."""
     half = len(items) // 2
     if processors() < 2 or not half or not hasattr(os, "fork"):
         work(items)
+        also()
         return
     forking()
     with tempfile.TemporaryDirectory(prefix="lapse-parts-") as scratch:
         child = _Child.start(_work_part, (items[half:], work, forked), Path(scratch))
         try:
             work(items[:half])
+            also()
         finally:
             done = child.ended_well()
     if not done:

@@ -440,10 +440,15 @@ def test_work_in_two_is_the_work_done_once(tmp_path: Path, monkeypatch: pytest.M
             (tmp_path / item).write_text(str(os.getpid()))
         calls.append(f"{len(some)} in {os.getpid()}")
 
-    shards.in_two(items, work, forking=lambda: calls.append("forking"), forked=lambda: None)
+    def also() -> None:  # here, while the child works: its half is not yet certain
+        calls.append(f"also in {os.getpid()}")
+
+    shards.in_two(
+        items, work, forking=lambda: calls.append("forking"), forked=lambda: None, also=also
+    )
     writers = {(tmp_path / item).read_text() for item in items}
     assert len(writers) == 2 and str(os.getpid()) in writers
-    assert calls == ["forking", f"3 in {os.getpid()}"]
+    assert calls == ["forking", f"3 in {os.getpid()}", f"also in {os.getpid()}"]
 
 
 def test_a_failed_half_is_done_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -470,11 +475,15 @@ def test_one_processor_or_one_item_is_done_here(
     def work(some: Sequence[str]) -> None:
         done.append((len(some), os.getpid()))
 
+    def also() -> None:
+        done.append((0, os.getpid()))
+
     monkeypatch.setattr(shards, "processors", lambda: 1)
-    shards.in_two(["a", "b"], work, forking=lambda: None, forked=lambda: None)
+    shards.in_two(["a", "b"], work, forking=lambda: None, forked=lambda: None, also=also)
     monkeypatch.setattr(shards, "processors", lambda: 2)
-    shards.in_two(["a"], work, forking=lambda: None, forked=lambda: None)
-    assert done == [(2, os.getpid()), (1, os.getpid())]
+    shards.in_two(["a"], work, forking=lambda: None, forked=lambda: None, also=also)
+    here = os.getpid()
+    assert done == [(2, here), (0, here), (1, here), (0, here)]
 
 
 def test_a_ledger_reopened_in_a_child_reads_the_rows_stored_before_the_fork(
