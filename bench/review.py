@@ -10,17 +10,17 @@ round runs both, in alternating order):
 
 Every figure is a whole process, timed from the outside. The repository lapse runs in (policy,
 archive, and the reports it writes) is made inside this checkout, in a hidden folder removed at
-the end, as a user's repository is a checkout; the exports are in the temporary folder. lapse
-reads a large export in parts, one forked process per processor it may use
-(`generator/review/shards.py`); the floor is one process, as a plain parse is. Printed per
-export: the median of the per-round ratio lapse / floor with its min and max, and the peak
-resident memory of the lapse process as the OS measured it (`ru_maxrss` of the waited child,
-which on Linux is the largest of it and of the children it waited for: the peak of any one
-process, not their sum). Targets, each printed PASS or MISS with its limit: the ratio's median
-at most 1.5 at every size from 250,000 entries and at every share (a smaller size is shown,
-unjudged), and lapse's peak RSS at N within 10% of that at N/4, for each share. The CPU seconds
-(user + system) of both processes are printed beside, with their ratio: on a busy machine wall
-time also measures the neighbours, CPU time only the work.
+the end, as a user's repository is a checkout; the exports are in the temporary folder. lapse reads a large export in parts,
+one forked process per processor it may use (`generator/review/shards.py`); the floor is one
+process, as a plain parse is. Printed per export: the median of the per-round ratio lapse /
+floor with its min and max, and the peak resident memory of the lapse process as the OS
+measured it (`ru_maxrss` of the waited child, which on Linux is the largest of it and of the
+children it waited for: the peak of any one process, not their sum). Targets, each printed PASS or
+MISS with its limit: the ratio's median at most 1.5 at every size from 250,000 entries and at
+every share (a smaller size is shown, unjudged), and lapse's peak RSS at N within 10% of that at
+N/4, for each share. The CPU seconds (user + system) of both
+processes are printed beside, with their ratio: on a busy machine wall time also measures the
+neighbours, CPU time only the work.
 
     python bench/review.py [--entries N] [--grantees G] [--rounds R] [--seed S] [--profile]
 
