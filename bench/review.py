@@ -8,9 +8,7 @@ round runs both, in alternating order):
   floor  a fresh Python process that reads every line and orjson.loads it;
   lapse  `lapse review --source file:EXPORT` from start-up to the reports written.
 
-Every figure is a whole process, timed from the outside. The repository lapse runs in (policy,
-archive, and the reports it writes) is made inside this checkout, in a hidden folder removed at
-the end, as a user's repository is a checkout; the exports are in the temporary folder. lapse reads a large export in parts,
+Every figure is a whole process, timed from the outside. lapse reads a large export in parts,
 one forked process per processor it may use (`generator/review/shards.py`); the floor is one
 process, as a plain parse is. Printed per export: the median of the per-round ratio lapse /
 floor with its min and max, and the peak resident memory of the lapse process as the OS
@@ -277,17 +275,9 @@ def main() -> int:
 
 
 def measure(tmp: Path, args: argparse.Namespace) -> int:
-    # The repository a review runs in (and writes its 400 reports to) is a checkout: it is made
-    # where this one is, not in the system's temporary folder, where creating a file can cost
-    # ten times as much on a machine whose temporary folder sits in a crowded part of the disk.
-    # The exports, only read, stay in the temporary folder.
-    with tempfile.TemporaryDirectory(prefix=".bench-review-", dir=ROOT) as checkout:
-        return _measure(tmp, Path(checkout) / "repo", args)
-
-
-def _measure(tmp: Path, repo: Path, args: argparse.Namespace) -> int:
     sizes = (args.entries // 4, args.entries)
     began = time.perf_counter()
+    repo = tmp / "repo"
     make_repo(repo, args.grantees)
     exports = {}
     for share in SHARES:
