@@ -160,6 +160,10 @@ class NameResolver:
             self.account and _numbered(name, "serviceAccounts/")
         ):
             return name
+        return self.each_segment(name)
+
+    def each_segment(self, name: str) -> str:
+        """`resolve` the long way: every segment of `name` looked at, none skipped."""
         parts = name.split("/")
         for index, part in enumerate(parts[:-1]):
             following = parts[index + 1]

@@ -244,14 +244,7 @@ def resolved_segment_by_segment(resolver: NameResolver, name: str) -> str:
     """`NameResolver.resolve` the long way: every segment looked at, none skipped."""
     if not name or not (resolver.project or resolver.account):
         return name
-    parts = name.split("/")
-    for index, part in enumerate(parts[:-1]):
-        following = parts[index + 1]
-        if part == "projects" and following.isdigit() and resolver.project:
-            parts[index + 1] = resolver.project
-        elif part == "serviceAccounts" and following.isdigit() and resolver._is_account(following):
-            parts[index + 1] = resolver.account
-    return "/".join(parts)
+    return resolver.each_segment(name)
 
 
 name_segments = st.sampled_from(
