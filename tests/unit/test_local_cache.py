@@ -8,6 +8,7 @@ import sys
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,9 @@ from generator.terraform import audit_coverage, render, verified
 from generator.terraform.grants_folder import existing
 from tests.lanes import examples
 from tests.support import REPO, make_repo
+
+if TYPE_CHECKING:
+    from generator.terraform.configuration import TerraformFile
 
 DAY = timedelta(days=1)
 
@@ -221,6 +225,15 @@ def test_a_cached_coverage_is_the_coverage_parsed(tmp_path: Path, store: Path) -
     assert kept.grants_depends_on == parsed.grants_depends_on
 
 
+def _terraform_read(tmp_path: Path) -> tuple[list[tuple[str, str]], tuple[TerraformFile, ...]]:
+    """A new repository's Terraform files as lapse lists them, and their first parse."""
+    from generator.terraform import configuration
+
+    root = make_repo(tmp_path / "repo")
+    _, readable = configuration.list_configuration(root / "terraform", root)
+    return readable, configuration.parse_all(configuration.read_all(readable))
+
+
 def test_a_cached_terraform_configuration_is_the_configuration_parsed(
     tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,9 +267,7 @@ def test_terraform_parsed_by_another_version_of_the_parser_is_parsed_again(
     """A parse is reused only by the code that made it: lapse's reader, python-hcl2 and lark."""
     from generator.terraform import configuration
 
-    root = make_repo(tmp_path / "repo")
-    _, readable = configuration.list_configuration(root / "terraform", root)
-    first = configuration.parse_all(configuration.read_all(readable))
+    readable, first = _terraform_read(tmp_path)
     real = cache.code_digest
     monkeypatch.setattr(
         cache, "code_digest", lambda *names: real(*names) + ("+new" if module in names else "")
@@ -272,9 +283,7 @@ def test_a_terraform_parse_is_reused_on_every_later_run(
     """A hit keeps its entry as it was: the third run is as warm as the second."""
     from generator.terraform import configuration
 
-    root = make_repo(tmp_path / "repo")
-    _, readable = configuration.list_configuration(root / "terraform", root)
-    first = configuration.parse_all(configuration.read_all(readable))
+    readable, first = _terraform_read(tmp_path)
 
     def refuse(relative: str, text: str) -> configuration.TerraformFile:
         raise AssertionError(f"parsed {relative} again")
@@ -337,9 +346,7 @@ def test_an_unreadable_terraform_parse_is_parsed_again(
 ) -> None:
     from generator.terraform import configuration
 
-    root = make_repo(tmp_path / "repo")
-    _, readable = configuration.list_configuration(root / "terraform", root)
-    first = configuration.parse_all(configuration.read_all(readable))
+    readable, first = _terraform_read(tmp_path)
     (table,) = (store / configuration.CACHE_KIND).iterdir()
     lines = table.read_bytes().splitlines()
     broken = [b"[]", b"{", b'["x", [], [1]]', b'["x", [["k", [], "l", 1, [], []]], null]']
