@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -190,13 +189,12 @@ def sizes(text: str | None) -> tuple[int, ...]:
 
 
 def corpus(n: int) -> Iterator[tuple[Path, list[Path]]]:  # a one-shot generator
-    """A fresh corpus of `n` requests in a temporary directory, removed afterwards."""
-    folder = tempfile.mkdtemp(prefix=f"lapse-bench-{n}-")
+    """A fresh corpus of `n` requests in a temporary directory, set aside afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=f"lapse-bench-{n}-"))
     try:
-        root = Path(folder)
         yield root, _corpus.make_repo(root, n)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        _corpus.set_aside(root)
 
 
 def rounds_for(n: int, rounds: int) -> int:

@@ -150,20 +150,22 @@ def _archived(few: int, many: int, rounds: int) -> Iterator[_timing.Row]:
     for root, _ in _timing.corpus(many):
         _archive_by_month(root)
         (root / "audit.jsonl").write_text("", encoding="utf-8")
-        for label in ("many", "few"):
+        archived = sorted((root / "archive").rglob("*.yaml"))
+        for label, kept_files in (("many", archived), ("few", archived[:few])):
             kept = Path(f"{root}-{label}")
-            shutil.copytree(root, kept)
+            shutil.copytree(root, kept, ignore=shutil.ignore_patterns("archive"))
+            for file in kept_files:  # copied, not deleted from a full copy: see set_aside
+                copy = kept / file.relative_to(root)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, copy)
             folders.append(kept)
-            if label == "few":
-                for extra in sorted((kept / "archive").rglob("*.yaml"))[few:]:
-                    extra.unlink()
             args = ("review", "--source", "file:audit.jsonl", "--until", UNTIL, "--root", ".")
             commands[label] = _timing.lapse(kept, *args)
     try:
         found = _timing.paired(commands, rounds)
     finally:
         for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
+            _corpus.set_aside(folder)
     ratio = found["many"].median / found["few"].median
     yield _timing.measured(f"review: {few} archived requests", found["few"], 1.0)
     yield _timing.measured(

@@ -8,8 +8,8 @@ processes are timed in paired rounds (medians, with the range seen):
 
   floor         a fresh Python reading every request and the policy with libyaml's C loader
   render cold   `lapse render` with no terraform/grants/ and an empty cache: every file
-                rendered, verified and written (the last round's folder is moved aside, and
-                deleted once all rounds are done)
+                rendered, verified and written (the last round's folder is set aside, and
+                deleted when the benchmark ends)
   PR check      `lapse render --check` on a pull request that adds one request to --pr-base:
                 the cache is the one the base branch's CI left (it rendered and checked the
                 base), the new request's file was rendered by its author
@@ -20,13 +20,13 @@ Targets: render cold <= 5x the floor at 5,000 requests; the PR check <= 2x the f
 from __future__ import annotations
 
 import argparse
-import itertools
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import _timing  # imports _corpus first: it makes `generator` this checkout's
+import _corpus  # first: it makes `generator` this checkout's
+import _timing
 
 COLD_TARGET, COLD_TARGET_AT, PR_TARGET = 5.0, 5000, 2.0
 
@@ -59,17 +59,10 @@ def rows(sizes: tuple[int, ...], rounds: int, pr_base: int) -> Iterator[_timing.
 def _cold(root: Path, n: int, rounds: int) -> Iterator[_timing.Row]:
     cache = Path(tempfile.mkdtemp(prefix="lapse-bench-cache-"))
     render = _timing.lapse(root, "render", cache=cache)
-    # The last round's files are moved aside, not deleted, until every round is done: deleting
-    # thousands of files just before the timed run makes the filesystem slow to create the next
-    # thousands (on a disk mounted with `discard`, 3x at 5,000), which no user's render meets.
-    aside = Path(tempfile.mkdtemp(prefix="lapse-bench-aside-"))
-    moved = itertools.count()
 
-    def reset() -> None:
-        grants = root / "terraform" / "grants"
-        if grants.exists():
-            grants.rename(aside / str(next(moved)))
-        shutil.rmtree(cache, ignore_errors=True)
+    def reset() -> None:  # the last round's files are set aside, not deleted (see set_aside)
+        _corpus.set_aside(root / "terraform" / "grants")
+        _corpus.set_aside(cache)
 
     commands = {
         "floor": _timing.floor(root),
@@ -78,8 +71,7 @@ def _cold(root: Path, n: int, rounds: int) -> Iterator[_timing.Row]:
     try:
         found = _timing.paired(commands, _timing.rounds_for(n, rounds))
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
-        shutil.rmtree(aside, ignore_errors=True)
+        _corpus.set_aside(cache)
     _check_written(root, n)
     floor, cold = found["floor"], found["cold"]
     target = COLD_TARGET if n == COLD_TARGET_AT else None
@@ -102,7 +94,7 @@ def _pull_request(root: Path, files: list[Path], rounds: int) -> Iterator[_timin
         _check_written(root, len(files))
 
         def restore() -> None:
-            shutil.rmtree(cache, ignore_errors=True)
+            _corpus.set_aside(cache)
             shutil.copytree(base_cache, cache)
 
         check = _timing.lapse(root, "render", "--check", cache=cache)
@@ -112,8 +104,8 @@ def _pull_request(root: Path, files: list[Path], rounds: int) -> Iterator[_timin
         }
         found = _timing.paired(commands, rounds)
     finally:
-        shutil.rmtree(base_cache, ignore_errors=True)
-        shutil.rmtree(cache, ignore_errors=True)
+        _corpus.set_aside(base_cache)
+        _corpus.set_aside(cache)
     floor, pr = found["floor"], found["pr"]
     label = f"render PR +1 to {len(files) - 1}:"
     yield _timing.measured(f"{label} floor (libyaml, fresh process)", floor, 1.0)

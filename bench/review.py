@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import _corpus  # noqa: F401 (first: it makes `generator` this checkout's)
+import _corpus  # first: it makes `generator` this checkout's
 import orjson
 
 from generator.review.shards import MOST_PARTS, processors
@@ -212,7 +212,7 @@ class Run:
 
 def run_once(argv: list[str], repo: Path, *, lapse: bool) -> Run:
     if lapse:
-        shutil.rmtree(repo / "reports", ignore_errors=True)  # else the next run skips them
+        _corpus.set_aside(repo / "reports")  # else the next run skips them; see set_aside
     began = time.perf_counter()
     child = subprocess.Popen(
         argv, cwd=repo, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -70,7 +70,7 @@ def _samples(cache: Path, rounds: int) -> Iterator[_timing.Row]:
         peer = _peer(peer_root, [peer_root / f.relative_to(_corpus.SOURCE) for f in files])
         found = _timing.paired({"lapse": command, "peer": peer}, rounds)
     finally:
-        shutil.rmtree(peer_root, ignore_errors=True)
+        _corpus.set_aside(peer_root)
     spread, peer_spread = found["lapse"], found["peer"]
     yield _timing.measured(
         "validate: samples, lapse / check-jsonschema",
