@@ -67,10 +67,11 @@ def grant_key(grant: Grant) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def resource_name(request_id: str, grant: Grant) -> str:
+def resource_name(request_id: str, key: str) -> str:
+    """The grant's block label, from its `grant_key`."""
     # Terraform names may hold letters, digits, `-` and `_`, but may not start with a digit.
     prefix = "_" if request_id[0].isdigit() else ""
-    return f"{prefix}{request_id}_{grant_key(grant)}"
+    return f"{prefix}{request_id}_{key}"
 
 
 def expression(request: Request) -> str:
@@ -96,17 +97,20 @@ def description(request: Request) -> str:
 
 
 def blocks(request: Request) -> list[Block]:
-    found = [
-        Block(
-            type=resource_kinds.get(grant.kind).terraform_type,
-            name=resource_name(request.id, grant),
-            arguments=arguments(grant, request.requester),
-            title=f"{TITLE_PREFIX}{request.id}/{grant_key(grant)}",
-            description=description(request),
-            expression=expression(request),
+    said, until = description(request), expression(request)  # the same in every block
+    found = []
+    for grant in request.grants:
+        key = grant_key(grant)
+        found.append(
+            Block(
+                type=resource_kinds.get(grant.kind).terraform_type,
+                name=resource_name(request.id, key),
+                arguments=arguments(grant, request.requester),
+                title=f"{TITLE_PREFIX}{request.id}/{key}",
+                description=said,
+                expression=until,
+            )
         )
-        for grant in request.grants
-    ]
     return sorted(found, key=lambda b: (b.type, b.name))
 
 
@@ -142,12 +146,24 @@ def _template() -> jinja2.Template:
     return env.get_template("terraform/grants.tf.j2")
 
 
-def render_request(request: Request) -> str:
-    text = _template().render(source=request.path, blocks=blocks(request))
+def render_request(request: Request, written: list[Block] | None = None) -> str:
+    """The request's file; `written` is `blocks(request)` when the caller has it already."""
+    written = blocks(request) if written is None else written
+    text = _template().render(source=request.path, blocks=written)
     return text.rstrip("\n") + "\n"
 
 
-def self_check(request: Request, text: str) -> None:
+def rendered(request: Request) -> str:
+    """The request's file, rendered and self-checked unless its values are all plain (see
+    PLAIN_ALPHABET); its blocks are worked out once for both."""
+    written = blocks(request)
+    text = render_request(request, written)
+    if needs_self_check(request, written):
+        self_check(request, text, written)
+    return text
+
+
+def self_check(request: Request, text: str, written: list[Block] | None = None) -> None:
     """Parse `text` with python-hcl2 and insist it says exactly what `blocks` intended.
 
     Two blocks at one address are refused first: read into one mapping, the later would hide
@@ -163,7 +179,7 @@ def self_check(request: Request, text: str) -> None:
             f"{request.path}: rendered resources {sorted(r.address for r in resources)} "
             "repeat an address"
         )
-    intended = {f"{b.type}.{b.name}": b for b in blocks(request)}
+    intended = {f"{b.type}.{b.name}": b for b in (blocks(request) if written is None else written)}
     if set(parsed) != set(intended):
         raise RenderError(
             f"{request.path}: rendered resources {sorted(parsed)} "
@@ -229,25 +245,17 @@ def interpolated(request: Request, written: list[Block]) -> list[str]:
     return found
 
 
-def needs_self_check(request: Request) -> bool:
+def needs_self_check(request: Request, written: list[Block] | None = None) -> bool:
     """False only for what the plain-alphabet property covers; when in doubt, check."""
-    written = blocks(request)
+    written = blocks(request) if written is None else written
     if len({block.name for block in written}) != len(written):
         return True
     return not all(PLAIN_ALPHABET.issuperset(text) for text in interpolated(request, written))
-
-
-def verify(request: Request, text: str) -> None:
-    """Self-check `text` unless its values are all plain (see PLAIN_ALPHABET)."""
-    if needs_self_check(request):
-        self_check(request, text)
 
 
 def render_all(requests: Iterable[Request]) -> dict[str, str]:
     """File name under terraform/grants/ -> content, for every request, each verified."""
     files: dict[str, str] = {}
     for request in sorted(requests, key=lambda r: r.id):
-        text = render_request(request)
-        verify(request, text)
-        files[grant_file_name(request)] = text
+        files[grant_file_name(request)] = rendered(request)
     return files

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from generator.core import cache
 from generator.core.model import Extension, Grant, Request
-from generator.terraform.render import grant_file_name, render_request, verify
+from generator.terraform.render import grant_file_name, rendered
 
 CACHE_KIND = "verified-grants"
 CODE = ("generator", "jinja2", "hcl2", "lark")
@@ -85,8 +85,7 @@ def render_files(requests: Iterable[Request], on_disk: dict[str, str]) -> dict[s
         if present is not None and known.get(key) == text_digest(present):
             files[name] = present
         else:
-            files[name] = render_request(request)
-            verify(request, files[name])
+            files[name] = rendered(request)
         kept[key] = text_digest(files[name])
     if kept != known:
         cache.write_table(CACHE_KIND, code, kept)

@@ -51,7 +51,7 @@ def _forbid_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(request: Request) -> str:
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(verified, "render_request", refuse)
+    monkeypatch.setattr(verified, "rendered", refuse)
 
 
 def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -97,12 +97,10 @@ def test_an_entry_from_other_code_is_never_read(
     files = verified.render_files([_request()], {})
     monkeypatch.undo()
     monkeypatch.setenv("LAPSE_CACHE_DIR", str(store))
-    rendered: list[Request] = []
-    monkeypatch.setattr(
-        verified, "render_request", lambda r: rendered.append(r) or render.render_request(r)
-    )
+    again: list[Request] = []
+    monkeypatch.setattr(verified, "rendered", lambda r: again.append(r) or render.rendered(r))
     verified.render_files([_request()], files)
-    assert rendered == [_request()]
+    assert again == [_request()]
 
 
 def test_the_code_version_covers_templates_parsers_and_renderers() -> None:
