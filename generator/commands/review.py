@@ -206,9 +206,9 @@ def _write_reports(
         return files
     ledgers = list({id(r.ledger): r.ledger for r in reviews if r.ledger is not None}.values())
 
-    def settle() -> None:  # every row in the ledger's file before the fork
+    def settle() -> None:  # every row in the ledger's files before the fork
         for ledger in ledgers:
-            ledger.stored()
+            ledger.settled()
 
     def reopen() -> None:  # in the child: a connection of its own to the same file
         for ledger in ledgers:

@@ -330,7 +330,7 @@ def _parses(line: bytes) -> bool:
 
 
 def _open(path: Path, stack: ExitStack) -> ByteStream:
-    raw = stack.enter_context(path.open("rb", buffering=READ_BUFFER))
+    raw = stack.enter_context(io.BufferedReader(io.FileIO(path), READ_BUFFER))
     if raw.peek(2)[:2] == b"\x1f\x8b":
         return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
     return raw

@@ -8,10 +8,16 @@ grantees touched. A report reads its grant's rows back, already counted, busiest
 
 With `times`, the instants of each grant's actions in its window are kept too (the MFA check
 ties every one of them to a login).
+
+A review read in parts has a ledger per process: the part's file is attached to the whole read's
+ledger (`absorb`), not merged into it, and each grant's rows are added up across the files when
+they are listed. Merging is serial work after every part is read; the reports that list the rows
+are written in two processes.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +28,8 @@ from typing import Any
 
 # Distinct rows (and instants) held in memory before they are merged into the file.
 HELD = 4096
+# Other ledgers' files attached at most (SQLite allows 10); past it, one is merged in.
+ATTACHED = 8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SCHEMA = (
@@ -37,16 +45,39 @@ _MERGE = (
     " first = min(first, excluded.first), last = max(last, excluded.last)"
 )
 # A SELECT feeding an upsert needs a WHERE clause, lest ON be read as a join's.
-_ABSORB = (
-    "INSERT INTO actions SELECT * FROM part.actions WHERE true ON CONFLICT DO UPDATE SET"
+_FOLD = (
+    "INSERT INTO actions SELECT * FROM {part}.actions WHERE true ON CONFLICT DO UPDATE SET"
     " count = count + excluded.count, denied = denied + excluded.denied,"
     " first = min(first, excluded.first), last = max(last, excluded.last)"
 )
 # The primary key's order: SQLite walks it, sorting nothing (`busiest` sorts by count).
 _LISTING = (
-    "SELECT service, method, resource, count, denied, first, last FROM actions"
-    " WHERE grant_key = ? AND after = ? ORDER BY service, method, resource"
+    "SELECT service, method, resource, count, denied, first, last FROM {table}.actions"
+    " WHERE grant_key = ?1 AND after = ?2"
 )
+_ORDER = " ORDER BY service, method, resource"
+_TIMES = "SELECT at FROM {table}.times WHERE grant_key = ?1"
+
+
+def _listing(parts: int) -> str:
+    """The rows of a grant and phase, in key order: added up across the attached files."""
+    if not parts:
+        return _LISTING.format(table="main") + _ORDER
+    union = " UNION ALL ".join(_LISTING.format(table=table) for table in _tables(parts))
+    # The schema names are lapse's own (main, part0, part1, ...), never text from an entry.
+    summed = "SELECT service, method, resource, sum(count), sum(denied), min(first), max(last)"
+    return f"{summed} FROM ({union}) GROUP BY service, method, resource{_ORDER}"
+
+
+def _times(parts: int) -> str:
+    return " UNION ALL ".join(_TIMES.format(table=table) for table in _tables(parts)) + (
+        " ORDER BY at"
+    )
+
+
+def _tables(parts: int) -> list[str]:
+    return ["main", *(f"part{n}" for n in range(parts))]
+
 
 Key = tuple[int, bool, str, str, str]
 Row = tuple[str, str, str, int, int, datetime, datetime]
@@ -83,6 +114,7 @@ class ActionLedger:
         # microseconds once per row when merged rather than once per action.
         self._rows: dict[Key, list[Any]] = {}
         self._times: list[tuple[int, int]] = []
+        self._parts: list[Path] = []  # other ledgers' files, attached as part0, part1, ...
 
     def add(self, key: Key, denied: bool, at: datetime) -> None:
         """One more action on `key`: (grant, after the window?, service, method, resource)."""
@@ -119,45 +151,65 @@ class ActionLedger:
         self._merge()
         if self._db is None:
             return []
-        return self._db.execute(_LISTING, (grant, int(after))).fetchall()
+        return self._db.execute(_listing(len(self._parts)), (grant, int(after))).fetchall()
 
     def times(self, grant: int) -> list[datetime]:
         """The instants kept with `add_time` for the grant, earliest first."""
         self._merge()
         if self._db is None:
             return []
-        found = self._db.execute("SELECT at FROM times WHERE grant_key = ? ORDER BY at", (grant,))
+        found = self._db.execute(_times(len(self._parts)), (grant,))
         return [moment(at) for (at,) in found]
 
     def stored(self) -> Path | None:
         """The file holding every row and instant so far (None: nothing was added), for
-        another process's ledger to `absorb`."""
+        another process's ledger to `absorb`: the attached files are merged into it first."""
+        while self._parts:
+            self._fold()
+        return self._path if self.settled() else None
+
+    def settled(self) -> bool:
+        """Every row and instant in the files this ledger reads (False: nothing was added), so
+        that a forked child can `reopen` them."""
         self._merge()
         if self._db is None:
-            return None
+            return False
         self._db.commit()
-        return self._path
+        return True
 
     def absorb(self, stored: Path) -> None:
-        """Add the rows and instants of another ledger's file (`stored`): counts add up, the
-        first and last times are the earliest and the latest of both."""
+        """Count the rows and instants of another ledger's file (`stored`) with these: counts
+        add up, the first and last times are the earliest and the latest of both. The file is
+        moved beside this ledger's own and attached; this ledger removes it."""
         self._merge()
         db = self._connection()
-        db.execute("ATTACH DATABASE ? AS part", (str(stored),))
-        try:
-            with db:
-                db.execute(_ABSORB)
-                db.execute("INSERT INTO times SELECT * FROM part.times")
-        finally:
-            db.execute("DETACH DATABASE part")
+        if len(self._parts) == ATTACHED:
+            self._fold()
+        assert self._path is not None  # made with the connection
+        kept = self._path.with_name(f"part{len(self._parts)}.sqlite")
+        shutil.move(stored, kept)
+        db.execute(f"ATTACH DATABASE ? AS part{len(self._parts)}", (str(kept),))
+        self._parts.append(kept)
+
+    def _fold(self) -> None:
+        """Merge the last attached file into this ledger's own, and detach it."""
+        assert self._db is not None
+        part = f"part{len(self._parts) - 1}"
+        with self._db:
+            self._db.execute(_FOLD.format(part=part))
+            self._db.execute(f"INSERT INTO times SELECT * FROM {part}.times")  # noqa: S608
+        self._db.execute(f"DETACH DATABASE {part}")
+        self._parts.pop().unlink()
 
     def reopen(self) -> None:
-        """In a forked child, after `stored` in the parent: read the file through a connection
-        of the child's own, as a connection must not cross a fork. The inherited one is kept,
-        never used nor closed here."""
+        """In a forked child, after `settled` in the parent: read the files through a
+        connection of the child's own, as a connection must not cross a fork. The inherited one
+        is kept, never used nor closed here."""
         if self._db is not None:
             self._inherited = self._db
             self._db = sqlite3.connect(self._path or "", check_same_thread=False)
+            for number, part in enumerate(self._parts):
+                self._db.execute(f"ATTACH DATABASE ? AS part{number}", (str(part),))
 
     def _merge(self) -> None:
         if not self._rows and not self._times:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,3 +89,52 @@ def test_rows_come_busiest_first_as_the_review_orders_actions(
             ledger.add((0, False, service, method, resource), False, START)
     rows = [ActionCount(*row) for row in ledger.rows(0, False)]
     assert rows == list(_busiest(rows))
+
+
+def _ledger(done: list[tuple[Key, bool, datetime]]) -> ActionLedger:
+    ledger = ActionLedger()
+    for key, denied, at in done:
+        ledger.add(key, denied, at)
+        if not key[1]:
+            ledger.add_time(key[0], at)
+    return ledger
+
+
+def _everything(ledger: ActionLedger) -> tuple[object, ...]:
+    return tuple(
+        (list(ledger.listing(grant, after)), ledger.times(grant))
+        for grant in (0, 1)
+        for after in (False, True)
+    )
+
+
+@settings(max_examples=examples(200), derandomize=True, database=None, deadline=None)
+@given(
+    done=actions,
+    cuts=st.lists(st.integers(0, 30), max_size=4),
+    attached=st.sampled_from([1, 2, 8]),
+)
+def test_a_ledger_with_others_absorbed_lists_what_one_ledger_of_every_action_does(
+    done: list[tuple[Key, bool, datetime]], cuts: list[int], attached: int
+) -> None:
+    """Another process's ledger is attached, not merged (`absorb`): its rows are added up
+    with these where they are listed; past `ATTACHED` files, or when the whole is `stored`,
+    the attached are merged in. Either way the rows and the instants are those of one ledger
+    that took every action, in the order they came."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger_module, "HELD", 3)
+        patch.setattr(ledger_module, "ATTACHED", attached)
+        bounds = [0, *sorted(cuts), len(done)]
+        slices = [done[a:b] for a, b in itertools.pairwise(bounds)]
+        whole, others = _ledger(slices[0]), [_ledger(part) for part in slices[1:]]
+        for other in others:
+            stored = other.stored()
+            if stored is not None:
+                whole.absorb(stored)
+                assert not stored.exists()  # moved beside `whole`'s file, which now owns it
+        expected = _everything(_ledger(done))
+        assert _everything(whole) == expected
+        folder = whole.stored()
+        assert _everything(whole) == expected
+        if folder is not None:  # one file, every part merged into it and removed
+            assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]

@@ -20,6 +20,7 @@ from generator.review.collector import Collector
 from generator.review.export_manifest import ManifestedExport
 from generator.review.file_parts import Part, split_files
 from generator.review.file_source import FileSource
+from generator.review.ledger import ActionLedger
 from generator.review.sources import CombinedSource, wanted_principals
 
 from .conftest import GRACE, SCENARIO, at, request, scenario_subject, subject
@@ -486,22 +487,47 @@ def test_one_processor_or_one_item_is_done_here(
     assert done == [(2, here), (0, here), (1, here), (0, here)]
 
 
+def listed_in_two(ledger: ActionLedger, folder: Path, forking: Callable[[], object]) -> str:
+    """The grant's rows as this process and a forked child list them (`in_two`, the ledger
+    reopened there); the same text from both, the child's shown to be its own."""
+
+    def work(some: Sequence[str]) -> None:
+        for item in some:
+            (folder / item).write_text(repr(list(ledger.rows(0, False))))
+            (folder / f"{item}.pid").write_text(str(os.getpid()))
+
+    shards.in_two(["here", "there"], work, forking=forking, forked=ledger.reopen)
+    assert (folder / "there.pid").read_text() != str(os.getpid())  # the child listed them
+    here = (folder / "here").read_text()
+    assert here == (folder / "there").read_text()
+    return here
+
+
 def test_a_ledger_reopened_in_a_child_reads_the_rows_stored_before_the_fork(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.review.ledger import ActionLedger
-
     monkeypatch.setattr(shards, "processors", lambda: 2)
     ledger = ActionLedger()
     for n in range(3):
         ledger.add((0, False, "storage.googleapis.com", "get", f"r{n}"), False, START)
     assert len(list(ledger.rows(0, False))) == 3  # in the file now
     ledger.add((0, False, "storage.googleapis.com", "get", "r9"), False, START)  # held, unmerged
+    assert "r9" in listed_in_two(ledger, tmp_path, ledger.stored)
 
-    def work(some: Sequence[str]) -> None:
-        for item in some:
-            (tmp_path / item).write_text(repr(list(ledger.rows(0, False))))
 
-    shards.in_two(["here", "there"], work, forking=ledger.stored, forked=ledger.reopen)
-    assert (tmp_path / "here").read_text() == (tmp_path / "there").read_text()
-    assert "r9" in (tmp_path / "there").read_text()
+def test_a_ledger_reopened_in_a_child_reads_the_files_it_absorbed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part's file is attached to the whole read's ledger, not merged into it: the report
+    child's connection attaches it too, and lists its rows added up with the parent's."""
+    monkeypatch.setattr(shards, "processors", lambda: 2)
+    ledger, part = ActionLedger(), ActionLedger()
+    ledger.add((0, False, "storage.googleapis.com", "get", "r1"), False, START)
+    part.add((0, False, "storage.googleapis.com", "get", "r1"), True, START)
+    part.add((0, False, "storage.googleapis.com", "get", "r2"), False, START)
+    stored = part.stored()
+    assert stored is not None
+    ledger.absorb(stored)
+    listed = listed_in_two(ledger, tmp_path, ledger.settled)
+    assert "('storage.googleapis.com', 'get', 'r1', 2, 1," in listed
+    assert "'r2', 1, 0," in listed
