@@ -192,7 +192,9 @@ def corpus(n: int) -> Iterator[tuple[Path, list[Path]]]:  # a one-shot generator
     """A fresh corpus of `n` requests in a temporary directory, set aside afterwards."""
     root = Path(tempfile.mkdtemp(prefix=f"lapse-bench-{n}-"))
     try:
-        yield root, _corpus.make_repo(root, n)
+        files = _corpus.make_repo(root, n)
+        os.sync()  # no timed run competes with writing out the files just made
+        yield root, files
     finally:
         _corpus.set_aside(root)
 
