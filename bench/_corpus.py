@@ -229,8 +229,7 @@ def _write_policy(
         resources = policy["targets"][target]["resources"]
         if kind == "bucket":
             resources[kind] = {
-                name: {"project": pools.bucket_projects[name], **UNIFORM_ACCESS}
-                for name in names
+                name: {"project": pools.bucket_projects[name], **UNIFORM_ACCESS} for name in names
             }
         else:
             resources[kind] = names

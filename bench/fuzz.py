@@ -32,8 +32,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         root = make_repo(Path(folder))
 
-        @settings(max_examples=options.examples, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=options.examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=request_texts())
         def target(case: tuple[str, str]) -> None:
             outcomes["rendered" if check_pipeline(root, *case) else "refused"] += 1
@@ -44,8 +48,10 @@ def main() -> int:
         target()
         elapsed = time.perf_counter() - started
     total = sum(outcomes.values())
-    print(f"{total} examples in {elapsed:.1f}s ({elapsed / max(total, 1) * 1000:.2f} ms each): "
-          f"{outcomes['rendered']} rendered and proven to expire, {outcomes['refused']} refused")
+    print(
+        f"{total} examples in {elapsed:.1f}s ({elapsed / max(total, 1) * 1000:.2f} ms each): "
+        f"{outcomes['rendered']} rendered and proven to expire, {outcomes['refused']} refused"
+    )
     return 0
 
 
