@@ -245,21 +245,21 @@ def _check_staged(repo: Repo, plan: Plan) -> None:
 
     with tempfile.TemporaryDirectory(prefix="lapse-init-") as scratch:
         staged = Path(scratch)
-        shutil.copytree(repo.root / "schemas", staged / "schemas")
-        with writing(staged):
+        with writing(staged):  # a scratch copy: a full disk is named, not a traceback
+            shutil.copytree(repo.root / "schemas", staged / "schemas")
             (staged / "policy").mkdir()
             (staged / "terraform").mkdir()
-        if repo.roles_lock.is_file():
-            shutil.copyfile(repo.roles_lock, staged / "policy" / "roles.lock.json")
-        for tf in sorted(repo.terraform.glob("*.tf")):
-            if not tf.is_symlink():
-                shutil.copyfile(tf, staged / "terraform" / tf.name)
-        for path in setup.WRITTEN:
-            source = plan.write.get(path)
-            if source is None:
-                shutil.copyfile(repo.root / path, staged / path)
-            else:
-                write_file(staged / path, source)
+            if repo.roles_lock.is_file():
+                shutil.copyfile(repo.roles_lock, staged / "policy" / "roles.lock.json")
+            for tf in sorted(repo.terraform.glob("*.tf")):
+                if not tf.is_symlink():
+                    shutil.copyfile(tf, staged / "terraform" / tf.name)
+            for path in setup.WRITTEN:
+                source = plan.write.get(path)
+                if source is None:
+                    shutil.copyfile(repo.root / path, staged / path)
+                else:
+                    write_file(staged / path, source)
         _, problems = validate_policy(Repo.at(staged))
         if any(p.level == "error" for p in problems):
             options.show_problems(Repo(staged), problems, texts=plan.write)

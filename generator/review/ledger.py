@@ -26,6 +26,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from generator.core.writing import writing
+
 # Distinct rows (and instants) held in memory before they are merged into the file.
 HELD = 4096
 # Other ledgers' files attached at most (SQLite allows 10); past it, one is merged in.
@@ -187,7 +189,8 @@ class ActionLedger:
             self._fold()
         assert self._path is not None  # made with the connection
         kept = self._path.with_name(f"part{len(self._parts)}.sqlite")
-        shutil.move(stored, kept)
+        with writing(kept):
+            shutil.move(stored, kept)
         db.execute(f"ATTACH DATABASE ? AS part{len(self._parts)}", (str(kept),))
         self._parts.append(kept)
 
@@ -199,7 +202,8 @@ class ActionLedger:
             self._db.execute(_FOLD.format(part=part))
             self._db.execute(f"INSERT INTO times SELECT * FROM {part}.times")  # noqa: S608
         self._db.execute(f"DETACH DATABASE {part}")
-        self._parts.pop().unlink()
+        with writing(self._parts[-1]):
+            self._parts.pop().unlink()
 
     def reopen(self) -> None:
         """In a forked child, after `settled` in the parent: read the files through a

@@ -22,7 +22,10 @@ from tests.write_faults import disk_full
 PACKAGE = REPO / "generator"
 # Where writes are made by hand: the helper itself, and the cache, whose failures are skipped.
 OWN_WRITES = {"core/writing.py", "core/cache.py"}
-WRITING_CALLS = {"write_text", "write_bytes", "unlink", "mkdir", "replace", "rename", "mkstemp"}
+WRITING_CALLS = {
+    *("write_text", "write_bytes", "unlink", "mkdir", "replace", "rename", "mkstemp"),
+    *("move", "copy", "copy2", "copyfile", "copytree", "rmtree", "symlink_to", "touch"),
+}
 
 
 def _writes(path: Path) -> list[str]:
