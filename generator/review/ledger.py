@@ -72,9 +72,9 @@ def _listing(parts: int) -> str:
 
 
 def _times(parts: int) -> str:
-    return " UNION ALL ".join(_TIMES.format(table=table) for table in _tables(parts)) + (
-        " ORDER BY at"
-    )
+    """The instants of a grant, earliest first, from every attached file too."""
+    union = " UNION ALL ".join(_TIMES.format(table=table) for table in _tables(parts))
+    return f"{union} ORDER BY at"
 
 
 def _tables(parts: int) -> list[str]:
