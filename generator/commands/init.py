@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +16,7 @@ from generator.commands.render import render
 from generator.core import git
 from generator.core.errors import ConfigError, ProblemsShown
 from generator.core.repo import Repo
-from generator.core.writing import remove_file, write_file, writing
+from generator.core.writing import remove_file, temporary_folder, write_file, writing
 from generator.lifecycle import initial_setup as setup
 from generator.lifecycle.initial_setup import Answers, Plan
 
@@ -243,7 +242,7 @@ def _check_staged(repo: Repo, plan: Plan) -> None:
     """The written files, validated before any is written, in a copy of what they need."""
     from generator.checks.validate import validate_policy  # noqa: PLC0415 - not for the help
 
-    with tempfile.TemporaryDirectory(prefix="lapse-init-") as scratch:
+    with temporary_folder("lapse-init-") as scratch:
         staged = Path(scratch)
         with writing(staged):  # a scratch copy: a full disk is named, not a traceback
             shutil.copytree(repo.root / "schemas", staged / "schemas")

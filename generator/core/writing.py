@@ -121,6 +121,13 @@ def _create(path: Path, raw: bytes) -> None:
         raise
 
 
+def temporary_folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A folder only this user can read, in the system's temporary folder, removed when closed;
+    WriteFailed naming the temporary folder when none can be made there."""
+    with writing(Path(tempfile.gettempdir())):
+        return tempfile.TemporaryDirectory(prefix=prefix)
+
+
 def append_file(path: Path, text: str) -> None:
     """Add `text` at the end of `path`."""
     with writing(path), open(path, "a", encoding="utf-8") as handle:

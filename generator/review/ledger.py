@@ -26,7 +26,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from generator.core.writing import writing
+from generator.core.writing import temporary_folder, writing
 
 # Distinct rows (and instants) held in memory before they are merged into the file.
 HELD = 4096
@@ -237,7 +237,7 @@ class ActionLedger:
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             # mkdtemp makes the directory readable by this user only.
-            self._directory = tempfile.TemporaryDirectory(prefix="lapse-review-")
+            self._directory = temporary_folder("lapse-review-")
             self._path = Path(self._directory.name) / "actions.sqlite"
             self._db = sqlite3.connect(self._path, check_same_thread=False)
             # A scratch file: nothing to recover after a crash, so no journal and no syncs.

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from generator.core.audit_event import Event
-from generator.core.writing import writing
+from generator.core.writing import temporary_folder, writing
 from generator.review.collector import Collected, CollectedPart, Collector
 from generator.review.file_parts import Part
 from generator.review.sources import EventSource
@@ -130,7 +130,7 @@ def collect_read(
         stream = source.events(principals, start, end)
         whole.feed(track(stream) if track else stream)
         return whole.collected()
-    with tempfile.TemporaryDirectory(prefix="lapse-parts-") as scratch:
+    with temporary_folder("lapse-parts-") as scratch:
         children = [
             _Child.start(_collect_part, (read, part, collector), Path(scratch))
             for part in read.parts[1:]
@@ -180,7 +180,8 @@ class _Child:
         under `scratch`."""
         import multiprocessing  # noqa: PLC0415 (only work in parts needs it)
 
-        out = Path(tempfile.mkdtemp(dir=scratch)) / "handed.pickle"
+        with writing(scratch):
+            out = Path(tempfile.mkdtemp(dir=scratch)) / "handed.pickle"
         sys.stdout.flush()
         sys.stderr.flush()
         # Forked: the child has the subjects and the open source as they are here, unpickled.
@@ -275,7 +276,7 @@ def in_two(
         also()
         return
     forking()
-    with tempfile.TemporaryDirectory(prefix="lapse-parts-") as scratch:
+    with temporary_folder("lapse-parts-") as scratch:
         child = _Child.start(_work_part, (items[half:], work, forked), Path(scratch))
         try:
             work(items[:half])

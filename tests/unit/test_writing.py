@@ -7,6 +7,7 @@ import ast
 import errno
 import itertools
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ OWN_WRITES = {"core/writing.py", "core/cache.py"}
 WRITING_CALLS = {
     *("write_text", "write_bytes", "unlink", "mkdir", "replace", "rename", "mkstemp"),
     *("move", "copy", "copy2", "copyfile", "copytree", "rmtree", "symlink_to", "touch"),
+    *("remove", "rmdir", "removedirs", "makedirs", "symlink", "link", "hardlink_to"),
+    *("truncate", "mkdtemp", "NamedTemporaryFile", "TemporaryDirectory", "chmod"),
 }
 
 
@@ -171,3 +174,12 @@ def test_a_failed_write_of_many_names_its_file_and_keeps_the_old_content(
     assert "a.tf: No space left on device (ENOSPC)" in str(raised.value)
     assert [p.name for p in tmp_path.iterdir()] == ["a.tf"]
     assert (tmp_path / "a.tf").read_text() == "old"
+
+
+def test_a_temporary_folder_that_cannot_be_made_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "gone"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with pytest.raises(WriteFailed, match=r"cannot write .*gone"):
+        writing.temporary_folder("lapse-test-")
