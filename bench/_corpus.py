@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import cProfile
+import itertools
 import math
 import os
 import pstats
@@ -343,6 +344,7 @@ def _resource(rng: random.Random, kind: str, name: str) -> str:
 
 
 _ASIDE: list[Path] = []  # one folder per process, holding what set_aside moved there
+_SET_ASIDE = itertools.count()
 
 
 def set_aside(path: Path) -> None:
@@ -361,7 +363,7 @@ def set_aside(path: Path) -> None:
         _ASIDE.append(Path(tempfile.mkdtemp(prefix="lapse-bench-aside-")))
         atexit.register(shutil.rmtree, _ASIDE[0], ignore_errors=True)
     # A new name in the folder each time: the same path may be set aside once per round.
-    shutil.move(path, _ASIDE[0] / f"{len(list(_ASIDE[0].iterdir()))}-{path.name}")
+    shutil.move(path, _ASIDE[0] / f"{next(_SET_ASIDE)}-{path.name}")
 
 
 def source_env() -> dict[str, str]:
